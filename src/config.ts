@@ -1,0 +1,206 @@
+/**
+ * Every PHOTOCHANGER_* variable: its type, default, validation and documentation, in one table.
+ * `loadConfig()` reads the environment (and `.env`, loaded by main.ts), validates every value and
+ * returns one typed object or throws a ConfigError listing every bad value at once.
+ * docs/configuration.md is generated from this table (`npm run docs`).
+ */
+import path from 'node:path';
+
+export const GIB = 1024 * 1024 * 1024;
+/** The hard cap of SPEC §2: no upload is ever accepted above 2 GiB. */
+export const HARD_MAX_UPLOAD_BYTES = 2 * GIB;
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  mediaRoot: string;
+  databaseUrl: string | undefined;
+  queueStatementTimeoutMs: number;
+  queueMaxInFlightJobs: number;
+  tSyncResponseSeconds: number;
+  maxUploadBytes: number;
+  resultTtlSeconds: number;
+  cleanupIntervalSeconds: number;
+  jwtSecret: string | undefined;
+  secretKey: string | undefined;
+  bootstrapIngestPassword: string | undefined;
+  bootstrapAdmin: string | undefined;
+  publicBaseUrl: string | undefined;
+  logLevel: string;
+  workerCount: number;
+  providers: {
+    gemini: ProviderEndpointConfig;
+    openai: ProviderEndpointConfig;
+    turbotext: ProviderEndpointConfig;
+  };
+}
+
+export interface ProviderEndpointConfig {
+  apiKey: string | undefined;
+  baseUrl: string;
+  maxConcurrency: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+interface VariableSpec {
+  name: string;
+  default: string | undefined;
+  description: string;
+  secret?: boolean;
+}
+
+/** The documented variables, in the order docs/configuration.md lists them. */
+export const CONFIG_VARIABLES: VariableSpec[] = [
+  { name: 'PHOTOCHANGER_HOST', default: '127.0.0.1', description: 'Interface the HTTP server binds to. Use 0.0.0.0 to accept booths on the local network.' },
+  { name: 'PHOTOCHANGER_PORT', default: '8000', description: 'HTTP port (1–65535).' },
+  { name: 'PHOTOCHANGER_DATA_DIR', default: './var', description: 'Data directory: the embedded PostgreSQL cluster (`pgdata/`), generated secrets and first-start credentials.' },
+  { name: 'PHOTOCHANGER_MEDIA_ROOT', default: './var/media', description: 'Root of payloads/, results/, templates/ and temporary media. Shared by all instances.' },
+  { name: 'PHOTOCHANGER_DATABASE_URL', default: undefined, description: 'PostgreSQL (14+) connection string. Unset: an embedded PostgreSQL is started under the data directory and stopped on shutdown.', secret: true },
+  { name: 'PHOTOCHANGER_QUEUE_STATEMENT_TIMEOUT_MS', default: '5000', description: 'Timeout of every queue statement (and of acquiring a connection). Must be below T_sync_response. A statement over it answers 503 `queue_unavailable`.' },
+  { name: 'PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS', default: '12', description: 'Unfinished jobs allowed at once across all instances; the next ingest gets 429 `queue_busy`.' },
+  { name: 'PHOTOCHANGER_T_SYNC_RESPONSE_SECONDS', default: '48', description: 'T_sync_response: the hard window in which an ingest is answered (45–60 in production; lower values are accepted with a warning, for tests). The admin settings may override it within 45–60.' },
+  { name: 'PHOTOCHANGER_MAX_UPLOAD_BYTES', default: String(HARD_MAX_UPLOAD_BYTES), description: 'Largest accepted upload in bytes (at most 2 GiB). A slot or provider may set a lower limit.' },
+  { name: 'PHOTOCHANGER_RESULT_TTL_SECONDS', default: '259200', description: 'How long a result stays downloadable at /public/results/{job_id} (72 h); then 410 Gone.' },
+  { name: 'PHOTOCHANGER_CLEANUP_INTERVAL_SECONDS', default: '900', description: 'Period of the photochanger-media-cleanup task that deletes expired payloads, temporary links and results.' },
+  { name: 'PHOTOCHANGER_JWT_SECRET', default: undefined, description: 'HS256 secret for admin tokens (at least 32 characters). Unset on a local install: generated once and kept in DATA_DIR/jwt-secret (mode 0600).', secret: true },
+  { name: 'PHOTOCHANGER_SECRET_KEY', default: undefined, description: 'Key (32 bytes as 64 hex chars or base64) encrypting provider keys at rest with AES-256-GCM. Unset on a local install: generated once and kept in DATA_DIR/secret-key (mode 0600).', secret: true },
+  { name: 'PHOTOCHANGER_BOOTSTRAP_INGEST_PASSWORD', default: undefined, description: 'Ingest password hashed (argon2id) into the settings when none is stored yet. Absent on a fresh install: one is generated and printed once (and written to DATA_DIR/initial-credentials.txt, mode 0600).', secret: true },
+  { name: 'PHOTOCHANGER_BOOTSTRAP_ADMIN', default: undefined, description: '`user:password` of the first administrator (all permissions), created when no administrator exists. Absent on a fresh install: generated and printed once.', secret: true },
+  { name: 'PHOTOCHANGER_PUBLIC_BASE_URL', default: undefined, description: 'Absolute external URL of this server (e.g. https://booth.example.com). Used for the ingest URLs shown to admins and required by Turbotext slots (temporary public links).' },
+  { name: 'PHOTOCHANGER_LOG_LEVEL', default: 'info', description: 'pino log level: fatal, error, warn, info, debug, trace or silent.' },
+  { name: 'PHOTOCHANGER_WORKERS', default: '4', description: 'Workers per process (SPEC: four; change only with a reason).' },
+  { name: 'PHOTOCHANGER_GEMINI_API_KEY', default: undefined, description: 'Gemini API key (the key stored in the admin settings wins).', secret: true },
+  { name: 'PHOTOCHANGER_GEMINI_BASE_URL', default: 'https://generativelanguage.googleapis.com', description: 'Gemini API base URL (proxies, regional endpoints, test fakes).' },
+  { name: 'PHOTOCHANGER_GEMINI_MAX_CONCURRENCY', default: '4', description: 'Concurrent Gemini calls per process.' },
+  { name: 'PHOTOCHANGER_OPENAI_API_KEY', default: undefined, description: 'OpenAI API key (the key stored in the admin settings wins).', secret: true },
+  { name: 'PHOTOCHANGER_OPENAI_BASE_URL', default: 'https://api.openai.com', description: 'OpenAI API base URL.' },
+  { name: 'PHOTOCHANGER_OPENAI_MAX_CONCURRENCY', default: '3', description: 'Concurrent OpenAI image calls per process.' },
+  { name: 'PHOTOCHANGER_TURBOTEXT_API_KEY', default: undefined, description: 'Turbotext API key (the key stored in the admin settings wins).', secret: true },
+  { name: 'PHOTOCHANGER_TURBOTEXT_BASE_URL', default: 'https://www.turbotext.ru', description: 'Turbotext API base URL.' },
+  { name: 'PHOTOCHANGER_TURBOTEXT_MAX_CONCURRENCY', default: '2', description: 'Concurrent Turbotext jobs per process.' },
+];
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface LoadConfigOptions {
+  /** Called for accepted-but-unusual values (e.g. T_sync below 45 s). */
+  warn?: (message: string) => void;
+  cwd?: string;
+}
+
+export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): Config {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const cwd = options.cwd ?? process.cwd();
+  const defaults = new Map(CONFIG_VARIABLES.map((v) => [v.name, v.default]));
+  const raw = (name: string): string | undefined => {
+    const value = env[name];
+    if (value === undefined || value.trim() === '') return defaults.get(name);
+    return value.trim();
+  };
+  const optional = (name: string): string | undefined => raw(name);
+  const number = (name: string, check: (n: number) => string | undefined, integer = true): number => {
+    const text = raw(name) ?? '';
+    const n = Number(text);
+    if (text === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) {
+      problems.push(`${name}=${JSON.stringify(text)} is not ${integer ? 'an integer' : 'a number'}`);
+      return NaN;
+    }
+    const problem = check(n);
+    if (problem) problems.push(`${name}=${text} ${problem}`);
+    return n;
+  };
+  const between = (min: number, max: number) => (n: number) =>
+    n < min || n > max ? `must be between ${min} and ${max}` : undefined;
+  const url = (name: string): string | undefined => {
+    const text = optional(name);
+    if (text === undefined) return undefined;
+    try {
+      const parsed = new URL(text);
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('scheme');
+      return text.replace(/\/+$/, '');
+    } catch {
+      problems.push(`${name}=${JSON.stringify(text)} is not an absolute http(s) URL`);
+      return undefined;
+    }
+  };
+
+  const dataDir = path.resolve(cwd, raw('PHOTOCHANGER_DATA_DIR') ?? './var');
+  const mediaRootText = env.PHOTOCHANGER_MEDIA_ROOT?.trim();
+  const mediaRoot = mediaRootText ? path.resolve(cwd, mediaRootText) : path.join(dataDir, 'media');
+
+  const databaseUrl = optional('PHOTOCHANGER_DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    problems.push('PHOTOCHANGER_DATABASE_URL must start with postgres:// or postgresql://');
+  }
+
+  const tSync = number('PHOTOCHANGER_T_SYNC_RESPONSE_SECONDS', (n) => (n <= 0 || n > 60 ? 'must be > 0 and at most 60' : undefined), false);
+  if (tSync > 0 && tSync < 45) {
+    warnings.push(`PHOTOCHANGER_T_SYNC_RESPONSE_SECONDS=${tSync} is below the production range 45–60; use it for tests only`);
+  }
+  const statementTimeout = number('PHOTOCHANGER_QUEUE_STATEMENT_TIMEOUT_MS', between(50, 60_000));
+  if (Number.isFinite(tSync) && Number.isFinite(statementTimeout) && statementTimeout >= tSync * 1000) {
+    problems.push(`PHOTOCHANGER_QUEUE_STATEMENT_TIMEOUT_MS=${statementTimeout} must be below T_sync_response (${tSync * 1000} ms)`);
+  }
+
+  const jwtSecret = optional('PHOTOCHANGER_JWT_SECRET');
+  if (jwtSecret !== undefined && jwtSecret.length < 32) problems.push('PHOTOCHANGER_JWT_SECRET must be at least 32 characters');
+  const secretKey = optional('PHOTOCHANGER_SECRET_KEY');
+  if (secretKey !== undefined && decodeSecretKey(secretKey) === undefined) {
+    problems.push('PHOTOCHANGER_SECRET_KEY must be 32 bytes written as 64 hex characters or base64');
+  }
+  const bootstrapAdmin = optional('PHOTOCHANGER_BOOTSTRAP_ADMIN');
+  if (bootstrapAdmin !== undefined && !/^[^:\s]{1,64}:.{8,}$/.test(bootstrapAdmin)) {
+    problems.push('PHOTOCHANGER_BOOTSTRAP_ADMIN must be user:password with a password of at least 8 characters');
+  }
+  const bootstrapIngestPassword = optional('PHOTOCHANGER_BOOTSTRAP_INGEST_PASSWORD');
+  const logLevel = raw('PHOTOCHANGER_LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`PHOTOCHANGER_LOG_LEVEL=${logLevel} must be one of ${LOG_LEVELS.join(', ')}`);
+
+  const provider = (prefix: string): ProviderEndpointConfig => ({
+    apiKey: optional(`PHOTOCHANGER_${prefix}_API_KEY`),
+    baseUrl: url(`PHOTOCHANGER_${prefix}_BASE_URL`) ?? '',
+    maxConcurrency: number(`PHOTOCHANGER_${prefix}_MAX_CONCURRENCY`, between(1, 64)),
+  });
+
+  const config: Config = {
+    host: raw('PHOTOCHANGER_HOST') ?? '127.0.0.1',
+    port: number('PHOTOCHANGER_PORT', between(0, 65535)),
+    dataDir,
+    mediaRoot,
+    databaseUrl,
+    queueStatementTimeoutMs: statementTimeout,
+    queueMaxInFlightJobs: number('PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS', between(1, 10_000)),
+    tSyncResponseSeconds: tSync,
+    maxUploadBytes: number('PHOTOCHANGER_MAX_UPLOAD_BYTES', between(1, HARD_MAX_UPLOAD_BYTES)),
+    resultTtlSeconds: number('PHOTOCHANGER_RESULT_TTL_SECONDS', between(1, 365 * 24 * 3600)),
+    cleanupIntervalSeconds: number('PHOTOCHANGER_CLEANUP_INTERVAL_SECONDS', between(1, 24 * 3600)),
+    jwtSecret,
+    secretKey,
+    bootstrapIngestPassword,
+    bootstrapAdmin,
+    publicBaseUrl: url('PHOTOCHANGER_PUBLIC_BASE_URL'),
+    logLevel,
+    workerCount: number('PHOTOCHANGER_WORKERS', between(1, 64)),
+    providers: { gemini: provider('GEMINI'), openai: provider('OPENAI'), turbotext: provider('TURBOTEXT') },
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  for (const w of warnings) options.warn?.(w);
+  return config;
+}
+
+/** 32-byte key from hex or base64 text, or undefined when it is neither. */
+export function decodeSecretKey(text: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, 'hex');
+  const b = Buffer.from(text, 'base64');
+  return b.length === 32 ? b : undefined;
+}

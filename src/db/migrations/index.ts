@@ -1,0 +1,7 @@
+import type { Migration } from 'kysely';
+import * as m001 from './001_initial.js';
+
+/** Ordered migrations, run at start (names sort in execution order). Add new ones at the end. */
+export const migrations: Record<string, Migration> = {
+  '001_initial': m001,
+};

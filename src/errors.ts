@@ -1,0 +1,62 @@
+/**
+ * Canonical errors: each code is defined once with its HTTP status and default message, and
+ * app.ts maps every thrown AppError to the one JSON shape of SPEC §2:
+ * `{"error": {"code", "message", "details"}}`.
+ */
+export const ERROR_CODES = {
+  invalid_request: { status: 400, message: 'The request is malformed' },
+  invalid_password: { status: 401, message: 'The ingest password does not match' },
+  unauthorized: { status: 401, message: 'A valid access token is required' },
+  invalid_credentials: { status: 401, message: 'Wrong user name or password' },
+  forbidden: { status: 403, message: 'This account lacks the permission for this action' },
+  not_found: { status: 404, message: 'Not found' },
+  slot_not_found: { status: 404, message: 'Unknown or disabled slot' },
+  job_not_found: { status: 404, message: 'Unknown job' },
+  conflict: { status: 409, message: 'The resource was changed by someone else; reload and retry' },
+  result_expired: { status: 410, message: 'The result has expired' },
+  media_link_expired: { status: 410, message: 'The media link has expired' },
+  payload_too_large: { status: 413, message: 'The file exceeds the upload limit' },
+  unsupported_media_type: { status: 415, message: 'The file type is not accepted by this slot' },
+  invalid_settings: { status: 422, message: 'The settings are invalid' },
+  login_locked: { status: 429, message: 'Too many failed logins; the account is locked for a while' },
+  queue_busy: { status: 429, message: 'The queue is full; retry shortly' },
+  internal_error: { status: 500, message: 'Unexpected server error' },
+  provider_error: { status: 502, message: 'The AI provider failed to process the photo' },
+  queue_unavailable: { status: 503, message: 'The queue database is unavailable' },
+  shutting_down: { status: 503, message: 'The server is shutting down' },
+  sync_timeout: { status: 504, message: 'Ingest processing exceeded the synchronous response window' },
+  insufficient_storage: { status: 507, message: 'The media storage is full' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class AppError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message?: string,
+    readonly details?: Record<string, unknown>,
+    /** Extra response headers (e.g. Retry-After, Connection: close). */
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message ?? ERROR_CODES[code].message);
+    this.name = 'AppError';
+    this.status = ERROR_CODES[code].status;
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: Record<string, unknown> };
+}
+
+export function errorBody(code: ErrorCode | string, message: string, details?: Record<string, unknown>): ErrorBody {
+  return details === undefined ? { error: { code, message } } : { error: { code, message, details } };
+}
+
+/** Errors raised when the queue database cannot answer in time: always 503 queue_unavailable. */
+export class QueueUnavailableError extends AppError {
+  constructor(cause: unknown) {
+    super('queue_unavailable');
+    this.cause = cause;
+  }
+}

@@ -1,0 +1,26 @@
+import type { OperationDescriptor, ProviderDriver } from './types.js';
+
+/** The providers known to this process, by id. main.ts builds it; tests build their own. */
+export class ProviderRegistry {
+  private readonly drivers = new Map<string, ProviderDriver>();
+
+  constructor(drivers: Iterable<ProviderDriver> = []) {
+    for (const d of drivers) this.register(d);
+  }
+
+  register(driver: ProviderDriver): void {
+    this.drivers.set(driver.id, driver);
+  }
+
+  get(id: string): ProviderDriver | undefined {
+    return this.drivers.get(id);
+  }
+
+  operation(providerId: string, operationId: string): OperationDescriptor | undefined {
+    return this.drivers.get(providerId)?.operations.find((o) => o.id === operationId);
+  }
+
+  list(): ProviderDriver[] {
+    return [...this.drivers.values()];
+  }
+}

@@ -1,0 +1,114 @@
+import type { TSchema } from 'typebox';
+import type { Clock } from '../clock.js';
+import type { Logger } from '../logger.js';
+
+/**
+ * The one driver interface every provider implements (SPEC §5). A driver turns a photo, the slot's
+ * settings and its template images into image bytes, or throws a ProviderFailure. It must honour
+ * `signal` (aborted at the job deadline or when the job is finalized elsewhere): stop all network
+ * calls and return nothing.
+ */
+export interface ProviderDriver {
+  /** Stable id stored in slots and jobs: 'local', 'gemini', 'openai', 'turbotext'. */
+  readonly id: string;
+  readonly title: string;
+  readonly operations: readonly OperationDescriptor[];
+  /** Calls this process makes at once to the provider; the worker pool skips its jobs while saturated. */
+  readonly maxConcurrency?: number;
+  /** Whether this provider can work right now (key present, base URL set…); shown in the catalog. */
+  readiness?(context: ReadinessContext): Promise<ProviderReadiness>;
+  process(request: ProviderRequest): Promise<ProviderResult>;
+}
+
+export interface OperationDescriptor {
+  id: string;
+  title: string;
+  description: string;
+  /** JSON Schema (TypeBox) of the slot settings for this operation; defaults fill omitted fields. */
+  settingsSchema: TSchema;
+  /** MIME types of photos this operation accepts (decided on the file's bytes). */
+  acceptedMimeTypes: readonly string[];
+  /** Largest photo the operation accepts, in bytes (the slot's limit can only be lower). */
+  maxInputBytes: number;
+  /** Template slots this operation uses: settings keys such as 'frame', 'style', 'face'. */
+  templateKeys: readonly TemplateKeyDescriptor[];
+}
+
+export interface TemplateKeyDescriptor {
+  key: string;
+  title: string;
+  required: boolean;
+}
+
+export interface ReadinessContext {
+  publicBaseUrl: string | undefined;
+}
+
+export interface ProviderReadiness {
+  configured: boolean;
+  /** Machine-readable reason when not configured, e.g. 'provider_not_configured'. */
+  reason?: string;
+}
+
+export interface InputImage {
+  path: string;
+  mime: string;
+  size: number;
+}
+
+export interface TemplateImage extends InputImage {
+  key: string;
+  id: string;
+}
+
+export interface ProviderRequest {
+  jobId: string;
+  operation: string;
+  /** Slot settings, already validated against the operation's schema (defaults applied). */
+  settings: Record<string, unknown>;
+  photo: InputImage;
+  templates: readonly TemplateImage[];
+  signal: AbortSignal;
+  deadline: Date;
+  clock: Clock;
+  log: Logger;
+  /** Records one call to the provider's API (stored in job.provider_calls and logged). */
+  recordCall(call: ProviderCallRecord): void;
+}
+
+export interface ProviderResult {
+  bytes: Buffer;
+  mime: string;
+  /** The provider's id for this work (response id, queue id…). */
+  providerRef?: string;
+}
+
+export interface ProviderCallRecord {
+  provider: string;
+  model?: string;
+  attempt: number;
+  durationMs: number;
+  outcome: 'success' | 'retry' | 'failure' | 'aborted';
+  responseId?: string;
+  httpStatus?: number;
+  detail?: string;
+}
+
+/**
+ * A typed provider failure. `reason` is machine-readable (e.g. 'safety_block', 'no_image',
+ * 'provider_not_configured', 'rate_limited'); `message` is what the admin reads. It becomes a
+ * 502 provider_error with details.reason (and details.message).
+ */
+export class ProviderFailure extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+    readonly options: { retryable?: boolean; httpStatus?: number; retryAfterMs?: number; cause?: unknown } = {},
+  ) {
+    super(message);
+    this.name = 'ProviderFailure';
+  }
+  get retryable(): boolean {
+    return this.options.retryable ?? false;
+  }
+}
