@@ -1,6 +1,8 @@
-import pino, { type Logger } from 'pino';
+import type { FastifyBaseLogger } from 'fastify';
+import pino from 'pino';
 
-export type { Logger };
+/** The logging surface the code uses: satisfied by pino loggers and Fastify's request loggers. */
+export type Logger = FastifyBaseLogger;
 
 /**
  * JSON logs. Secrets never reach a line: known secret keys are redacted wherever they appear,
@@ -25,7 +27,7 @@ export const REDACTED_PATHS = [
   '*.secret',
 ];
 
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+export function createLogger(level: string, destination?: pino.DestinationStream): pino.Logger {
   return pino(
     {
       level,

@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import fastifyMultipart from '@fastify/multipart';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { Db } from './db/database.js';
+import type { NotificationHub } from './db/notifications.js';
+import { AppError, errorBody } from './errors.js';
+import { ingestRoutes } from './ingest/routes.js';
+import type { Logger } from './logger.js';
+import type { MediaStore } from './media/storage.js';
+import { publicResultRoutes } from './media/public-results-routes.js';
+import { healthRoutes } from './ops/health-routes.js';
+import type { ProviderRegistry } from './providers/registry.js';
+import type { JobCompletion } from './queue/completion.js';
+import type { IngestPasswordVerifier } from './settings/ingest-password.js';
+import type { SettingsStore } from './settings/store.js';
+
+/** Everything the HTTP layer needs, built by main.ts (or by a test, pointed at test resources). */
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  log: Logger;
+  clock: Clock;
+  providers: ProviderRegistry;
+  hub: NotificationHub;
+  media: MediaStore;
+  completion: JobCompletion;
+  settings: SettingsStore;
+  ingestPassword: IngestPasswordVerifier;
+  /** This process's id in the `instance` table; jobs it enqueues belong to it. */
+  instanceId: string;
+  /** Temporary public links of a job (Turbotext), revoked right after the response. */
+  temporaryMedia?: { revokeForJob(jobId: string): Promise<void> };
+  /** True once shutdown began: ingest answers 503 shutting_down. */
+  isShuttingDown?: () => boolean;
+}
+
+export type App = FastifyInstance<http.Server, http.IncomingMessage, http.ServerResponse, Logger, TypeBoxTypeProvider>;
+
+const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Ingest uploads answer `Expect: 100-continue` themselves, after the slot is known to exist (so an
+ * unknown slot is refused before the body is sent). Every other route gets the usual immediate 100.
+ */
+function isIngestUrl(url: string | undefined): boolean {
+  return url !== undefined && url.startsWith('/ingest/');
+}
+
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const app = Fastify({
+    loggerInstance: deps.log,
+    logController: new LogController({ requestIdLogLabel: 'correlation_id' }),
+    genReqId: (req) => {
+      const given = req.headers['x-correlation-id'];
+      return typeof given === 'string' && CORRELATION_ID.test(given) ? given : randomUUID();
+    },
+    bodyLimit: 1024 * 1024,
+    // Uploads of up to 2 GiB over a booth's Wi-Fi can be slow: no whole-request timeout, the
+    // ingest enforces its own deadline. Idle sockets are still closed.
+    requestTimeout: 0,
+    connectionTimeout: 0,
+    keepAliveTimeout: 72_000,
+    return503OnClosing: true,
+    serverFactory: (handler) => {
+      const server = http.createServer(handler);
+      server.on('checkContinue', (req, res) => {
+        if (!isIngestUrl(req.url)) res.writeContinue();
+        handler(req, res);
+      });
+      return server;
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Correlation-Id', request.id);
+  });
+
+  app.setErrorHandler((error: FastifyError | AppError, request, reply) => sendError(error, request.id, reply, request.log));
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send(errorBody('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`));
+  });
+
+  await app.register(fastifyMultipart, {
+    // Route handlers pass their own per-request limits to request.parts().
+    limits: { fieldNameSize: 200, fieldSize: 64 * 1024, fields: 200, headerPairs: 200, parts: 300 },
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'PhotoChanger API',
+        version: '0.1.0',
+        description: 'Booth ingest, public results and the admin API. Every error has the shape {"error":{"code","message","details"}}.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  await app.register(healthRoutes, { deps });
+  await app.register(ingestRoutes, { deps });
+  await app.register(publicResultRoutes, { deps });
+
+  return app;
+}
+
+/** The one place an error becomes an HTTP answer. */
+export function sendError(error: FastifyError | AppError | Error, correlationId: string, reply: FastifyReply, log: Logger): FastifyReply {
+  if (reply.sent) return reply;
+  if (error instanceof AppError) {
+    if (error.headers) void reply.headers(error.headers);
+    if (error.status >= 500) log.warn({ code: error.code, err: error.cause instanceof Error ? { message: error.cause.message } : undefined }, error.message);
+    return reply.code(error.status).send(errorBody(error.code, error.message, error.details));
+  }
+  const fe = error as FastifyError;
+  if (fe.validation) {
+    return reply.code(400).send(errorBody('invalid_request', fe.message, { validation: fe.validation.map((v) => ({ path: v.instancePath, message: v.message })) }));
+  }
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(415).send(errorBody('unsupported_media_type', fe.message));
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send(errorBody('payload_too_large', fe.message));
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return reply.code(fe.statusCode).send(errorBody(fe.statusCode === 404 ? 'not_found' : 'invalid_request', fe.message));
+  }
+  log.error({ err: error, correlation_id: correlationId }, 'unexpected error');
+  return reply.code(500).send(errorBody('internal_error', 'Unexpected server error', { correlation_id: correlationId }));
+}

@@ -1,0 +1,117 @@
+import { createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { FastifyRequest } from 'fastify';
+import { fileTypeFromFile } from 'file-type';
+import { AppError } from '../errors.js';
+import { sanitizeFileName } from '../media/storage.js';
+
+export interface ReceivedFile {
+  path: string;
+  originalName: string;
+  mime: string;
+  size: number;
+}
+
+export interface ReceivedUpload {
+  password: string | undefined;
+  file: ReceivedFile | undefined;
+  /** Every other text field, kept as job metadata (repeated names become arrays). */
+  fields: Record<string, string | string[]>;
+  /** Why no file was chosen, when files were sent: the first unsupported type seen, or 'empty'. */
+  rejectedFile: { mime: string | undefined; empty: boolean } | undefined;
+}
+
+export interface IntakeOptions {
+  /** Directory for this job's payload (created here, removed by the caller in every case). */
+  payloadDir: string;
+  /** Byte limit for the file; the upload stops there with 413. */
+  fileLimitBytes: number;
+  /** Types accepted by the slot's provider, decided on the file's bytes. */
+  acceptedMimeTypes: readonly string[];
+  /** Name of the file field the booth sends; other file fields are used only if this one is absent. */
+  passwordField?: string;
+  /** Called as soon as a password field arrives before any file (to refuse early, unread). */
+  onEarlyPassword?: (password: string) => Promise<void>;
+}
+
+const MAX_FIELD_BYTES = 64 * 1024;
+
+/**
+ * Streams a booth's multipart upload: text fields before or after the file, the first file of
+ * an accepted type written to disk under `payloadDir` with a sanitized name, its type detected
+ * from its bytes. Nothing is buffered beyond a part's chunk; the byte limit stops the upload.
+ * Errors are AppErrors (400/401/413), and may leave files in payloadDir for the caller to remove.
+ */
+export async function receiveUpload(request: FastifyRequest, options: IntakeOptions): Promise<ReceivedUpload> {
+  const result: ReceivedUpload = { password: undefined, file: undefined, fields: {}, rejectedFile: undefined };
+  await fs.mkdir(options.payloadDir, { recursive: true });
+  let fileIndex = 0;
+  try {
+    const parts = request.parts({
+      limits: { fileSize: options.fileLimitBytes, files: 10, fields: 200, fieldSize: MAX_FIELD_BYTES, parts: 220 },
+    });
+    for await (const part of parts) {
+      if (part.type === 'field') {
+        const value = typeof part.value === 'string' ? part.value : String(part.value ?? '');
+        if (part.fieldname === (options.passwordField ?? 'password')) {
+          result.password = value;
+          if (!result.file && options.onEarlyPassword) await options.onEarlyPassword(value);
+        } else {
+          const existing = result.fields[part.fieldname];
+          result.fields[part.fieldname] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+        }
+        continue;
+      }
+      if (result.file) {
+        part.file.resume(); // a later file: drained, not stored
+        await new Promise<void>((resolve, reject) => {
+          part.file.once('end', resolve);
+          part.file.once('error', reject);
+        });
+        continue;
+      }
+      fileIndex += 1;
+      const target = path.join(options.payloadDir, `${fileIndex}-${sanitizeFileName(part.filename)}`);
+      await pipeline(part.file, createWriteStream(target, { flags: 'wx' }));
+      if (part.file.truncated) throw tooLarge(options.fileLimitBytes);
+      const size = (await fs.stat(target)).size;
+      const detected = size > 0 ? await fileTypeFromFile(target) : undefined;
+      if (size > 0 && detected && options.acceptedMimeTypes.includes(detected.mime)) {
+        result.file = { path: target, originalName: part.filename ?? '', mime: detected.mime, size };
+      } else {
+        result.rejectedFile ??= { mime: detected?.mime ?? (size > 0 ? 'unknown' : undefined), empty: size === 0 };
+        await fs.rm(target, { force: true });
+      }
+    }
+  } catch (err) {
+    throw toIntakeError(err, options.fileLimitBytes);
+  }
+  return result;
+}
+
+function tooLarge(limit: number): AppError {
+  // The rest of the body is not read: the connection is closed after the answer.
+  return new AppError('payload_too_large', `The file exceeds the upload limit of ${limit} bytes`, { limit_bytes: limit }, { Connection: 'close' });
+}
+
+/** busboy/@fastify/multipart failures → the ingest contract's codes. */
+export function toIntakeError(err: unknown, limit: number): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as { code?: string; message?: string };
+  switch (e.code) {
+    case 'FST_REQ_FILE_TOO_LARGE':
+      return tooLarge(limit);
+    case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
+      return new AppError('invalid_request', 'The request is not multipart/form-data');
+    case 'FST_FILES_LIMIT':
+    case 'FST_FIELDS_LIMIT':
+    case 'FST_PARTS_LIMIT':
+      return new AppError('invalid_request', 'Too many parts in the multipart body', undefined, { Connection: 'close' });
+    case 'FST_PROTO_VIOLATION':
+      return new AppError('invalid_request', 'Forbidden field name in the multipart body');
+    default:
+      return new AppError('invalid_request', `Malformed multipart body: ${e.message ?? 'unreadable'}`, undefined, { Connection: 'close' });
+  }
+}

@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from 'typebox';
+import type { AppDeps } from '../app.js';
+import { AppError } from '../errors.js';
+import { queueStatement, countInFlightJobs, markResponded, recordIngestRejection } from '../queue/statements.js';
+import { findSlot } from '../slots/statements.js';
+import { receiveUpload, type ReceivedUpload } from './intake.js';
+import { queueBusy, submitAndWait } from './service.js';
+
+const ErrorSchema = Type.Object({
+  error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }),
+});
+
+const INGEST_DESCRIPTION = `DSLR Remote Pro "web based post-processing": a multipart/form-data upload with \`password\`
+and \`fileToUpload\` (plus any text fields, kept as job metadata). Answers within T_sync_response with the
+processed image (200, the image bytes) or a JSON error. Every answer carries \`Cache-Control: no-store\`.`;
+
+/** POST /ingest/:slotId — the booth's synchronous contract (SPEC §2). */
+export const ingestRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
+  const { db, clock, config, providers, media, settings, ingestPassword } = deps;
+
+  app.post<{ Params: { slotId: string } }>(
+    '/ingest/:slotId',
+    {
+      schema: {
+        summary: 'Process a booth photo (DSLR Remote Pro HTTP POST)',
+        description: INGEST_DESCRIPTION,
+        tags: ['ingest'],
+        consumes: ['multipart/form-data'],
+        params: Type.Object({ slotId: Type.String({ maxLength: 64 }) }),
+        response: {
+          200: { description: 'The processed image (Content-Type = its MIME); header X-Job-Id', content: { 'image/*': { schema: { type: 'string', format: 'binary' } } } },
+          400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema, 429: ErrorSchema,
+          500: ErrorSchema, 502: ErrorSchema, 503: ErrorSchema, 504: ErrorSchema, 507: ErrorSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      void reply.header('Cache-Control', 'no-store');
+      const receivedAt = clock.now();
+      const slotId = request.params.slotId;
+      const jobId = randomUUID();
+      const payloadDir = media.payloadDir(jobId);
+      let jobCreated = false;
+      const log = request.log.child({ slot_id: slotId, job_id: jobId });
+      try {
+        if (deps.isShuttingDown?.()) throw new AppError('shutting_down', undefined, undefined, { Connection: 'close', 'Retry-After': '5' });
+        // Decided before the body is read: unknown/disabled slot, queue already full.
+        const slot = await queueStatement(() => findSlot(db, slotId));
+        if (!slot || !slot.enabled) throw new AppError('slot_not_found', `Slot ${slotId} does not exist or is disabled`, { slot_id: slotId }, { Connection: 'close' });
+        const runtime = await queueStatement(() => settings.runtime());
+        const operation = providers.operation(slot.provider, slot.operation);
+        if (!operation) {
+          throw new AppError('provider_error', `Slot ${slot.id} uses ${slot.provider}/${slot.operation}, which this server does not provide`, { reason: 'provider_unknown' }, { Connection: 'close' });
+        }
+        if ((await queueStatement(() => countInFlightJobs(db, receivedAt))) >= config.queueMaxInFlightJobs) {
+          throw withClose(queueBusy(config));
+        }
+        const limit = Math.min(config.maxUploadBytes, slot.maxUploadBytes ?? Infinity, operation.maxInputBytes);
+        if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
+
+        const upload = await receiveUpload(request, {
+          payloadDir,
+          fileLimitBytes: limit,
+          acceptedMimeTypes: operation.acceptedMimeTypes,
+          onEarlyPassword: async (password) => {
+            if (!(await ingestPassword.verify(runtime.ingestPasswordHash, password))) throw invalidPassword(true);
+          },
+        });
+        const photo = await checkUpload(upload, runtime.ingestPasswordHash, (p, h) => ingestPassword.verify(h, p), operation.acceptedMimeTypes);
+
+        const clientGone = new AbortController();
+        reply.raw.once('close', () => {
+          if (!reply.raw.writableFinished) clientGone.abort();
+        });
+        jobCreated = true;
+        const outcome = await submitAndWait(deps, {
+          jobId,
+          slot,
+          photo,
+          metadata: { ...upload.fields, original_filename: photo.originalName },
+          isTest: false,
+          correlationId: request.id,
+          receivedAt,
+          tSyncResponseSeconds: runtime.tSyncResponseSeconds,
+          clientGone: clientGone.signal,
+          log,
+        });
+        if (outcome.outcome !== 'succeeded') throw outcome.error;
+        log.info({ outcome: 'succeeded', size: outcome.bytes.length, timings: outcome.timings }, 'ingest answered');
+        return reply
+          .code(200)
+          .header('Content-Type', outcome.mime)
+          .header('Content-Length', String(outcome.bytes.length))
+          .header('X-Job-Id', jobId)
+          .send(outcome.bytes);
+      } catch (err) {
+        if (err instanceof AppError) {
+          void reply.header('X-Job-Id', jobCreated ? jobId : undefined);
+          if (!jobCreated && err.status < 500 && err.code !== 'shutting_down') {
+            await recordIngestRejection(db, slotId.slice(0, 64), err.status, err.code, receivedAt).catch(() => undefined);
+          }
+        }
+        throw err;
+      } finally {
+        // The payload never outlives the response; the inline copy is cleared once answered.
+        await media.removePayload(jobId).catch((e: unknown) => log.error({ err: e }, 'could not remove payload'));
+        if (jobCreated) {
+          await Promise.all([
+            markResponded(db, jobId, clock.now()).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not clear inline result')),
+            deps.temporaryMedia?.revokeForJob(jobId).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not revoke temporary media')),
+          ]);
+        }
+      }
+    },
+  );
+};
+
+function withClose(err: AppError): AppError {
+  return new AppError(err.code, err.message, err.details, { ...err.headers, Connection: 'close' });
+}
+
+function invalidPassword(early: boolean): AppError {
+  return new AppError('invalid_password', undefined, undefined, early ? { Connection: 'close' } : undefined);
+}
+
+/** The contract's checks on a received upload, in the order SPEC §2 lists them. */
+async function checkUpload(
+  upload: ReceivedUpload,
+  passwordHash: string | undefined,
+  verify: (password: string, hash: string | undefined) => Promise<boolean>,
+  accepted: readonly string[],
+): Promise<{ path: string; mime: string; size: number; originalName: string }> {
+  if (upload.password === undefined || upload.password === '') throw new AppError('invalid_request', 'The password field is missing');
+  if (!upload.file && !upload.rejectedFile) throw new AppError('invalid_request', 'The fileToUpload file is missing');
+  if (!upload.file && upload.rejectedFile?.empty) throw new AppError('invalid_request', 'The uploaded file is empty');
+  if (!(await verify(upload.password, passwordHash))) throw invalidPassword(false);
+  if (!upload.file) {
+    throw new AppError('unsupported_media_type', `The file type ${upload.rejectedFile?.mime ?? 'unknown'} is not accepted; accepted: ${accepted.join(', ')}`, {
+      detected: upload.rejectedFile?.mime ?? null,
+      accepted,
+    });
+  }
+  return upload.file;
+}

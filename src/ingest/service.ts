@@ -1,0 +1,147 @@
+import fs from 'node:fs/promises';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { Db } from '../db/database.js';
+import { AppError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { JobCompletion } from '../queue/completion.js';
+import { cancelJob, enqueueJob, finalizeAsTimedOut, queueStatement, readJobOutcome, type JobOutcomeRow } from '../queue/statements.js';
+import type { SlotRecord } from '../slots/statements.js';
+
+export interface JobServiceDeps {
+  db: Db;
+  config: Config;
+  clock: Clock;
+  completion: JobCompletion;
+  instanceId: string;
+}
+
+export interface JobSubmission {
+  jobId: string;
+  slot: SlotRecord;
+  photo: { path: string; mime: string; size: number };
+  metadata: Record<string, unknown>;
+  isTest: boolean;
+  correlationId: string;
+  /** When the request arrived: the deadline counts from here (the booth's clock started then). */
+  receivedAt: Date;
+  tSyncResponseSeconds: number;
+  /** Fires when the waiting client goes away. */
+  clientGone?: AbortSignal;
+  log: Logger;
+}
+
+export interface JobTimings {
+  queue_wait_ms: number | null;
+  processing_ms: number | null;
+  total_ms: number | null;
+}
+
+export type JobOutcome =
+  | { outcome: 'succeeded'; jobId: string; expiresAt: Date; bytes: Buffer; mime: string; timings: JobTimings }
+  | { outcome: 'timeout' | 'provider_error' | 'cancelled' | 'internal_error'; jobId: string; expiresAt: Date; error: AppError; timings: JobTimings };
+
+/**
+ * The synchronous pipeline shared by the booth ingest and the admin test run: enqueue under the
+ * in-flight cap, wait for the job to be finalized (by any instance's worker) until the deadline,
+ * and settle the race at the deadline in the database. Throws AppError for queue_busy (429) and
+ * queue_unavailable (503); every job outcome is returned, never thrown.
+ */
+export async function submitAndWait(deps: JobServiceDeps, job: JobSubmission): Promise<JobOutcome> {
+  const { db, clock, config } = deps;
+  const expiresAt = new Date(job.receivedAt.getTime() + job.tSyncResponseSeconds * 1000);
+  const createdAt = clock.now();
+  if (createdAt >= expiresAt) {
+    // The upload alone used up the window.
+    return failure('timeout', job.jobId, expiresAt, syncTimeout(job.jobId, expiresAt), emptyTimings());
+  }
+  const enqueued = await queueStatement(() =>
+    enqueueJob(
+      db,
+      {
+        id: job.jobId,
+        slotId: job.slot.id,
+        instanceId: deps.instanceId,
+        provider: job.slot.provider,
+        operation: job.slot.operation,
+        settings: job.slot.settings,
+        isTest: job.isTest,
+        payloadPath: job.photo.path,
+        payloadMime: job.photo.mime,
+        payloadSize: job.photo.size,
+        metadata: job.metadata,
+        correlationId: job.correlationId,
+        receivedAt: job.receivedAt,
+        createdAt,
+        expiresAt,
+      },
+      config.queueMaxInFlightJobs,
+    ),
+  );
+  if (enqueued === 'queue_busy') throw queueBusy(deps.config);
+  job.log.info({ job_id: job.jobId, slot_id: job.slot.id, expires_at: expiresAt.toISOString() }, 'job enqueued');
+
+  const waited = await deps.completion.waitForFinalization(job.jobId, expiresAt, job.clientGone);
+  if (waited === 'aborted') {
+    const cancelled = await queueStatement(() => cancelJob(db, job.jobId, 'client_disconnected', clock.now())).catch(() => false);
+    job.log.info({ job_id: job.jobId, cancelled }, 'client went away; job cancelled');
+  } else if (waited === 'deadline') {
+    const timedOut = await queueStatement(() => finalizeAsTimedOut(db, job.jobId, clock.now()));
+    if (timedOut) {
+      job.log.info({ job_id: job.jobId }, 'job timed out');
+    }
+  }
+  const row = await queueStatement(() => readJobOutcome(db, job.jobId));
+  if (!row) throw new AppError('internal_error', 'The job disappeared');
+  return outcomeOf(job.jobId, row);
+}
+
+async function outcomeOf(jobId: string, row: JobOutcomeRow): Promise<JobOutcome> {
+  const timings = timingsOf(row);
+  switch (row.failure_reason) {
+    case null: {
+      if (!row.is_finalized) return failure('timeout', jobId, row.expires_at, syncTimeout(jobId, row.expires_at), timings);
+      const bytes = row.result_inline ?? (row.result_path ? await fs.readFile(row.result_path) : undefined);
+      if (!bytes || !row.result_mime) throw new AppError('internal_error', 'The job succeeded but its result is missing');
+      return { outcome: 'succeeded', jobId, expiresAt: row.expires_at, bytes, mime: row.result_mime, timings };
+    }
+    case 'timeout':
+      return failure('timeout', jobId, row.expires_at, syncTimeout(jobId, row.expires_at), timings);
+    case 'provider_error': {
+      const detail = row.failure_detail ?? {};
+      const message = typeof detail.message === 'string' ? detail.message : undefined;
+      return failure('provider_error', jobId, row.expires_at, new AppError('provider_error', message ? `The AI provider failed: ${message}` : undefined, { job_id: jobId, ...detail }), timings);
+    }
+    case 'cancelled':
+      return failure('cancelled', jobId, row.expires_at, new AppError('internal_error', 'The job was cancelled', { job_id: jobId, ...(row.failure_detail ?? {}) }), timings);
+    default:
+      return failure('internal_error', jobId, row.expires_at, new AppError('internal_error', undefined, { job_id: jobId, ...(row.failure_detail ?? {}) }), timings);
+  }
+}
+
+function failure(outcome: Exclude<JobOutcome['outcome'], 'succeeded'>, jobId: string, expiresAt: Date, error: AppError, timings: JobTimings): JobOutcome {
+  return { outcome, jobId, expiresAt, error, timings };
+}
+
+export function syncTimeout(jobId: string, expiresAt: Date): AppError {
+  return new AppError('sync_timeout', undefined, { job_id: jobId, expires_at: expiresAt.toISOString() });
+}
+
+/** 429 with a Retry-After long enough for a few jobs to finish. */
+export function queueBusy(config: Config): AppError {
+  const retryAfter = Math.max(1, Math.ceil(config.tSyncResponseSeconds / 8));
+  return new AppError('queue_busy', undefined, { max_in_flight_jobs: config.queueMaxInFlightJobs }, { 'Retry-After': String(retryAfter) });
+}
+
+function emptyTimings(): JobTimings {
+  return { queue_wait_ms: null, processing_ms: null, total_ms: null };
+}
+
+export function timingsOf(row: { created_at: Date; claimed_at: Date | null; finalized_at: Date | null }): JobTimings {
+  const ms = (a: Date | null, b: Date | null) => (a && b ? b.getTime() - a.getTime() : null);
+  return {
+    queue_wait_ms: ms(row.created_at, row.claimed_at),
+    processing_ms: ms(row.claimed_at, row.finalized_at),
+    total_ms: ms(row.created_at, row.finalized_at),
+  };
+}

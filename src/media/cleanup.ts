@@ -1,0 +1,109 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { sql } from 'kysely';
+import type { Clock } from '../clock.js';
+import type { Db } from '../db/database.js';
+import type { Logger } from '../logger.js';
+import { isUuid, type MediaStore } from './storage.js';
+
+export interface CleanupReport {
+  results: number;
+  payloads: number;
+  temporary_links: number;
+}
+
+export interface CleanupDeps {
+  db: Db;
+  clock: Clock;
+  media: MediaStore;
+  log: Logger;
+  /** Extra purge steps (temporary public links): each returns how many objects it deleted. */
+  purgeTemporary?: () => Promise<number>;
+}
+
+/** Results whose retention ended: files deleted, their links cleared (→ 410 on the public route). */
+async function expireResults(deps: CleanupDeps, now: Date): Promise<number> {
+  const expired = await sql<{ id: string; result_path: string }>`
+    SELECT id, result_path FROM job
+    WHERE result_path IS NOT NULL AND result_expires_at <= ${now}
+    ORDER BY result_expires_at LIMIT 1000`.execute(deps.db);
+  let deleted = 0;
+  for (const row of expired.rows) {
+    await deps.media.removeFile(row.result_path);
+    await sql`UPDATE job SET result_path = NULL, result_inline = NULL WHERE id = ${row.id}`.execute(deps.db);
+    deleted++;
+  }
+  return deleted;
+}
+
+/**
+ * Payload directories whose job is finalized or unknown (a crash between upload and response,
+ * say). Live jobs keep theirs. A directory younger than a minute with no job row is an upload in
+ * progress and is left alone.
+ */
+async function removeOrphanPayloads(deps: CleanupDeps, now: Date): Promise<number> {
+  const dir = deps.media.dir('payloads');
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const ids = names.filter(isUuid);
+  if (ids.length === 0) return 0;
+  const live = await sql<{ id: string }>`SELECT id FROM job WHERE id = ANY(${ids}::uuid[]) AND NOT is_finalized`.execute(deps.db);
+  const liveIds = new Set(live.rows.map((r) => r.id));
+  let removed = 0;
+  for (const id of ids) {
+    if (liveIds.has(id)) continue;
+    const stat = await fs.stat(path.join(dir, id)).catch(() => undefined);
+    if (!stat) continue;
+    const known = await sql`SELECT 1 FROM job WHERE id = ${id}`.execute(deps.db);
+    if (known.rows.length === 0 && now.getTime() - stat.mtimeMs < 60_000) continue;
+    await deps.media.removePayload(id);
+    removed++;
+  }
+  return removed;
+}
+
+/**
+ * Result files with no job row pointing at them (a crash between writing the file and finalizing
+ * the job, or a result that lost the race).
+ */
+async function removeOrphanResults(deps: CleanupDeps, now: Date): Promise<number> {
+  const dir = deps.media.dir('results');
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  let removed = 0;
+  for (const name of names) {
+    const id = name.split('.')[0] ?? '';
+    const file = path.join(dir, name);
+    const stat = await fs.stat(file).catch(() => undefined);
+    if (!stat || now.getTime() - stat.mtimeMs < 60_000) continue;
+    const owner = isUuid(id) ? await sql`SELECT 1 FROM job WHERE id = ${id} AND result_path = ${file}`.execute(deps.db) : { rows: [] };
+    if (owner.rows.length === 0) {
+      await deps.media.removeFile(file);
+      removed++;
+    }
+  }
+  return removed;
+}
+
+/** One pass of photochanger-media-cleanup (also run on demand by POST /api/media/cache/purge). */
+export async function runMediaCleanup(deps: CleanupDeps): Promise<CleanupReport> {
+  const now = deps.clock.now();
+  const results = (await expireResults(deps, now)) + (await removeOrphanResults(deps, now));
+  const payloads = await removeOrphanPayloads(deps, now);
+  const temporary_links = deps.purgeTemporary ? await deps.purgeTemporary() : 0;
+  const report = { results, payloads, temporary_links };
+  deps.log.info({ task: 'photochanger-media-cleanup', ...report }, 'media cleanup pass');
+  return report;
+}
+
+/** Runs the cleanup every `intervalSeconds` inside the server process. */
+export function startCleanupTask(deps: CleanupDeps, intervalSeconds: number): { stop(): void } {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    runMediaCleanup(deps)
+      .catch((err: unknown) => deps.log.warn({ err: { message: (err as Error).message } }, 'media cleanup failed; next pass will retry'))
+      .finally(() => (running = false));
+  }, intervalSeconds * 1000);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}

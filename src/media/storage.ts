@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+/** Directories under MEDIA_ROOT (SPEC §4). */
+export const MEDIA_DIRS = ['payloads', 'results', 'templates', 'temporary'] as const;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * A client's file name made safe to use on disk: the last segment of a Windows or POSIX path,
+ * control characters and anything outside [A-Za-z0-9._-] replaced, no leading dots, bounded length.
+ */
+export function sanitizeFileName(name: string | undefined, fallback = 'upload'): string {
+  const base = (name ?? '').split(/[\\/]/).pop() ?? '';
+  const cleaned = base
+    .normalize('NFKD')
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^[._]+/, '')
+    .replace(/_+/g, '_')
+    .slice(0, 100);
+  return cleaned === '' || cleaned === '_' ? fallback : cleaned;
+}
+
+/**
+ * Where media lives on disk. One MEDIA_ROOT may be shared by several instances; every path is
+ * derived from a job id (validated as a UUID, so no path ever escapes the root).
+ */
+export class MediaStore {
+  constructor(readonly root: string) {}
+
+  async ensureLayout(): Promise<void> {
+    for (const dir of MEDIA_DIRS) await fs.mkdir(path.join(this.root, dir), { recursive: true });
+  }
+
+  dir(kind: (typeof MEDIA_DIRS)[number]): string {
+    return path.join(this.root, kind);
+  }
+
+  payloadDir(jobId: string): string {
+    assertUuid(jobId);
+    return path.join(this.root, 'payloads', jobId);
+  }
+
+  resultPath(jobId: string, extension: string): string {
+    assertUuid(jobId);
+    if (!/^[a-z0-9]{1,5}$/.test(extension)) throw new Error(`bad extension ${extension}`);
+    return path.join(this.root, 'results', `${jobId}.${extension}`);
+  }
+
+  /** Deletes a job's uploaded payload directory (idempotent). */
+  async removePayload(jobId: string): Promise<void> {
+    await fs.rm(this.payloadDir(jobId), { recursive: true, force: true });
+  }
+
+  /** Writes a result atomically (temp file + rename) and returns its checksum and size. */
+  async writeResult(jobId: string, extension: string, bytes: Buffer): Promise<{ path: string; sha256: string; size: number }> {
+    const target = this.resultPath(jobId, extension);
+    const temp = `${target}.partial`;
+    try {
+      await fs.writeFile(temp, bytes, { flag: 'wx' });
+      await fs.rename(temp, target);
+    } catch (err) {
+      await fs.rm(temp, { force: true });
+      throw err;
+    }
+    return { path: target, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
+  }
+
+  /** Deletes a file under the media root (idempotent); refuses paths outside it. */
+  async removeFile(filePath: string): Promise<void> {
+    const resolved = path.resolve(filePath);
+    if (!resolved.startsWith(path.resolve(this.root) + path.sep)) throw new Error(`refusing to delete outside the media root: ${filePath}`);
+    await fs.rm(resolved, { force: true });
+  }
+}
+
+export function assertUuid(id: string): void {
+  if (!UUID.test(id)) throw new Error(`not a job id: ${id}`);
+}
+
+export function isUuid(id: string): boolean {
+  return UUID.test(id);
+}

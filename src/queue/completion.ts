@@ -1,0 +1,93 @@
+import type { Clock } from '../clock.js';
+import type { Db } from '../db/database.js';
+import { CHANNELS, type NotificationHub } from '../db/notifications.js';
+import type { Logger } from '../logger.js';
+import { isJobFinalized } from './statements.js';
+
+export type WaitOutcome = 'finalized' | 'deadline' | 'aborted';
+
+/**
+ * How a waiting request learns that its job was finalized — by any worker of any instance:
+ * through the database. The job-finalized notification wakes it at once; a slow poll of the job
+ * row covers a notification lost while the listener was reconnecting.
+ */
+export class JobCompletion {
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly unsubscribe: Array<() => void> = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly hub: NotificationHub,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly pollMs = 1000,
+  ) {
+    this.unsubscribe.push(hub.subscribe(CHANNELS.jobFinalized, (jobId) => this.wake(jobId)));
+    this.unsubscribe.push(hub.onReconnect(() => this.wakeAll()));
+  }
+
+  get waiting(): number {
+    return this.waiters.size;
+  }
+
+  private wake(jobId: string): void {
+    const set = this.waiters.get(jobId);
+    if (set) for (const w of set) w();
+  }
+
+  private wakeAll(): void {
+    for (const set of this.waiters.values()) for (const w of set) w();
+  }
+
+  /**
+   * Resolves 'finalized' once the job row says so, 'deadline' when `deadline` passes first, or
+   * 'aborted' when `signal` fires (the client went away). Database errors while polling are
+   * tolerated until the deadline (the answer then is the timeout path's business).
+   */
+  async waitForFinalization(jobId: string, deadline: Date, signal?: AbortSignal): Promise<WaitOutcome> {
+    let ring: () => void = () => undefined;
+    // A notification that lands while the row is being read must not be lost: remember it.
+    let notified = false;
+    const onNotify = () => {
+      notified = true;
+      ring();
+    };
+    let set = this.waiters.get(jobId);
+    if (!set) {
+      set = new Set();
+      this.waiters.set(jobId, set);
+    }
+    set.add(onNotify);
+    const onAbort = () => ring();
+    signal?.addEventListener('abort', onAbort);
+    try {
+      for (;;) {
+        if (signal?.aborted) return 'aborted';
+        notified = false;
+        const finalized = await isJobFinalized(this.db, jobId).catch((err: unknown) => {
+          this.log.debug({ err: { message: (err as Error).message } }, 'poll of job state failed');
+          return false;
+        });
+        if (finalized) return 'finalized';
+        const remaining = deadline.getTime() - this.clock.now().getTime();
+        if (remaining <= 0) return 'deadline';
+        if (notified || signal?.aborted) continue;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, Math.min(this.pollMs, remaining));
+          ring = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      set.delete(onNotify);
+      if (set.size === 0) this.waiters.delete(jobId);
+    }
+  }
+
+  close(): void {
+    for (const u of this.unsubscribe) u();
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * The queue's statements. Each is one named function whose SQL fits on a screen: the in-flight
+ * cap, the claim, and the race between a worker's result and the waiting request's timeout are
+ * all decided here, by PostgreSQL, so any number of instances can share one database.
+ *
+ * Every finalization has the same guard, `WHERE id = $1 AND NOT is_finalized`: the first writer
+ * wins and the others see zero rows. The winner announces it on the job-finalized channel in the
+ * same statement, so waiting requests and running workers of every instance learn of it at commit.
+ */
+import { sql, type Transaction } from 'kysely';
+import type { Db } from '../db/database.js';
+import { isDatabaseUnavailable } from '../db/database.js';
+import { CHANNELS } from '../db/notifications.js';
+import type { Database, FailureReason } from '../db/schema.js';
+import { QueueUnavailableError } from '../errors.js';
+
+/** Advisory lock serializing enqueues (cluster-wide, so the cap holds across instances). */
+const ENQUEUE_LOCK_KEY = 7_061_746_572; // "photo" → an arbitrary fixed bigint
+
+/** Runs a queue statement; an unreachable or too-slow database becomes QueueUnavailableError (503). */
+export async function queueStatement<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (isDatabaseUnavailable(err)) throw new QueueUnavailableError(err);
+    throw err;
+  }
+}
+
+export interface NewJob {
+  id: string;
+  slotId: string;
+  instanceId: string;
+  provider: string;
+  operation: string;
+  settings: Record<string, unknown>;
+  isTest: boolean;
+  payloadPath: string;
+  payloadMime: string;
+  payloadSize: number;
+  metadata: Record<string, unknown>;
+  correlationId: string;
+  receivedAt: Date;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+/**
+ * Inserts a job unless the cap of unfinished jobs is reached. The advisory lock makes
+ * count-then-insert atomic across instances; the count runs in a statement that starts after the
+ * lock is held, so it sees every job committed by the previous holder. Jobs past their deadline
+ * no longer count (the sweeper finalizes them).
+ */
+export async function enqueueJob(db: Db, job: NewJob, maxInFlight: number): Promise<'enqueued' | 'queue_busy'> {
+  return db.transaction().execute(async (trx) => {
+    await sql`SELECT pg_advisory_xact_lock(${ENQUEUE_LOCK_KEY}::bigint)`.execute(trx);
+    const inserted = await sql<{ id: string }>`
+      WITH inserted AS (
+        INSERT INTO job (id, slot_id, instance_id, provider, operation, settings, is_test,
+                         payload_path, payload_mime, payload_size, metadata, correlation_id,
+                         received_at, created_at, expires_at)
+        SELECT ${job.id}, ${job.slotId}, ${job.instanceId}, ${job.provider}, ${job.operation},
+               ${JSON.stringify(job.settings)}::jsonb, ${job.isTest}, ${job.payloadPath}, ${job.payloadMime},
+               ${job.payloadSize}, ${JSON.stringify(job.metadata)}::jsonb, ${job.correlationId},
+               ${job.receivedAt}, ${job.createdAt}, ${job.expiresAt}
+        WHERE (SELECT count(*) FROM job WHERE NOT is_finalized AND expires_at > ${job.createdAt}) < ${maxInFlight}
+        RETURNING id
+      )
+      SELECT id, pg_notify(${CHANNELS.jobEnqueued}, id::text) FROM inserted`.execute(trx);
+    return inserted.rows.length === 1 ? 'enqueued' : 'queue_busy';
+  });
+}
+
+/** Unfinished, unexpired jobs right now (the quantity the cap bounds). */
+export async function countInFlightJobs(db: Db, now: Date): Promise<number> {
+  const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM job WHERE NOT is_finalized AND expires_at > ${now}`.execute(db);
+  return r.rows[0]?.n ?? 0;
+}
+
+export interface ClaimedJob {
+  id: string;
+  slot_id: string;
+  provider: string;
+  operation: string;
+  settings: Record<string, unknown>;
+  payload_path: string;
+  payload_mime: string;
+  payload_size: number;
+  correlation_id: string | null;
+  expires_at: Date;
+  created_at: Date;
+}
+
+/**
+ * Takes the oldest pending job that still has a live waiting request: not finalized, before its
+ * deadline, owned by an instance that heart-beat since `aliveSince`, and not for a provider this
+ * process is saturated on. SKIP LOCKED lets concurrent workers of all instances each take a
+ * different job without waiting on each other.
+ */
+export async function claimNextJob(db: Db, now: Date, aliveSince: Date, saturatedProviders: readonly string[]): Promise<ClaimedJob | undefined> {
+  const r = await sql<ClaimedJob>`
+    UPDATE job SET status = 'processing', claimed_at = ${now}
+    WHERE id = (
+      SELECT j.id FROM job j
+      JOIN instance i ON i.id = j.instance_id
+      WHERE NOT j.is_finalized AND j.status = 'pending' AND j.expires_at > ${now}
+        AND i.stopped_at IS NULL AND i.heartbeat_at > ${aliveSince}
+        AND NOT (j.provider = ANY(${sql.val(saturatedProviders)}::text[]))
+      ORDER BY j.created_at
+      LIMIT 1
+      FOR UPDATE OF j SKIP LOCKED
+    )
+    RETURNING id, slot_id, provider, operation, settings, payload_path, payload_mime, payload_size,
+              correlation_id, expires_at, created_at`.execute(db);
+  return r.rows[0];
+}
+
+export interface StoredResult {
+  path: string;
+  mime: string;
+  size: number;
+  sha256: string;
+  expiresAt: Date;
+  inline: Buffer;
+  providerRef: string | undefined;
+}
+
+/** A worker's success. Returns false when someone else (timeout, cancel) finalized first. */
+export async function finalizeSucceeded(db: Db, jobId: string, result: StoredResult, now: Date): Promise<boolean> {
+  const r = await sql`
+    WITH done AS (
+      UPDATE job SET is_finalized = true, finalized_at = ${now}, failure_reason = NULL,
+             result_path = ${result.path}, result_mime = ${result.mime}, result_size = ${result.size},
+             result_sha256 = ${result.sha256}, result_expires_at = ${result.expiresAt},
+             result_inline = ${result.inline}, provider_ref = ${result.providerRef ?? null}
+      WHERE id = ${jobId} AND NOT is_finalized
+      RETURNING id
+    )
+    SELECT pg_notify(${CHANNELS.jobFinalized}, id::text) FROM done`.execute(db);
+  return r.rows.length === 1;
+}
+
+/** Any unsuccessful end: provider_error, internal_error, cancelled, timeout. First writer wins. */
+export async function finalizeFailed(
+  db: Db | Transaction<Database>,
+  jobId: string,
+  reason: FailureReason,
+  detail: Record<string, unknown>,
+  now: Date,
+): Promise<boolean> {
+  const r = await sql`
+    WITH done AS (
+      UPDATE job SET is_finalized = true, finalized_at = ${now}, failure_reason = ${reason},
+             failure_detail = ${JSON.stringify(detail)}::jsonb
+      WHERE id = ${jobId} AND NOT is_finalized
+      RETURNING id
+    )
+    SELECT pg_notify(${CHANNELS.jobFinalized}, id::text) FROM done`.execute(db);
+  return r.rows.length === 1;
+}
+
+/** The waiting request's move at the deadline. False: the worker's result got there first. */
+export function finalizeAsTimedOut(db: Db, jobId: string, now: Date): Promise<boolean> {
+  return finalizeFailed(db, jobId, 'timeout', { reason: 'deadline_passed' }, now);
+}
+
+/** The waiting request went away: the job must not reach (or must stop using) a provider. */
+export function cancelJob(db: Db, jobId: string, reason: string, now: Date): Promise<boolean> {
+  return finalizeFailed(db, jobId, 'cancelled', { reason }, now);
+}
+
+export interface JobOutcomeRow {
+  is_finalized: boolean;
+  failure_reason: FailureReason | null;
+  failure_detail: Record<string, unknown> | null;
+  result_inline: Buffer | null;
+  result_mime: string | null;
+  result_path: string | null;
+  expires_at: Date;
+  created_at: Date;
+  claimed_at: Date | null;
+  finalized_at: Date | null;
+}
+
+export async function readJobOutcome(db: Db, jobId: string): Promise<JobOutcomeRow | undefined> {
+  const r = await sql<JobOutcomeRow>`
+    SELECT is_finalized, failure_reason, failure_detail, result_inline, result_mime, result_path,
+           expires_at, created_at, claimed_at, finalized_at
+    FROM job WHERE id = ${jobId}`.execute(db);
+  return r.rows[0];
+}
+
+export async function isJobFinalized(db: Db, jobId: string): Promise<boolean> {
+  const r = await sql<{ is_finalized: boolean }>`SELECT is_finalized FROM job WHERE id = ${jobId}`.execute(db);
+  return r.rows[0]?.is_finalized ?? true;
+}
+
+/** After the response: the inline copy is no longer needed; the file stays for its TTL. */
+export async function markResponded(db: Db, jobId: string, now: Date): Promise<void> {
+  await sql`UPDATE job SET result_inline = NULL, responded_at = ${now}, payload_path = NULL WHERE id = ${jobId}`.execute(db);
+}
+
+/** Appends provider call records (history for statistics; never changes the outcome). */
+export async function recordProviderCalls(db: Db, jobId: string, calls: readonly unknown[]): Promise<void> {
+  if (calls.length === 0) return;
+  await sql`UPDATE job SET provider_calls = provider_calls || ${JSON.stringify(calls)}::jsonb WHERE id = ${jobId}`.execute(db);
+}
+
+/**
+ * Finalizes jobs nobody waits for any more: past their deadline (plus a grace period, so the
+ * waiting request normally does it itself), or owned by an instance that stopped or stopped
+ * heart-beating (crashed). Such jobs are never resumed.
+ */
+export async function finalizeAbandonedJobs(db: Db, now: Date, graceMs: number, aliveSince: Date): Promise<string[]> {
+  const r = await sql<{ id: string }>`
+    WITH abandoned AS (
+      SELECT j.id, (j.expires_at <= ${now}) AS expired FROM job j
+      WHERE NOT j.is_finalized
+        AND (j.expires_at <= ${new Date(now.getTime() - graceMs)}
+             OR NOT EXISTS (SELECT 1 FROM instance i WHERE i.id = j.instance_id
+                            AND i.stopped_at IS NULL AND i.heartbeat_at > ${aliveSince}))
+      FOR UPDATE OF j SKIP LOCKED
+    ), done AS (
+      UPDATE job SET is_finalized = true, finalized_at = ${now},
+             failure_reason = CASE WHEN a.expired THEN 'timeout' ELSE 'cancelled' END,
+             failure_detail = jsonb_build_object('reason', CASE WHEN a.expired THEN 'deadline_passed' ELSE 'instance_gone' END)
+      FROM abandoned a WHERE job.id = a.id AND NOT job.is_finalized
+      RETURNING job.id
+    )
+    SELECT id, pg_notify(${CHANNELS.jobFinalized}, id::text) FROM done`.execute(db);
+  return r.rows.map((row) => row.id);
+}
+
+// --- instances -------------------------------------------------------------------------------
+
+export async function registerInstance(db: Db, id: string, hostname: string, pid: number, now: Date): Promise<void> {
+  await sql`INSERT INTO instance (id, hostname, pid, started_at, heartbeat_at) VALUES (${id}, ${hostname}, ${pid}, ${now}, ${now})`.execute(db);
+}
+
+export async function heartbeatInstance(db: Db, id: string, now: Date): Promise<void> {
+  await sql`UPDATE instance SET heartbeat_at = ${now} WHERE id = ${id} AND stopped_at IS NULL`.execute(db);
+}
+
+export async function markInstanceStopped(db: Db, id: string, now: Date): Promise<void> {
+  await sql`UPDATE instance SET stopped_at = ${now} WHERE id = ${id}`.execute(db);
+}
+
+// --- rejections (statistics of requests refused before a job existed) --------------------------
+
+export async function recordIngestRejection(db: Db, slotId: string | null, status: number, code: string, now: Date): Promise<void> {
+  await sql`INSERT INTO ingest_rejection (slot_id, status, code, occurred_at) VALUES (${slotId}, ${status}, ${code}, ${now})`.execute(db);
+}

@@ -1,0 +1,156 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { buildApp, type App } from './app.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Config } from './config.js';
+import { connectDatabase, migrateToLatest, type DatabaseHandle } from './db/database.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { NotificationHub } from './db/notifications.js';
+import type { Logger } from './logger.js';
+import { startCleanupTask } from './media/cleanup.js';
+import { MediaStore } from './media/storage.js';
+import { createLocalProvider } from './providers/local/index.js';
+import { ProviderRegistry } from './providers/registry.js';
+import type { ProviderDriver } from './providers/types.js';
+import { JobCompletion } from './queue/completion.js';
+import { QueueMaintenance } from './queue/maintenance.js';
+import { WorkerPool } from './queue/workers.js';
+import { IngestPasswordVerifier, setIngestPassword } from './settings/ingest-password.js';
+import { SETTING_KEYS, SettingsStore } from './settings/store.js';
+
+export interface StartOptions {
+  clock?: Clock;
+  /** Replace the provider set (tests, benchmarks). Default: every built-in driver. */
+  providers?: ProviderDriver[];
+  /** Print first-start credentials here (default: stdout). Never the logger. */
+  announce?: (text: string) => void;
+}
+
+export interface RunningServer {
+  app: App;
+  url: string;
+  config: Config;
+  database: DatabaseHandle;
+  workers: WorkerPool;
+  maintenance: QueueMaintenance;
+  /** Graceful stop: refuse new ingests, let waiting requests finish, then release everything. */
+  stop(): Promise<void>;
+  /** Immediate stop: abort provider calls, close sockets. */
+  forceStop(): Promise<void>;
+}
+
+/**
+ * Builds the real dependencies from the configuration and starts serving:
+ * database (external or embedded) → migrations → first-start bootstrap → providers → workers →
+ * HTTP. `main.ts` calls this; tests, the benchmark and the fault suite start the same server.
+ */
+export async function startServer(config: Config, log: Logger, options: StartOptions = {}): Promise<RunningServer> {
+  const clock = options.clock ?? systemClock;
+  await fs.mkdir(config.dataDir, { recursive: true });
+  const media = new MediaStore(config.mediaRoot);
+  await media.ensureLayout();
+
+  let embedded: EmbeddedDatabase | undefined;
+  let url = config.databaseUrl;
+  if (!url) {
+    embedded = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pgdata'), database: 'photochanger', log });
+    url = embedded.url;
+  }
+  const database = connectDatabase(url, { statementTimeoutMs: config.queueStatementTimeoutMs, log });
+  const cleanupOnFailure: Array<() => Promise<void>> = [async () => database.close(), async () => embedded?.stop()];
+  try {
+    await migrateToLatest(database.db, log);
+    const settings = new SettingsStore(database.db, config, clock);
+    await bootstrapIngestPassword(settings, config, options.announce ?? ((t) => process.stdout.write(`${t}\n`)));
+
+    const providers = new ProviderRegistry(options.providers ?? [createLocalProvider()]);
+    const hub = new NotificationHub(url, log);
+    await hub.start();
+    cleanupOnFailure.unshift(() => hub.stop());
+    const completion = new JobCompletion(database.db, hub, clock, log);
+    const instanceId = randomUUID();
+    const maintenance = new QueueMaintenance({ db: database.db, clock, log, instanceId });
+    await maintenance.register();
+    maintenance.start();
+    const workers = new WorkerPool({ db: database.db, hub, providers, media, settings, clock, log, workerCount: config.workerCount });
+    workers.start();
+    const cleanup = startCleanupTask({ db: database.db, clock, media, log }, config.cleanupIntervalSeconds);
+
+    let shuttingDown = false;
+    const app = await buildApp({
+      config,
+      db: database.db,
+      log,
+      clock,
+      providers,
+      hub,
+      media,
+      completion,
+      settings,
+      ingestPassword: new IngestPasswordVerifier(),
+      instanceId,
+      isShuttingDown: () => shuttingDown,
+    });
+    const address = await app.listen({ host: config.host, port: config.port });
+    log.info({ url: address, instance_id: instanceId, embedded_database: embedded !== undefined }, 'PhotoChanger is listening');
+
+    const release = async () => {
+      cleanup.stop();
+      await workers.stop();
+      await maintenance.stop();
+      completion.close();
+      await hub.stop();
+      await database.close();
+      await embedded?.stop();
+    };
+    return {
+      app,
+      url: address,
+      config,
+      database,
+      workers,
+      maintenance,
+      stop: async () => {
+        shuttingDown = true;
+        // app.close() waits for in-flight requests; each ends by its own deadline at the latest.
+        await app.close();
+        await release();
+      },
+      forceStop: async () => {
+        shuttingDown = true;
+        workers.abortAll();
+        app.server.closeAllConnections();
+        await app.close();
+        await release();
+      },
+    };
+  } catch (err) {
+    for (const c of cleanupOnFailure) await c().catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * The ingest password on a fresh install: from PHOTOCHANGER_BOOTSTRAP_INGEST_PASSWORD, or
+ * generated, printed once and written to DATA_DIR/initial-credentials.txt (0600). Never logged.
+ */
+export async function bootstrapIngestPassword(settings: SettingsStore, config: Config, announce: (text: string) => void): Promise<void> {
+  if (await settings.get(SETTING_KEYS.ingestPassword)) return;
+  const given = config.bootstrapIngestPassword;
+  const password = given ?? randomBytes(12).toString('base64url');
+  await setIngestPassword(settings, password, 'bootstrap');
+  if (given) return;
+  const file = path.join(config.dataDir, 'initial-credentials.txt');
+  await fs.appendFile(file, `ingest password: ${password}\n`, { mode: 0o600 });
+  announce(
+    [
+      '',
+      '==================== PhotoChanger first start ====================',
+      `Ingest password (DSLR Remote Pro "password" field): ${password}`,
+      `Also written to ${file} (mode 0600). Change it in the admin settings.`,
+      '=================================================================',
+      '',
+    ].join('\n'),
+  );
+}

@@ -1,0 +1,68 @@
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { Db } from '../db/database.js';
+
+/** Names of the global settings rows (table `setting`). */
+export const SETTING_KEYS = {
+  ingestPassword: 'ingest_password',
+  tSyncResponseSeconds: 't_sync_response_seconds',
+  resultTtlSeconds: 'result_ttl_seconds',
+} as const;
+
+export interface SettingRow<T = unknown> {
+  value: T;
+  updatedAt: Date;
+  updatedBy: string | null;
+}
+
+/** The runtime values an ingest needs, resolved from the settings table over the environment. */
+export interface RuntimeSettings {
+  tSyncResponseSeconds: number;
+  resultTtlSeconds: number;
+  ingestPasswordHash: string | undefined;
+}
+
+/**
+ * Global settings as named JSON rows, read fresh from the database so that a change made on any
+ * instance (e.g. a rotated ingest password) takes effect on the next request without a restart.
+ */
+export class SettingsStore {
+  constructor(
+    private readonly db: Db,
+    private readonly config: Config,
+    private readonly clock: Clock,
+  ) {}
+
+  async get<T>(key: string): Promise<SettingRow<T> | undefined> {
+    const row = await this.db.selectFrom('setting').select(['value', 'updated_at', 'updated_by']).where('key', '=', key).executeTakeFirst();
+    return row ? { value: row.value as T, updatedAt: row.updated_at, updatedBy: row.updated_by } : undefined;
+  }
+
+  async set(key: string, value: unknown, updatedBy: string | null): Promise<void> {
+    const now = this.clock.now();
+    const json = JSON.stringify(value);
+    await this.db
+      .insertInto('setting')
+      .values({ key, value: json, updated_at: now, updated_by: updatedBy })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value: json, updated_at: now, updated_by: updatedBy }))
+      .execute();
+  }
+
+  /** One query for everything the ingest path reads. */
+  async runtime(): Promise<RuntimeSettings> {
+    const rows = await this.db
+      .selectFrom('setting')
+      .select(['key', 'value'])
+      .where('key', 'in', [SETTING_KEYS.ingestPassword, SETTING_KEYS.tSyncResponseSeconds, SETTING_KEYS.resultTtlSeconds])
+      .execute();
+    const byKey = new Map(rows.map((r) => [r.key, r.value]));
+    const tSync = byKey.get(SETTING_KEYS.tSyncResponseSeconds);
+    const ttl = byKey.get(SETTING_KEYS.resultTtlSeconds);
+    const password = byKey.get(SETTING_KEYS.ingestPassword) as { hash?: unknown } | undefined;
+    return {
+      tSyncResponseSeconds: typeof tSync === 'number' ? tSync : this.config.tSyncResponseSeconds,
+      resultTtlSeconds: typeof ttl === 'number' ? ttl : this.config.resultTtlSeconds,
+      ingestPasswordHash: typeof password?.hash === 'string' ? password.hash : undefined,
+    };
+  }
+}

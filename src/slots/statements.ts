@@ -1,0 +1,51 @@
+import type { Db } from '../db/database.js';
+
+export interface SlotRecord {
+  id: string;
+  name: string;
+  enabled: boolean;
+  provider: string;
+  operation: string;
+  settings: Record<string, unknown>;
+  maxUploadBytes: number | null;
+  updatedAt: Date;
+}
+
+/** The slot an ingest targets (enabled or not; the caller decides). */
+export async function findSlot(db: Db, id: string): Promise<SlotRecord | undefined> {
+  const row = await db
+    .selectFrom('slot')
+    .select(['id', 'name', 'enabled', 'provider', 'operation', 'settings', 'max_upload_bytes', 'updated_at'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    id: row.id,
+    name: row.name,
+    enabled: row.enabled,
+    provider: row.provider,
+    operation: row.operation,
+    settings: row.settings,
+    maxUploadBytes: row.max_upload_bytes === null ? null : Number(row.max_upload_bytes),
+    updatedAt: row.updated_at,
+  };
+}
+
+export interface SlotTemplateRecord {
+  id: string;
+  key: string;
+  path: string;
+  mime: string;
+  size: number;
+}
+
+/** The template images bound to a slot's settings keys (frame, style, face, background, …). */
+export async function listTemplatesForSlot(db: Db, slotId: string): Promise<SlotTemplateRecord[]> {
+  const rows = await db
+    .selectFrom('template')
+    .select(['id', 'setting_key', 'path', 'mime', 'size'])
+    .where('slot_id', '=', slotId)
+    .orderBy('setting_key')
+    .execute();
+  return rows.map((r) => ({ id: r.id, key: r.setting_key, path: r.path, mime: r.mime, size: Number(r.size) }));
+}

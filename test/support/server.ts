@@ -1,0 +1,76 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Clock } from '../../src/clock.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import type { ProviderDriver } from '../../src/providers/types.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+import { createEmptyDatabase } from './db.js';
+
+export const TEST_INGEST_PASSWORD = 'booth-secret-1';
+
+export interface TestServer extends RunningServer {
+  mediaRoot: string;
+  dataDir: string;
+  /** Log lines written while the server ran (JSON strings). */
+  logLines: string[];
+  /** Stops the server, drops its database, removes its directories. */
+  close(): Promise<void>;
+}
+
+/**
+ * The real server (same startServer as `npm start`) on a fresh database of the test PostgreSQL,
+ * a temporary data dir and media root, listening on 127.0.0.1 with a kernel-chosen port.
+ */
+export async function startTestServer(
+  options: { env?: Record<string, string>; providers?: ProviderDriver[]; clock?: Clock; databaseUrl?: string } = {},
+): Promise<TestServer> {
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'photochanger-test-'));
+  const database = options.databaseUrl ? undefined : await createEmptyDatabase();
+  const config: Config = loadConfig({
+    PHOTOCHANGER_HOST: '127.0.0.1',
+    PHOTOCHANGER_PORT: '0',
+    PHOTOCHANGER_DATA_DIR: dataDir,
+    PHOTOCHANGER_MEDIA_ROOT: path.join(dataDir, 'media'),
+    PHOTOCHANGER_DATABASE_URL: options.databaseUrl ?? database!.url,
+    PHOTOCHANGER_T_SYNC_RESPONSE_SECONDS: '5',
+    PHOTOCHANGER_QUEUE_STATEMENT_TIMEOUT_MS: '1000',
+    PHOTOCHANGER_BOOTSTRAP_INGEST_PASSWORD: TEST_INGEST_PASSWORD,
+    PHOTOCHANGER_LOG_LEVEL: 'debug',
+    ...options.env,
+  });
+  const logLines: string[] = [];
+  const log = createLogger(config.logLevel, { write: (line: string) => void logLines.push(line) });
+  const server = await startServer(config, log, { providers: options.providers, clock: options.clock, announce: () => undefined });
+  let closed = false;
+  return {
+    ...server,
+    mediaRoot: config.mediaRoot,
+    dataDir,
+    logLines,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await server.forceStop().catch(() => undefined);
+      await database?.drop();
+      await fs.rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Files left under a media subdirectory (recursively), for "nothing left behind" assertions. */
+export async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string) => {
+    for (const e of await fs.readdir(d, { withFileTypes: true }).catch(() => [])) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) {
+        out.push(`${p}/`);
+        await walk(p);
+      } else out.push(p);
+    }
+  };
+  await walk(dir);
+  return out;
+}
