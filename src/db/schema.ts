@@ -2,6 +2,7 @@ import type { ColumnType, Generated } from 'kysely';
 
 /** Kysely's view of the tables created by the migrations in ./migrations. */
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type GeneratedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type Json<T = unknown> = ColumnType<T, string | T, string | T>;
 
 export type FailureReason = 'timeout' | 'provider_error' | 'cancelled' | 'internal_error';
@@ -13,10 +14,10 @@ export interface SlotTable {
   provider: Generated<string>;
   operation: Generated<string>;
   settings: Json<Record<string, unknown>>;
-  max_upload_bytes: ColumnType<string | null, number | null, number | null>;
+  max_upload_bytes: number | null;
   stats_reset_at: Timestamp | null;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: GeneratedTimestamp;
+  updated_at: GeneratedTimestamp;
 }
 
 export interface InstanceTable {
@@ -44,10 +45,10 @@ export interface JobTable {
   provider_calls: Json<unknown[]>;
   payload_path: string | null;
   payload_mime: string | null;
-  payload_size: ColumnType<string | null, number | null, number | null>;
+  payload_size: number | null;
   result_path: string | null;
   result_mime: string | null;
-  result_size: ColumnType<string | null, number | null, number | null>;
+  result_size: number | null;
   result_sha256: string | null;
   result_expires_at: Timestamp | null;
   result_inline: Buffer | null;
@@ -96,4 +97,25 @@ export interface Database {
   ingest_rejection: IngestRejectionTable;
   setting: SettingTable;
   template: TemplateTable;
+  temporary_media: TemporaryMediaTable;
+  turbotext_webhook: TurbotextWebhookTable;
+}
+
+export interface TemporaryMediaTable {
+  id: string;
+  job_id: string;
+  path: string;
+  mime: string;
+  size: ColumnType<number, number, number>;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+}
+
+export interface TurbotextWebhookTable {
+  token: string;
+  job_id: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  delivered_at: Timestamp | null;
+  payload: Json<unknown> | null;
 }
