@@ -1,0 +1,91 @@
+/**
+ * Fake OpenAI `POST /v1/images/edits` (multipart): checks the bearer key (401 otherwise), validates
+ * what the real API validates (size values, `response_format` refused for GPT image models,
+ * `input_fidelity` only on gpt-image-1, at least one `image[]`), and plays the behaviours.
+ */
+import { BehaviourQueue, startFakeServer, TINY_JPEG, TINY_PNG, type FakeServer } from './common.js';
+
+export type OpenAIBehaviour =
+  | { kind: 'image'; delayMs?: number }
+  | { kind: 'slow'; delayMs: number }
+  | { kind: 'moderation' }
+  | { kind: 'error'; status: number; code?: string | null; type?: string; message?: string; retryAfter?: string }
+  | { kind: 'empty_data' }
+  | { kind: 'missing_b64' }
+  | { kind: 'drop' };
+
+export interface OpenAIFake extends FakeServer {
+  readonly apiKey: string;
+  setBehaviour(b: OpenAIBehaviour | readonly OpenAIBehaviour[]): void;
+}
+
+const SIZES = ['1024x1024', '1536x1024', '1024x1536', 'auto'];
+
+export async function startOpenAIFake(options: { apiKey?: string; initial?: OpenAIBehaviour } = {}): Promise<OpenAIFake> {
+  const apiKey = options.apiKey ?? 'sk-test-openai-key';
+  const behaviours = new BehaviourQueue<OpenAIBehaviour>(options.initial ?? { kind: 'image' });
+  let counter = 0;
+  const err = (message: string, type: string, param: string | null, code: string | null) => ({ error: { message, type, param, code } });
+  const server = await startFakeServer(async (ctx) => {
+    const requestId = `req_fake_${++counter}`;
+    const headers = { 'x-request-id': requestId };
+    if (ctx.record.method !== 'POST' || ctx.record.path !== '/v1/images/edits') return ctx.json(404, err('Not found', 'invalid_request_error', null, null), headers);
+    if (ctx.req.headers.authorization !== `Bearer ${apiKey}`) {
+      return ctx.json(401, err('Incorrect API key provided: sk-***. You can find your API key at https://platform.openai.com/account/api-keys.', 'invalid_request_error', null, 'invalid_api_key'), headers);
+    }
+    const parts = ctx.record.parts;
+    if (!parts) return ctx.json(400, err('Expected multipart/form-data', 'invalid_request_error', null, null), headers);
+    const field = (name: string) => parts.find((p) => p.name === name && p.value !== undefined)?.value;
+    if (field('response_format') !== undefined) return ctx.json(400, err("Unknown parameter: 'response_format'.", 'invalid_request_error', 'response_format', 'unknown_parameter'), headers);
+    const size = field('size');
+    if (size !== undefined && !SIZES.includes(size)) {
+      return ctx.json(400, err(`Invalid value: '${size}'. Supported values are: '1024x1024', '1024x1536', '1536x1024', and 'auto'.`, 'invalid_request_error', 'size', 'invalid_value'), headers);
+    }
+    if (field('input_fidelity') !== undefined && field('model') !== 'gpt-image-1') {
+      return ctx.json(400, err('input_fidelity is not supported for this model.', 'invalid_request_error', 'input_fidelity', 'unsupported_parameter'), headers);
+    }
+    if (!parts.some((p) => p.name === 'image[]' && p.data)) return ctx.json(400, err("Missing required parameter: 'image'.", 'invalid_request_error', 'image', 'missing_required_parameter'), headers);
+    const format = field('output_format') ?? 'png';
+    const success = () =>
+      ctx.json(
+        200,
+        {
+          created: Math.floor(Date.now() / 1000),
+          background: field('background') ?? 'opaque',
+          output_format: format,
+          quality: field('quality') ?? 'medium',
+          size: size ?? '1024x1024',
+          data: [{ b64_json: (format === 'jpeg' ? TINY_JPEG : TINY_PNG).toString('base64') }],
+          usage: { input_tokens: 600, output_tokens: 1056, total_tokens: 1656, input_tokens_details: { image_tokens: 580, text_tokens: 20 } },
+        },
+        headers,
+      );
+    const b = behaviours.next();
+    switch (b.kind) {
+      case 'image':
+        if (b.delayMs && !(await ctx.wait(b.delayMs))) return;
+        return success();
+      case 'slow':
+        if (!(await ctx.wait(b.delayMs))) return;
+        return success();
+      case 'moderation':
+        return ctx.json(
+          400,
+          err('Your request was rejected as a result of our safety system. Your request may contain content that is not allowed by our safety system.', 'image_generation_user_error', null, 'moderation_blocked'),
+          headers,
+        );
+      case 'error':
+        return ctx.json(b.status, err(b.message ?? `fake ${b.status}`, b.type ?? (b.status === 429 ? 'requests' : 'server_error'), null, b.code ?? null), {
+          ...headers,
+          ...(b.retryAfter ? { 'retry-after': b.retryAfter } : {}),
+        });
+      case 'empty_data':
+        return ctx.json(200, { created: 1, data: [], usage: {} }, headers);
+      case 'missing_b64':
+        return ctx.json(200, { created: 1, data: [{ revised_prompt: 'x' }], usage: {} }, headers);
+      case 'drop':
+        return ctx.drop();
+    }
+  });
+  return { ...server, apiKey, setBehaviour: (b) => behaviours.set(b) };
+}
