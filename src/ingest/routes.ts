@@ -20,6 +20,15 @@ processed image (200, the image bytes) or a JSON error. Every answer carries \`C
 export const ingestRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
   const { db, clock, config, providers, media, settings, ingestPassword } = deps;
 
+  // Whatever the booth sends, the route decides (a non-multipart body is a 400 invalid_request,
+  // not Fastify's 415), and no body is read before the route has checked the slot.
+  app.removeContentTypeParser(['text/plain']);
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  // Every answer of the ingest, including errors raised before the handler, is not cacheable.
+  app.addHook('onSend', async (_request, reply) => {
+    void reply.header('Cache-Control', 'no-store');
+  });
+
   app.post<{ Params: { slotId: string } }>(
     '/ingest/:slotId',
     {
@@ -97,7 +106,7 @@ export const ingestRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, {
           .send(outcome.bytes);
       } catch (err) {
         if (err instanceof AppError) {
-          void reply.header('X-Job-Id', jobCreated ? jobId : undefined);
+          if (jobCreated) void reply.header('X-Job-Id', jobId);
           if (!jobCreated && err.status < 500 && err.code !== 'shutting_down') {
             await recordIngestRejection(db, slotId.slice(0, 64), err.status, err.code, receivedAt).catch(() => undefined);
           }

@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ManualClock } from '../../src/clock.js';
+import { createLogger } from '../../src/logger.js';
+import { runMediaCleanup } from '../../src/media/cleanup.js';
+import { MediaStore } from '../../src/media/storage.js';
+import {
+  cancelJob,
+  claimNextJob,
+  enqueueJob,
+  finalizeAbandonedJobs,
+  finalizeAsTimedOut,
+  finalizeSucceeded,
+  markInstanceStopped,
+  registerInstance,
+  type NewJob,
+} from '../../src/queue/statements.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { createScriptedProvider } from '../support/scripted-provider.js';
+import { jpegBytes, postIngest } from '../support/http.js';
+import { listFiles, startTestServer, TEST_INGEST_PASSWORD } from '../support/server.js';
+
+const log = createLogger('silent');
+
+describe('queue statements', () => {
+  let t: TestDatabase;
+  const instanceId = randomUUID();
+  const now = new Date('2026-11-24T12:00:00.000Z');
+
+  const newJob = (overrides: Partial<NewJob> = {}): NewJob => ({
+    id: randomUUID(),
+    slotId: 'slot-001',
+    instanceId,
+    provider: 'local',
+    operation: 'neutral',
+    settings: {},
+    isTest: false,
+    payloadPath: '/nonexistent',
+    payloadMime: 'image/jpeg',
+    payloadSize: 1,
+    metadata: {},
+    correlationId: 'c',
+    receivedAt: now,
+    createdAt: now,
+    expiresAt: new Date(now.getTime() + 48_000),
+    ...overrides,
+  });
+  const result = { path: '/r', mime: 'image/jpeg', size: 1, sha256: 'x', expiresAt: now, inline: Buffer.from('x'), providerRef: undefined };
+
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    await registerInstance(t.db, instanceId, 'test', 1, now);
+  });
+  afterAll(() => t.destroy());
+
+  it('timeout first: the late worker result loses and is not stored', async () => {
+    const job = newJob();
+    expect(await enqueueJob(t.db, job, 100)).toBe('enqueued');
+    expect((await claimNextJob(t.db, now, new Date(now.getTime() - 10_000), []))?.id).toBe(job.id);
+    expect(await finalizeAsTimedOut(t.db, job.id, now)).toBe(true);
+    expect(await finalizeSucceeded(t.db, job.id, result, now)).toBe(false);
+    const row = await t.db.selectFrom('job').selectAll().where('id', '=', job.id).executeTakeFirstOrThrow();
+    expect(row.failure_reason).toBe('timeout');
+    expect(row.result_path).toBeNull();
+    expect(row.result_inline).toBeNull();
+  });
+
+  it('result first: the timeout loses and the success stands', async () => {
+    const job = newJob();
+    await enqueueJob(t.db, job, 100);
+    await claimNextJob(t.db, now, new Date(now.getTime() - 10_000), []);
+    expect(await finalizeSucceeded(t.db, job.id, result, now)).toBe(true);
+    expect(await finalizeAsTimedOut(t.db, job.id, now)).toBe(false);
+    expect(await cancelJob(t.db, job.id, 'client_disconnected', now)).toBe(false);
+    const row = await t.db.selectFrom('job').selectAll().where('id', '=', job.id).executeTakeFirstOrThrow();
+    expect(row.failure_reason).toBeNull();
+    expect(row.result_path).toBe('/r');
+  });
+
+  it('concurrent finalizations: exactly one wins', async () => {
+    const job = newJob();
+    await enqueueJob(t.db, job, 100);
+    const outcomes = await Promise.all([
+      finalizeAsTimedOut(t.db, job.id, now),
+      finalizeSucceeded(t.db, job.id, result, now),
+      cancelJob(t.db, job.id, 'x', now),
+      finalizeAsTimedOut(t.db, job.id, now),
+    ]);
+    expect(outcomes.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('a cancelled or expired job is never claimed, nor one of a stopped instance', async () => {
+    const cancelled = newJob();
+    await enqueueJob(t.db, cancelled, 100);
+    await cancelJob(t.db, cancelled.id, 'client_disconnected', now);
+    const expired = newJob({ expiresAt: new Date(now.getTime() - 1) });
+    await enqueueJob(t.db, expired, 100);
+    const dead = randomUUID();
+    await registerInstance(t.db, dead, 'gone', 2, now);
+    await markInstanceStopped(t.db, dead, now);
+    const orphan = newJob({ instanceId: dead });
+    await enqueueJob(t.db, orphan, 100);
+    const claimed = await claimNextJob(t.db, now, new Date(now.getTime() - 10_000), []);
+    expect([cancelled.id, expired.id, orphan.id]).not.toContain(claimed?.id);
+    // The sweeper finalizes the expired one as timeout and the orphan as cancelled.
+    const swept = await finalizeAbandonedJobs(t.db, new Date(now.getTime() + 5000), 2000, new Date(now.getTime() - 10_000));
+    expect(swept).toEqual(expect.arrayContaining([orphan.id]));
+    const rows = await t.db.selectFrom('job').select(['id', 'failure_reason']).where('id', 'in', [expired.id, orphan.id]).execute();
+    expect(Object.fromEntries(rows.map((r) => [r.id, r.failure_reason]))).toEqual({ [expired.id]: 'timeout', [orphan.id]: 'cancelled' });
+  });
+
+  it('skips providers the caller is saturated on', async () => {
+    const a = newJob({ provider: 'openai', createdAt: new Date(now.getTime() - 100_000) });
+    await enqueueJob(t.db, a, 100);
+    const claimed = await claimNextJob(t.db, now, new Date(now.getTime() - 10_000), ['openai']);
+    expect(claimed?.id).not.toBe(a.id);
+    expect((await claimNextJob(t.db, now, new Date(now.getTime() - 10_000), []))?.id).toBeDefined();
+  });
+
+  it('holds the in-flight cap under concurrent enqueues (many connections)', async () => {
+    const t2 = await createTestDatabase();
+    try {
+      await registerInstance(t2.db, instanceId, 'test', 1, now);
+      const results = await Promise.all(Array.from({ length: 30 }, () => enqueueJob(t2.db, newJob(), 7)));
+      expect(results.filter((r) => r === 'enqueued')).toHaveLength(7);
+    } finally {
+      await t2.destroy();
+    }
+  });
+});
+
+describe('two server instances on one database', () => {
+  it('share the cap: never more than the cap in flight across both, and each answers its own requests', async () => {
+    const scriptedA = createScriptedProvider();
+    const scriptedB = createScriptedProvider();
+    scriptedA.setScript({ kind: 'echo', delayMs: 1500 });
+    scriptedB.setScript({ kind: 'echo', delayMs: 1500 });
+    const env = { PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS: '4', PHOTOCHANGER_T_SYNC_RESPONSE_SECONDS: '6' };
+    const a = await startTestServer({ providers: [scriptedA], env });
+    const b = await startTestServer({ providers: [scriptedB], env, databaseUrl: a.database.url });
+    try {
+      await a.database.db.updateTable('slot').set({ provider: 'scripted', operation: 'run' }).execute();
+      const photo = await jpegBytes(32, 32);
+      const responses = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => postIngest(i % 2 ? a.url : b.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })),
+      );
+      const statuses = responses.map((r) => r.status).sort();
+      expect(statuses.filter((s) => s === 200)).toHaveLength(4);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(6);
+      for (const r of responses.filter((x) => x.status === 200)) expect(Buffer.from(await r.arrayBuffer())).toEqual(photo);
+      // Work was shared: jobs were claimed by workers of both instances (each instance's
+      // scripted provider only sees the jobs its own workers claimed).
+      expect(scriptedA.calls.length + scriptedB.calls.length).toBe(4);
+    } finally {
+      await b.close();
+      await a.close();
+    }
+  });
+});
+
+describe('media cleanup with an injected clock', () => {
+  it('deletes an expired result and its link (410), removes orphan payloads and results, keeps live ones', async () => {
+    const clock = new ManualClock(new Date('2026-11-24T10:00:00Z'));
+    const scripted = createScriptedProvider();
+    const server = await startTestServer({ providers: [scripted], clock, env: { PHOTOCHANGER_RESULT_TTL_SECONDS: '3600' } });
+    try {
+      await server.database.db.updateTable('slot').set({ provider: 'scripted', operation: 'run' }).execute();
+      const photo = await jpegBytes(16, 16);
+      const res = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo });
+      expect(res.status).toBe(200);
+      const jobId = res.headers.get('x-job-id')!;
+      const media = new MediaStore(server.mediaRoot);
+      // An orphan payload (crash between upload and answer) and an orphan result file.
+      const orphanId = randomUUID();
+      await fs.mkdir(media.payloadDir(orphanId), { recursive: true });
+      await fs.writeFile(path.join(media.payloadDir(orphanId), 'x.jpg'), 'x');
+      await fs.writeFile(media.resultPath(randomUUID(), 'jpg'), 'x');
+      const past = new Date(clock.now().getTime() - 120_000);
+      await fs.utimes(media.payloadDir(orphanId), past, past);
+      for (const f of await fs.readdir(media.dir('results'))) await fs.utimes(path.join(media.dir('results'), f), past, past);
+
+      clock.advance(3599_000);
+      let report = await runMediaCleanup({ db: server.database.db, clock, media, log });
+      expect(report).toMatchObject({ payloads: 1, results: 1 }); // the orphans only
+      expect((await fetch(`${server.url}/public/results/${jobId}`)).status).toBe(200);
+
+      clock.advance(2_000);
+      expect((await fetch(`${server.url}/public/results/${jobId}`)).status).toBe(410); // expired, even before the pass
+      report = await runMediaCleanup({ db: server.database.db, clock, media, log });
+      expect(report.results).toBe(1);
+      expect(await listFiles(media.dir('results'))).toEqual([]);
+      expect(await listFiles(media.dir('payloads'))).toEqual([]);
+      const gone = await fetch(`${server.url}/public/results/${jobId}`);
+      expect(gone.status).toBe(410);
+      expect((await gone.json()).error.code).toBe('result_expired');
+    } finally {
+      await server.close();
+    }
+  });
+});
