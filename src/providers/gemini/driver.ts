@@ -1,0 +1,258 @@
+/**
+ * Gemini image editing over `generateContent` (PROVIDERS.md, SPEC §5).
+ *
+ * Plain fetch rather than @google/genai: the SDK lets us set the base URL and pass an abort signal,
+ * but it builds the body itself (camelCase, its own handling of `responseMimeType` and config),
+ * has its own retry options, and hides the HTTP status/headers (Retry-After) we need for the
+ * failure policy. One POST with a JSON body is simpler to own and to assert in tests.
+ */
+import { prepareInputImage, PHOTO_MIME_TYPES } from '../imaging.js';
+import {
+  abortReason,
+  bodyExcerpt,
+  decodeBase64Strict,
+  maskSecrets,
+  parseJson,
+  parseRetryAfter,
+  ProviderCallFailure,
+  sendRequest,
+  sniffImageMime,
+  withRetries,
+  type CallMeta,
+  type FetchLike,
+  type RetryPolicy,
+} from '../http.js';
+import { hasKey, requireKey, type ProviderKeySource } from '../keys.js';
+import { ProviderFailure, type OperationDescriptor, type ProviderDriver, type ProviderRequest, type ProviderResult } from '../types.js';
+import {
+  GEMINI_HARM_CATEGORIES,
+  GEMINI_MODELS_WITH_IMAGE_SIZE,
+  GeminiEditSettingsSchema,
+  type GeminiEditSettings,
+} from './settings.js';
+
+const PROVIDER = 'gemini';
+const TITLE = 'Gemini';
+
+/** What Gemini accepts inline. */
+export const GEMINI_INPUT_MIME_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/heic', 'image/heif'] as const;
+/** Inline requests are limited to about 20 MB in total; base64 adds a third. */
+const INLINE_BUDGET_BYTES = 14 * 1024 * 1024;
+const MAX_SIDE = 3072;
+
+export interface GeminiRetryOptions {
+  maxAttempts: number;
+  /** Pause after NO_IMAGE (production: 3 s). */
+  noImageDelayMs: number;
+  /** First pause after 429/500/503 and network resets (doubles, capped at 4×). */
+  backoffMs: number;
+  /** Do not start an attempt with less than this left before the deadline. */
+  minAttemptMs: number;
+}
+
+export const DEFAULT_GEMINI_RETRY: GeminiRetryOptions = { maxAttempts: 5, noImageDelayMs: 3000, backoffMs: 1000, minAttemptMs: 1500 };
+
+export interface GeminiProviderOptions {
+  baseUrl: string;
+  keys: ProviderKeySource;
+  maxConcurrency: number;
+  fetch?: FetchLike;
+  retry?: Partial<GeminiRetryOptions>;
+}
+
+export const GEMINI_OPERATIONS: readonly OperationDescriptor[] = [
+  {
+    id: 'edit',
+    title: 'Edit with Gemini',
+    description: 'The photo (then the optional reference images) and the prompt go to a Gemini image model; it answers one image.',
+    settingsSchema: GeminiEditSettingsSchema,
+    acceptedMimeTypes: PHOTO_MIME_TYPES,
+    maxInputBytes: 50 * 1024 * 1024,
+    templateKeys: [
+      { key: 'reference', title: 'Reference image (style, frame, background…)', required: false },
+      { key: 'reference_2', title: 'Second reference image', required: false },
+    ],
+  },
+];
+
+/** finishReasons that mean a safety refusal (never retried). */
+const SAFETY_REASONS = new Set(['SAFETY', 'IMAGE_SAFETY', 'PROHIBITED_CONTENT', 'IMAGE_PROHIBITED_CONTENT', 'SPII', 'BLOCKLIST']);
+const RECITATION_REASONS = new Set(['RECITATION', 'IMAGE_RECITATION']);
+
+interface GeminiPart {
+  text?: string;
+  inlineData?: { mimeType?: string; data?: string };
+  inline_data?: { mime_type?: string; data?: string };
+}
+
+interface GeminiResponse {
+  candidates?: { content?: { parts?: GeminiPart[] }; finishReason?: string; finishMessage?: string }[];
+  promptFeedback?: { blockReason?: string; blockReasonMessage?: string };
+  usageMetadata?: unknown;
+  modelVersion?: string;
+  responseId?: string;
+}
+
+/** Builds the generateContent body: images first (photo, then templates), the text last. */
+export function buildGeminiBody(settings: GeminiEditSettings, images: readonly { bytes: Buffer; mime: string }[]): Record<string, unknown> {
+  const imageConfig: Record<string, string> = {};
+  if (settings.aspect_ratio) imageConfig.aspectRatio = settings.aspect_ratio;
+  if (settings.image_size && GEMINI_MODELS_WITH_IMAGE_SIZE.includes(settings.model)) imageConfig.imageSize = settings.image_size;
+  return {
+    contents: [
+      {
+        role: 'user',
+        parts: [...images.map((i) => ({ inline_data: { mime_type: i.mime, data: i.bytes.toString('base64') } })), { text: settings.prompt }],
+      },
+    ],
+    generationConfig: { responseModalities: ['IMAGE'], ...(Object.keys(imageConfig).length > 0 ? { imageConfig } : {}) },
+    ...(settings.safety_threshold
+      ? { safetySettings: GEMINI_HARM_CATEGORIES.map((category) => ({ category, threshold: settings.safety_threshold })) }
+      : {}),
+  };
+}
+
+function retryDelayFromDetails(json: unknown): number | undefined {
+  const details = (json as { error?: { details?: { retryDelay?: string }[] } } | undefined)?.error?.details;
+  const delay = details?.find((d) => typeof d?.retryDelay === 'string')?.retryDelay;
+  const m = delay ? /^(\d+(?:\.\d+)?)s$/.exec(delay) : null;
+  return m ? Number(m[1]) * 1000 : undefined;
+}
+
+/** A non-200 answer as a typed failure (JSON error bodies or HTML pages from front ends). */
+function httpFailure(status: number, body: Buffer, headers: Headers, now: Date, secrets: readonly string[]): ProviderFailure {
+  const json = parseJson(body) as { error?: { message?: string; status?: string } } | undefined;
+  const apiStatus = json?.error?.status;
+  const text = json?.error?.message ? maskSecrets(json.error.message, secrets) : bodyExcerpt(body, secrets);
+  const what = `${status}${apiStatus ? ` ${apiStatus}` : ''}`;
+  const retryAfterMs = parseRetryAfter(headers.get('retry-after'), now) ?? retryDelayFromDetails(json);
+  const opts = { httpStatus: status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+  if (status === 401 || status === 403 || (status === 400 && /api key/i.test(text))) {
+    return new ProviderCallFailure('auth_failed', `Gemini rejected the API key (${what}): ${text}`, opts);
+  }
+  if (status === 400) return new ProviderCallFailure('bad_request', `Gemini refused the request (${what}): ${text}`, opts);
+  if (status === 404) return new ProviderCallFailure('model_not_found', `Gemini does not know this model (${what}): ${text}`, opts);
+  if (status === 429) return new ProviderCallFailure('rate_limited', `Gemini quota or rate limit reached (${what}): ${text}`, { ...opts, retryable: true });
+  if (status === 500 || status === 503) {
+    return new ProviderCallFailure('provider_unavailable', `Gemini is unavailable (${what}): ${text}`, { ...opts, retryable: true });
+  }
+  return new ProviderCallFailure('provider_error', `Gemini answered ${what}: ${text}`, opts);
+}
+
+/** A 200 answer: the image, or the reason there is none. */
+function readGeminiAnswer(json: GeminiResponse): { bytes: Buffer; mime: string } {
+  const responseId = json.responseId;
+  const candidate = json.candidates?.[0];
+  if (!candidate) {
+    const block = json.promptFeedback?.blockReason;
+    if (block) {
+      const extra = json.promptFeedback?.blockReasonMessage ? `: ${json.promptFeedback.blockReasonMessage}` : '';
+      throw new ProviderCallFailure('safety_block', `Gemini blocked the request (blockReason ${block})${extra}`, { httpStatus: 200 }, responseId);
+    }
+    throw new ProviderCallFailure('invalid_response', 'Gemini answered without any candidate', { httpStatus: 200 }, responseId);
+  }
+  const parts = candidate.content?.parts ?? [];
+  for (const part of parts) {
+    const data = part.inlineData?.data ?? part.inline_data?.data;
+    if (data === undefined) continue;
+    const declared = part.inlineData?.mimeType ?? part.inline_data?.mime_type;
+    const bytes = decodeBase64Strict(data);
+    const sniffed = bytes ? sniffImageMime(bytes) : undefined;
+    if (!bytes || !sniffed) {
+      throw new ProviderCallFailure('invalid_response', 'Gemini returned image data that is not valid base64 of an image', { httpStatus: 200 }, responseId);
+    }
+    return { bytes, mime: sniffed ?? declared ?? 'image/png' };
+  }
+  const reason = candidate.finishReason ?? 'UNKNOWN';
+  const text = parts
+    .map((p) => p.text)
+    .filter((t): t is string => typeof t === 'string')
+    .join(' ')
+    .trim();
+  const finishMessage = candidate.finishMessage ? `: ${candidate.finishMessage}` : '';
+  const said = text ? ` The model said: "${text.length > 300 ? `${text.slice(0, 300)}…` : text}"` : '';
+  const opts = { httpStatus: 200 };
+  if (reason === 'NO_IMAGE') {
+    throw new ProviderCallFailure('no_image', `Gemini returned no image (finishReason NO_IMAGE)${finishMessage}`, { ...opts, retryable: true }, responseId);
+  }
+  if (SAFETY_REASONS.has(reason)) {
+    throw new ProviderCallFailure('safety_block', `Gemini refused the image for safety reasons (finishReason ${reason})${finishMessage}${said}`, opts, responseId);
+  }
+  if (RECITATION_REASONS.has(reason)) {
+    throw new ProviderCallFailure('recitation', `Gemini refused to reproduce protected content (finishReason ${reason})${finishMessage}`, opts, responseId);
+  }
+  throw new ProviderCallFailure('no_image', `Gemini returned no image (finishReason ${reason})${finishMessage}${said}`, opts, responseId);
+}
+
+export function createGeminiProvider(options: GeminiProviderOptions): ProviderDriver {
+  const fetchImpl = options.fetch ?? fetch;
+  const retry = { ...DEFAULT_GEMINI_RETRY, ...options.retry };
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const policy: RetryPolicy = {
+    maxAttempts: retry.maxAttempts,
+    minAttemptMs: retry.minAttemptMs,
+    delayMs: (failure, attempt) =>
+      failure.reason === 'no_image' ? retry.noImageDelayMs : Math.min(retry.backoffMs * 2 ** (attempt - 1), retry.backoffMs * 4),
+  };
+
+  return {
+    id: PROVIDER,
+    title: 'Google Gemini',
+    operations: GEMINI_OPERATIONS,
+    maxConcurrency: options.maxConcurrency,
+    async readiness() {
+      return (await hasKey(options.keys, PROVIDER)) ? { configured: true } : { configured: false, reason: 'provider_not_configured' };
+    },
+    async process(request: ProviderRequest): Promise<ProviderResult> {
+      if (request.operation !== 'edit') throw new ProviderFailure('unknown_operation', `Gemini has no operation "${request.operation}"`);
+      const key = await requireKey(options.keys, PROVIDER, TITLE);
+      const settings = request.settings as GeminiEditSettings;
+      if (settings.image_size && !GEMINI_MODELS_WITH_IMAGE_SIZE.includes(settings.model)) {
+        request.log.debug({ jobId: request.jobId, model: settings.model }, 'image_size ignored: this Gemini model does not accept it');
+      }
+      const order = GEMINI_OPERATIONS[0]!.templateKeys.map((t) => t.key);
+      const templates = [...request.templates].sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key));
+      const inputs = [request.photo, ...templates];
+      const perImage = Math.floor(INLINE_BUDGET_BYTES / inputs.length);
+      const images: { bytes: Buffer; mime: string }[] = [];
+      for (const input of inputs) {
+        images.push(await prepareInputImage({ path: input.path, mime: input.mime }, { accepted: GEMINI_INPUT_MIME_TYPES, maxSide: MAX_SIDE, maxBytes: perImage }));
+        if (request.signal.aborted) throw abortReason(request.signal);
+      }
+      const body = JSON.stringify(buildGeminiBody(settings, images));
+      const url = `${baseUrl}/v1beta/models/${encodeURIComponent(settings.model)}:generateContent`;
+      const meta: CallMeta = { provider: PROVIDER, title: TITLE, model: settings.model, secrets: [key] };
+      let responseId: string | undefined;
+      const bytesAndMime = await withRetries(request, meta, policy, async () => {
+        const { response, body: answer } = await sendRequest(
+          fetchImpl,
+          url,
+          { method: 'POST', headers: { 'content-type': 'application/json', 'x-goog-api-key': key }, body },
+          request,
+          TITLE,
+        );
+        if (response.status !== 200) throw httpFailure(response.status, answer, response.headers, request.clock.now(), [key]);
+        const json = parseJson(answer) as GeminiResponse | undefined;
+        if (!json || typeof json !== 'object') {
+          throw new ProviderCallFailure('invalid_response', `Gemini answered 200 with a body that is not JSON: ${bodyExcerpt(answer, [key])}`, { httpStatus: 200 });
+        }
+        request.log.info(
+          {
+            jobId: request.jobId,
+            provider: PROVIDER,
+            responseId: json.responseId,
+            modelVersion: json.modelVersion,
+            finishReason: json.candidates?.[0]?.finishReason,
+            blockReason: json.promptFeedback?.blockReason,
+            usageMetadata: json.usageMetadata,
+          },
+          'Gemini answer',
+        );
+        const image = readGeminiAnswer(json);
+        responseId = json.responseId;
+        return { value: image, httpStatus: 200, ...(json.responseId ? { responseId: json.responseId } : {}), detail: `finishReason=${json.candidates?.[0]?.finishReason ?? '?'}` };
+      });
+      return { ...bytesAndMime, ...(responseId ? { providerRef: responseId } : {}) };
+    },
+  };
+}

@@ -1,0 +1,182 @@
+/**
+ * OpenAI GPT Image edits (`POST /v1/images/edits`, multipart; PROVIDERS.md, SPEC §5).
+ *
+ * Plain fetch rather than the `openai` SDK: the SDK would let us set baseURL, pass a signal and
+ * set maxRetries 0, but it decides the multipart field names and order itself (array images,
+ * extra fields) and hides Retry-After and the request id behind its error classes. The fields here
+ * are few, and owning the FormData makes the exact wire format (image[] repeated, photo first, no
+ * response_format) ours to test.
+ */
+import { prepareInputImage, PHOTO_MIME_TYPES } from '../imaging.js';
+import {
+  abortReason,
+  bodyExcerpt,
+  decodeBase64Strict,
+  maskSecrets,
+  parseJson,
+  parseRetryAfter,
+  ProviderCallFailure,
+  sendRequest,
+  sniffImageMime,
+  withRetries,
+  type CallMeta,
+  type FetchLike,
+  type RetryPolicy,
+} from '../http.js';
+import { hasKey, requireKey, type ProviderKeySource } from '../keys.js';
+import { ProviderFailure, type OperationDescriptor, type ProviderDriver, type ProviderRequest, type ProviderResult } from '../types.js';
+import { OPENAI_MODELS_WITH_INPUT_FIDELITY, OpenAIEditSettingsSchema, type OpenAIEditSettings } from './settings.js';
+
+const PROVIDER = 'openai';
+const TITLE = 'OpenAI';
+
+export const OPENAI_INPUT_MIME_TYPES = ['image/png', 'image/jpeg', 'image/webp'] as const;
+/** The API takes up to 16 images under 50 MB each; smaller uploads answer faster. */
+const MAX_INPUT_IMAGES = 16;
+const MAX_SIDE = 2048;
+const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
+
+const MIME_BY_FORMAT: Record<string, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
+const EXTENSION_BY_MIME: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' };
+
+export interface OpenAIRetryOptions {
+  maxAttempts: number;
+  backoffMs: number;
+  minAttemptMs: number;
+}
+
+export const DEFAULT_OPENAI_RETRY: OpenAIRetryOptions = { maxAttempts: 3, backoffMs: 1000, minAttemptMs: 5000 };
+
+export interface OpenAIProviderOptions {
+  baseUrl: string;
+  keys: ProviderKeySource;
+  maxConcurrency: number;
+  fetch?: FetchLike;
+  retry?: Partial<OpenAIRetryOptions>;
+}
+
+export const OPENAI_OPERATIONS: readonly OperationDescriptor[] = [
+  {
+    id: 'edit',
+    title: 'Edit with GPT Image',
+    description: 'The photo (then the optional reference images) and the prompt go to the OpenAI image edits endpoint. Calls take 15–60 s.',
+    settingsSchema: OpenAIEditSettingsSchema,
+    acceptedMimeTypes: PHOTO_MIME_TYPES,
+    maxInputBytes: 50 * 1024 * 1024,
+    templateKeys: [
+      { key: 'reference', title: 'Reference image (style, frame, background…)', required: false },
+      { key: 'reference_2', title: 'Second reference image', required: false },
+    ],
+  },
+];
+
+/** The multipart body, field by field in wire order: model, prompt, image[]…, then the options. */
+export function buildOpenAIForm(settings: OpenAIEditSettings, images: readonly { bytes: Buffer; mime: string }[]): FormData {
+  const form = new FormData();
+  form.append('model', settings.model);
+  form.append('prompt', settings.prompt);
+  images.forEach((image, i) => {
+    const name = `${i === 0 ? 'photo' : `template-${i}`}.${EXTENSION_BY_MIME[image.mime] ?? 'bin'}`;
+    form.append('image[]', new Blob([image.bytes], { type: image.mime }), name);
+  });
+  if (settings.size) form.append('size', settings.size);
+  if (settings.quality) form.append('quality', settings.quality);
+  if (settings.output_format) form.append('output_format', settings.output_format);
+  if (settings.output_compression !== undefined && settings.output_format !== 'png') {
+    form.append('output_compression', String(settings.output_compression));
+  }
+  if (settings.background) form.append('background', settings.background);
+  if (settings.input_fidelity && OPENAI_MODELS_WITH_INPUT_FIDELITY.includes(settings.model)) form.append('input_fidelity', settings.input_fidelity);
+  return form;
+}
+
+function httpFailure(status: number, body: Buffer, headers: Headers, now: Date, secrets: readonly string[]): ProviderFailure {
+  const json = parseJson(body) as { error?: { message?: string; type?: string; code?: string | null; param?: string | null } } | undefined;
+  const e = json?.error;
+  const text = e?.message ? maskSecrets(e.message, secrets) : bodyExcerpt(body, secrets);
+  const code = e?.code ?? undefined;
+  const what = `${status}${code ? ` ${code}` : ''}`;
+  const requestId = headers.get('x-request-id') ?? undefined;
+  const retryAfterMs = parseRetryAfter(headers.get('retry-after'), now);
+  const opts = { httpStatus: status, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+  if (status === 400 && (code === 'moderation_blocked' || /safety system|moderation/i.test(text))) {
+    return new ProviderCallFailure('moderation_blocked', `OpenAI refused the image for safety reasons (${what}): ${text}`, opts, requestId);
+  }
+  if (status === 400) {
+    return new ProviderCallFailure('bad_request', `OpenAI refused the request (${what}${e?.param ? `, ${e.param}` : ''}): ${text}`, opts, requestId);
+  }
+  if (status === 401 || status === 403) return new ProviderCallFailure('auth_failed', `OpenAI rejected the API key (${what}): ${text}`, opts, requestId);
+  if (status === 429 && (code === 'insufficient_quota' || e?.type === 'insufficient_quota')) {
+    return new ProviderCallFailure('quota_exceeded', `OpenAI account quota exhausted (${what}): ${text}`, opts, requestId);
+  }
+  if (status === 429) return new ProviderCallFailure('rate_limited', `OpenAI rate limit reached (${what}): ${text}`, { ...opts, retryable: true }, requestId);
+  if (status === 500 || status === 503) {
+    return new ProviderCallFailure('provider_unavailable', `OpenAI is unavailable (${what}): ${text}`, { ...opts, retryable: true }, requestId);
+  }
+  return new ProviderCallFailure('provider_error', `OpenAI answered ${what}: ${text}`, opts, requestId);
+}
+
+export function createOpenAIProvider(options: OpenAIProviderOptions): ProviderDriver {
+  const fetchImpl = options.fetch ?? fetch;
+  const retry = { ...DEFAULT_OPENAI_RETRY, ...options.retry };
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const policy: RetryPolicy = {
+    maxAttempts: retry.maxAttempts,
+    minAttemptMs: retry.minAttemptMs,
+    delayMs: (_failure, attempt) => Math.min(retry.backoffMs * 2 ** (attempt - 1), retry.backoffMs * 4),
+  };
+  return {
+    id: PROVIDER,
+    title: 'OpenAI GPT Image',
+    operations: OPENAI_OPERATIONS,
+    maxConcurrency: options.maxConcurrency,
+    async readiness() {
+      return (await hasKey(options.keys, PROVIDER)) ? { configured: true } : { configured: false, reason: 'provider_not_configured' };
+    },
+    async process(request: ProviderRequest): Promise<ProviderResult> {
+      if (request.operation !== 'edit') throw new ProviderFailure('unknown_operation', `OpenAI has no operation "${request.operation}"`);
+      const key = await requireKey(options.keys, PROVIDER, TITLE);
+      const settings = request.settings as OpenAIEditSettings;
+      const order = OPENAI_OPERATIONS[0]!.templateKeys.map((t) => t.key);
+      const templates = [...request.templates].sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key));
+      const inputs = [request.photo, ...templates].slice(0, MAX_INPUT_IMAGES);
+      const images: { bytes: Buffer; mime: string }[] = [];
+      for (const input of inputs) {
+        images.push(await prepareInputImage({ path: input.path, mime: input.mime }, { accepted: OPENAI_INPUT_MIME_TYPES, maxSide: MAX_SIDE, maxBytes: MAX_IMAGE_BYTES }));
+        if (request.signal.aborted) throw abortReason(request.signal);
+      }
+      const url = `${baseUrl}/v1/images/edits`;
+      const meta: CallMeta = { provider: PROVIDER, title: TITLE, model: settings.model, secrets: [key] };
+      let responseId: string | undefined;
+      const image = await withRetries(request, meta, policy, async () => {
+        // A fresh FormData each attempt: a body stream cannot be sent twice.
+        const { response, body } = await sendRequest(
+          fetchImpl,
+          url,
+          { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: buildOpenAIForm(settings, images) },
+          request,
+          TITLE,
+        );
+        const requestId = response.headers.get('x-request-id') ?? undefined;
+        if (response.status !== 200) throw httpFailure(response.status, body, response.headers, request.clock.now(), [key]);
+        const json = parseJson(body) as { data?: { b64_json?: string }[]; usage?: unknown; output_format?: string } | undefined;
+        if (!json || typeof json !== 'object') {
+          throw new ProviderCallFailure('invalid_response', `OpenAI answered 200 with a body that is not JSON: ${bodyExcerpt(body, [key])}`, { httpStatus: 200 }, requestId);
+        }
+        request.log.info({ jobId: request.jobId, provider: PROVIDER, responseId: requestId, usage: json.usage, outputFormat: json.output_format }, 'OpenAI answer');
+        const first = json.data?.[0];
+        if (!first) throw new ProviderCallFailure('no_image', 'OpenAI answered without any image (empty data)', { httpStatus: 200 }, requestId);
+        if (typeof first.b64_json !== 'string') {
+          throw new ProviderCallFailure('invalid_response', 'OpenAI answered an image entry without b64_json', { httpStatus: 200 }, requestId);
+        }
+        const bytes = decodeBase64Strict(first.b64_json);
+        const sniffed = bytes ? sniffImageMime(bytes) : undefined;
+        if (!bytes || !sniffed) throw new ProviderCallFailure('invalid_response', 'OpenAI returned b64_json that is not a valid image', { httpStatus: 200 }, requestId);
+        responseId = requestId;
+        const mime = sniffed ?? MIME_BY_FORMAT[settings.output_format ?? 'png'] ?? 'image/png';
+        return { value: { bytes, mime }, httpStatus: 200, ...(requestId ? { responseId: requestId } : {}) };
+      });
+      return { ...image, ...(responseId ? { providerRef: responseId } : {}) };
+    },
+  };
+}

@@ -1,0 +1,199 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { staticKeySource } from '../../src/providers/keys.js';
+import { createOpenAIProvider } from '../../src/providers/openai/driver.js';
+import { ProviderFailure, type InputImage, type ProviderDriver, type TemplateImage } from '../../src/providers/types.js';
+import { TINY_JPEG, TINY_PNG } from '../support/fakes/common.js';
+import { startOpenAIFake, type OpenAIFake } from '../support/fakes/openai.js';
+import { eventually, makeProviderRequest, rejectionOf, writeInputImage, writeTemplateImage, type CapturedProviderRequest } from '../support/fakes/request.js';
+import { makeJpeg, makePng } from '../support/images.js';
+
+describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
+  let fake: OpenAIFake;
+  let photo: InputImage;
+  let reference: TemplateImage;
+  let driver: ProviderDriver;
+  const captured: CapturedProviderRequest[] = [];
+
+  beforeAll(async () => {
+    fake = await startOpenAIFake();
+    photo = await writeInputImage(await makeJpeg({ width: 64, height: 48 }), 'image/jpeg');
+    reference = await writeTemplateImage(await makePng({ width: 32, height: 32 }), 'image/png', 'reference');
+    driver = createOpenAIProvider({ baseUrl: fake.baseUrl, keys: staticKeySource({ openai: fake.apiKey }), maxConcurrency: 3, retry: { backoffMs: 50, minAttemptMs: 100 } });
+  });
+  afterAll(async () => {
+    for (const c of captured) c.dispose();
+    await fake.close();
+  });
+  beforeEach(() => {
+    fake.requests.length = 0;
+    fake.setBehaviour({ kind: 'image' });
+  });
+
+  function run(settings: Record<string, unknown>, options: { deadlineMs?: number; abortAtDeadline?: boolean; templates?: TemplateImage[]; d?: ProviderDriver } = {}) {
+    const c = makeProviderRequest({
+      operation: 'edit',
+      settings: { model: 'gpt-image-1', prompt: 'Turn the guests into astronauts', size: 'auto', quality: 'low', output_format: 'jpeg', ...settings },
+      photo,
+      templates: options.templates ?? [],
+      deadlineMs: options.deadlineMs ?? 3000,
+      ...(options.abortAtDeadline === undefined ? {} : { abortAtDeadline: options.abortAtDeadline }),
+    });
+    captured.push(c);
+    return { ...c, result: (options.d ?? driver).process(c.request) };
+  }
+
+  it('sends multipart with repeated image[] parts (photo first), the options, and no response_format', async () => {
+    const { result, calls } = run(
+      { size: '1024x1536', quality: 'high', output_compression: 80, background: 'opaque', input_fidelity: 'high' },
+      { templates: [reference] },
+    );
+    const out = await result;
+    expect(out.mime).toBe('image/jpeg');
+    expect(out.bytes.equals(TINY_JPEG)).toBe(true);
+    expect(out.providerRef).toBe('req_fake_1');
+    const req = fake.requests[0]!;
+    expect(req.path).toBe('/v1/images/edits');
+    expect(req.headers.authorization).toBe(`Bearer ${fake.apiKey}`);
+    expect(req.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/);
+    expect(req.parts!.map((p) => p.name)).toEqual([
+      'model',
+      'prompt',
+      'image[]',
+      'image[]',
+      'size',
+      'quality',
+      'output_format',
+      'output_compression',
+      'background',
+      'input_fidelity',
+    ]);
+    const value = (name: string) => req.parts!.find((p) => p.name === name)?.value;
+    expect(value('model')).toBe('gpt-image-1');
+    expect(value('prompt')).toBe('Turn the guests into astronauts');
+    expect(value('size')).toBe('1024x1536');
+    expect(value('quality')).toBe('high');
+    expect(value('output_format')).toBe('jpeg');
+    expect(value('output_compression')).toBe('80');
+    expect(value('input_fidelity')).toBe('high');
+    const images = req.parts!.filter((p) => p.name === 'image[]');
+    expect(images[0]).toMatchObject({ filename: 'photo.jpg', contentType: 'image/jpeg' });
+    expect(images[0]!.data!.subarray(0, 3).equals(Buffer.from([0xff, 0xd8, 0xff]))).toBe(true);
+    expect(images[1]).toMatchObject({ filename: 'template-1.png', contentType: 'image/png' });
+    expect(req.parts!.some((p) => p.name === 'response_format' || p.name === 'image')).toBe(false);
+    expect(calls).toEqual([{ provider: 'openai', model: 'gpt-image-1', attempt: 1, durationMs: expect.any(Number), outcome: 'success', responseId: 'req_fake_1', httpStatus: 200 }]);
+  });
+
+  it('drops input_fidelity for gpt-image-1.5 and output_compression for png; the MIME follows output_format', async () => {
+    const out = await run({ model: 'gpt-image-1.5', input_fidelity: 'high', output_format: 'png', output_compression: 50 }).result;
+    expect(out.mime).toBe('image/png');
+    expect(out.bytes.equals(TINY_PNG)).toBe(true);
+    const names = fake.requests[0]!.parts!.map((p) => p.name);
+    expect(names).toEqual(['model', 'prompt', 'image[]', 'size', 'quality', 'output_format']);
+  });
+
+  it('does not retry a moderation refusal and says so', async () => {
+    fake.setBehaviour({ kind: 'moderation' });
+    const { result, calls } = run({});
+    const err = (await rejectionOf(result)) as ProviderFailure;
+    expect(err).toBeInstanceOf(ProviderFailure);
+    expect(err.reason).toBe('moderation_blocked');
+    expect(err.message).toContain('safety system');
+    expect(fake.requests).toHaveLength(1);
+    expect(calls.map((c) => [c.outcome, c.httpStatus, c.responseId])).toEqual([['failure', 400, expect.stringMatching(/^req_fake_\d+$/)]]);
+  });
+
+  it('reports a bad size as bad_request naming the parameter', async () => {
+    const err = (await rejectionOf(run({ size: '999x999' }).result)) as ProviderFailure;
+    expect(err.reason).toBe('bad_request');
+    expect(err.message).toContain('size');
+    expect(err.message).toContain('999x999');
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('maps 401 to auth_failed and never logs the key', async () => {
+    const wrong = 'sk-proj-WRONGsecretKEY0123456789';
+    const d = createOpenAIProvider({ baseUrl: fake.baseUrl, keys: staticKeySource({ openai: wrong }), maxConcurrency: 1 });
+    const { result, logLines } = run({}, { d });
+    const err = (await rejectionOf(result)) as ProviderFailure;
+    expect(err.reason).toBe('auth_failed');
+    expect(fake.requests).toHaveLength(1);
+    expect(fake.requests[0]!.headers.authorization).toBe(`Bearer ${wrong}`);
+    expect(logLines.length).toBeGreaterThan(0);
+    expect(logLines.join('\n')).not.toContain(wrong);
+  });
+
+  it('retries 429 honouring Retry-After', async () => {
+    fake.setBehaviour([{ kind: 'error', status: 429, retryAfter: '1', message: 'Rate limit reached for images per minute' }, { kind: 'image' }]);
+    const { result, calls } = run({}, { deadlineMs: 4000 });
+    await result;
+    const gap = fake.requests[1]!.receivedAt - fake.requests[0]!.answeredAt!;
+    expect(gap).toBeGreaterThanOrEqual(900);
+    expect(calls.map((c) => [c.outcome, c.httpStatus])).toEqual([
+      ['retry', 429],
+      ['success', 200],
+    ]);
+  });
+
+  it('retries 429 without Retry-After using its own short backoff', async () => {
+    fake.setBehaviour([{ kind: 'error', status: 429 }, { kind: 'image' }]);
+    const { result } = run({});
+    await result;
+    const gap = fake.requests[1]!.receivedAt - fake.requests[0]!.answeredAt!;
+    expect(gap).toBeGreaterThanOrEqual(40);
+    expect(gap).toBeLessThan(900);
+  });
+
+  it('does not retry an exhausted quota', async () => {
+    fake.setBehaviour({ kind: 'error', status: 429, code: 'insufficient_quota', type: 'insufficient_quota', message: 'You exceeded your current quota' });
+    const err = (await rejectionOf(run({}).result)) as ProviderFailure;
+    expect(err.reason).toBe('quota_exceeded');
+    expect(fake.requests).toHaveLength(1);
+  });
+
+  it('bounds 429/503 retries by the deadline', async () => {
+    fake.setBehaviour({ kind: 'error', status: 503 });
+    const d = createOpenAIProvider({ baseUrl: fake.baseUrl, keys: staticKeySource({ openai: fake.apiKey }), maxConcurrency: 1, retry: { maxAttempts: 100, backoffMs: 300, minAttemptMs: 200 } });
+    const { result, startedAt, calls } = run({}, { d, deadlineMs: 1500, abortAtDeadline: false });
+    const err = (await rejectionOf(result)) as ProviderFailure;
+    expect(err.reason).toBe('provider_unavailable');
+    expect(Date.now() - startedAt).toBeLessThan(1500);
+    expect(fake.requests.length).toBeGreaterThanOrEqual(2);
+    expect(fake.requests.length).toBeLessThanOrEqual(5);
+    expect(calls.at(-1)!.detail).toContain('deadline');
+  });
+
+  it('retries a 500, then succeeds', async () => {
+    fake.setBehaviour([{ kind: 'error', status: 500 }, { kind: 'image' }]);
+    await run({}).result;
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('fails on empty data and on a missing b64_json', async () => {
+    fake.setBehaviour({ kind: 'empty_data' });
+    expect(((await rejectionOf(run({}).result)) as ProviderFailure).reason).toBe('no_image');
+    fake.setBehaviour({ kind: 'missing_b64' });
+    const err = (await rejectionOf(run({}).result)) as ProviderFailure;
+    expect(err.reason).toBe('invalid_response');
+    expect(err.message).toContain('b64_json');
+    expect(fake.requests).toHaveLength(2);
+  });
+
+  it('an abort closes the connection to the fake at once', async () => {
+    fake.setBehaviour({ kind: 'slow', delayMs: 10_000 });
+    const { result, controller } = run({}, { deadlineMs: 5000 });
+    await eventually(() => fake.requests.length === 1);
+    const reason = new DOMException('stop', 'AbortError');
+    controller.abort(reason);
+    expect(await rejectionOf(result)).toBe(reason);
+    await eventually(() => fake.requests[0]!.aborted);
+  });
+
+  it('without a key: provider_not_configured and readiness false', async () => {
+    const d = createOpenAIProvider({ baseUrl: fake.baseUrl, keys: staticKeySource({ openai: '  ' }), maxConcurrency: 1 });
+    const err = (await rejectionOf(run({}, { d }).result)) as ProviderFailure;
+    expect(err.reason).toBe('provider_not_configured');
+    expect(err.message).toBe('No API key configured for OpenAI');
+    expect(await d.readiness!({ publicBaseUrl: undefined })).toEqual({ configured: false, reason: 'provider_not_configured' });
+    expect(fake.requests).toHaveLength(0);
+  });
+});
