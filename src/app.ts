@@ -67,6 +67,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     connectionTimeout: 0,
     keepAliveTimeout: 72_000,
     return503OnClosing: true,
+    // Malformed HTTP (or a body cut short) never reaches a route: answer in the one error shape.
+    clientErrorHandler: (err, socket) => {
+      if (!socket.writable) return void socket.destroy();
+      const body = JSON.stringify(errorBody('invalid_request', `Malformed HTTP request: ${(err as { code?: string }).code ?? 'unreadable'}`));
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
     serverFactory: (handler) => {
       const server = http.createServer(handler);
       server.on('checkContinue', (req, res) => {

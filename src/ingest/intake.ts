@@ -48,11 +48,31 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
   const result: ReceivedUpload = { password: undefined, file: undefined, fields: {}, rejectedFile: undefined };
   await fs.mkdir(options.payloadDir, { recursive: true });
   let fileIndex = 0;
+  // A booth that drops the connection mid-upload (even before this point) must not leave the
+  // handler waiting for a part that will never come: the wait is raced against the close, and the
+  // file being written is destroyed.
+  let current: { destroy(err?: Error): void } | undefined;
+  let rejectInterrupted: (err: Error) => void = () => undefined;
+  const interrupted = new Promise<never>((_, reject) => (rejectInterrupted = reject));
+  interrupted.catch(() => undefined);
+  const interruption = new AppError('invalid_request', 'The upload was interrupted before the body was complete');
+  const onClose = () => {
+    if (request.raw.complete) return;
+    current?.destroy(interruption);
+    rejectInterrupted(interruption);
+  };
+  if (request.raw.destroyed) onClose();
+  else request.raw.once('close', onClose);
   try {
     const parts = request.parts({
+      preservePath: true, // keep the booth's C:\\… path as metadata; the name on disk is sanitized
       limits: { fileSize: options.fileLimitBytes, files: 10, fields: 200, fieldSize: MAX_FIELD_BYTES, parts: 220 },
     });
-    for await (const part of parts) {
+    const iterator = parts[Symbol.asyncIterator]();
+    for (;;) {
+      const next = await Promise.race([iterator.next(), interrupted]);
+      if (next.done) break;
+      const part = next.value;
       if (part.type === 'field') {
         const value = typeof part.value === 'string' ? part.value : String(part.value ?? '');
         if (part.fieldname === (options.passwordField ?? 'password')) {
@@ -66,15 +86,22 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
       }
       if (result.file) {
         part.file.resume(); // a later file: drained, not stored
-        await new Promise<void>((resolve, reject) => {
-          part.file.once('end', resolve);
-          part.file.once('error', reject);
-        });
+        await Promise.race([
+          new Promise<void>((resolve, reject) => {
+            part.file.once('end', resolve);
+            part.file.once('error', reject);
+          }),
+          interrupted,
+        ]);
         continue;
       }
       fileIndex += 1;
       const target = path.join(options.payloadDir, `${fileIndex}-${sanitizeFileName(part.filename)}`);
+      current = part.file;
+      // At the limit, stop at once (busboy would otherwise read the rest of the part to discard it).
+      part.file.once('limit', () => part.file.destroy(tooLarge(options.fileLimitBytes)));
       await pipeline(part.file, createWriteStream(target, { flags: 'wx' }));
+      current = undefined;
       if (part.file.truncated) throw tooLarge(options.fileLimitBytes);
       const size = (await fs.stat(target)).size;
       const detected = size > 0 ? await fileTypeFromFile(target) : undefined;
@@ -87,6 +114,8 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
     }
   } catch (err) {
     throw toIntakeError(err, options.fileLimitBytes);
+  } finally {
+    request.raw.removeListener('close', onClose);
   }
   return result;
 }

@@ -53,6 +53,18 @@ export const ingestRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, {
       const payloadDir = media.payloadDir(jobId);
       let jobCreated = false;
       const log = request.log.child({ slot_id: slotId, job_id: jobId });
+      let cleaned = false;
+      // The payload never outlives the response; the inline copy is cleared once answered.
+      const cleanUp = async () => {
+        if (cleaned) return;
+        cleaned = true;
+        await media.removePayload(jobId).catch((e: unknown) => log.error({ err: e }, 'could not remove payload'));
+        if (!jobCreated) return;
+        await Promise.all([
+          markResponded(db, jobId, clock.now()).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not clear inline result')),
+          deps.temporaryMedia?.revokeForJob(jobId).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not revoke temporary media')),
+        ]);
+      };
       try {
         if (deps.isShuttingDown?.()) throw new AppError('shutting_down', undefined, undefined, { Connection: 'close', 'Retry-After': '5' });
         // Decided before the body is read: unknown/disabled slot, queue already full.
@@ -98,6 +110,8 @@ export const ingestRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, {
         });
         if (outcome.outcome !== 'succeeded') throw outcome.error;
         log.info({ outcome: 'succeeded', size: outcome.bytes.length, timings: outcome.timings }, 'ingest answered');
+        // Cleaned before the bytes go out, so nothing of the job is left once the booth has them.
+        await cleanUp();
         return reply
           .code(200)
           .header('Content-Type', outcome.mime)
@@ -113,14 +127,7 @@ export const ingestRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, {
         }
         throw err;
       } finally {
-        // The payload never outlives the response; the inline copy is cleared once answered.
-        await media.removePayload(jobId).catch((e: unknown) => log.error({ err: e }, 'could not remove payload'));
-        if (jobCreated) {
-          await Promise.all([
-            markResponded(db, jobId, clock.now()).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not clear inline result')),
-            deps.temporaryMedia?.revokeForJob(jobId).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not revoke temporary media')),
-          ]);
-        }
+        await cleanUp();
       }
     },
   );

@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLocalProvider } from '../../src/providers/local/index.js';
 import { createScriptedProvider } from '../support/scripted-provider.js';
-import { jpegBytes, multipartBody, postIngest, rawPost } from '../support/http.js';
+import { jpegBytes, jsonOf, multipartBody, postIngest, rawPost } from '../support/http.js';
 import { listFiles, startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
 
 /** Every status of the SPEC §2 table, from real HTTP requests to the real server. */
@@ -95,20 +95,20 @@ describe('POST /ingest/:slotId', () => {
   it('400: not multipart, missing password, missing file, empty file, truncated body', async () => {
     const notMultipart = await fetch(`${server.url}/ingest/slot-001`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(notMultipart.status).toBe(400);
-    expect((await notMultipart.json()).error.code).toBe('invalid_request');
+    expect((await jsonOf(notMultipart)).error.code).toBe('invalid_request');
     expect(notMultipart.headers.get('cache-control')).toBe('no-store');
 
     const noPassword = await postIngest(server.url, 'slot-001', { file: photo });
     expect(noPassword.status).toBe(400);
-    expect((await noPassword.json()).error.message).toMatch(/password/);
+    expect((await jsonOf(noPassword)).error.message).toMatch(/password/);
 
     const noFile = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD });
     expect(noFile.status).toBe(400);
-    expect((await noFile.json()).error.message).toMatch(/fileToUpload/);
+    expect((await jsonOf(noFile)).error.message).toMatch(/fileToUpload/);
 
     const empty = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: Buffer.alloc(0) });
     expect(empty.status).toBe(400);
-    expect((await empty.json()).error.message).toMatch(/empty/);
+    expect((await jsonOf(empty)).error.message).toMatch(/empty/);
 
     const { body, contentType } = multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'fileToUpload', value: photo, filename: 'a.jpg' }]);
     const truncated = await rawPost(server.url, '/ingest/slot-001', body, { 'Content-Type': contentType }, { truncateAt: Math.floor(body.length / 2) });
@@ -120,7 +120,7 @@ describe('POST /ingest/:slotId', () => {
   it('401: wrong password, whether it comes before or after the file', async () => {
     const before = await postIngest(server.url, 'slot-001', { password: 'nope', file: photo });
     expect(before.status).toBe(401);
-    expect((await before.json()).error.code).toBe('invalid_password');
+    expect((await jsonOf(before)).error.code).toBe('invalid_password');
     const { body, contentType } = multipartBody([{ name: 'fileToUpload', value: photo, filename: 'a.jpg' }, { name: 'password', value: 'nope' }]);
     const after = await rawPost(server.url, '/ingest/slot-001', body, { 'Content-Type': contentType });
     expect(after.status).toBe(401);
@@ -129,7 +129,7 @@ describe('POST /ingest/:slotId', () => {
 
   it('413: stops at the slot limit, answers and closes the connection, keeps nothing', async () => {
     await server.database.db.updateTable('slot').set({ max_upload_bytes: 100_000 }).where('id', '=', 'slot-003').execute();
-    const big = Buffer.concat([photo, Buffer.alloc(3 * 1024 * 1024, 7)]);
+    const big = Buffer.concat([photo, Buffer.alloc(64 * 1024 * 1024, 7)]);
     const { body, contentType } = multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'fileToUpload', value: big, filename: 'big.jpg' }]);
     const res = await rawPost(server.url, '/ingest/slot-003', body, { 'Content-Type': contentType });
     expect(res.status).toBe(413);
@@ -145,7 +145,7 @@ describe('POST /ingest/:slotId', () => {
     const gif = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#fff' } }).gif().toBuffer();
     const res2 = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: gif, fileType: 'image/jpeg' });
     expect(res2.status).toBe(415);
-    expect((await res2.json()).error).toMatchObject({ code: 'unsupported_media_type', details: { detected: 'image/gif' } });
+    expect((await jsonOf(res2)).error).toMatchObject({ code: 'unsupported_media_type', details: { detected: 'image/gif' } });
     expect(await payloadsLeft()).toEqual([]);
   });
 
@@ -165,7 +165,7 @@ describe('POST /ingest/:slotId', () => {
     scripted.setScript({ kind: 'fail', reason: 'safety_block', message: 'The image was blocked by the safety filter' });
     const res = await postIngest(server.url, 'slot-002', { password: TEST_INGEST_PASSWORD, file: photo });
     expect(res.status).toBe(502);
-    const body = await res.json();
+    const body = await jsonOf(res);
     expect(body.error).toMatchObject({ code: 'provider_error', details: { reason: 'safety_block', job_id: res.headers.get('x-job-id') } });
     expect(body.error.message).toMatch(/safety filter/);
   });
@@ -174,7 +174,7 @@ describe('POST /ingest/:slotId', () => {
     scripted.setScript({ kind: 'crash' });
     const res = await postIngest(server.url, 'slot-002', { password: TEST_INGEST_PASSWORD, file: photo });
     expect(res.status).toBe(500);
-    const body = await res.json();
+    const body = await jsonOf(res);
     const correlationId = res.headers.get('x-correlation-id');
     expect(body.error.code).toBe('internal_error');
     expect(body.error.details.correlation_id).toBe(correlationId);
@@ -189,7 +189,7 @@ describe('POST /ingest/:slotId', () => {
     expect(res.status).toBe(504);
     expect(elapsed).toBeGreaterThanOrEqual(1900);
     expect(elapsed).toBeLessThan(4000);
-    const body = await res.json();
+    const body = await jsonOf(res);
     const jobId = res.headers.get('x-job-id')!;
     expect(body.error.code).toBe('sync_timeout');
     expect(body.error.details.job_id).toBe(jobId);
@@ -210,7 +210,7 @@ describe('POST /ingest/:slotId', () => {
     const busy = await postIngest(server.url, 'slot-002', { password: TEST_INGEST_PASSWORD, file: photo });
     expect(busy.status).toBe(429);
     expect(Number(busy.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect((await busy.json()).error.code).toBe('queue_busy');
+    expect((await jsonOf(busy)).error.code).toBe('queue_busy');
     expect((await Promise.all(slow)).map((r) => r.status)).toEqual([200, 200, 200]);
     const after = await postIngest(server.url, 'slot-002', { password: TEST_INGEST_PASSWORD, file: photo });
     expect(after.status).toBe(200);

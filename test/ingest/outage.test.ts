@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalProvider } from '../../src/providers/local/index.js';
 import { createEmptyDatabase } from '../support/db.js';
-import { jpegBytes, postIngest } from '../support/http.js';
+import { jpegBytes, jsonOf, postIngest } from '../support/http.js';
 import { startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 
@@ -38,7 +38,7 @@ describe('queue database outage', () => {
     proxy.cut();
     const refused = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo });
     expect(refused.status).toBe(503);
-    expect((await refused.json()).error.code).toBe('queue_unavailable');
+    expect((await jsonOf(refused)).error.code).toBe('queue_unavailable');
     expect(refused.headers.get('cache-control')).toBe('no-store');
 
     proxy.hang();

@@ -19,7 +19,7 @@ import {
 } from '../../src/queue/statements.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { createScriptedProvider } from '../support/scripted-provider.js';
-import { jpegBytes, postIngest } from '../support/http.js';
+import { jpegBytes, jsonOf, postIngest } from '../support/http.js';
 import { listFiles, startTestServer, TEST_INGEST_PASSWORD } from '../support/server.js';
 
 const log = createLogger('silent');
@@ -194,7 +194,7 @@ describe('media cleanup with an injected clock', () => {
       expect(await listFiles(media.dir('payloads'))).toEqual([]);
       const gone = await fetch(`${server.url}/public/results/${jobId}`);
       expect(gone.status).toBe(410);
-      expect((await gone.json()).error.code).toBe('result_expired');
+      expect((await jsonOf(gone)).error.code).toBe('result_expired');
     } finally {
       await server.close();
     }

@@ -119,7 +119,7 @@ export function rawPost(
         const i = l.indexOf(':');
         responseHeaders[l.slice(0, i).trim().toLowerCase()] = l.slice(i + 1).trim();
       }
-      let responseBody = buffer.subarray(headEnd + 4);
+      let responseBody: Buffer = buffer.subarray(headEnd + 4);
       if (responseHeaders['transfer-encoding'] === 'chunked') responseBody = dechunk(responseBody);
       resolve({
         status: Number(statusLine?.split(' ')[1]),
@@ -156,6 +156,12 @@ export async function postIngest(
   const form = new FormData();
   if (fields.password !== undefined) form.append('password', fields.password);
   for (const [k, v] of Object.entries(fields.extra ?? {})) form.append(k, v);
-  if (fields.file) form.append('fileToUpload', new Blob([fields.file], { type: fields.fileType ?? 'image/jpeg' }), fields.filename ?? 'photo.jpg');
+  if (fields.file) form.append('fileToUpload', new Blob([new Uint8Array(fields.file)], { type: fields.fileType ?? 'image/jpeg' }), fields.filename ?? 'photo.jpg');
   return fetch(`${baseUrl}/ingest/${slotId}`, { method: 'POST', body: form, signal: init.signal });
+}
+
+/** A response's JSON body, loosely typed for assertions. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function jsonOf(res: Response): Promise<any> {
+  return res.json();
 }

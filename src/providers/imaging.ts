@@ -1,0 +1,170 @@
+/**
+ * Image helpers every provider and the worker share (sharp): preparing a photo for what a
+ * provider accepts, and normalizing a provider's output to what the slot's print layout expects.
+ */
+import fs from 'node:fs/promises';
+import sharp from 'sharp';
+import { Type, type Static } from 'typebox';
+
+/** Photo types a booth may send that some provider accepts (decided on the bytes). */
+export const PHOTO_MIME_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/heic', 'image/heif'] as const;
+
+/** Decompression-bomb guard: no input larger than this many pixels is decoded. */
+export const MAX_INPUT_PIXELS = 100_000_000;
+
+/** Per-slot output normalization (the `output` object of every operation's settings). */
+export const OutputSettingsSchema = Type.Object(
+  {
+    format: Type.Optional(
+      Type.Union([Type.Literal('original'), Type.Literal('jpeg'), Type.Literal('png'), Type.Literal('webp')], {
+        default: 'jpeg',
+        description: 'Format of the image returned to the booth ("original" keeps what the provider produced)',
+      }),
+    ),
+    max_side: Type.Optional(Type.Integer({ minimum: 256, maximum: 8192, description: 'Longest side in pixels; larger results are scaled down' })),
+    quality: Type.Optional(Type.Integer({ minimum: 40, maximum: 100, default: 90, description: 'JPEG/WebP quality' })),
+  },
+  { additionalProperties: false, description: 'What the booth receives' },
+);
+export type OutputSettings = Static<typeof OutputSettingsSchema>;
+
+export class ImageDecodeError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ImageDecodeError';
+  }
+}
+
+export interface PreparedImage {
+  bytes: Buffer;
+  mime: string;
+  width: number;
+  height: number;
+}
+
+export interface PrepareInputOptions {
+  accepted: readonly string[];
+  maxPixels?: number;
+  maxSide?: number;
+  maxBytes?: number;
+}
+
+const MIME_TO_FORMAT: Record<string, keyof sharp.FormatEnum> = { 'image/jpeg': 'jpeg', 'image/png': 'png', 'image/webp': 'webp' };
+const FORMAT_TO_MIME: Record<string, string> = { jpeg: 'image/jpeg', jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp', heif: 'image/heif', gif: 'image/gif', avif: 'image/avif' };
+
+export function extensionForMime(mime: string): string {
+  switch (mime) {
+    case 'image/jpeg':
+      return 'jpg';
+    case 'image/png':
+      return 'png';
+    case 'image/webp':
+      return 'webp';
+    case 'image/heic':
+      return 'heic';
+    case 'image/heif':
+      return 'heif';
+    case 'image/gif':
+      return 'gif';
+    default:
+      return 'bin';
+  }
+}
+
+/** A sharp pipeline over untrusted bytes: bounded pixel count, failures typed. */
+export function openImage(bytes: Buffer): sharp.Sharp {
+  return sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' });
+}
+
+async function metadataOf(bytes: Buffer): Promise<sharp.Metadata> {
+  try {
+    return await openImage(bytes).metadata();
+  } catch (err) {
+    throw new ImageDecodeError(`The image cannot be decoded: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Width and height as displayed (EXIF orientations 5–8 swap them). */
+function displaySize(meta: sharp.Metadata): { width: number; height: number } {
+  const w = meta.width ?? 0;
+  const h = meta.height ?? 0;
+  return (meta.orientation ?? 1) >= 5 ? { width: h, height: w } : { width: w, height: h };
+}
+
+/** The largest size within maxSide/maxPixels, keeping the aspect ratio. */
+function fitWithin(width: number, height: number, maxSide?: number, maxPixels?: number): { width: number; height: number } {
+  let scale = 1;
+  if (maxSide !== undefined) scale = Math.min(scale, maxSide / Math.max(width, height));
+  if (maxPixels !== undefined) scale = Math.min(scale, Math.sqrt(maxPixels / (width * height)));
+  return { width: Math.max(1, Math.floor(width * scale)), height: Math.max(1, Math.floor(height * scale)) };
+}
+
+/**
+ * Makes a photo acceptable to a provider: applies EXIF orientation, scales down (aspect kept) to
+ * fit maxSide/maxPixels, re-encodes to an accepted type (JPEG when possible) and lowers the quality,
+ * then the size, until it is under maxBytes. Bytes that already fit are returned untouched.
+ */
+export async function prepareInputImage(input: { path: string; mime: string } | { bytes: Buffer; mime: string }, options: PrepareInputOptions): Promise<PreparedImage> {
+  const bytes = 'bytes' in input ? input.bytes : await fs.readFile(input.path);
+  const meta = await metadataOf(bytes);
+  const shown = displaySize(meta);
+  const target = fitWithin(shown.width, shown.height, options.maxSide, options.maxPixels);
+  const oriented = (meta.orientation ?? 1) === 1;
+  const fitsSize = target.width === shown.width && target.height === shown.height;
+  const fitsBytes = options.maxBytes === undefined || bytes.length <= options.maxBytes;
+  if (options.accepted.includes(input.mime) && oriented && fitsSize && fitsBytes) {
+    return { bytes, mime: input.mime, width: shown.width, height: shown.height };
+  }
+  const format: 'jpeg' | 'png' | 'webp' = options.accepted.includes('image/jpeg')
+    ? 'jpeg'
+    : options.accepted.includes('image/webp')
+      ? 'webp'
+      : 'png';
+  let size = target;
+  let quality = 90;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    let out: { data: Buffer; info: sharp.OutputInfo };
+    try {
+      out = await openImage(bytes).rotate().resize(size.width, size.height, { fit: 'fill' }).toFormat(format, { quality }).toBuffer({ resolveWithObject: true });
+    } catch (err) {
+      throw new ImageDecodeError(`The image cannot be re-encoded: ${(err as Error).message}`, { cause: err });
+    }
+    if (options.maxBytes === undefined || out.data.length <= options.maxBytes) {
+      return { bytes: out.data, mime: `image/${format}`, width: out.info.width, height: out.info.height };
+    }
+    if (format !== 'png' && quality > 60) quality -= 15;
+    else size = { width: Math.max(1, Math.floor(size.width * 0.8)), height: Math.max(1, Math.floor(size.height * 0.8)) };
+  }
+  throw new ImageDecodeError(`The image cannot be brought under ${options.maxBytes} bytes`);
+}
+
+/**
+ * The slot's output settings applied to a provider's result: orientation, longest side, format
+ * and quality. Without settings (or with format "original" and nothing to change), the provider's
+ * bytes are returned as they are.
+ */
+export async function normalizeOutputImage(bytes: Buffer, mime: string, output: OutputSettings | undefined): Promise<{ bytes: Buffer; mime: string }> {
+  if (output === undefined) return { bytes, mime };
+  const meta = await metadataOf(bytes);
+  const shown = displaySize(meta);
+  const target = fitWithin(shown.width, shown.height, output.max_side);
+  const wantedFormat = output.format === undefined || output.format === 'original' ? (MIME_TO_FORMAT[mime] ?? 'jpeg') : output.format;
+  const needsResize = target.width !== shown.width || target.height !== shown.height;
+  const needsRotate = (meta.orientation ?? 1) !== 1;
+  const sameFormat = FORMAT_TO_MIME[meta.format ?? ''] === `image/${wantedFormat}`;
+  if (!needsResize && !needsRotate && sameFormat && (output.format === 'original' || output.quality === undefined)) return { bytes, mime };
+  try {
+    let pipeline = openImage(bytes).rotate();
+    if (needsResize) pipeline = pipeline.resize(target.width, target.height, { fit: 'fill' });
+    const quality = output.quality ?? 90;
+    const data =
+      wantedFormat === 'png'
+        ? await pipeline.png().toBuffer()
+        : wantedFormat === 'webp'
+          ? await pipeline.webp({ quality }).toBuffer()
+          : await pipeline.flatten({ background: '#ffffff' }).jpeg({ quality, mozjpeg: false }).toBuffer();
+    return { bytes: data, mime: `image/${wantedFormat}` };
+  } catch (err) {
+    throw new ImageDecodeError(`The result cannot be normalized: ${(err as Error).message}`, { cause: err });
+  }
+}
