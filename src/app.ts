@@ -14,6 +14,9 @@ import { ingestRoutes } from './ingest/routes.js';
 import type { Logger } from './logger.js';
 import type { MediaStore } from './media/storage.js';
 import { publicResultRoutes } from './media/public-results-routes.js';
+import { temporaryMediaRoutes } from './media/temporary-media-routes.js';
+import { turbotextWebhookRoutes } from './providers/turbotext/webhook-routes.js';
+import type { TurbotextWebhookInbox } from './providers/turbotext/webhooks.js';
 import { healthRoutes } from './ops/health-routes.js';
 import type { ProviderRegistry } from './providers/registry.js';
 import type { JobCompletion } from './queue/completion.js';
@@ -36,6 +39,8 @@ export interface AppDeps {
   instanceId: string;
   /** Temporary public links of a job (Turbotext), revoked right after the response. */
   temporaryMedia?: { revokeForJob(jobId: string): Promise<void> };
+  /** Deliveries of Turbotext webhooks (any instance may receive one). */
+  webhookInbox?: TurbotextWebhookInbox;
   /** True once shutdown began: ingest answers 503 shutting_down. */
   isShuttingDown?: () => boolean;
 }
@@ -115,6 +120,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(healthRoutes, { deps });
   await app.register(ingestRoutes, { deps });
   await app.register(publicResultRoutes, { deps });
+  await app.register(temporaryMediaRoutes, { db: deps.db, clock: deps.clock });
+  if (deps.webhookInbox) await app.register(turbotextWebhookRoutes, { inbox: deps.webhookInbox });
 
   return app;
 }

@@ -10,7 +10,13 @@ import { NotificationHub } from './db/notifications.js';
 import type { Logger } from './logger.js';
 import { startCleanupTask } from './media/cleanup.js';
 import { MediaStore } from './media/storage.js';
+import { purgeExpiredTemporaryMedia, revokeTemporaryMediaForJob, createTemporaryMediaPublisher, type TemporaryMediaDeps } from './media/temporary-links.js';
+import { createGeminiProvider } from './providers/gemini/driver.js';
+import { envKeySource, type ProviderKeySource } from './providers/keys.js';
 import { createLocalProvider } from './providers/local/index.js';
+import { createOpenAIProvider } from './providers/openai/driver.js';
+import { createTurbotextProvider } from './providers/turbotext/driver.js';
+import { TurbotextWebhookInbox } from './providers/turbotext/webhooks.js';
 import { ProviderRegistry } from './providers/registry.js';
 import type { ProviderDriver } from './providers/types.js';
 import { JobCompletion } from './queue/completion.js';
@@ -64,7 +70,12 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     const settings = new SettingsStore(database.db, config, clock);
     await bootstrapIngestPassword(settings, config, options.announce ?? ((t) => process.stdout.write(`${t}\n`)));
 
-    const providers = new ProviderRegistry(options.providers ?? [createLocalProvider()]);
+    const mediaDeps: TemporaryMediaDeps = { db: database.db, clock, mediaRoot: config.mediaRoot, publicBaseUrl: config.publicBaseUrl };
+    const webhookInbox = new TurbotextWebhookInbox({ db: database.db, clock });
+    const keys = envKeySource(config);
+    const providers = new ProviderRegistry(
+      options.providers ?? builtInProviders(config, keys, mediaDeps, webhookInbox, async () => (await settings.runtime()).tSyncResponseSeconds),
+    );
     const hub = new NotificationHub(url, log);
     await hub.start();
     cleanupOnFailure.unshift(() => hub.stop());
@@ -75,7 +86,8 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     maintenance.start();
     const workers = new WorkerPool({ db: database.db, hub, providers, media, settings, clock, log, workerCount: config.workerCount });
     workers.start();
-    const cleanup = startCleanupTask({ db: database.db, clock, media, log }, config.cleanupIntervalSeconds);
+    const purgeTemporary = async () => (await purgeExpiredTemporaryMedia(mediaDeps)).links + (await webhookInbox.purgeExpired());
+    const cleanup = startCleanupTask({ db: database.db, clock, media, log, purgeTemporary }, config.cleanupIntervalSeconds);
 
     let shuttingDown = false;
     const app = await buildApp({
@@ -90,6 +102,8 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       settings,
       ingestPassword: new IngestPasswordVerifier(),
       instanceId,
+      webhookInbox,
+      temporaryMedia: { revokeForJob: async (jobId) => void (await revokeTemporaryMediaForJob(mediaDeps, jobId)) },
       isShuttingDown: () => shuttingDown,
     });
     const address = await app.listen({ host: config.host, port: config.port });
@@ -129,6 +143,29 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     for (const c of cleanupOnFailure) await c().catch(() => undefined);
     throw err;
   }
+}
+
+/** Every provider this server ships: the offline one and the three AI services. */
+export function builtInProviders(
+  config: Config,
+  keys: ProviderKeySource,
+  mediaDeps: TemporaryMediaDeps,
+  webhooks: TurbotextWebhookInbox,
+  tSyncResponseSeconds: () => Promise<number>,
+): ProviderDriver[] {
+  const p = config.providers;
+  return [
+    createLocalProvider(),
+    createGeminiProvider({ baseUrl: p.gemini.baseUrl, keys, maxConcurrency: p.gemini.maxConcurrency }),
+    createOpenAIProvider({ baseUrl: p.openai.baseUrl, keys, maxConcurrency: p.openai.maxConcurrency }),
+    createTurbotextProvider({
+      baseUrl: p.turbotext.baseUrl,
+      keys,
+      maxConcurrency: p.turbotext.maxConcurrency,
+      publisher: createTemporaryMediaPublisher(mediaDeps, tSyncResponseSeconds),
+      webhooks,
+    }),
+  ];
 }
 
 /**
