@@ -23,6 +23,7 @@ import { startServer } from '../src/server.js';
 
 const mode = process.argv[2];
 const dir = await fs.mkdtemp(path.join(os.tmpdir(), `photochanger-bench-${mode}-`));
+await fs.chmod(dir, 0o755); // the embedded PostgreSQL's own user must reach var/ when run as root
 
 if (mode === 'baseline') {
   const app = Fastify({ bodyLimit: 1024 * 1024 });

@@ -84,7 +84,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     const maintenance = new QueueMaintenance({ db: database.db, clock, log, instanceId });
     await maintenance.register();
     maintenance.start();
-    const workers = new WorkerPool({ db: database.db, hub, providers, media, settings, clock, log, workerCount: config.workerCount });
+    const workers = new WorkerPool({ db: database.db, hub, providers, media, settings, clock, log, workerCount: config.workerCount, instanceId });
     workers.start();
     const purgeTemporary = async () => (await purgeExpiredTemporaryMedia(mediaDeps)).links + (await webhookInbox.purgeExpired());
     const cleanup = startCleanupTask({ db: database.db, clock, media, log, purgeTemporary }, config.cleanupIntervalSeconds);

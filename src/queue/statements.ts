@@ -80,6 +80,7 @@ export async function countInFlightJobs(db: Db, now: Date): Promise<number> {
 export interface ClaimedJob {
   id: string;
   slot_id: string;
+  instance_id: string;
   provider: string;
   operation: string;
   settings: Record<string, unknown>;
@@ -110,7 +111,7 @@ export async function claimNextJob(db: Db, now: Date, aliveSince: Date, saturate
       LIMIT 1
       FOR UPDATE OF j SKIP LOCKED
     )
-    RETURNING id, slot_id, provider, operation, settings, payload_path, payload_mime, payload_size,
+    RETURNING id, slot_id, instance_id, provider, operation, settings, payload_path, payload_mime, payload_size,
               correlation_id, expires_at, created_at`.execute(db);
   return r.rows[0];
 }
@@ -121,7 +122,8 @@ export interface StoredResult {
   size: number;
   sha256: string;
   expiresAt: Date;
-  inline: Buffer;
+  /** The bytes for a waiting request on another instance; null when the waiter reads the file. */
+  inline: Buffer | null;
   providerRef: string | undefined;
 }
 

@@ -24,6 +24,8 @@ export interface WorkerPoolDeps {
   clock: Clock;
   log: Logger;
   workerCount: number;
+  /** This process's instance id: a job it owns is answered from the result file, others inline. */
+  instanceId: string;
   /** Fallback poll when no notification arrives (a lost LISTEN connection, say). */
   pollIntervalMs?: number;
 }
@@ -184,7 +186,10 @@ export class WorkerPool {
           size: stored.size,
           sha256: stored.sha256,
           expiresAt: new Date(now.getTime() + runtime.resultTtlSeconds * 1000),
-          inline: output.bytes,
+          // The waiting request reads the result through the job row: inline bytes when it is on
+          // another instance, the result file (just written, still in the page cache) when it is
+          // on this one — a 1 MB bytea written and read back costs a third of the throughput.
+          inline: job.instance_id === this.deps.instanceId ? null : output.bytes,
           providerRef: produced.providerRef,
         },
         now,

@@ -17,6 +17,7 @@ export async function setup(project: TestProject): Promise<void> {
   let url = process.env.PHOTOCHANGER_TEST_DATABASE_URL;
   if (!url) {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'photochanger-test-pg-'));
+    await fs.chmod(tmp, 0o755);
     embedded = await startEmbeddedPostgres({ dataDir: path.join(tmp, 'pgdata'), database: 'postgres', log: createLogger('silent') });
     url = embedded.url;
   }
