@@ -5,6 +5,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { TokenService } from './auth/tokens.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Db } from './db/database.js';
@@ -41,6 +42,8 @@ export interface AppDeps {
   temporaryMedia?: { revokeForJob(jobId: string): Promise<void> };
   /** Deliveries of Turbotext webhooks (any instance may receive one). */
   webhookInbox?: TurbotextWebhookInbox;
+  /** Admin access tokens (login issues them, protected routes verify them). */
+  tokens: TokenService;
   /** True once shutdown began: ingest answers 503 shutting_down. */
   isShuttingDown?: () => boolean;
 }

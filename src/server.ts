@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { buildApp, type App } from './app.js';
+import { loadOrCreateSecret, TokenService } from './auth/tokens.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { connectDatabase, migrateToLatest, type DatabaseHandle } from './db/database.js';
@@ -36,6 +37,7 @@ export interface StartOptions {
 export interface RunningServer {
   app: App;
   url: string;
+  tokens: TokenService;
   config: Config;
   database: DatabaseHandle;
   workers: WorkerPool;
@@ -68,6 +70,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   try {
     await migrateToLatest(database.db, log);
     const settings = new SettingsStore(database.db, config, clock);
+    const tokens = new TokenService(await loadOrCreateSecret(config.jwtSecret, config.dataDir, 'jwt-secret'), clock);
     await bootstrapIngestPassword(settings, config, options.announce ?? ((t) => process.stdout.write(`${t}\n`)));
 
     const mediaDeps: TemporaryMediaDeps = { db: database.db, clock, mediaRoot: config.mediaRoot, publicBaseUrl: config.publicBaseUrl };
@@ -102,6 +105,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       settings,
       ingestPassword: new IngestPasswordVerifier(),
       instanceId,
+      tokens,
       webhookInbox,
       temporaryMedia: { revokeForJob: async (jobId) => void (await revokeTemporaryMediaForJob(mediaDeps, jobId)) },
       isShuttingDown: () => shuttingDown,
@@ -121,6 +125,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     return {
       app,
       url: address,
+      tokens,
       config,
       database,
       workers,

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { PERMISSIONS, type Permission } from '../../src/auth/permissions.js';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -73,4 +74,9 @@ export async function listFiles(dir: string): Promise<string[]> {
   };
   await walk(dir);
   return out;
+}
+
+/** A bearer header for a token with these permissions (default: all), signed by the server's key. */
+export function authHeader(server: RunningServer, permissions: Permission[] = [...PERMISSIONS], username = 'test-admin'): Record<string, string> {
+  return { authorization: `Bearer ${server.tokens.sign({ username, permissions }).access_token}` };
 }

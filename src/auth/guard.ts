@@ -1,0 +1,44 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
+import type { Permission, Principal } from './permissions.js';
+import type { TokenService } from './tokens.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by requirePermission on protected routes. */
+    principal?: Principal;
+  }
+}
+
+function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header === 'string') {
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    return match?.[1];
+  }
+  return undefined;
+}
+
+/**
+ * preHandler of a protected route: 401 `unauthorized` without a valid unexpired token, 403
+ * `forbidden` without the permission (`null`: any valid token). `allowQueryToken` accepts
+ * `?access_token=` for EventSource, which cannot send headers.
+ */
+export function requirePermission(tokens: TokenService, permission: Permission | null, options: { allowQueryToken?: boolean } = {}) {
+  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    let token = bearerToken(request);
+    if (token === undefined && options.allowQueryToken) {
+      const q = (request.query as Record<string, unknown> | undefined)?.access_token;
+      if (typeof q === 'string') token = q;
+    }
+    const principal = token === undefined ? undefined : tokens.verify(token);
+    if (!principal) throw new AppError('unauthorized');
+    if (permission !== null && !principal.permissions.includes(permission)) {
+      throw new AppError('forbidden', `This account lacks the ${permission} permission`, { required: permission });
+    }
+    request.principal = principal;
+  };
+}
+
+/** The OpenAPI security requirement of a protected route. */
+export const BEARER_SECURITY = [{ bearer: [] as string[] }];

@@ -1,0 +1,9 @@
+/** Administrator permissions (SPEC §6). */
+export const PERMISSIONS = ['slots:read', 'slots:write', 'stats:read', 'settings:read', 'settings:write'] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+/** Who made an authenticated request. */
+export interface Principal {
+  username: string;
+  permissions: Permission[];
+}

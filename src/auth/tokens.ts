@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { createSigner, createVerifier } from 'fast-jwt';
+import type { Clock } from '../clock.js';
+import { PERMISSIONS, type Permission, type Principal } from './permissions.js';
+
+/** Admin access tokens live one hour (SPEC §6). */
+export const ACCESS_TOKEN_TTL_SECONDS = 3600;
+
+interface Claims {
+  sub: string;
+  perms: string[];
+  iat: number;
+  exp: number;
+}
+
+/**
+ * HS256 access tokens. The token carries the account's permissions at login, so a permission
+ * change takes effect at the next login (at most one token lifetime later). Time comes from the
+ * injected clock, so expiry is testable without waiting.
+ */
+export class TokenService {
+  private readonly signer: (payload: Claims) => string;
+
+  constructor(
+    private readonly secret: string,
+    private readonly clock: Clock,
+    readonly ttlSeconds = ACCESS_TOKEN_TTL_SECONDS,
+  ) {
+    this.signer = createSigner({ key: secret, algorithm: 'HS256', noTimestamp: true });
+  }
+
+  sign(principal: Principal): { access_token: string; token_type: 'bearer'; expires_in_sec: number } {
+    const iat = Math.floor(this.clock.now().getTime() / 1000);
+    const token = this.signer({ sub: principal.username, perms: [...principal.permissions], iat, exp: iat + this.ttlSeconds });
+    return { access_token: token, token_type: 'bearer', expires_in_sec: this.ttlSeconds };
+  }
+
+  /** The principal of a valid unexpired token, or undefined (never throws). */
+  verify(token: string): Principal | undefined {
+    try {
+      const verifier = createVerifier({
+        key: this.secret,
+        algorithms: ['HS256'],
+        clockTimestamp: this.clock.now().getTime(),
+        requiredClaims: ['sub', 'exp'],
+      });
+      const claims = verifier(token) as Partial<Claims>;
+      if (typeof claims.sub !== 'string' || !Array.isArray(claims.perms)) return undefined;
+      const permissions = claims.perms.filter((p): p is Permission => (PERMISSIONS as readonly string[]).includes(p));
+      return { username: claims.sub, permissions };
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/**
+ * A secret from the environment, or (on a local install where it is unset) one generated once and
+ * kept in DATA_DIR/<fileName> with mode 0600, so tokens and encrypted keys survive a restart.
+ */
+export async function loadOrCreateSecret(configured: string | undefined, dataDir: string, fileName: string, generate: () => string = () => randomBytes(32).toString('hex')): Promise<string> {
+  if (configured !== undefined) return configured;
+  const file = path.join(dataDir, fileName);
+  try {
+    const stored = (await fs.readFile(file, 'utf8')).trim();
+    if (stored) return stored;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const value = generate();
+  try {
+    await fs.writeFile(file, `${value}\n`, { mode: 0o600, flag: 'wx' });
+    return value;
+  } catch (err) {
+    // Another process created it first: use theirs.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return (await fs.readFile(file, 'utf8')).trim();
+    throw err;
+  }
+}
