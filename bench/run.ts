@@ -232,11 +232,35 @@ async function benchMemory(): Promise<Array<{ limit: string; status: number; gro
 
 const fmt = (n: number, d = 1) => n.toFixed(d);
 
+/**
+ * The image work alone: the `local` neutral operation's sharp pipeline on the same photo, in this
+ * process, four at a time (the worker count), for the same duration. This is the floor under the
+ * ingest's latency that no queue or HTTP change can remove.
+ */
+async function benchImageWork(photo: Buffer): Promise<{ msPerImage: number; imagesPerSecond: number }> {
+  const until = Date.now() + DURATION_S * 1000;
+  let done = 0;
+  const started = Date.now();
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (Date.now() < until) {
+        await sharp(photo, { failOn: 'error' }).rotate().resize(2048, 2048, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 90 }).toBuffer();
+        done++;
+      }
+    }),
+  );
+  const seconds = (Date.now() - started) / 1000;
+  return { msPerImage: (seconds * 1000 * 4) / done, imagesPerSecond: done / seconds };
+}
+
 async function main(): Promise<void> {
   const photo = await makePhoto(1_000_000);
   console.log(`photo: ${photo.length} bytes`);
   const { baseline, ingest } = await benchIngest(photo);
   console.log('ingest', ingest, 'baseline', baseline);
+  const imageWork = await benchImageWork(photo);
+  console.log('image work', imageWork);
+  const load = os.loadavg()[0] ?? 0;
   const pickup = await benchPickup(Number(process.env.BENCH_PICKUP_SAMPLES ?? 300));
   console.log('pickup', pickup);
   const memory = await benchMemory();
@@ -257,7 +281,9 @@ async function main(): Promise<void> {
     `| PhotoChanger ingest, local/neutral | ${ingest.p50} | ${ingest.p99} | ${fmt(ingest.rps)} | ${ingest.non2xx} | ${ingest.errors} |`,
     `| **ratio** (ingest / baseline) | **${fmt(ingest.p50 / baseline.p50, 2)}×** | **${fmt(ingest.p99 / baseline.p99, 2)}×** | **${fmt(ingest.rps / baseline.rps, 2)}×** | | |`,
     '',
-    'Target: latency overhead ≤ 2× the baseline.',
+    `| reference: the neutral sharp pipeline alone, 4 in parallel in-process | ${fmt(imageWork.msPerImage, 0)} per image | | ${fmt(imageWork.imagesPerSecond)} | | |`,
+    '',
+    `Target: latency overhead ≤ 2× the baseline. Load average (1 min) when the run ended: ${fmt(load, 2)} on ${os.cpus().length} cores.`,
     '',
     `### (b) Queue pickup latency (insert → claim), ${process.env.BENCH_PICKUP_SAMPLES ?? 300} jobs one at a time`,
     '',
