@@ -50,6 +50,9 @@ export interface AppDeps {
 
 export type App = FastifyInstance<http.Server, http.IncomingMessage, http.ServerResponse, Logger, TypeBoxTypeProvider>;
 
+/** Booths reuse their connection between shots, often more than a minute apart. */
+const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
@@ -73,7 +76,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // ingest enforces its own deadline. Idle sockets are still closed.
     requestTimeout: 0,
     connectionTimeout: 0,
-    keepAliveTimeout: 72_000,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     return503OnClosing: true,
     // Malformed HTTP (or a body cut short) never reaches a route: answer in the one error shape.
     clientErrorHandler: (err, socket) => {
@@ -84,7 +87,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       );
     },
     serverFactory: (handler) => {
+      // With a serverFactory Fastify does not apply its own timeout options: set them here.
       const server = http.createServer(handler);
+      server.requestTimeout = 0;
+      server.headersTimeout = 60_000;
+      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
       server.on('checkContinue', (req, res) => {
         if (!isIngestUrl(req.url)) res.writeContinue();
         handler(req, res);

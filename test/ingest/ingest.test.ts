@@ -241,6 +241,12 @@ describe('POST /ingest/:slotId', () => {
     expect((await fetch(`${server.url}/public/results/not-a-uuid`)).status).toBe(404);
   });
 
+  it('keeps booth connections alive between shots and never cuts a slow upload by a request timeout', () => {
+    // Fastify's own timeout options are not applied to a server made by serverFactory.
+    expect(server.app.server.keepAliveTimeout).toBeGreaterThanOrEqual(60_000);
+    expect(server.app.server.requestTimeout).toBe(0);
+  });
+
   it('records refusals by code for statistics', async () => {
     const rows = await server.database.db.selectFrom('ingest_rejection').select(['code']).execute();
     const codes = new Set(rows.map((r) => r.code));
