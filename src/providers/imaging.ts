@@ -72,6 +72,15 @@ export function extensionForMime(mime: string): string {
 }
 
 /** A sharp pipeline over untrusted bytes: bounded pixel count, failures typed. */
+/**
+ * JPEG encoding for results. Huffman-table optimisation is off: it is lossless (same pixels) and
+ * saves ~10-15 % of bytes, but doubles the encode time (24 vs 53 ms for a 1.4 MP photo here),
+ * and on a booth's LAN the time matters, not the bytes.
+ */
+export function jpegOptions(quality: number): sharp.JpegOptions {
+  return { quality, optimiseCoding: false, mozjpeg: false };
+}
+
 export function openImage(bytes: Buffer): sharp.Sharp {
   return sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' });
 }
@@ -162,7 +171,7 @@ export async function normalizeOutputImage(bytes: Buffer, mime: string, output: 
         ? await pipeline.png().toBuffer()
         : wantedFormat === 'webp'
           ? await pipeline.webp({ quality }).toBuffer()
-          : await pipeline.flatten({ background: '#ffffff' }).jpeg({ quality, mozjpeg: false }).toBuffer();
+          : await pipeline.flatten({ background: '#ffffff' }).jpeg(jpegOptions(quality)).toBuffer();
     return { bytes: data, mime: `image/${wantedFormat}` };
   } catch (err) {
     throw new ImageDecodeError(`The result cannot be normalized: ${(err as Error).message}`, { cause: err });

@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises';
 import sharp from 'sharp';
 import { Type } from 'typebox';
-import { ImageDecodeError, openImage, OutputSettingsSchema } from '../imaging.js';
+import { ImageDecodeError, jpegOptions, openImage, OutputSettingsSchema } from '../imaging.js';
 import { ProviderFailure, type OperationDescriptor, type ProviderDriver, type ProviderRequest, type TemplateImage } from '../types.js';
 
 const ACCEPTED = ['image/jpeg', 'image/png', 'image/webp'] as const;
@@ -108,7 +108,7 @@ async function run(request: ProviderRequest, photo: Buffer): Promise<Buffer> {
   try {
     switch (request.operation) {
       case 'neutral':
-        return await upright(photo, num(s.max_side, 2048)).jpeg({ quality: JPEG_QUALITY }).toBuffer();
+        return await upright(photo, num(s.max_side, 2048)).jpeg(jpegOptions(JPEG_QUALITY)).toBuffer();
       case 'style':
         return await applyStyle(photo, (s.style as Style) ?? 'bw', num(s.strength, 100), num(s.max_side, 2048), request.signal);
       case 'frame':
@@ -168,9 +168,9 @@ async function applyStyle(photo: Buffer, style: Style, strength: number, side: n
   signal.throwIfAborted();
   const styled = await filtered(sharp(base), style, info.width, info.height).removeAlpha().toBuffer();
   signal.throwIfAborted();
-  if (strength >= 100) return sharp(styled).jpeg({ quality: JPEG_QUALITY }).toBuffer();
+  if (strength >= 100) return sharp(styled).jpeg(jpegOptions(JPEG_QUALITY)).toBuffer();
   const overlay = await sharp(styled).ensureAlpha(strength / 100).png().toBuffer();
-  return sharp(base).composite([{ input: overlay }]).jpeg({ quality: JPEG_QUALITY }).toBuffer();
+  return sharp(base).composite([{ input: overlay }]).jpeg(jpegOptions(JPEG_QUALITY)).toBuffer();
 }
 
 async function loadTemplate(t: TemplateImage): Promise<{ bytes: Buffer; width: number; height: number; hasAlpha: boolean }> {
@@ -202,7 +202,7 @@ async function intoFrame(photo: Buffer, frameTemplate: TemplateImage, s: Record<
     ? sharp({ create: { width: frame.width, height: frame.height, channels: 3, background } })
     : sharp(frame.bytes).rotate();
   if (frame.hasAlpha) layers.push({ input: frame.bytes, left: 0, top: 0 });
-  return canvas.composite(layers).flatten({ background }).jpeg({ quality: JPEG_QUALITY }).toBuffer();
+  return canvas.composite(layers).flatten({ background }).jpeg(jpegOptions(JPEG_QUALITY)).toBuffer();
 }
 
 async function overBackground(photo: Buffer, backgroundTemplate: TemplateImage, scalePercent: number, signal: AbortSignal): Promise<Buffer> {
@@ -212,5 +212,5 @@ async function overBackground(photo: Buffer, backgroundTemplate: TemplateImage, 
   signal.throwIfAborted();
   const left = Math.round((bg.width - subject.info.width) / 2);
   const top = bg.height - subject.info.height;
-  return sharp(bg.bytes).rotate().composite([{ input: subject.data, left, top }]).flatten({ background: '#ffffff' }).jpeg({ quality: JPEG_QUALITY }).toBuffer();
+  return sharp(bg.bytes).rotate().composite([{ input: subject.data, left, top }]).flatten({ background: '#ffffff' }).jpeg(jpegOptions(JPEG_QUALITY)).toBuffer();
 }
