@@ -5,6 +5,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import { authRoutes } from './auth/routes.js';
 import type { TokenService } from './auth/tokens.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
@@ -13,15 +14,21 @@ import type { NotificationHub } from './db/notifications.js';
 import { AppError, errorBody } from './errors.js';
 import { ingestRoutes } from './ingest/routes.js';
 import type { Logger } from './logger.js';
+import type { CleanupReport } from './media/cleanup.js';
+import { mediaPurgeRoutes } from './media/purge-routes.js';
 import type { MediaStore } from './media/storage.js';
 import { publicResultRoutes } from './media/public-results-routes.js';
 import { temporaryMediaRoutes } from './media/temporary-media-routes.js';
 import { turbotextWebhookRoutes } from './providers/turbotext/webhook-routes.js';
 import type { TurbotextWebhookInbox } from './providers/turbotext/webhooks.js';
 import { healthRoutes } from './ops/health-routes.js';
+import { providerCatalogRoutes } from './providers/catalog-routes.js';
 import type { ProviderRegistry } from './providers/registry.js';
 import type { JobCompletion } from './queue/completion.js';
 import type { IngestPasswordVerifier } from './settings/ingest-password.js';
+import type { StoredProviderKeys } from './settings/provider-keys.js';
+import { settingsRoutes } from './settings/routes.js';
+import { slotRoutes } from './slots/routes.js';
 import type { SettingsStore } from './settings/store.js';
 
 /** Everything the HTTP layer needs, built by main.ts (or by a test, pointed at test resources). */
@@ -44,6 +51,10 @@ export interface AppDeps {
   webhookInbox?: TurbotextWebhookInbox;
   /** Admin access tokens (login issues them, protected routes verify them). */
   tokens: TokenService;
+  /** Provider API keys: stored encrypted in the settings, or from the environment. */
+  providerKeys: StoredProviderKeys;
+  /** One media cleanup pass now (POST /api/media/cache/purge). */
+  purgeMedia: () => Promise<CleanupReport>;
   /** True once shutdown began: ingest answers 503 shutting_down. */
   isShuttingDown?: () => boolean;
 }
@@ -132,6 +143,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(publicResultRoutes, { deps });
   await app.register(temporaryMediaRoutes, { db: deps.db, clock: deps.clock });
   if (deps.webhookInbox) await app.register(turbotextWebhookRoutes, { inbox: deps.webhookInbox });
+  await app.register(authRoutes, { deps });
+  await app.register(providerCatalogRoutes, { deps });
+  await app.register(slotRoutes, { deps });
+  await app.register(settingsRoutes, { deps });
+  await app.register(mediaPurgeRoutes, { deps });
 
   return app;
 }

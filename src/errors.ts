@@ -1,3 +1,4 @@
+import { Type } from 'typebox';
 /**
  * Canonical errors: each code is defined once with its HTTP status and default message, and
  * app.ts maps every thrown AppError to the one JSON shape of SPEC §2:
@@ -59,4 +60,17 @@ export class QueueUnavailableError extends AppError {
     super('queue_unavailable');
     this.cause = cause;
   }
+}
+
+/** The error body's schema, for route responses in the OpenAPI document. */
+export const ErrorSchema = Type.Object(
+  {
+    error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }),
+  },
+  { description: 'Error: {"error":{"code","message","details"}}' },
+);
+
+/** Error responses of a route, by status. */
+export function errorResponses(...statuses: number[]): Record<number, typeof ErrorSchema> {
+  return Object.fromEntries(statuses.map((s) => [s, ErrorSchema]));
 }

@@ -2,18 +2,19 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { buildApp, type App } from './app.js';
+import { bootstrapAdmin } from './auth/accounts.js';
 import { loadOrCreateSecret, TokenService } from './auth/tokens.js';
 import { systemClock, type Clock } from './clock.js';
-import type { Config } from './config.js';
+import { decodeSecretKey, type Config } from './config.js';
 import { connectDatabase, migrateToLatest, type DatabaseHandle } from './db/database.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { NotificationHub } from './db/notifications.js';
 import type { Logger } from './logger.js';
-import { startCleanupTask } from './media/cleanup.js';
+import { runMediaCleanup, startCleanupTask } from './media/cleanup.js';
 import { MediaStore } from './media/storage.js';
 import { purgeExpiredTemporaryMedia, revokeTemporaryMediaForJob, createTemporaryMediaPublisher, type TemporaryMediaDeps } from './media/temporary-links.js';
 import { createGeminiProvider } from './providers/gemini/driver.js';
-import { envKeySource, type ProviderKeySource } from './providers/keys.js';
+import type { ProviderKeySource } from './providers/keys.js';
 import { createLocalProvider } from './providers/local/index.js';
 import { createOpenAIProvider } from './providers/openai/driver.js';
 import { createTurbotextProvider } from './providers/turbotext/driver.js';
@@ -24,6 +25,8 @@ import { JobCompletion } from './queue/completion.js';
 import { QueueMaintenance } from './queue/maintenance.js';
 import { WorkerPool } from './queue/workers.js';
 import { IngestPasswordVerifier, setIngestPassword } from './settings/ingest-password.js';
+import { StoredProviderKeys } from './settings/provider-keys.js';
+import { SecretBox } from './settings/secrets.js';
 import { SETTING_KEYS, SettingsStore } from './settings/store.js';
 
 export interface StartOptions {
@@ -71,11 +74,15 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     await migrateToLatest(database.db, log);
     const settings = new SettingsStore(database.db, config, clock);
     const tokens = new TokenService(await loadOrCreateSecret(config.jwtSecret, config.dataDir, 'jwt-secret'), clock);
-    await bootstrapIngestPassword(settings, config, options.announce ?? ((t) => process.stdout.write(`${t}\n`)));
+    const announce = options.announce ?? ((t: string) => process.stdout.write(`${t}\n`));
+    await bootstrapIngestPassword(settings, config, announce);
+    await bootstrapAdmin(database.db, clock, { given: config.bootstrapAdmin, dataDir: config.dataDir, announce });
 
     const mediaDeps: TemporaryMediaDeps = { db: database.db, clock, mediaRoot: config.mediaRoot, publicBaseUrl: config.publicBaseUrl };
     const webhookInbox = new TurbotextWebhookInbox({ db: database.db, clock });
-    const keys = envKeySource(config);
+    const secretKey = decodeSecretKey(await loadOrCreateSecret(config.secretKey, config.dataDir, 'secret-key'));
+    if (!secretKey) throw new Error(`${path.join(config.dataDir, 'secret-key')} does not hold a 32-byte key (64 hex characters or base64)`);
+    const keys = new StoredProviderKeys(settings, new SecretBox(secretKey), config);
     const providers = new ProviderRegistry(
       options.providers ?? builtInProviders(config, keys, mediaDeps, webhookInbox, async () => (await settings.runtime()).tSyncResponseSeconds),
     );
@@ -90,7 +97,8 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     const workers = new WorkerPool({ db: database.db, hub, providers, media, settings, clock, log, workerCount: config.workerCount, instanceId });
     workers.start();
     const purgeTemporary = async () => (await purgeExpiredTemporaryMedia(mediaDeps)).links + (await webhookInbox.purgeExpired());
-    const cleanup = startCleanupTask({ db: database.db, clock, media, log, purgeTemporary }, config.cleanupIntervalSeconds);
+    const cleanupDeps = { db: database.db, clock, media, log, purgeTemporary };
+    const cleanup = startCleanupTask(cleanupDeps, config.cleanupIntervalSeconds);
 
     let shuttingDown = false;
     const app = await buildApp({
@@ -106,6 +114,8 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       ingestPassword: new IngestPasswordVerifier(),
       instanceId,
       tokens,
+      providerKeys: keys,
+      purgeMedia: () => runMediaCleanup(cleanupDeps),
       webhookInbox,
       temporaryMedia: { revokeForJob: async (jobId) => void (await revokeTemporaryMediaForJob(mediaDeps, jobId)) },
       isShuttingDown: () => shuttingDown,

@@ -20,7 +20,7 @@ function bearerToken(request: FastifyRequest): string | undefined {
 }
 
 /**
- * preHandler of a protected route: 401 `unauthorized` without a valid unexpired token, 403
+ * onRequest hook of a protected route (before the body is read): 401 `unauthorized` without a valid unexpired token, 403
  * `forbidden` without the permission (`null`: any valid token). `allowQueryToken` accepts
  * `?access_token=` for EventSource, which cannot send headers.
  */

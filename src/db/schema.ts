@@ -99,6 +99,8 @@ export interface Database {
   template: TemplateTable;
   temporary_media: TemporaryMediaTable;
   turbotext_webhook: TurbotextWebhookTable;
+  admin_account: AdminAccountTable;
+  audit_log: AuditLogTable;
 }
 
 export interface TemporaryMediaTable {
@@ -118,4 +120,23 @@ export interface TurbotextWebhookTable {
   expires_at: Timestamp;
   delivered_at: Timestamp | null;
   payload: Json<unknown> | null;
+}
+
+export interface AdminAccountTable {
+  username: string;
+  password_hash: string;
+  permissions: string[];
+  failed_logins: Generated<number>;
+  locked_until: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface AuditLogTable {
+  id: Generated<string>;
+  at: Timestamp;
+  actor: string;
+  action: string;
+  target: string | null;
+  fields: string[];
 }

@@ -2,15 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { AppDeps } from '../app.js';
-import { AppError } from '../errors.js';
-import { queueStatement, countInFlightJobs, markResponded, recordIngestRejection } from '../queue/statements.js';
+import { AppError, ErrorSchema } from '../errors.js';
+import { queueStatement, countInFlightJobs, recordIngestRejection } from '../queue/statements.js';
 import { findSlot } from '../slots/statements.js';
 import { receiveUpload, type ReceivedUpload } from './intake.js';
-import { queueBusy, submitAndWait } from './service.js';
-
-const ErrorSchema = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }),
-});
+import { queueBusy, releaseAnsweredJob, submitAndWait } from './service.js';
 
 const INGEST_DESCRIPTION = `DSLR Remote Pro "web based post-processing": a multipart/form-data upload with \`password\`
 and \`fileToUpload\` (plus any text fields, kept as job metadata). Answers within T_sync_response with the
@@ -58,12 +54,7 @@ export const ingestRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, {
       const cleanUp = async () => {
         if (cleaned) return;
         cleaned = true;
-        await media.removePayload(jobId).catch((e: unknown) => log.error({ err: e }, 'could not remove payload'));
-        if (!jobCreated) return;
-        await Promise.all([
-          markResponded(db, jobId, clock.now()).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not clear inline result')),
-          deps.temporaryMedia?.revokeForJob(jobId).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not revoke temporary media')),
-        ]);
+        await releaseAnsweredJob(deps, jobId, jobCreated, log);
       };
       try {
         if (deps.isShuttingDown?.()) throw new AppError('shutting_down', undefined, undefined, { Connection: 'close', 'Retry-After': '5' });

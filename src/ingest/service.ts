@@ -5,7 +5,7 @@ import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { JobCompletion } from '../queue/completion.js';
-import { cancelJob, enqueueJob, finalizeAsTimedOut, queueStatement, readJobOutcome, type JobOutcomeRow } from '../queue/statements.js';
+import { cancelJob, enqueueJob, finalizeAsTimedOut, markResponded, queueStatement, readJobOutcome, type JobOutcomeRow } from '../queue/statements.js';
 import type { SlotRecord } from '../slots/statements.js';
 
 export interface JobServiceDeps {
@@ -125,6 +125,24 @@ function failure(outcome: Exclude<JobOutcome['outcome'], 'succeeded'>, jobId: st
 
 export function syncTimeout(jobId: string, expiresAt: Date): AppError {
   return new AppError('sync_timeout', undefined, { job_id: jobId, expires_at: expiresAt.toISOString() });
+}
+
+/**
+ * What a job keeps after its answer is sent: nothing but the result file. Deletes the payload,
+ * clears the inline result copy and revokes temporary public links (idempotent; never throws).
+ */
+export async function releaseAnsweredJob(
+  deps: { db: Db; clock: Clock; media: { removePayload(jobId: string): Promise<void> }; temporaryMedia?: { revokeForJob(jobId: string): Promise<void> } },
+  jobId: string,
+  jobCreated: boolean,
+  log: Logger,
+): Promise<void> {
+  await deps.media.removePayload(jobId).catch((e: unknown) => log.error({ err: e }, 'could not remove payload'));
+  if (!jobCreated) return;
+  await Promise.all([
+    markResponded(deps.db, jobId, deps.clock.now()).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not clear inline result')),
+    deps.temporaryMedia?.revokeForJob(jobId).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not revoke temporary media')),
+  ]);
 }
 
 /** 429 with a Retry-After long enough for a few jobs to finish. */

@@ -15,6 +15,8 @@ export interface ProviderDriver {
   readonly operations: readonly OperationDescriptor[];
   /** Calls this process makes at once to the provider; the worker pool skips its jobs while saturated. */
   readonly maxConcurrency?: number;
+  /** The provider fetches inputs by URL: slots on it need PHOTOCHANGER_PUBLIC_BASE_URL. */
+  readonly requiresPublicBaseUrl?: boolean;
   /** Whether this provider can work right now (key present, base URL set…); shown in the catalog. */
   readiness?(context: ReadinessContext): Promise<ProviderReadiness>;
   process(request: ProviderRequest): Promise<ProviderResult>;

@@ -48,6 +48,10 @@ export class SettingsStore {
       .execute();
   }
 
+  async remove(key: string): Promise<void> {
+    await this.db.deleteFrom('setting').where('key', '=', key).execute();
+  }
+
   /** One query for everything the ingest path reads. */
   async runtime(): Promise<RuntimeSettings> {
     const rows = await this.db

@@ -10,6 +10,7 @@ import { startServer, type RunningServer } from '../../src/server.js';
 import { createEmptyDatabase } from './db.js';
 
 export const TEST_INGEST_PASSWORD = 'booth-secret-1';
+export const TEST_ADMIN = { username: 'admin', password: 'test-admin-password' };
 
 export interface TestServer extends RunningServer {
   mediaRoot: string;
@@ -38,6 +39,7 @@ export async function startTestServer(
     PHOTOCHANGER_T_SYNC_RESPONSE_SECONDS: '5',
     PHOTOCHANGER_QUEUE_STATEMENT_TIMEOUT_MS: '1000',
     PHOTOCHANGER_BOOTSTRAP_INGEST_PASSWORD: TEST_INGEST_PASSWORD,
+    PHOTOCHANGER_BOOTSTRAP_ADMIN: `${TEST_ADMIN.username}:${TEST_ADMIN.password}`,
     PHOTOCHANGER_LOG_LEVEL: 'debug',
     ...options.env,
   });

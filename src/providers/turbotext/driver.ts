@@ -284,6 +284,7 @@ export function createTurbotextProvider(options: TurbotextProviderOptions): Prov
     title: 'Turbotext',
     operations: TURBOTEXT_OPERATIONS,
     maxConcurrency: options.maxConcurrency,
+    requiresPublicBaseUrl: true,
     async readiness() {
       if (!(await hasKey(options.keys, PROVIDER))) return { configured: false, reason: 'provider_not_configured' };
       // The publisher carries the base URL process() uses (the context mirrors the same config).

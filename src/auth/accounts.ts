@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { sql } from 'kysely';
+import type { Clock } from '../clock.js';
+import type { Db } from '../db/database.js';
+import { AppError } from '../errors.js';
+import { hashPassword, verifyPassword } from '../settings/ingest-password.js';
+import { PERMISSIONS, type Permission, type Principal } from './permissions.js';
+
+/** Failed logins before an account is locked, and for how long (SPEC §6). */
+export const LOGIN_MAX_FAILURES = 10;
+export const LOGIN_LOCK_MS = 15 * 60 * 1000;
+
+export const USERNAME_PATTERN = '^[A-Za-z0-9._@-]{1,64}$';
+export const MIN_PASSWORD_LENGTH = 8;
+
+export interface AccountSummary {
+  username: string;
+  permissions: Permission[];
+  locked_until: Date | null;
+  created_at: Date;
+}
+
+function toPermissions(values: string[]): Permission[] {
+  return values.filter((p): p is Permission => (PERMISSIONS as readonly string[]).includes(p));
+}
+
+export function parsePermissions(text: string | undefined): Permission[] {
+  if (text === undefined || text === 'all') return [...PERMISSIONS];
+  const list = text.split(',').map((p) => p.trim()).filter(Boolean);
+  const unknown = list.filter((p) => !(PERMISSIONS as readonly string[]).includes(p));
+  if (unknown.length) throw new Error(`Unknown permission(s): ${unknown.join(', ')}; known: ${PERMISSIONS.join(', ')}`);
+  return list as Permission[];
+}
+
+function checkNewCredentials(username: string, password: string): void {
+  if (!new RegExp(USERNAME_PATTERN).test(username)) throw new Error('The user name may contain letters, digits and . _ @ - (at most 64)');
+  if (password.length < MIN_PASSWORD_LENGTH) throw new Error(`The password must have at least ${MIN_PASSWORD_LENGTH} characters`);
+}
+
+export async function countAccounts(db: Db): Promise<number> {
+  const row = await db.selectFrom('admin_account').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function createAccount(db: Db, clock: Clock, username: string, password: string, permissions: Permission[]): Promise<void> {
+  checkNewCredentials(username, password);
+  const now = clock.now();
+  await db
+    .insertInto('admin_account')
+    .values({ username, password_hash: await hashPassword(password), permissions, created_at: now, updated_at: now })
+    .execute();
+}
+
+/** Sets a new password and lifts any lock. Returns false when the account does not exist. */
+export async function resetPassword(db: Db, clock: Clock, username: string, password: string): Promise<boolean> {
+  checkNewCredentials(username, password);
+  const result = await db
+    .updateTable('admin_account')
+    .set({ password_hash: await hashPassword(password), failed_logins: 0, locked_until: null, updated_at: clock.now() })
+    .where('username', '=', username)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+export async function listAccounts(db: Db): Promise<AccountSummary[]> {
+  const rows = await db.selectFrom('admin_account').select(['username', 'permissions', 'locked_until', 'created_at']).orderBy('username').execute();
+  return rows.map((r) => ({ ...r, permissions: toPermissions(r.permissions) }));
+}
+
+/**
+ * Checks a login. Wrong user and wrong password are the same 401 (no user enumeration). After
+ * LOGIN_MAX_FAILURES consecutive failures the account is locked for LOGIN_LOCK_MS; the lock is a
+ * column, so it holds across restarts and instances. While locked even the right password is
+ * refused with 429 login_locked.
+ */
+export async function authenticate(db: Db, clock: Clock, username: string, password: string): Promise<Principal> {
+  const account = await db.selectFrom('admin_account').select(['username', 'password_hash', 'permissions', 'locked_until']).where('username', '=', username).executeTakeFirst();
+  const now = clock.now();
+  if (!account) {
+    // Spend the same time as a real check so timing does not tell which names exist.
+    await verifyPassword(DUMMY_HASH, password);
+    throw new AppError('invalid_credentials');
+  }
+  if (account.locked_until && account.locked_until > now) throw lockedError(account.locked_until, now);
+  if (!(await verifyPassword(account.password_hash, password))) {
+    // One statement: count the failure and lock at the threshold (a lock that expired restarts the count).
+    const row = await sql<{ failed_logins: number; locked_until: Date | null }>`
+      UPDATE admin_account
+         SET failed_logins = CASE WHEN locked_until IS NOT NULL AND locked_until <= ${now} THEN 1 ELSE failed_logins + 1 END,
+             locked_until  = CASE WHEN (CASE WHEN locked_until IS NOT NULL AND locked_until <= ${now} THEN 1 ELSE failed_logins + 1 END) >= ${LOGIN_MAX_FAILURES}
+                                  THEN ${new Date(now.getTime() + LOGIN_LOCK_MS)}::timestamptz ELSE NULL END
+       WHERE username = ${username}
+       RETURNING failed_logins, locked_until`.execute(db);
+    const lockedUntil = row.rows[0]?.locked_until;
+    if (lockedUntil) throw lockedError(lockedUntil, now);
+    throw new AppError('invalid_credentials');
+  }
+  await db.updateTable('admin_account').set({ failed_logins: 0, locked_until: null }).where('username', '=', username).execute();
+  return { username: account.username, permissions: toPermissions(account.permissions) };
+}
+
+function lockedError(until: Date, now: Date): AppError {
+  const retryAfter = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000));
+  return new AppError('login_locked', undefined, { locked_until: until.toISOString() }, { 'Retry-After': String(retryAfter) });
+}
+
+// argon2id hash of a random string: verifying against it costs what a real verification costs.
+const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$j92BOW0n/j7DyEvySrVmQA$XGx7omQzk90oblujfy3u9W6jGEGtkjjAnH+eb3/r+OM';
+
+/**
+ * The first administrator on a fresh install: from PHOTOCHANGER_BOOTSTRAP_ADMIN (`user:password`)
+ * or generated, printed once and appended to DATA_DIR/initial-credentials.txt (0600). Never logged.
+ */
+export async function bootstrapAdmin(db: Db, clock: Clock, options: { given: string | undefined; dataDir: string; announce: (text: string) => void }): Promise<void> {
+  if ((await countAccounts(db)) > 0) return;
+  const [username, password] = options.given
+    ? [options.given.slice(0, options.given.indexOf(':')), options.given.slice(options.given.indexOf(':') + 1)]
+    : ['admin', randomBytes(12).toString('base64url')];
+  try {
+    await createAccount(db, clock, username, password, [...PERMISSIONS]);
+  } catch (err) {
+    // Another instance created the first account at the same moment.
+    if ((err as { code?: string }).code === '23505') return;
+    throw err;
+  }
+  if (options.given) return;
+  const file = path.join(options.dataDir, 'initial-credentials.txt');
+  await fs.appendFile(file, `admin user: ${username}\nadmin password: ${password}\n`, { mode: 0o600 });
+  options.announce(
+    [
+      '',
+      '==================== PhotoChanger first start ====================',
+      `Administrator: ${username} / ${password}  (web UI: /admin/)`,
+      `Also written to ${file} (mode 0600). Change it with: npm run admin -- users reset-password ${username}`,
+      '=================================================================',
+      '',
+    ].join('\n'),
+  );
+}
+
+/** Appends an audit entry: who changed which fields of what (never the values). */
+export async function audit(db: Db, clock: Clock, entry: { actor: string; action: string; target?: string; fields?: string[] }): Promise<void> {
+  await db.insertInto('audit_log').values({ at: clock.now(), actor: entry.actor, action: entry.action, target: entry.target ?? null, fields: entry.fields ?? [] }).execute();
+}

@@ -1,0 +1,106 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from 'typebox';
+import type { AppDeps } from '../app.js';
+import { audit } from '../auth/accounts.js';
+import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
+import { AppError, errorResponses } from '../errors.js';
+import { setIngestPassword } from './ingest-password.js';
+import { KEYED_PROVIDERS, type KeyedProvider } from './provider-keys.js';
+import { SETTING_KEYS } from './store.js';
+
+/** Bounds an administrator may set (SPEC §6). The environment may go lower for tests only. */
+export const T_SYNC_RANGE = { minimum: 45, maximum: 60 };
+export const RESULT_TTL_RANGE = { minimum: 3600, maximum: 30 * 24 * 3600 };
+export const MIN_INGEST_PASSWORD_LENGTH = 6;
+
+const KeyStatus = Type.Object({ configured: Type.Boolean(), source: Type.Union([Type.Literal('settings'), Type.Literal('environment'), Type.Null()]), updated_at: Type.Union([Type.String(), Type.Null()]) });
+const SettingsSchema = Type.Object({
+  ingest_password: Type.Object({ is_set: Type.Boolean(), updated_at: Type.Union([Type.String(), Type.Null()]), updated_by: Type.Union([Type.String(), Type.Null()]) }),
+  provider_keys: Type.Object(Object.fromEntries(KEYED_PROVIDERS.map((p) => [p, KeyStatus]))),
+  t_sync_response_seconds: Type.Integer(),
+  result_ttl_seconds: Type.Integer(),
+});
+const KeyInput = Type.Optional(Type.Union([Type.String({ maxLength: 4096 }), Type.Null()]));
+const SettingsUpdate = Type.Object(
+  {
+    ingest_password: Type.Optional(Type.String({ minLength: MIN_INGEST_PASSWORD_LENGTH, maxLength: 256 })),
+    provider_keys: Type.Optional(Type.Object(Object.fromEntries(KEYED_PROVIDERS.map((p) => [p, KeyInput])), { additionalProperties: false })),
+    t_sync_response_seconds: Type.Optional(Type.Integer(T_SYNC_RANGE)),
+    result_ttl_seconds: Type.Optional(Type.Integer(RESULT_TTL_RANGE)),
+  },
+  { additionalProperties: false },
+);
+type SettingsUpdateBody = {
+  ingest_password?: string;
+  provider_keys?: Partial<Record<KeyedProvider, string | null>>;
+  t_sync_response_seconds?: number;
+  result_ttl_seconds?: number;
+};
+
+/** GET/PUT /api/settings: ingest password, provider keys (write-only), T_sync, retention. */
+export const settingsRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
+  const { settings, providerKeys } = deps;
+
+  const current = async () => {
+    const [password, runtime] = await Promise.all([settings.get(SETTING_KEYS.ingestPassword), settings.runtime()]);
+    const keys = Object.fromEntries(await Promise.all(KEYED_PROVIDERS.map(async (p) => [p, await providerKeys.status(p)])));
+    return {
+      ingest_password: { is_set: password !== undefined, updated_at: password?.updatedAt.toISOString() ?? null, updated_by: password?.updatedBy ?? null },
+      provider_keys: keys,
+      t_sync_response_seconds: runtime.tSyncResponseSeconds,
+      result_ttl_seconds: runtime.resultTtlSeconds,
+    };
+  };
+
+  app.get(
+    '/api/settings',
+    {
+      onRequest: requirePermission(deps.tokens, 'settings:read'),
+      schema: { summary: 'Global settings (secrets only as "is set")', tags: ['settings'], security: BEARER_SECURITY, response: { 200: SettingsSchema, ...errorResponses(401, 403) } },
+    },
+    current,
+  );
+
+  app.put(
+    '/api/settings',
+    {
+      onRequest: requirePermission(deps.tokens, 'settings:write'),
+      schema: {
+        summary: 'Change global settings',
+        description: `Every field is optional. provider_keys.<id> = null clears a stored key. t_sync_response_seconds ${T_SYNC_RANGE.minimum}–${T_SYNC_RANGE.maximum}. A rotated ingest password applies to the next booth request on every instance. Changes are audited (who, when, which field; never the value).`,
+        tags: ['settings'],
+        security: BEARER_SECURITY,
+        body: SettingsUpdate,
+        response: { 200: SettingsSchema, ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (request) => {
+      const body = request.body as SettingsUpdateBody;
+      const actor = request.principal!.username;
+      const changed: string[] = [];
+      if (body.ingest_password !== undefined) {
+        if (body.ingest_password.trim() !== body.ingest_password) throw new AppError('invalid_request', 'The ingest password must not start or end with spaces');
+        await setIngestPassword(settings, body.ingest_password, actor);
+        changed.push('ingest_password');
+      }
+      for (const [provider, key] of Object.entries(body.provider_keys ?? {})) {
+        if (key === undefined) continue;
+        await providerKeys.set(provider as KeyedProvider, key, actor);
+        changed.push(`provider_keys.${provider}`);
+      }
+      if (body.t_sync_response_seconds !== undefined) {
+        await settings.set(SETTING_KEYS.tSyncResponseSeconds, body.t_sync_response_seconds, actor);
+        changed.push('t_sync_response_seconds');
+      }
+      if (body.result_ttl_seconds !== undefined) {
+        await settings.set(SETTING_KEYS.resultTtlSeconds, body.result_ttl_seconds, actor);
+        changed.push('result_ttl_seconds');
+      }
+      if (changed.length) {
+        await audit(deps.db, deps.clock, { actor, action: 'settings.update', fields: changed });
+        request.log.info({ fields: changed }, 'settings changed');
+      }
+      return current();
+    },
+  );
+};

@@ -1,0 +1,126 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.js';
+
+/** A slot row as the admin API shows it, with its activity (SQL over the job table). */
+export interface SlotAdminRow {
+  id: string;
+  name: string;
+  enabled: boolean;
+  provider: string;
+  operation: string;
+  settings: Record<string, unknown>;
+  max_upload_bytes: number | null;
+  updated_at: Date;
+  last_activity_at: Date | null;
+  today_succeeded: number;
+  today_failed: number;
+}
+
+/** Every slot (or one) with its last job and today's counts since `dayStart` (booth test runs excluded). */
+export async function listSlotsForAdmin(db: Db, dayStart: Date, slotId?: string): Promise<SlotAdminRow[]> {
+  const result = await sql<SlotAdminRow>`
+    SELECT s.id, s.name, s.enabled, s.provider, s.operation, s.settings, s.max_upload_bytes, s.updated_at,
+           (SELECT max(j.created_at) FROM job j WHERE j.slot_id = s.id) AS last_activity_at,
+           (SELECT count(*) FROM job j WHERE j.slot_id = s.id AND j.created_at >= ${dayStart} AND NOT j.is_test
+              AND j.is_finalized AND j.failure_reason IS NULL)::int AS today_succeeded,
+           (SELECT count(*) FROM job j WHERE j.slot_id = s.id AND j.created_at >= ${dayStart} AND NOT j.is_test
+              AND j.failure_reason IN ('timeout', 'provider_error', 'internal_error'))::int AS today_failed
+      FROM slot s
+     WHERE (${slotId ?? null}::text IS NULL OR s.id = ${slotId ?? null})
+     ORDER BY s.id`.execute(db);
+  return result.rows.map((r) => ({ ...r, max_upload_bytes: r.max_upload_bytes === null ? null : Number(r.max_upload_bytes) }));
+}
+
+export interface SlotUpdate {
+  name: string;
+  enabled: boolean;
+  provider: string;
+  operation: string;
+  settings: Record<string, unknown>;
+  maxUploadBytes: number | null;
+}
+
+/**
+ * Optimistic concurrency in one statement: the row is written only if it still has the
+ * `updated_at` the editor loaded. Returns the new `updated_at`, or undefined on a stale write.
+ */
+export async function updateSlotIfUnchanged(db: Db, id: string, expectedUpdatedAt: Date, update: SlotUpdate, now: Date): Promise<Date | undefined> {
+  const row = await db
+    .updateTable('slot')
+    .set({
+      name: update.name,
+      enabled: update.enabled,
+      provider: update.provider,
+      operation: update.operation,
+      settings: JSON.stringify(update.settings),
+      max_upload_bytes: update.maxUploadBytes,
+      updated_at: now,
+    })
+    .where('id', '=', id)
+    .where(sql<boolean>`date_trunc('milliseconds', updated_at) = ${expectedUpdatedAt}`)
+    .returning('updated_at')
+    .executeTakeFirst();
+  return row?.updated_at;
+}
+
+export async function resetSlotStats(db: Db, id: string, now: Date): Promise<boolean> {
+  const r = await db.updateTable('slot').set({ stats_reset_at: now }).where('id', '=', id).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+export interface TemplateRow {
+  id: string;
+  slot_id: string;
+  setting_key: string;
+  path: string;
+  mime: string;
+  size: number;
+  width: number | null;
+  height: number | null;
+  created_at: Date;
+}
+
+export async function listTemplateRows(db: Db, slotId?: string): Promise<TemplateRow[]> {
+  let q = db.selectFrom('template').select(['id', 'slot_id', 'setting_key', 'path', 'mime', 'size', 'width', 'height', 'created_at']).orderBy('setting_key');
+  if (slotId) q = q.where('slot_id', '=', slotId);
+  return (await q.execute()).map((r) => ({ ...r, size: Number(r.size) }));
+}
+
+export async function findTemplate(db: Db, slotId: string, templateId: string): Promise<TemplateRow | undefined> {
+  const r = await db
+    .selectFrom('template')
+    .select(['id', 'slot_id', 'setting_key', 'path', 'mime', 'size', 'width', 'height', 'created_at'])
+    .where('slot_id', '=', slotId)
+    .where('id', '=', templateId)
+    .executeTakeFirst();
+  return r ? { ...r, size: Number(r.size) } : undefined;
+}
+
+/**
+ * Binds a template to a slot's settings key, replacing the previous binding of that key in the
+ * same transaction. Returns the path of the replaced file (to delete once committed).
+ */
+export async function bindTemplate(
+  db: Db,
+  t: { id: string; slotId: string; key: string; path: string; mime: string; size: number; sha256: string; width: number | null; height: number | null; createdAt: Date },
+): Promise<string | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const old = await trx.deleteFrom('template').where('slot_id', '=', t.slotId).where('setting_key', '=', t.key).returning('path').executeTakeFirst();
+    await trx
+      .insertInto('template')
+      .values({ id: t.id, slot_id: t.slotId, setting_key: t.key, path: t.path, mime: t.mime, size: t.size, sha256: t.sha256, width: t.width, height: t.height, created_at: t.createdAt })
+      .execute();
+    return old?.path;
+  });
+}
+
+export async function deleteTemplate(db: Db, slotId: string, templateId: string): Promise<string | undefined> {
+  const r = await db.deleteFrom('template').where('slot_id', '=', slotId).where('id', '=', templateId).returning('path').executeTakeFirst();
+  return r?.path;
+}
+
+/** Whether any template row still points at a file (files may be shared after a copy). */
+export async function isTemplateFileUsed(db: Db, filePath: string): Promise<boolean> {
+  const r = await db.selectFrom('template').select('id').where('path', '=', filePath).executeTakeFirst();
+  return r !== undefined;
+}

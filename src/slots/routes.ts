@@ -1,0 +1,385 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import sharp from 'sharp';
+import { Type } from 'typebox';
+import type { AppDeps } from '../app.js';
+import { audit } from '../auth/accounts.js';
+import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
+import { AppError, errorResponses } from '../errors.js';
+import { receiveUpload } from '../ingest/intake.js';
+import { releaseAnsweredJob, submitAndWait } from '../ingest/service.js';
+import { extensionForMime } from '../providers/imaging.js';
+import { queueStatement } from '../queue/statements.js';
+import { sanitizeFileName } from '../media/storage.js';
+import {
+  bindTemplate,
+  deleteTemplate,
+  findTemplate,
+  isTemplateFileUsed,
+  listSlotsForAdmin,
+  listTemplateRows,
+  resetSlotStats,
+  updateSlotIfUnchanged,
+} from './admin-statements.js';
+import { parseEtag, slotEtag, slotView, templateView, validateSlotInput, type SlotInput, type SlotView } from './service.js';
+import { findSlot } from './statements.js';
+
+/** Largest template image accepted (templates are frames/backgrounds, not photos). */
+export const MAX_TEMPLATE_BYTES = 20 * 1024 * 1024;
+const PREVIEW_SIDE = 320;
+/** Template images: formats every provider and sharp compose handle. */
+export const TEMPLATE_MIME_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
+
+const SlotId = Type.Object({ id: Type.String({ pattern: '^slot-[0-9]{3}$' }) });
+const TemplateSchema = Type.Object({
+  id: Type.String(),
+  key: Type.String(),
+  mime: Type.String(),
+  size: Type.Integer(),
+  width: Type.Union([Type.Integer(), Type.Null()]),
+  height: Type.Union([Type.Integer(), Type.Null()]),
+  url: Type.String(),
+  preview_url: Type.String(),
+  created_at: Type.String(),
+});
+const SlotSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  enabled: Type.Boolean(),
+  provider: Type.String(),
+  operation: Type.String(),
+  settings: Type.Record(Type.String(), Type.Unknown()),
+  max_upload_bytes: Type.Union([Type.Integer(), Type.Null()]),
+  ingest_url: Type.String(),
+  templates: Type.Array(TemplateSchema),
+  provider_configured: Type.Boolean(),
+  provider_reason: Type.Optional(Type.String()),
+  last_activity_at: Type.Union([Type.String(), Type.Null()]),
+  today: Type.Object({ succeeded: Type.Integer(), failed: Type.Integer() }),
+  updated_at: Type.String(),
+});
+const SlotUpdateSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    enabled: Type.Boolean(),
+    provider: Type.String({ minLength: 1, maxLength: 50 }),
+    operation: Type.String({ minLength: 1, maxLength: 50 }),
+    settings: Type.Record(Type.String(), Type.Unknown()),
+    max_upload_bytes: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
+    updated_at: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  { additionalProperties: false },
+);
+const TimingsSchema = Type.Object({ queue_wait_ms: Type.Union([Type.Number(), Type.Null()]), processing_ms: Type.Union([Type.Number(), Type.Null()]), total_ms: Type.Union([Type.Number(), Type.Null()]) });
+const TestRunSchema = Type.Object({
+  job_id: Type.String(),
+  outcome: Type.Union(['succeeded', 'timeout', 'provider_error', 'cancelled', 'internal_error'].map((o) => Type.Literal(o))),
+  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Record(Type.String(), Type.Unknown())) })),
+  timings: TimingsSchema,
+  result_url: Type.Optional(Type.String()),
+  result_mime: Type.Optional(Type.String()),
+});
+
+/** The base of absolute ingest URLs: the configured public address, else the request's own. */
+function baseUrlOf(deps: AppDeps, request: FastifyRequest): string {
+  return deps.config.publicBaseUrl ?? `${request.protocol}://${request.host}`;
+}
+
+function startOfToday(now: Date): Date {
+  const d = new Date(now);
+  d.setHours(0, 0, 0, 0);
+  return d;
+}
+
+/** Slots, their template images and test runs (SPEC §6). */
+export const slotRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
+  const { db, clock, providers, media } = deps;
+  const canRead = requirePermission(deps.tokens, 'slots:read');
+  const canWrite = requirePermission(deps.tokens, 'slots:write');
+
+  const readiness = async (providerId: string) => {
+    const driver = providers.get(providerId);
+    if (!driver) return { configured: false, reason: 'provider_unknown' };
+    return driver.readiness ? driver.readiness({ publicBaseUrl: deps.config.publicBaseUrl }) : { configured: true };
+  };
+
+  const loadViews = async (request: FastifyRequest, slotId?: string): Promise<SlotView[]> => {
+    const [rows, templates] = await Promise.all([listSlotsForAdmin(db, startOfToday(clock.now()), slotId), listTemplateRows(db, slotId)]);
+    const base = baseUrlOf(deps, request);
+    return Promise.all(rows.map(async (r) => slotView(r, templates, base, await readiness(r.provider))));
+  };
+
+  const loadView = async (request: FastifyRequest, id: string): Promise<SlotView> => {
+    const [view] = await loadViews(request, id);
+    if (!view) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { slot_id: id });
+    return view;
+  };
+
+  app.get(
+    '/api/slots',
+    { onRequest: canRead, schema: { summary: 'All 15 slots', tags: ['slots'], security: BEARER_SECURITY, response: { 200: Type.Object({ slots: Type.Array(SlotSchema) }), ...errorResponses(401, 403) } } },
+    async (request) => ({ slots: await loadViews(request) }),
+  );
+
+  app.get(
+    '/api/slots/:id',
+    { onRequest: canRead, schema: { summary: 'One slot (with its ETag)', tags: ['slots'], security: BEARER_SECURITY, params: SlotId, response: { 200: SlotSchema, ...errorResponses(401, 403, 404) } } },
+    async (request, reply) => {
+      const view = await loadView(request, (request.params as { id: string }).id);
+      void reply.header('ETag', slotEtag(new Date(view.updated_at)));
+      return view;
+    },
+  );
+
+  app.put(
+    '/api/slots/:id',
+    {
+      onRequest: canWrite,
+      schema: {
+        summary: 'Change a slot',
+        description:
+          'Optimistic concurrency: send If-Match with the ETag of GET, or updated_at in the body; a stale write is refused with 409 conflict and details.current. ' +
+          'Settings are validated against the provider/operation schema of GET /api/providers: 422 invalid_settings with details.errors [{path, message}].',
+        tags: ['slots'],
+        security: BEARER_SECURITY,
+        params: SlotId,
+        body: SlotUpdateSchema,
+        response: { 200: SlotSchema, ...errorResponses(400, 401, 403, 404, 409, 422) },
+      },
+    },
+    async (request, reply) => {
+      const id = (request.params as { id: string }).id;
+      const body = request.body as SlotInput & { updated_at?: string };
+      const ifMatch = request.headers['if-match'];
+      const expected = typeof ifMatch === 'string' ? parseEtag(ifMatch) : body.updated_at ? new Date(body.updated_at) : undefined;
+      if (!expected || Number.isNaN(expected.getTime())) {
+        throw new AppError('invalid_request', 'Send If-Match with the slot ETag, or updated_at from GET, so that concurrent edits are detected', { required: ['If-Match', 'updated_at'] });
+      }
+      const before = await findSlot(db, id);
+      if (!before) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { slot_id: id });
+      const input = validateSlotInput(body, providers, deps.config);
+      const written = await updateSlotIfUnchanged(
+        db,
+        id,
+        expected,
+        { name: input.name, enabled: input.enabled, provider: input.provider, operation: input.operation, settings: input.settings, maxUploadBytes: input.max_upload_bytes },
+        clock.now(),
+      );
+      if (!written) {
+        throw new AppError('conflict', 'The slot was changed by someone else since you loaded it; reload and apply your change again', { current: await loadView(request, id) });
+      }
+      const changed = (['name', 'enabled', 'provider', 'operation', 'settings', 'max_upload_bytes'] as const).filter((k) => {
+        const old = { name: before.name, enabled: before.enabled, provider: before.provider, operation: before.operation, settings: before.settings, max_upload_bytes: before.maxUploadBytes }[k];
+        return JSON.stringify(old) !== JSON.stringify(input[k]);
+      });
+      await audit(db, clock, { actor: request.principal!.username, action: 'slot.update', target: id, fields: changed });
+      const view = await loadView(request, id);
+      void reply.header('ETag', slotEtag(new Date(view.updated_at)));
+      return view;
+    },
+  );
+
+  app.post(
+    '/api/slots/:id/stats/reset',
+    {
+      onRequest: canWrite,
+      schema: { summary: "Reset a slot's counters (history is kept)", tags: ['slots', 'stats'], security: BEARER_SECURITY, params: SlotId, response: { 200: Type.Object({ slot_id: Type.String(), stats_reset_at: Type.String() }), ...errorResponses(401, 403, 404) } },
+    },
+    async (request) => {
+      const id = (request.params as { id: string }).id;
+      const now = clock.now();
+      if (!(await resetSlotStats(db, id, now))) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { slot_id: id });
+      await audit(db, clock, { actor: request.principal!.username, action: 'slot.stats_reset', target: id });
+      return { slot_id: id, stats_reset_at: now.toISOString() };
+    },
+  );
+
+  // --- template images ---------------------------------------------------------------------
+
+  app.post(
+    '/api/slots/:id/templates',
+    {
+      onRequest: canWrite,
+      schema: {
+        summary: 'Upload a template image and bind it to a settings key of the slot\'s operation',
+        description: `multipart/form-data: a text field \`key\` (one of the operation's template_keys in GET /api/providers) and one image file (JPEG, PNG or WebP, decided on its bytes; at most ${MAX_TEMPLATE_BYTES} bytes). Replaces the key's previous template. Templates never expire.`,
+        tags: ['slots'],
+        security: BEARER_SECURITY,
+        consumes: ['multipart/form-data'],
+        params: SlotId,
+        response: { 201: TemplateSchema, ...errorResponses(400, 401, 403, 404, 413, 415, 422) },
+      },
+    },
+    async (request, reply) => {
+      const id = (request.params as { id: string }).id;
+      const slot = await findSlot(db, id);
+      if (!slot) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { slot_id: id });
+      const templateId = randomUUID();
+      const staging = path.join(media.dir('templates'), `.upload-${templateId}`);
+      try {
+        const upload = await receiveUpload(request, { payloadDir: staging, fileLimitBytes: MAX_TEMPLATE_BYTES, acceptedMimeTypes: TEMPLATE_MIME_TYPES, passwordField: '\0none' });
+        const key = typeof upload.fields.key === 'string' ? upload.fields.key : undefined;
+        const operation = providers.operation(slot.provider, slot.operation);
+        const keys = operation?.templateKeys.map((k) => k.key) ?? [];
+        if (!key || !keys.includes(key)) {
+          throw new AppError('invalid_settings', keys.length ? `The field key must be one of: ${keys.join(', ')}` : `${slot.provider}/${slot.operation} uses no template images`, {
+            errors: [{ path: '/key', message: keys.length ? `one of ${keys.join(', ')}` : 'this operation takes no templates' }],
+          });
+        }
+        if (!upload.file) {
+          if (upload.rejectedFile && !upload.rejectedFile.empty) {
+            throw new AppError('unsupported_media_type', `The template must be ${TEMPLATE_MIME_TYPES.join(', ')}`, { detected: upload.rejectedFile.mime ?? null, accepted: TEMPLATE_MIME_TYPES });
+          }
+          throw new AppError('invalid_request', 'The template image file is missing or empty');
+        }
+        const meta = await sharp(upload.file.path).metadata().catch(() => {
+          throw new AppError('unsupported_media_type', 'The template image cannot be decoded', { detected: upload.file!.mime, accepted: TEMPLATE_MIME_TYPES });
+        });
+        const dir = path.join(media.dir('templates'), id);
+        await fs.mkdir(dir, { recursive: true });
+        const target = path.join(dir, `${templateId}.${extensionForMime(upload.file.mime)}`);
+        await fs.rename(upload.file.path, target);
+        const sha256 = createHash('sha256').update(await fs.readFile(target)).digest('hex');
+        const row = {
+          id: templateId,
+          slotId: id,
+          key,
+          path: target,
+          mime: upload.file.mime,
+          size: upload.file.size,
+          sha256,
+          width: meta.width ?? null,
+          height: meta.height ?? null,
+          createdAt: clock.now(),
+        };
+        let replaced: string | undefined;
+        try {
+          replaced = await bindTemplate(db, row);
+        } catch (err) {
+          await fs.rm(target, { force: true });
+          throw err;
+        }
+        if (replaced && !(await isTemplateFileUsed(db, replaced))) await media.removeFile(replaced).catch(() => undefined);
+        await audit(db, clock, { actor: request.principal!.username, action: 'template.upload', target: id, fields: [key] });
+        request.log.info({ slot_id: id, key, template_id: templateId, sanitized: sanitizeFileName(upload.file.originalName) }, 'template stored');
+        return reply.code(201).send(templateView({ id: templateId, slot_id: id, setting_key: key, path: target, mime: row.mime, size: row.size, width: row.width, height: row.height, created_at: row.createdAt }));
+      } finally {
+        await fs.rm(staging, { recursive: true, force: true });
+      }
+    },
+  );
+
+  app.get(
+    '/api/slots/:id/templates/:templateId',
+    {
+      onRequest: canRead,
+      schema: {
+        summary: 'A template image (or, with ?preview=1, a small JPEG preview)',
+        tags: ['slots'],
+        security: BEARER_SECURITY,
+        params: Type.Object({ id: Type.String({ pattern: '^slot-[0-9]{3}$' }), templateId: Type.String({ format: 'uuid' }) }),
+        querystring: Type.Object({ preview: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('0')])) }),
+        response: { 200: { description: 'The image', content: { 'image/*': { schema: { type: 'string', format: 'binary' } } } }, ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { id, templateId } = request.params as { id: string; templateId: string };
+      const t = await findTemplate(db, id, templateId);
+      if (!t) throw new AppError('not_found', 'No such template', { slot_id: id, template_id: templateId });
+      void reply.header('Cache-Control', 'private, max-age=300');
+      if ((request.query as { preview?: string }).preview === '1') {
+        const preview = await sharp(t.path).rotate().resize(PREVIEW_SIDE, PREVIEW_SIDE, { fit: 'inside', withoutEnlargement: true }).png().toBuffer();
+        return reply.type('image/png').send(preview);
+      }
+      return reply.type(t.mime).header('Content-Length', String(t.size)).send(createReadStream(t.path));
+    },
+  );
+
+  app.delete(
+    '/api/slots/:id/templates/:templateId',
+    {
+      onRequest: canWrite,
+      schema: {
+        summary: 'Unbind a template (its file is deleted when nothing else uses it)',
+        tags: ['slots'],
+        security: BEARER_SECURITY,
+        params: Type.Object({ id: Type.String({ pattern: '^slot-[0-9]{3}$' }), templateId: Type.String({ format: 'uuid' }) }),
+        response: { 204: Type.Null(), ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { id, templateId } = request.params as { id: string; templateId: string };
+      const removed = await deleteTemplate(db, id, templateId);
+      if (!removed) throw new AppError('not_found', 'No such template', { slot_id: id, template_id: templateId });
+      if (!(await isTemplateFileUsed(db, removed))) await media.removeFile(removed).catch(() => undefined);
+      await audit(db, clock, { actor: request.principal!.username, action: 'template.delete', target: id });
+      return reply.code(204).send();
+    },
+  );
+
+  // --- test run ------------------------------------------------------------------------------
+
+  app.post(
+    '/api/slots/:id/test-run',
+    {
+      onRequest: canWrite,
+      schema: {
+        summary: 'Send a photo through the slot exactly like a booth would (same queue, deadline and provider)',
+        description: 'multipart/form-data with the photo in `fileToUpload`. The job is marked as a test (excluded from statistics). Answers 200 with the outcome, whatever it is; 429/503 when the queue refuses it.',
+        tags: ['slots'],
+        security: BEARER_SECURITY,
+        consumes: ['multipart/form-data'],
+        params: SlotId,
+        response: { 200: TestRunSchema, ...errorResponses(400, 401, 403, 404, 413, 415, 429, 503) },
+      },
+    },
+    async (request) => {
+      const id = (request.params as { id: string }).id;
+      const receivedAt = clock.now();
+      const slot = await queueStatement(() => findSlot(db, id));
+      if (!slot) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { slot_id: id });
+      const operation = providers.operation(slot.provider, slot.operation);
+      if (!operation) throw new AppError('provider_error', `Slot ${id} uses ${slot.provider}/${slot.operation}, which this server does not provide`, { reason: 'provider_unknown' });
+      const runtime = await queueStatement(() => deps.settings.runtime());
+      const jobId = randomUUID();
+      const log = request.log.child({ slot_id: id, job_id: jobId, test_run: true });
+      let jobCreated = false;
+      try {
+        const limit = Math.min(deps.config.maxUploadBytes, slot.maxUploadBytes ?? Infinity, operation.maxInputBytes);
+        const upload = await receiveUpload(request, { payloadDir: media.payloadDir(jobId), fileLimitBytes: limit, acceptedMimeTypes: operation.acceptedMimeTypes, passwordField: '\0none' });
+        if (!upload.file) {
+          if (upload.rejectedFile && !upload.rejectedFile.empty) {
+            throw new AppError('unsupported_media_type', `The file type ${upload.rejectedFile.mime ?? 'unknown'} is not accepted; accepted: ${operation.acceptedMimeTypes.join(', ')}`, {
+              detected: upload.rejectedFile.mime ?? null,
+              accepted: operation.acceptedMimeTypes,
+            });
+          }
+          throw new AppError('invalid_request', 'The photo (fileToUpload) is missing or empty');
+        }
+        jobCreated = true;
+        const outcome = await submitAndWait(deps, {
+          jobId,
+          slot,
+          photo: upload.file,
+          metadata: { ...upload.fields, test_run_by: request.principal!.username, original_filename: upload.file.originalName },
+          isTest: true,
+          correlationId: request.id,
+          receivedAt,
+          tSyncResponseSeconds: runtime.tSyncResponseSeconds,
+          log,
+        });
+        log.info({ outcome: outcome.outcome, timings: outcome.timings }, 'test run finished');
+        if (outcome.outcome === 'succeeded') {
+          return { job_id: jobId, outcome: outcome.outcome, timings: outcome.timings, result_url: `/public/results/${jobId}`, result_mime: outcome.mime };
+        }
+        const e = outcome.error;
+        return { job_id: jobId, outcome: outcome.outcome, timings: outcome.timings, error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) } };
+      } finally {
+        await releaseAnsweredJob(deps, jobId, jobCreated, log);
+      }
+    },
+  );
+};

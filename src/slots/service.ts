@@ -1,0 +1,115 @@
+import { Value } from 'typebox/value';
+import type { Config } from '../config.js';
+import { AppError } from '../errors.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import type { SlotAdminRow, TemplateRow } from './admin-statements.js';
+
+export interface SlotInput {
+  name: string;
+  enabled: boolean;
+  provider: string;
+  operation: string;
+  settings: Record<string, unknown>;
+  max_upload_bytes: number | null;
+}
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/**
+ * A slot's settings checked against its provider/operation schema (the same schema the catalog
+ * shows and the worker applies defaults from). Throws 422 invalid_settings listing every failing
+ * field as a JSON pointer into the request body (`/settings/prompt`).
+ */
+export function validateSlotInput(input: SlotInput, providers: ProviderRegistry, config: Pick<Config, 'maxUploadBytes' | 'publicBaseUrl'>): SlotInput {
+  const errors: FieldError[] = [];
+  const driver = providers.get(input.provider);
+  const operation = driver?.operations.find((o) => o.id === input.operation);
+  if (!driver) errors.push({ path: '/provider', message: `Unknown provider "${input.provider}"; known: ${providers.list().map((p) => p.id).join(', ')}` });
+  else if (!operation) errors.push({ path: '/operation', message: `${driver.title} has no operation "${input.operation}"; known: ${driver.operations.map((o) => o.id).join(', ')}` });
+  let settings = input.settings;
+  if (operation) {
+    settings = Value.Default(operation.settingsSchema, structuredClone(input.settings)) as Record<string, unknown>;
+    for (const e of Value.Errors(operation.settingsSchema, settings)) {
+      errors.push({ path: `/settings${e.instancePath}`, message: e.message });
+    }
+  }
+  if (driver?.requiresPublicBaseUrl && !config.publicBaseUrl) {
+    errors.push({
+      path: '/provider',
+      message: `${driver.title} fetches the photo by URL: set PHOTOCHANGER_PUBLIC_BASE_URL to this server's public address before using it`,
+    });
+  }
+  const limit = input.max_upload_bytes;
+  if (limit !== null) {
+    const cap = Math.min(config.maxUploadBytes, operation?.maxInputBytes ?? Infinity);
+    if (limit > cap) errors.push({ path: '/max_upload_bytes', message: `At most ${cap} bytes (the server's and the provider's limit)` });
+  }
+  if (errors.length) throw new AppError('invalid_settings', `The slot settings are invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });
+  return { ...input, settings };
+}
+
+export interface SlotView {
+  id: string;
+  name: string;
+  enabled: boolean;
+  provider: string;
+  operation: string;
+  settings: Record<string, unknown>;
+  max_upload_bytes: number | null;
+  ingest_url: string;
+  templates: TemplateView[];
+  provider_configured: boolean;
+  provider_reason?: string;
+  last_activity_at: string | null;
+  today: { succeeded: number; failed: number };
+  updated_at: string;
+}
+
+export interface TemplateView {
+  id: string;
+  key: string;
+  mime: string;
+  size: number;
+  width: number | null;
+  height: number | null;
+  url: string;
+  preview_url: string;
+  created_at: string;
+}
+
+export function templateView(t: TemplateRow): TemplateView {
+  const url = `/api/slots/${t.slot_id}/templates/${t.id}`;
+  return { id: t.id, key: t.setting_key, mime: t.mime, size: t.size, width: t.width, height: t.height, url, preview_url: `${url}?preview=1`, created_at: t.created_at.toISOString() };
+}
+
+/** The weak ETag of a slot version (its updated_at to the millisecond). */
+export function slotEtag(updatedAt: Date): string {
+  return `W/"${updatedAt.getTime()}"`;
+}
+
+export function parseEtag(value: string): Date | undefined {
+  const m = /^(?:W\/)?"(\d{1,15})"$/.exec(value.trim());
+  return m ? new Date(Number(m[1])) : undefined;
+}
+
+export function slotView(row: SlotAdminRow, templates: TemplateRow[], baseUrl: string, readiness: { configured: boolean; reason?: string }): SlotView {
+  return {
+    id: row.id,
+    name: row.name,
+    enabled: row.enabled,
+    provider: row.provider,
+    operation: row.operation,
+    settings: row.settings,
+    max_upload_bytes: row.max_upload_bytes,
+    ingest_url: `${baseUrl.replace(/\/+$/, '')}/ingest/${row.id}`,
+    templates: templates.filter((t) => t.slot_id === row.id).map(templateView),
+    provider_configured: readiness.configured,
+    ...(readiness.reason ? { provider_reason: readiness.reason } : {}),
+    last_activity_at: row.last_activity_at ? new Date(row.last_activity_at).toISOString() : null,
+    today: { succeeded: row.today_succeeded, failed: row.today_failed },
+    updated_at: row.updated_at.toISOString(),
+  };
+}
