@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS, type Permission } from '../../src/auth/permissions.js';
 import { ManualClock } from '../../src/clock.js';
 import { createEmptyDatabase } from '../support/db.js';
+import { jsonOf } from '../support/http.js';
 import { authHeader, startTestServer, TEST_ADMIN, type TestServer } from '../support/server.js';
 
 /** Every protected admin route and the permission it needs. */
@@ -42,32 +43,32 @@ describe('admin authentication and permissions', () => {
   it('logs in the bootstrap administrator with every permission and an hour-long bearer token', async () => {
     const res = await login(server, TEST_ADMIN.username, TEST_ADMIN.password);
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = await jsonOf(res);
     expect(body).toMatchObject({ token_type: 'bearer', expires_in_sec: 3600, user: { username: 'admin' } });
     expect(body.user.permissions.sort()).toEqual([...PERMISSIONS].sort());
     const me = await fetch(`${server.url}/api/me`, { headers: { authorization: `Bearer ${body.access_token}` } });
-    expect(await me.json()).toMatchObject({ username: 'admin' });
+    expect(await jsonOf(me)).toMatchObject({ username: 'admin' });
   });
 
   it('answers 401 invalid_credentials for a wrong password and for an unknown user alike', async () => {
     for (const [u, p] of [['admin', 'wrong-password'], ['nobody', 'whatever-password']]) {
       const res = await login(server, u!, p!);
       expect(res.status).toBe(401);
-      expect((await res.json()).error.code).toBe('invalid_credentials');
+      expect((await jsonOf(res)).error.code).toBe('invalid_credentials');
     }
   });
 
   it.each(PROTECTED)('$method $url: 401 without a token, 401 with a forged one, 403 without $permission', async ({ method, url, permission }) => {
     const none = await fetch(`${server.url}${url}`, { method });
     expect(none.status).toBe(401);
-    expect((await none.json()).error.code).toBe('unauthorized');
+    expect((await jsonOf(none)).error.code).toBe('unauthorized');
     const forged = await fetch(`${server.url}${url}`, { method, headers: { authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.bad' } });
     expect(forged.status).toBe(401);
     if (permission !== null) {
       const others = PERMISSIONS.filter((p) => p !== permission);
       const res = await fetch(`${server.url}${url}`, { method, headers: authHeader(server, others) });
       expect(res.status).toBe(403);
-      expect((await res.json()).error).toMatchObject({ code: 'forbidden', details: { required: permission } });
+      expect((await jsonOf(res)).error).toMatchObject({ code: 'forbidden', details: { required: permission } });
     }
   });
 
@@ -85,7 +86,7 @@ describe('admin authentication and permissions', () => {
     for (let i = 0; i < 9; i++) expect((await login(server, 'admin', `wrong-${i}-password`)).status).toBe(401);
     const tenth = await login(server, 'admin', 'wrong-10-password');
     expect(tenth.status).toBe(429);
-    const body = await tenth.json();
+    const body = await jsonOf(tenth);
     expect(body.error.code).toBe('login_locked');
     expect(new Date(body.error.details.locked_until).getTime()).toBe(clock.now().getTime() + 15 * 60 * 1000);
     // Even the right password is refused while locked.
