@@ -41,6 +41,7 @@ export interface RunningServer {
   app: App;
   url: string;
   tokens: TokenService;
+  providerKeys: StoredProviderKeys;
   config: Config;
   database: DatabaseHandle;
   workers: WorkerPool;
@@ -136,6 +137,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       app,
       url: address,
       tokens,
+      providerKeys: keys,
       config,
       database,
       workers,
