@@ -26,3 +26,31 @@ async function configurationReference(): Promise<string> {
 
 await fs.writeFile('docs/configuration.md', await configurationReference());
 console.log('docs/configuration.md written');
+
+/**
+ * The OpenAPI document of the real route schemas. Handlers never run here, so the app is built
+ * with just what route registration touches (config, token verifier, logger).
+ */
+async function openApiDocument(): Promise<string> {
+  const { buildApp } = await import('../src/app.js');
+  const { TokenService } = await import('../src/auth/tokens.js');
+  const { systemClock } = await import('../src/clock.js');
+  const { loadConfig } = await import('../src/config.js');
+  const { createLogger } = await import('../src/logger.js');
+  const config = loadConfig({});
+  const deps = {
+    config,
+    log: createLogger('silent'),
+    clock: systemClock,
+    tokens: new TokenService('x'.repeat(32), systemClock),
+    webhookInbox: {},
+  } as unknown as Parameters<typeof buildApp>[0];
+  const app = await buildApp(deps);
+  await app.ready();
+  const doc = JSON.stringify(app.swagger(), null, 2);
+  await app.close();
+  return `${doc}\n`;
+}
+
+await fs.writeFile('docs/openapi.json', await openApiDocument());
+console.log('docs/openapi.json written');
