@@ -80,7 +80,7 @@ export const CONFIG_VARIABLES: VariableSpec[] = [
   { name: 'PHOTOCHANGER_WORKERS', default: '4', description: 'Workers per process (SPEC: four; change only with a reason).' },
   { name: 'PHOTOCHANGER_GEMINI_API_KEY', default: undefined, description: 'Gemini API key (the key stored in the admin settings wins).', secret: true },
   { name: 'PHOTOCHANGER_GEMINI_BASE_URL', default: 'https://generativelanguage.googleapis.com', description: 'Gemini API base URL (proxies, regional endpoints, test fakes).' },
-  { name: 'PHOTOCHANGER_GEMINI_MAX_CONCURRENCY', default: '4', description: 'Concurrent Gemini calls per process.' },
+  { name: 'PHOTOCHANGER_GEMINI_MAX_CONCURRENCY', default: '3', description: 'Concurrent Gemini calls per process (below the worker count, so a slow provider always leaves a worker to the others).' },
   { name: 'PHOTOCHANGER_OPENAI_API_KEY', default: undefined, description: 'OpenAI API key (the key stored in the admin settings wins).', secret: true },
   { name: 'PHOTOCHANGER_OPENAI_BASE_URL', default: 'https://api.openai.com', description: 'OpenAI API base URL.' },
   { name: 'PHOTOCHANGER_OPENAI_MAX_CONCURRENCY', default: '3', description: 'Concurrent OpenAI image calls per process.' },

@@ -46,6 +46,7 @@ class JobAborted extends Error {
  */
 export class WorkerPool {
   private running = false;
+  private claimChain: Promise<void> = Promise.resolve();
   private readonly loops: Promise<void>[] = [];
   private sleepers: Array<() => void> = [];
   private readonly inFlight = new Map<string, AbortController>();
@@ -105,13 +106,34 @@ export class WorkerPool {
     return out;
   }
 
+  /**
+   * Claims one job and counts it against its provider before the next worker of this process may
+   * claim: without this, workers woken together would all see a provider as free and exceed its
+   * concurrency limit.
+   */
+  private claimSerially(): Promise<ClaimedJob | undefined> {
+    const claim = this.claimChain.then(async () => {
+      const now = this.deps.clock.now();
+      const job = await claimNextJob(this.deps.db, now, new Date(now.getTime() - INSTANCE_ALIVE_WINDOW_MS), this.saturatedProviders());
+      if (job) {
+        this.busy++;
+        this.perProvider.set(job.provider, (this.perProvider.get(job.provider) ?? 0) + 1);
+      }
+      return job;
+    });
+    this.claimChain = claim.then(
+      () => undefined,
+      () => undefined,
+    );
+    return claim;
+  }
+
   private async loop(index: number): Promise<void> {
     const log = this.deps.log.child({ worker: index });
     while (this.running) {
       let job: ClaimedJob | undefined;
       try {
-        const now = this.deps.clock.now();
-        job = await claimNextJob(this.deps.db, now, new Date(now.getTime() - INSTANCE_ALIVE_WINDOW_MS), this.saturatedProviders());
+        job = await this.claimSerially();
       } catch (err: unknown) {
         if (!isDatabaseUnavailable(err)) log.error({ err }, 'claim failed');
         else log.warn({ err: { message: (err as Error).message } }, 'claim failed: database unavailable');
@@ -122,8 +144,6 @@ export class WorkerPool {
         await this.sleep();
         continue;
       }
-      this.busy++;
-      this.perProvider.set(job.provider, (this.perProvider.get(job.provider) ?? 0) + 1);
       try {
         await this.process(job, log.child({ job_id: job.id, correlation_id: job.correlation_id, slot_id: job.slot_id }));
       } finally {
