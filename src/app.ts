@@ -22,13 +22,16 @@ import { temporaryMediaRoutes } from './media/temporary-media-routes.js';
 import { turbotextWebhookRoutes } from './providers/turbotext/webhook-routes.js';
 import type { TurbotextWebhookInbox } from './providers/turbotext/webhooks.js';
 import { healthRoutes } from './ops/health-routes.js';
+import type { Metrics } from './ops/metrics.js';
 import { providerCatalogRoutes } from './providers/catalog-routes.js';
 import type { ProviderRegistry } from './providers/registry.js';
 import type { JobCompletion } from './queue/completion.js';
 import type { IngestPasswordVerifier } from './settings/ingest-password.js';
 import type { StoredProviderKeys } from './settings/provider-keys.js';
 import { settingsRoutes } from './settings/routes.js';
+import { jobRoutes } from './jobs/routes.js';
 import { slotRoutes } from './slots/routes.js';
+import { statsRoutes } from './stats/routes.js';
 import type { SettingsStore } from './settings/store.js';
 
 /** Everything the HTTP layer needs, built by main.ts (or by a test, pointed at test resources). */
@@ -55,6 +58,8 @@ export interface AppDeps {
   providerKeys: StoredProviderKeys;
   /** One media cleanup pass now (POST /api/media/cache/purge). */
   purgeMedia: () => Promise<CleanupReport>;
+  /** Prometheus metrics (GET /metrics); absent in tests that do not need them. */
+  metrics?: Metrics;
   /** True once shutdown began: ingest answers 503 shutting_down. */
   isShuttingDown?: () => boolean;
 }
@@ -115,6 +120,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     reply.header('X-Correlation-Id', request.id);
   });
 
+  // Every booth answer is measured (duration by slot and status, answers by error code).
+  app.addHook('onResponse', async (request, reply) => {
+    if (!deps.metrics || request.routeOptions.url !== '/ingest/:slotId') return;
+    const slotId = (request.params as { slotId?: string }).slotId ?? '';
+    deps.metrics.observeIngest(slotId, reply.statusCode, errorCodes.get(reply), reply.elapsedTime / 1000);
+  });
+
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => sendError(error, request.id, reply, request.log));
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send(errorBody('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`));
@@ -148,14 +160,20 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(slotRoutes, { deps });
   await app.register(settingsRoutes, { deps });
   await app.register(mediaPurgeRoutes, { deps });
+  await app.register(statsRoutes, { deps });
+  await app.register(jobRoutes, { deps });
 
   return app;
 }
+
+/** The error code each error answer carried (for metrics). */
+const errorCodes = new WeakMap<FastifyReply, string>();
 
 /** The one place an error becomes an HTTP answer. */
 export function sendError(error: FastifyError | AppError | Error, correlationId: string, reply: FastifyReply, log: Logger): FastifyReply {
   if (reply.sent) return reply;
   if (error instanceof AppError) {
+    errorCodes.set(reply, error.code);
     if (error.headers) void reply.headers(error.headers);
     if (error.status >= 500) log.warn({ code: error.code, err: error.cause instanceof Error ? { message: error.cause.message } : undefined }, error.message);
     return reply.code(error.status).send(errorBody(error.code, error.message, error.details));

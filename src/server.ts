@@ -10,7 +10,8 @@ import { connectDatabase, migrateToLatest, type DatabaseHandle } from './db/data
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { NotificationHub } from './db/notifications.js';
 import type { Logger } from './logger.js';
-import { runMediaCleanup, startCleanupTask } from './media/cleanup.js';
+import { runMediaCleanup, startCleanupTask, type CleanupReport } from './media/cleanup.js';
+import { Metrics } from './ops/metrics.js';
 import { MediaStore } from './media/storage.js';
 import { purgeExpiredTemporaryMedia, revokeTemporaryMediaForJob, createTemporaryMediaPublisher, type TemporaryMediaDeps } from './media/temporary-links.js';
 import { createGeminiProvider } from './providers/gemini/driver.js';
@@ -95,10 +96,23 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     const maintenance = new QueueMaintenance({ db: database.db, clock, log, instanceId });
     await maintenance.register();
     maintenance.start();
-    const workers = new WorkerPool({ db: database.db, hub, providers, media, settings, clock, log, workerCount: config.workerCount, instanceId });
+    let metrics: Metrics | undefined = undefined;
+    const workers = new WorkerPool({
+      db: database.db,
+      hub,
+      providers,
+      media,
+      settings,
+      clock,
+      log,
+      workerCount: config.workerCount,
+      instanceId,
+      onProviderWork: (provider, outcome, seconds) => metrics?.observeProviderWork(provider, outcome, seconds),
+    });
+    metrics = new Metrics({ db: database.db, mediaRoot: config.mediaRoot, busyWorkers: () => workers.busy, workerCount: config.workerCount });
     workers.start();
     const purgeTemporary = async () => (await purgeExpiredTemporaryMedia(mediaDeps)).links + (await webhookInbox.purgeExpired());
-    const cleanupDeps = { db: database.db, clock, media, log, purgeTemporary };
+    const cleanupDeps = { db: database.db, clock, media, log, purgeTemporary, onReport: (r: CleanupReport) => metrics?.observeCleanup(r) };
     const cleanup = startCleanupTask(cleanupDeps, config.cleanupIntervalSeconds);
 
     let shuttingDown = false;
@@ -116,6 +130,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       instanceId,
       tokens,
       providerKeys: keys,
+      metrics,
       purgeMedia: () => runMediaCleanup(cleanupDeps),
       webhookInbox,
       temporaryMedia: { revokeForJob: async (jobId) => void (await revokeTemporaryMediaForJob(mediaDeps, jobId)) },

@@ -19,6 +19,8 @@ export interface CleanupDeps {
   log: Logger;
   /** Extra purge steps (temporary public links): each returns how many objects it deleted. */
   purgeTemporary?: () => Promise<number>;
+  /** Told of every pass (metrics). */
+  onReport?: (report: CleanupReport) => void;
 }
 
 /** Results whose retention ended: files deleted, their links cleared (→ 410 on the public route). */
@@ -91,6 +93,7 @@ export async function runMediaCleanup(deps: CleanupDeps): Promise<CleanupReport>
   const temporary_links = deps.purgeTemporary ? await deps.purgeTemporary() : 0;
   const report = { results, payloads, temporary_links };
   deps.log.info({ task: 'photochanger-media-cleanup', ...report }, 'media cleanup pass');
+  deps.onReport?.(report);
   return report;
 }
 

@@ -1,18 +1,42 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { AppDeps } from '../app.js';
+import { errorBody } from '../errors.js';
+import { checkReadiness } from './readiness.js';
 
-/** GET /healthz — liveness only: the process answers HTTP. Readiness is /readyz. */
-export const healthRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app) => {
+/** GET /healthz (liveness), GET /readyz (database and media root), GET /metrics (Prometheus). */
+export const healthRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
   app.get(
     '/healthz',
-    {
-      schema: {
-        summary: 'Liveness',
-        tags: ['ops'],
-        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
-      },
-    },
+    { schema: { summary: 'Liveness: the process answers HTTP', tags: ['ops'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
     async () => ({ status: 'ok' as const }),
   );
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        summary: 'Readiness: database reachable within the statement timeout, media root writable',
+        tags: ['ops'],
+        response: {
+          200: Type.Object({ status: Type.Literal('ready'), checks: Type.Object({ database: Type.String(), media: Type.String() }) }),
+          503: Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }) }),
+        },
+      },
+    },
+    async (_request, reply) => {
+      const report = await checkReadiness(deps.db, deps.config.mediaRoot, deps.config.queueStatementTimeoutMs);
+      void reply.header('Cache-Control', 'no-store');
+      if (deps.isShuttingDown?.()) return reply.code(503).send(errorBody('shutting_down', 'The server is shutting down', { checks: report.checks }));
+      if (!report.ready) return reply.code(503).send(errorBody('not_ready', 'The server cannot take booth traffic right now', { checks: report.checks }));
+      return { status: 'ready' as const, checks: report.checks };
+    },
+  );
+
+  if (deps.metrics) {
+    const metrics = deps.metrics;
+    app.get('/metrics', { schema: { summary: 'Prometheus metrics (text exposition format)', tags: ['ops'], hide: false } }, async (_request, reply) => {
+      return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
+  }
 };

@@ -21,6 +21,8 @@ export interface WorkerPoolDeps {
   providers: ProviderRegistry;
   media: MediaStore;
   settings: SettingsStore;
+  /** Told how long each job's provider work took and how it ended (metrics). */
+  onProviderWork?: (provider: string, outcome: 'success' | 'failure' | 'aborted', seconds: number) => void;
   clock: Clock;
   log: Logger;
   workerCount: number;
@@ -175,6 +177,7 @@ export class WorkerPool {
       }
       const jobSettings = Value.Default(operation.settingsSchema, structuredClone(job.settings)) as Record<string, unknown>;
       const templates = await listTemplatesForSlot(db, job.slot_id);
+      const providerStarted = performance.now();
       const produced = await driver.process({
         jobId: job.id,
         operation: job.operation,
@@ -189,7 +192,11 @@ export class WorkerPool {
           calls.push(call);
           log.info({ call }, 'provider call');
         },
+      }).catch((err: unknown) => {
+        this.deps.onProviderWork?.(job.provider, controller.signal.aborted ? 'aborted' : 'failure', (performance.now() - providerStarted) / 1000);
+        throw err;
       });
+      this.deps.onProviderWork?.(job.provider, 'success', (performance.now() - providerStarted) / 1000);
       controller.signal.throwIfAborted();
       const output = await normalizeOutputImage(produced.bytes, produced.mime, jobSettings.output as OutputSettings | undefined);
       controller.signal.throwIfAborted();

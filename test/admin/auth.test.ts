@@ -20,6 +20,11 @@ const PROTECTED: Array<{ method: string; url: string; permission: Permission | n
   { method: 'GET', url: '/api/settings', permission: 'settings:read' },
   { method: 'PUT', url: '/api/settings', permission: 'settings:write' },
   { method: 'POST', url: '/api/media/cache/purge', permission: 'settings:write' },
+  { method: 'GET', url: '/api/stats/global', permission: 'stats:read' },
+  { method: 'GET', url: '/api/stats/slots/slot-001', permission: 'stats:read' },
+  { method: 'GET', url: '/api/jobs', permission: 'stats:read' },
+  { method: 'GET', url: '/api/jobs/00000000-0000-4000-8000-000000000000', permission: 'stats:read' },
+  { method: 'GET', url: '/api/jobs/stream', permission: 'stats:read' },
 ];
 
 async function login(server: TestServer, username: string, password: string): Promise<Response> {

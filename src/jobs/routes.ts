@@ -1,0 +1,176 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from 'typebox';
+import type { AppDeps } from '../app.js';
+import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
+import { CHANNELS } from '../db/notifications.js';
+import { AppError, errorResponses } from '../errors.js';
+import { timingsOf } from '../ingest/service.js';
+import { isUuid } from '../media/storage.js';
+import { findJob, listJobs, type JobDetailRow, type JobSummaryRow } from './statements.js';
+
+const FAILURES = ['timeout', 'provider_error', 'cancelled', 'internal_error'] as const;
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+const JobSummarySchema = Type.Object({
+  id: Type.String(),
+  slot_id: Type.String(),
+  provider: Type.String(),
+  operation: Type.String(),
+  status: Type.String({ description: 'pending | processing (while unfinished); see outcome once finalized' }),
+  outcome: Type.String({ description: 'pending | processing | succeeded | timeout | provider_error | cancelled | internal_error' }),
+  is_finalized: Type.Boolean(),
+  failure_reason: Nullable(Type.String()),
+  is_test: Type.Boolean(),
+  created_at: Type.String(),
+  finalized_at: Nullable(Type.String()),
+  total_ms: Nullable(Type.Number()),
+});
+const JobSchema = Type.Object({
+  ...JobSummarySchema.properties,
+  failure_detail: Nullable(Type.Record(Type.String(), Type.Unknown())),
+  deadline: Type.Object({ expires_at: Type.String(), remaining_ms: Type.Integer(), is_expired: Type.Boolean() }),
+  timings: Type.Object({ queue_wait_ms: Nullable(Type.Number()), processing_ms: Nullable(Type.Number()), total_ms: Nullable(Type.Number()) }),
+  result: Nullable(Type.Object({ url: Type.String(), guest_url: Type.String(), mime: Type.String(), size: Type.Integer(), sha256: Type.String(), expires_at: Type.String() })),
+  provider_calls: Type.Array(Type.Unknown()),
+  metadata: Type.Record(Type.String(), Type.Unknown()),
+  correlation_id: Nullable(Type.String()),
+});
+
+function outcomeOf(r: JobSummaryRow): string {
+  if (!r.is_finalized) return r.status;
+  return r.failure_reason ?? 'succeeded';
+}
+
+function summary(r: JobSummaryRow) {
+  return {
+    id: r.id,
+    slot_id: r.slot_id,
+    provider: r.provider,
+    operation: r.operation,
+    status: r.status,
+    outcome: outcomeOf(r),
+    is_finalized: r.is_finalized,
+    failure_reason: r.failure_reason,
+    is_test: r.is_test,
+    created_at: r.created_at.toISOString(),
+    finalized_at: r.finalized_at?.toISOString() ?? null,
+    total_ms: timingsOf(r).total_ms,
+  };
+}
+
+function detail(r: JobDetailRow, now: Date) {
+  const remaining = r.expires_at.getTime() - now.getTime();
+  const live = r.result_path !== null && r.result_expires_at !== null && r.result_expires_at > now;
+  return {
+    ...summary(r),
+    failure_detail: r.failure_detail,
+    deadline: { expires_at: r.expires_at.toISOString(), remaining_ms: r.is_finalized ? 0 : Math.max(0, remaining), is_expired: remaining <= 0 },
+    timings: timingsOf(r),
+    result: live
+      ? { url: `/public/results/${r.id}`, guest_url: `/r/${r.id}`, mime: r.result_mime ?? 'application/octet-stream', size: Number(r.result_size ?? 0), sha256: r.result_sha256 ?? '', expires_at: r.result_expires_at!.toISOString() }
+      : null,
+    provider_calls: r.provider_calls,
+    metadata: r.metadata,
+    correlation_id: r.correlation_id,
+  };
+}
+
+/** The read-only jobs monitor: list, detail and a live feed (Server-Sent Events). */
+export const jobRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
+  const canRead = requirePermission(deps.tokens, 'stats:read');
+
+  app.get(
+    '/api/jobs',
+    {
+      onRequest: canRead,
+      schema: {
+        summary: 'Jobs, filtered and paginated (newest first by default)',
+        tags: ['jobs'],
+        security: BEARER_SECURITY,
+        querystring: Type.Object({
+          slot_id: Type.Optional(Type.String({ pattern: '^slot-[0-9]{3}$' })),
+          status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('processing')])),
+          finalized: Type.Optional(Type.Boolean()),
+          failure_reason: Type.Optional(Type.Union([...FAILURES, 'none'].map((f) => Type.Literal(f)))),
+          from: Type.Optional(Type.String({ format: 'date-time' })),
+          to: Type.Optional(Type.String({ format: 'date-time' })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+          offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })),
+          sort: Type.Optional(Type.Union([Type.Literal('created_at'), Type.Literal('-created_at')], { default: '-created_at' })),
+        }),
+        response: { 200: Type.Object({ jobs: Type.Array(JobSummarySchema), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }), ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (request) => {
+      const q = request.query as { slot_id?: string; status?: 'pending' | 'processing'; finalized?: boolean; failure_reason?: (typeof FAILURES)[number] | 'none'; from?: string; to?: string; limit?: number; offset?: number; sort?: string };
+      const limit = q.limit ?? 50;
+      const offset = q.offset ?? 0;
+      const { rows, total } = await listJobs(deps.db, {
+        slotId: q.slot_id,
+        status: q.status,
+        finalized: q.finalized,
+        failureReason: q.failure_reason,
+        from: q.from ? new Date(q.from) : undefined,
+        to: q.to ? new Date(q.to) : undefined,
+        limit,
+        offset,
+        newestFirst: q.sort !== 'created_at',
+      });
+      return { jobs: rows.map(summary), total, limit, offset };
+    },
+  );
+
+  app.get(
+    '/api/jobs/stream',
+    {
+      onRequest: requirePermission(deps.tokens, 'stats:read', { allowQueryToken: true }),
+      schema: {
+        summary: 'Live job state changes (Server-Sent Events)',
+        description: 'Events named `job` with data {id, slot_id, status, outcome, is_finalized, failure_reason, at} when a job is enqueued or finalized, on any instance. A comment line every 15 s keeps proxies from closing the stream. EventSource cannot send headers: pass ?access_token=.',
+        tags: ['jobs'],
+        security: BEARER_SECURITY,
+        querystring: Type.Object({ access_token: Type.Optional(Type.String()) }),
+        response: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errorResponses(401, 403) },
+      },
+    },
+    (request, reply) => {
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no', 'X-Correlation-Id': request.id });
+      res.write('retry: 3000\n\n');
+      const send = async (id: string) => {
+        const row = isUuid(id) ? await findJob(deps.db, id).catch(() => undefined) : undefined;
+        if (!row || res.writableEnded) return;
+        const s = summary(row);
+        res.write(`event: job\ndata: ${JSON.stringify({ id: s.id, slot_id: s.slot_id, status: s.status, outcome: s.outcome, is_finalized: s.is_finalized, failure_reason: s.failure_reason, at: deps.clock.now().toISOString() })}\n\n`);
+      };
+      const unsubscribe = [CHANNELS.jobEnqueued, CHANNELS.jobFinalized].map((c) => deps.hub.subscribe(c, (payload) => void send(payload)));
+      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+      const close = () => {
+        clearInterval(heartbeat);
+        for (const u of unsubscribe) u();
+      };
+      request.raw.once('close', close);
+      res.once('close', close);
+    },
+  );
+
+  app.get(
+    '/api/jobs/:id',
+    {
+      onRequest: canRead,
+      schema: {
+        summary: 'One job: deadline, timings, result link, provider calls (never payload bytes or secrets)',
+        tags: ['jobs'],
+        security: BEARER_SECURITY,
+        params: Type.Object({ id: Type.String() }),
+        response: { 200: JobSchema, ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const id = (request.params as { id: string }).id;
+      const row = isUuid(id) ? await findJob(deps.db, id) : undefined;
+      if (!row) throw new AppError('job_not_found', `No job ${id}`, { job_id: id });
+      return detail(row, deps.clock.now());
+    },
+  );
+};
