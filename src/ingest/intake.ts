@@ -138,6 +138,10 @@ export function toIntakeError(err: unknown, limit: number): AppError {
     case 'FST_FIELDS_LIMIT':
     case 'FST_PARTS_LIMIT':
       return new AppError('invalid_request', 'Too many parts in the multipart body', undefined, { Connection: 'close' });
+    case 'ENOSPC':
+    case 'EDQUOT':
+      // The partial file is removed with the payload directory by the caller.
+      return new AppError('insufficient_storage', 'The media storage is full; the upload was not kept', undefined, { Connection: 'close' });
     case 'FST_PROTO_VIOLATION':
       return new AppError('invalid_request', 'Forbidden field name in the multipart body');
     default:

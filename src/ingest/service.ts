@@ -115,6 +115,9 @@ async function outcomeOf(jobId: string, row: JobOutcomeRow): Promise<JobOutcome>
     case 'cancelled':
       return failure('cancelled', jobId, row.expires_at, new AppError('internal_error', 'The job was cancelled', { job_id: jobId, ...(row.failure_detail ?? {}) }), timings);
     default:
+      if (row.failure_detail?.reason === 'insufficient_storage') {
+        return failure('internal_error', jobId, row.expires_at, new AppError('insufficient_storage', 'The media storage is full; the result could not be written', { job_id: jobId }), timings);
+      }
       return failure('internal_error', jobId, row.expires_at, new AppError('internal_error', undefined, { job_id: jobId, ...(row.failure_detail ?? {}) }), timings);
   }
 }

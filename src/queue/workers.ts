@@ -256,6 +256,11 @@ export class WorkerPool {
         await finalizeFailed(this.deps.db, job.id, 'provider_error', { reason: 'invalid_image', message: err.message }, now);
         return;
       }
+      if ((err as { code?: string }).code === 'ENOSPC' || (err as { code?: string }).code === 'EDQUOT') {
+        log.error({ message: (err as Error).message }, 'media storage full: result not written');
+        await finalizeFailed(this.deps.db, job.id, 'internal_error', { reason: 'insufficient_storage' }, now);
+        return;
+      }
       log.error({ err }, 'job failed unexpectedly');
       await finalizeFailed(this.deps.db, job.id, 'internal_error', { reason: 'internal_error', correlation_id: job.correlation_id }, now);
     } catch (finalizeErr) {

@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as m001 from './001_initial.js';
 import * as m003 from './003_temporary_media.js';
 import * as m004 from './004_admin.js';
+import * as m005 from './005_stats.js';
 
 /** Ordered migrations, run at start (names sort in execution order). Add new ones at the end. */
 export const migrations: Record<string, Migration> = {
   '001_initial': m001,
   '003_temporary_media': m003,
   '004_admin': m004,
+  '005_stats': m005,
 };
