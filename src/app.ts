@@ -68,6 +68,7 @@ export type App = FastifyInstance<http.Server, http.IncomingMessage, http.Server
 
 /** Booths reuse their connection between shots, often more than a minute apart. */
 const KEEP_ALIVE_TIMEOUT_MS = 72_000;
+const SOCKET_IDLE_TIMEOUT_MS = 90_000;
 
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -108,6 +109,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       server.requestTimeout = 0;
       server.headersTimeout = 60_000;
       server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+      // A socket silent this long is dropped: a stalled upload must not hold a connection and a
+      // payload file forever. Longer than the longest wait for an answer (T_sync ≤ 60 s).
+      server.timeout = SOCKET_IDLE_TIMEOUT_MS;
       server.on('checkContinue', (req, res) => {
         if (!isIngestUrl(req.url)) res.writeContinue();
         handler(req, res);

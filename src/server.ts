@@ -160,7 +160,16 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       stop: async () => {
         shuttingDown = true;
         // app.close() waits for in-flight requests; each ends by its own deadline at the latest.
-        await app.close();
+        // Idle keep-alive sockets would hold it for keepAliveTimeout: close them now and as
+        // requests finish.
+        const closing = app.close();
+        app.server.closeIdleConnections();
+        const sweeper = setInterval(() => app.server.closeIdleConnections(), 250);
+        try {
+          await closing;
+        } finally {
+          clearInterval(sweeper);
+        }
         await release();
       },
       forceStop: async () => {

@@ -245,6 +245,9 @@ describe('POST /ingest/:slotId', () => {
     // Fastify's own timeout options are not applied to a server made by serverFactory.
     expect(server.app.server.keepAliveTimeout).toBeGreaterThanOrEqual(60_000);
     expect(server.app.server.requestTimeout).toBe(0);
+    // …but a stalled (silent) socket is dropped once no answer can be pending any more.
+    expect(server.app.server.timeout).toBeGreaterThan(60_000);
+    expect(server.app.server.timeout).toBeLessThanOrEqual(120_000);
   });
 
   it('records refusals by code for statistics', async () => {

@@ -1,0 +1,121 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { TokenService } from '../../src/auth/tokens.js';
+import { systemClock } from '../../src/clock.js';
+import { startChildServer, type ChildServer } from '../support/child-server.js';
+import { createEmptyDatabase } from '../support/db.js';
+import { startGeminiFake, type GeminiFake } from '../support/fakes/gemini.js';
+import { eventually } from '../support/fakes/request.js';
+import { jpegBytes, jsonOf, postIngest } from '../support/http.js';
+import { TEST_INGEST_PASSWORD } from '../support/server.js';
+
+const JWT_SECRET = 'child-server-test-jwt-secret-0123456789abcdef';
+
+/** The real process: SIGKILL mid-processing and restart, and SIGTERM with requests in flight. */
+describe('server process crash and graceful shutdown', () => {
+  let gemini: GeminiFake;
+  let database: { url: string; drop(): Promise<void> };
+  const children: ChildServer[] = [];
+  let photo: Buffer;
+
+  const env = () => ({
+    PHOTOCHANGER_DATABASE_URL: database.url,
+    PHOTOCHANGER_GEMINI_BASE_URL: gemini.baseUrl,
+    PHOTOCHANGER_GEMINI_API_KEY: gemini.apiKey,
+    PHOTOCHANGER_T_SYNC_RESPONSE_SECONDS: '6',
+    PHOTOCHANGER_QUEUE_STATEMENT_TIMEOUT_MS: '1000',
+  });
+  const query = async <T>(text: string, values: unknown[] = []): Promise<T[]> => {
+    const c = new pg.Client({ connectionString: database.url });
+    await c.connect();
+    try {
+      return (await c.query(text, values)).rows as T[];
+    } finally {
+      await c.end();
+    }
+  };
+
+  beforeAll(async () => {
+    gemini = await startGeminiFake();
+    database = await createEmptyDatabase();
+    photo = await jpegBytes(320, 240);
+  });
+  afterEach(async () => {
+    for (const c of children.splice(0)) {
+      c.proc.kill('SIGKILL');
+      await c.exited;
+    }
+  });
+  afterAll(async () => {
+    await gemini.close();
+    await database.drop();
+  });
+
+  it('SIGKILL mid-processing, then restart: the job is finalized (never resumed), no orphan files after one cleanup pass', async () => {
+    const first = await startChildServer(env());
+    children.push(first);
+    await query(`UPDATE slot SET provider = 'gemini', operation = 'edit', settings = '{"prompt":"paint it"}' WHERE id = 'slot-009'`);
+    gemini.setBehaviour({ kind: 'slow', delayMs: 60_000 });
+    const pending = postIngest(first.url, 'slot-009', { password: TEST_INGEST_PASSWORD, file: photo }).catch((e: unknown) => e);
+    await eventually(() => gemini.requests.length === 1, 10_000);
+    const [job] = await query<{ id: string }>(`SELECT id FROM job WHERE NOT is_finalized`);
+    expect(job).toBeDefined();
+    first.proc.kill('SIGKILL');
+    await first.exited;
+    expect(await pending).toBeInstanceOf(Error); // the booth saw the connection drop
+    const mediaRoot = path.join(first.dataDir, 'media');
+    expect((await fs.readdir(path.join(mediaRoot, 'payloads'))).length).toBe(1); // left by the crash
+
+    gemini.setBehaviour({ kind: 'image' });
+    const second = await startChildServer(env(), first.dataDir);
+    children.push(second);
+    // The dead instance stopped heart-beating: its job is finalized by the sweeper, not resumed.
+    const deadline = Date.now() + 30_000;
+    let row: { is_finalized: boolean; failure_reason: string | null } | undefined;
+    while (Date.now() < deadline) {
+      [row] = await query<{ is_finalized: boolean; failure_reason: string | null }>(`SELECT is_finalized, failure_reason FROM job WHERE id = $1`, [job!.id]);
+      if (row?.is_finalized) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(row).toMatchObject({ is_finalized: true, failure_reason: 'timeout' });
+    expect(gemini.requests).toHaveLength(1); // never sent to the provider again
+
+    const token = new TokenService(JWT_SECRET, systemClock).sign({ username: 'ops', permissions: ['settings:write'] }).access_token;
+    const purge = await fetch(`${second.url}/api/media/cache/purge`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect(purge.status).toBe(202);
+    expect(await fs.readdir(path.join(mediaRoot, 'payloads'))).toEqual([]);
+    expect(await fs.readdir(path.join(mediaRoot, 'results'))).toEqual([]);
+    // And the restarted server serves booths.
+    expect((await postIngest(second.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })).status).toBe(200);
+  });
+
+  it('SIGTERM: waiting requests are answered, new ones get 503 shutting_down, the process exits 0', async () => {
+    const server = await startChildServer(env());
+    children.push(server);
+    await query(`UPDATE slot SET provider = 'gemini', operation = 'edit', settings = '{"prompt":"paint it"}' WHERE id = 'slot-009'`);
+    gemini.setBehaviour({ kind: 'image', delayMs: 1500 });
+    gemini.requests.length = 0;
+    const waiting = postIngest(server.url, 'slot-009', { password: TEST_INGEST_PASSWORD, file: photo });
+    await eventually(() => gemini.requests.length === 1, 10_000);
+    server.proc.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
+    const refused = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo }).catch((e: unknown) => e);
+    if (refused instanceof Response) {
+      expect(refused.status).toBe(503);
+      expect((await jsonOf(refused)).error.code).toBe('shutting_down');
+    } else {
+      // The listener may already be closed: the new request is refused at connect.
+      expect(refused).toBeInstanceOf(Error);
+    }
+    const answered = await waiting;
+    expect(answered.status).toBe(200);
+    const stopStarted = Date.now();
+    expect(await server.exited).toBe(0);
+    // Idle keep-alive connections do not hold the shutdown.
+    expect(Date.now() - stopStarted).toBeLessThan(10_000);
+    const [unfinished] = await query<{ n: string }>(`SELECT count(*) AS n FROM job WHERE NOT is_finalized`);
+    expect(Number(unfinished!.n)).toBe(0);
+  });
+});
