@@ -52,6 +52,8 @@ export async function startEmbeddedPostgres(options: {
   dataDir: string;
   database: string;
   log: Logger;
+  /** Fixed port (a restart that clients must find again); default: a free one. */
+  port?: number;
 }): Promise<EmbeddedDatabase> {
   const { dataDir, database, log } = options;
   await fs.mkdir(path.dirname(dataDir), { recursive: true });
@@ -64,7 +66,7 @@ export async function startEmbeddedPostgres(options: {
     password = (await import('node:crypto')).randomBytes(18).toString('base64url');
     await fs.writeFile(passwordFile, password, { mode: 0o600 });
   }
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     user: 'postgres',
