@@ -1,0 +1,100 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/db/embedded.js';
+import { createEmptyDatabase } from '../support/db.js';
+import { jpegBytes, multipartBody, postIngest } from '../support/http.js';
+import { startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
+
+/**
+ * deploy/nginx.conf, as shipped, in front of two PhotoChanger instances sharing one database and
+ * one media root. Only the addresses and the certificate are replaced for the test.
+ */
+describe('two instances behind the documented nginx configuration', () => {
+  let dir: string;
+  let database: { url: string; drop(): Promise<void> };
+  const servers: TestServer[] = [];
+  let nginx: ChildProcess;
+  let plainUrl: string;
+  let tlsPort: number;
+
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'photochanger-nginx-'));
+    database = await createEmptyDatabase();
+    const media = path.join(dir, 'media');
+    for (let i = 0; i < 2; i++) servers.push(await startTestServer({ databaseUrl: database.url, env: { PHOTOCHANGER_MEDIA_ROOT: media, PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS: '12' } }));
+    const [a, b] = servers.map((s) => new URL(s.url).port);
+    const plain = await freePort();
+    tlsPort = await freePort();
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+    const shipped = await fs.readFile('deploy/nginx.conf', 'utf8');
+    const site = shipped
+      .replace('server 127.0.0.1:8000 ', `server 127.0.0.1:${a} `)
+      .replace('server 127.0.0.1:8001 ', `server 127.0.0.1:${b} `)
+      .replace('listen 443 ssl http2;', `listen 127.0.0.1:${tlsPort} ssl http2;`)
+      .replace('listen 80;', `listen 127.0.0.1:${plain};`)
+      .replace('/etc/ssl/certs/booth.example.com.pem', path.join(dir, 'cert.pem'))
+      .replace('/etc/ssl/private/booth.example.com.key', path.join(dir, 'key.pem'));
+    expect(site).not.toContain('8000');
+    await fs.writeFile(path.join(dir, 'site.conf'), site);
+    await fs.writeFile(
+      path.join(dir, 'nginx.conf'),
+      `pid ${dir}/nginx.pid;\nerror_log ${dir}/error.log warn;\nevents {}\nhttp {\n  access_log off;\n  client_body_temp_path ${dir}/body;\n  proxy_temp_path ${dir}/proxy;\n  fastcgi_temp_path ${dir}/fcgi;\n  uwsgi_temp_path ${dir}/uwsgi;\n  scgi_temp_path ${dir}/scgi;\n  include ${dir}/site.conf;\n}\n`,
+    );
+    nginx = spawn('nginx', ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-g', 'daemon off; user root;'], { stdio: 'inherit' });
+    plainUrl = `http://127.0.0.1:${plain}`;
+    const until = Date.now() + 10_000;
+    for (;;) {
+      const ok = await fetch(`${plainUrl}/healthz`).then((r) => r.ok, () => false);
+      if (ok) break;
+      if (Date.now() > until) throw new Error(`nginx did not start: ${await fs.readFile(path.join(dir, 'error.log'), 'utf8').catch(() => '')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+  afterAll(async () => {
+    nginx?.kill('SIGQUIT');
+    for (const s of servers) await s.close();
+    await database?.drop();
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('booth uploads through nginx are answered by both instances, over HTTP and HTTPS', async () => {
+    const photo = await jpegBytes(320, 240);
+    const answers = await Promise.all(Array.from({ length: 10 }, () => postIngest(plainUrl, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })));
+    expect(answers.map((r) => r.status)).toEqual(Array(10).fill(200));
+    for (const s of servers) expect(s.logLines.some((l) => l.includes('"ingest answered"'))).toBe(true);
+    // The result link works through the proxy, whichever instance wrote it.
+    const id = answers[0]!.headers.get('x-job-id')!;
+    expect((await fetch(`${plainUrl}/public/results/${id}`)).status).toBe(200);
+
+    const form = multipartBody([
+      { name: 'password', value: TEST_INGEST_PASSWORD },
+      { name: 'fileToUpload', value: photo, filename: 'shot.jpg', contentType: 'image/jpeg' },
+    ]);
+    const tls = await new Promise<{ status: number; type: string }>((resolve, reject) => {
+      const req = https.request(
+        { host: '127.0.0.1', port: tlsPort, path: '/ingest/slot-001', method: 'POST', rejectUnauthorized: false, headers: { 'content-type': form.contentType, 'content-length': form.body.length } },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']) }));
+        },
+      );
+      req.on('error', reject);
+      req.end(form.body);
+    });
+    expect(tls).toEqual({ status: 200, type: 'image/jpeg' });
+  });
+
+  it('an oversized upload is refused by PhotoChanger through the proxy (streamed, not spooled): 413', async () => {
+    await servers[0]!.database.db.updateTable('slot').set({ max_upload_bytes: 100_000 }).where('id', '=', 'slot-002').execute();
+    const big = Buffer.alloc(5 * 1024 * 1024, 7);
+    const res = await postIngest(plainUrl, 'slot-002', { password: TEST_INGEST_PASSWORD, file: Buffer.concat([await jpegBytes(8, 8), big]) }).catch((e: unknown) => e);
+    // nginx relays PhotoChanger's 413 (or the connection closes as the server stops reading).
+    if (res instanceof Response) expect(res.status).toBe(413);
+    else expect(res).toBeInstanceOf(Error);
+    expect(await fs.readdir(path.join(dir, 'body')).catch(() => [])).toEqual([]);
+  });
+});
