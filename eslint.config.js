@@ -1,4 +1,5 @@
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -14,4 +15,5 @@ export default tseslint.config(
     },
   },
   { files: ['bench/**', 'scripts/**', 'src/cli/**', 'test/**'], rules: { 'no-console': 'off' } },
+  { files: ['web/**'], languageOptions: { globals: { ...globals.browser } } },
 );

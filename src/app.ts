@@ -32,6 +32,8 @@ import { settingsRoutes } from './settings/routes.js';
 import { jobRoutes } from './jobs/routes.js';
 import { slotRoutes } from './slots/routes.js';
 import { statsRoutes } from './stats/routes.js';
+import { adminUiRoutes } from './web/admin-ui-routes.js';
+import { guestPageRoutes } from './web/guest-page.js';
 import type { SettingsStore } from './settings/store.js';
 
 /** Everything the HTTP layer needs, built by main.ts (or by a test, pointed at test resources). */
@@ -60,6 +62,8 @@ export interface AppDeps {
   purgeMedia: () => Promise<CleanupReport>;
   /** Prometheus metrics (GET /metrics); absent in tests that do not need them. */
   metrics?: Metrics;
+  /** Built admin UI to serve at /admin/ (default: dist/web). */
+  webRoot?: string;
   /** True once shutdown began: ingest answers 503 shutting_down. */
   isShuttingDown?: () => boolean;
 }
@@ -166,6 +170,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(mediaPurgeRoutes, { deps });
   await app.register(statsRoutes, { deps });
   await app.register(jobRoutes, { deps });
+  await app.register(guestPageRoutes, { deps });
+  await app.register(adminUiRoutes, { root: deps.webRoot });
 
   return app;
 }

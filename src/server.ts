@@ -34,6 +34,8 @@ export interface StartOptions {
   clock?: Clock;
   /** Replace the provider set (tests, benchmarks). Default: every built-in driver. */
   providers?: ProviderDriver[];
+  /** Built admin UI directory (default: dist/web). */
+  webRoot?: string;
   /** Print first-start credentials here (default: stdout). Never the logger. */
   announce?: (text: string) => void;
 }
@@ -135,6 +137,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       webhookInbox,
       temporaryMedia: { revokeForJob: async (jobId) => void (await revokeTemporaryMediaForJob(mediaDeps, jobId)) },
       isShuttingDown: () => shuttingDown,
+      webRoot: options.webRoot,
     });
     const address = await app.listen({ host: config.host, port: config.port });
     log.info({ url: address, instance_id: instanceId, embedded_database: embedded !== undefined }, 'PhotoChanger is listening');

@@ -26,7 +26,7 @@ export interface TestServer extends RunningServer {
  * a temporary data dir and media root, listening on 127.0.0.1 with a kernel-chosen port.
  */
 export async function startTestServer(
-  options: { env?: Record<string, string>; providers?: ProviderDriver[]; clock?: Clock; databaseUrl?: string } = {},
+  options: { env?: Record<string, string>; providers?: ProviderDriver[]; clock?: Clock; databaseUrl?: string; webRoot?: string } = {},
 ): Promise<TestServer> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'photochanger-test-'));
   const database = options.databaseUrl ? undefined : await createEmptyDatabase();
@@ -45,7 +45,7 @@ export async function startTestServer(
   });
   const logLines: string[] = [];
   const log = createLogger(config.logLevel, { write: (line: string) => void logLines.push(line) });
-  const server = await startServer(config, log, { providers: options.providers, clock: options.clock, announce: () => undefined });
+  const server = await startServer(config, log, { providers: options.providers, clock: options.clock, webRoot: options.webRoot, announce: () => undefined });
   let closed = false;
   return {
     ...server,

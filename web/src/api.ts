@@ -1,0 +1,193 @@
+/** The documented admin API (docs/api-contract.md), with the bearer token kept for its lifetime only. */
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+const TOKEN_KEY = 'pc.token';
+
+interface StoredToken {
+  token: string;
+  expiresAt: number;
+  username: string;
+  permissions: string[];
+}
+
+export function session(): StoredToken | null {
+  const raw = sessionStorage.getItem(TOKEN_KEY);
+  if (!raw) return null;
+  const t = JSON.parse(raw) as StoredToken;
+  if (Date.now() >= t.expiresAt) {
+    sessionStorage.removeItem(TOKEN_KEY);
+    return null;
+  }
+  return t;
+}
+
+export function logout(): void {
+  sessionStorage.removeItem(TOKEN_KEY);
+  location.hash = '#/login';
+}
+
+let onUnauthorized: () => void = logout;
+export function setUnauthorizedHandler(fn: () => void): void {
+  onUnauthorized = fn;
+}
+
+export async function login(username: string, password: string): Promise<void> {
+  const { data } = await api<{ access_token: string; expires_in_sec: number; user: { username: string; permissions: string[] } }>('POST', '/api/login', { username, password }, {}, false);
+  const stored: StoredToken = { token: data.access_token, expiresAt: Date.now() + (data.expires_in_sec - 30) * 1000, username: data.user.username, permissions: data.user.permissions };
+  sessionStorage.setItem(TOKEN_KEY, JSON.stringify(stored));
+}
+
+export async function api<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, auth = true): Promise<{ data: T; headers: Headers; status: number }> {
+  const h: Record<string, string> = { ...headers };
+  const s = session();
+  if (auth && s) h.authorization = `Bearer ${s.token}`;
+  let payload: BodyInit | undefined;
+  if (body instanceof FormData) payload = body;
+  else if (body !== undefined) {
+    h['content-type'] = 'application/json';
+    payload = JSON.stringify(body);
+  }
+  const res = await fetch(path, { method, headers: h, body: payload });
+  if (res.status === 204) return { data: undefined as T, headers: res.headers, status: res.status };
+  const type = res.headers.get('content-type') ?? '';
+  const data = type.includes('json') ? ((await res.json()) as unknown) : undefined;
+  if (!res.ok) {
+    const e = (data as { error?: { code: string; message: string; details?: Record<string, unknown> } } | undefined)?.error;
+    if (res.status === 401 && auth) onUnauthorized();
+    throw new ApiError(res.status, e?.code ?? 'http_error', e?.message ?? `HTTP ${res.status}`, e?.details ?? {});
+  }
+  return { data: data as T, headers: res.headers, status: res.status };
+}
+
+/** An image behind the bearer token, as an object URL for <img>. */
+export async function authorizedImage(path: string): Promise<string> {
+  const s = session();
+  const res = await fetch(path, { headers: s ? { authorization: `Bearer ${s.token}` } : {} });
+  if (!res.ok) throw new ApiError(res.status, 'http_error', `HTTP ${res.status}`);
+  return URL.createObjectURL(await res.blob());
+}
+
+export interface Template {
+  id: string;
+  key: string;
+  mime: string;
+  size: number;
+  width: number | null;
+  height: number | null;
+  url: string;
+  preview_url: string;
+  created_at: string;
+}
+
+export interface Slot {
+  id: string;
+  name: string;
+  enabled: boolean;
+  provider: string;
+  operation: string;
+  settings: Record<string, unknown>;
+  max_upload_bytes: number | null;
+  ingest_url: string;
+  templates: Template[];
+  provider_configured: boolean;
+  provider_reason?: string;
+  last_activity_at: string | null;
+  today: { succeeded: number; failed: number };
+  updated_at: string;
+}
+
+export interface JsonSchema {
+  type?: string;
+  title?: string;
+  description?: string;
+  default?: unknown;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  enum?: unknown[];
+  const?: unknown;
+  anyOf?: JsonSchema[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+}
+
+export interface Operation {
+  id: string;
+  title: string;
+  description: string;
+  settings_schema: JsonSchema;
+  accepted_mime_types: string[];
+  max_input_bytes: number;
+  template_keys: Array<{ key: string; title: string; required: boolean }>;
+}
+
+export interface Provider {
+  id: string;
+  title: string;
+  configured: boolean;
+  reason?: string;
+  requires_public_base_url: boolean;
+  operations: Operation[];
+}
+
+export interface Totals {
+  total: number;
+  succeeded: number;
+  timeouts: number;
+  provider_errors: number;
+  cancellations: number;
+  internal_errors: number;
+  rejections?: Record<string, number>;
+  latency_ms: { p50: number | null; p95: number | null; p99: number | null };
+}
+
+export interface Stats {
+  from: string;
+  to: string;
+  group_by: string;
+  totals: Totals;
+  series: Array<Totals & { bucket_start: string }>;
+  providers: Array<Totals & { provider: string }>;
+}
+
+export interface JobSummary {
+  id: string;
+  slot_id: string;
+  provider: string;
+  operation: string;
+  status: string;
+  outcome: string;
+  is_finalized: boolean;
+  failure_reason: string | null;
+  is_test: boolean;
+  created_at: string;
+  finalized_at: string | null;
+  total_ms: number | null;
+}
+
+export interface Job extends JobSummary {
+  failure_detail: Record<string, unknown> | null;
+  deadline: { expires_at: string; remaining_ms: number; is_expired: boolean };
+  timings: { queue_wait_ms: number | null; processing_ms: number | null; total_ms: number | null };
+  result: { url: string; guest_url: string; mime: string; size: number; sha256: string; expires_at: string } | null;
+  provider_calls: unknown[];
+  metadata: Record<string, unknown>;
+}
+
+export interface Settings {
+  ingest_password: { is_set: boolean; updated_at: string | null; updated_by: string | null };
+  provider_keys: Record<string, { configured: boolean; source: 'settings' | 'environment' | null; updated_at: string | null }>;
+  t_sync_response_seconds: number;
+  result_ttl_seconds: number;
+}

@@ -1,0 +1,161 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, type JsonSchema } from './api';
+import { t } from './i18n';
+
+export function ErrorBox({ error }: { error: unknown }) {
+  if (!error) return null;
+  const text = error instanceof ApiError ? `${error.message} (${error.code})` : String((error as Error).message ?? error);
+  return (
+    <p class="error" role="alert">
+      {text}
+    </p>
+  );
+}
+
+export function Loading() {
+  return <p aria-busy="true">{t('loading')}</p>;
+}
+
+/** Loads data; re-runs when `deps` change. */
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T | undefined; error: unknown; reload: () => void } {
+  const [data, setData] = useState<T>();
+  const [error, setError] = useState<unknown>();
+  const [n, setN] = useState(0);
+  useEffect(() => {
+    let live = true;
+    load().then(
+      (d) => live && (setData(d), setError(undefined)),
+      (e: unknown) => live && setError(e),
+    );
+    return () => void (live = false);
+  }, [...deps, n]);
+  return { data, error, reload: () => setN((x) => x + 1) };
+}
+
+export function Field({ label, error, help, children, id }: { label: string; error?: string; help?: string; children: ComponentChildren; id: string }) {
+  return (
+    <div class={`field${error ? ' invalid' : ''}`}>
+      <label for={id}>{label}</label>
+      {children}
+      {help && (
+        <small id={`${id}-help`} class="help">
+          {help}
+        </small>
+      )}
+      {error && (
+        <small id={`${id}-error`} class="field-error" role="alert">
+          {error}
+        </small>
+      )}
+    </div>
+  );
+}
+
+function options(schema: JsonSchema): unknown[] | undefined {
+  if (schema.enum) return schema.enum;
+  if (schema.anyOf?.every((s) => s.const !== undefined)) return schema.anyOf.map((s) => s.const);
+  return undefined;
+}
+
+/**
+ * A form generated from a provider operation's JSON Schema (GET /api/providers): strings (prompts
+ * as textareas with a length counter), numbers with their range, enums as selects, booleans,
+ * nested objects as fieldsets. `errors` are JSON pointers (/settings/…) from a 422.
+ */
+export function SchemaForm({ schema, value, onChange, errors, path }: { schema: JsonSchema; value: Record<string, unknown>; onChange: (v: Record<string, unknown>) => void; errors: Record<string, string>; path: string }) {
+  const props = Object.entries(schema.properties ?? {});
+  return (
+    <>
+      {props.map(([name, s]) => {
+        const id = `f-${path}-${name}`.replace(/\//g, '-');
+        const p = `${path}/${name}`;
+        const v = value[name];
+        const label = `${s.title ?? name}${schema.required?.includes(name) ? ' *' : ''}`;
+        const set = (x: unknown) => {
+          const next = { ...value };
+          if (x === undefined || x === '') delete next[name];
+          else next[name] = x;
+          onChange(next);
+        };
+        const opts = options(s);
+        const describedBy = [s.description ? `${id}-help` : '', errors[p] ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
+        if (s.type === 'object' && s.properties) {
+          return (
+            <fieldset key={name}>
+              <legend>{label}</legend>
+              <SchemaForm schema={s} value={(v as Record<string, unknown>) ?? {}} onChange={(x) => set(Object.keys(x).length ? x : undefined)} errors={errors} path={p} />
+            </fieldset>
+          );
+        }
+        if (opts) {
+          return (
+            <Field key={name} id={id} label={label} help={s.description} error={errors[p]}>
+              <select id={id} value={String(v ?? s.default ?? '')} aria-describedby={describedBy} aria-invalid={errors[p] ? true : undefined} onChange={(e) => {
+                const raw = (e.target as HTMLSelectElement).value;
+                const chosen = opts.find((o) => String(o) === raw);
+                set(chosen);
+              }}>
+                {s.default === undefined && <option value="">—</option>}
+                {opts.map((o) => (
+                  <option value={String(o)}>{String(o)}</option>
+                ))}
+              </select>
+            </Field>
+          );
+        }
+        if (s.type === 'boolean') {
+          return (
+            <div class="field check" key={name}>
+              <label>
+                <input type="checkbox" checked={Boolean(v ?? s.default)} onChange={(e) => set((e.target as HTMLInputElement).checked)} /> {label}
+              </label>
+              {s.description && <small class="help">{s.description}</small>}
+              {errors[p] && <small class="field-error">{errors[p]}</small>}
+            </div>
+          );
+        }
+        if (s.type === 'integer' || s.type === 'number') {
+          return (
+            <Field key={name} id={id} label={`${label}${s.minimum !== undefined || s.maximum !== undefined ? ` (${s.minimum ?? ''}–${s.maximum ?? ''})` : ''}`} help={s.description} error={errors[p]}>
+              <input id={id} type="number" inputMode="decimal" min={s.minimum} max={s.maximum} step={s.type === 'integer' ? 1 : 'any'} placeholder={s.default !== undefined ? String(s.default) : ''} value={v === undefined ? '' : String(v)} aria-describedby={describedBy} aria-invalid={errors[p] ? true : undefined} onInput={(e) => {
+                const raw = (e.target as HTMLInputElement).value;
+                set(raw === '' ? undefined : Number(raw));
+              }} />
+            </Field>
+          );
+        }
+        const long = name.includes('prompt') || (s.maxLength ?? 0) > 200;
+        const text = typeof v === 'string' ? v : '';
+        return (
+          <Field key={name} id={id} label={label} help={s.description} error={errors[p]}>
+            {long ? (
+              <textarea id={id} rows={4} maxLength={s.maxLength} value={text} aria-describedby={describedBy} aria-invalid={errors[p] ? true : undefined} onInput={(e) => set((e.target as HTMLTextAreaElement).value)} />
+            ) : (
+              <input id={id} type="text" maxLength={s.maxLength} value={text} placeholder={s.default !== undefined ? String(s.default) : ''} aria-describedby={describedBy} onInput={(e) => set((e.target as HTMLInputElement).value)} />
+            )}
+            {s.maxLength !== undefined && <small class="counter" aria-live="polite">{t('chars', { n: text.length, max: s.maxLength })}</small>}
+          </Field>
+        );
+      })}
+    </>
+  );
+}
+
+export function CopyButton({ text }: { text: string }) {
+  const [done, setDone] = useState(false);
+  return (
+    <button type="button" class="small" onClick={() => {
+      void navigator.clipboard?.writeText(text).then(() => {
+        setDone(true);
+        setTimeout(() => setDone(false), 1500);
+      });
+    }}>
+      {done ? t('copied') : t('copy')}
+    </button>
+  );
+}
+
+export function OutcomeBadge({ outcome }: { outcome: string }) {
+  return <span class={`badge o-${outcome}`}>{t(`outcome_${outcome}` as never) || outcome}</span>;
+}

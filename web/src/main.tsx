@@ -1,0 +1,95 @@
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { logout, session } from './api';
+import { setLang, t, useLang } from './i18n';
+import { JobDetailPage, JobsPage } from './pages/jobs';
+import { LoginPage } from './pages/login';
+import { SettingsPage } from './pages/settings';
+import { SlotEditorPage } from './pages/slot-editor';
+import { SlotsPage } from './pages/slots';
+import { StatsPage } from './pages/stats';
+import './styles.css';
+
+function useHash(): string {
+  const [hash, setHash] = useState(location.hash || '#/slots');
+  useEffect(() => {
+    const on = () => setHash(location.hash || '#/slots');
+    addEventListener('hashchange', on);
+    return () => removeEventListener('hashchange', on);
+  }, []);
+  return hash;
+}
+
+function LanguageSwitch() {
+  const lang = useLang();
+  return (
+    <label class="lang">
+      <span class="sr-only">{t('language')}</span>
+      <select value={lang} onChange={(e) => setLang((e.target as HTMLSelectElement).value as 'ru' | 'en')} aria-label={t('language')}>
+        <option value="ru">Русский</option>
+        <option value="en">English</option>
+      </select>
+    </label>
+  );
+}
+
+function App() {
+  useLang();
+  const hash = useHash();
+  const s = session();
+  if (!s || hash === '#/login') {
+    return (
+      <div class="shell">
+        <header class="top">
+          <strong>{t('appName')}</strong>
+          <LanguageSwitch />
+        </header>
+        <main id="main">
+          <LoginPage />
+        </main>
+      </div>
+    );
+  }
+  const [, section, id] = hash.slice(1).split('/');
+  const nav: Array<[string, string]> = [
+    ['slots', t('navSlots')],
+    ['stats', t('navStats')],
+    ['jobs', t('navJobs')],
+    ['settings', t('navSettings')],
+  ];
+  let page;
+  if (section === 'slots' && id) page = <SlotEditorPage id={id} key={id} />;
+  else if (section === 'stats') page = <StatsPage />;
+  else if (section === 'jobs' && id) page = <JobDetailPage id={id} key={id} />;
+  else if (section === 'jobs') page = <JobsPage />;
+  else if (section === 'settings') page = <SettingsPage />;
+  else page = <SlotsPage />;
+  return (
+    <div class="shell">
+      <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>
+        {t('navSlots')} ↓
+      </a>
+      <header class="top">
+        <strong>{t('appName')}</strong>
+        <nav aria-label="main">
+          {nav.map(([key, label]) => (
+            <a href={`#/${key}`} aria-current={section === key ? 'page' : undefined} class={section === key ? 'active' : ''}>
+              {label}
+            </a>
+          ))}
+        </nav>
+        <span class="spacer" />
+        <span class="user">{s.username}</span>
+        <LanguageSwitch />
+        <button type="button" class="link" onClick={logout}>
+          {t('logout')}
+        </button>
+      </header>
+      <main id="main" tabIndex={-1}>
+        {page}
+      </main>
+    </div>
+  );
+}
+
+render(<App />, document.getElementById('app')!);

@@ -1,0 +1,158 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, session, type Job, type JobSummary } from '../api';
+import { ErrorBox, Loading, OutcomeBadge, useLoad } from '../components';
+import { formatDate, formatNumber, t, useLang } from '../i18n';
+
+const OUTCOMES = ['succeeded', 'timeout', 'provider_error', 'cancelled', 'internal_error'];
+
+export function JobsPage() {
+  useLang();
+  const [slot, setSlot] = useState('');
+  const [outcome, setOutcome] = useState('');
+  const [jobs, setJobs] = useState<JobSummary[]>();
+  const [error, setError] = useState<unknown>();
+  const [live, setLive] = useState(false);
+  const load = async () => {
+    const q = new URLSearchParams({ limit: '50' });
+    if (slot) q.set('slot_id', slot);
+    if (outcome === 'succeeded') {
+      q.set('failure_reason', 'none');
+      q.set('finalized', 'true');
+    } else if (outcome) q.set('failure_reason', outcome);
+    try {
+      setJobs((await api<{ jobs: JobSummary[] }>('GET', `/api/jobs?${q.toString()}`)).data.jobs);
+    } catch (e) {
+      setError(e);
+    }
+  };
+  useEffect(() => void load(), [slot, outcome]);
+  useEffect(() => {
+    const s = session();
+    if (!s) return;
+    const source = new EventSource(`/api/jobs/stream?access_token=${encodeURIComponent(s.token)}`);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    source.onopen = () => setLive(true);
+    source.onerror = () => setLive(false);
+    source.addEventListener('job', () => {
+      // Coalesce bursts of events into one reload.
+      clearTimeout(timer);
+      timer = setTimeout(() => void load(), 200);
+    });
+    return () => {
+      clearTimeout(timer);
+      source.close();
+    };
+  }, [slot, outcome]);
+  return (
+    <section aria-labelledby="jobs-title">
+      <h1 id="jobs-title">
+        {t('jobsTitle')} <span class={`badge ${live ? 'on' : 'off'}`} aria-live="polite">{live ? `● ${t('live')}` : '○'}</span>
+      </h1>
+      <div class="filters">
+        <label>
+          {t('slot')}{' '}
+          <select value={slot} onChange={(e) => setSlot((e.target as HTMLSelectElement).value)}>
+            <option value="">{t('allSlots')}</option>
+            {Array.from({ length: 15 }, (_, i) => `slot-${String(i + 1).padStart(3, '0')}`).map((id) => (
+              <option value={id}>{id}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t('outcome')}{' '}
+          <select value={outcome} onChange={(e) => setOutcome((e.target as HTMLSelectElement).value)}>
+            <option value="">{t('allOutcomes')}</option>
+            {OUTCOMES.map((o) => (
+              <option value={o}>{t(`outcome_${o}` as never)}</option>
+            ))}
+          </select>
+        </label>
+      </div>
+      <ErrorBox error={error} />
+      {!jobs ? (
+        <Loading />
+      ) : (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t('created')}</th>
+                <th scope="col">{t('slot')}</th>
+                <th scope="col">{t('provider')}</th>
+                <th scope="col">{t('outcome')}</th>
+                <th scope="col">{t('duration')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {jobs.map((j) => (
+                <tr data-job={j.id}>
+                  <td>
+                    <a href={`#/jobs/${j.id}`}>{formatDate(j.created_at)}</a>
+                  </td>
+                  <td>{j.slot_id}</td>
+                  <td>
+                    {j.provider}/{j.operation}
+                  </td>
+                  <td>
+                    <OutcomeBadge outcome={j.outcome} /> {j.is_test && <span class="badge">{t('test')}</span>}
+                  </td>
+                  <td>{j.total_ms === null ? '—' : `${formatNumber(j.total_ms)} ms`}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+export function JobDetailPage({ id }: { id: string }) {
+  useLang();
+  const { data: job, error } = useLoad(async () => (await api<Job>('GET', `/api/jobs/${id}`)).data, [id]);
+  if (error) return <ErrorBox error={error} />;
+  if (!job) return <Loading />;
+  return (
+    <section class="card" aria-labelledby="job-title">
+      <p>
+        <a href="#/jobs">← {t('back')}</a>
+      </p>
+      <h1 id="job-title">{t('job', { id: job.id.slice(0, 8) })}</h1>
+      <p>
+        <OutcomeBadge outcome={job.outcome} /> {job.slot_id} · {job.provider}/{job.operation}
+      </p>
+      <dl class="inline">
+        <dt>{t('created')}</dt>
+        <dd>{formatDate(job.created_at)}</dd>
+        <dt>{t('deadline')}</dt>
+        <dd>
+          {formatDate(job.deadline.expires_at)} ({job.deadline.is_expired ? t('expired') : t('remaining', { ms: job.deadline.remaining_ms })})
+        </dd>
+        <dt>{t('duration')}</dt>
+        <dd>{t('timings', { wait: job.timings.queue_wait_ms ?? '—', processing: job.timings.processing_ms ?? '—', total: job.timings.total_ms ?? '—' })}</dd>
+      </dl>
+      {job.failure_detail && <pre class="detail">{JSON.stringify(job.failure_detail, null, 2)}</pre>}
+      <h2>{t('result')}</h2>
+      {job.result ? (
+        <div class="result">
+          <img src={job.result.url} alt={t('result')} />
+          <div>
+            <p>
+              <a href={job.result.guest_url} target="_blank" rel="noopener">
+                {t('guestPage')}
+              </a>{' '}
+              · {formatDate(job.result.expires_at)}
+            </p>
+            <img class="qr" src={`${job.result.guest_url}/qr.svg`} alt={t('qr')} width={160} height={160} />
+          </div>
+        </div>
+      ) : (
+        <p class="muted">{t('noResult')}</p>
+      )}
+      <h2>{t('providerCalls')}</h2>
+      <pre class="detail">{JSON.stringify(job.provider_calls, null, 2)}</pre>
+      <h2>{t('metadata')}</h2>
+      <pre class="detail">{JSON.stringify(job.metadata, null, 2)}</pre>
+    </section>
+  );
+}

@@ -1,0 +1,111 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, type Settings } from '../api';
+import { ErrorBox, Field, Loading } from '../components';
+import { formatDate, t, useLang } from '../i18n';
+
+export function SettingsPage() {
+  useLang();
+  const [settings, setSettings] = useState<Settings>();
+  const [error, setError] = useState<unknown>();
+  const [message, setMessage] = useState<string>();
+  const [password, setPassword] = useState('');
+  const [keys, setKeys] = useState<Record<string, string>>({});
+  const [tSync, setTSync] = useState('');
+  const [retention, setRetention] = useState('');
+  useEffect(() => {
+    api<Settings>('GET', '/api/settings').then((r) => {
+      setSettings(r.data);
+      setTSync(String(r.data.t_sync_response_seconds));
+      setRetention(String(Math.round(r.data.result_ttl_seconds / 3600)));
+    }, setError);
+  }, []);
+  const put = async (body: Record<string, unknown>, done: string) => {
+    setError(undefined);
+    setMessage(undefined);
+    try {
+      setSettings((await api<Settings>('PUT', '/api/settings', body)).data);
+      setMessage(done);
+    } catch (e) {
+      setError(e);
+    }
+  };
+  if (!settings) return error ? <ErrorBox error={error} /> : <Loading />;
+  return (
+    <section aria-labelledby="settings-title">
+      <h1 id="settings-title">{t('settingsTitle')}</h1>
+      <ErrorBox error={error} />
+      {message && (
+        <p class="ok" role="status">
+          {message}
+        </p>
+      )}
+      <form class="card" onSubmit={(e) => {
+        e.preventDefault();
+        void put({ ingest_password: password }, t('passwordChanged')).then(() => setPassword(''));
+      }}>
+        <h2>{t('ingestPassword')}</h2>
+        <p class="muted">{t('ingestPasswordHelp')}</p>
+        {settings.ingest_password.is_set && <p>{t('passwordSet', { when: formatDate(settings.ingest_password.updated_at), who: settings.ingest_password.updated_by ?? '—' })}</p>}
+        <Field id="ingest-password" label={t('newPassword')}>
+          <input id="ingest-password" type="password" autoComplete="new-password" minLength={6} required value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} />
+        </Field>
+        <button type="submit" class="primary" disabled={password.length < 6}>
+          {t('rotate')}
+        </button>
+      </form>
+      <div class="card">
+        <h2>{t('providerKeys')}</h2>
+        {Object.entries(settings.provider_keys).map(([provider, status]) => (
+          <form class="key-row" data-provider={provider} onSubmit={(e) => {
+            e.preventDefault();
+            void put({ provider_keys: { [provider]: keys[provider] } }, t('saved')).then(() => setKeys({ ...keys, [provider]: '' }));
+          }}>
+            <strong>{provider}</strong>
+            <span class={`badge ${status.configured ? 'on' : 'off'}`}>
+              {status.configured ? `${t('configured')} (${status.source === 'environment' ? t('fromEnv') : t('fromSettings')})` : t('notConfigured')}
+            </span>
+            <label class="sr-only" for={`key-${provider}`}>
+              {t('newKey')} {provider}
+            </label>
+            <input id={`key-${provider}`} type="password" autoComplete="off" placeholder={t('newKey')} value={keys[provider] ?? ''} onInput={(e) => setKeys({ ...keys, [provider]: (e.target as HTMLInputElement).value })} />
+            <button type="submit" disabled={!keys[provider]}>
+              {t('setKey')}
+            </button>
+            {status.source === 'settings' && (
+              <button type="button" class="danger" onClick={() => void put({ provider_keys: { [provider]: null } }, t('saved'))}>
+                {t('clearKey')}
+              </button>
+            )}
+          </form>
+        ))}
+      </div>
+      <form class="card" onSubmit={(e) => {
+        e.preventDefault();
+        void put({ t_sync_response_seconds: Number(tSync), result_ttl_seconds: Number(retention) * 3600 }, t('saved'));
+      }}>
+        <Field id="t-sync" label={t('tSync')} help={t('tSyncHelp')}>
+          <input id="t-sync" type="number" min={45} max={60} step={1} value={tSync} aria-describedby="t-sync-help" onInput={(e) => setTSync((e.target as HTMLInputElement).value)} />
+        </Field>
+        <Field id="retention" label={t('retention')} help={t('retentionHelp')}>
+          <input id="retention" type="number" min={1} max={720} step={1} value={retention} aria-describedby="retention-help" onInput={(e) => setRetention((e.target as HTMLInputElement).value)} />
+        </Field>
+        <button type="submit" class="primary">
+          {t('save')}
+        </button>
+      </form>
+      <div class="card">
+        <button type="button" class="danger" onClick={async () => {
+          if (!confirm(t('purgeConfirm'))) return;
+          try {
+            const r = await api<{ deleted: { results: number; payloads: number; temporary_links: number } }>('POST', '/api/media/cache/purge');
+            setMessage(t('purgeDone', { results: r.data.deleted.results, payloads: r.data.deleted.payloads, links: r.data.deleted.temporary_links }));
+          } catch (e) {
+            setError(e);
+          }
+        }}>
+          {t('purge')}
+        </button>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,279 @@
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, api, authorizedImage, type Provider, type Slot, type Template } from '../api';
+import { ErrorBox, Field, Loading, SchemaForm, useLoad } from '../components';
+import { t, useLang } from '../i18n';
+
+interface Draft {
+  name: string;
+  enabled: boolean;
+  provider: string;
+  operation: string;
+  settings: Record<string, unknown>;
+  max_upload_bytes: number | null;
+}
+
+const draftOf = (s: Slot): Draft => ({ name: s.name, enabled: s.enabled, provider: s.provider, operation: s.operation, settings: s.settings, max_upload_bytes: s.max_upload_bytes });
+
+function TemplateSlot({ slotId, tkey, title, template, onChange }: { slotId: string; tkey: string; title: string; template?: Template; onChange: () => void }) {
+  const [preview, setPreview] = useState<string>();
+  const [error, setError] = useState<unknown>();
+  const [over, setOver] = useState(false);
+  useEffect(() => {
+    if (!template) return setPreview(undefined);
+    let url: string | undefined;
+    void authorizedImage(template.preview_url).then((u) => setPreview((url = u)), setError);
+    return () => url && URL.revokeObjectURL(url);
+  }, [template?.id]);
+  const upload = async (file: File | undefined) => {
+    if (!file) return;
+    const form = new FormData();
+    form.append('key', tkey);
+    form.append('file', file, file.name);
+    try {
+      setError(undefined);
+      await api('POST', `/api/slots/${slotId}/templates`, form);
+      onChange();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const id = `tpl-${tkey}`;
+  return (
+    <div class="template" data-template-key={tkey}>
+      <h3>{title}</h3>
+      <div
+        class={`drop${over ? ' over' : ''}`}
+        onDragOver={(e) => (e.preventDefault(), setOver(true))}
+        onDragLeave={() => setOver(false)}
+        onDrop={(e) => {
+          e.preventDefault();
+          setOver(false);
+          void upload(e.dataTransfer?.files[0]);
+        }}
+      >
+        {preview ? <img src={preview} alt={title} /> : <span>{t('dropHere')}</span>}
+        <label class="button small" for={id}>
+          {t('chooseFile')}
+        </label>
+        <input id={id} class="sr-only" type="file" accept="image/jpeg,image/png,image/webp" onChange={(e) => void upload((e.target as HTMLInputElement).files?.[0])} />
+      </div>
+      {template && (
+        <button type="button" class="small danger" onClick={async () => {
+          try {
+            await api('DELETE', `/api/slots/${slotId}/templates/${template.id}`);
+            onChange();
+          } catch (e) {
+            setError(e);
+          }
+        }}>
+          {t('remove')}
+        </button>
+      )}
+      <ErrorBox error={error} />
+    </div>
+  );
+}
+
+function TestRun({ slotId }: { slotId: string }) {
+  const [file, setFile] = useState<File>();
+  const [before, setBefore] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<{ outcome: string; result_url?: string; timings: { queue_wait_ms: number | null; processing_ms: number | null; total_ms: number | null }; error?: { code: string; message: string } }>();
+  const [error, setError] = useState<unknown>();
+  const run = async () => {
+    if (!file) return;
+    setBusy(true);
+    setError(undefined);
+    setResult(undefined);
+    const form = new FormData();
+    form.append('fileToUpload', file, file.name);
+    try {
+      setResult((await api<typeof result & object>('POST', `/api/slots/${slotId}/test-run`, form)).data);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section class="card" aria-labelledby="test-title">
+      <h2 id="test-title">{t('testRun')}</h2>
+      <p class="muted">{t('testRunHelp')}</p>
+      <input type="file" accept="image/*" aria-label={t('chooseFile')} id="test-photo" onChange={(e) => {
+        const f = (e.target as HTMLInputElement).files?.[0];
+        setFile(f);
+        setBefore(f ? URL.createObjectURL(f) : undefined);
+      }} />
+      <button type="button" class="primary" disabled={!file || busy} onClick={run}>
+        {busy ? t('running') : t('runTest')}
+      </button>
+      <ErrorBox error={error} />
+      {result?.error && (
+        <p class="error" role="alert">
+          {result.error.message} ({result.error.code})
+        </p>
+      )}
+      {(before || result) && (
+        <div class="before-after">
+          {before && (
+            <figure>
+              <img src={before} alt={t('before')} />
+              <figcaption>{t('before')}</figcaption>
+            </figure>
+          )}
+          {result?.result_url && (
+            <figure>
+              <img src={result.result_url} alt={t('after')} data-testid="after" />
+              <figcaption>{t('after')}</figcaption>
+            </figure>
+          )}
+        </div>
+      )}
+      {result && <p class="timings">{t('timings', { wait: result.timings.queue_wait_ms ?? '—', processing: result.timings.processing_ms ?? '—', total: result.timings.total_ms ?? '—' })}</p>}
+    </section>
+  );
+}
+
+export function SlotEditorPage({ id }: { id: string }) {
+  useLang();
+  const providers = useLoad(async () => (await api<{ providers: Provider[] }>('GET', '/api/providers')).data.providers, []);
+  const [slot, setSlot] = useState<Slot>();
+  const [etag, setEtag] = useState<string>();
+  const [draft, setDraft] = useState<Draft>();
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [conflict, setConflict] = useState<Slot>();
+  const [message, setMessage] = useState<string>();
+  const [error, setError] = useState<unknown>();
+  const load = async () => {
+    const res = await api<Slot>('GET', `/api/slots/${id}`);
+    setSlot(res.data);
+    setEtag(res.headers.get('etag') ?? undefined);
+    setDraft(draftOf(res.data));
+  };
+  const refreshTemplates = async () => {
+    const res = await api<Slot>('GET', `/api/slots/${id}`);
+    setSlot(res.data);
+    setEtag(res.headers.get('etag') ?? undefined);
+  };
+  useEffect(() => void load().catch(setError), [id]);
+  if (error && !slot) return <ErrorBox error={error} />;
+  if (!slot || !draft || !providers.data) return <Loading />;
+  const provider = providers.data.find((p) => p.id === draft.provider);
+  const operation = provider?.operations.find((o) => o.id === draft.operation);
+  const save = async (e?: Event, overwriteWith?: Slot) => {
+    e?.preventDefault();
+    setMessage(undefined);
+    setErrors({});
+    setError(undefined);
+    try {
+      const body = overwriteWith ? { ...draft, updated_at: overwriteWith.updated_at } : draft;
+      const res = await api<Slot>('PUT', `/api/slots/${id}`, body, overwriteWith ? {} : etag ? { 'if-match': etag } : {});
+      setSlot(res.data);
+      setEtag(res.headers.get('etag') ?? undefined);
+      setConflict(undefined);
+      setMessage(t('saved'));
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'conflict') setConflict(err.details.current as Slot);
+      else if (err instanceof ApiError && err.code === 'invalid_settings') {
+        const list = (err.details.errors as Array<{ path: string; message: string }>) ?? [];
+        setErrors(Object.fromEntries(list.map((x) => [x.path, x.message])));
+        setError(new Error(t('fixErrors')));
+      } else setError(err);
+    }
+  };
+  return (
+    <>
+      <p>
+        <a href="#/slots">← {t('back')}</a>
+      </p>
+      <form class="card" onSubmit={(e) => void save(e)} aria-labelledby="slot-title" noValidate>
+        <h1 id="slot-title">{t('slotEditor', { id })}</h1>
+        <p class="url">
+          <code>{slot.ingest_url}</code>
+        </p>
+        <Field id="slot-name" label={t('name')} error={errors['/name']}>
+          <input id="slot-name" value={draft.name} maxLength={100} onInput={(e) => setDraft({ ...draft, name: (e.target as HTMLInputElement).value })} />
+        </Field>
+        <div class="field check">
+          <label>
+            <input type="checkbox" checked={draft.enabled} onChange={(e) => setDraft({ ...draft, enabled: (e.target as HTMLInputElement).checked })} /> {t('enabled')}
+          </label>
+        </div>
+        <Field id="slot-provider" label={t('provider')} error={errors['/provider']}>
+          <select id="slot-provider" value={draft.provider} onChange={(e) => {
+            const p = providers.data!.find((x) => x.id === (e.target as HTMLSelectElement).value);
+            setDraft({ ...draft, provider: p?.id ?? '', operation: p?.operations[0]?.id ?? '', settings: {} });
+          }}>
+            {providers.data.map((p) => (
+              <option value={p.id}>
+                {p.title}
+                {p.configured ? '' : ` (${t('notConfigured')})`}
+              </option>
+            ))}
+          </select>
+        </Field>
+        {provider && !provider.configured && (
+          <p class="warning" role="note">
+            {provider.reason === 'provider_not_configured' ? t('noKey') : t('providerNotReady', { reason: provider.reason ?? '' })}
+          </p>
+        )}
+        <Field id="slot-operation" label={t('operation')} error={errors['/operation']} help={operation?.description}>
+          <select id="slot-operation" value={draft.operation} onChange={(e) => setDraft({ ...draft, operation: (e.target as HTMLSelectElement).value, settings: {} })}>
+            {provider?.operations.map((o) => (
+              <option value={o.id}>{o.title}</option>
+            ))}
+          </select>
+        </Field>
+        {operation && (
+          <fieldset>
+            <legend>{t('settingsHeading')}</legend>
+            <SchemaForm schema={operation.settings_schema} value={draft.settings} onChange={(settings) => setDraft({ ...draft, settings })} errors={errors} path="/settings" />
+          </fieldset>
+        )}
+        <Field id="slot-limit" label={t('uploadLimit')} error={errors['/max_upload_bytes']}>
+          <input id="slot-limit" type="number" min={1} step={1} value={draft.max_upload_bytes === null ? '' : Math.round(draft.max_upload_bytes / 1024 / 1024)} onInput={(e) => {
+            const raw = (e.target as HTMLInputElement).value;
+            setDraft({ ...draft, max_upload_bytes: raw === '' ? null : Number(raw) * 1024 * 1024 });
+          }} />
+        </Field>
+        <ErrorBox error={error} />
+        {message && (
+          <p class="ok" role="status">
+            {message}
+          </p>
+        )}
+        <button type="submit" class="primary">
+          {t('save')}
+        </button>
+      </form>
+      {conflict && (
+        <div class="card conflict" role="alertdialog" aria-labelledby="conflict-title">
+          <h2 id="conflict-title">{t('conflictTitle')}</h2>
+          <p>{t('conflictBody')}</p>
+          <button type="button" onClick={() => {
+            setSlot(conflict);
+            setDraft(draftOf(conflict));
+            setConflict(undefined);
+            void refreshTemplates();
+          }}>
+            {t('reload')}
+          </button>{' '}
+          <button type="button" class="primary" onClick={() => void save(undefined, conflict)}>
+            {t('overwrite')}
+          </button>
+        </div>
+      )}
+      {operation && operation.template_keys.length > 0 && draft.provider === slot.provider && draft.operation === slot.operation && (
+        <section class="card" aria-labelledby="tpl-title">
+          <h2 id="tpl-title">{t('templates')}</h2>
+          <div class="templates">
+            {operation.template_keys.map((k) => (
+              <TemplateSlot slotId={id} tkey={k.key} title={k.title} template={slot.templates.find((x) => x.key === k.key)} onChange={() => void refreshTemplates()} />
+            ))}
+          </div>
+        </section>
+      )}
+      <TestRun slotId={id} />
+    </>
+  );
+}

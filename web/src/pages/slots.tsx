@@ -1,0 +1,50 @@
+import { api, type Slot } from '../api';
+import { CopyButton, ErrorBox, Loading, useLoad } from '../components';
+import { formatDate, formatNumber, t, useLang } from '../i18n';
+
+export function SlotsPage() {
+  useLang();
+  const { data, error } = useLoad(async () => (await api<{ slots: Slot[] }>('GET', '/api/slots')).data.slots, []);
+  if (error) return <ErrorBox error={error} />;
+  if (!data) return <Loading />;
+  return (
+    <section aria-labelledby="slots-title">
+      <h1 id="slots-title">{t('navSlots')}</h1>
+      <ul class="slots">
+        {data.map((s) => (
+          <li class={`card slot${s.enabled ? '' : ' off'}`} data-slot={s.id}>
+            <div class="slot-head">
+              <h2>
+                <a href={`#/slots/${s.id}`}>{s.name}</a> <small class="muted">{s.id}</small>
+              </h2>
+              <span class={`badge ${s.enabled ? 'on' : 'off'}`}>{s.enabled ? t('enabled') : t('disabled')}</span>
+            </div>
+            <p>
+              {s.provider} · {s.operation}
+            </p>
+            {!s.provider_configured && (
+              <p class="warning" role="note">
+                {s.provider_reason === 'provider_not_configured' ? t('noKey') : t('providerNotReady', { reason: s.provider_reason ?? '' })}
+              </p>
+            )}
+            <dl class="inline">
+              <dt>{t('lastActivity')}</dt>
+              <dd>{formatDate(s.last_activity_at)}</dd>
+              <dt>{t('today')}</dt>
+              <dd>
+                <span class="ok">✓ {formatNumber(s.today.succeeded)}</span> <span class="bad">✗ {formatNumber(s.today.failed)}</span>
+              </dd>
+            </dl>
+            <div class="url">
+              <code title={t('ingestUrl')}>{s.ingest_url}</code>
+              <CopyButton text={s.ingest_url} />
+            </div>
+            <a class="button small" href={`#/slots/${s.id}`}>
+              {t('edit')}
+            </a>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
