@@ -36,6 +36,8 @@ function LanguageSwitch() {
 function App() {
   useLang();
   const hash = useHash();
+  // Logging in changes the session, not necessarily the hash: re-render explicitly.
+  const [, setLogins] = useState(0);
   const s = session();
   if (!s || hash === '#/login') {
     return (
@@ -45,7 +47,7 @@ function App() {
           <LanguageSwitch />
         </header>
         <main id="main">
-          <LoginPage />
+          <LoginPage onLogin={() => setLogins((n) => n + 1)} />
         </main>
       </div>
     );

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { ApiError, login } from '../api';
 import { formatDate, t } from '../i18n';
 
-export function LoginPage() {
+export function LoginPage({ onLogin }: { onLogin: () => void }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string>();
@@ -13,7 +13,8 @@ export function LoginPage() {
     setError(undefined);
     try {
       await login(username, password);
-      location.hash = '#/slots';
+      if (location.hash !== '#/slots') location.hash = '#/slots';
+      onLogin();
     } catch (err) {
       if (err instanceof ApiError && err.code === 'login_locked') setError(t('loginLocked', { time: formatDate(String(err.details.locked_until)) }));
       else if (err instanceof ApiError && err.code === 'invalid_credentials') setError(t('loginFailed'));

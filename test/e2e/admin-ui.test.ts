@@ -1,0 +1,163 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WEB_DIST } from '../../src/web/admin-ui-routes.js';
+import { jpegBytes, postIngest } from '../support/http.js';
+import { makeFrameTemplate } from '../support/images.js';
+import { startTestServer, TEST_ADMIN, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = 'test-artifacts/screenshots';
+
+/**
+ * The admin UI end to end in a real browser against the real server on a fresh database: log in,
+ * configure slots (prompt, template upload), test run, rotate the ingest password, statistics,
+ * jobs, the guest page and its expired state, the language switch — with screenshots of each
+ * page at desktop size and at 375 px.
+ */
+describe('admin UI in Chromium', () => {
+  let server: TestServer;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+
+  const shot = async (name: string) => {
+    await page.screenshot({ path: `${SHOTS}/${name}-desktop.png`, fullPage: true });
+    await page.setViewportSize({ width: 375, height: 800 });
+    await page.waitForTimeout(100);
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+    expect(overflow, `${name} overflows at 375 px`).toBeLessThanOrEqual(1);
+    await page.screenshot({ path: `${SHOTS}/${name}-mobile.png`, fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 900 });
+  };
+
+  beforeAll(async () => {
+    await fs.access(path.join(WEB_DIST, 'index.html')).catch(() => {
+      throw new Error('Build the UI first: npm run build:web (npm run test:e2e does it)');
+    });
+    await fs.mkdir(SHOTS, { recursive: true });
+    server = await startTestServer({ env: { PHOTOCHANGER_T_SYNC_RESPONSE_SECONDS: '10' } });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
+    });
+    context = await browser.newContext({ locale: 'ru-RU', viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('log in (Russian by default for a Russian browser), see the 15 slots', async () => {
+    await page.goto(`${server.url}/admin/`);
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Войти');
+    await shot('login');
+    await page.fill('#username', TEST_ADMIN.username);
+    await page.fill('#password', 'wrong-password');
+    await page.click('button[type=submit]');
+    await expect.poll(() => page.locator('[role=alert]').textContent()).toContain('Неверное имя пользователя или пароль');
+    await page.fill('#password', TEST_ADMIN.password);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('li.slot');
+    expect(await page.locator('li.slot').count()).toBe(15);
+    expect(await page.locator('li[data-slot="slot-001"] code').textContent()).toBe(`${new URL(server.url).origin}/ingest/slot-001`);
+    await shot('slots');
+  });
+
+  it('configure a slot with a prompt (Gemini, warned: no key), and a frame slot with a template upload', async () => {
+    await page.goto(`${server.url}/admin/#/slots/slot-006`);
+    await page.waitForSelector('#slot-provider');
+    await page.selectOption('#slot-provider', 'gemini');
+    await page.waitForSelector('textarea');
+    await expect.poll(() => page.locator('.warning').first().textContent()).toContain('API-ключ');
+    await page.fill('textarea', 'Превратить гостя в акварельный портрет');
+    await expect.poll(() => page.locator('.counter').first().textContent()).toMatch(/^38 \/ \d+/);
+    await page.click('form button[type=submit]');
+    await page.waitForSelector('[role=status]');
+    const saved = await server.database.db.selectFrom('slot').select(['provider', 'settings']).where('id', '=', 'slot-006').executeTakeFirstOrThrow();
+    expect(saved).toMatchObject({ provider: 'gemini', settings: { prompt: 'Превратить гостя в акварельный портрет' } });
+    await shot('slot-editor');
+
+    await page.goto(`${server.url}/admin/#/slots/slot-005`);
+    await page.waitForSelector('#slot-operation');
+    await page.selectOption('#slot-operation', 'frame');
+    await page.click('form button[type=submit]');
+    await page.waitForSelector('[data-template-key=frame]');
+    const frame = await makeFrameTemplate({ width: 400, height: 300, holeInsetPercent: 12, color: '#1060c0' });
+    await page.setInputFiles('#tpl-frame', { name: 'frame.png', mimeType: 'image/png', buffer: frame });
+    await page.waitForSelector('[data-template-key=frame] img');
+    const templates = await server.database.db.selectFrom('template').select(['setting_key']).where('slot_id', '=', 'slot-005').execute();
+    expect(templates).toEqual([{ setting_key: 'frame' }]);
+  });
+
+  it('a test run shows before and after with timings', async () => {
+    await page.setInputFiles('#test-photo', { name: 'guest.jpg', mimeType: 'image/jpeg', buffer: await jpegBytes(320, 240, { r: 240, g: 200, b: 40 }) });
+    await page.click('text=Запустить тест');
+    await page.waitForSelector('img[data-testid=after]');
+    await expect.poll(() => page.locator('img[data-testid=after]').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBe(400);
+    expect(await page.locator('.timings').textContent()).toMatch(/всего \d+ мс/);
+    await shot('test-run');
+  });
+
+  it('rotating the ingest password in Settings refuses the booth\'s old password at once', async () => {
+    await page.goto(`${server.url}/admin/#/settings`);
+    await page.waitForSelector('#ingest-password');
+    await page.fill('#ingest-password', 'new-booth-pass-7');
+    await page.click('text=Сменить пароль');
+    await page.waitForSelector('text=Пароль для фотобудки изменён');
+    const photo = await jpegBytes();
+    expect((await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })).status).toBe(401);
+    expect((await postIngest(server.url, 'slot-001', { password: 'new-booth-pass-7', file: photo })).status).toBe(200);
+    expect(await page.content()).not.toContain('new-booth-pass-7');
+    await shot('settings');
+  });
+
+  it('statistics and the jobs monitor after a few ingests; a job shows its result and QR', async () => {
+    for (let i = 0; i < 3; i++) expect((await postIngest(server.url, 'slot-002', { password: 'new-booth-pass-7', file: await jpegBytes() })).status).toBe(200);
+    await page.goto(`${server.url}/admin/#/stats`);
+    await page.waitForSelector('tr[data-slot="slot-002"]');
+    await expect.poll(() => page.locator('tr[data-slot="slot-002"] td').first().textContent()).toBe('3');
+    await page.waitForSelector('svg.chart');
+    await shot('stats');
+
+    await page.goto(`${server.url}/admin/#/jobs`);
+    await page.waitForSelector('tr[data-job]');
+    await expect.poll(() => page.locator('h1 .badge').textContent()).toContain('●');
+    const before = await page.locator('tr[data-job]').count();
+    // Live: a new booth job appears without reloading.
+    await postIngest(server.url, 'slot-003', { password: 'new-booth-pass-7', file: await jpegBytes() });
+    await expect.poll(() => page.locator('tr[data-job]').count()).toBe(before + 1);
+    await shot('jobs');
+    await page.locator('tr[data-job] a').first().click();
+    await page.waitForSelector('img.qr');
+    await shot('job-detail');
+  });
+
+  it('the guest page, then its expired state (410)', async () => {
+    const res = await postIngest(server.url, 'slot-001', { password: 'new-booth-pass-7', file: await jpegBytes(300, 200) });
+    const id = res.headers.get('x-job-id')!;
+    const guest = await page.goto(`${server.url}/r/${id}`);
+    expect(guest?.status()).toBe(200);
+    await page.waitForSelector('a.button[download]');
+    await shot('guest');
+    await server.database.db.updateTable('job').set({ result_expires_at: new Date(Date.now() - 1000) }).where('id', '=', id).execute();
+    const expired = await page.goto(`${server.url}/r/${id}`);
+    expect(expired?.status()).toBe(410);
+    expect(await page.locator('h1').textContent()).toBe('Срок хранения фото истёк');
+    await shot('guest-expired');
+  });
+
+  it('switches to English and remembers it', async () => {
+    await page.goto(`${server.url}/admin/#/slots`);
+    await page.waitForSelector('li.slot');
+    await page.selectOption('select[aria-label="Язык"]', 'en');
+    await expect.poll(() => page.locator('nav[aria-label=main] a').first().textContent()).toBe('Slots');
+    await page.reload();
+    await page.waitForSelector('li.slot');
+    expect(await page.locator('h1').first().textContent()).toBe('Slots');
+    expect(await page.evaluate<string>('document.documentElement.lang')).toBe('en');
+    await shot('slots-en');
+  });
+});
