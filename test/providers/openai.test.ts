@@ -55,6 +55,8 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
     expect(req.path).toBe('/v1/images/edits');
     expect(req.headers.authorization).toBe(`Bearer ${fake.apiKey}`);
     expect(req.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/);
+    // Built and sent by the official SDK (its retries off: one request per attempt).
+    expect(req.headers['user-agent']).toMatch(/^OpenAI\/JS /);
     expect(req.parts!.map((p) => p.name)).toEqual([
       'model',
       'prompt',

@@ -1,12 +1,14 @@
 /**
  * OpenAI GPT Image edits (`POST /v1/images/edits`, multipart; PROVIDERS.md, SPEC §5).
  *
- * Plain fetch rather than the `openai` SDK: the SDK would let us set baseURL, pass a signal and
- * set maxRetries 0, but it decides the multipart field names and order itself (array images,
- * extra fields) and hides Retry-After and the request id behind its error classes. The fields here
- * are few, and owning the FormData makes the exact wire format (image[] repeated, photo first, no
- * response_format) ours to test.
+ * The official `openai` SDK builds and sends the request (base URL, auth, multipart encoding of
+ * `image[]`), with its own retries off (`maxRetries: 0`: the retry policy below is ours, bounded by
+ * the job deadline) and the job's abort signal. Its transport is our `sendRequest`, handed to the
+ * SDK as its `fetch`: the deadline signal reaches the socket, and the raw status, headers
+ * (Retry-After, x-request-id) and body stay visible for the failure policy instead of being
+ * folded into the SDK's error classes.
  */
+import OpenAI from 'openai';
 import { prepareInputImage, PHOTO_MIME_TYPES } from '../imaging.js';
 import {
   abortReason,
@@ -70,24 +72,19 @@ export const OPENAI_OPERATIONS: readonly OperationDescriptor[] = [
   },
 ];
 
-/** The multipart body, field by field in wire order: model, prompt, image[]…, then the options. */
-export function buildOpenAIForm(settings: OpenAIEditSettings, images: readonly { bytes: Buffer; mime: string }[]): FormData {
-  const form = new FormData();
-  form.append('model', settings.model);
-  form.append('prompt', settings.prompt);
-  images.forEach((image, i) => {
-    const name = `${i === 0 ? 'photo' : `template-${i}`}.${EXTENSION_BY_MIME[image.mime] ?? 'bin'}`;
-    form.append('image[]', new Blob([image.bytes], { type: image.mime }), name);
-  });
-  if (settings.size) form.append('size', settings.size);
-  if (settings.quality) form.append('quality', settings.quality);
-  if (settings.output_format) form.append('output_format', settings.output_format);
-  if (settings.output_compression !== undefined && settings.output_format !== 'png') {
-    form.append('output_compression', String(settings.output_compression));
-  }
-  if (settings.background) form.append('background', settings.background);
-  if (settings.input_fidelity && OPENAI_MODELS_WITH_INPUT_FIDELITY.includes(settings.model)) form.append('input_fidelity', settings.input_fidelity);
-  return form;
+/** The edit parameters in wire order: model, prompt, image[]…, then the options (undefined ones are not sent). */
+export function buildOpenAIEditParams(settings: OpenAIEditSettings, images: readonly { bytes: Buffer; mime: string }[]): OpenAI.Images.ImageEditParamsNonStreaming {
+  return {
+    model: settings.model,
+    prompt: settings.prompt,
+    image: images.map((image, i) => new File([image.bytes], `${i === 0 ? 'photo' : `template-${i}`}.${EXTENSION_BY_MIME[image.mime] ?? 'bin'}`, { type: image.mime })),
+    size: settings.size as OpenAI.Images.ImageEditParams['size'],
+    quality: settings.quality as OpenAI.Images.ImageEditParams['quality'],
+    output_format: settings.output_format,
+    output_compression: settings.output_compression !== undefined && settings.output_format !== 'png' ? settings.output_compression : undefined,
+    background: settings.background as OpenAI.Images.ImageEditParams['background'],
+    input_fidelity: settings.input_fidelity && OPENAI_MODELS_WITH_INPUT_FIDELITY.includes(settings.model) ? settings.input_fidelity : undefined,
+  } as OpenAI.Images.ImageEditParamsNonStreaming;
 }
 
 function httpFailure(status: number, body: Buffer, headers: Headers, now: Date, secrets: readonly string[]): ProviderFailure {
@@ -145,18 +142,34 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ProviderDr
         images.push(await prepareInputImage({ path: input.path, mime: input.mime }, { accepted: OPENAI_INPUT_MIME_TYPES, maxSide: MAX_SIDE, maxBytes: MAX_IMAGE_BYTES }));
         if (request.signal.aborted) throw abortReason(request.signal);
       }
-      const url = `${baseUrl}/v1/images/edits`;
       const meta: CallMeta = { provider: PROVIDER, title: TITLE, model: settings.model, secrets: [key] };
       let responseId: string | undefined;
       const image = await withRetries(request, meta, policy, async () => {
-        // A fresh FormData each attempt: a body stream cannot be sent twice.
-        const { response, body } = await sendRequest(
-          fetchImpl,
-          url,
-          { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: buildOpenAIForm(settings, images) },
-          request,
-          TITLE,
+        // The SDK sends through sendRequest; the raw answer is kept for our failure policy.
+        let raw: { response: Response; body: Buffer } | undefined;
+        let transportError: unknown;
+        const sdkFetch = Object.assign(
+          async (input: string | URL | Request, init?: RequestInit) => {
+            try {
+              raw = await sendRequest(fetchImpl, input instanceof Request ? input.url : String(input), init ?? {}, request, TITLE);
+              return new Response(new Uint8Array(raw.body), { status: raw.response.status, headers: raw.response.headers });
+            } catch (err) {
+              transportError = err;
+              throw err;
+            }
+          },
+          { Response },
         );
+        const client = new OpenAI({ apiKey: key, baseURL: `${baseUrl}/v1`, maxRetries: 0, fetch: sdkFetch });
+        await client.images.edit(buildOpenAIEditParams(settings, images), { signal: request.signal }).catch((err: unknown) => {
+          if (transportError) throw transportError;
+          if (request.signal.aborted) throw abortReason(request.signal);
+          // The answer arrived (an error status, or a 200 the SDK cannot parse): judged below from the raw bytes.
+          if (raw) return undefined;
+          throw err;
+        });
+        if (!raw) throw new ProviderCallFailure('invalid_response', 'OpenAI gave no answer');
+        const { response, body } = raw;
         const requestId = response.headers.get('x-request-id') ?? undefined;
         if (response.status !== 200) throw httpFailure(response.status, body, response.headers, request.clock.now(), [key]);
         const json = parseJson(body) as { data?: { b64_json?: string }[]; usage?: unknown; output_format?: string } | undefined;
