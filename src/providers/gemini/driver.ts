@@ -1,10 +1,13 @@
 /**
  * Gemini image editing over `generateContent` (PROVIDERS.md, SPEC §5).
  *
- * Plain fetch rather than @google/genai: the SDK lets us set the base URL and pass an abort signal,
- * but it builds the body itself (camelCase, its own handling of `responseMimeType` and config),
- * has its own retry options, and hides the HTTP status/headers (Retry-After) we need for the
- * failure policy. One POST with a JSON body is simpler to own and to assert in tests.
+ * Plain fetch rather than @google/genai. The SDK lets us set the base URL and pass an abort signal,
+ * but unlike the OpenAI SDK (src/providers/openai/driver.ts) it accepts no transport: its
+ * generateContent calls go to the global fetch, and a failed call reaches us as ApiError(status,
+ * message) — the response headers (Retry-After), the raw body of an HTML error page and the
+ * difference between a truncated body and invalid base64 are gone, and those drive the failure
+ * policy (retry or not, the reason the admin reads). Keeping them would mean patching the global
+ * fetch of the whole process. One POST with a JSON body is simpler to own and to assert in tests.
  */
 import { prepareInputImage, PHOTO_MIME_TYPES } from '../imaging.js';
 import {
