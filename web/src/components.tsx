@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, type JsonSchema } from './api';
-import { t } from './i18n';
+import { fieldHelp, fieldLabel, t } from './i18n';
 
 export function ErrorBox({ error }: { error: unknown }) {
   if (!error) return null;
@@ -71,7 +71,8 @@ export function SchemaForm({ schema, value, onChange, errors, path }: { schema: 
         const id = `f-${path}-${name}`.replace(/\//g, '-');
         const p = `${path}/${name}`;
         const v = value[name];
-        const label = `${s.title ?? name}${schema.required?.includes(name) ? ' *' : ''}`;
+        const label = `${fieldLabel(name, s.title)}${schema.required?.includes(name) && s.default === undefined ? ' *' : ''}`;
+        const help = fieldHelp(name, s.description);
         const set = (x: unknown) => {
           const next = { ...value };
           if (x === undefined || x === '') delete next[name];
@@ -79,7 +80,7 @@ export function SchemaForm({ schema, value, onChange, errors, path }: { schema: 
           onChange(next);
         };
         const opts = options(s);
-        const describedBy = [s.description ? `${id}-help` : '', errors[p] ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
+        const describedBy = [help ? `${id}-help` : '', errors[p] ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
         if (s.type === 'object' && s.properties) {
           return (
             <fieldset key={name}>
@@ -90,7 +91,7 @@ export function SchemaForm({ schema, value, onChange, errors, path }: { schema: 
         }
         if (opts) {
           return (
-            <Field key={name} id={id} label={label} help={s.description} error={errors[p]}>
+            <Field key={name} id={id} label={label} help={help} error={errors[p]}>
               <select id={id} value={String(v ?? s.default ?? '')} aria-describedby={describedBy} aria-invalid={errors[p] ? true : undefined} onChange={(e) => {
                 const raw = (e.target as HTMLSelectElement).value;
                 const chosen = opts.find((o) => String(o) === raw);
@@ -110,14 +111,14 @@ export function SchemaForm({ schema, value, onChange, errors, path }: { schema: 
               <label>
                 <input type="checkbox" checked={Boolean(v ?? s.default)} onChange={(e) => set((e.target as HTMLInputElement).checked)} /> {label}
               </label>
-              {s.description && <small class="help">{s.description}</small>}
+              {help && <small class="help">{help}</small>}
               {errors[p] && <small class="field-error">{errors[p]}</small>}
             </div>
           );
         }
         if (s.type === 'integer' || s.type === 'number') {
           return (
-            <Field key={name} id={id} label={`${label}${s.minimum !== undefined || s.maximum !== undefined ? ` (${s.minimum ?? ''}–${s.maximum ?? ''})` : ''}`} help={s.description} error={errors[p]}>
+            <Field key={name} id={id} label={`${label}${s.minimum !== undefined || s.maximum !== undefined ? ` (${s.minimum ?? ''}–${s.maximum ?? ''})` : ''}`} help={help} error={errors[p]}>
               <input id={id} type="number" inputMode="decimal" min={s.minimum} max={s.maximum} step={s.type === 'integer' ? 1 : 'any'} placeholder={s.default !== undefined ? String(s.default) : ''} value={v === undefined ? '' : String(v)} aria-describedby={describedBy} aria-invalid={errors[p] ? true : undefined} onInput={(e) => {
                 const raw = (e.target as HTMLInputElement).value;
                 set(raw === '' ? undefined : Number(raw));
@@ -128,7 +129,7 @@ export function SchemaForm({ schema, value, onChange, errors, path }: { schema: 
         const long = name.includes('prompt') || (s.maxLength ?? 0) > 200;
         const text = typeof v === 'string' ? v : '';
         return (
-          <Field key={name} id={id} label={label} help={s.description} error={errors[p]}>
+          <Field key={name} id={id} label={label} help={help} error={errors[p]}>
             {long ? (
               <textarea id={id} rows={4} maxLength={s.maxLength} value={text} aria-describedby={describedBy} aria-invalid={errors[p] ? true : undefined} onInput={(e) => set((e.target as HTMLTextAreaElement).value)} />
             ) : (

@@ -303,3 +303,73 @@ export function currentLang(): Lang {
 }
 
 document.documentElement.lang = current;
+
+/**
+ * Names and help of the provider settings fields (the catalog's JSON Schema is in English): the
+ * field forms show these in the chosen language, falling back to the schema's own text.
+ */
+const FIELDS: Record<string, { en: string; ru: string; ruHelp?: string }> = {
+  prompt: { en: 'Prompt', ru: 'Промпт (задание для ИИ)', ruHelp: 'Что сделать с фото.' },
+  model: { en: 'Model', ru: 'Модель', ruHelp: 'Модель, которая генерирует изображение.' },
+  aspect_ratio: { en: 'Aspect ratio', ru: 'Соотношение сторон', ruHelp: 'Не задано — как у исходного фото.' },
+  image_size: { en: 'Image size', ru: 'Размер изображения', ruHelp: 'Только для gemini-3-pro-image-preview; 4K отвечает дольше.' },
+  safety_threshold: { en: 'Safety threshold', ru: 'Порог фильтра безопасности', ruHelp: 'Для категорий: оскорбления, ненависть, откровенный и опасный контент.' },
+  size: { en: 'Size', ru: 'Размер' },
+  quality: { en: 'Quality', ru: 'Качество', ruHelp: 'Качество JPEG/WebP.' },
+  output_format: { en: 'Output format', ru: 'Формат ответа' },
+  output_compression: { en: 'Compression', ru: 'Сжатие', ruHelp: 'Только для jpeg/webp.' },
+  background: { en: 'Background', ru: 'Фон', ruHelp: 'Цвет фона там, где фото не покрывает холст.' },
+  input_fidelity: { en: 'Input fidelity', ru: 'Точность к исходнику', ruHelp: 'Только gpt-image-1: high точнее сохраняет лица.' },
+  strength: { en: 'Strength', ru: 'Сила эффекта' },
+  seed: { en: 'Seed', ru: 'Seed (зерно)' },
+  scale: { en: 'Scale', ru: 'Масштаб (scale)' },
+  negative_prompt: { en: 'Negative prompt', ru: 'Негативный промпт' },
+  original_language: { en: 'Prompt language', ru: 'Язык промпта', ruHelp: 'Например, ru или en.' },
+  delivery: { en: 'Delivery', ru: 'Получение результата', ruHelp: 'poll — опрос; webhook — Turbotext сам присылает результат.' },
+  face_restore: { en: 'Restore the face', ru: 'Восстановить лицо', ruHelp: 'Turbotext дорисует заменённое лицо.' },
+  style: { en: 'Style', ru: 'Стиль' },
+  max_side: { en: 'Max side (px)', ru: 'Наибольшая сторона (px)', ruHelp: 'Больше — уменьшается.' },
+  output: { en: 'Output for the booth', ru: 'Что получает фотобудка' },
+  format: { en: 'Format', ru: 'Формат', ruHelp: '«original» — как вернул провайдер.' },
+  fit: { en: 'Fit', ru: 'Вписывание', ruHelp: 'cover — заполнить (с обрезкой), contain — вписать целиком.' },
+  padding_percent: { en: 'Padding (%)', ru: 'Отступ (%)', ruHelp: 'Поле вокруг фото, в % от шаблона.' },
+  scale_percent: { en: 'Photo height (%)', ru: 'Высота фото (%)', ruHelp: 'Относительно фона.' },
+};
+
+export function fieldLabel(name: string, fallback?: string): string {
+  return FIELDS[name]?.[current] ?? fallback ?? name;
+}
+
+export function fieldHelp(name: string, fallback?: string): string | undefined {
+  return current === 'ru' ? (FIELDS[name]?.ruHelp ?? fallback) : fallback;
+}
+
+/** Operation titles and descriptions, and template slots, in Russian (the catalog speaks English). */
+const OPERATIONS_RU: Record<string, [string, string]> = {
+  'local/neutral': ['Нейтральная', 'Поворот по EXIF, уменьшение до наибольшей стороны, перекодирование в JPEG.'],
+  'local/style': ['Стилевой фильтр', 'Цветовой стиль (ч/б, сепия, яркий, холодный, тёплый, винтаж) поверх фото.'],
+  'local/frame': ['Рамка / шаблон', 'Фото помещается в рамку: прозрачное окно шаблона или внутренняя область непрозрачного фона.'],
+  'local/background': ['Фон', 'Фото (например, PNG без фона) поверх фонового изображения, по центру снизу.'],
+  'gemini/edit': ['Редактирование Gemini', 'Фото (и необязательные референсы) с промптом отправляются в Gemini.'],
+  'openai/edit': ['Редактирование GPT Image', 'Фото (и необязательные референсы) с промптом отправляются в OpenAI. 15–60 с.'],
+  'turbotext/generate_image2image': ['Изображение по изображению', 'Перерисовывает фото по промпту.'],
+  'turbotext/mix_images': ['Перенос стиля', 'Переносит стиль шаблона на фото.'],
+  'turbotext/deepfake_photo': ['Замена лица', 'Лицо гостя переносится на целевой шаблон.'],
+};
+const TEMPLATES_RU: Record<string, string> = {
+  frame: 'Рамка (PNG с прозрачным окном или фон)',
+  background: 'Фоновое изображение',
+  reference: 'Референс (стиль, рамка, фон…)',
+  reference_2: 'Второй референс',
+  style: 'Изображение стиля',
+  target: 'Целевое изображение (чьё лицо заменяется)',
+};
+
+export function operationText(provider: string, op: { id: string; title: string; description: string }): { title: string; description: string } {
+  const ru = current === 'ru' ? OPERATIONS_RU[`${provider}/${op.id}`] : undefined;
+  return ru ? { title: ru[0], description: ru[1] } : { title: op.title, description: op.description };
+}
+
+export function templateTitle(key: string, fallback: string): string {
+  return current === 'ru' ? (TEMPLATES_RU[key] ?? fallback) : fallback;
+}

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api, authorizedImage, type Provider, type Slot, type Template } from '../api';
 import { ErrorBox, Field, Loading, SchemaForm, useLoad } from '../components';
-import { t, useLang } from '../i18n';
+import { operationText, t, templateTitle, useLang } from '../i18n';
 
 interface Draft {
   name: string;
@@ -217,10 +217,10 @@ export function SlotEditorPage({ id }: { id: string }) {
             {provider.reason === 'provider_not_configured' ? t('noKey') : t('providerNotReady', { reason: provider.reason ?? '' })}
           </p>
         )}
-        <Field id="slot-operation" label={t('operation')} error={errors['/operation']} help={operation?.description}>
+        <Field id="slot-operation" label={t('operation')} error={errors['/operation']} help={operation ? operationText(draft.provider, operation).description : undefined}>
           <select id="slot-operation" value={draft.operation} onChange={(e) => setDraft({ ...draft, operation: (e.target as HTMLSelectElement).value, settings: {} })}>
             {provider?.operations.map((o) => (
-              <option value={o.id}>{o.title}</option>
+              <option value={o.id}>{operationText(draft.provider, o).title}</option>
             ))}
           </select>
         </Field>
@@ -268,7 +268,7 @@ export function SlotEditorPage({ id }: { id: string }) {
           <h2 id="tpl-title">{t('templates')}</h2>
           <div class="templates">
             {operation.template_keys.map((k) => (
-              <TemplateSlot slotId={id} tkey={k.key} title={k.title} template={slot.templates.find((x) => x.key === k.key)} onChange={() => void refreshTemplates()} />
+              <TemplateSlot slotId={id} tkey={k.key} title={templateTitle(k.key, k.title)} template={slot.templates.find((x) => x.key === k.key)} onChange={() => void refreshTemplates()} />
             ))}
           </div>
         </section>
