@@ -16,6 +16,7 @@ import readline from 'node:readline';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import sharp from 'sharp';
+import { writeBenchSection } from './report.js';
 import { jpegOptions } from '../src/providers/imaging.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
@@ -333,12 +334,7 @@ async function main(): Promise<void> {
     '<!-- bench:ingest:end -->',
   ].join('\n');
 
-  const file = 'docs/benchmarks.md';
-  let doc = await fs.readFile(file, 'utf8').catch(() => '# Benchmarks\n\nEvery number here comes from a script in bench/, run on the machine named with it.\n');
-  const re = /<!-- bench:ingest:start[\s\S]*?<!-- bench:ingest:end -->/;
-  doc = re.test(doc) ? doc.replace(re, section) : `${doc.trimEnd()}\n\n${section}\n`;
-  await fs.writeFile(file, doc);
-  console.log(`${file} updated`);
+  await writeBenchSection('ingest', section);
 }
 
 await main();

@@ -11,6 +11,7 @@ import os from 'node:os';
 import readline from 'node:readline';
 import autocannon from 'autocannon';
 import sharp from 'sharp';
+import { writeBenchSection } from './report.js';
 
 const SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 600);
 const CONNECTIONS = 12;
@@ -86,12 +87,8 @@ async function main(): Promise<void> {
     ...samples.map((s) => `| ${s.t} | ${s.rps.toFixed(1)} | ${Object.entries(s.statuses).map(([k, v]) => `${k}: ${v}`).join(', ')} | ${s.rssMb.toFixed(0)} |`),
     '<!-- bench:soak:end -->',
   ].join('\n');
-  const file = 'docs/benchmarks.md';
-  let doc = await fs.readFile(file, 'utf8');
-  const re = /<!-- bench:soak:start[\s\S]*?<!-- bench:soak:end -->/;
-  doc = re.test(doc) ? doc.replace(re, section) : `${doc.trimEnd()}\n\n${section}\n`;
-  await fs.writeFile(file, doc);
-  console.log(`${file} updated; unexpected 5xx ${unexpected5xx}, RSS drift ${drift.toFixed(1)} MB`);
+  await writeBenchSection('soak', section);
+  console.log(`unexpected 5xx ${unexpected5xx}, RSS drift ${drift.toFixed(1)} MB`);
   if (unexpected5xx > 0 || drift > 50) process.exitCode = 1;
 }
 

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import pg from 'pg';
+import { writeBenchSection } from './report.js';
 import { connectDatabase, migrateToLatest } from '../src/db/database.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { createLogger } from '../src/logger.js';
@@ -112,12 +113,7 @@ async function main(): Promise<void> {
       'The statistics run five aggregate passes (totals, series, per provider, refusals twice) with percentiles over the rows in range; the indexes (`job_created_idx`, `job_slot_created_idx`) keep the row selection a range scan.',
       '<!-- bench:stats:end -->',
     ].join('\n');
-    const file = 'docs/benchmarks.md';
-    let doc = await fs.readFile(file, 'utf8');
-    const re = /<!-- bench:stats:start[\s\S]*?<!-- bench:stats:end -->/;
-    doc = re.test(doc) ? doc.replace(re, section) : `${doc.trimEnd()}\n\n${section}\n`;
-    await fs.writeFile(file, doc);
-    console.log(`${file} updated`);
+    await writeBenchSection('stats', section);
   } finally {
     await database.close();
     await embedded?.stop();
