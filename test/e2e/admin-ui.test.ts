@@ -92,7 +92,29 @@ describe('admin UI in Chromium', () => {
     expect(templates).toEqual([{ setting_key: 'frame' }]);
   });
 
+  it('shows a 422 next to its field, and a 409 from a concurrent edit with reload', async () => {
+    await page.goto(`${server.url}/admin/#/slots/slot-007`);
+    await page.waitForSelector('#slot-operation');
+    await page.selectOption('#slot-operation', 'style');
+    await page.waitForSelector('#f--settings-strength');
+    await page.fill('#f--settings-strength', '150');
+    await page.click('form button[type=submit]');
+    await page.waitForSelector('#f--settings-strength-error');
+    expect(await page.locator('#f--settings-strength').getAttribute('aria-invalid')).toBe('true');
+    await page.fill('#f--settings-strength', '50');
+    // Someone else saves the slot meanwhile.
+    const current = await server.database.db.selectFrom('slot').select('updated_at').where('id', '=', 'slot-007').executeTakeFirstOrThrow();
+    await server.database.db.updateTable('slot').set({ name: 'Renamed elsewhere', updated_at: new Date(current.updated_at.getTime() + 1000) }).where('id', '=', 'slot-007').execute();
+    await page.click('form button[type=submit]');
+    await page.waitForSelector('[role=alertdialog]');
+    await shot('slot-conflict');
+    await page.click('[role=alertdialog] button:not(.primary)');
+    await expect.poll(() => page.inputValue('#slot-name')).toBe('Renamed elsewhere');
+  });
+
   it('a test run shows before and after with timings', async () => {
+    await page.goto(`${server.url}/admin/#/slots/slot-005`);
+    await page.waitForSelector('#test-photo');
     await page.setInputFiles('#test-photo', { name: 'guest.jpg', mimeType: 'image/jpeg', buffer: await jpegBytes(320, 240, { r: 240, g: 200, b: 40 }) });
     await page.click('text=Запустить тест');
     await page.waitForSelector('img[data-testid=after]');

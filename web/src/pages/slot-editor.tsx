@@ -156,6 +156,13 @@ export function SlotEditorPage({ id }: { id: string }) {
     setEtag(res.headers.get('etag') ?? undefined);
   };
   useEffect(() => void load().catch(setError), [id]);
+  // The conflict prompt may be below the fold (phones): bring it into view and focus.
+  useEffect(() => {
+    if (!conflict) return;
+    const dialog = document.getElementById('conflict-dialog');
+    dialog?.scrollIntoView({ block: 'center' });
+    dialog?.focus();
+  }, [conflict]);
   if (error && !slot) return <ErrorBox error={error} />;
   if (!slot || !draft || !providers.data) return <Loading />;
   const provider = providers.data.find((p) => p.id === draft.provider);
@@ -247,7 +254,7 @@ export function SlotEditorPage({ id }: { id: string }) {
         </button>
       </form>
       {conflict && (
-        <div class="card conflict" role="alertdialog" aria-labelledby="conflict-title">
+        <div class="card conflict" role="alertdialog" aria-labelledby="conflict-title" id="conflict-dialog" tabIndex={-1}>
           <h2 id="conflict-title">{t('conflictTitle')}</h2>
           <p>{t('conflictBody')}</p>
           <button type="button" onClick={() => {
