@@ -24,6 +24,7 @@ import type { TurbotextWebhookInbox } from './providers/turbotext/webhooks.js';
 import { healthRoutes } from './ops/health-routes.js';
 import type { Metrics } from './ops/metrics.js';
 import { providerCatalogRoutes } from './providers/catalog-routes.js';
+import type { ModelCatalog } from './providers/models.js';
 import type { ProviderRegistry } from './providers/registry.js';
 import type { JobCompletion } from './queue/completion.js';
 import type { IngestPasswordVerifier } from './settings/ingest-password.js';
@@ -58,6 +59,8 @@ export interface AppDeps {
   tokens: TokenService;
   /** Provider API keys: stored encrypted in the settings, or from the environment. */
   providerKeys: StoredProviderKeys;
+  /** The AI models each provider serves (its table and its live list for the configured key). */
+  models: ModelCatalog;
   /** One media cleanup pass now (POST /api/media/cache/purge). */
   purgeMedia: () => Promise<CleanupReport>;
   /** Prometheus metrics (GET /metrics); absent in tests that do not need them. */

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { buildApp, type App } from './app.js';
@@ -20,7 +20,9 @@ import { createLocalProvider } from './providers/local/index.js';
 import { createOpenAIProvider } from './providers/openai/driver.js';
 import { createTurbotextProvider } from './providers/turbotext/driver.js';
 import { TurbotextWebhookInbox } from './providers/turbotext/webhooks.js';
+import { ModelCatalog } from './providers/models.js';
 import { ProviderRegistry } from './providers/registry.js';
+import { migrateShutDownModels } from './slots/models.js';
 import type { ProviderDriver } from './providers/types.js';
 import { JobCompletion } from './queue/completion.js';
 import { QueueMaintenance } from './queue/maintenance.js';
@@ -90,6 +92,14 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     const providers = new ProviderRegistry(
       options.providers ?? builtInProviders(config, keys, mediaDeps, webhookInbox, async () => (await settings.runtime()).tSyncResponseSeconds),
     );
+    await migrateShutDownModels({ db: database.db, clock, log, providers });
+    const models = new ModelCatalog({
+      clock,
+      keyFingerprint: async (provider) => {
+        const key = (await keys.get(provider))?.trim();
+        return key ? createHash('sha256').update(key).digest('hex').slice(0, 16) : undefined;
+      },
+    });
     const hub = new NotificationHub(url, log);
     await hub.start();
     cleanupOnFailure.unshift(() => hub.stop());
@@ -132,6 +142,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       instanceId,
       tokens,
       providerKeys: keys,
+      models,
       metrics,
       purgeMedia: () => runMediaCleanup(cleanupDeps),
       webhookInbox,

@@ -16,8 +16,20 @@ export interface SlotTable {
   settings: Json<Record<string, unknown>>;
   max_upload_bytes: number | null;
   stats_reset_at: Timestamp | null;
+  /** A notice for the operator (src/slots/models.ts), cleared when the slot is saved. */
+  notice: Json<SlotNotice | null> | null;
   created_at: GeneratedTimestamp;
   updated_at: GeneratedTimestamp;
+}
+
+/** What the server changed on a slot by itself, for the operator to read. */
+export interface SlotNotice {
+  kind: 'model_migrated';
+  from: string;
+  to: string;
+  /** Settings dropped because the new model does not take them. */
+  dropped: string[];
+  at: string;
 }
 
 export interface InstanceTable {

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { AppDeps } from '../app.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
-import { errorResponses } from '../errors.js';
+import { AppError, errorResponses } from '../errors.js';
 
 const OperationSchema = Type.Object({
   id: Type.String(),
@@ -20,6 +20,26 @@ const ProviderSchema = Type.Object({
   reason: Type.Optional(Type.String()),
   requires_public_base_url: Type.Boolean(),
   operations: Type.Array(OperationSchema),
+});
+
+const ModelSchema = Type.Object({
+  id: Type.String(),
+  title: Type.String(),
+  status: Type.Union([Type.Literal('active'), Type.Literal('deprecated'), Type.Literal('shut_down')]),
+  known: Type.Boolean({ description: 'In our table (its parameters are known); false: only in the live list, common parameters only' }),
+  live: Type.Optional(Type.Boolean({ description: 'Listed by the provider for the configured key (absent without a live list)' })),
+  shutdown_date: Type.Optional(Type.String()),
+  replacement: Type.Optional(Type.String()),
+  preview: Type.Optional(Type.Boolean()),
+  note: Type.Optional(Type.String()),
+});
+const ModelCatalogSchema = Type.Object({
+  provider: Type.String(),
+  default_model: Type.String(),
+  source: Type.Union([Type.Literal('live'), Type.Literal('table')]),
+  fetched_at: Type.Optional(Type.String()),
+  live_error: Type.Optional(Type.Object({ reason: Type.String(), message: Type.String() })),
+  models: Type.Array(ModelSchema),
 });
 
 /** GET /api/providers: what the slot editor builds its forms from (and what PUT validates against). */
@@ -53,5 +73,29 @@ export const providerCatalogRoutes: FastifyPluginAsync<{ deps: AppDeps }> = asyn
         }),
       ),
     }),
+  );
+
+  app.get(
+    '/api/providers/:id/models',
+    {
+      onRequest: requirePermission(deps.tokens, 'slots:read'),
+      schema: {
+        summary: "A provider's AI models: our table merged with the provider's own list for the configured key",
+        description:
+          'With a key configured, the provider is asked for its models (Gemini GET /v1beta/models, OpenAI GET /v1/models) and the answer is cached for an hour (per key). ' +
+          'Known models carry their lifecycle (active, deprecated with its shutdown date and replacement, shut_down); models only the provider lists are offered with the common parameters. ' +
+          'Without a key, or when the listing fails, source is "table" and live_error says why. 404 for a provider without models (local, turbotext).',
+        tags: ['providers'],
+        security: BEARER_SECURITY,
+        params: Type.Object({ id: Type.String({ maxLength: 50 }) }),
+        response: { 200: ModelCatalogSchema, ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const id = (request.params as { id: string }).id;
+      const lister = deps.providers.models(id);
+      if (!lister) throw new AppError('not_found', `Provider ${id} has no models to choose from`, { provider: id });
+      return deps.models.view(lister);
+    },
   );
 };

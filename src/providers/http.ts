@@ -245,3 +245,35 @@ export async function withRetries<T>(
     }
   }
 }
+
+/** Largest model listing read (Gemini's full list is ~100 kB). */
+const MAX_LISTING_BYTES = 4 * 1024 * 1024;
+
+/**
+ * One GET of a provider's model listing (catalog and key check, never a job): bounded in time by
+ * `signal` and in bytes; a network failure becomes `provider_unreachable`.
+ */
+export async function fetchModelList(
+  fetchImpl: FetchLike,
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+  title: string,
+): Promise<{ response: Response; body: Buffer }> {
+  try {
+    const response = await fetchImpl(url, { method: 'GET', headers, signal });
+    const declared = Number(response.headers.get('content-length') ?? '0');
+    if (declared > MAX_LISTING_BYTES) {
+      await response.body?.cancel();
+      throw new ProviderCallFailure('invalid_response', `${title} answered a model list of ${declared} bytes`);
+    }
+    const body = Buffer.from(await response.arrayBuffer());
+    if (body.length > MAX_LISTING_BYTES) throw new ProviderCallFailure('invalid_response', `${title} answered a model list of ${body.length} bytes`);
+    return { response, body };
+  } catch (err) {
+    if (err instanceof ProviderFailure) throw err;
+    const cause = (err as { cause?: { code?: string } } | undefined)?.cause;
+    const why = signal.aborted ? 'no answer in time' : (cause?.code ?? (err instanceof Error ? err.message : String(err)));
+    throw new ProviderCallFailure('provider_unreachable', `${title} could not be reached to list its models (${why})`, { cause: err });
+  }
+}

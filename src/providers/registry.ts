@@ -1,3 +1,4 @@
+import { isModelLister, type ModelLister } from './models.js';
 import type { OperationDescriptor, ProviderDriver } from './types.js';
 
 /** The providers known to this process, by id. main.ts builds it; tests build their own. */
@@ -18,6 +19,12 @@ export class ProviderRegistry {
 
   operation(providerId: string, operationId: string): OperationDescriptor | undefined {
     return this.drivers.get(providerId)?.operations.find((o) => o.id === operationId);
+  }
+
+  /** The provider's model table and listing call, when it has models to choose from. */
+  models(providerId: string): ModelLister | undefined {
+    const driver = this.drivers.get(providerId);
+    return isModelLister(driver) ? driver : undefined;
   }
 
   list(): ProviderDriver[] {

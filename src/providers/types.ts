@@ -34,6 +34,23 @@ export interface OperationDescriptor {
   maxInputBytes: number;
   /** Template slots this operation uses: settings keys such as 'frame', 'style', 'face'. */
   templateKeys: readonly TemplateKeyDescriptor[];
+  /**
+   * Rules the JSON Schema cannot say (e.g. which sizes the chosen model accepts), checked when a
+   * slot is saved. Settings arrive schema-valid with defaults applied.
+   */
+  checkSettings?(settings: Record<string, unknown>, context: SettingsCheckContext): SettingsProblem[];
+}
+
+export interface SettingsCheckContext {
+  now: Date;
+  /** The model ids the provider lists for the configured key, when that list could be had. */
+  liveModelIds?: ReadonlySet<string>;
+}
+
+/** One rejected setting: a JSON pointer into the settings object and what to do. */
+export interface SettingsProblem {
+  path: string;
+  message: string;
 }
 
 export interface TemplateKeyDescriptor {
@@ -65,6 +82,8 @@ export interface TemplateImage extends InputImage {
 
 export interface ProviderRequest {
   jobId: string;
+  /** The slot the photo came to (named in messages the operator reads). */
+  slotId: string;
   operation: string;
   /** Slot settings, already validated against the operation's schema (defaults applied). */
   settings: Record<string, unknown>;

@@ -180,6 +180,7 @@ export class WorkerPool {
       const providerStarted = performance.now();
       const produced = await driver.process({
         jobId: job.id,
+        slotId: job.slot_id,
         operation: job.operation,
         settings: jobSettings,
         photo: { path: job.payload_path, mime: job.payload_mime, size: Number(job.payload_size) },

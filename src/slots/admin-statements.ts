@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import type { SlotNotice } from '../db/schema.js';
 
 /** A slot row as the admin API shows it, with its activity (SQL over the job table). */
 export interface SlotAdminRow {
@@ -10,6 +11,7 @@ export interface SlotAdminRow {
   operation: string;
   settings: Record<string, unknown>;
   max_upload_bytes: number | null;
+  notice: SlotNotice | null;
   updated_at: Date;
   last_activity_at: Date | null;
   today_succeeded: number;
@@ -19,7 +21,7 @@ export interface SlotAdminRow {
 /** Every slot (or one) with its last job and today's counts since `dayStart` (booth test runs excluded). */
 export async function listSlotsForAdmin(db: Db, dayStart: Date, slotId?: string): Promise<SlotAdminRow[]> {
   const result = await sql<SlotAdminRow>`
-    SELECT s.id, s.name, s.enabled, s.provider, s.operation, s.settings, s.max_upload_bytes, s.updated_at,
+    SELECT s.id, s.name, s.enabled, s.provider, s.operation, s.settings, s.max_upload_bytes, s.notice, s.updated_at,
            (SELECT max(j.created_at) FROM job j WHERE j.slot_id = s.id) AS last_activity_at,
            (SELECT count(*) FROM job j WHERE j.slot_id = s.id AND j.created_at >= ${dayStart} AND NOT j.is_test
               AND j.is_finalized AND j.failure_reason IS NULL)::int AS today_succeeded,
@@ -54,6 +56,7 @@ export async function updateSlotIfUnchanged(db: Db, id: string, expectedUpdatedA
       operation: update.operation,
       settings: JSON.stringify(update.settings),
       max_upload_bytes: update.maxUploadBytes,
+      notice: null,
       updated_at: now,
     })
     .where('id', '=', id)
@@ -61,6 +64,28 @@ export async function updateSlotIfUnchanged(db: Db, id: string, expectedUpdatedA
     .returning('updated_at')
     .executeTakeFirst();
   return row?.updated_at;
+}
+
+/** Slots on a provider, with their settings (the start-up check of their models reads them). */
+export async function listSlotSettingsForProvider(db: Db, provider: string): Promise<{ id: string; operation: string; settings: Record<string, unknown> }[]> {
+  return db.selectFrom('slot').select(['id', 'operation', 'settings']).where('provider', '=', provider).orderBy('id').execute();
+}
+
+/**
+ * Writes settings the server changed by itself (a shut-down model replaced), with the notice the
+ * operator reads, only if the slot still has the settings that were checked (an admin's save wins).
+ */
+export async function replaceSlotSettingsWithNotice(
+  db: Db,
+  id: string,
+  expected: Record<string, unknown>,
+  update: { settings: Record<string, unknown>; notice: SlotNotice },
+  now: Date,
+): Promise<boolean> {
+  const r = await sql`
+    UPDATE slot SET settings = ${JSON.stringify(update.settings)}::jsonb, notice = ${JSON.stringify(update.notice)}::jsonb, updated_at = ${now}
+     WHERE id = ${id} AND settings = ${JSON.stringify(expected)}::jsonb`.execute(db);
+  return Number(r.numAffectedRows ?? 0) > 0;
 }
 
 export async function resetSlotStats(db: Db, id: string, now: Date): Promise<boolean> {

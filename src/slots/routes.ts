@@ -26,6 +26,8 @@ import {
 } from './admin-statements.js';
 import { parseEtag, slotEtag, slotView, templateView, validateSlotInput, type SlotInput, type SlotView } from './service.js';
 import { findSlot } from './statements.js';
+import { settingsForModel, slotModelView } from './models.js';
+import { findModel, replacementFor } from '../providers/models.js';
 
 /** Largest template image accepted (templates are frames/backgrounds, not photos). */
 export const MAX_TEMPLATE_BYTES = 20 * 1024 * 1024;
@@ -57,6 +59,25 @@ const SlotSchema = Type.Object({
   templates: Type.Array(TemplateSchema),
   provider_configured: Type.Boolean(),
   provider_reason: Type.Optional(Type.String()),
+  model: Type.Optional(
+    Type.Object({
+      id: Type.String(),
+      title: Type.String(),
+      status: Type.Union([Type.Literal('active'), Type.Literal('deprecated'), Type.Literal('shut_down')]),
+      known: Type.Boolean(),
+      shutdown_date: Type.Optional(Type.String()),
+      replacement: Type.Optional(Type.String()),
+    }),
+  ),
+  notice: Type.Optional(
+    Type.Object({
+      kind: Type.Literal('model_migrated'),
+      from: Type.String(),
+      to: Type.String(),
+      dropped: Type.Array(Type.String()),
+      at: Type.String(),
+    }),
+  ),
   last_activity_at: Type.Union([Type.String(), Type.Null()]),
   today: Type.Object({ succeeded: Type.Integer(), failed: Type.Integer() }),
   updated_at: Type.String(),
@@ -109,7 +130,8 @@ export const slotRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
   const loadViews = async (request: FastifyRequest, slotId?: string): Promise<SlotView[]> => {
     const [rows, templates] = await Promise.all([listSlotsForAdmin(db, startOfToday(clock.now()), slotId), listTemplateRows(db, slotId)]);
     const base = baseUrlOf(deps, request);
-    return Promise.all(rows.map(async (r) => slotView(r, templates, base, await readiness(r.provider))));
+    const now = clock.now();
+    return Promise.all(rows.map(async (r) => slotView(r, templates, base, await readiness(r.provider), slotModelView(providers, r.provider, r.settings, now))));
   };
 
   const loadView = async (request: FastifyRequest, id: string): Promise<SlotView> => {
@@ -160,7 +182,11 @@ export const slotRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
       }
       const before = await findSlot(db, id);
       if (!before) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { slot_id: id });
-      const input = validateSlotInput(body, providers, deps.config);
+      // An id our table does not know is checked against the provider's live list (cached).
+      const lister = providers.models(body.provider);
+      const model = typeof body.settings?.model === 'string' ? body.settings.model : undefined;
+      const liveModelIds = lister && model && !findModel(lister.modelTable, model) ? await deps.models.liveIds(lister) : undefined;
+      const input = validateSlotInput(body, providers, deps.config, { now: clock.now(), ...(liveModelIds ? { liveModelIds } : {}) });
       const written = await updateSlotIfUnchanged(
         db,
         id,
@@ -176,6 +202,56 @@ export const slotRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
         return JSON.stringify(old) !== JSON.stringify(input[k]);
       });
       await audit(db, clock, { actor: request.principal!.username, action: 'slot.update', target: id, fields: changed });
+      const view = await loadView(request, id);
+      void reply.header('ETag', slotEtag(new Date(view.updated_at)));
+      return view;
+    },
+  );
+
+  app.post(
+    '/api/slots/:id/switch-model',
+    {
+      onRequest: canWrite,
+      schema: {
+        summary: "Move a slot to another model of its provider (the one-click switch off a deprecated model)",
+        description:
+          'Sets settings.model and removes every setting the new model does not take (e.g. input_fidelity, an image size it lacks), in one step. ' +
+          'Without `model`, the documented replacement of the current model is used. 409 when the slot changed since `updated_at`.',
+        tags: ['slots'],
+        security: BEARER_SECURITY,
+        params: SlotId,
+        body: Type.Object({ model: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })), updated_at: Type.String({ format: 'date-time' }) }, { additionalProperties: false }),
+        response: { 200: SlotSchema, ...errorResponses(400, 401, 403, 404, 409, 422) },
+      },
+    },
+    async (request, reply) => {
+      const id = (request.params as { id: string }).id;
+      const body = request.body as { model?: string; updated_at: string };
+      const slot = await findSlot(db, id);
+      if (!slot) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { slot_id: id });
+      const lister = providers.models(slot.provider);
+      if (!lister) throw new AppError('invalid_settings', `${slot.provider} has no models to choose from`, { errors: [{ path: '/provider', message: 'no models' }] });
+      const now = clock.now();
+      const current = typeof slot.settings.model === 'string' ? slot.settings.model : lister.modelTable.defaultModel;
+      const target = body.model ?? replacementFor(lister.modelTable, current, now);
+      const moved = settingsForModel(providers, slot.provider, slot.operation, slot.settings, target, now);
+      const liveModelIds = findModel(lister.modelTable, target) ? undefined : await deps.models.liveIds(lister);
+      const input = validateSlotInput(
+        { name: slot.name, enabled: slot.enabled, provider: slot.provider, operation: slot.operation, settings: moved.settings, max_upload_bytes: slot.maxUploadBytes },
+        providers,
+        deps.config,
+        { now, ...(liveModelIds ? { liveModelIds } : {}) },
+      );
+      const written = await updateSlotIfUnchanged(
+        db,
+        id,
+        new Date(body.updated_at),
+        { name: input.name, enabled: input.enabled, provider: input.provider, operation: input.operation, settings: input.settings, maxUploadBytes: input.max_upload_bytes },
+        now,
+      );
+      if (!written) throw new AppError('conflict', 'The slot was changed by someone else since you loaded it; reload and apply your change again', { current: await loadView(request, id) });
+      await audit(db, clock, { actor: request.principal!.username, action: 'slot.switch_model', target: id, fields: ['settings.model', ...moved.dropped.map((d) => `settings.${d}`)] });
+      request.log.info({ slot_id: id, from: current, to: target, dropped: moved.dropped }, 'slot moved to another model');
       const view = await loadView(request, id);
       void reply.header('ETag', slotEtag(new Date(view.updated_at)));
       return view;

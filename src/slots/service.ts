@@ -1,8 +1,11 @@
 import { Value } from 'typebox/value';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
+import type { SlotNotice } from '../db/schema.js';
 import type { ProviderRegistry } from '../providers/registry.js';
+import type { SettingsCheckContext } from '../providers/types.js';
 import type { SlotAdminRow, TemplateRow } from './admin-statements.js';
+import type { SlotModelView } from './models.js';
 
 export interface SlotInput {
   name: string;
@@ -23,7 +26,12 @@ export interface FieldError {
  * shows and the worker applies defaults from). Throws 422 invalid_settings listing every failing
  * field as a JSON pointer into the request body (`/settings/prompt`).
  */
-export function validateSlotInput(input: SlotInput, providers: ProviderRegistry, config: Pick<Config, 'maxUploadBytes' | 'publicBaseUrl'>): SlotInput {
+export function validateSlotInput(
+  input: SlotInput,
+  providers: ProviderRegistry,
+  config: Pick<Config, 'maxUploadBytes' | 'publicBaseUrl'>,
+  context: SettingsCheckContext,
+): SlotInput {
   const errors: FieldError[] = [];
   const driver = providers.get(input.provider);
   const operation = driver?.operations.find((o) => o.id === input.operation);
@@ -32,8 +40,10 @@ export function validateSlotInput(input: SlotInput, providers: ProviderRegistry,
   let settings = input.settings;
   if (operation) {
     settings = Value.Default(operation.settingsSchema, structuredClone(input.settings)) as Record<string, unknown>;
-    for (const e of Value.Errors(operation.settingsSchema, settings)) {
-      errors.push({ path: `/settings${e.instancePath}`, message: e.message });
+    const schemaErrors = [...Value.Errors(operation.settingsSchema, settings)];
+    for (const e of schemaErrors) errors.push({ path: `/settings${e.instancePath}`, message: e.message });
+    if (schemaErrors.length === 0) {
+      for (const p of operation.checkSettings?.(settings, context) ?? []) errors.push({ path: `/settings${p.path}`, message: p.message });
     }
   }
   if (driver?.requiresPublicBaseUrl && !config.publicBaseUrl) {
@@ -63,6 +73,10 @@ export interface SlotView {
   templates: TemplateView[];
   provider_configured: boolean;
   provider_reason?: string;
+  /** The AI model of the slot and its lifecycle (providers with models). */
+  model?: SlotModelView;
+  /** What the server changed on the slot by itself, until the slot is saved again. */
+  notice?: SlotNotice;
   last_activity_at: string | null;
   today: { succeeded: number; failed: number };
   updated_at: string;
@@ -95,7 +109,13 @@ export function parseEtag(value: string): Date | undefined {
   return m ? new Date(Number(m[1])) : undefined;
 }
 
-export function slotView(row: SlotAdminRow, templates: TemplateRow[], baseUrl: string, readiness: { configured: boolean; reason?: string }): SlotView {
+export function slotView(
+  row: SlotAdminRow,
+  templates: TemplateRow[],
+  baseUrl: string,
+  readiness: { configured: boolean; reason?: string },
+  model: SlotModelView | undefined,
+): SlotView {
   return {
     id: row.id,
     name: row.name,
@@ -108,6 +128,8 @@ export function slotView(row: SlotAdminRow, templates: TemplateRow[], baseUrl: s
     templates: templates.filter((t) => t.slot_id === row.id).map(templateView),
     provider_configured: readiness.configured,
     ...(readiness.reason ? { provider_reason: readiness.reason } : {}),
+    ...(model ? { model } : {}),
+    ...(row.notice ? { notice: row.notice } : {}),
     last_activity_at: row.last_activity_at ? new Date(row.last_activity_at).toISOString() : null,
     today: { succeeded: row.today_succeeded, failed: row.today_failed },
     updated_at: row.updated_at.toISOString(),

@@ -115,6 +115,18 @@ async function countRejections(db: Db, range: StatsRange, groupBy?: GroupBy): Pr
   return result.rows;
 }
 
+/** Provider errors by their reason (model_unavailable, safety_block, rate_limited, …). */
+async function countProviderErrorReasons(db: Db, range: StatsRange): Promise<Record<string, number>> {
+  const result = await sql<{ reason: string | null; n: number }>`
+    SELECT failure_detail->>'reason' AS reason, count(*)::int AS n
+      FROM job
+     WHERE created_at >= ${range.from} AND created_at < ${range.to} AND NOT is_test
+       AND failure_reason = 'provider_error'
+       AND (${range.slotId ?? null}::text IS NULL OR slot_id = ${range.slotId ?? null})
+     GROUP BY 1`.execute(db);
+  return Object.fromEntries(result.rows.map((r) => [r.reason ?? 'unknown', r.n]));
+}
+
 export interface Totals extends JobCounts {
   rejections: Record<string, number>;
 }
@@ -126,6 +138,7 @@ export interface Stats {
   totals: Totals;
   series: Array<Totals & { bucket_start: string }>;
   providers: Array<JobCounts & { provider: string }>;
+  provider_error_reasons: Record<string, number>;
 }
 
 const EMPTY: JobCounts = { total: 0, succeeded: 0, timeouts: 0, provider_errors: 0, cancellations: 0, internal_errors: 0, latency_ms: { p50: null, p95: null, p99: null } };
@@ -145,11 +158,12 @@ function bucketStarts(from: Date, to: Date, groupBy: GroupBy): Date[] {
 
 /** The statistics of SPEC §6 over [from, to): totals, a series by hour/day/week, and per provider. */
 export async function computeStats(db: Db, range: StatsRange, groupBy: GroupBy): Promise<Stats> {
-  const [buckets, providers, rejections, rejectionSeries] = await Promise.all([
+  const [buckets, providers, rejections, rejectionSeries, providerErrorReasons] = await Promise.all([
     countJobs(db, range, { bucket: groupBy }),
     countJobs(db, range, 'provider'),
     countRejections(db, range),
     countRejections(db, range, groupBy),
+    countProviderErrorReasons(db, range),
   ]);
   const series = buckets;
   const byBucket = new Map(series.map((s) => [new Date(s.key as Date).getTime(), s.counts]));
@@ -161,6 +175,7 @@ export async function computeStats(db: Db, range: StatsRange, groupBy: GroupBy):
     totals: { ...merged(buckets), rejections: Object.fromEntries(rejections.map((r) => [r.code, r.n])) },
     series: bucketStarts(range.from, range.to, groupBy).map((b) => ({ bucket_start: b.toISOString(), ...(byBucket.get(b.getTime()) ?? EMPTY), rejections: rejectionsAt(b.getTime()) })),
     providers: providers.map((p) => ({ provider: String(p.key), ...p.counts })),
+    provider_error_reasons: providerErrorReasons,
   };
 }
 

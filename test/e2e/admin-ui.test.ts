@@ -3,6 +3,7 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WEB_DIST } from '../../src/web/admin-ui-routes.js';
+import { startOpenAIFake, type OpenAIFake } from '../support/fakes/openai.js';
 import { jpegBytes, postIngest } from '../support/http.js';
 import { makeFrameTemplate } from '../support/images.js';
 import { startTestServer, TEST_ADMIN, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
@@ -18,6 +19,7 @@ const SHOTS = 'test-artifacts/screenshots';
  */
 describe('admin UI in Chromium', () => {
   let server: TestServer;
+  let openai: OpenAIFake;
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
@@ -37,7 +39,11 @@ describe('admin UI in Chromium', () => {
       throw new Error('Build the UI first: npm run build:web (npm run test:e2e does it)');
     });
     await fs.mkdir(SHOTS, { recursive: true });
-    server = await startTestServer({ env: { PHOTOCHANGER_T_SYNC_RESPONSE_SECONDS: '10' } });
+    // OpenAI with a key and a model newer than the driver's table; Gemini without a key.
+    openai = await startOpenAIFake({ extraModels: ['gpt-image-3-preview'] });
+    server = await startTestServer({
+      env: { PHOTOCHANGER_T_SYNC_RESPONSE_SECONDS: '10', PHOTOCHANGER_OPENAI_BASE_URL: openai.baseUrl, PHOTOCHANGER_OPENAI_API_KEY: openai.apiKey },
+    });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
@@ -48,6 +54,7 @@ describe('admin UI in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+    await openai?.close();
   });
 
   it('log in (Russian by default for a Russian browser), see the 15 slots', async () => {
@@ -90,6 +97,46 @@ describe('admin UI in Chromium', () => {
     await page.waitForSelector('[data-template-key=frame] img');
     const templates = await server.database.db.selectFrom('template').select(['setting_key']).where('slot_id', '=', 'slot-005').execute();
     expect(templates).toEqual([{ setting_key: 'frame' }]);
+  });
+
+  it('offers the models the key can use, including one only the live list knows, and saves it', async () => {
+    await page.goto(`${server.url}/admin/#/slots/slot-010`);
+    await page.waitForSelector('#slot-provider');
+    await page.selectOption('#slot-provider', 'openai');
+    await page.waitForSelector('#f--settings-model option[value="gpt-image-3-preview"]', { state: 'attached' });
+    expect(await page.inputValue('#f--settings-model')).toBe('gpt-image-2');
+    // Shut-down and non-image models are not offered; the live-only one is, in its own group.
+    const offered = await page.locator('#f--settings-model option').evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value));
+    expect(offered).toContain('gpt-image-2.6-sunburst');
+    expect(offered).not.toContain('gpt-5.5');
+    expect(await page.locator('#f--settings-model optgroup').getAttribute('label')).toContain('Другие модели вашего ключа');
+    expect(await page.locator('.field:has(#f--settings-model) .help').first().textContent()).toContain('доступные вашему API-ключу');
+    await page.selectOption('#f--settings-model', 'gpt-image-3-preview');
+    await page.fill('textarea', 'Комикс');
+    await page.click('form button[type=submit]');
+    await page.waitForSelector('[role=status]');
+    const saved = await server.database.db.selectFrom('slot').select(['provider', 'settings']).where('id', '=', 'slot-010').executeTakeFirstOrThrow();
+    expect(saved).toMatchObject({ provider: 'openai', settings: { model: 'gpt-image-3-preview', prompt: 'Комикс' } });
+    await shot('slot-model-picker');
+  });
+
+  it('warns about a deprecated model on the slot list and switches it in one click', async () => {
+    await server.database.db
+      .updateTable('slot')
+      .set({ provider: 'openai', operation: 'edit', settings: JSON.stringify({ model: 'gpt-image-1.5', prompt: 'Поп-арт', input_fidelity: 'high' }) })
+      .where('id', '=', 'slot-011')
+      .execute();
+    await page.goto(`${server.url}/admin/#/slots`);
+    const card = page.locator('li[data-slot="slot-011"]');
+    await card.locator('[data-testid=model-warning]').waitFor();
+    expect(await card.locator('[data-testid=model-warning]').textContent()).toContain('устарела и будет отключена');
+    await shot('slots-deprecated-model');
+    await card.locator('[data-testid=model-warning] button').click();
+    const settings = async () => (await server.database.db.selectFrom('slot').select('settings').where('id', '=', 'slot-011').executeTakeFirstOrThrow()).settings;
+    await expect.poll(settings).toMatchObject({ model: 'gpt-image-2.6-sunburst', prompt: 'Поп-арт' });
+    // GPT Image 2.6 chooses its input fidelity itself: the setting is gone.
+    expect(await settings()).not.toHaveProperty('input_fidelity');
+    await expect.poll(() => card.locator('[data-testid=model-warning]').count()).toBe(0);
   });
 
   it('shows a 422 next to its field, and a 409 from a concurrent edit with reload', async () => {

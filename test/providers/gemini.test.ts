@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { staticKeySource } from '../../src/providers/keys.js';
+import type { ModelLister } from '../../src/providers/models.js';
 import { createGeminiProvider, type GeminiRetryOptions } from '../../src/providers/gemini/driver.js';
 import { ProviderFailure, type InputImage, type ProviderDriver, type TemplateImage } from '../../src/providers/types.js';
 import { TINY_PNG } from '../support/fakes/common.js';
@@ -34,7 +35,7 @@ describe('Gemini driver against the fake Gemini server', () => {
   function run(settings: Record<string, unknown>, options: { deadlineMs?: number; abortAtDeadline?: boolean; templates?: TemplateImage[]; d?: ProviderDriver } = {}) {
     const c = makeProviderRequest({
       operation: 'edit',
-      settings: { model: 'gemini-2.5-flash-image', prompt: 'Make it a watercolour', ...settings },
+      settings: { model: 'gemini-3.1-flash-lite-image', prompt: 'Make it a watercolour', ...settings },
       photo,
       templates: options.templates ?? [],
       deadlineMs: options.deadlineMs ?? 3000,
@@ -44,7 +45,7 @@ describe('Gemini driver against the fake Gemini server', () => {
     return { ...c, result: (options.d ?? driver).process(c.request) };
   }
 
-  it('sends the exact wire format: key header, photo then templates as inline_data, text last, IMAGE modality, no imageSize for 2.5', async () => {
+  it('sends the exact wire format: key header, photo then templates as inline_data, text last, IMAGE modality, no imageSize the model does not offer', async () => {
     const { result, calls } = run({ aspect_ratio: '3:4', image_size: '2K' }, { templates: [frame] });
     const out = await result;
     expect(out.mime).toBe('image/png');
@@ -53,7 +54,7 @@ describe('Gemini driver against the fake Gemini server', () => {
     expect(fake.requests).toHaveLength(1);
     const req = fake.requests[0]!;
     expect(req.method).toBe('POST');
-    expect(req.path).toBe('/v1beta/models/gemini-2.5-flash-image:generateContent');
+    expect(req.path).toBe('/v1beta/models/gemini-3.1-flash-lite-image:generateContent');
     expect(req.headers['x-goog-api-key']).toBe(fake.apiKey);
     expect(req.headers['content-type']).toMatch(/^application\/json/);
     expect(req.headers.authorization).toBeUndefined();
@@ -70,14 +71,14 @@ describe('Gemini driver against the fake Gemini server', () => {
     expect(body.safetySettings).toBeUndefined();
     expect(req.body.toString()).not.toContain('responseMimeType');
     expect(req.body.toString()).not.toContain('imageSize');
-    expect(calls).toEqual([{ provider: 'gemini', model: 'gemini-2.5-flash-image', attempt: 1, durationMs: expect.any(Number), outcome: 'success', responseId: 'fake-resp-1', httpStatus: 200, detail: 'finishReason=STOP' }]);
+    expect(calls).toEqual([{ provider: 'gemini', model: 'gemini-3.1-flash-lite-image', attempt: 1, durationMs: expect.any(Number), outcome: 'success', responseId: 'fake-resp-1', httpStatus: 200, detail: 'finishReason=STOP' }]);
   });
 
-  it('sends imageSize and safety settings to gemini-3-pro-image-preview', async () => {
-    const { result } = run({ model: 'gemini-3-pro-image-preview', image_size: '2K', safety_threshold: 'BLOCK_ONLY_HIGH' });
+  it('sends imageSize and safety settings to gemini-3-pro-image', async () => {
+    const { result } = run({ model: 'gemini-3-pro-image', image_size: '2K', safety_threshold: 'BLOCK_ONLY_HIGH' });
     await result;
     const body = fake.requests[0]!.json as { generationConfig: Record<string, unknown>; safetySettings: { category: string; threshold: string }[] };
-    expect(fake.requests[0]!.path).toBe('/v1beta/models/gemini-3-pro-image-preview:generateContent');
+    expect(fake.requests[0]!.path).toBe('/v1beta/models/gemini-3-pro-image:generateContent');
     expect(body.generationConfig).toEqual({ responseModalities: ['IMAGE'], imageConfig: { imageSize: '2K' } });
     expect(body.safetySettings.map((s) => s.category)).toEqual([
       'HARM_CATEGORY_HARASSMENT',
@@ -86,6 +87,45 @@ describe('Gemini driver against the fake Gemini server', () => {
       'HARM_CATEGORY_DANGEROUS_CONTENT',
     ]);
     expect(body.safetySettings.every((s) => s.threshold === 'BLOCK_ONLY_HIGH')).toBe(true);
+  });
+
+  it.each([
+    // model, settings asked for, what must reach the API (only what the model's table entry allows)
+    ['gemini-3.1-flash-lite-image', { image_size: '1K', aspect_ratio: '1:8', thinking_level: 'high' }, { imageConfig: { aspectRatio: '1:8', imageSize: '1K' }, thinkingConfig: { thinkingLevel: 'high' } }],
+    ['gemini-3.1-flash-lite-image', { image_size: '4K' }, {}],
+    ['gemini-nano-banana-2.1', { image_size: '4K', aspect_ratio: '4:1', thinking_level: 'minimal' }, { imageConfig: { aspectRatio: '4:1', imageSize: '4K' }, thinkingConfig: { thinkingLevel: 'minimal' } }],
+    ['gemini-3-pro-image', { image_size: '4K', aspect_ratio: '1:8', thinking_level: 'high' }, { imageConfig: { imageSize: '4K' } }],
+    ['gemini-3.1-flash-image', { image_size: '512', aspect_ratio: '8:1' }, { imageConfig: { aspectRatio: '8:1', imageSize: '512' } }],
+  ] as const)('%s: a booth photo is answered, with exactly the parameters the model takes (%j)', async (model, settings, expected) => {
+    const { result } = run({ model, ...settings });
+    expect((await result).bytes.equals(TINY_PNG)).toBe(true);
+    expect(fake.requests).toHaveLength(1);
+    expect(fake.requests[0]!.path).toBe(`/v1beta/models/${model}:generateContent`);
+    expect((fake.requests[0]!.json as { generationConfig: unknown }).generationConfig).toEqual({ responseModalities: ['IMAGE'], ...expected });
+  });
+
+  it('a model Google no longer serves: 404 NOT_FOUND becomes model_unavailable at once (no retry), naming the slot and the replacement', async () => {
+    const { result, calls } = run({ model: 'gemini-2.5-flash-image' });
+    const failure = await rejectionOf(result);
+    expect(failure).toBeInstanceOf(ProviderFailure);
+    expect((failure as ProviderFailure).reason).toBe('model_unavailable');
+    expect((failure as ProviderFailure).message).toBe(
+      'The model gemini-2.5-flash-image no longer exists at Google (or this key cannot use it); switch slot-001 to gemini-nano-banana-2.1',
+    );
+    expect(fake.requests).toHaveLength(1);
+    expect(fake.requests[0]!.outcome).toBe(404);
+    expect(calls.map((c) => [c.outcome, c.httpStatus])).toEqual([['failure', 404]]);
+  });
+
+  it('lists the models of the key from GET /v1beta/models, every page', async () => {
+    const lister = driver as unknown as ModelLister;
+    fake.requests.length = 0;
+    const models = await lister.listModels(AbortSignal.timeout(2000));
+    expect(models.map((m) => m.id)).toEqual(expect.arrayContaining(['gemini-3.1-flash-lite-image', 'gemini-nano-banana-2.1', 'gemini-3-pro-image', 'gemini-3.8-flash']));
+    // Only generateContent models: the embedding and :predict models are left out.
+    expect(models.map((m) => m.id)).not.toContain('gemini-embedding-002');
+    expect(models.map((m) => m.id)).not.toContain('imagen-5.0-generate-001');
+    expect(fake.requests.every((r) => r.method === 'GET' && r.path === '/v1beta/models' && r.headers['x-goog-api-key'] === fake.apiKey)).toBe(true);
   });
 
   it('reads the image after a text part, in camelCase and in snake_case', async () => {

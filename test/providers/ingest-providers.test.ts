@@ -40,7 +40,7 @@ describe('booth ingests through the AI providers', () => {
     photo = await jpegBytes(320, 240);
     const set = (id: string, provider: string, operation: string, settings: Record<string, unknown>) =>
       server.database.db.updateTable('slot').set({ provider, operation, settings: JSON.stringify(settings) }).where('id', '=', id).execute();
-    await set('slot-006', 'gemini', 'edit', { model: 'gemini-2.5-flash-image', prompt: 'Turn the guest into a watercolour painting' });
+    await set('slot-006', 'gemini', 'edit', { model: 'gemini-3.1-flash-lite-image', prompt: 'Turn the guest into a watercolour painting' });
     await set('slot-007', 'openai', 'edit', { prompt: 'Make it a comic book cover' });
     await set('slot-008', 'turbotext', 'generate_image2image', { prompt: 'A portrait in the style of Repin', strength: 40 });
   });
@@ -66,14 +66,14 @@ describe('booth ingests through the AI providers', () => {
     expect(Buffer.from(await res.arrayBuffer()).equals(TINY_PNG)).toBe(true);
     expect(gemini.requests).toHaveLength(1);
     const req = gemini.requests[0]!;
-    expect(req.path).toBe('/v1beta/models/gemini-2.5-flash-image:generateContent');
+    expect(req.path).toBe('/v1beta/models/gemini-3.1-flash-lite-image:generateContent');
     expect(req.headers['x-goog-api-key']).toBe(gemini.apiKey);
     const body = JSON.stringify(req.json);
     expect(body).toContain('Turn the guest into a watercolour painting');
     expect(body).toContain(photo.toString('base64').slice(0, 64));
 
     const row = await job(res.headers.get('x-job-id')!);
-    expect(row.provider_calls).toEqual([expect.objectContaining({ provider: 'gemini', model: 'gemini-2.5-flash-image', attempt: 1, outcome: 'success', responseId: expect.any(String) })]);
+    expect(row.provider_calls).toEqual([expect.objectContaining({ provider: 'gemini', model: 'gemini-3.1-flash-lite-image', attempt: 1, outcome: 'success', responseId: expect.any(String) })]);
     const logged = server.logLines.filter((l) => l.includes(row.id) && l.includes('provider call'));
     expect(logged.length).toBeGreaterThan(0);
     // No base64 payload in any log line.

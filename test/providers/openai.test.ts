@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { staticKeySource } from '../../src/providers/keys.js';
+import type { ModelLister } from '../../src/providers/models.js';
 import { createOpenAIProvider } from '../../src/providers/openai/driver.js';
 import { ProviderFailure, type InputImage, type ProviderDriver, type TemplateImage } from '../../src/providers/types.js';
 import { TINY_JPEG, TINY_PNG } from '../support/fakes/common.js';
@@ -32,7 +33,7 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
   function run(settings: Record<string, unknown>, options: { deadlineMs?: number; abortAtDeadline?: boolean; templates?: TemplateImage[]; d?: ProviderDriver } = {}) {
     const c = makeProviderRequest({
       operation: 'edit',
-      settings: { model: 'gpt-image-1', prompt: 'Turn the guests into astronauts', size: 'auto', quality: 'low', output_format: 'jpeg', ...settings },
+      settings: { model: 'gpt-image-2', prompt: 'Turn the guests into astronauts', size: 'auto', quality: 'low', output_format: 'jpeg', ...settings },
       photo,
       templates: options.templates ?? [],
       deadlineMs: options.deadlineMs ?? 3000,
@@ -44,7 +45,7 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
 
   it('sends multipart with repeated image[] parts (photo first), the options, and no response_format', async () => {
     const { result, calls } = run(
-      { size: '1024x1536', quality: 'high', output_compression: 80, background: 'opaque', input_fidelity: 'high' },
+      { model: 'gpt-image-1', size: '1024x1536', quality: 'high', output_compression: 80, background: 'opaque', input_fidelity: 'high' },
       { templates: [reference] },
     );
     const out = await result;
@@ -85,8 +86,8 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
     expect(calls).toEqual([{ provider: 'openai', model: 'gpt-image-1', attempt: 1, durationMs: expect.any(Number), outcome: 'success', responseId: 'req_fake_1', httpStatus: 200 }]);
   });
 
-  it('drops input_fidelity for gpt-image-1.5 and output_compression for png; the MIME follows output_format', async () => {
-    const out = await run({ model: 'gpt-image-1.5', input_fidelity: 'high', output_format: 'png', output_compression: 50 }).result;
+  it('drops input_fidelity for gpt-image-2 (it decides itself) and output_compression for png; the MIME follows output_format', async () => {
+    const out = await run({ model: 'gpt-image-2', input_fidelity: 'high', output_format: 'png', output_compression: 50 }).result;
     expect(out.mime).toBe('image/png');
     expect(out.bytes.equals(TINY_PNG)).toBe(true);
     const names = fake.requests[0]!.parts!.map((p) => p.name);
@@ -104,12 +105,46 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
     expect(calls.map((c) => [c.outcome, c.httpStatus, c.responseId])).toEqual([['failure', 400, expect.stringMatching(/^req_fake_\d+$/)]]);
   });
 
-  it('reports a bad size as bad_request naming the parameter', async () => {
-    const err = (await rejectionOf(run({ size: '999x999' }).result)) as ProviderFailure;
+  it('reports a 400 for a parameter as bad_request naming it', async () => {
+    fake.setBehaviour({ kind: 'error', status: 400, code: 'invalid_value', type: 'invalid_request_error', message: "Invalid value: '999x999'. Supported values are: 'auto'." });
+    const err = (await rejectionOf(run({}).result)) as ProviderFailure;
     expect(err.reason).toBe('bad_request');
-    expect(err.message).toContain('size');
     expect(err.message).toContain('999x999');
     expect(fake.requests).toHaveLength(1);
+  });
+
+  it.each([
+    // model, settings asked for, fields that must reach the API (only what the model's table entry allows)
+    ['gpt-image-2', { size: '2048x1152', background: 'transparent', input_fidelity: 'high', output_format: 'png' }, { size: '2048x1152' }],
+    ['gpt-image-2.6-sunburst', { size: '3840x2160', background: 'transparent', output_format: 'webp' }, { size: '3840x2160', background: 'transparent' }],
+    ['gpt-image-2.6-flare', { size: '1024x1536', background: 'opaque' }, { size: '1024x1536', background: 'opaque' }],
+    ['gpt-image-2.5-sunburst', { size: '1536x1024' }, { size: '1536x1024' }],
+    ['gpt-image-1', { size: '2048x1152', input_fidelity: 'high' }, { size: 'auto', input_fidelity: 'high' }],
+  ] as const)('%s: a booth photo is answered, with exactly the parameters the model takes (%j)', async (model, settings, expected) => {
+    const out = await run({ model, ...settings }).result;
+    expect(out.bytes.length).toBeGreaterThan(0);
+    const req = fake.requests[0]!;
+    const value = (name: string) => req.parts!.find((p) => p.name === name)?.value;
+    expect(value('model')).toBe(model);
+    expect(value('size')).toBe(expected.size);
+    expect(value('background')).toBe('background' in expected ? expected.background : undefined);
+    expect(value('input_fidelity')).toBe('input_fidelity' in expected ? expected.input_fidelity : undefined);
+  });
+
+  it('a model OpenAI no longer serves: 404 model_not_found becomes model_unavailable at once (no retry), naming the slot and the replacement', async () => {
+    const { result, calls } = run({ model: 'dall-e-3' });
+    const err = (await rejectionOf(result)) as ProviderFailure;
+    expect(err.reason).toBe('model_unavailable');
+    expect(err.message).toBe('The model dall-e-3 no longer exists at OpenAI (or this key cannot use it); switch slot-001 to gpt-image-2');
+    expect(fake.requests).toHaveLength(1);
+    expect(calls.map((c) => [c.outcome, c.httpStatus])).toEqual([['failure', 404]]);
+  });
+
+  it('lists the models of the key from GET /v1/models with their shutdown dates', async () => {
+    const lister = driver as unknown as ModelLister;
+    const models = await lister.listModels(AbortSignal.timeout(2000));
+    expect(models).toEqual(expect.arrayContaining([{ id: 'gpt-image-2' }, { id: 'gpt-image-1.5', shutdownDate: '2026-12-01' }, { id: 'gpt-5.5' }]));
+    expect(fake.requests.map((r) => [r.method, r.path, r.headers.authorization])).toEqual([['GET', '/v1/models', `Bearer ${fake.apiKey}`]]);
   });
 
   it('maps 401 to auth_failed and never logs the key', async () => {

@@ -101,9 +101,43 @@ export interface Slot {
   templates: Template[];
   provider_configured: boolean;
   provider_reason?: string;
+  model?: SlotModel;
+  notice?: { kind: 'model_migrated'; from: string; to: string; dropped: string[]; at: string };
   last_activity_at: string | null;
   today: { succeeded: number; failed: number };
   updated_at: string;
+}
+
+export type ModelStatus = 'active' | 'deprecated' | 'shut_down';
+
+export interface SlotModel {
+  id: string;
+  title: string;
+  status: ModelStatus;
+  known: boolean;
+  shutdown_date?: string;
+  replacement?: string;
+}
+
+export interface CatalogModel {
+  id: string;
+  title: string;
+  status: ModelStatus;
+  known: boolean;
+  live?: boolean;
+  shutdown_date?: string;
+  replacement?: string;
+  preview?: boolean;
+  note?: string;
+}
+
+export interface ModelCatalog {
+  provider: string;
+  default_model: string;
+  source: 'live' | 'table';
+  fetched_at?: string;
+  live_error?: { reason: string; message: string };
+  models: CatalogModel[];
 }
 
 export interface JsonSchema {

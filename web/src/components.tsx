@@ -63,7 +63,24 @@ function options(schema: JsonSchema): unknown[] | undefined {
  * as textareas with a length counter), numbers with their range, enums as selects, booleans,
  * nested objects as fieldsets. `errors` are JSON pointers (/settings/…) from a 422.
  */
-export function SchemaForm({ schema, value, onChange, errors, path }: { schema: JsonSchema; value: Record<string, unknown>; onChange: (v: Record<string, unknown>) => void; errors: Record<string, string>; path: string }) {
+/** A field the page draws itself instead of the generated input (e.g. the model picker). */
+export type CustomField = (props: { id: string; label: string; help?: string; error?: string; value: unknown; set: (x: unknown) => void }) => ComponentChildren;
+
+export function SchemaForm({
+  schema,
+  value,
+  onChange,
+  errors,
+  path,
+  custom = {},
+}: {
+  schema: JsonSchema;
+  value: Record<string, unknown>;
+  onChange: (v: Record<string, unknown>) => void;
+  errors: Record<string, string>;
+  path: string;
+  custom?: Record<string, CustomField>;
+}) {
   const props = Object.entries(schema.properties ?? {});
   return (
     <>
@@ -79,6 +96,8 @@ export function SchemaForm({ schema, value, onChange, errors, path }: { schema: 
           else next[name] = x;
           onChange(next);
         };
+        const Custom = custom[name];
+        if (Custom) return <div key={name}>{Custom({ id, label, ...(help ? { help } : {}), ...(errors[p] ? { error: errors[p] } : {}), value: v ?? s.default, set })}</div>;
         const opts = options(s);
         const describedBy = [help ? `${id}-help` : '', errors[p] ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
         if (s.type === 'object' && s.properties) {

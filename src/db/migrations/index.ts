@@ -3,6 +3,7 @@ import * as m001 from './001_initial.js';
 import * as m003 from './003_temporary_media.js';
 import * as m004 from './004_admin.js';
 import * as m005 from './005_stats.js';
+import * as m006 from './006_slot_notice.js';
 
 /** Ordered migrations, run at start (names sort in execution order). Add new ones at the end. */
 export const migrations: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const migrations: Record<string, Migration> = {
   '003_temporary_media': m003,
   '004_admin': m004,
   '005_stats': m005,
+  '006_slot_notice': m006,
 };

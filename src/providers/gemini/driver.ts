@@ -18,6 +18,7 @@ import {
   parseJson,
   parseRetryAfter,
   ProviderCallFailure,
+  fetchModelList,
   sendRequest,
   sniffImageMime,
   withRetries,
@@ -27,12 +28,9 @@ import {
 } from '../http.js';
 import { hasKey, requireKey, type ProviderKeySource } from '../keys.js';
 import { ProviderFailure, type OperationDescriptor, type ProviderDriver, type ProviderRequest, type ProviderResult } from '../types.js';
-import {
-  GEMINI_HARM_CATEGORIES,
-  GEMINI_MODELS_WITH_IMAGE_SIZE,
-  GeminiEditSettingsSchema,
-  type GeminiEditSettings,
-} from './settings.js';
+import { modelUnavailable, type LiveModelEntry, type ModelLister } from '../models.js';
+import { GEMINI_MODEL_TABLE, geminiCapabilities } from './models.js';
+import { checkGeminiSettings, GEMINI_HARM_CATEGORIES, GeminiEditSettingsSchema, type GeminiEditSettings } from './settings.js';
 
 const PROVIDER = 'gemini';
 const TITLE = 'Gemini';
@@ -41,7 +39,6 @@ const TITLE = 'Gemini';
 export const GEMINI_INPUT_MIME_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/heic', 'image/heif'] as const;
 /** Inline requests are limited to about 20 MB in total; base64 adds a third. */
 const INLINE_BUDGET_BYTES = 14 * 1024 * 1024;
-const MAX_SIDE = 3072;
 
 export interface GeminiRetryOptions {
   maxAttempts: number;
@@ -75,6 +72,7 @@ export const GEMINI_OPERATIONS: readonly OperationDescriptor[] = [
       { key: 'reference', title: 'Reference image (style, frame, background…)', required: false },
       { key: 'reference_2', title: 'Second reference image', required: false },
     ],
+    checkSettings: (settings, context) => checkGeminiSettings(settings as GeminiEditSettings, context),
   },
 ];
 
@@ -96,11 +94,16 @@ interface GeminiResponse {
   responseId?: string;
 }
 
-/** Builds the generateContent body: images first (photo, then templates), the text last. */
+/**
+ * Builds the generateContent body: images first (photo, then templates), the text last. Only the
+ * parameters the model's table entry allows are sent (an unknown model gets the common ones).
+ */
 export function buildGeminiBody(settings: GeminiEditSettings, images: readonly { bytes: Buffer; mime: string }[]): Record<string, unknown> {
+  const caps = geminiCapabilities(settings.model);
   const imageConfig: Record<string, string> = {};
-  if (settings.aspect_ratio) imageConfig.aspectRatio = settings.aspect_ratio;
-  if (settings.image_size && GEMINI_MODELS_WITH_IMAGE_SIZE.includes(settings.model)) imageConfig.imageSize = settings.image_size;
+  if (settings.aspect_ratio && caps.aspectRatios.includes(settings.aspect_ratio)) imageConfig.aspectRatio = settings.aspect_ratio;
+  if (settings.image_size && caps.imageSizes.includes(settings.image_size)) imageConfig.imageSize = settings.image_size;
+  const thinking = settings.thinking_level && caps.thinkingLevels.includes(settings.thinking_level) ? { thinkingConfig: { thinkingLevel: settings.thinking_level } } : {};
   return {
     contents: [
       {
@@ -108,7 +111,7 @@ export function buildGeminiBody(settings: GeminiEditSettings, images: readonly {
         parts: [...images.map((i) => ({ inline_data: { mime_type: i.mime, data: i.bytes.toString('base64') } })), { text: settings.prompt }],
       },
     ],
-    generationConfig: { responseModalities: ['IMAGE'], ...(Object.keys(imageConfig).length > 0 ? { imageConfig } : {}) },
+    generationConfig: { responseModalities: ['IMAGE'], ...(Object.keys(imageConfig).length > 0 ? { imageConfig } : {}), ...thinking },
     ...(settings.safety_threshold
       ? { safetySettings: GEMINI_HARM_CATEGORIES.map((category) => ({ category, threshold: settings.safety_threshold })) }
       : {}),
@@ -134,7 +137,7 @@ function httpFailure(status: number, body: Buffer, headers: Headers, now: Date, 
     return new ProviderCallFailure('auth_failed', `Gemini rejected the API key (${what}): ${text}`, opts);
   }
   if (status === 400) return new ProviderCallFailure('bad_request', `Gemini refused the request (${what}): ${text}`, opts);
-  if (status === 404) return new ProviderCallFailure('model_not_found', `Gemini does not know this model (${what}): ${text}`, opts);
+  if (status === 404) return new ProviderCallFailure('model_unavailable', `Gemini does not know this model (${what}): ${text}`, opts);
   if (status === 429) return new ProviderCallFailure('rate_limited', `Gemini quota or rate limit reached (${what}): ${text}`, { ...opts, retryable: true });
   if (status === 500 || status === 503) {
     return new ProviderCallFailure('provider_unavailable', `Gemini is unavailable (${what}): ${text}`, { ...opts, retryable: true });
@@ -198,11 +201,36 @@ export function createGeminiProvider(options: GeminiProviderOptions): ProviderDr
       failure.reason === 'no_image' ? retry.noImageDelayMs : Math.min(retry.backoffMs * 2 ** (attempt - 1), retry.backoffMs * 4),
   };
 
-  return {
+  /** GET /v1beta/models, every page: the models this key can call. */
+  const listModels = async (signal: AbortSignal): Promise<LiveModelEntry[]> => {
+    const key = await requireKey(options.keys, PROVIDER, TITLE);
+    const models: LiveModelEntry[] = [];
+    let pageToken: string | undefined;
+    for (let page = 0; page < 20; page++) {
+      const url = `${baseUrl}/v1beta/models?pageSize=1000${pageToken ? `&pageToken=${encodeURIComponent(pageToken)}` : ''}`;
+      const { response, body } = await fetchModelList(fetchImpl, url, { 'x-goog-api-key': key }, signal, TITLE);
+      if (response.status !== 200) throw httpFailure(response.status, body, response.headers, new Date(), [key]);
+      const json = parseJson(body) as
+        | { models?: { name?: string; displayName?: string; description?: string; supportedGenerationMethods?: string[] }[]; nextPageToken?: string }
+        | undefined;
+      for (const m of json?.models ?? []) {
+        const id = m.name?.replace(/^models\//, '');
+        if (!id || !(m.supportedGenerationMethods ?? []).includes('generateContent')) continue;
+        models.push({ id, ...(m.displayName ? { displayName: m.displayName } : {}), ...(m.description ? { description: m.description } : {}) });
+      }
+      pageToken = json?.nextPageToken;
+      if (!pageToken) break;
+    }
+    return models;
+  };
+
+  const driver: ProviderDriver & ModelLister = {
     id: PROVIDER,
     title: 'Google Gemini',
     operations: GEMINI_OPERATIONS,
     maxConcurrency: options.maxConcurrency,
+    modelTable: GEMINI_MODEL_TABLE,
+    listModels,
     async readiness() {
       return (await hasKey(options.keys, PROVIDER)) ? { configured: true } : { configured: false, reason: 'provider_not_configured' };
     },
@@ -210,16 +238,14 @@ export function createGeminiProvider(options: GeminiProviderOptions): ProviderDr
       if (request.operation !== 'edit') throw new ProviderFailure('unknown_operation', `Gemini has no operation "${request.operation}"`);
       const key = await requireKey(options.keys, PROVIDER, TITLE);
       const settings = request.settings as GeminiEditSettings;
-      if (settings.image_size && !GEMINI_MODELS_WITH_IMAGE_SIZE.includes(settings.model)) {
-        request.log.debug({ jobId: request.jobId, model: settings.model }, 'image_size ignored: this Gemini model does not accept it');
-      }
+      const caps = geminiCapabilities(settings.model);
       const order = GEMINI_OPERATIONS[0]!.templateKeys.map((t) => t.key);
       const templates = [...request.templates].sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key));
-      const inputs = [request.photo, ...templates];
+      const inputs = [request.photo, ...templates].slice(0, caps.maxInputImages);
       const perImage = Math.floor(INLINE_BUDGET_BYTES / inputs.length);
       const images: { bytes: Buffer; mime: string }[] = [];
       for (const input of inputs) {
-        images.push(await prepareInputImage({ path: input.path, mime: input.mime }, { accepted: GEMINI_INPUT_MIME_TYPES, maxSide: MAX_SIDE, maxBytes: perImage }));
+        images.push(await prepareInputImage({ path: input.path, mime: input.mime }, { accepted: GEMINI_INPUT_MIME_TYPES, maxSide: caps.inputMaxSide, maxBytes: perImage }));
         if (request.signal.aborted) throw abortReason(request.signal);
       }
       const body = JSON.stringify(buildGeminiBody(settings, images));
@@ -254,8 +280,11 @@ export function createGeminiProvider(options: GeminiProviderOptions): ProviderDr
         const image = readGeminiAnswer(json);
         responseId = json.responseId;
         return { value: image, httpStatus: 200, ...(json.responseId ? { responseId: json.responseId } : {}), detail: `finishReason=${json.candidates?.[0]?.finishReason ?? '?'}` };
+      }).catch((err: unknown) => {
+        throw err instanceof ProviderFailure && err.reason === 'model_unavailable' ? modelUnavailable(GEMINI_MODEL_TABLE, settings.model, request) : err;
       });
       return { ...bytesAndMime, ...(responseId ? { providerRef: responseId } : {}) };
     },
   };
+  return driver;
 }

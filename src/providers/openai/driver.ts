@@ -18,6 +18,7 @@ import {
   parseJson,
   parseRetryAfter,
   ProviderCallFailure,
+  fetchModelList,
   sendRequest,
   sniffImageMime,
   withRetries,
@@ -27,15 +28,15 @@ import {
 } from '../http.js';
 import { hasKey, requireKey, type ProviderKeySource } from '../keys.js';
 import { ProviderFailure, type OperationDescriptor, type ProviderDriver, type ProviderRequest, type ProviderResult } from '../types.js';
-import { OPENAI_MODELS_WITH_INPUT_FIDELITY, OpenAIEditSettingsSchema, type OpenAIEditSettings } from './settings.js';
+import { modelUnavailable, type LiveModelEntry, type ModelLister } from '../models.js';
+import { OPENAI_MODEL_TABLE, openaiCapabilities, openaiSizeProblem } from './models.js';
+import { checkOpenAISettings, OpenAIEditSettingsSchema, type OpenAIEditSettings } from './settings.js';
 
 const PROVIDER = 'openai';
 const TITLE = 'OpenAI';
 
 export const OPENAI_INPUT_MIME_TYPES = ['image/png', 'image/jpeg', 'image/webp'] as const;
-/** The API takes up to 16 images under 50 MB each; smaller uploads answer faster. */
-const MAX_INPUT_IMAGES = 16;
-const MAX_SIDE = 2048;
+/** The API takes images under 50 MB each; smaller uploads answer faster. */
 const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
 
 const MIME_BY_FORMAT: Record<string, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
@@ -69,21 +70,27 @@ export const OPENAI_OPERATIONS: readonly OperationDescriptor[] = [
       { key: 'reference', title: 'Reference image (style, frame, background…)', required: false },
       { key: 'reference_2', title: 'Second reference image', required: false },
     ],
+    checkSettings: (settings, context) => checkOpenAISettings(settings as OpenAIEditSettings, context),
   },
 ];
 
-/** The edit parameters in wire order: model, prompt, image[]…, then the options (undefined ones are not sent). */
+/**
+ * The edit parameters in wire order: model, prompt, image[]…, then the options (undefined ones are
+ * not sent). Only what the model's table entry allows is sent; an unknown model gets the common ones.
+ */
 export function buildOpenAIEditParams(settings: OpenAIEditSettings, images: readonly { bytes: Buffer; mime: string }[]): OpenAI.Images.ImageEditParamsNonStreaming {
+  const caps = openaiCapabilities(settings.model);
+  const background = settings.background && caps.backgrounds.includes(settings.background) ? settings.background : undefined;
   return {
     model: settings.model,
     prompt: settings.prompt,
     image: images.map((image, i) => new File([image.bytes], `${i === 0 ? 'photo' : `template-${i}`}.${EXTENSION_BY_MIME[image.mime] ?? 'bin'}`, { type: image.mime })),
-    size: settings.size as OpenAI.Images.ImageEditParams['size'],
+    size: (openaiSizeProblem(caps, settings.size) ? 'auto' : settings.size) as OpenAI.Images.ImageEditParams['size'],
     quality: settings.quality as OpenAI.Images.ImageEditParams['quality'],
     output_format: settings.output_format,
     output_compression: settings.output_compression !== undefined && settings.output_format !== 'png' ? settings.output_compression : undefined,
-    background: settings.background as OpenAI.Images.ImageEditParams['background'],
-    input_fidelity: settings.input_fidelity && OPENAI_MODELS_WITH_INPUT_FIDELITY.includes(settings.model) ? settings.input_fidelity : undefined,
+    background: (background === 'transparent' && settings.output_format === 'jpeg' ? undefined : background) as OpenAI.Images.ImageEditParams['background'],
+    input_fidelity: settings.input_fidelity && caps.inputFidelities.includes(settings.input_fidelity) ? settings.input_fidelity : undefined,
   } as OpenAI.Images.ImageEditParamsNonStreaming;
 }
 
@@ -101,6 +108,9 @@ function httpFailure(status: number, body: Buffer, headers: Headers, now: Date, 
   }
   if (status === 400) {
     return new ProviderCallFailure('bad_request', `OpenAI refused the request (${what}${e?.param ? `, ${e.param}` : ''}): ${text}`, opts, requestId);
+  }
+  if (status === 404 && (code === 'model_not_found' || /model .* does not exist/i.test(text))) {
+    return new ProviderCallFailure('model_unavailable', `OpenAI does not know this model (${what}): ${text}`, opts, requestId);
   }
   if (status === 401 || status === 403) return new ProviderCallFailure('auth_failed', `OpenAI rejected the API key (${what}): ${text}`, opts, requestId);
   if (status === 429 && (code === 'insufficient_quota' || e?.type === 'insufficient_quota')) {
@@ -122,11 +132,24 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ProviderDr
     minAttemptMs: retry.minAttemptMs,
     delayMs: (_failure, attempt) => Math.min(retry.backoffMs * 2 ** (attempt - 1), retry.backoffMs * 4),
   };
-  return {
+  /** GET /v1/models: every model this key can call (one page; the API does not paginate it). */
+  const listModels = async (signal: AbortSignal): Promise<LiveModelEntry[]> => {
+    const key = await requireKey(options.keys, PROVIDER, TITLE);
+    const { response, body } = await fetchModelList(fetchImpl, `${baseUrl}/v1/models`, { authorization: `Bearer ${key}` }, signal, TITLE);
+    if (response.status !== 200) throw httpFailure(response.status, body, response.headers, new Date(), [key]);
+    const json = parseJson(body) as { data?: { id?: string; shutdown_date?: string | null }[] } | undefined;
+    return (json?.data ?? [])
+      .filter((m): m is { id: string; shutdown_date?: string | null } => typeof m?.id === 'string')
+      .map((m) => ({ id: m.id, ...(typeof m.shutdown_date === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(m.shutdown_date) ? { shutdownDate: m.shutdown_date } : {}) }));
+  };
+
+  const driver: ProviderDriver & ModelLister = {
     id: PROVIDER,
     title: 'OpenAI GPT Image',
     operations: OPENAI_OPERATIONS,
     maxConcurrency: options.maxConcurrency,
+    modelTable: OPENAI_MODEL_TABLE,
+    listModels,
     async readiness() {
       return (await hasKey(options.keys, PROVIDER)) ? { configured: true } : { configured: false, reason: 'provider_not_configured' };
     },
@@ -136,10 +159,11 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ProviderDr
       const settings = request.settings as OpenAIEditSettings;
       const order = OPENAI_OPERATIONS[0]!.templateKeys.map((t) => t.key);
       const templates = [...request.templates].sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key));
-      const inputs = [request.photo, ...templates].slice(0, MAX_INPUT_IMAGES);
+      const caps = openaiCapabilities(settings.model);
+      const inputs = [request.photo, ...templates].slice(0, caps.maxInputImages);
       const images: { bytes: Buffer; mime: string }[] = [];
       for (const input of inputs) {
-        images.push(await prepareInputImage({ path: input.path, mime: input.mime }, { accepted: OPENAI_INPUT_MIME_TYPES, maxSide: MAX_SIDE, maxBytes: MAX_IMAGE_BYTES }));
+        images.push(await prepareInputImage({ path: input.path, mime: input.mime }, { accepted: OPENAI_INPUT_MIME_TYPES, maxSide: caps.inputMaxSide, maxBytes: MAX_IMAGE_BYTES }));
         if (request.signal.aborted) throw abortReason(request.signal);
       }
       const meta: CallMeta = { provider: PROVIDER, title: TITLE, model: settings.model, secrets: [key] };
@@ -188,8 +212,11 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ProviderDr
         responseId = requestId;
         const mime = sniffed ?? MIME_BY_FORMAT[settings.output_format ?? 'png'] ?? 'image/png';
         return { value: { bytes, mime }, httpStatus: 200, ...(requestId ? { responseId: requestId } : {}) };
+      }).catch((err: unknown) => {
+        throw err instanceof ProviderFailure && err.reason === 'model_unavailable' ? modelUnavailable(OPENAI_MODEL_TABLE, settings.model, request) : err;
       });
       return { ...image, ...(responseId ? { providerRef: responseId } : {}) };
     },
   };
+  return driver;
 }

@@ -1,9 +1,13 @@
 /**
- * Fake Gemini `generateContent` (PROVIDERS.md): checks the key (403 PERMISSION_DENIED otherwise),
- * rejects what the real API rejects (imageSize on 2.5, responseMimeType image/*) with 400
- * INVALID_ARGUMENT, and plays the configured behaviours.
+ * Fake Gemini API as it is today (docs/providers.md): `GET /v1beta/models` lists the models the
+ * key can use (paginated), `generateContent` checks the key (403 PERMISSION_DENIED otherwise),
+ * answers a model it does not serve exactly as the real API does (404 NOT_FOUND), rejects what the
+ * real API rejects (an imageSize or aspect ratio the model does not offer, thinking on a model
+ * without levels, responseMimeType image/*) with 400 INVALID_ARGUMENT, and plays the configured
+ * behaviours.
  */
 import { BehaviourQueue, startFakeServer, TINY_PNG, type FakeServer, type RecordedRequest } from './common.js';
+import { GEMINI_EXTENDED_RATIOS, GEMINI_OTHER_LISTED, GEMINI_SERVED, geminiModelNotFound } from './lifecycle.js';
 
 export type GeminiBehaviour =
   /** An image in camelCase `inlineData` (or snake_case), optionally after a text part, optionally late. */
@@ -25,6 +29,8 @@ export interface GeminiFake extends FakeServer {
   setBehaviour(b: GeminiBehaviour | readonly GeminiBehaviour[]): void;
   /** Requests to generateContent (excluding nothing: every request is recorded). */
   requests: RecordedRequest[];
+  /** Models Google stops serving from now on (answered 404 NOT_FOUND, no longer listed). */
+  withdrawn: Set<string>;
 }
 
 const STATUS_NAMES: Record<number, string> = {
@@ -39,27 +45,67 @@ const STATUS_NAMES: Record<number, string> = {
 
 const PATH = /^\/v1beta\/models\/([^/:]+):generateContent$/;
 
-export async function startGeminiFake(options: { apiKey?: string; initial?: GeminiBehaviour } = {}): Promise<GeminiFake> {
+export interface GeminiFakeOptions {
+  apiKey?: string;
+  initial?: GeminiBehaviour;
+  /** Extra image models this key can use beyond today's (a model newer than the driver's table). */
+  extraModels?: string[];
+}
+
+export async function startGeminiFake(options: GeminiFakeOptions = {}): Promise<GeminiFake> {
   const apiKey = options.apiKey ?? 'test-gemini-key';
   const behaviours = new BehaviourQueue<GeminiBehaviour>(options.initial ?? { kind: 'image' });
   let counter = 0;
   const error = (status: number, message: string, apiStatus?: string) => ({
     error: { code: status, message, status: apiStatus ?? STATUS_NAMES[status] ?? 'UNKNOWN', details: [] as unknown[] },
   });
+  const extra = options.extraModels ?? [];
+  const withdrawn = new Set<string>();
+  const served = (model: string) =>
+    withdrawn.has(model) ? undefined : (GEMINI_SERVED[model] ?? (extra.includes(model) ? { imageSizes: [], extendedRatios: false, thinking: false } : undefined));
+  const listing = () => [
+    ...[...Object.keys(GEMINI_SERVED), ...extra].map((id) => ({ id, methods: ['generateContent', 'countTokens', 'batchGenerateContent'] })),
+    ...GEMINI_OTHER_LISTED,
+  ]
+    .filter((m) => !withdrawn.has(m.id))
+    .map((m) => ({ name: `models/${m.id}`, version: '001', displayName: m.id.replace(/-/g, ' '), supportedGenerationMethods: m.methods, inputTokenLimit: 65536, outputTokenLimit: 32768 }));
   const server = await startFakeServer(async (ctx) => {
+    const authorized = ctx.req.headers['x-goog-api-key'] === apiKey;
+    const denied = () =>
+      ctx.json(403, error(403, 'Method doesn\'t allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.'));
+    if (ctx.record.method === 'GET' && ctx.record.path === '/v1beta/models') {
+      if (!authorized) return denied();
+      const query = new URL(ctx.record.url, 'http://x').searchParams;
+      const size = Math.min(Number(query.get('pageSize') ?? 50) || 50, 1000);
+      const start = Number(query.get('pageToken') ?? 0) || 0;
+      const all = listing();
+      const page = all.slice(start, start + size);
+      return ctx.json(200, { models: page, ...(start + size < all.length ? { nextPageToken: String(start + size) } : {}) });
+    }
     const match = PATH.exec(ctx.record.path);
     if (ctx.record.method !== 'POST' || !match) return ctx.json(404, error(404, 'Not found'));
-    if (ctx.req.headers['x-goog-api-key'] !== apiKey) {
-      return ctx.json(403, error(403, 'Method doesn\'t allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.'));
-    }
-    const model = match[1] ?? '';
-    const body = ctx.record.json as { generationConfig?: { responseMimeType?: string; imageConfig?: { imageSize?: string } } } | undefined;
+    if (!authorized) return denied();
+    const model = decodeURIComponent(match[1] ?? '');
+    const caps = served(model);
+    if (!caps) return ctx.json(404, { error: geminiModelNotFound(model) });
+    const body = ctx.record.json as
+      | { generationConfig?: { responseMimeType?: string; imageConfig?: { imageSize?: string; aspectRatio?: string }; thinkingConfig?: { thinkingLevel?: string } } }
+      | undefined;
     if (!body) return ctx.json(400, error(400, 'Invalid JSON payload received.'));
-    if (body.generationConfig?.responseMimeType?.startsWith('image/')) {
+    const config = body.generationConfig;
+    if (config?.responseMimeType?.startsWith('image/')) {
       return ctx.json(400, error(400, 'response_mime_type: allowed mimetypes are `text/plain`, `application/json`, ...'));
     }
-    if (model.startsWith('gemini-2.5') && body.generationConfig?.imageConfig?.imageSize !== undefined) {
-      return ctx.json(400, error(400, 'Image size is not supported for this model.'));
+    const imageSize = config?.imageConfig?.imageSize;
+    if (imageSize !== undefined && !caps.imageSizes.includes(imageSize)) {
+      return ctx.json(400, error(400, `Image size ${imageSize} is not supported for this model.`));
+    }
+    const ratio = config?.imageConfig?.aspectRatio;
+    if (ratio !== undefined && GEMINI_EXTENDED_RATIOS.includes(ratio) && !caps.extendedRatios) {
+      return ctx.json(400, error(400, `Aspect ratio ${ratio} is not supported for this model.`));
+    }
+    if (config?.thinkingConfig !== undefined && !caps.thinking) {
+      return ctx.json(400, error(400, 'Thinking level is not supported for this model.'));
     }
     const responseId = `fake-resp-${++counter}`;
     const b = behaviours.next();
@@ -103,5 +149,5 @@ export async function startGeminiFake(options: { apiKey?: string; initial?: Gemi
         return ctx.drop();
     }
   });
-  return { ...server, apiKey, setBehaviour: (b) => behaviours.set(b) };
+  return { ...server, apiKey, withdrawn, setBehaviour: (b) => behaviours.set(b) };
 }

@@ -1,9 +1,12 @@
 /**
- * Fake OpenAI `POST /v1/images/edits` (multipart): checks the bearer key (401 otherwise), validates
- * what the real API validates (size values, `response_format` refused for GPT image models,
- * `input_fidelity` only on gpt-image-1, at least one `image[]`), and plays the behaviours.
+ * Fake OpenAI API as it is today (docs/providers.md): `GET /v1/models` (with `shutdown_date`),
+ * `POST /v1/images/edits` (multipart): checks the bearer key (401 otherwise), answers a model it
+ * does not serve exactly as the real API does (404 model_not_found), validates what the real API
+ * validates per model (sizes, transparent background, `input_fidelity`, `response_format` refused,
+ * at least one `image[]`), and plays the behaviours.
  */
 import { BehaviourQueue, startFakeServer, TINY_JPEG, TINY_PNG, type FakeServer } from './common.js';
+import { OPENAI_OTHER_LISTED, OPENAI_SERVED, openaiModelNotFound } from './lifecycle.js';
 
 export type OpenAIBehaviour =
   | { kind: 'image'; delayMs?: number }
@@ -21,7 +24,15 @@ export interface OpenAIFake extends FakeServer {
 
 const SIZES = ['1024x1024', '1536x1024', '1024x1536', 'auto'];
 
-export async function startOpenAIFake(options: { apiKey?: string; initial?: OpenAIBehaviour } = {}): Promise<OpenAIFake> {
+/** Flexible sizes (GPT Image 2 and later): multiples of 16, ratio within 1:3–3:1, at most 3840x2160. */
+function flexibleSizeOk(size: string): boolean {
+  const m = /^(\d+)x(\d+)$/.exec(size);
+  if (!m) return false;
+  const [w, h] = [Number(m[1]), Number(m[2])];
+  return w % 16 === 0 && h % 16 === 0 && Math.max(w, h) <= 3840 && Math.min(w, h) <= 2160 && Math.max(w, h) / Math.min(w, h) <= 3;
+}
+
+export async function startOpenAIFake(options: { apiKey?: string; initial?: OpenAIBehaviour; extraModels?: string[] } = {}): Promise<OpenAIFake> {
   const apiKey = options.apiKey ?? 'sk-test-openai-key';
   const behaviours = new BehaviourQueue<OpenAIBehaviour>(options.initial ?? { kind: 'image' });
   let counter = 0;
@@ -29,20 +40,32 @@ export async function startOpenAIFake(options: { apiKey?: string; initial?: Open
   const server = await startFakeServer(async (ctx) => {
     const requestId = `req_fake_${++counter}`;
     const headers = { 'x-request-id': requestId };
-    if (ctx.record.method !== 'POST' || ctx.record.path !== '/v1/images/edits') return ctx.json(404, err('Not found', 'invalid_request_error', null, null), headers);
-    if (ctx.req.headers.authorization !== `Bearer ${apiKey}`) {
-      return ctx.json(401, err('Incorrect API key provided: sk-***. You can find your API key at https://platform.openai.com/account/api-keys.', 'invalid_request_error', null, 'invalid_api_key'), headers);
+    const unauthorized = () =>
+      ctx.json(401, err('Incorrect API key provided: sk-***. You can find your API key at https://platform.openai.com/account/api-keys.', 'invalid_request_error', null, 'invalid_api_key'), headers);
+    const extra = options.extraModels ?? [];
+    if (ctx.record.method === 'GET' && ctx.record.path === '/v1/models') {
+      if (ctx.req.headers.authorization !== `Bearer ${apiKey}`) return unauthorized();
+      const ids = [...Object.keys(OPENAI_SERVED), ...extra, ...OPENAI_OTHER_LISTED];
+      return ctx.json(200, { object: 'list', data: ids.map((id) => ({ id, object: 'model', created: 1776729600, owned_by: 'system', shutdown_date: OPENAI_SERVED[id]?.shutdownDate ?? null })) }, headers);
     }
+    if (ctx.record.method !== 'POST' || ctx.record.path !== '/v1/images/edits') return ctx.json(404, err('Not found', 'invalid_request_error', null, null), headers);
+    if (ctx.req.headers.authorization !== `Bearer ${apiKey}`) return unauthorized();
     const parts = ctx.record.parts;
     if (!parts) return ctx.json(400, err('Expected multipart/form-data', 'invalid_request_error', null, null), headers);
     const field = (name: string) => parts.find((p) => p.name === name && p.value !== undefined)?.value;
     if (field('response_format') !== undefined) return ctx.json(400, err("Unknown parameter: 'response_format'.", 'invalid_request_error', 'response_format', 'unknown_parameter'), headers);
+    const model = field('model') ?? '';
+    const caps = OPENAI_SERVED[model] ?? (extra.includes(model) ? { flexibleSize: false, transparent: false, inputFidelity: false, shutdownDate: null } : undefined);
+    if (!caps) return ctx.json(404, { error: openaiModelNotFound(model) }, headers);
     const size = field('size');
-    if (size !== undefined && !SIZES.includes(size)) {
+    if (size !== undefined && !SIZES.includes(size) && !(caps.flexibleSize && flexibleSizeOk(size))) {
       return ctx.json(400, err(`Invalid value: '${size}'. Supported values are: '1024x1024', '1024x1536', '1536x1024', and 'auto'.`, 'invalid_request_error', 'size', 'invalid_value'), headers);
     }
-    if (field('input_fidelity') !== undefined && field('model') !== 'gpt-image-1') {
+    if (field('input_fidelity') !== undefined && !caps.inputFidelity) {
       return ctx.json(400, err('input_fidelity is not supported for this model.', 'invalid_request_error', 'input_fidelity', 'unsupported_parameter'), headers);
+    }
+    if (field('background') === 'transparent' && !caps.transparent) {
+      return ctx.json(400, err('Transparent background is not supported for this model.', 'invalid_request_error', 'background', 'unsupported_value'), headers);
     }
     if (!parts.some((p) => p.name === 'image[]' && p.data)) return ctx.json(400, err("Missing required parameter: 'image'.", 'invalid_request_error', 'image', 'missing_required_parameter'), headers);
     const format = field('output_format') ?? 'png';

@@ -36,6 +36,7 @@ export function makeProviderRequest(options: {
   abortAtDeadline?: boolean;
   clock?: Clock;
   jobId?: string;
+  slotId?: string;
 }): CapturedProviderRequest {
   const calls: ProviderCallRecord[] = [];
   const logLines: string[] = [];
@@ -47,6 +48,7 @@ export function makeProviderRequest(options: {
     options.abortAtDeadline === false ? undefined : setTimeout(() => controller.abort(new DeadlineAbort()), options.deadlineMs);
   const request: ProviderRequest = {
     jobId: options.jobId ?? randomUUID(),
+    slotId: options.slotId ?? 'slot-001',
     operation: options.operation,
     settings: options.settings,
     photo: options.photo,

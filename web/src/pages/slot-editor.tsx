@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api, authorizedImage, type Provider, type Slot, type Template } from '../api';
 import { ErrorBox, Field, Loading, SchemaForm, useLoad } from '../components';
 import { operationText, t, templateTitle, useLang } from '../i18n';
+import { ModelNotes, modelPicker } from '../models';
 
 interface Draft {
   name: string;
@@ -198,6 +199,12 @@ export function SlotEditorPage({ id }: { id: string }) {
         <p class="url">
           <code>{slot.ingest_url}</code>
         </p>
+        <ModelNotes slot={slot} onSwitched={(saved) => {
+          setSlot(saved);
+          setEtag(`W/"${new Date(saved.updated_at).getTime()}"`);
+          setDraft(draftOf(saved));
+          setMessage(t('saved'));
+        }} />
         <Field id="slot-name" label={t('name')} error={errors['/name']}>
           <input id="slot-name" value={draft.name} maxLength={100} onInput={(e) => setDraft({ ...draft, name: (e.target as HTMLInputElement).value })} />
         </Field>
@@ -234,7 +241,14 @@ export function SlotEditorPage({ id }: { id: string }) {
         {operation && (
           <fieldset>
             <legend>{t('settingsHeading')}</legend>
-            <SchemaForm schema={operation.settings_schema} value={draft.settings} onChange={(settings) => setDraft({ ...draft, settings })} errors={errors} path="/settings" />
+            <SchemaForm
+              schema={operation.settings_schema}
+              value={draft.settings}
+              onChange={(settings) => setDraft({ ...draft, settings })}
+              errors={errors}
+              path="/settings"
+              custom={operation.settings_schema.properties?.model ? { model: modelPicker(draft.provider) } : {}}
+            />
           </fieldset>
         )}
         <Field id="slot-limit" label={t('uploadLimit')} error={errors['/max_upload_bytes']}>

@@ -1,10 +1,11 @@
 import { api, type Slot } from '../api';
 import { CopyButton, ErrorBox, Loading, useLoad } from '../components';
 import { formatDate, formatNumber, t, useLang } from '../i18n';
+import { ModelNotes } from '../models';
 
 export function SlotsPage() {
   useLang();
-  const { data, error } = useLoad(async () => (await api<{ slots: Slot[] }>('GET', '/api/slots')).data.slots, []);
+  const { data, error, reload } = useLoad(async () => (await api<{ slots: Slot[] }>('GET', '/api/slots')).data.slots, []);
   if (error) return <ErrorBox error={error} />;
   if (!data) return <Loading />;
   return (
@@ -21,7 +22,9 @@ export function SlotsPage() {
             </div>
             <p>
               {s.provider} · {s.operation}
+              {s.model && ` · ${s.model.title === s.model.id ? s.model.id : s.model.title}`}
             </p>
+            <ModelNotes slot={s} onSwitched={() => reload()} />
             {!s.provider_configured && (
               <p class="warning" role="note">
                 {s.provider_reason === 'provider_not_configured' ? t('noKey') : t('providerNotReady', { reason: s.provider_reason ?? '' })}
