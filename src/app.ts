@@ -23,6 +23,7 @@ import { turbotextWebhookRoutes } from './providers/turbotext/webhook-routes.js'
 import type { TurbotextWebhookInbox } from './providers/turbotext/webhooks.js';
 import { healthRoutes } from './ops/health-routes.js';
 import type { Metrics } from './ops/metrics.js';
+import type { PublicAddress } from './ops/public-address.js';
 import { providerCatalogRoutes } from './providers/catalog-routes.js';
 import type { ModelCatalog } from './providers/models.js';
 import type { ProviderRegistry } from './providers/registry.js';
@@ -61,6 +62,8 @@ export interface AppDeps {
   providerKeys: StoredProviderKeys;
   /** The AI models each provider serves (its table and its live list for the configured key). */
   models: ModelCatalog;
+  /** The address booths and guests reach this server at (links and QR codes are built on it). */
+  publicAddress: PublicAddress;
   /** One media cleanup pass now (POST /api/media/cache/purge). */
   purgeMedia: () => Promise<CleanupReport>;
   /** Prometheus metrics (GET /metrics); absent in tests that do not need them. */

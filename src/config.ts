@@ -5,6 +5,7 @@
  * docs/configuration.md is generated from this table (`npm run docs`).
  */
 import path from 'node:path';
+import { isLoopbackHost } from './ops/public-address.js';
 
 export const GIB = 1024 * 1024 * 1024;
 /** The hard cap of SPEC §2: no upload is ever accepted above 2 GiB. */
@@ -60,7 +61,7 @@ interface VariableSpec {
 
 /** The documented variables, in the order docs/configuration.md lists them. */
 export const CONFIG_VARIABLES: VariableSpec[] = [
-  { name: 'PHOTOCHANGER_HOST', default: '127.0.0.1', description: 'Interface the HTTP server binds to. Use 0.0.0.0 to accept booths on the local network.' },
+  { name: 'PHOTOCHANGER_HOST', default: '0.0.0.0', description: 'Interface the HTTP server binds to. The default (all interfaces) lets a booth PC and guests on the local network reach it; use 127.0.0.1 behind a reverse proxy on the same machine (deploy/nginx-single.conf).' },
   { name: 'PHOTOCHANGER_PORT', default: '8000', description: 'HTTP port (1–65535).' },
   { name: 'PHOTOCHANGER_DATA_DIR', default: './var', description: 'Data directory: the embedded PostgreSQL cluster (`pgdata/`), generated secrets and first-start credentials.' },
   { name: 'PHOTOCHANGER_MEDIA_ROOT', default: './var/media', description: 'Root of payloads/, results/, templates/ and temporary media. Shared by all instances.' },
@@ -75,7 +76,7 @@ export const CONFIG_VARIABLES: VariableSpec[] = [
   { name: 'PHOTOCHANGER_SECRET_KEY', default: undefined, description: 'Key (32 bytes as 64 hex chars or base64) encrypting provider keys at rest with AES-256-GCM. Unset on a local install: generated once and kept in DATA_DIR/secret-key (mode 0600).', secret: true },
   { name: 'PHOTOCHANGER_BOOTSTRAP_INGEST_PASSWORD', default: undefined, description: 'Ingest password hashed (argon2id) into the settings when none is stored yet. Absent on a fresh install: one is generated and printed once (and written to DATA_DIR/initial-credentials.txt, mode 0600).', secret: true },
   { name: 'PHOTOCHANGER_BOOTSTRAP_ADMIN', default: undefined, description: '`user:password` of the first administrator (all permissions), created when no administrator exists. Absent on a fresh install: generated and printed once.', secret: true },
-  { name: 'PHOTOCHANGER_PUBLIC_BASE_URL', default: undefined, description: 'Absolute external URL of this server (e.g. https://booth.example.com). Used for the ingest URLs shown to admins and required by Turbotext slots (temporary public links).' },
+  { name: 'PHOTOCHANGER_PUBLIC_BASE_URL', default: undefined, description: 'Absolute external URL of this server (e.g. https://booth.example.com), without query or fragment. Booth URLs shown to admins, guest links and QR codes are built on it; unset, they use this machine\'s first LAN address (never a loopback address or a request\'s Host header). Required by Turbotext slots (temporary public links must be reachable from the internet).' },
   { name: 'PHOTOCHANGER_LOG_LEVEL', default: 'info', description: 'pino log level: fatal, error, warn, info, debug, trace or silent.' },
   { name: 'PHOTOCHANGER_WORKERS', default: '4', description: 'Workers per process (SPEC: four; change only with a reason).' },
   { name: 'PHOTOCHANGER_GEMINI_API_KEY', default: undefined, description: 'Gemini API key (the key stored in the admin settings wins).', secret: true },
@@ -121,17 +122,28 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   };
   const between = (min: number, max: number) => (n: number) =>
     n < min || n > max ? `must be between ${min} and ${max}` : undefined;
-  const url = (name: string): string | undefined => {
+  const url = (name: string, rules: { publicFacing?: boolean } = {}): string | undefined => {
     const text = optional(name);
     if (text === undefined) return undefined;
-    try {
-      const parsed = new URL(text);
-      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('scheme');
-      return text.replace(/\/+$/, '');
-    } catch {
-      problems.push(`${name}=${JSON.stringify(text)} is not an absolute http(s) URL`);
+    const refuse = (why: string) => {
+      problems.push(`${name}=${JSON.stringify(text)} ${why}`);
       return undefined;
+    };
+    let parsed: URL;
+    try {
+      parsed = new URL(text);
+    } catch {
+      return refuse('is not an absolute http(s) URL (e.g. https://booth.example.com)');
     }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return refuse('must start with http:// or https://');
+    // "https://https://x" parses as host "https" with path "//x": a doubled scheme, not a host.
+    if (/^https?$/i.test(parsed.hostname) || parsed.pathname.includes('//') || /^[a-z]+:\/\/[a-z]+:\/\//i.test(text)) return refuse('repeats the scheme: write it once, e.g. https://booth.example.com');
+    if (parsed.username || parsed.password) return refuse('must not contain a user name or password');
+    if (parsed.search || parsed.hash) return refuse('must not have a query (?…) or fragment (#…)');
+    if (rules.publicFacing && isLoopbackHost(parsed.hostname)) {
+      warnings.push(`${name}=${text} is a loopback address: booths on other machines and guests' phones cannot open links on it`);
+    }
+    return `${parsed.origin}${parsed.pathname}`.replace(/\/+$/, '');
   };
 
   const dataDir = path.resolve(cwd, raw('PHOTOCHANGER_DATA_DIR') ?? './var');
@@ -173,7 +185,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   });
 
   const config: Config = {
-    host: raw('PHOTOCHANGER_HOST') ?? '127.0.0.1',
+    host: raw('PHOTOCHANGER_HOST') ?? '0.0.0.0',
     port: number('PHOTOCHANGER_PORT', between(0, 65535)),
     dataDir,
     mediaRoot,
@@ -188,7 +200,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     secretKey,
     bootstrapIngestPassword,
     bootstrapAdmin,
-    publicBaseUrl: url('PHOTOCHANGER_PUBLIC_BASE_URL'),
+    publicBaseUrl: url('PHOTOCHANGER_PUBLIC_BASE_URL', { publicFacing: true }),
     logLevel,
     workerCount: number('PHOTOCHANGER_WORKERS', between(1, 64)),
     providers: { gemini: provider('GEMINI'), openai: provider('OPENAI'), turbotext: provider('TURBOTEXT') },

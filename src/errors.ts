@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   provider_error: { status: 502, message: 'The AI provider failed to process the photo' },
   queue_unavailable: { status: 503, message: 'The queue database is unavailable' },
   shutting_down: { status: 503, message: 'The server is shutting down' },
+  public_url_missing: { status: 503, message: 'This server knows no address guests can reach: set PHOTOCHANGER_PUBLIC_BASE_URL' },
   sync_timeout: { status: 504, message: 'Ingest processing exceeded the synchronous response window' },
   insufficient_storage: { status: 507, message: 'The media storage is full' },
 } as const;

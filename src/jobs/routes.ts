@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { AppDeps } from '../app.js';
+import type { PublicBase } from '../ops/public-address.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { CHANNELS } from '../db/notifications.js';
 import { AppError, errorResponses } from '../errors.js';
@@ -29,7 +30,18 @@ const JobSchema = Type.Object({
   failure_detail: Nullable(Type.Record(Type.String(), Type.Unknown())),
   deadline: Type.Object({ expires_at: Type.String(), remaining_ms: Type.Integer(), is_expired: Type.Boolean() }),
   timings: Type.Object({ queue_wait_ms: Nullable(Type.Number()), processing_ms: Nullable(Type.Number()), total_ms: Nullable(Type.Number()) }),
-  result: Nullable(Type.Object({ url: Type.String(), guest_url: Type.String(), mime: Type.String(), size: Type.Integer(), sha256: Type.String(), expires_at: Type.String() })),
+  result: Nullable(
+    Type.Object({
+      url: Type.String(),
+      guest_url: Type.String(),
+      guest_link: Nullable(Type.String({ description: 'The absolute link a guest opens (and its QR code), on the public address; null when this server knows none' })),
+      public_base_source: Type.Union([Type.Literal('configured'), Type.Literal('lan'), Type.Literal('none')]),
+      mime: Type.String(),
+      size: Type.Integer(),
+      sha256: Type.String(),
+      expires_at: Type.String(),
+    }),
+  ),
   provider_calls: Type.Array(Type.Unknown()),
   metadata: Type.Record(Type.String(), Type.Unknown()),
   correlation_id: Nullable(Type.String()),
@@ -57,7 +69,7 @@ function summary(r: JobSummaryRow) {
   };
 }
 
-function detail(r: JobDetailRow, now: Date) {
+function detail(r: JobDetailRow, now: Date, base: PublicBase) {
   const remaining = r.expires_at.getTime() - now.getTime();
   const live = r.result_path !== null && r.result_expires_at !== null && r.result_expires_at > now;
   return {
@@ -66,7 +78,13 @@ function detail(r: JobDetailRow, now: Date) {
     deadline: { expires_at: r.expires_at.toISOString(), remaining_ms: r.is_finalized ? 0 : Math.max(0, remaining), is_expired: remaining <= 0 },
     timings: timingsOf(r),
     result: live
-      ? { url: `/public/results/${r.id}`, guest_url: `/r/${r.id}`, mime: r.result_mime ?? 'application/octet-stream', size: Number(r.result_size ?? 0), sha256: r.result_sha256 ?? '', expires_at: r.result_expires_at!.toISOString() }
+      ? {
+          url: `/public/results/${r.id}`,
+          guest_url: `/r/${r.id}`,
+          guest_link: base.url ? `${base.url}/r/${r.id}` : null,
+          public_base_source: base.source,
+          mime: r.result_mime ?? 'application/octet-stream', size: Number(r.result_size ?? 0), sha256: r.result_sha256 ?? '', expires_at: r.result_expires_at!.toISOString(),
+        }
       : null,
     provider_calls: r.provider_calls,
     metadata: r.metadata,
@@ -170,7 +188,7 @@ export const jobRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { de
       const id = (request.params as { id: string }).id;
       const row = isUuid(id) ? await findJob(deps.db, id) : undefined;
       if (!row) throw new AppError('job_not_found', `No job ${id}`, { job_id: id });
-      return detail(row, deps.clock.now());
+      return detail(row, deps.clock.now(), deps.publicAddress.base());
     },
   );
 };

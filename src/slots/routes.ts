@@ -104,9 +104,12 @@ const TestRunSchema = Type.Object({
   result_mime: Type.Optional(Type.String()),
 });
 
-/** The base of absolute ingest URLs: the configured public address, else the request's own. */
+/**
+ * The base of absolute ingest URLs: the public address (configured, else this machine's LAN
+ * address). Only when the machine has no such address does the admin's own request say where it is.
+ */
 function baseUrlOf(deps: AppDeps, request: FastifyRequest): string {
-  return deps.config.publicBaseUrl ?? `${request.protocol}://${request.host}`;
+  return deps.publicAddress.base().url ?? `${request.protocol}://${request.host}`;
 }
 
 function startOfToday(now: Date): Date {
@@ -142,8 +145,26 @@ export const slotRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
 
   app.get(
     '/api/slots',
-    { onRequest: canRead, schema: { summary: 'All 15 slots', tags: ['slots'], security: BEARER_SECURITY, response: { 200: Type.Object({ slots: Type.Array(SlotSchema) }), ...errorResponses(401, 403) } } },
-    async (request) => ({ slots: await loadViews(request) }),
+    {
+      onRequest: canRead,
+      schema: {
+        summary: 'All 15 slots',
+        description: '`public_base` says where booth and guest links point: the configured PHOTOCHANGER_PUBLIC_BASE_URL, this machine\'s LAN address (`lan`), or nothing reachable from other machines (`none`).',
+        tags: ['slots'],
+        security: BEARER_SECURITY,
+        response: {
+          200: Type.Object({
+            slots: Type.Array(SlotSchema),
+            public_base: Type.Object({ url: Type.Union([Type.String(), Type.Null()]), source: Type.Union([Type.Literal('configured'), Type.Literal('lan'), Type.Literal('none')]) }),
+          }),
+          ...errorResponses(401, 403),
+        },
+      },
+    },
+    async (request) => {
+      const base = deps.publicAddress.base();
+      return { slots: await loadViews(request), public_base: { url: base.url ?? null, source: base.source } };
+    },
   );
 
   app.get(

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { AppError } from '../errors.js';
 import QRCode from 'qrcode';
 import { Type } from 'typebox';
 import type { AppDeps } from '../app.js';
@@ -130,9 +131,11 @@ export const guestPageRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app
     async (request, reply) => {
       const jobId = (request.params as { jobId: string }).jobId;
       if (!isUuid(jobId)) return reply.code(404).type('application/json').send({ error: { code: 'job_not_found', message: 'No result for this id' } });
-      const base = deps.config.publicBaseUrl ?? `${request.protocol}://${request.host}`;
-      const svg = await QRCode.toString(`${base.replace(/\/+$/, '')}/r/${jobId}`, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
-      return reply.type('image/svg+xml').header('Cache-Control', 'public, max-age=3600').send(svg);
+      // Built on the public address only: a request's Host header is the client's to choose.
+      const base = deps.publicAddress.base().url;
+      if (!base) throw new AppError('public_url_missing');
+      const svg = await QRCode.toString(`${base}/r/${jobId}`, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
+      return reply.type('image/svg+xml').header('Cache-Control', 'private, max-age=3600').send(svg);
     },
   );
 };

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/db/embedded.js';
 import { WEB_DIST } from '../../src/web/admin-ui-routes.js';
 import { startOpenAIFake, type OpenAIFake } from '../support/fakes/openai.js';
 import { jpegBytes, postIngest } from '../support/http.js';
@@ -41,8 +42,16 @@ describe('admin UI in Chromium', () => {
     await fs.mkdir(SHOTS, { recursive: true });
     // OpenAI with a key and a model newer than the driver's table; Gemini without a key.
     openai = await startOpenAIFake({ extraModels: ['gpt-image-3-preview'] });
+    // The guest links and QR codes need a public address: the test's own loopback one.
+    const port = await freePort();
     server = await startTestServer({
-      env: { PHOTOCHANGER_T_SYNC_RESPONSE_SECONDS: '10', PHOTOCHANGER_OPENAI_BASE_URL: openai.baseUrl, PHOTOCHANGER_OPENAI_API_KEY: openai.apiKey },
+      env: {
+        PHOTOCHANGER_PORT: String(port),
+        PHOTOCHANGER_PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+        PHOTOCHANGER_T_SYNC_RESPONSE_SECONDS: '10',
+        PHOTOCHANGER_OPENAI_BASE_URL: openai.baseUrl,
+        PHOTOCHANGER_OPENAI_API_KEY: openai.apiKey,
+      },
     });
     browser = await chromium.launch({
       executablePath: CHROMIUM,

@@ -5,6 +5,7 @@ import { PERMISSIONS, type Permission } from '../../src/auth/permissions.js';
 import type { Clock } from '../../src/clock.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import type { InterfaceLister } from '../../src/ops/public-address.js';
 import type { ProviderDriver } from '../../src/providers/types.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { createEmptyDatabase } from './db.js';
@@ -26,7 +27,15 @@ export interface TestServer extends RunningServer {
  * a temporary data dir and media root, listening on 127.0.0.1 with a kernel-chosen port.
  */
 export async function startTestServer(
-  options: { env?: Record<string, string>; providers?: ProviderDriver[]; clock?: Clock; databaseUrl?: string; webRoot?: string } = {},
+  options: {
+    env?: Record<string, string>;
+    providers?: ProviderDriver[];
+    clock?: Clock;
+    databaseUrl?: string;
+    webRoot?: string;
+    networkInterfaces?: InterfaceLister;
+    announce?: (text: string) => void;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'photochanger-test-'));
   const database = options.databaseUrl ? undefined : await createEmptyDatabase();
@@ -45,7 +54,14 @@ export async function startTestServer(
   });
   const logLines: string[] = [];
   const log = createLogger(config.logLevel, { write: (line: string) => void logLines.push(line) });
-  const server = await startServer(config, log, { providers: options.providers, clock: options.clock, webRoot: options.webRoot, announce: () => undefined });
+  const server = await startServer(config, log, {
+    providers: options.providers,
+    clock: options.clock,
+    webRoot: options.webRoot,
+    announce: options.announce ?? (() => undefined),
+    // No LAN address unless a test gives one: links are never built on this machine's real interfaces.
+    networkInterfaces: options.networkInterfaces ?? (() => ({})),
+  });
   let closed = false;
   return {
     ...server,

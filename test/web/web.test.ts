@@ -1,3 +1,4 @@
+import QRCode from 'qrcode';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,7 +18,7 @@ describe('guest result page and admin UI serving', () => {
     await fs.mkdir(path.join(webRoot, 'assets'));
     await fs.writeFile(path.join(webRoot, 'index.html'), '<!doctype html><title>PhotoChanger admin</title><div id="app"></div>');
     await fs.writeFile(path.join(webRoot, 'assets', 'index-abc123.js'), 'console.log(1)');
-    server = await startTestServer({ clock, webRoot });
+    server = await startTestServer({ clock, webRoot, env: { PHOTOCHANGER_PUBLIC_BASE_URL: 'https://booth.example.com' } });
     const res = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: await jpegBytes(200, 100) });
     jobId = res.headers.get('x-job-id')!;
   });
@@ -51,7 +52,7 @@ describe('guest result page and admin UI serving', () => {
     expect(await res.text()).toContain('Фото не найдено');
     const qr = await fetch(`${server.url}/r/${jobId}/qr.svg`);
     expect(qr.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
-    expect(await qr.text()).toContain('<svg');
+    expect(await qr.text()).toBe(await QRCode.toString(`https://booth.example.com/r/${jobId}`, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }));
   });
 
   it('a friendly 410 page once the result expired (72 h)', async () => {

@@ -214,7 +214,7 @@ export interface Job extends JobSummary {
   failure_detail: Record<string, unknown> | null;
   deadline: { expires_at: string; remaining_ms: number; is_expired: boolean };
   timings: { queue_wait_ms: number | null; processing_ms: number | null; total_ms: number | null };
-  result: { url: string; guest_url: string; mime: string; size: number; sha256: string; expires_at: string } | null;
+  result: { url: string; guest_url: string; guest_link: string | null; public_base_source: 'configured' | 'lan' | 'none'; mime: string; size: number; sha256: string; expires_at: string } | null;
   provider_calls: unknown[];
   metadata: Record<string, unknown>;
 }

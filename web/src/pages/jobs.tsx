@@ -138,12 +138,20 @@ export function JobDetailPage({ id }: { id: string }) {
           <img src={job.result.url} alt={t('result')} />
           <div>
             <p>
-              <a href={job.result.guest_url} target="_blank" rel="noopener">
+              <a href={job.result.guest_link ?? job.result.guest_url} target="_blank" rel="noopener">
                 {t('guestPage')}
               </a>{' '}
               · {formatDate(job.result.expires_at)}
             </p>
-            <img class="qr" src={`${job.result.guest_url}/qr.svg`} alt={t('qr')} width={160} height={160} />
+            {job.result.guest_link ? (
+              <>
+                <code class="url">{job.result.guest_link}</code>
+                <img class="qr" src={`${job.result.guest_url}/qr.svg`} alt={t('qr')} width={160} height={160} />
+                {job.result.public_base_source === 'lan' && <p class="warning" role="note">{t('guestLinkLan')}</p>}
+              </>
+            ) : (
+              <p class="warning" role="note">{t('guestLinkNone')}</p>
+            )}
           </div>
         </div>
       ) : (

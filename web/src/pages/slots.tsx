@@ -5,12 +5,18 @@ import { ModelNotes } from '../models';
 
 export function SlotsPage() {
   useLang();
-  const { data, error, reload } = useLoad(async () => (await api<{ slots: Slot[] }>('GET', '/api/slots')).data.slots, []);
+  const { data: list, error, reload } = useLoad(async () => (await api<{ slots: Slot[]; public_base: { url: string | null; source: 'configured' | 'lan' | 'none' } }>('GET', '/api/slots')).data, []);
+  const data = list?.slots;
   if (error) return <ErrorBox error={error} />;
-  if (!data) return <Loading />;
+  if (!data || !list) return <Loading />;
   return (
     <section aria-labelledby="slots-title">
       <h1 id="slots-title">{t('navSlots')}</h1>
+      {list.public_base.source !== 'configured' && (
+        <p class="warning" role="note" data-testid="public-url-warning">
+          {list.public_base.source === 'lan' ? t('publicUrlLan', { url: list.public_base.url ?? '' }) : t('publicUrlNone')}
+        </p>
+      )}
       <ul class="slots">
         {data.map((s) => (
           <li class={`card slot${s.enabled ? '' : ' off'}`} data-slot={s.id}>

@@ -1,0 +1,73 @@
+/**
+ * The address booths and guests reach this server at: PHOTOCHANGER_PUBLIC_BASE_URL when set,
+ * otherwise the machine's first LAN address and the listening port. Links and QR codes for guests
+ * are built only from this — never from a request's Host header (anyone can send
+ * `Host: evil.example`) and never on a loopback host (no phone can open 127.0.0.1).
+ */
+import os from 'node:os';
+import type { Config } from '../config.js';
+
+export type PublicBaseSource = 'configured' | 'lan' | 'none';
+
+export interface PublicBase {
+  /** Without a trailing slash; undefined when no address reachable from other machines is known. */
+  url: string | undefined;
+  source: PublicBaseSource;
+}
+
+export type InterfaceLister = () => NodeJS.Dict<os.NetworkInterfaceInfo[]>;
+
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\./.test(h) || h === '0:0:0:0:0:0:0:1';
+}
+
+/** This machine's addresses other machines can use: IPv4 first (private ranges first), then global IPv6. */
+export function lanAddresses(interfaces: InterfaceLister = os.networkInterfaces): string[] {
+  const all = Object.values(interfaces()).flatMap((list) => list ?? []);
+  const v4 = all.filter((a) => a.family === 'IPv4' && !a.internal && !a.address.startsWith('169.254.')).map((a) => a.address);
+  const privateFirst = (a: string) => (/^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/.test(a) ? 0 : 1);
+  v4.sort((a, b) => privateFirst(a) - privateFirst(b));
+  const v6 = all.filter((a) => a.family === 'IPv6' && !a.internal && !/^fe80:/i.test(a.address)).map((a) => `[${a.address}]`);
+  return [...new Set([...v4, ...v6])];
+}
+
+export class PublicAddress {
+  private port: number;
+
+  constructor(
+    private readonly config: Pick<Config, 'publicBaseUrl' | 'host' | 'port'>,
+    private readonly interfaces: InterfaceLister = os.networkInterfaces,
+  ) {
+    this.port = config.port;
+  }
+
+  /** The port the server actually listens on (PHOTOCHANGER_PORT=0 picks one). */
+  listening(port: number): void {
+    this.port = port;
+  }
+
+  /** The hosts this server can be reached on from other machines (for the start banner). */
+  reachableHosts(): string[] {
+    const host = this.config.host;
+    if (isLoopbackHost(host)) return [];
+    if (!WILDCARD_HOSTS.has(host)) return [host.includes(':') && !host.startsWith('[') ? `[${host}]` : host];
+    return lanAddresses(this.interfaces);
+  }
+
+  /** The base for booth and guest links. */
+  base(): PublicBase {
+    if (this.config.publicBaseUrl) return { url: this.config.publicBaseUrl, source: 'configured' };
+    const host = this.reachableHosts().find((h) => !h.startsWith('['));
+    const any = host ?? this.reachableHosts()[0];
+    return any ? { url: `http://${any}:${this.port}`, source: 'lan' } : { url: undefined, source: 'none' };
+  }
+
+  /** Every URL other machines can use (the configured one first), e.g. for the banner. */
+  baseUrls(): string[] {
+    const lan = this.reachableHosts().map((h) => `http://${h}:${this.port}`);
+    return [...new Set([...(this.config.publicBaseUrl ? [this.config.publicBaseUrl] : []), ...lan])];
+  }
+}
