@@ -3,8 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // The fault suite (npm run test:faults) and the browser tests (npm run test:e2e) run on their own.
-    exclude: ['test/faults/**', 'test/e2e/**', 'node_modules/**'],
+    // The fault suite (npm run test:faults), the browser tests (npm run test:e2e) and the fresh-clone installs (npm run test:install) run on their own.
+    exclude: ['test/faults/**', 'test/e2e/**', 'test/install/**', 'node_modules/**'],
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -443,6 +443,6 @@ export async function startEmbeddedPostgres(options: {
     await stop();
     throw err;
   }
-  log.info({ port, dataDir, pid: postmaster.pid }, 'embedded PostgreSQL started');
+  log.info({ port, dataDir, pid: postmaster.pid, watchdog_pid: watchdog?.pid }, 'embedded PostgreSQL started');
   return { url, dataDir, pid: postmaster.pid!, stop };
 }

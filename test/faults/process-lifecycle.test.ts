@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -89,6 +90,72 @@ describe('server process crash and graceful shutdown', () => {
     expect(await fs.readdir(path.join(mediaRoot, 'results'))).toEqual([]);
     // And the restarted server serves booths.
     expect((await postIngest(second.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })).status).toBe(200);
+  });
+
+  it('SIGKILL with the embedded database (and its watchdog): back within 15 s, results kept, the interrupted job finalized by its deadline', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'photochanger-kill9-'));
+    const embeddedEnv = { ...env(), PHOTOCHANGER_DATABASE_URL: '' };
+    const first = await startChildServer(embeddedEnv, dir);
+    children.push(first);
+    const token = new TokenService(JWT_SECRET, systemClock).sign({ username: 'ops', permissions: ['slots:read', 'slots:write', 'stats:read'] }).access_token;
+    const auth = { authorization: `Bearer ${token}` };
+    const slot = await fetch(`${first.url}/api/slots/slot-009`, { headers: auth });
+    const put = await fetch(`${first.url}/api/slots/slot-009`, {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': 'application/json', 'if-match': slot.headers.get('etag')! },
+      body: JSON.stringify({ name: 'Gemini', enabled: true, provider: 'gemini', operation: 'edit', settings: { prompt: 'paint it' }, max_upload_bytes: null }),
+    });
+    expect(put.status).toBe(200);
+    const done = await postIngest(first.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo });
+    expect(done.status).toBe(200);
+    const doneId = done.headers.get('x-job-id')!;
+    const doneBytes = Buffer.from(await done.arrayBuffer());
+
+    gemini.setBehaviour({ kind: 'slow', delayMs: 60_000 });
+    gemini.requests.length = 0;
+    const pending = postIngest(first.url, 'slot-009', { password: TEST_INGEST_PASSWORD, file: photo }).catch((e: unknown) => e);
+    await eventually(() => gemini.requests.length === 1, 10_000);
+    const started = JSON.parse(first.logs.find((l) => l.includes('"embedded PostgreSQL started"'))!) as { pid: number; watchdog_pid: number };
+    // The worst case: the watchdog dies too (kill -9 of everything), so the database is left running.
+    process.kill(started.watchdog_pid, 'SIGKILL');
+    first.proc.kill('SIGKILL');
+    await first.exited;
+    const interrupted = await pending;
+    expect(interrupted).toBeInstanceOf(Error);
+    expect(() => process.kill(started.pid, 0)).not.toThrow(); // orphaned PostgreSQL still running
+
+    gemini.setBehaviour({ kind: 'image' });
+    const restartAt = Date.now();
+    const second = await startChildServer(embeddedEnv, dir);
+    children.push(second);
+    expect(Date.now() - restartAt).toBeLessThan(15_000);
+    expect(second.logs.some((l) => l.includes('still running (the previous server was killed): stopping it'))).toBe(true);
+
+    const kept = await fetch(`${second.url}/public/results/${doneId}`);
+    expect(kept.status).toBe(200);
+    expect(Buffer.from(await kept.arrayBuffer()).equals(doneBytes)).toBe(true);
+    const jobs = await (await fetch(`${second.url}/api/jobs?slot_id=slot-009`, { headers: auth })).json() as { jobs: { id: string; is_finalized?: boolean; outcome?: string }[] };
+    const interruptedId = jobs.jobs[0]!.id;
+    const readJob = async () => (await (await fetch(`${second.url}/api/jobs/${interruptedId}`, { headers: auth })).json()) as { outcome: string; finalized_at: string | null; deadline: { expires_at: string } };
+    let job = await readJob();
+    for (const until = Date.now() + 30_000; job.finalized_at === null && Date.now() < until; job = await readJob()) await new Promise((r) => setTimeout(r, 250));
+    expect(job.outcome).toBe('timeout');
+    // Finalized by the sweeper within a few seconds of its deadline, not left open.
+    expect(Date.parse(job.finalized_at!) - Date.parse(job.deadline.expires_at)).toBeLessThan(15_000);
+    expect(gemini.requests).toHaveLength(1); // never resumed
+    // Killing the restarted server with its watchdog alive: the watchdog stops the database.
+    const again = JSON.parse(second.logs.find((l) => l.includes('"embedded PostgreSQL started"'))!) as { pid: number };
+    second.proc.kill('SIGKILL');
+    await second.exited;
+    await eventually(() => {
+      try {
+        process.kill(again.pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 10_000);
+    await fs.rm(dir, { recursive: true, force: true });
   });
 
   it('SIGTERM: waiting requests are answered, new ones get 503 shutting_down, the process exits 0', async () => {
