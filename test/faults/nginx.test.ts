@@ -9,11 +9,37 @@ import { createEmptyDatabase } from '../support/db.js';
 import { jpegBytes, multipartBody, postIngest } from '../support/http.js';
 import { startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
 
+/** An HTTPS request to the proxy (self-signed certificate). */
+function tlsRequest(port: number, pathName: string, method = 'GET', body?: { data: Buffer; contentType: string }): Promise<{ status: number; type: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: pathName,
+        method,
+        rejectUnauthorized: false,
+        headers: body ? { 'content-type': body.contentType, 'content-length': body.data.length } : {},
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']) }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body?.data);
+  });
+}
+
 /**
- * deploy/nginx.conf, as shipped, in front of two PhotoChanger instances sharing one database and
- * one media root. Only the addresses and the certificate are replaced for the test.
+ * The shipped nginx configurations, as they are, in front of PhotoChanger: deploy/nginx.conf
+ * (two instances sharing one database and one media root) and deploy/nginx-single.conf (one
+ * instance, Let's Encrypt paths). Only the addresses and the certificate are replaced.
  */
-describe('two instances behind the documented nginx configuration', () => {
+describe.each([
+  { file: 'deploy/nginx.conf', instances: 2 },
+  { file: 'deploy/nginx-single.conf', instances: 1 },
+])('$file in front of $instances instance(s)', ({ file, instances }) => {
   let dir: string;
   let database: { url: string; drop(): Promise<void> };
   const servers: TestServer[] = [];
@@ -25,20 +51,23 @@ describe('two instances behind the documented nginx configuration', () => {
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'photochanger-nginx-'));
     database = await createEmptyDatabase();
     const media = path.join(dir, 'media');
-    for (let i = 0; i < 2; i++) servers.push(await startTestServer({ databaseUrl: database.url, env: { PHOTOCHANGER_MEDIA_ROOT: media, PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS: '12' } }));
-    const [a, b] = servers.map((s) => new URL(s.url).port);
+    for (let i = 0; i < instances; i++) servers.push(await startTestServer({ databaseUrl: database.url, env: { PHOTOCHANGER_MEDIA_ROOT: media, PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS: '12' } }));
+    const ports = servers.map((s) => new URL(s.url).port);
     const plain = await freePort();
     tlsPort = await freePort();
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
-    const shipped = await fs.readFile('deploy/nginx.conf', 'utf8');
-    const site = shipped
-      .replace('server 127.0.0.1:8000 ', `server 127.0.0.1:${a} `)
-      .replace('server 127.0.0.1:8001 ', `server 127.0.0.1:${b} `)
+    const shipped = await fs.readFile(file, 'utf8');
+    let site = shipped
+      .replace('server 127.0.0.1:8000', `server 127.0.0.1:${ports[0]}`)
       .replace('listen 443 ssl http2;', `listen 127.0.0.1:${tlsPort} ssl http2;`)
       .replace('listen 80;', `listen 127.0.0.1:${plain};`)
-      .replace('/etc/ssl/certs/booth.example.com.pem', path.join(dir, 'cert.pem'))
-      .replace('/etc/ssl/private/booth.example.com.key', path.join(dir, 'key.pem'));
-    expect(site).not.toContain('8000');
+      .replace(/ssl_certificate\s+\S+;/, `ssl_certificate ${path.join(dir, 'cert.pem')};`)
+      .replace(/ssl_certificate_key\s+\S+;/, `ssl_certificate_key ${path.join(dir, 'key.pem')};`)
+      .replace('root /var/www/certbot;', `root ${dir}/webroot;`);
+    if (ports[1]) site = site.replace('server 127.0.0.1:8001', `server 127.0.0.1:${ports[1]}`);
+    expect(site.split('\n').filter((l) => !l.trim().startsWith('#')).join('\n')).not.toMatch(/:800[01]\b/);
+    await fs.mkdir(path.join(dir, 'webroot', '.well-known', 'acme-challenge'), { recursive: true });
+    await fs.writeFile(path.join(dir, 'webroot', '.well-known', 'acme-challenge', 'token-1'), 'challenge-answer');
     await fs.writeFile(path.join(dir, 'site.conf'), site);
     await fs.writeFile(
       path.join(dir, 'nginx.conf'),
@@ -48,7 +77,7 @@ describe('two instances behind the documented nginx configuration', () => {
     plainUrl = `http://127.0.0.1:${plain}`;
     const until = Date.now() + 10_000;
     for (;;) {
-      const ok = await fetch(`${plainUrl}/healthz`).then((r) => r.ok, () => false);
+      const ok = await tlsRequest(tlsPort, '/healthz').then((r) => r.status === 200, () => false);
       if (ok) break;
       if (Date.now() > until) throw new Error(`nginx did not start: ${await fs.readFile(path.join(dir, 'error.log'), 'utf8').catch(() => '')}`);
       await new Promise((r) => setTimeout(r, 100));
@@ -56,36 +85,40 @@ describe('two instances behind the documented nginx configuration', () => {
   });
   afterAll(async () => {
     nginx?.kill('SIGQUIT');
-    for (const s of servers) await s.close();
+    for (const s of servers.splice(0)) await s.close();
     await database?.drop();
     await fs.rm(dir, { recursive: true, force: true });
   });
 
-  it('booth uploads through nginx are answered by both instances, over HTTP and HTTPS', async () => {
+  it('booth uploads through nginx are answered (by every instance), over HTTP and HTTPS', async () => {
     const photo = await jpegBytes(320, 240);
     const answers = await Promise.all(Array.from({ length: 10 }, () => postIngest(plainUrl, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })));
     expect(answers.map((r) => r.status)).toEqual(Array(10).fill(200));
     for (const s of servers) expect(s.logLines.some((l) => l.includes('"ingest answered"'))).toBe(true);
-    // The result link works through the proxy, whichever instance wrote it.
+    // The guest's links work through the proxy over plain HTTP, whichever instance wrote the result.
     const id = answers[0]!.headers.get('x-job-id')!;
     expect((await fetch(`${plainUrl}/public/results/${id}`)).status).toBe(200);
+    expect((await fetch(`${plainUrl}/r/${id}`)).status).toBe(200);
 
     const form = multipartBody([
       { name: 'password', value: TEST_INGEST_PASSWORD },
       { name: 'fileToUpload', value: photo, filename: 'shot.jpg', contentType: 'image/jpeg' },
     ]);
-    const tls = await new Promise<{ status: number; type: string }>((resolve, reject) => {
-      const req = https.request(
-        { host: '127.0.0.1', port: tlsPort, path: '/ingest/slot-001', method: 'POST', rejectUnauthorized: false, headers: { 'content-type': form.contentType, 'content-length': form.body.length } },
-        (res) => {
-          res.resume();
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']) }));
-        },
-      );
-      req.on('error', reject);
-      req.end(form.body);
-    });
-    expect(tls).toEqual({ status: 200, type: 'image/jpeg' });
+    expect(await tlsRequest(tlsPort, '/ingest/slot-001', 'POST', { data: form.body, contentType: form.contentType })).toEqual({ status: 200, type: 'image/jpeg' });
+  });
+
+  it('plain HTTP carries only the booth and the guests: admin UI, API, docs and metrics are HTTPS-only', async () => {
+    for (const p of ['/admin/', '/api/slots', '/api/login', '/docs', '/metrics', '/healthz']) {
+      const res = await fetch(`${plainUrl}${p}`, { redirect: 'manual' });
+      expect(res.status, p).toBe(301);
+      expect(res.headers.get('location'), p).toBe(`https://127.0.0.1${p}`);
+    }
+    const login = await fetch(`${plainUrl}/api/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/json' }, body: '{"username":"admin","password":"x"}' });
+    expect(login.status).toBe(301);
+    for (const s of servers) expect(s.logLines.some((l) => l.includes('/api/login'))).toBe(false);
+    expect((await tlsRequest(tlsPort, '/admin/')).status).toBeLessThan(400);
+    expect((await tlsRequest(tlsPort, '/api/slots')).status).toBe(401);
+    if (file.endsWith('single.conf')) expect(await (await fetch(`${plainUrl}/.well-known/acme-challenge/token-1`)).text()).toBe('challenge-answer');
   });
 
   it('an oversized upload is refused by PhotoChanger through the proxy (streamed, not spooled): 413', async () => {

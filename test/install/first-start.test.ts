@@ -36,8 +36,21 @@ function run(as: As, cwd: string, argv: string[], env: Record<string, string> = 
   return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
 }
 
+/** The committed HEAD as a bundle any user can read (the repository itself may sit under /root). */
+let bundle: string | undefined;
+async function repoBundle(): Promise<string> {
+  if (bundle) return bundle;
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pc-bundle-'));
+  await fs.chmod(dir, 0o755);
+  const file = path.join(dir, 'photochanger.bundle');
+  const made = spawnSync('git', ['-c', 'safe.directory=*', 'bundle', 'create', file, 'HEAD'], { cwd: REPO, encoding: 'utf8' });
+  expect(made.status, made.stderr).toBe(0);
+  await fs.chmod(file, 0o644);
+  return (bundle = file);
+}
+
 async function firstStart(as: As, clone: string): Promise<void> {
-  const cloned = run(as, path.dirname(clone), ['git', '-c', 'safe.directory=*', 'clone', '--quiet', REPO, clone]);
+  const cloned = run(as, path.dirname(clone), ['git', 'clone', '--quiet', await repoBundle(), clone]);
   expect(cloned.status, cloned.output).toBe(0);
   const ci = run(as, clone, ['npm', 'ci', '--no-audit', '--no-fund', '--prefer-offline']);
   expect(ci.status, ci.output).toBe(0);
@@ -75,8 +88,14 @@ async function firstStart(as: As, clone: string): Promise<void> {
     const ingest = await fetch(`http://127.0.0.1:${port}/ingest/slot-001`, { method: 'POST', body: form });
     expect(ingest.status).toBe(200);
     expect(ingest.headers.get('content-type')).toBe('image/jpeg');
+    // Ctrl-C / systemctl stop: the whole group gets the signal; npm itself dies of it, the server
+    // stops gracefully and the embedded database with it.
     process.kill(-server.pid!, 'SIGTERM');
-    expect(await exited).toBe(0);
+    await exited;
+    const stopUntil = Date.now() + 30_000;
+    while (!lines.some((l) => l.includes('"embedded PostgreSQL stopped"')) && Date.now() < stopUntil) await new Promise((r) => setTimeout(r, 200));
+    expect(lines.some((l) => l.includes('"embedded PostgreSQL stopped"')), lines.slice(-20).join('\n')).toBe(true);
+    expect(lines.join('\n')).not.toContain('"level":50');
   } finally {
     if (server.exitCode === null) process.kill(-server.pid!, 'SIGKILL');
   }
@@ -89,6 +108,7 @@ describe('first start of a fresh clone', () => {
   const cleanup: string[] = [];
   afterAll(async () => {
     for (const dir of cleanup) await fs.rm(dir, { recursive: true, force: true });
+    if (bundle) await fs.rm(path.dirname(bundle), { recursive: true, force: true });
     if (isRoot) spawnSync('userdel', ['--remove', USER]);
   });
 
