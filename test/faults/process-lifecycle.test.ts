@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +11,7 @@ import { createEmptyDatabase } from '../support/db.js';
 import { startGeminiFake, type GeminiFake } from '../support/fakes/gemini.js';
 import { eventually } from '../support/fakes/request.js';
 import { jpegBytes, jsonOf, postIngest } from '../support/http.js';
-import { TEST_INGEST_PASSWORD } from '../support/server.js';
+import { TEST_ADMIN, TEST_INGEST_PASSWORD } from '../support/server.js';
 
 const JWT_SECRET = 'child-server-test-jwt-secret-0123456789abcdef';
 
@@ -156,6 +157,36 @@ describe('server process crash and graceful shutdown', () => {
       }
     }, 10_000);
     await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('backup and restore as docs/operations.md says: stop, tar the data directory, wipe it, restore it, start: results and accounts are back', async () => {
+    const parent = await fs.mkdtemp(path.join(os.tmpdir(), 'photochanger-backup-'));
+    await fs.chmod(parent, 0o755);
+    const dataDir = path.join(parent, 'data');
+    await fs.mkdir(dataDir);
+    const embeddedEnv = { ...env(), PHOTOCHANGER_DATABASE_URL: '', PHOTOCHANGER_MEDIA_ROOT: path.join(dataDir, 'media') };
+    const first = await startChildServer(embeddedEnv, dataDir);
+    children.push(first);
+    const shot = await postIngest(first.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo });
+    expect(shot.status).toBe(200);
+    const id = shot.headers.get('x-job-id')!;
+    const bytes = Buffer.from(await shot.arrayBuffer());
+    first.proc.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    // The documented commands, with this test's folders.
+    execFileSync('tar', ['-C', parent, '-czpf', path.join(parent, 'backup.tar.gz'), 'data']);
+    await fs.rm(dataDir, { recursive: true, force: true });
+    execFileSync('tar', ['-C', parent, '-xzpf', path.join(parent, 'backup.tar.gz')]);
+    const restored = await startChildServer(embeddedEnv, dataDir);
+    children.push(restored);
+    const again = await fetch(`${restored.url}/public/results/${id}`);
+    expect(again.status).toBe(200);
+    expect(Buffer.from(await again.arrayBuffer()).equals(bytes)).toBe(true);
+    const login = await fetch(`${restored.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(TEST_ADMIN) });
+    expect(login.status).toBe(200);
+    restored.proc.kill('SIGTERM');
+    expect(await restored.exited).toBe(0);
+    await fs.rm(parent, { recursive: true, force: true });
   });
 
   it('SIGTERM: waiting requests are answered, new ones get 503 shutting_down, the process exits 0', async () => {
