@@ -21,6 +21,15 @@ export interface Config {
   queueMaxInFlightJobs: number;
   tSyncResponseSeconds: number;
   maxUploadBytes: number;
+  /** Ingest bodies received at once by this process (beyond: 429 before the body is read). */
+  maxConcurrentUploads: number;
+  uploadTimeoutSeconds: number;
+  uploadMinBytesPerSecond: number;
+  uploadRateGraceSeconds: number;
+  /** Open HTTP connections this process accepts (kept below its file limit). */
+  maxConnections: number;
+  /** Wrong ingest passwords from one address before it is made to wait. */
+  ingestFreeFailures: number;
   resultTtlSeconds: number;
   cleanupIntervalSeconds: number;
   jwtSecret: string | undefined;
@@ -70,6 +79,12 @@ export const CONFIG_VARIABLES: VariableSpec[] = [
   { name: 'PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS', default: '12', description: 'Unfinished jobs allowed at once across all instances; the next ingest gets 429 `queue_busy`.' },
   { name: 'PHOTOCHANGER_T_SYNC_RESPONSE_SECONDS', default: '48', description: 'T_sync_response: the hard window in which an ingest is answered (45–60 in production; lower values are accepted with a warning, for tests). The admin settings may override it within 45–60.' },
   { name: 'PHOTOCHANGER_MAX_UPLOAD_BYTES', default: String(HARD_MAX_UPLOAD_BYTES), description: 'Largest accepted upload in bytes (at most 2 GiB). A slot or provider may set a lower limit.' },
+  { name: 'PHOTOCHANGER_MAX_CONCURRENT_UPLOADS', default: undefined, description: 'Booth uploads received at once by one process; the next one gets 429 `queue_busy` before its body is read. Default: twice PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS. Also, uploads being received count against the in-flight cap, so an upload the queue could not take is refused before it is read.' },
+  { name: 'PHOTOCHANGER_UPLOAD_TIMEOUT_SECONDS', default: '120', description: 'A booth upload must be complete within this many seconds (408 `upload_timeout`, connection closed, partial file deleted).' },
+  { name: 'PHOTOCHANGER_UPLOAD_MIN_BYTES_PER_SECOND', default: '16384', description: 'After the grace period, an upload slower than this on average is cut off (408 `upload_timeout`). 16 KiB/s sends a 5 MB photo in about 5 minutes; any booth line is far faster.' },
+  { name: 'PHOTOCHANGER_UPLOAD_RATE_GRACE_SECONDS', default: '10', description: 'Seconds before the minimum upload rate applies (a slow start on 4G is not punished).' },
+  { name: 'PHOTOCHANGER_MAX_CONNECTIONS', default: '2048', description: 'Open HTTP connections one process accepts; further ones are closed at once. Lowered automatically to keep 256 file descriptors below the process limit (ulimit -n) for uploads, the database and logs.' },
+  { name: 'PHOTOCHANGER_INGEST_FREE_FAILURES', default: '5', description: 'Wrong ingest passwords one client address may send before it must wait (2 s, doubling up to 15 min; 429 `too_many_attempts` with Retry-After). A booth at another address is not affected.' },
   { name: 'PHOTOCHANGER_RESULT_TTL_SECONDS', default: '259200', description: 'How long a result stays downloadable at /public/results/{job_id} (72 h); then 410 Gone.' },
   { name: 'PHOTOCHANGER_CLEANUP_INTERVAL_SECONDS', default: '900', description: 'Period of the photochanger-media-cleanup task that deletes expired payloads, temporary links and results.' },
   { name: 'PHOTOCHANGER_JWT_SECRET', default: undefined, description: 'HS256 secret for admin tokens (at least 32 characters). Unset on a local install: generated once and kept in DATA_DIR/jwt-secret (mode 0600).', secret: true },
@@ -175,6 +190,9 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     problems.push('PHOTOCHANGER_BOOTSTRAP_ADMIN must be user:password with a password of at least 8 characters');
   }
   const bootstrapIngestPassword = optional('PHOTOCHANGER_BOOTSTRAP_INGEST_PASSWORD');
+  if (bootstrapIngestPassword !== undefined && bootstrapIngestPassword.length < 8) {
+    problems.push('PHOTOCHANGER_BOOTSTRAP_INGEST_PASSWORD must be at least 8 characters');
+  }
   const logLevel = raw('PHOTOCHANGER_LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`PHOTOCHANGER_LOG_LEVEL=${logLevel} must be one of ${LOG_LEVELS.join(', ')}`);
 
@@ -194,6 +212,12 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     queueMaxInFlightJobs: number('PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS', between(1, 10_000)),
     tSyncResponseSeconds: tSync,
     maxUploadBytes: number('PHOTOCHANGER_MAX_UPLOAD_BYTES', between(1, HARD_MAX_UPLOAD_BYTES)),
+    maxConcurrentUploads: NaN,
+    uploadTimeoutSeconds: number('PHOTOCHANGER_UPLOAD_TIMEOUT_SECONDS', between(1, 24 * 3600)),
+    uploadMinBytesPerSecond: number('PHOTOCHANGER_UPLOAD_MIN_BYTES_PER_SECOND', between(0, 1024 ** 3)),
+    uploadRateGraceSeconds: number('PHOTOCHANGER_UPLOAD_RATE_GRACE_SECONDS', between(0, 3600)),
+    maxConnections: number('PHOTOCHANGER_MAX_CONNECTIONS', between(16, 1_000_000)),
+    ingestFreeFailures: number('PHOTOCHANGER_INGEST_FREE_FAILURES', between(1, 1000)),
     resultTtlSeconds: number('PHOTOCHANGER_RESULT_TTL_SECONDS', between(1, 365 * 24 * 3600)),
     cleanupIntervalSeconds: number('PHOTOCHANGER_CLEANUP_INTERVAL_SECONDS', between(1, 24 * 3600)),
     jwtSecret,
@@ -205,6 +229,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     workerCount: number('PHOTOCHANGER_WORKERS', between(1, 64)),
     providers: { gemini: provider('GEMINI'), openai: provider('OPENAI'), turbotext: provider('TURBOTEXT') },
   };
+  config.maxConcurrentUploads =
+    raw('PHOTOCHANGER_MAX_CONCURRENT_UPLOADS') === undefined ? config.queueMaxInFlightJobs * 2 : number('PHOTOCHANGER_MAX_CONCURRENT_UPLOADS', between(1, 100_000));
   if (problems.length > 0) throw new ConfigError(problems);
   for (const w of warnings) options.warn?.(w);
   return config;

@@ -22,30 +22,38 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
+  // pino writes asynchronously: flush before exiting, or the last lines (the shutdown) are lost.
+  const exit = (code: number) => {
+    setTimeout(() => process.exit(code), 1000).unref();
+    log.flush(() => process.exit(code));
+  };
   let server;
   try {
     server = await startServer(config, log);
   } catch (err) {
     log.fatal({ err: { message: (err as Error)?.message ?? String(err) } }, 'PhotoChanger could not start');
     console.error(fatalStartMessage(err, config));
-    process.exit(1);
+    return exit(1);
   }
 
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
       log.warn({ signal }, 'second signal: exiting now');
-      void server.forceStop().finally(() => process.exit(1));
+      void server.forceStop().finally(() => exit(1));
       setTimeout(() => process.exit(1), 2000).unref();
       return;
     }
     stopping = true;
     log.info({ signal }, 'shutting down gracefully');
     server.stop().then(
-      () => process.exit(0),
+      () => {
+        log.info('stopped');
+        exit(0);
+      },
       (err: unknown) => {
         log.error({ err }, 'error during shutdown');
-        process.exit(1);
+        exit(1);
       },
     );
   };

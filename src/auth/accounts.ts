@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
-import { hashPassword, verifyPassword } from '../settings/ingest-password.js';
+import { hashPassword, verifyPassword } from './passwords.js';
 import { PERMISSIONS, type Permission, type Principal } from './permissions.js';
 
 /** Failed logins before an account is locked, and for how long (SPEC §6). */

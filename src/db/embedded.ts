@@ -420,8 +420,13 @@ export async function startEmbeddedPostgres(options: {
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
   const stop = async () => {
     if (postmaster.exitCode === null && postmaster.signalCode === null) {
+      // Referenced again while it stops: otherwise an otherwise idle process exits before the
+      // database has finished, and before the shutdown is logged.
+      postmaster.ref();
       postmaster.kill('SIGINT');
-      const done = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 15_000).unref())]);
+      let timer: NodeJS.Timeout | undefined;
+      const done = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 15_000)))]);
+      clearTimeout(timer);
       if (!done) {
         postmaster.kill('SIGQUIT');
         await exited;

@@ -34,6 +34,24 @@ export interface IntakeOptions {
   passwordField?: string;
   /** Called as soon as a password field arrives before any file (to refuse early, unread). */
   onEarlyPassword?: (password: string) => Promise<void>;
+  /**
+   * The password field must come before any file (a booth sends it first): a file part first is
+   * refused with 400 before any of its bytes are written, so nothing is kept for an unknown sender.
+   */
+  requirePasswordFirst?: boolean;
+  /** Bounds on the transfer: a whole-upload deadline and a minimum rate after a grace period. */
+  transfer?: TransferLimits;
+}
+
+export interface TransferLimits {
+  totalMs: number;
+  minBytesPerSecond: number;
+  graceMs: number;
+}
+
+/** 408 in the canonical shape; the connection is closed (the rest of the body is not read). */
+function uploadTooSlow(message: string, details: Record<string, unknown>): AppError {
+  return new AppError('upload_timeout', message, details, { Connection: 'close' });
 }
 
 const MAX_FIELD_BYTES = 64 * 1024;
@@ -63,6 +81,30 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
   };
   if (request.raw.destroyed) onClose();
   else request.raw.once('close', onClose);
+  // The transfer's bounds: checked every 250 ms against the socket's byte count, so a client
+  // trickling one byte every few seconds (which would reset any idle timer) is cut off.
+  let watchdog: NodeJS.Timeout | undefined;
+  if (options.transfer) {
+    const { totalMs, minBytesPerSecond, graceMs } = options.transfer;
+    const socket = request.raw.socket;
+    const startBytes = socket?.bytesRead ?? 0;
+    const started = performance.now();
+    const stop = (err: AppError) => {
+      clearInterval(watchdog);
+      current?.destroy(err);
+      rejectInterrupted(err);
+    };
+    watchdog = setInterval(() => {
+      const elapsed = performance.now() - started;
+      const received = (socket?.bytesRead ?? startBytes) - startBytes;
+      if (elapsed > totalMs) {
+        stop(uploadTooSlow(`The upload did not complete within ${Math.round(totalMs / 1000)} s`, { limit_seconds: Math.round(totalMs / 1000), received_bytes: received }));
+      } else if (elapsed > graceMs && received / (elapsed / 1000) < minBytesPerSecond) {
+        stop(uploadTooSlow(`The upload is slower than ${minBytesPerSecond} bytes per second`, { min_bytes_per_second: minBytesPerSecond, received_bytes: received }));
+      }
+    }, 250);
+    watchdog.unref();
+  }
   try {
     const parts = request.parts({
       preservePath: true, // keep the booth's C:\\… path as metadata; the name on disk is sanitized
@@ -83,6 +125,9 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
           result.fields[part.fieldname] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
         }
         continue;
+      }
+      if (options.requirePasswordFirst && result.password === undefined) {
+        throw new AppError('invalid_request', 'Send the password field before the file (fileToUpload)', { field_order: ['password', 'fileToUpload'] }, { Connection: 'close' });
       }
       if (result.file) {
         part.file.resume(); // a later file: drained, not stored
@@ -115,6 +160,7 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
   } catch (err) {
     throw toIntakeError(err, options.fileLimitBytes);
   } finally {
+    clearInterval(watchdog);
     request.raw.removeListener('close', onClose);
   }
   return result;

@@ -1,18 +1,10 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { hash, verify } from '@node-rs/argon2';
+import { createHmac, randomBytes } from 'node:crypto';
+import { hashPassword, verifyPassword } from '../auth/passwords.js';
 import type { SettingsStore } from './store.js';
 import { SETTING_KEYS } from './store.js';
 
-/** argon2id parameters (OWASP's first recommendation: 19 MiB, 2 iterations). */
-export const ARGON2_OPTIONS = { algorithm: 2 as const, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
-
-export function hashPassword(password: string): Promise<string> {
-  return hash(password, ARGON2_OPTIONS);
-}
-
-export function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
-  return verify(passwordHash, password).catch(() => false);
-}
+/** The shortest ingest password accepted (it is all that stands between the internet and the AI bill). */
+export const MIN_INGEST_PASSWORD_LENGTH = 8;
 
 /**
  * Checks booth passwords against the stored argon2id hash without paying for an argon2
@@ -38,13 +30,6 @@ export class IngestPasswordVerifier {
     this.verdicts.set(fingerprint, ok);
     return ok;
   }
-}
-
-/** Constant-time string comparison (for secrets compared outside argon2). */
-export function safeEqual(a: string, b: string): boolean {
-  const ha = createHmac('sha256', 'cmp').update(a).digest();
-  const hb = createHmac('sha256', 'cmp').update(b).digest();
-  return timingSafeEqual(ha, hb);
 }
 
 export async function setIngestPassword(settings: SettingsStore, password: string, updatedBy: string | null): Promise<void> {

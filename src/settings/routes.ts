@@ -4,14 +4,13 @@ import type { AppDeps } from '../app.js';
 import { audit } from '../auth/accounts.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { AppError, errorResponses } from '../errors.js';
-import { setIngestPassword } from './ingest-password.js';
+import { MIN_INGEST_PASSWORD_LENGTH, setIngestPassword } from './ingest-password.js';
 import { KEYED_PROVIDERS, type KeyedProvider } from './provider-keys.js';
 import { SETTING_KEYS } from './store.js';
 
 /** Bounds an administrator may set (SPEC §6). The environment may go lower for tests only. */
 export const T_SYNC_RANGE = { minimum: 45, maximum: 60 };
 export const RESULT_TTL_RANGE = { minimum: 3600, maximum: 30 * 24 * 3600 };
-export const MIN_INGEST_PASSWORD_LENGTH = 6;
 
 const KeyStatus = Type.Object({ configured: Type.Boolean(), source: Type.Union([Type.Literal('settings'), Type.Literal('environment'), Type.Null()]), updated_at: Type.Union([Type.String(), Type.Null()]) });
 const SettingsSchema = Type.Object({

@@ -1,0 +1,95 @@
+/**
+ * Throttling of password guessing, per key (a client address, an address and a slot, an address
+ * and an account name): `freeFailures` wrong passwords are free, then each further one makes the
+ * key wait 2 s, doubling up to `maxDelayMs`; a right password clears the key. Kept in memory per
+ * process (a restart forgets it; several instances each throttle what they see), bounded in size,
+ * read on the injected clock.
+ */
+import type { Clock } from '../clock.js';
+
+interface Entry {
+  failures: number;
+  /** Until when this key is refused without checking the password (ms since epoch). */
+  blockedUntil: number;
+  lastSeen: number;
+}
+
+export interface AttemptThrottleOptions {
+  clock: Clock;
+  freeFailures: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Keys remembered at most (the oldest are forgotten first). */
+  maxKeys?: number;
+  /** A key without a failure for this long starts afresh. */
+  forgetAfterMs?: number;
+}
+
+export class AttemptThrottle {
+  private readonly entries = new Map<string, Entry>();
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly maxKeys: number;
+  private readonly forgetAfterMs: number;
+
+  constructor(private readonly options: AttemptThrottleOptions) {
+    this.baseDelayMs = options.baseDelayMs ?? 2000;
+    this.maxDelayMs = options.maxDelayMs ?? 15 * 60_000;
+    this.maxKeys = options.maxKeys ?? 50_000;
+    this.forgetAfterMs = options.forgetAfterMs ?? 60 * 60_000;
+  }
+
+  /** Milliseconds any of these keys must still wait, or 0. */
+  waitMs(...keys: string[]): number {
+    const now = this.options.clock.now().getTime();
+    let wait = 0;
+    for (const key of keys) {
+      const e = this.live(key, now);
+      if (e && e.blockedUntil > now) wait = Math.max(wait, e.blockedUntil - now);
+    }
+    return wait;
+  }
+
+  /** A wrong password: counts against every key given. Returns the wait it imposes now (ms). */
+  fail(...keys: string[]): number {
+    const now = this.options.clock.now().getTime();
+    let wait = 0;
+    for (const key of keys) {
+      const e = this.live(key, now) ?? { failures: 0, blockedUntil: 0, lastSeen: now };
+      e.failures += 1;
+      e.lastSeen = now;
+      const over = e.failures - this.options.freeFailures;
+      if (over > 0) e.blockedUntil = now + Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(over - 1, 30));
+      this.entries.delete(key);
+      this.entries.set(key, e); // most recent last: the oldest are evicted first
+      wait = Math.max(wait, Math.max(0, e.blockedUntil - now));
+    }
+    while (this.entries.size > this.maxKeys) this.entries.delete(this.entries.keys().next().value as string);
+    return wait;
+  }
+
+  /** A right password: the keys start afresh. */
+  succeed(...keys: string[]): void {
+    for (const key of keys) this.entries.delete(key);
+  }
+
+  /** Forgets a key (an administrator unlocking an account). */
+  clear(predicate: (key: string) => boolean): number {
+    let n = 0;
+    for (const key of [...this.entries.keys()]) if (predicate(key) && this.entries.delete(key)) n++;
+    return n;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private live(key: string, now: number): Entry | undefined {
+    const e = this.entries.get(key);
+    if (e && now - e.lastSeen > this.forgetAfterMs && e.blockedUntil <= now) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return e;
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * Password hashing for administrators and the booth's ingest password: argon2id with OWASP's first
+ * recommendation (19 MiB, 2 iterations). Verifications run behind their own small concurrency
+ * limit: each costs 19 MiB and a thread of libuv's pool, which file I/O shares — a flood of wrong
+ * passwords must queue here instead of starving the booths' uploads.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { hash, verify } from '@node-rs/argon2';
+import pLimit from 'p-limit';
+
+export const ARGON2_OPTIONS = { algorithm: 2 as const, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+
+/** argon2 computations at once in this process (the pool has four threads; two stay for files). */
+export const ARGON2_CONCURRENCY = 2;
+const argon2Slots = pLimit(ARGON2_CONCURRENCY);
+
+export function hashPassword(password: string): Promise<string> {
+  return argon2Slots(() => hash(password, ARGON2_OPTIONS));
+}
+
+export function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
+  return argon2Slots(() => verify(passwordHash, password).catch(() => false));
+}
+
+/** argon2 computations waiting for a slot right now (metrics, tests). */
+export function pendingPasswordChecks(): number {
+  return argon2Slots.pendingCount + argon2Slots.activeCount;
+}
+
+/** Constant-time string comparison (for secrets compared outside argon2). */
+export function safeEqual(a: string, b: string): boolean {
+  const ha = createHmac('sha256', 'cmp').update(a).digest();
+  const hb = createHmac('sha256', 'cmp').update(b).digest();
+  return timingSafeEqual(ha, hb);
+}
