@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import fastifyMultipart from '@fastify/multipart';
 import fastifySwagger from '@fastify/swagger';
@@ -24,12 +25,15 @@ import type { TurbotextWebhookInbox } from './providers/turbotext/webhooks.js';
 import { healthRoutes } from './ops/health-routes.js';
 import type { Metrics } from './ops/metrics.js';
 import type { PublicAddress } from './ops/public-address.js';
+import type { RejectionCounter } from './stats/rejections.js';
 import { providerCatalogRoutes } from './providers/catalog-routes.js';
 import type { ModelCatalog } from './providers/models.js';
 import type { ProviderRegistry } from './providers/registry.js';
 import type { JobCompletion } from './queue/completion.js';
 import type { IngestPasswordVerifier } from './settings/ingest-password.js';
 import type { StoredProviderKeys } from './settings/provider-keys.js';
+import { parseUntrustedJson } from './json-safety.js';
+import { registerSecurityHeaders } from './security-headers.js';
 import { settingsRoutes } from './settings/routes.js';
 import { jobRoutes } from './jobs/routes.js';
 import { slotRoutes } from './slots/routes.js';
@@ -64,6 +68,8 @@ export interface AppDeps {
   models: ModelCatalog;
   /** The address booths and guests reach this server at (links and QR codes are built on it). */
   publicAddress: PublicAddress;
+  /** Refused booth requests, counted for the statistics. */
+  rejections: RejectionCounter;
   /** One media cleanup pass now (POST /api/media/cache/purge). */
   purgeMedia: () => Promise<CleanupReport>;
   /** Prometheus metrics (GET /metrics); absent in tests that do not need them. */
@@ -90,6 +96,22 @@ function isIngestUrl(url: string | undefined): boolean {
   return url !== undefined && url.startsWith('/ingest/');
 }
 
+/** The process's soft limit of open files (Linux), if it can be read. */
+export function openFileLimit(): number | undefined {
+  try {
+    const limits = readFileSync('/proc/self/limits', 'utf8');
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(limits);
+    return m && m[1] !== 'unlimited' ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The configured connection limit, kept 256 descriptors below the process's file limit. */
+export function connectionLimit(configured: number, fileLimit = openFileLimit()): number {
+  return fileLimit === undefined ? configured : Math.max(16, Math.min(configured, fileLimit - 256));
+}
+
 export async function buildApp(deps: AppDeps): Promise<App> {
   const app = Fastify({
     loggerInstance: deps.log,
@@ -99,8 +121,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       return typeof given === 'string' && CORRELATION_ID.test(given) ? given : randomUUID();
     },
     bodyLimit: 1024 * 1024,
-    // Uploads of up to 2 GiB over a booth's Wi-Fi can be slow: no whole-request timeout, the
-    // ingest enforces its own deadline. Idle sockets are still closed.
+    trustProxy: typeof deps.config.trustProxy === 'number' ? ((hops: number) => (_address: string, hop: number) => hop < hops)(deps.config.trustProxy) : deps.config.trustProxy,
+    // Timeouts are set on the server below (serverFactory): Fastify ignores these with one.
     requestTimeout: 0,
     connectionTimeout: 0,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
@@ -116,12 +138,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     serverFactory: (handler) => {
       // With a serverFactory Fastify does not apply its own timeout options: set them here.
       const server = http.createServer(handler);
-      server.requestTimeout = 0;
-      server.headersTimeout = 60_000;
       server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
       // A socket silent this long is dropped: a stalled upload must not hold a connection and a
       // payload file forever. Longer than the longest wait for an answer (T_sync ≤ 60 s).
       server.timeout = SOCKET_IDLE_TIMEOUT_MS;
+      // Connections beyond this are closed at once: headroom stays below the file limit for the
+      // uploads being written, the database and the logs.
+      server.maxConnections = connectionLimit(deps.config.maxConnections);
+      // Slowloris on the headers: a request's headers must arrive within 20 s.
+      server.headersTimeout = 20_000;
+      // Backstop for any request body (the ingest enforces its own, finer bounds).
+      server.requestTimeout = (deps.config.uploadTimeoutSeconds + 30) * 1000;
       server.on('checkContinue', (req, res) => {
         if (!isIngestUrl(req.url)) res.writeContinue();
         handler(req, res);
@@ -132,6 +159,26 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('X-Correlation-Id', request.id);
+  });
+
+  // JSON bodies: Fastify's parser (prototype poisoning refused) behind a depth and NUL check.
+  const defaultJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    try {
+      const text = String(body);
+      // Fastify's default parser answers through its callback synchronously.
+      const parse = (t: string): unknown => {
+        let result: { err: Error | null; value: unknown } | undefined;
+        defaultJson(request, t, (err, value) => (result = { err, value }));
+        if (!result) throw new Error('the JSON parser did not answer');
+        if (result.err) throw result.err;
+        return result.value;
+      };
+      done(null, text.trim() === '' ? undefined : parseUntrustedJson(text, parse));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
   });
 
   // Every booth answer is measured (duration by slot and status, answers by error code).
@@ -162,7 +209,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await registerSecurityHeaders(app);
+  // Swagger UI's page has inline scripts: it sends its own CSP with their hashes (staticCSP).
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true, transformStaticCSP: (header) => `${header}; frame-ancestors 'none'` });
 
   await app.register(healthRoutes, { deps });
   await app.register(ingestRoutes, { deps });

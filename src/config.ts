@@ -30,6 +30,8 @@ export interface Config {
   maxConnections: number;
   /** Wrong ingest passwords from one address before it is made to wait. */
   ingestFreeFailures: number;
+  /** Fastify's trustProxy: which proxies' X-Forwarded-For is believed (client addresses for throttling and logs). */
+  trustProxy: boolean | number | string[];
   resultTtlSeconds: number;
   cleanupIntervalSeconds: number;
   jwtSecret: string | undefined;
@@ -85,6 +87,7 @@ export const CONFIG_VARIABLES: VariableSpec[] = [
   { name: 'PHOTOCHANGER_UPLOAD_RATE_GRACE_SECONDS', default: '10', description: 'Seconds before the minimum upload rate applies (a slow start on 4G is not punished).' },
   { name: 'PHOTOCHANGER_MAX_CONNECTIONS', default: '2048', description: 'Open HTTP connections one process accepts; further ones are closed at once. Lowered automatically to keep 256 file descriptors below the process limit (ulimit -n) for uploads, the database and logs.' },
   { name: 'PHOTOCHANGER_INGEST_FREE_FAILURES', default: '5', description: 'Wrong ingest passwords one client address may send before it must wait (2 s, doubling up to 15 min; 429 `too_many_attempts` with Retry-After). A booth at another address is not affected.' },
+  { name: 'PHOTOCHANGER_TRUST_PROXY', default: undefined, description: 'Reverse proxies whose X-Forwarded-For names the client: `loopback` (nginx on the same machine), a comma-separated list of addresses or CIDRs, or a number of hops. Unset: the connecting address is the client. Password throttling is per client address, so set this behind a proxy (or every booth shares one address).' },
   { name: 'PHOTOCHANGER_RESULT_TTL_SECONDS', default: '259200', description: 'How long a result stays downloadable at /public/results/{job_id} (72 h); then 410 Gone.' },
   { name: 'PHOTOCHANGER_CLEANUP_INTERVAL_SECONDS', default: '900', description: 'Period of the photochanger-media-cleanup task that deletes expired payloads, temporary links and results.' },
   { name: 'PHOTOCHANGER_JWT_SECRET', default: undefined, description: 'HS256 secret for admin tokens (at least 32 characters). Unset on a local install: generated once and kept in DATA_DIR/jwt-secret (mode 0600).', secret: true },
@@ -218,6 +221,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     uploadRateGraceSeconds: number('PHOTOCHANGER_UPLOAD_RATE_GRACE_SECONDS', between(0, 3600)),
     maxConnections: number('PHOTOCHANGER_MAX_CONNECTIONS', between(16, 1_000_000)),
     ingestFreeFailures: number('PHOTOCHANGER_INGEST_FREE_FAILURES', between(1, 1000)),
+    trustProxy: parseTrustProxy(optional('PHOTOCHANGER_TRUST_PROXY'), problems),
     resultTtlSeconds: number('PHOTOCHANGER_RESULT_TTL_SECONDS', between(1, 365 * 24 * 3600)),
     cleanupIntervalSeconds: number('PHOTOCHANGER_CLEANUP_INTERVAL_SECONDS', between(1, 24 * 3600)),
     jwtSecret,
@@ -234,6 +238,18 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   if (problems.length > 0) throw new ConfigError(problems);
   for (const w of warnings) options.warn?.(w);
   return config;
+}
+
+function parseTrustProxy(text: string | undefined, problems: string[]): boolean | number | string[] {
+  if (text === undefined || text === 'false') return false;
+  if (/^\d{1,2}$/.test(text)) return Number(text);
+  const list = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const ok = list.every((e) => ['loopback', 'linklocal', 'uniquelocal'].includes(e) || /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(e));
+  if (!ok || list.length === 0) {
+    problems.push(`PHOTOCHANGER_TRUST_PROXY=${JSON.stringify(text)} must be loopback, addresses/CIDRs separated by commas, or a number of hops`);
+    return false;
+  }
+  return list;
 }
 
 /** 32-byte key from hex or base64 text, or undefined when it is neither. */

@@ -24,6 +24,7 @@ import { PublicAddress, type InterfaceLister } from './ops/public-address.js';
 import { ModelCatalog } from './providers/models.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { migrateShutDownModels } from './slots/models.js';
+import { RejectionCounter } from './stats/rejections.js';
 import type { ProviderDriver } from './providers/types.js';
 import { JobCompletion } from './queue/completion.js';
 import { QueueMaintenance } from './queue/maintenance.js';
@@ -78,6 +79,7 @@ export interface RunningServer {
   database: DatabaseHandle;
   workers: WorkerPool;
   maintenance: QueueMaintenance;
+  rejections: RejectionCounter;
   /** Graceful stop: refuse new ingests, let waiting requests finish, then release everything. */
   stop(): Promise<void>;
   /** Immediate stop: abort provider calls, close sockets. */
@@ -156,6 +158,8 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
 
     let shuttingDown = false;
     const publicAddress = new PublicAddress(config, options.networkInterfaces);
+    const rejections = new RejectionCounter({ db: database.db, clock, log });
+    rejections.start();
     const app = await buildApp({
       config,
       db: database.db,
@@ -172,6 +176,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       providerKeys: keys,
       models,
       publicAddress,
+      rejections,
       metrics,
       purgeMedia: () => runMediaCleanup(cleanupDeps),
       webhookInbox,
@@ -187,6 +192,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
 
     const release = async () => {
       cleanup.stop();
+      await rejections.stop();
       await workers.stop();
       await maintenance.stop();
       completion.close();
@@ -203,6 +209,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       database,
       workers,
       maintenance,
+      rejections,
       stop: async () => {
         shuttingDown = true;
         // app.close() waits for in-flight requests; each ends by its own deadline at the latest.

@@ -17,7 +17,10 @@ export const authRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
         summary: 'Log in: an HS256 access token valid for one hour',
         description: 'After 10 consecutive failures the account is locked for 15 minutes (429 login_locked with details.locked_until), also across restarts.',
         tags: ['auth'],
-        body: Type.Object({ username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false }),
+        body: Type.Object(
+          { username: Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\u0000-\\u001f]+$' }), password: Type.String({ minLength: 1, maxLength: 1024 }) },
+          { additionalProperties: false },
+        ),
         response: {
           200: Type.Object({ access_token: Type.String(), token_type: Type.Literal('bearer'), expires_in_sec: Type.Integer(), user: PrincipalSchema }),
           ...errorResponses(400, 401, 429),

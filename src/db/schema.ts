@@ -76,12 +76,13 @@ export interface JobTable {
   latency_bucket: ColumnType<number | null, never, never>;
 }
 
-export interface IngestRejectionTable {
-  id: Generated<string>;
-  slot_id: string | null;
-  status: number;
+/** Refused ingests counted per hour, slot ('' when the slot id was not one of ours) and code. */
+export interface IngestRejectionCountTable {
+  hour: Timestamp;
+  slot_id: string;
   code: string;
-  occurred_at: Timestamp;
+  status: number;
+  count: ColumnType<string, number | string, number | string>;
 }
 
 export interface SettingTable {
@@ -108,7 +109,7 @@ export interface Database {
   slot: SlotTable;
   instance: InstanceTable;
   job: JobTable;
-  ingest_rejection: IngestRejectionTable;
+  ingest_rejection_count: IngestRejectionCountTable;
   setting: SettingTable;
   template: TemplateTable;
   temporary_media: TemporaryMediaTable;

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
 import { fileTypeFromFile } from 'file-type';
 import { AppError } from '../errors.js';
+import { withoutNul } from '../json-safety.js';
 import { sanitizeFileName } from '../media/storage.js';
 
 export interface ReceivedFile {
@@ -41,6 +42,8 @@ export interface IntakeOptions {
   requirePasswordFirst?: boolean;
   /** Bounds on the transfer: a whole-upload deadline and a minimum rate after a grace period. */
   transfer?: TransferLimits;
+  /** Called when the file part begins, before any of its bytes are read (may throw to refuse). */
+  onFileStart?: () => void;
 }
 
 export interface TransferLimits {
@@ -84,6 +87,7 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
   // The transfer's bounds: checked every 250 ms against the socket's byte count, so a client
   // trickling one byte every few seconds (which would reset any idle timer) is cut off.
   let watchdog: NodeJS.Timeout | undefined;
+  let passwordAccepted = false;
   if (options.transfer) {
     const { totalMs, minBytesPerSecond, graceMs } = options.transfer;
     const socket = request.raw.socket;
@@ -97,7 +101,10 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
     watchdog = setInterval(() => {
       const elapsed = performance.now() - started;
       const received = (socket?.bytesRead ?? startBytes) - startBytes;
-      if (elapsed > totalMs) {
+      if (options.onEarlyPassword && !passwordAccepted && elapsed > graceMs) {
+        // Without a valid password no one holds an upload past the grace period.
+        stop(uploadTooSlow(`No valid password within ${Math.round(graceMs / 1000)} s of the upload's start`, { grace_seconds: Math.round(graceMs / 1000) }));
+      } else if (elapsed > totalMs) {
         stop(uploadTooSlow(`The upload did not complete within ${Math.round(totalMs / 1000)} s`, { limit_seconds: Math.round(totalMs / 1000), received_bytes: received }));
       } else if (elapsed > graceMs && received / (elapsed / 1000) < minBytesPerSecond) {
         stop(uploadTooSlow(`The upload is slower than ${minBytesPerSecond} bytes per second`, { min_bytes_per_second: minBytesPerSecond, received_bytes: received }));
@@ -116,13 +123,18 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
       if (next.done) break;
       const part = next.value;
       if (part.type === 'field') {
-        const value = typeof part.value === 'string' ? part.value : String(part.value ?? '');
-        if (part.fieldname === (options.passwordField ?? 'password')) {
+        // PostgreSQL cannot store U+0000: removed from the booth's text (documented in docs/api.md).
+        const value = withoutNul(typeof part.value === 'string' ? part.value : String(part.value ?? ''));
+        const fieldname = withoutNul(part.fieldname);
+        if (fieldname === (options.passwordField ?? 'password')) {
           result.password = value;
-          if (!result.file && options.onEarlyPassword) await options.onEarlyPassword(value);
+          if (!result.file && options.onEarlyPassword) {
+            await options.onEarlyPassword(value);
+            passwordAccepted = true;
+          }
         } else {
-          const existing = result.fields[part.fieldname];
-          result.fields[part.fieldname] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+          const existing = result.fields[fieldname];
+          result.fields[fieldname] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
         }
         continue;
       }
@@ -140,6 +152,7 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
         ]);
         continue;
       }
+      if (fileIndex === 0) options.onFileStart?.();
       fileIndex += 1;
       const target = path.join(options.payloadDir, `${fileIndex}-${sanitizeFileName(part.filename)}`);
       current = part.file;
@@ -151,7 +164,7 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
       const size = (await fs.stat(target)).size;
       const detected = size > 0 ? await fileTypeFromFile(target) : undefined;
       if (size > 0 && detected && options.acceptedMimeTypes.includes(detected.mime)) {
-        result.file = { path: target, originalName: part.filename ?? '', mime: detected.mime, size };
+        result.file = { path: target, originalName: withoutNul(part.filename ?? ''), mime: detected.mime, size };
       } else {
         result.rejectedFile ??= { mime: detected?.mime ?? (size > 0 ? 'unknown' : undefined), empty: size === 0 };
         await fs.rm(target, { force: true });

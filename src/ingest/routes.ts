@@ -3,10 +3,12 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { AppDeps } from '../app.js';
 import { AppError, ErrorSchema } from '../errors.js';
-import { queueStatement, countInFlightJobs, recordIngestRejection } from '../queue/statements.js';
+import { queueStatement, countInFlightJobs } from '../queue/statements.js';
 import { findSlot } from '../slots/statements.js';
+import { AttemptThrottle } from '../auth/attempts.js';
 import { receiveUpload, type ReceivedUpload } from './intake.js';
 import { queueBusy, releaseAnsweredJob, submitAndWait } from './service.js';
+import { UploadGate } from './upload-gate.js';
 
 const INGEST_DESCRIPTION = `DSLR Remote Pro "web based post-processing": a multipart/form-data upload with \`password\`
 and \`fileToUpload\` (plus any text fields, kept as job metadata). Answers within T_sync_response with the
@@ -15,6 +17,14 @@ processed image (200, the image bytes) or a JSON error. Every answer carries \`C
 /** POST /ingest/:slotId — the booth's synchronous contract (SPEC §2). */
 export const ingestRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
   const { db, clock, config, providers, media, settings, ingestPassword } = deps;
+  const gate = new UploadGate(config.maxConcurrentUploads);
+  // Wrong passwords per client address, and per address and slot (a booth elsewhere is unaffected).
+  const throttle = new AttemptThrottle({ clock, freeFailures: config.ingestFreeFailures });
+  const transfer = {
+    totalMs: config.uploadTimeoutSeconds * 1000,
+    minBytesPerSecond: config.uploadMinBytesPerSecond,
+    graceMs: config.uploadRateGraceSeconds * 1000,
+  };
 
   // Whatever the booth sends, the route decides (a non-multipart body is a 400 invalid_request,
   // not Fastify's 415), and no body is read before the route has checked the slot.
@@ -36,7 +46,7 @@ export const ingestRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, {
         params: Type.Object({ slotId: Type.String({ maxLength: 64 }) }),
         response: {
           200: { description: 'The processed image (Content-Type = its MIME); header X-Job-Id', content: { 'image/*': { schema: { type: 'string', format: 'binary' } } } },
-          400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema, 429: ErrorSchema,
+          400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 408: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema, 429: ErrorSchema,
           500: ErrorSchema, 502: ErrorSchema, 503: ErrorSchema, 504: ErrorSchema, 507: ErrorSchema,
         },
       },
@@ -49,6 +59,8 @@ export const ingestRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, {
       const payloadDir = media.payloadDir(jobId);
       let jobCreated = false;
       const log = request.log.child({ slot_id: slotId, job_id: jobId });
+      const throttleKeys = [`ip:${request.ip}`, `ip:${request.ip}|slot:${slotId.slice(0, 64)}`];
+      let entered = false;
       let cleaned = false;
       // The payload never outlives the response; the inline copy is cleared once answered.
       const cleanUp = async () => {
@@ -59,28 +71,49 @@ export const ingestRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, {
       try {
         if (deps.isShuttingDown?.()) throw new AppError('shutting_down', undefined, undefined, { Connection: 'close', 'Retry-After': '5' });
         // Decided before the body is read: unknown/disabled slot, queue already full.
-        const slot = await queueStatement(() => findSlot(db, slotId));
+        // Only ids of the slot-NNN form reach the database (a NUL or a path would only make it fail).
+        const slot = /^slot-[0-9]{3}$/.test(slotId) ? await queueStatement(() => findSlot(db, slotId)) : undefined;
         if (!slot || !slot.enabled) throw new AppError('slot_not_found', `Slot ${slotId} does not exist or is disabled`, { slot_id: slotId }, { Connection: 'close' });
         const runtime = await queueStatement(() => settings.runtime());
         const operation = providers.operation(slot.provider, slot.operation);
         if (!operation) {
           throw new AppError('provider_error', `Slot ${slot.id} uses ${slot.provider}/${slot.operation}, which this server does not provide`, { reason: 'provider_unknown' }, { Connection: 'close' });
         }
-        if ((await queueStatement(() => countInFlightJobs(db, receivedAt))) >= config.queueMaxInFlightJobs) {
-          throw withClose(queueBusy(config));
-        }
+        // An address guessing passwords waits, unread, before any argon2 is spent on it.
+        const wait = throttle.waitMs(...throttleKeys);
+        if (wait > 0) throw tooManyAttempts(wait);
+        // Refused before the body is read when the queue could not take it (jobs in flight +
+        // photos being received) or the cap of photos received at once is reached.
+        const inFlight = await queueStatement(() => countInFlightJobs(db, receivedAt));
+        if (gate.count >= gate.max || inFlight + gate.count >= config.queueMaxInFlightJobs) throw withClose(queueBusy(config));
         const limit = Math.min(config.maxUploadBytes, slot.maxUploadBytes ?? Infinity, operation.maxInputBytes);
         if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
 
+        const checkPassword = async (password: string) => {
+          const ok = await ingestPassword.verify(runtime.ingestPasswordHash, password);
+          if (ok) throttle.succeed(throttleKeys[0]!, throttleKeys[1]!);
+          else throttle.fail(...throttleKeys);
+          return ok;
+        };
         const upload = await receiveUpload(request, {
           payloadDir,
           fileLimitBytes: limit,
           acceptedMimeTypes: operation.acceptedMimeTypes,
+          requirePasswordFirst: true,
+          transfer,
+          // The photo's place is reserved when its bytes begin (after a valid password): only a
+          // booth that knows the password can hold one; the reservation is atomic (one thread).
+          onFileStart: () => {
+            if (gate.tryEnter(inFlight, config.queueMaxInFlightJobs) !== 'ok') throw withClose(queueBusy(config));
+            entered = true;
+          },
           onEarlyPassword: async (password) => {
-            if (!(await ingestPassword.verify(runtime.ingestPasswordHash, password))) throw invalidPassword(true);
+            if (!(await checkPassword(password))) throw invalidPassword(true);
           },
         });
-        const photo = await checkUpload(upload, runtime.ingestPasswordHash, (p, h) => ingestPassword.verify(h, p), operation.acceptedMimeTypes);
+        if (entered) gate.leave();
+        entered = false;
+        const photo = await checkUpload(upload, (p) => checkPassword(p), operation.acceptedMimeTypes);
 
         const clientGone = new AbortController();
         reply.raw.once('close', () => {
@@ -113,16 +146,22 @@ export const ingestRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, {
         if (err instanceof AppError) {
           if (jobCreated) void reply.header('X-Job-Id', jobId);
           if (!jobCreated && err.status < 500 && err.code !== 'shutting_down') {
-            await recordIngestRejection(db, slotId.slice(0, 64), err.status, err.code, receivedAt).catch(() => undefined);
+            deps.rejections.count(slotId, err.status, err.code);
           }
         }
         throw err;
       } finally {
+        if (entered) gate.leave();
         await cleanUp();
       }
     },
   );
 };
+
+function tooManyAttempts(waitMs: number): AppError {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  return new AppError('too_many_attempts', `Too many wrong passwords from this address; retry in ${seconds} s`, { retry_after_seconds: seconds }, { 'Retry-After': String(seconds), Connection: 'close' });
+}
 
 function withClose(err: AppError): AppError {
   return new AppError(err.code, err.message, err.details, { ...err.headers, Connection: 'close' });
@@ -135,14 +174,13 @@ function invalidPassword(early: boolean): AppError {
 /** The contract's checks on a received upload, in the order SPEC §2 lists them. */
 async function checkUpload(
   upload: ReceivedUpload,
-  passwordHash: string | undefined,
-  verify: (password: string, hash: string | undefined) => Promise<boolean>,
+  verify: (password: string) => Promise<boolean>,
   accepted: readonly string[],
 ): Promise<{ path: string; mime: string; size: number; originalName: string }> {
   if (upload.password === undefined || upload.password === '') throw new AppError('invalid_request', 'The password field is missing');
   if (!upload.file && !upload.rejectedFile) throw new AppError('invalid_request', 'The fileToUpload file is missing');
   if (!upload.file && upload.rejectedFile?.empty) throw new AppError('invalid_request', 'The uploaded file is empty');
-  if (!(await verify(upload.password, passwordHash))) throw invalidPassword(false);
+  if (!(await verify(upload.password))) throw invalidPassword(false);
   if (!upload.file) {
     throw new AppError('unsupported_media_type', `The file type ${upload.rejectedFile?.mime ?? 'unknown'} is not accepted; accepted: ${accepted.join(', ')}`, {
       detected: upload.rejectedFile?.mime ?? null,

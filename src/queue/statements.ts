@@ -247,8 +247,4 @@ export async function markInstanceStopped(db: Db, id: string, now: Date): Promis
   await sql`UPDATE instance SET stopped_at = ${now} WHERE id = ${id}`.execute(db);
 }
 
-// --- rejections (statistics of requests refused before a job existed) --------------------------
 
-export async function recordIngestRejection(db: Db, slotId: string | null, status: number, code: string, now: Date): Promise<void> {
-  await sql`INSERT INTO ingest_rejection (slot_id, status, code, occurred_at) VALUES (${slotId}, ${status}, ${code}, ${now})`.execute(db);
-}

@@ -105,11 +105,12 @@ function merged(groups: Grouped[]): JobCounts {
 
 /** Requests refused before a job existed (401, 404, 413, 415, 429…), by code, optionally by bucket. */
 async function countRejections(db: Db, range: StatsRange, groupBy?: GroupBy): Promise<Array<{ bucket: Date | null; code: string; n: number }>> {
-  const bucket = groupBy ? sql`date_bin(${BIN[groupBy]}::interval, occurred_at, '2001-01-01 00:00:00+00'::timestamptz)` : sql`NULL::timestamptz`;
+  // Counted per hour (src/stats/rejections.ts): a range starting inside an hour includes that hour.
+  const bucket = groupBy ? sql`date_bin(${BIN[groupBy]}::interval, hour, '2001-01-01 00:00:00+00'::timestamptz)` : sql`NULL::timestamptz`;
   const result = await sql<{ bucket: Date | null; code: string; n: number }>`
-    SELECT ${bucket} AS bucket, code, count(*)::int AS n
-      FROM ingest_rejection
-     WHERE occurred_at >= ${range.from} AND occurred_at < ${range.to}
+    SELECT ${bucket} AS bucket, code, sum(count)::int AS n
+      FROM ingest_rejection_count
+     WHERE hour >= date_trunc('hour', ${range.from}::timestamptz) AND hour < ${range.to}
        AND (${range.slotId ?? null}::text IS NULL OR slot_id = ${range.slotId ?? null})
      GROUP BY 1, 2`.execute(db);
   return result.rows;

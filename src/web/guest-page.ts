@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 import QRCode from 'qrcode';
@@ -52,16 +53,8 @@ export function guestLanguage(request: FastifyRequest): Lang {
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-function page(lang: Lang, title: string, body: string, otherHref: string): string {
-  const t = TEXT[lang];
-  return `<!doctype html>
-<html lang="${lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>${escape(title)}</title>
-<style>
+/** The guest page's styles, inline (one request on a phone); allowed by the CSP through their hash. */
+export const GUEST_PAGE_CSS = `
   :root { color-scheme: light dark; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
   body { margin: 0; min-height: 100vh; display: flex; flex-direction: column; align-items: center; background: #111; color: #f4f4f4; }
   main { width: 100%; max-width: 720px; padding: 16px; box-sizing: border-box; text-align: center; }
@@ -72,7 +65,20 @@ function page(lang: Lang, title: string, body: string, otherHref: string): strin
   .muted { color: #bbb; }
   nav { margin-top: 24px; }
   nav a { color: #9cd1ff; }
-</style>
+`;
+/** The CSP source that allows exactly GUEST_PAGE_CSS (src/security-headers.ts). */
+export const GUEST_PAGE_CSS_HASH = `'sha256-${createHash('sha256').update(GUEST_PAGE_CSS).digest('base64')}'`;
+
+function page(lang: Lang, title: string, body: string, otherHref: string): string {
+  const t = TEXT[lang];
+  return `<!doctype html>
+<html lang="${lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>${escape(title)}</title>
+<style>${GUEST_PAGE_CSS}</style>
 </head>
 <body>
 <main>

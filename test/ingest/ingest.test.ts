@@ -55,14 +55,14 @@ describe('POST /ingest/:slotId', () => {
     expect(await payloadsLeft()).toEqual([]);
   });
 
-  it('accepts the booth request shape: CRLF multipart, Expect: 100-continue, Windows path, password after the file, extra fields kept', async () => {
+  it('accepts the booth request shape: CRLF multipart, Expect: 100-continue, Windows path, fields before and after the file, extra fields kept', async () => {
     const { body, contentType } = multipartBody([
       { name: 'time', value: '2026-11-24 18:03:11' },
+      { name: 'password', value: TEST_INGEST_PASSWORD },
       { name: 'profile', value: 'C:\\Users\\Booth\\Documents\\PhotoboothProfiles\\wedding.xml' },
       { name: 'fileToUpload', value: photo, filename: 'C:\\Photos\\Event 12\\IMG_0042.JPG', contentType: 'image/jpeg' },
       { name: 'user_id', value: '17' },
       { name: 'survey_q1', value: 'yes' },
-      { name: 'password', value: TEST_INGEST_PASSWORD },
     ]);
     const res = await rawPost(server.url, '/ingest/slot-002', body, { 'Content-Type': contentType }, { expectContinue: true });
     expect(res.sawContinue).toBe(true);
@@ -117,13 +117,24 @@ describe('POST /ingest/:slotId', () => {
     expect(await payloadsLeft()).toEqual([]);
   });
 
-  it('401: wrong password, whether it comes before or after the file', async () => {
+  it('401: a wrong password is refused before the file is read', async () => {
     const before = await postIngest(server.url, 'slot-001', { password: 'nope', file: photo });
     expect(before.status).toBe(401);
     expect((await jsonOf(before)).error.code).toBe('invalid_password');
-    const { body, contentType } = multipartBody([{ name: 'fileToUpload', value: photo, filename: 'a.jpg' }, { name: 'password', value: 'nope' }]);
-    const after = await rawPost(server.url, '/ingest/slot-001', body, { 'Content-Type': contentType });
-    expect(after.status).toBe(401);
+    expect(before.headers.get('connection')).toBe('close');
+    expect(await payloadsLeft()).toEqual([]);
+  });
+
+  it('400: a file sent before the password is refused before any of it is written (the booth sends the password first)', async () => {
+    const big = Buffer.concat([photo, Buffer.alloc(8 * 1024 * 1024, 7)]);
+    for (const password of [TEST_INGEST_PASSWORD, 'nope']) {
+      const { body, contentType } = multipartBody([{ name: 'fileToUpload', value: big, filename: 'a.jpg' }, { name: 'password', value: password }]);
+      const res = await rawPost(server.url, '/ingest/slot-001', body, { 'Content-Type': contentType });
+      expect(res.status).toBe(400);
+      expect(JSON.parse(res.body.toString()).error).toMatchObject({ code: 'invalid_request', details: { field_order: ['password', 'fileToUpload'] } });
+      expect(res.headers.connection).toBe('close');
+      expect(res.bodyBytesSentBeforeAnswer).toBeLessThan(body.length);
+    }
     expect(await payloadsLeft()).toEqual([]);
   });
 
@@ -241,17 +252,21 @@ describe('POST /ingest/:slotId', () => {
     expect((await fetch(`${server.url}/public/results/not-a-uuid`)).status).toBe(404);
   });
 
-  it('keeps booth connections alive between shots and never cuts a slow upload by a request timeout', () => {
+  it('keeps booth connections alive between shots; request bodies are bounded in time', () => {
     // Fastify's own timeout options are not applied to a server made by serverFactory.
     expect(server.app.server.keepAliveTimeout).toBeGreaterThanOrEqual(60_000);
-    expect(server.app.server.requestTimeout).toBe(0);
+    // A backstop above the ingest's own upload deadline (PHOTOCHANGER_UPLOAD_TIMEOUT_SECONDS + 30 s).
+    expect(server.app.server.requestTimeout).toBe((server.config.uploadTimeoutSeconds + 30) * 1000);
+    expect(server.app.server.headersTimeout).toBe(20_000);
+    expect(server.app.server.maxConnections).toBeGreaterThanOrEqual(16);
     // …but a stalled (silent) socket is dropped once no answer can be pending any more.
     expect(server.app.server.timeout).toBeGreaterThan(60_000);
     expect(server.app.server.timeout).toBeLessThanOrEqual(120_000);
   });
 
   it('records refusals by code for statistics', async () => {
-    const rows = await server.database.db.selectFrom('ingest_rejection').select(['code']).execute();
+    await server.rejections.flush();
+    const rows = await server.database.db.selectFrom('ingest_rejection_count').select(['code']).execute();
     const codes = new Set(rows.map((r) => r.code));
     for (const c of ['slot_not_found', 'invalid_request', 'invalid_password', 'payload_too_large', 'unsupported_media_type', 'queue_busy']) expect(codes).toContain(c);
   });

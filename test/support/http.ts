@@ -48,11 +48,11 @@ export function rawPost(
   path: string,
   body: Buffer,
   headers: Record<string, string>,
-  options: { expectContinue?: boolean; truncateAt?: number; continueTimeoutMs?: number } = {},
+  options: { expectContinue?: boolean; truncateAt?: number; continueTimeoutMs?: number; localAddress?: string } = {},
 ): Promise<RawResponse> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(u.port), u.hostname);
+    const socket = net.connect({ port: Number(u.port), host: u.hostname, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
     let buffer = Buffer.alloc(0);
     let sawContinue = false;
     let sent = 0;

@@ -4,6 +4,7 @@ import * as m003 from './003_temporary_media.js';
 import * as m004 from './004_admin.js';
 import * as m005 from './005_stats.js';
 import * as m006 from './006_slot_notice.js';
+import * as m007 from './007_rejection_counts.js';
 
 /** Ordered migrations, run at start (names sort in execution order). Add new ones at the end. */
 export const migrations: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const migrations: Record<string, Migration> = {
   '004_admin': m004,
   '005_stats': m005,
   '006_slot_notice': m006,
+  '007_rejection_counts': m007,
 };

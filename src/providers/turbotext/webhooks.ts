@@ -37,6 +37,19 @@ export class TurbotextWebhookInbox {
     return token;
   }
 
+  /** Whether a token is live and still waits for its delivery (checked before a body is parsed). */
+  async isLive(token: string): Promise<boolean> {
+    if (!WEBHOOK_TOKEN.test(token)) return false;
+    const row = await this.deps.db
+      .selectFrom('turbotext_webhook')
+      .select('token')
+      .where('token', '=', token)
+      .where('delivered_at', 'is', null)
+      .where('expires_at', '>', this.deps.clock.now())
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   /** Stores the first delivery for a live token; anything else is ignored. */
   async deliver(token: string, payload: unknown): Promise<WebhookDeliveryOutcome> {
     if (!WEBHOOK_TOKEN.test(token)) return 'ignored';

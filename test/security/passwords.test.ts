@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pendingPasswordChecks } from '../../src/auth/passwords.js';
+import type { Clock } from '../../src/clock.js';
+import { jpegBytes, multipartBody, rawPost } from '../support/http.js';
+import { authHeader, startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
+
+/** Real time plus an offset the test moves (deadlines keep running; throttles see the future). */
+class ShiftedClock implements Clock {
+  offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+}
+
+describe('finding 3: guessing the ingest password is throttled per client address', () => {
+  let server: TestServer;
+  let photo: Buffer;
+  const clock = new ShiftedClock();
+
+  beforeAll(async () => {
+    server = await startTestServer({ clock, env: { PHOTOCHANGER_INGEST_FREE_FAILURES: '5' } });
+    photo = await jpegBytes(320, 240);
+  });
+  afterAll(async () => server?.close());
+
+  const ingest = (password: string, from: string, file = photo) => {
+    const form = multipartBody([{ name: 'password', value: password }, { name: 'fileToUpload', value: file, filename: 'p.jpg', contentType: 'image/jpeg' }]);
+    return rawPost(server.url, '/ingest/slot-001', form.body, { 'Content-Type': form.contentType }, { localAddress: from, expectContinue: true, continueTimeoutMs: 5000 });
+  };
+
+  it('after the free failures an address waits (429 too_many_attempts, Retry-After), growing; a booth elsewhere is unaffected', async () => {
+    for (let i = 0; i < 6; i++) expect((await ingest(`wrong-guess-${i}`, '127.0.0.2')).status).toBe(401);
+    const blocked = await ingest('wrong-guess-6', '127.0.0.2', Buffer.concat([photo, Buffer.alloc(4 * 1024 * 1024, 5)]));
+    expect(blocked.status).toBe(429);
+    expect(JSON.parse(blocked.body.toString()).error).toMatchObject({ code: 'too_many_attempts' });
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(blocked.sawContinue).toBe(false); // refused before the body was asked for
+    expect(blocked.bodyBytesSentBeforeAnswer).toBe(0);
+    // Even the right password waits: nothing is checked for a blocked address.
+    expect((await ingest(TEST_INGEST_PASSWORD, '127.0.0.2')).status).toBe(429);
+    // The real booth, at another address, is served at once.
+    const started = Date.now();
+    expect((await ingest(TEST_INGEST_PASSWORD, '127.0.0.3')).status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(2000);
+
+    // The wait passes; another wrong guess doubles it.
+    clock.offsetMs += 2_100;
+    expect((await ingest('wrong-guess-7', '127.0.0.2')).status).toBe(401);
+    const longer = await ingest('wrong-guess-8', '127.0.0.2');
+    expect(longer.status).toBe(429);
+    expect(Number(longer.headers['retry-after'])).toBeGreaterThanOrEqual(3);
+    // Once it is over, the right password works and clears the address.
+    clock.offsetMs += 5_000;
+    expect((await ingest(TEST_INGEST_PASSWORD, '127.0.0.2')).status).toBe(200);
+    expect((await ingest('one-typo', '127.0.0.2')).status).toBe(401);
+    expect((await ingest(TEST_INGEST_PASSWORD, '127.0.0.2')).status).toBe(200);
+    await server.rejections.flush();
+    const counted = await server.database.db.selectFrom('ingest_rejection_count').select(['code', 'count']).where('code', '=', 'too_many_attempts').execute();
+    expect(counted.reduce((n, r) => n + Number(r.count), 0)).toBeGreaterThanOrEqual(3);
+  });
+
+  it('a flood of wrong passwords from many addresses queues behind two argon2 slots; the booth keeps its pace', async () => {
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, pendingPasswordChecks())), 5);
+    const flood = Array.from({ length: 40 }, (_, i) => ingest(`flood-${i}`, `127.0.2.${i + 1}`));
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    const booth = await ingest(TEST_INGEST_PASSWORD, '127.0.0.3');
+    const boothMs = Date.now() - started;
+    const answers = await Promise.all(flood);
+    clearInterval(sampler);
+    expect(booth.status).toBe(200);
+    expect(boothMs).toBeLessThan(3000);
+    expect(answers.every((a) => a.status === 401)).toBe(true);
+    expect(peak).toBeGreaterThan(2); // they queued…
+    // …behind two running computations (p-limit's active count is the running ones).
+  });
+
+  it('an ingest password shorter than 8 characters is refused', async () => {
+    const res = await fetch(`${server.url}/api/settings`, {
+      method: 'PUT',
+      headers: { ...authHeader(server), 'content-type': 'application/json' },
+      body: JSON.stringify({ ingest_password: 'short12' }),
+    });
+    expect(res.status).toBe(400);
+  });
+});

@@ -1,0 +1,176 @@
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createScriptedProvider } from '../support/scripted-provider.js';
+import { jpegBytes, multipartBody, postIngest, rawPost } from '../support/http.js';
+import { listFiles, startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
+
+/** A client that sends the headers and a first part of the body, then trickles a byte now and then. */
+function slowUpload(url: string, path: string, form: { body: Buffer; contentType: string }, opts: { localAddress: string; firstBytes: number; trickleMs: number }) {
+  const body = form.body;
+  const u = new URL(url);
+  let answer = '';
+  let closedAt = 0;
+  const socket = net.connect({ port: Number(u.port), host: u.hostname, localAddress: opts.localAddress });
+  let sent = 0;
+  let timer: NodeJS.Timeout | undefined;
+  socket.on('connect', () => {
+    socket.write(`POST ${path} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: ${form.contentType}\r\nContent-Length: ${body.length}\r\n\r\n`);
+    socket.write(body.subarray(0, opts.firstBytes));
+    sent = opts.firstBytes;
+    timer = setInterval(() => {
+      if (socket.destroyed || sent >= body.length) return clearInterval(timer);
+      socket.write(body.subarray(sent, sent + 1));
+      sent += 1;
+    }, opts.trickleMs);
+  });
+  socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+  const closed = new Promise<void>((resolve) =>
+    socket.on('close', () => {
+      clearInterval(timer);
+      closedAt = Date.now();
+      resolve();
+    }),
+  );
+  socket.on('error', () => undefined);
+  return {
+    closed,
+    status: () => Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0),
+    answer: () => answer,
+    closedAt: () => closedAt,
+    destroy: () => socket.destroy(),
+  };
+}
+
+describe('finding 1–2: unauthenticated and slow uploads cannot hold the server', () => {
+  let server: TestServer;
+  let photo: Buffer;
+  const scripted = createScriptedProvider();
+
+  beforeAll(async () => {
+    server = await startTestServer({
+      providers: [scripted],
+      env: {
+        PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS: '3',
+        PHOTOCHANGER_MAX_CONCURRENT_UPLOADS: '4',
+        PHOTOCHANGER_UPLOAD_RATE_GRACE_SECONDS: '1',
+        PHOTOCHANGER_UPLOAD_MIN_BYTES_PER_SECOND: '20000',
+        PHOTOCHANGER_UPLOAD_TIMEOUT_SECONDS: '4',
+      },
+    });
+    await server.database.db.updateTable('slot').set({ provider: 'scripted', operation: 'run' }).execute();
+    photo = await jpegBytes(640, 480);
+  });
+  afterAll(async () => server?.close());
+
+  it('slow uploads without a valid password hold nothing: the booth is served meanwhile; each is cut off (408) after the grace period, nothing kept', async () => {
+    // Headers, then the password field trickled a byte at a time: never a complete password.
+    const trickled = multipartBody([{ name: 'password', value: 'x'.repeat(400) }, { name: 'fileToUpload', value: Buffer.alloc(1024 * 1024, 2), filename: 'y.jpg', contentType: 'image/jpeg' }]);
+    const started = Date.now();
+    const attackers = Array.from({ length: 20 }, (_, n) => slowUpload(server.url, '/ingest/slot-001', trickled, { localAddress: `127.0.3.${n + 1}`, firstBytes: 120, trickleMs: 300 }));
+    await new Promise((r) => setTimeout(r, 300));
+    // Twenty of them, more than the in-flight cap (3) and the upload cap (4): the booth is still served.
+    const booth = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo });
+    expect(booth.status).toBe(200);
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    await Promise.all(attackers.map((a) => a.closed));
+    for (const a of attackers) {
+      expect(a.status()).toBe(408);
+      expect(a.answer()).toContain('"code":"upload_timeout"');
+      expect(a.answer()).toContain('No valid password within 1 s');
+      expect(a.closedAt() - started).toBeLessThan(3000);
+    }
+    expect((await listFiles(`${server.mediaRoot}/payloads`)).filter((f) => !f.endsWith('/'))).toEqual([]);
+  });
+
+  it('photos received at once are capped: with the cap held by slow booths, the next upload is refused before its body is read', async () => {
+    // Three booths with the password, trickling their photos: they hold the cap (the in-flight cap, 3).
+    const slowForm = multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'fileToUpload', value: Buffer.concat([photo, Buffer.alloc(256 * 1024, 6)]), filename: 's.jpg', contentType: 'image/jpeg' }]);
+    const holders = [1, 2, 3].map((n) => slowUpload(server.url, '/ingest/slot-001', slowForm, { localAddress: `127.0.4.${n}`, firstBytes: 4096, trickleMs: 100 }));
+    await new Promise((r) => setTimeout(r, 400));
+    const form = await multipartFor(photo);
+    const refused = await rawPost(server.url, '/ingest/slot-001', form.body, { 'Content-Type': form.contentType }, { localAddress: '127.0.4.9', expectContinue: true, continueTimeoutMs: 5000 });
+    expect(refused.status).toBe(429);
+    expect(JSON.parse(refused.body.toString()).error.code).toBe('queue_busy');
+    expect(refused.sawContinue).toBe(false);
+    expect(refused.bodyBytesSentBeforeAnswer).toBe(0);
+    await Promise.all(holders.map((h) => h.closed)); // cut off by the minimum rate
+    for (const h of holders) expect(h.status()).toBe(408);
+  });
+
+  it('a body that sends the file before any password is refused at once (400), nothing written', async () => {
+    const hostile = multipartBody([{ name: 'fileToUpload', value: Buffer.alloc(4 * 1024 * 1024, 1), filename: 'x.jpg', contentType: 'image/jpeg' }]);
+    const res = await rawPost(server.url, '/ingest/slot-001', hostile.body, { 'Content-Type': hostile.contentType }, { localAddress: '127.0.0.8' });
+    expect(res.status).toBe(400);
+    expect(res.headers.connection).toBe('close');
+    expect(res.bodyBytesSentBeforeAnswer).toBeLessThan(hostile.body.length);
+    expect((await listFiles(`${server.mediaRoot}/payloads`)).filter((f) => !f.endsWith('/'))).toEqual([]);
+  });
+
+  it('an upload that stays slow after a valid password is cut off at the minimum rate (408), its partial file deleted', async () => {
+    const body = multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'fileToUpload', value: Buffer.concat([photo, Buffer.alloc(512 * 1024, 3)]), filename: 'z.jpg', contentType: 'image/jpeg' }]);
+    const slow = slowUpload(server.url, '/ingest/slot-001', body, { localAddress: '127.0.0.7', firstBytes: 4096, trickleMs: 200 });
+    await slow.closed;
+    expect(slow.status()).toBe(408);
+    expect(slow.answer()).toContain('slower than 20000 bytes per second');
+    expect((await listFiles(`${server.mediaRoot}/payloads`)).filter((f) => !f.endsWith('/'))).toEqual([]);
+  });
+
+  it('finding 2: uploads arriving at once into a full queue are refused before their photo bytes are read', async () => {
+    scripted.setScript({ kind: 'echo', delayMs: 3000 });
+    try {
+      const big = Buffer.concat([photo, Buffer.alloc(8 * 1024 * 1024, 4)]);
+      const form = multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'fileToUpload', value: big, filename: 'big.jpg', contentType: 'image/jpeg' }]);
+      // Each client sends the headers, the password and the file part's header, then the photo's
+      // first kilobyte, and waits a moment for an answer before sending the rest.
+      const fileStart = form.body.indexOf(Buffer.from('\r\n\r\n', 'latin1'), form.body.indexOf(Buffer.from('name="fileToUpload"'))) + 4;
+      const clients = Array.from({ length: 12 }, (_, i) => careful(server.url, '/ingest/slot-002', form, fileStart, `127.0.1.${i + 1}`));
+      const outcomes = await Promise.all(clients);
+      const refused = outcomes.filter((o) => o.status === 429);
+      const served = outcomes.filter((o) => o.status === 200);
+      expect(served.length).toBe(3); // the in-flight cap
+      expect(refused.length).toBe(9);
+      // The multipart parser announces a file with its first bytes: a refused client got its 429
+      // after the first kilobyte, and the rest of its 8 MB was never sent.
+      for (const r of refused) expect(r.photoBytesSent).toBe(1024);
+    } finally {
+      scripted.setScript({ kind: 'echo' });
+    }
+  });
+
+  it('open connections are capped below the file limit', () => {
+    expect(server.app.server.maxConnections).toBeGreaterThan(0);
+    expect(server.app.server.maxConnections).toBeLessThanOrEqual(2048);
+  });
+});
+
+/** Sends everything up to the photo's bytes, then its first kilobyte, waits for an answer, then (if none) the rest. */
+function careful(url: string, path: string, form: { body: Buffer; contentType: string }, fileStart: number, localAddress: string): Promise<{ status: number; photoBytesSent: number }> {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    let answer = '';
+    let photoBytesSent = 0;
+    const socket = net.connect({ port: Number(u.port), host: u.hostname, localAddress });
+    socket.on('connect', () => {
+      socket.write(`POST ${path} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: ${form.contentType}\r\nContent-Length: ${form.body.length}\r\nConnection: close\r\n\r\n`);
+      socket.write(form.body.subarray(0, fileStart));
+      setTimeout(() => {
+        if (answer) return;
+        photoBytesSent = 1024;
+        socket.write(form.body.subarray(fileStart, fileStart + 1024));
+        setTimeout(() => {
+          if (answer) return;
+          photoBytesSent = form.body.length - fileStart;
+          socket.write(form.body.subarray(fileStart + 1024));
+        }, 300);
+      }, 150);
+    });
+    socket.on('data', (d: Buffer) => (answer += d.toString('latin1')));
+    socket.on('error', () => undefined);
+    socket.on('close', () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0), photoBytesSent }));
+  });
+}
+
+async function multipartFor(photo: Buffer) {
+  return multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'fileToUpload', value: photo, filename: 'p.jpg', contentType: 'image/jpeg' }]);
+}
+
