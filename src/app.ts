@@ -127,6 +127,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     connectionTimeout: 0,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     return503OnClosing: true,
+    // Router errors (a URL parameter over the length limit, a malformed URL) in the one error shape.
+    frameworkErrors: (error, _request, reply) => {
+      const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const raw = reply as unknown as FastifyReply;
+      void raw
+        .code(tooLong ? 414 : 400)
+        .header('Cache-Control', 'no-store')
+        .send(tooLong ? errorBody('uri_too_long', 'A part of the URL is longer than allowed') : errorBody('invalid_request', 'Malformed URL'));
+    },
     // Malformed HTTP (or a body cut short) never reaches a route: answer in the one error shape.
     clientErrorHandler: (err, socket) => {
       if (!socket.writable) return void socket.destroy();

@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   result_expired: { status: 410, message: 'The result has expired' },
   media_link_expired: { status: 410, message: 'The media link has expired' },
   payload_too_large: { status: 413, message: 'The file exceeds the upload limit' },
+  uri_too_long: { status: 414, message: 'The URL is too long' },
   unsupported_media_type: { status: 415, message: 'The file type is not accepted by this slot' },
   invalid_settings: { status: 422, message: 'The settings are invalid' },
   login_locked: { status: 429, message: 'Too many failed logins; the account is locked for a while' },

@@ -111,7 +111,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     const tokens = new TokenService(await loadOrCreateSecret(config.jwtSecret, config.dataDir, 'jwt-secret'), clock);
     const announce = options.announce ?? ((t: string) => process.stdout.write(`${t}\n`));
     await bootstrapIngestPassword(settings, config, announce);
-    await bootstrapAdmin(database.db, clock, { given: config.bootstrapAdmin, dataDir: config.dataDir, announce });
+    await bootstrapAdmin(database.db, clock, { given: config.bootstrapAdmin, dataDir: config.dataDir, announce, warn: (m) => log.warn(m) });
 
     const mediaDeps: TemporaryMediaDeps = { db: database.db, clock, mediaRoot: config.mediaRoot, publicBaseUrl: config.publicBaseUrl };
     const webhookInbox = new TurbotextWebhookInbox({ db: database.db, clock });

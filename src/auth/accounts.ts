@@ -113,8 +113,16 @@ const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$j92BOW0n/j7DyEvySrVmQA$XGx7om
  * The first administrator on a fresh install: from PHOTOCHANGER_BOOTSTRAP_ADMIN (`user:password`)
  * or generated, printed once and appended to DATA_DIR/initial-credentials.txt (0600). Never logged.
  */
-export async function bootstrapAdmin(db: Db, clock: Clock, options: { given: string | undefined; dataDir: string; announce: (text: string) => void }): Promise<void> {
-  if ((await countAccounts(db)) > 0) return;
+export async function bootstrapAdmin(
+  db: Db,
+  clock: Clock,
+  options: { given: string | undefined; dataDir: string; announce: (text: string) => void; warn?: (message: string) => void },
+): Promise<void> {
+  if ((await countAccounts(db)) > 0) {
+    // Said at every start: a changed variable does not change an existing account.
+    if (options.given) options.warn?.('PHOTOCHANGER_BOOTSTRAP_ADMIN is ignored: administrators already exist (change passwords with npm run admin -- users reset-password <name>)');
+    return;
+  }
   const [username, password] = options.given
     ? [options.given.slice(0, options.given.indexOf(':')), options.given.slice(options.given.indexOf(':') + 1)]
     : ['admin', randomBytes(12).toString('base64url')];

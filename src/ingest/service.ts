@@ -108,9 +108,10 @@ async function outcomeOf(jobId: string, row: JobOutcomeRow): Promise<JobOutcome>
     case 'timeout':
       return failure('timeout', jobId, row.expires_at, syncTimeout(jobId, row.expires_at), timings);
     case 'provider_error': {
-      const detail = row.failure_detail ?? {};
-      const message = typeof detail.message === 'string' ? detail.message : undefined;
-      return failure('provider_error', jobId, row.expires_at, new AppError('provider_error', message ? `The AI provider failed: ${message}` : undefined, { job_id: jobId, ...detail }), timings);
+      // The booth (and anyone holding its URL) reads only our words and the reason; the
+      // provider's own text stays in the job record for administrators (GET /api/jobs/:id).
+      const reason = typeof row.failure_detail?.reason === 'string' ? row.failure_detail.reason : 'provider_error';
+      return failure('provider_error', jobId, row.expires_at, new AppError('provider_error', boothMessageFor(reason), { job_id: jobId, reason }), timings);
     }
     case 'cancelled':
       return failure('cancelled', jobId, row.expires_at, new AppError('internal_error', 'The job was cancelled', { job_id: jobId, ...(row.failure_detail ?? {}) }), timings);
@@ -120,6 +121,30 @@ async function outcomeOf(jobId: string, row: JobOutcomeRow): Promise<JobOutcome>
       }
       return failure('internal_error', jobId, row.expires_at, new AppError('internal_error', undefined, { job_id: jobId, ...(row.failure_detail ?? {}) }), timings);
   }
+}
+
+/** What a booth reads for each provider failure reason: our own sentence, never upstream text. */
+const BOOTH_MESSAGES: Record<string, string> = {
+  provider_not_configured: 'The AI provider of this slot has no API key configured',
+  public_base_url_missing: 'This slot needs PHOTOCHANGER_PUBLIC_BASE_URL (the provider downloads the photo from this server)',
+  model_unavailable: "The slot's AI model no longer exists at the provider: switch the slot to a current model",
+  safety_block: 'The AI provider refused the photo or the prompt for safety reasons',
+  moderation_blocked: 'The AI provider refused the photo or the prompt for safety reasons',
+  recitation: 'The AI provider refused to reproduce protected content',
+  no_image: 'The AI provider returned no image',
+  rate_limited: 'The AI provider is rate-limiting this account; retry shortly',
+  quota_exceeded: "The AI provider account's quota is exhausted",
+  auth_failed: 'The AI provider rejected the configured API key',
+  provider_unavailable: 'The AI provider is unavailable',
+  network_error: 'The AI provider could not be reached',
+  deadline_exceeded: 'The AI provider did not answer in time',
+  invalid_response: 'The AI provider sent an answer that could not be used',
+  invalid_image: 'The photo could not be decoded',
+  bad_request: 'The AI provider refused the request (check the slot settings)',
+};
+
+export function boothMessageFor(reason: string): string {
+  return BOOTH_MESSAGES[reason] ?? 'The AI provider failed to process the photo';
 }
 
 function failure(outcome: Exclude<JobOutcome['outcome'], 'succeeded'>, jobId: string, expiresAt: Date, error: AppError, timings: JobTimings): JobOutcome {

@@ -22,11 +22,41 @@ export class ProviderCallFailure extends ProviderFailure {
 }
 
 const LONG_TOKEN = /[A-Za-z0-9+/_-]{120,}={0,2}/g;
+/** Runs of key-ish characters (base64, base64url, hex, key prefixes such as AIza… or sk-…). */
+const TOKEN_RUN = /[A-Za-z0-9+/_=-]{10,}/g;
+/** Provider key shapes, whoever's they are. */
+const KEY_SHAPES = [/AIza[0-9A-Za-z_-]{10,}/g, /\bsk-[A-Za-z0-9_-]{8,}/g, /\bBearer\s+\S+/gi];
+const WINDOW = 10;
 
-/** Replaces each secret and every long base64-looking run, so log lines never carry keys or images. */
+/** Every WINDOW-long slice of the secret and of its base64, base64url and hex forms. */
+function secretWindows(secrets: readonly string[]): Set<string> {
+  const windows = new Set<string>();
+  for (const s of secrets) {
+    if (s.length < WINDOW) continue;
+    const b = Buffer.from(s);
+    for (const form of [s, b.toString('base64'), b.toString('base64url'), b.toString('hex')]) {
+      for (let i = 0; i + WINDOW <= form.length; i++) windows.add(form.slice(i, i + WINDOW));
+    }
+  }
+  return windows;
+}
+
+/**
+ * Text from a provider, made safe for logs and job records: each secret is removed also when
+ * echoed truncated, in base64 or in hex (any run sharing ten characters with it), key-shaped
+ * strings and bearer tokens are removed, long base64 runs (images) are summarized.
+ */
 export function maskSecrets(text: string, secrets: readonly string[] = []): string {
   let out = text;
   for (const s of secrets) if (s.length >= 4) out = out.split(s).join('[redacted]');
+  const windows = secretWindows(secrets);
+  if (windows.size > 0) {
+    out = out.replace(TOKEN_RUN, (run) => {
+      for (let i = 0; i + WINDOW <= run.length; i++) if (windows.has(run.slice(i, i + WINDOW))) return '[redacted]';
+      return run;
+    });
+  }
+  for (const shape of KEY_SHAPES) out = out.replace(shape, '[redacted]');
   return out.replace(LONG_TOKEN, (m) => `[base64 ${m.length} chars]`);
 }
 

@@ -178,7 +178,9 @@ describe('POST /ingest/:slotId', () => {
     expect(res.status).toBe(502);
     const body = await jsonOf(res);
     expect(body.error).toMatchObject({ code: 'provider_error', details: { reason: 'safety_block', job_id: res.headers.get('x-job-id') } });
-    expect(body.error.message).toMatch(/safety filter/);
+    // Our own words to the booth; the provider's text only in the job record.
+    expect(body.error.message).toBe('The AI provider refused the photo or the prompt for safety reasons');
+    expect(JSON.stringify(body)).not.toContain('safety filter');
   });
 
   it('500: an unexpected failure answers internal_error with the correlation id it was logged under', async () => {

@@ -193,9 +193,12 @@ describe('AI models: lifecycle, live catalog, migration off retired models', () 
       expect(res.status).toBe(502);
       expect(Date.now() - started).toBeLessThan(3000);
       const body = await jsonOf(res);
-      expect(body.error).toMatchObject({
-        code: 'provider_error',
-        details: { reason: 'model_unavailable', message: 'The model gemini-3.1-flash-image no longer exists at Google (or this key cannot use it); switch slot-008 to gemini-nano-banana-2.1' },
+      expect(body.error).toMatchObject({ code: 'provider_error', details: { reason: 'model_unavailable' } });
+      // The operator reads which model and what to do in the job (the booth gets our generic words).
+      const job = await api('GET', `/api/jobs/${body.error.details.job_id}`);
+      expect(job.body.failure_detail).toEqual({
+        reason: 'model_unavailable',
+        message: 'The model gemini-3.1-flash-image no longer exists at Google (or this key cannot use it); switch slot-008 to gemini-nano-banana-2.1',
       });
       expect(gemini.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
       const stats = await api('GET', `/api/stats/global?from=${encodeURIComponent(new Date(clock.now().getTime() - 3600_000).toISOString())}&to=${encodeURIComponent(new Date(clock.now().getTime() + 60_000).toISOString())}`);
