@@ -7,6 +7,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { authRoutes } from './auth/routes.js';
+import type { LoginGuard } from './auth/login-guard.js';
 import type { TokenService } from './auth/tokens.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
@@ -62,6 +63,8 @@ export interface AppDeps {
   webhookInbox?: TurbotextWebhookInbox;
   /** Admin access tokens (login issues them, protected routes verify them). */
   tokens: TokenService;
+  /** Throttling of administrator logins per address and name. */
+  loginGuard: LoginGuard;
   /** Provider API keys: stored encrypted in the settings, or from the environment. */
   providerKeys: StoredProviderKeys;
   /** The AI models each provider serves (its table and its live list for the configured key). */

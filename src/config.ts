@@ -28,6 +28,9 @@ export interface Config {
   uploadRateGraceSeconds: number;
   /** Open HTTP connections this process accepts (kept below its file limit). */
   maxConnections: number;
+  /** Memory one image may take decoded, and all decodes at once (MiB). */
+  decodeMaxMib: number;
+  decodeBudgetMib: number;
   /** Wrong ingest passwords from one address before it is made to wait. */
   ingestFreeFailures: number;
   /** Fastify's trustProxy: which proxies' X-Forwarded-For is believed (client addresses for throttling and logs). */
@@ -87,6 +90,8 @@ export const CONFIG_VARIABLES: VariableSpec[] = [
   { name: 'PHOTOCHANGER_UPLOAD_RATE_GRACE_SECONDS', default: '10', description: 'Seconds before the minimum upload rate applies (a slow start on 4G is not punished).' },
   { name: 'PHOTOCHANGER_MAX_CONNECTIONS', default: '2048', description: 'Open HTTP connections one process accepts; further ones are closed at once. Lowered automatically to keep 256 file descriptors below the process limit (ulimit -n) for uploads, the database and logs.' },
   { name: 'PHOTOCHANGER_INGEST_FREE_FAILURES', default: '5', description: 'Wrong ingest passwords one client address may send before it must wait (2 s, doubling up to 15 min; 429 `too_many_attempts` with Retry-After). A booth at another address is not affected.' },
+  { name: 'PHOTOCHANGER_DECODE_MAX_MIB', default: '256', description: 'Memory one image may take decoded (width × height × channels × bytes per sample, read from its header before decoding). A booth photo over it is refused with 413 `payload_too_large` (a 24 MP JPEG takes 72 MiB).' },
+  { name: 'PHOTOCHANGER_DECODE_BUDGET_MIB', default: '768', description: 'Memory all image decodes of one process may take at once; a decode waits for room (within its job deadline).' },
   { name: 'PHOTOCHANGER_TRUST_PROXY', default: undefined, description: 'Reverse proxies whose X-Forwarded-For names the client: `loopback` (nginx on the same machine), a comma-separated list of addresses or CIDRs, or a number of hops. Unset: the connecting address is the client. Password throttling is per client address, so set this behind a proxy (or every booth shares one address).' },
   { name: 'PHOTOCHANGER_RESULT_TTL_SECONDS', default: '259200', description: 'How long a result stays downloadable at /public/results/{job_id} (72 h); then 410 Gone.' },
   { name: 'PHOTOCHANGER_CLEANUP_INTERVAL_SECONDS', default: '900', description: 'Period of the photochanger-media-cleanup task that deletes expired payloads, temporary links and results.' },
@@ -222,6 +227,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     maxConnections: number('PHOTOCHANGER_MAX_CONNECTIONS', between(16, 1_000_000)),
     ingestFreeFailures: number('PHOTOCHANGER_INGEST_FREE_FAILURES', between(1, 1000)),
     trustProxy: parseTrustProxy(optional('PHOTOCHANGER_TRUST_PROXY'), problems),
+    decodeMaxMib: number('PHOTOCHANGER_DECODE_MAX_MIB', between(16, 64 * 1024)),
+    decodeBudgetMib: number('PHOTOCHANGER_DECODE_BUDGET_MIB', between(16, 256 * 1024)),
     resultTtlSeconds: number('PHOTOCHANGER_RESULT_TTL_SECONDS', between(1, 365 * 24 * 3600)),
     cleanupIntervalSeconds: number('PHOTOCHANGER_CLEANUP_INTERVAL_SECONDS', between(1, 24 * 3600)),
     jwtSecret,

@@ -7,8 +7,8 @@ import { loadOrCreateSecret, TokenService } from './auth/tokens.js';
 import { systemClock, type Clock } from './clock.js';
 import { decodeSecretKey, type Config } from './config.js';
 import { connectDatabase, migrateToLatest, type DatabaseHandle } from './db/database.js';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
-import { NotificationHub } from './db/notifications.js';
+import { DATABASE_URL_FILE, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { CHANNELS, NotificationHub } from './db/notifications.js';
 import type { Logger } from './logger.js';
 import { runMediaCleanup, startCleanupTask, type CleanupReport } from './media/cleanup.js';
 import { Metrics } from './ops/metrics.js';
@@ -20,11 +20,13 @@ import { createLocalProvider } from './providers/local/index.js';
 import { createOpenAIProvider } from './providers/openai/driver.js';
 import { createTurbotextProvider } from './providers/turbotext/driver.js';
 import { TurbotextWebhookInbox } from './providers/turbotext/webhooks.js';
+import { decodeBudget, MIB } from './media/decode-budget.js';
 import { PublicAddress, type InterfaceLister } from './ops/public-address.js';
 import { ModelCatalog } from './providers/models.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { migrateShutDownModels } from './slots/models.js';
 import { RejectionCounter } from './stats/rejections.js';
+import { LoginGuard } from './auth/login-guard.js';
 import type { ProviderDriver } from './providers/types.js';
 import { JobCompletion } from './queue/completion.js';
 import { QueueMaintenance } from './queue/maintenance.js';
@@ -93,6 +95,7 @@ export interface RunningServer {
  */
 export async function startServer(config: Config, log: Logger, options: StartOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
+  decodeBudget.configure({ perImageBytes: config.decodeMaxMib * MIB, totalBytes: config.decodeBudgetMib * MIB });
   await fs.mkdir(config.dataDir, { recursive: true });
   const media = new MediaStore(config.mediaRoot);
   await media.ensureLayout();
@@ -102,6 +105,8 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   if (!url) {
     embedded = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pgdata'), database: 'photochanger', log });
     url = embedded.url;
+    // The admin CLI finds the running database here (and only while it runs).
+    await fs.writeFile(path.join(config.dataDir, DATABASE_URL_FILE), `${url}\n`, { mode: 0o600 });
   }
   const database = connectDatabase(url, { statementTimeoutMs: config.queueStatementTimeoutMs, log });
   const cleanupOnFailure: Array<() => Promise<void>> = [async () => database.close(), async () => embedded?.stop()];
@@ -159,6 +164,9 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     let shuttingDown = false;
     const publicAddress = new PublicAddress(config, options.networkInterfaces);
     const rejections = new RejectionCounter({ db: database.db, clock, log });
+    const loginGuard = new LoginGuard(clock);
+    // An unlock on any instance (API or CLI) reaches every instance.
+    hub.subscribe(CHANNELS.accountUnlocked, (username) => void loginGuard.unlock(username));
     rejections.start();
     const app = await buildApp({
       config,
@@ -177,6 +185,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       models,
       publicAddress,
       rejections,
+      loginGuard,
       metrics,
       purgeMedia: () => runMediaCleanup(cleanupDeps),
       webhookInbox,
@@ -190,15 +199,25 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     log.info({ url: address, instance_id: instanceId, embedded_database: embedded !== undefined }, 'PhotoChanger is listening');
     announce(startBanner(config, publicAddress));
 
+    /** Releases everything, in order; each step is logged (debug) so a stuck shutdown says where. */
     const release = async () => {
-      cleanup.stop();
-      await rejections.stop();
-      await workers.stop();
-      await maintenance.stop();
-      completion.close();
-      await hub.stop();
-      await database.close();
-      await embedded?.stop();
+      const step = async (name: string, fn: () => unknown) => {
+        log.debug({ step: name }, 'shutdown step');
+        await fn();
+      };
+      await step('cleanup', () => cleanup.stop());
+      await step('rejection counts', () => rejections.stop());
+      await step('workers', () => workers.stop());
+      await step('queue maintenance', () => maintenance.stop());
+      await step('job completion', () => completion.close());
+      await step('notifications', () => hub.stop());
+      await step('database pool', () => database.close());
+      await step('embedded database', async () => {
+        if (!embedded) return;
+        await fs.rm(path.join(config.dataDir, DATABASE_URL_FILE), { force: true });
+        await embedded.stop();
+      });
+      log.debug({ step: 'done' }, 'shutdown step');
     };
     return {
       app,

@@ -1,16 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { sql } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { PERMISSIONS, type Permission, type Principal } from './permissions.js';
-
-/** Failed logins before an account is locked, and for how long (SPEC §6). */
-export const LOGIN_MAX_FAILURES = 10;
-export const LOGIN_LOCK_MS = 15 * 60 * 1000;
 
 export const USERNAME_PATTERN = '^[A-Za-z0-9._@-]{1,64}$';
 export const MIN_PASSWORD_LENGTH = 8;
@@ -70,40 +65,24 @@ export async function listAccounts(db: Db): Promise<AccountSummary[]> {
 }
 
 /**
- * Checks a login. Wrong user and wrong password are the same 401 (no user enumeration). After
- * LOGIN_MAX_FAILURES consecutive failures the account is locked for LOGIN_LOCK_MS; the lock is a
- * column, so it holds across restarts and instances. While locked even the right password is
- * refused with 429 login_locked.
+ * Checks a login. Wrong user and wrong password are the same 401 (no user enumeration), and cost
+ * the same argon2 time. Throttling is per address and name (src/auth/login-guard.ts), not a lock
+ * of the account that anyone could trigger from anywhere.
  */
-export async function authenticate(db: Db, clock: Clock, username: string, password: string): Promise<Principal> {
-  const account = await db.selectFrom('admin_account').select(['username', 'password_hash', 'permissions', 'locked_until']).where('username', '=', username).executeTakeFirst();
-  const now = clock.now();
+export async function authenticate(db: Db, _clock: Clock, username: string, password: string): Promise<Principal> {
+  const account = await db.selectFrom('admin_account').select(['username', 'password_hash', 'permissions']).where('username', '=', username).executeTakeFirst();
   if (!account) {
     // Spend the same time as a real check so timing does not tell which names exist.
     await verifyPassword(DUMMY_HASH, password);
     throw new AppError('invalid_credentials');
   }
-  if (account.locked_until && account.locked_until > now) throw lockedError(account.locked_until, now);
-  if (!(await verifyPassword(account.password_hash, password))) {
-    // One statement: count the failure and lock at the threshold (a lock that expired restarts the count).
-    const row = await sql<{ failed_logins: number; locked_until: Date | null }>`
-      UPDATE admin_account
-         SET failed_logins = CASE WHEN locked_until IS NOT NULL AND locked_until <= ${now} THEN 1 ELSE failed_logins + 1 END,
-             locked_until  = CASE WHEN (CASE WHEN locked_until IS NOT NULL AND locked_until <= ${now} THEN 1 ELSE failed_logins + 1 END) >= ${LOGIN_MAX_FAILURES}
-                                  THEN ${new Date(now.getTime() + LOGIN_LOCK_MS)}::timestamptz ELSE NULL END
-       WHERE username = ${username}
-       RETURNING failed_logins, locked_until`.execute(db);
-    const lockedUntil = row.rows[0]?.locked_until;
-    if (lockedUntil) throw lockedError(lockedUntil, now);
-    throw new AppError('invalid_credentials');
-  }
-  await db.updateTable('admin_account').set({ failed_logins: 0, locked_until: null }).where('username', '=', username).execute();
+  if (!(await verifyPassword(account.password_hash, password))) throw new AppError('invalid_credentials');
   return { username: account.username, permissions: toPermissions(account.permissions) };
 }
 
-function lockedError(until: Date, now: Date): AppError {
-  const retryAfter = Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000));
-  return new AppError('login_locked', undefined, { locked_until: until.toISOString() }, { 'Retry-After': String(retryAfter) });
+export function loginThrottled(waitMs: number, now: Date): AppError {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  return new AppError('login_locked', `Too many failed logins from this address; retry in ${seconds} s`, { locked_until: new Date(now.getTime() + seconds * 1000).toISOString(), retry_after_seconds: seconds }, { 'Retry-After': String(seconds) });
 }
 
 // argon2id hash of a random string: verifying against it costs what a real verification costs.

@@ -2,7 +2,10 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { AppDeps } from '../app.js';
 import { errorResponses } from '../errors.js';
-import { authenticate } from './accounts.js';
+import { sql } from 'kysely';
+import { AppError } from '../errors.js';
+import { CHANNELS } from '../db/notifications.js';
+import { audit, authenticate, listAccounts, loginThrottled } from './accounts.js';
 import { BEARER_SECURITY, requirePermission } from './guard.js';
 import { PERMISSIONS } from './permissions.js';
 
@@ -15,7 +18,9 @@ export const authRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
     {
       schema: {
         summary: 'Log in: an HS256 access token valid for one hour',
-        description: 'After 10 consecutive failures the account is locked for 15 minutes (429 login_locked with details.locked_until), also across restarts.',
+        description:
+          'Wrong passwords are throttled per client address and name (5 free, then 2 s doubling up to 15 min) and per address (20 free): 429 login_locked with Retry-After and details.locked_until. ' +
+          'Names that exist and names that do not get the same answers in the same time. An administrator lifts it with POST /api/accounts/{username}/unlock.',
         tags: ['auth'],
         body: Type.Object(
           { username: Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\u0000-\\u001f]+$' }), password: Type.String({ minLength: 1, maxLength: 1024 }) },
@@ -29,7 +34,16 @@ export const authRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
     },
     async (request) => {
       const { username, password } = request.body as { username: string; password: string };
-      const principal = await authenticate(deps.db, deps.clock, username, password);
+      const wait = deps.loginGuard.waitMs(request.ip, username);
+      if (wait > 0) throw loginThrottled(wait, deps.clock.now());
+      let principal;
+      try {
+        principal = await authenticate(deps.db, deps.clock, username, password);
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'invalid_credentials') deps.loginGuard.fail(request.ip, username);
+        throw err;
+      }
+      deps.loginGuard.succeed(request.ip, username);
       request.log.info({ username }, 'administrator logged in');
       return { ...deps.tokens.sign(principal), user: principal };
     },
@@ -42,5 +56,44 @@ export const authRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
       schema: { summary: 'The account of the access token', tags: ['auth'], security: BEARER_SECURITY, response: { 200: PrincipalSchema, ...errorResponses(401) } },
     },
     async (request) => request.principal!,
+  );
+
+  app.get(
+    '/api/accounts',
+    {
+      onRequest: requirePermission(deps.tokens, 'settings:read'),
+      schema: {
+        summary: 'Administrator accounts (names and permissions; never a password)',
+        tags: ['auth'],
+        security: BEARER_SECURITY,
+        response: { 200: Type.Object({ accounts: Type.Array(Type.Object({ username: Type.String(), permissions: Type.Array(Type.String()), created_at: Type.String() })) }), ...errorResponses(401, 403) },
+      },
+    },
+    async () => ({
+      accounts: (await listAccounts(deps.db)).map((a) => ({ username: a.username, permissions: a.permissions, created_at: a.created_at.toISOString() })),
+    }),
+  );
+
+  app.post(
+    '/api/accounts/:username/unlock',
+    {
+      onRequest: requirePermission(deps.tokens, 'settings:write'),
+      schema: {
+        summary: "Lift the login throttling of an account (every address, every instance)",
+        tags: ['auth'],
+        security: BEARER_SECURITY,
+        params: Type.Object({ username: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._@-]+$' }) }),
+        response: { 200: Type.Object({ username: Type.String(), unlocked: Type.Boolean() }), ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { username } = request.params as { username: string };
+      const exists = (await listAccounts(deps.db)).some((a) => a.username === username);
+      if (!exists) throw new AppError('not_found', `No administrator named ${username}`, { username });
+      const forgotten = deps.loginGuard.unlock(username);
+      await sql`SELECT pg_notify(${CHANNELS.accountUnlocked}, ${username})`.execute(deps.db);
+      await audit(deps.db, deps.clock, { actor: request.principal!.username, action: 'account.unlock', target: username });
+      return { username, unlocked: forgotten > 0 };
+    },
   );
 };

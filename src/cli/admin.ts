@@ -1,8 +1,9 @@
 /**
- * Administrator accounts on the server: `npm run admin -- users add|reset-password|list`.
- * Uses PHOTOCHANGER_DATABASE_URL, or the embedded database under PHOTOCHANGER_DATA_DIR (stop the
- * server first: the embedded cluster has one owner at a time). Passwords are read from
- * --password, else generated and printed once; they never reach a log.
+ * Administrator accounts on the server: `npm run admin -- users add|reset-password|unlock|list`.
+ * Uses PHOTOCHANGER_DATABASE_URL, else the running server's embedded database (it leaves its
+ * address in DATA_DIR/database-url, mode 0600, while it runs), else starts the embedded database
+ * itself. Unlocks (and password resets, which unlock too) reach every running instance at once.
+ * Passwords are read from --password, else generated and printed once; they never reach a log.
  */
 import 'dotenv/config';
 import { randomBytes } from 'node:crypto';
@@ -12,19 +13,23 @@ import { parseArgs } from 'node:util';
 import { createAccount, listAccounts, parsePermissions, resetPassword } from '../auth/accounts.js';
 import { systemClock } from '../clock.js';
 import { ConfigError, loadConfig } from '../config.js';
-import { connectDatabase, migrateToLatest } from '../db/database.js';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.js';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { connectDatabase, migrateToLatest, type Db } from '../db/database.js';
+import { DATABASE_URL_FILE, startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.js';
+import { CHANNELS } from '../db/notifications.js';
 import { createLogger } from '../logger.js';
 
 const USAGE = `Usage:
   npm run admin -- users list
   npm run admin -- users add <username> [--password <pw>] [--permissions slots:read,slots:write,stats:read,settings:read,settings:write|all]
-  npm run admin -- users reset-password <username> [--password <pw>]`;
+  npm run admin -- users reset-password <username> [--password <pw>]
+  npm run admin -- users unlock <username>`;
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { password: { type: 'string' }, permissions: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   const [group, command, username] = positionals;
-  if (values.help || group !== 'users' || !command || !['list', 'add', 'reset-password'].includes(command) || (command !== 'list' && !username)) {
+  if (values.help || group !== 'users' || !command || !['list', 'add', 'reset-password', 'unlock'].includes(command) || (command !== 'list' && !username)) {
     console.error(USAGE);
     return values.help ? 0 : 2;
   }
@@ -32,12 +37,9 @@ async function main(argv: string[]): Promise<number> {
   const log = createLogger('warn');
   let embedded: EmbeddedDatabase | undefined;
   let url = config.databaseUrl;
+  if (!url) url = await runningServerDatabase(config.dataDir);
   if (!url) {
     const dataDir = path.join(config.dataDir, 'pgdata');
-    if (await fs.stat(path.join(dataDir, 'postmaster.pid')).then(() => true, () => false)) {
-      console.error(`The embedded database in ${dataDir} is in use (is the server running?). Stop the server, or set PHOTOCHANGER_DATABASE_URL.`);
-      return 1;
-    }
     embedded = await startEmbeddedPostgres({ dataDir, database: 'photochanger', log });
     url = embedded.url;
   }
@@ -46,8 +48,17 @@ async function main(argv: string[]): Promise<number> {
     await migrateToLatest(database.db, log);
     if (command === 'list') {
       for (const a of await listAccounts(database.db)) {
-        console.log(`${a.username}\t${a.permissions.join(',')}\t${a.locked_until && a.locked_until > new Date() ? `locked until ${a.locked_until.toISOString()}` : 'active'}`);
+        console.log(`${a.username}\t${a.permissions.join(',')}\tactive`);
       }
+      return 0;
+    }
+    if (command === 'unlock') {
+      if (!(await listAccounts(database.db)).some((a) => a.username === username)) {
+        console.error(`No administrator named ${username}.`);
+        return 1;
+      }
+      await announceUnlock(database.db, username!);
+      console.log(`${username} can log in again from every address.`);
       return 0;
     }
     const password = values.password ?? randomBytes(12).toString('base64url');
@@ -58,6 +69,7 @@ async function main(argv: string[]): Promise<number> {
       console.error(`No administrator named ${username}.`);
       return 1;
     } else {
+      await announceUnlock(database.db, username!);
       console.log(`Password of ${username} changed; the account is unlocked.`);
     }
     if (values.password === undefined) console.log(`Password: ${password}`);
@@ -76,6 +88,26 @@ async function main(argv: string[]): Promise<number> {
     await database.close();
     await embedded?.stop();
   }
+}
+
+/** The running server's embedded database, when it is up (its address file and a connection). */
+async function runningServerDatabase(dataDir: string): Promise<string | undefined> {
+  const url = (await fs.readFile(path.join(dataDir, DATABASE_URL_FILE), 'utf8').catch(() => '')).trim();
+  if (!url) return undefined;
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    return url;
+  } catch {
+    return undefined; // left by a server that is gone
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Tells every running instance to forget the name's login failures. */
+async function announceUnlock(db: Db, username: string): Promise<void> {
+  await sql`SELECT pg_notify(${CHANNELS.accountUnlocked}, ${username})`.execute(db);
 }
 
 main(process.argv.slice(2)).then(

@@ -45,6 +45,9 @@ export class EmbeddedDatabaseError extends Error {
   }
 }
 
+/** In PHOTOCHANGER_DATA_DIR while the server runs an embedded database: its URL (0600), for the admin CLI. */
+export const DATABASE_URL_FILE = 'database-url';
+
 /** Root of the system paths used when running as root and the clone is not reachable. */
 export const SYSTEM_DATA_ROOT = '/var/lib/photochanger';
 /** The system user the database runs as when PhotoChanger runs as root. */

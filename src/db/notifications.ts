@@ -3,10 +3,11 @@ import type { Logger } from '../logger.js';
 
 export type NotificationHandler = (payload: string) => void;
 
-/** Channels the queue speaks on (payload: the job id). */
+/** Channels the instances speak on (payload: the job id; for accounts, the user name). */
 export const CHANNELS = {
   jobEnqueued: 'photochanger_job_enqueued',
   jobFinalized: 'photochanger_job_finalized',
+  accountUnlocked: 'photochanger_account_unlocked',
 } as const;
 
 /**

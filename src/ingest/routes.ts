@@ -9,6 +9,7 @@ import { AttemptThrottle } from '../auth/attempts.js';
 import { receiveUpload, type ReceivedUpload } from './intake.js';
 import { queueBusy, releaseAnsweredJob, submitAndWait } from './service.js';
 import { UploadGate } from './upload-gate.js';
+import { decodeBudget, decodedBytesOf, DecodeTooLargeError } from '../media/decode-budget.js';
 
 const INGEST_DESCRIPTION = `DSLR Remote Pro "web based post-processing": a multipart/form-data upload with \`password\`
 and \`fileToUpload\` (plus any text fields, kept as job metadata). Answers within T_sync_response with the
@@ -114,6 +115,12 @@ export const ingestRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, {
         if (entered) gate.leave();
         entered = false;
         const photo = await checkUpload(upload, (p) => checkPassword(p), operation.acceptedMimeTypes);
+        // Its decoded size, from the header, before anything decodes it (a small file can hide a huge image).
+        const decoded = await decodedBytesOf(photo.path);
+        if (decoded !== undefined && decoded > Math.min(decodeBudget.perImageBytes, decodeBudget.totalBytes)) {
+          const limit = Math.min(decodeBudget.perImageBytes, decodeBudget.totalBytes);
+          throw new AppError('payload_too_large', new DecodeTooLargeError(decoded, limit).message, { decoded_bytes: decoded, limit_decoded_bytes: limit });
+        }
 
         const clientGone = new AbortController();
         reply.raw.once('close', () => {

@@ -140,6 +140,7 @@ const BOOTH_MESSAGES: Record<string, string> = {
   deadline_exceeded: 'The AI provider did not answer in time',
   invalid_response: 'The AI provider sent an answer that could not be used',
   invalid_image: 'The photo could not be decoded',
+  image_too_large: 'The image is too large to decode within the memory limit',
   bad_request: 'The AI provider refused the request (check the slot settings)',
 };
 

@@ -5,6 +5,7 @@
 import fs from 'node:fs/promises';
 import sharp from 'sharp';
 import { Type, type Static } from 'typebox';
+import { decodeBudget, decodedBytes } from '../media/decode-budget.js';
 
 /** Photo types a booth may send that some provider accepts (decided on the bytes). */
 export const PHOTO_MIME_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/heic', 'image/heif'] as const;
@@ -116,6 +117,11 @@ function fitWithin(width: number, height: number, maxSide?: number, maxPixels?: 
 export async function prepareInputImage(input: { path: string; mime: string } | { bytes: Buffer; mime: string }, options: PrepareInputOptions): Promise<PreparedImage> {
   const bytes = 'bytes' in input ? input.bytes : await fs.readFile(input.path);
   const meta = await metadataOf(bytes);
+  return decodeBudget.run(decodedBytes(meta), () => prepareDecoded(input.mime, bytes, meta, options));
+}
+
+async function prepareDecoded(inputMime: string, bytes: Buffer, meta: sharp.Metadata, options: PrepareInputOptions): Promise<PreparedImage> {
+  const input = { mime: inputMime };
   const shown = displaySize(meta);
   const target = fitWithin(shown.width, shown.height, options.maxSide, options.maxPixels);
   const oriented = (meta.orientation ?? 1) === 1;
@@ -155,6 +161,10 @@ export async function prepareInputImage(input: { path: string; mime: string } | 
 export async function normalizeOutputImage(bytes: Buffer, mime: string, output: OutputSettings | undefined): Promise<{ bytes: Buffer; mime: string }> {
   if (output === undefined) return { bytes, mime };
   const meta = await metadataOf(bytes);
+  return decodeBudget.run(decodedBytes(meta), () => normalizeDecoded(bytes, mime, meta, output));
+}
+
+async function normalizeDecoded(bytes: Buffer, mime: string, meta: sharp.Metadata, output: OutputSettings): Promise<{ bytes: Buffer; mime: string }> {
   const shown = displaySize(meta);
   const target = fitWithin(shown.width, shown.height, output.max_side);
   const wantedFormat = output.format === undefined || output.format === 'original' ? (MIME_TO_FORMAT[mime] ?? 'jpeg') : output.format;

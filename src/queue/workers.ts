@@ -1,4 +1,5 @@
 import { Value } from 'typebox/value';
+import { DecodeTooLargeError } from '../media/decode-budget.js';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
 import { isDatabaseUnavailable } from '../db/database.js';
@@ -96,6 +97,9 @@ export class WorkerPool {
   }
 
   private sleep(): Promise<void> {
+    // A loop that finds no job just after stop() woke the sleepers must not go to sleep for good
+    // (the lost wake-up that could hang a shutdown under load).
+    if (!this.running) return Promise.resolve();
     return new Promise((resolve) => this.sleepers.push(resolve));
   }
 
@@ -250,6 +254,11 @@ export class WorkerPool {
       if (err instanceof ProviderFailure) {
         log.warn({ reason: err.reason, message: err.message }, 'provider failed');
         await finalizeFailed(this.deps.db, job.id, 'provider_error', { reason: err.reason, message: err.message }, now);
+        return;
+      }
+      if (err instanceof DecodeTooLargeError) {
+        log.warn({ message: err.message }, 'image too large to decode');
+        await finalizeFailed(this.deps.db, job.id, 'provider_error', { reason: 'image_too_large', message: err.message }, now);
         return;
       }
       if (err instanceof ImageDecodeError) {

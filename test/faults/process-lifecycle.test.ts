@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -187,6 +188,36 @@ describe('server process crash and graceful shutdown', () => {
     restored.proc.kill('SIGTERM');
     expect(await restored.exited).toBe(0);
     await fs.rm(parent, { recursive: true, force: true });
+  });
+
+  it('the admin CLI works while the server runs on its embedded database: unlock and reset-password reach the server at once', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'photochanger-cli-'));
+    const server = await startChildServer({ ...env(), PHOTOCHANGER_DATABASE_URL: '' }, dir);
+    children.push(server);
+    const loginFrom = (from: string, password: string) =>
+      new Promise<number>((resolve, reject) => {
+        const u = new URL(server.url);
+        const data = JSON.stringify({ username: TEST_ADMIN.username, password });
+        const req = http.request({ host: u.hostname, port: u.port, path: '/api/login', method: 'POST', localAddress: from, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end(data);
+      });
+    for (let i = 0; i < 7; i++) await loginFrom('127.0.0.2', `wrong-${i}-password`);
+    expect(await loginFrom('127.0.0.2', TEST_ADMIN.password)).toBe(429);
+    const cli = (...args: string[]) =>
+      execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/admin.ts', ...args], { env: { PATH: process.env.PATH ?? '', PHOTOCHANGER_DATA_DIR: dir }, encoding: 'utf8' });
+    expect(cli('users', 'unlock', 'admin')).toContain('can log in again');
+    expect(await loginFrom('127.0.0.2', TEST_ADMIN.password)).toBe(200);
+    expect(cli('users', 'reset-password', 'admin', '--password', 'a-brand-new-password')).toContain('changed');
+    expect(await loginFrom('127.0.0.3', TEST_ADMIN.password)).toBe(401);
+    expect(await loginFrom('127.0.0.3', 'a-brand-new-password')).toBe(200);
+    server.proc.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    await expect(fs.access(path.join(dir, 'database-url'))).rejects.toThrow();
+    await fs.rm(dir, { recursive: true, force: true });
   });
 
   it('SIGTERM: waiting requests are answered, new ones get 503 shutting_down, the process exits 0', async () => {

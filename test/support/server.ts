@@ -71,9 +71,19 @@ export async function startTestServer(
     close: async () => {
       if (closed) return;
       closed = true;
-      await server.forceStop().catch(() => undefined);
-      await database?.drop();
-      await fs.rm(dataDir, { recursive: true, force: true });
+      // A stuck shutdown is a bug: say where it stuck (the last shutdown step logged) instead of
+      // timing out silently.
+      const watchdog = setTimeout(() => {
+        const steps = logLines.filter((l) => l.includes('"shutdown step"')).map((l) => (JSON.parse(l) as { step: string }).step);
+        process.stderr.write(`test server close is stuck after ${JSON.stringify(steps)}; last log lines:\n${logLines.slice(-15).join('\n')}\n`);
+      }, 20_000);
+      try {
+        await server.forceStop().catch(() => undefined);
+        await database?.drop();
+        await fs.rm(dataDir, { recursive: true, force: true });
+      } finally {
+        clearTimeout(watchdog);
+      }
     },
   };
 }

@@ -6,6 +6,7 @@
 import fs from 'node:fs/promises';
 import sharp from 'sharp';
 import { Type } from 'typebox';
+import { decodeBudget, decodedBytesOf } from '../../media/decode-budget.js';
 import { ImageDecodeError, jpegOptions, openImage, OutputSettingsSchema } from '../imaging.js';
 import { ProviderFailure, type OperationDescriptor, type ProviderDriver, type ProviderRequest, type TemplateImage } from '../types.js';
 
@@ -96,7 +97,9 @@ export function createLocalProvider(): ProviderDriver {
       const photo = await fs.readFile(request.photo.path);
       request.signal.throwIfAborted();
       const started = Date.now();
-      const bytes = await run(request, photo);
+      // Decoding the photo is the memory this costs (a frame or background is held to the same limit).
+      const cost = (await decodedBytesOf(photo)) ?? 0;
+      const bytes = await decodeBudget.run(cost, () => run(request, photo), request.signal);
       request.recordCall({ provider: 'local', model: request.operation, attempt: 1, durationMs: Date.now() - started, outcome: 'success' });
       return { bytes, mime: 'image/jpeg' };
     },

@@ -1,0 +1,55 @@
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DecodeBudget, decodedBytes, MIB } from '../../src/media/decode-budget.js';
+import { jpegBytes, jsonOf, postIngest } from '../support/http.js';
+import { listFiles, startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
+
+/** RSS of this process (the server runs in it) in MiB. */
+const rssMib = () => process.memoryUsage().rss / MIB;
+
+describe('finding 6: decode memory is budgeted from the header, before decoding', () => {
+  let server: TestServer;
+  let bomb: Buffer;
+  beforeAll(async () => {
+    server = await startTestServer({ env: { PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS: '16' } });
+    // 10000×10000, 16-bit RGBA: 800 MB decoded, about 1 MB as an interlaced PNG of one colour.
+    bomb = await sharp({ create: { width: 10_000, height: 10_000, channels: 4, background: { r: 10, g: 20, b: 30, alpha: 1 } } })
+      .png({ progressive: true, compressionLevel: 9 })
+      .toColourspace('rgb16')
+      .toBuffer();
+    const meta = await sharp(bomb).metadata();
+    expect(decodedBytes(meta)).toBe(800_000_000);
+  });
+  afterAll(async () => server?.close());
+
+  it('twelve such uploads at once: each refused with 413 in the canonical shape, nothing kept, RSS stays low', async () => {
+    const before = rssMib();
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMib())), 20);
+    const answers = await Promise.all(Array.from({ length: 12 }, () => postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: bomb, fileType: 'image/png' })));
+    clearInterval(sampler);
+    for (const a of answers) {
+      expect(a.status).toBe(413);
+      expect((await jsonOf(a)).error).toMatchObject({ code: 'payload_too_large', details: { decoded_bytes: 800_000_000, limit_decoded_bytes: 256 * MIB } });
+    }
+    expect((await listFiles(`${server.mediaRoot}/payloads`)).filter((f) => !f.endsWith('/'))).toEqual([]);
+    expect(peak - before).toBeLessThan(400);
+    expect(peak).toBeLessThan(1536);
+    // A normal photo still goes through.
+    expect((await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: await jpegBytes(640, 480) })).status).toBe(200);
+  });
+
+  it('decodes at once share the total budget: a decode waits for room', async () => {
+    const budget = new DecodeBudget(100, 150);
+    const order: string[] = [];
+    let release!: () => void;
+    const first = budget.run(100, () => new Promise<void>((r) => ((release = r), order.push('first started'))));
+    const second = budget.run(80, async () => void order.push('second started'));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(order).toEqual(['first started']);
+    release();
+    await Promise.all([first, second]);
+    expect(order).toEqual(['first started', 'second started']);
+    expect(() => budget.check(120)).toThrow(/limit is/);
+  });
+});
