@@ -21,16 +21,12 @@ function bearerToken(request: FastifyRequest): string | undefined {
 
 /**
  * onRequest hook of a protected route (before the body is read): 401 `unauthorized` without a valid unexpired token, 403
- * `forbidden` without the permission (`null`: any valid token). `allowQueryToken` accepts
- * `?access_token=` for EventSource, which cannot send headers.
+ * `forbidden` without the permission (`null`: any valid token). The token comes only from the
+ * Authorization header: never from a URL, where it would be logged and kept in histories.
  */
-export function requirePermission(tokens: TokenService, permission: Permission | null, options: { allowQueryToken?: boolean } = {}) {
+export function requirePermission(tokens: TokenService, permission: Permission | null) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    let token = bearerToken(request);
-    if (token === undefined && options.allowQueryToken) {
-      const q = (request.query as Record<string, unknown> | undefined)?.access_token;
-      if (typeof q === 'string') token = q;
-    }
+    const token = bearerToken(request);
     const principal = token === undefined ? undefined : tokens.verify(token);
     if (!principal) throw new AppError('unauthorized');
     if (permission !== null && !principal.permissions.includes(permission)) {

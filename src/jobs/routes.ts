@@ -1,9 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { AppDeps } from '../app.js';
+import { JobFeed, MAX_STREAMS_PER_ACCOUNT, MAX_STREAMS_PER_PROCESS } from './feed.js';
 import type { PublicBase } from '../ops/public-address.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
-import { CHANNELS } from '../db/notifications.js';
 import { AppError, errorResponses } from '../errors.js';
 import { timingsOf } from '../ingest/service.js';
 import { isUuid } from '../media/storage.js';
@@ -95,6 +95,7 @@ function detail(r: JobDetailRow, now: Date, base: PublicBase) {
 /** The read-only jobs monitor: list, detail and a live feed (Server-Sent Events). */
 export const jobRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
   const canRead = requirePermission(deps.tokens, 'stats:read');
+  const feed = new JobFeed({ db: deps.db, hub: deps.hub, log: deps.log });
 
   app.get(
     '/api/jobs',
@@ -140,32 +141,35 @@ export const jobRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { de
   app.get(
     '/api/jobs/stream',
     {
-      onRequest: requirePermission(deps.tokens, 'stats:read', { allowQueryToken: true }),
+      onRequest: requirePermission(deps.tokens, 'stats:read'),
       schema: {
         summary: 'Live job state changes (Server-Sent Events)',
-        description: 'Events named `job` with data {id, slot_id, status, outcome, is_finalized, failure_reason, at} when a job is enqueued or finalized, on any instance. A comment line every 15 s keeps proxies from closing the stream. EventSource cannot send headers: pass ?access_token=.',
+        description:
+          'Events named `job` with data {id, slot_id, status, outcome, is_finalized, failure_reason, at} when a job is enqueued or finalized, on any instance. A comment line every 15 s keeps proxies from closing the stream. ' +
+          'Authenticate with the Authorization header (read the stream with fetch; a token is never accepted in the URL). ' +
+          `At most ${MAX_STREAMS_PER_ACCOUNT} streams per account and ${MAX_STREAMS_PER_PROCESS} per process: 429 too_many_streams beyond.`,
         tags: ['jobs'],
         security: BEARER_SECURITY,
-        querystring: Type.Object({ access_token: Type.Optional(Type.String()) }),
-        response: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errorResponses(401, 403) },
+        response: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errorResponses(401, 403, 429) },
       },
     },
-    (request, reply) => {
+    async (request, reply) => {
+      const account = request.principal!.username;
+      const refused = feed.refusal(account);
+      if (refused) throw new AppError('too_many_streams', refused, undefined, { 'Retry-After': '10' });
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no', 'X-Correlation-Id': request.id });
       res.write('retry: 3000\n\n');
-      const send = async (id: string) => {
-        const row = isUuid(id) ? await findJob(deps.db, id).catch(() => undefined) : undefined;
-        if (!row || res.writableEnded) return;
+      const remove = feed.add(account, (row) => {
+        if (res.writableEnded) return;
         const s = summary(row);
         res.write(`event: job\ndata: ${JSON.stringify({ id: s.id, slot_id: s.slot_id, status: s.status, outcome: s.outcome, is_finalized: s.is_finalized, failure_reason: s.failure_reason, at: deps.clock.now().toISOString() })}\n\n`);
-      };
-      const unsubscribe = [CHANNELS.jobEnqueued, CHANNELS.jobFinalized].map((c) => deps.hub.subscribe(c, (payload) => void send(payload)));
+      });
       const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
       const close = () => {
         clearInterval(heartbeat);
-        for (const u of unsubscribe) u();
+        remove();
       };
       request.raw.once('close', close);
       res.once('close', close);

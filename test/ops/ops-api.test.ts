@@ -81,10 +81,9 @@ describe('statistics, jobs monitor, metrics and readiness', () => {
     expect((await fetch(`${server.url}/api/jobs`)).status).toBe(401);
   });
 
-  it('streams job changes over Server-Sent Events (token in the query), from enqueue to finalization', async () => {
-    const token = authHeader(server, ['stats:read']).authorization!.slice('Bearer '.length);
+  it('streams job changes over Server-Sent Events (token in the Authorization header), from enqueue to finalization', async () => {
     const events: Array<{ id: string; outcome: string }> = [];
-    const req = http.get(`${server.url}/api/jobs/stream?access_token=${token}`);
+    const req = http.get(`${server.url}/api/jobs/stream`, { headers: authHeader(server, ['stats:read']) });
     const response = await new Promise<http.IncomingMessage>((resolve) => req.once('response', resolve));
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/^text\/event-stream/);
@@ -104,8 +103,26 @@ describe('statistics, jobs monitor, metrics and readiness', () => {
     while (Date.now() < deadline && !events.some((e) => e.id === id && e.outcome === 'succeeded')) await new Promise((r) => setTimeout(r, 20));
     req.destroy();
     expect(events.filter((e) => e.id === id).map((e) => e.outcome)).toEqual(['pending', 'succeeded']);
-    const denied = await fetch(`${server.url}/api/jobs/stream?access_token=forged`);
-    expect(denied.status).toBe(401);
+    // A token in the URL is never accepted, and never logged.
+    const token = authHeader(server, ['stats:read'], 'url-token-user').authorization!.slice('Bearer '.length);
+    const inUrl = await fetch(`${server.url}/api/jobs/stream?access_token=${token}`);
+    expect(inUrl.status).toBe(401);
+    expect(server.logLines.some((l) => l.includes(token.slice(-20)))).toBe(false);
+    expect(server.logLines.some((l) => l.includes('"url":"/api/jobs/stream"'))).toBe(true);
+  });
+
+  it('caps live streams per account (429 too_many_streams)', async () => {
+    const headers = authHeader(server, ['stats:read'], 'many-tabs');
+    const open = await Promise.all(
+      Array.from({ length: 5 }, () => new Promise<http.ClientRequest>((resolve) => {
+        const r = http.get(`${server.url}/api/jobs/stream`, { headers });
+        r.once('response', () => resolve(r));
+      })),
+    );
+    const sixth = await fetch(`${server.url}/api/jobs/stream`, { headers });
+    expect(sixth.status).toBe(429);
+    expect((await jsonOf(sixth)).error.code).toBe('too_many_streams');
+    for (const r of open) r.destroy();
   });
 
   it('exposes Prometheus metrics: ingest histogram by slot and status, error codes, queue depth, workers, provider calls, media bytes', async () => {

@@ -225,3 +225,56 @@ export interface Settings {
   t_sync_response_seconds: number;
   result_ttl_seconds: number;
 }
+
+/**
+ * Server-Sent Events over fetch, with the bearer token in the Authorization header (EventSource
+ * can only put it in the URL, where it would land in logs and histories). Reconnects by itself
+ * after `retryMs`; `close()` stops it.
+ */
+export function subscribeEvents(path: string, onEvent: (name: string, data: string) => void, onState: (live: boolean) => void, retryMs = 3000): { close(): void } {
+  let stopped = false;
+  let controller: AbortController | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const connect = async () => {
+    const s = session();
+    if (!s || stopped) return;
+    controller = new AbortController();
+    try {
+      const res = await fetch(path, { headers: { authorization: `Bearer ${s.token}`, accept: 'text/event-stream' }, signal: controller.signal });
+      if (res.status === 401) return onUnauthorized();
+      if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+      onState(true);
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          let name = 'message';
+          const data: string[] = [];
+          for (const line of block.split('\n')) {
+            if (line.startsWith('event:')) name = line.slice(6).trim();
+            else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
+          }
+          if (data.length) onEvent(name, data.join('\n'));
+        }
+      }
+    } catch {
+      /* dropped: reconnect below */
+    }
+    onState(false);
+    if (!stopped) timer = setTimeout(() => void connect(), retryMs);
+  };
+  void connect();
+  return {
+    close() {
+      stopped = true;
+      clearTimeout(timer);
+      controller?.abort();
+    },
+  };
+}

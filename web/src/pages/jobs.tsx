@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, session, type Job, type JobSummary } from '../api';
+import { api, session, subscribeEvents, type Job, type JobSummary } from '../api';
 import { ErrorBox, Loading, OutcomeBadge, useLoad } from '../components';
 import { formatDate, formatNumber, t, useLang } from '../i18n';
 
@@ -27,20 +27,21 @@ export function JobsPage() {
   };
   useEffect(() => void load(), [slot, outcome]);
   useEffect(() => {
-    const s = session();
-    if (!s) return;
-    const source = new EventSource(`/api/jobs/stream?access_token=${encodeURIComponent(s.token)}`);
+    if (!session()) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    source.onopen = () => setLive(true);
-    source.onerror = () => setLive(false);
-    source.addEventListener('job', () => {
-      // Coalesce bursts of events into one reload.
-      clearTimeout(timer);
-      timer = setTimeout(() => void load(), 200);
-    });
+    const stream = subscribeEvents(
+      '/api/jobs/stream',
+      (name) => {
+        if (name !== 'job') return;
+        // Coalesce bursts of events into one reload.
+        clearTimeout(timer);
+        timer = setTimeout(() => void load(), 200);
+      },
+      setLive,
+    );
     return () => {
       clearTimeout(timer);
-      source.close();
+      stream.close();
     };
   }, [slot, outcome]);
   return (
