@@ -8,6 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { authRoutes } from './auth/routes.js';
 import type { LoginGuard } from './auth/login-guard.js';
+import type { Authenticator } from './auth/sessions.js';
 import type { TokenService } from './auth/tokens.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
@@ -63,6 +64,8 @@ export interface AppDeps {
   webhookInbox?: TurbotextWebhookInbox;
   /** Admin access tokens (login issues them, protected routes verify them). */
   tokens: TokenService;
+  /** Who calls an admin route: a bearer token or the web UI's session cookie. */
+  auth: Authenticator;
   /** Throttling of administrator logins per address and name. */
   loginGuard: LoginGuard;
   /** Provider API keys: stored encrypted in the settings, or from the environment. */

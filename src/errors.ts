@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   unauthorized: { status: 401, message: 'A valid access token is required' },
   invalid_credentials: { status: 401, message: 'Wrong user name or password' },
   forbidden: { status: 403, message: 'This account lacks the permission for this action' },
+  csrf_failed: { status: 403, message: 'The X-CSRF-Token header of this session is missing or wrong; reload the page' },
   not_found: { status: 404, message: 'Not found' },
   slot_not_found: { status: 404, message: 'Unknown or disabled slot' },
   job_not_found: { status: 404, message: 'Unknown job' },

@@ -27,6 +27,7 @@ import { ProviderRegistry } from './providers/registry.js';
 import { migrateShutDownModels } from './slots/models.js';
 import { RejectionCounter } from './stats/rejections.js';
 import { LoginGuard } from './auth/login-guard.js';
+import { Authenticator } from './auth/sessions.js';
 import type { ProviderDriver } from './providers/types.js';
 import { JobCompletion } from './queue/completion.js';
 import { QueueMaintenance } from './queue/maintenance.js';
@@ -186,6 +187,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       publicAddress,
       rejections,
       loginGuard,
+      auth: new Authenticator({ db: database.db, clock, tokens }),
       metrics,
       purgeMedia: () => runMediaCleanup(cleanupDeps),
       webhookInbox,

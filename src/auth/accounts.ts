@@ -48,15 +48,23 @@ export async function createAccount(db: Db, clock: Clock, username: string, pass
     .execute();
 }
 
-/** Sets a new password and lifts any lock. Returns false when the account does not exist. */
+/**
+ * Sets a new password. Every session of the account ends and every bearer token issued before
+ * stops working (src/auth/sessions.ts). Returns false when the account does not exist.
+ */
 export async function resetPassword(db: Db, clock: Clock, username: string, password: string): Promise<boolean> {
   checkNewCredentials(username, password);
-  const result = await db
-    .updateTable('admin_account')
-    .set({ password_hash: await hashPassword(password), failed_logins: 0, locked_until: null, updated_at: clock.now() })
-    .where('username', '=', username)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) > 0;
+  const hash = await hashPassword(password);
+  const now = clock.now();
+  return db.transaction().execute(async (trx) => {
+    const result = await trx
+      .updateTable('admin_account')
+      .set({ password_hash: hash, failed_logins: 0, locked_until: null, updated_at: now, credentials_changed_at: now })
+      .where('username', '=', username)
+      .executeTakeFirst();
+    await trx.deleteFrom('admin_session').where('username', '=', username).execute();
+    return Number(result.numUpdatedRows) > 0;
+  });
 }
 
 export async function listAccounts(db: Db): Promise<AccountSummary[]> {

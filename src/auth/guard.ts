@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../errors.js';
 import type { Permission, Principal } from './permissions.js';
-import type { TokenService } from './tokens.js';
+import { Authenticator } from './sessions.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -10,25 +10,18 @@ declare module 'fastify' {
   }
 }
 
-function bearerToken(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
-  if (typeof header === 'string') {
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    return match?.[1];
-  }
-  return undefined;
-}
-
 /**
- * onRequest hook of a protected route (before the body is read): 401 `unauthorized` without a valid unexpired token, 403
- * `forbidden` without the permission (`null`: any valid token). The token comes only from the
- * Authorization header: never from a URL, where it would be logged and kept in histories.
+ * onRequest hook of a protected route (before the body is read): 401 `unauthorized` without a
+ * valid bearer token or session cookie, 403 `csrf_failed` for a cookie-authenticated write without
+ * the session's CSRF token, 403 `forbidden` without the permission (`null`: any valid caller). A
+ * token is never taken from a URL, where it would be logged and kept in histories.
  */
-export function requirePermission(tokens: TokenService, permission: Permission | null) {
+export function requirePermission(auth: Authenticator, permission: Permission | null) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
-    const token = bearerToken(request);
-    const principal = token === undefined ? undefined : tokens.verify(token);
-    if (!principal) throw new AppError('unauthorized');
+    const caller = await auth.identify(request);
+    if (!caller) throw new AppError('unauthorized');
+    if (!Authenticator.csrfOk(request, caller)) throw new AppError('csrf_failed');
+    const principal: Principal = caller.principal;
     if (permission !== null && !principal.permissions.includes(permission)) {
       throw new AppError('forbidden', `This account lacks the ${permission} permission`, { required: permission });
     }

@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import { AppError } from '../errors.js';
 import { CHANNELS } from '../db/notifications.js';
 import { audit, authenticate, listAccounts, loginThrottled } from './accounts.js';
+import { Authenticator, sessionToken, setSessionCookie } from './sessions.js';
 import { BEARER_SECURITY, requirePermission } from './guard.js';
 import { PERMISSIONS } from './permissions.js';
 
@@ -23,17 +24,27 @@ export const authRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
           'Names that exist and names that do not get the same answers in the same time. An administrator lifts it with POST /api/accounts/{username}/unlock.',
         tags: ['auth'],
         body: Type.Object(
-          { username: Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\u0000-\\u001f]+$' }), password: Type.String({ minLength: 1, maxLength: 1024 }) },
+          {
+            username: Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\u0000-\\u001f]+$' }),
+            password: Type.String({ minLength: 1, maxLength: 1024 }),
+            remember: Type.Optional(Type.Boolean({ description: 'Keep the web UI session for 30 days of disuse instead of 12 hours (and across browser restarts)' })),
+          },
           { additionalProperties: false },
         ),
         response: {
-          200: Type.Object({ access_token: Type.String(), token_type: Type.Literal('bearer'), expires_in_sec: Type.Integer(), user: PrincipalSchema }),
+          200: Type.Object({
+            access_token: Type.String({ description: 'For API clients (Authorization: Bearer); the web UI uses the session cookie set alongside' }),
+            token_type: Type.Literal('bearer'),
+            expires_in_sec: Type.Integer(),
+            csrf_token: Type.String({ description: 'Send as X-CSRF-Token with every write made with the session cookie' }),
+            user: PrincipalSchema,
+          }),
           ...errorResponses(400, 401, 429),
         },
       },
     },
-    async (request) => {
-      const { username, password } = request.body as { username: string; password: string };
+    async (request, reply) => {
+      const { username, password, remember } = request.body as { username: string; password: string; remember?: boolean };
       const wait = deps.loginGuard.waitMs(request.ip, username);
       if (wait > 0) throw loginThrottled(wait, deps.clock.now());
       let principal;
@@ -44,24 +55,56 @@ export const authRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
         throw err;
       }
       deps.loginGuard.succeed(request.ip, username);
-      request.log.info({ username }, 'administrator logged in');
-      return { ...deps.tokens.sign(principal), user: principal };
+      const session = await deps.auth.createSession(principal.username, remember === true);
+      setSessionCookie(request, reply, session.token, { remember: remember === true, expiresAt: session.expiresAt });
+      request.log.info({ username, remember: remember === true }, 'administrator logged in');
+      return { ...deps.tokens.sign(principal), csrf_token: session.csrfToken, user: principal };
+    },
+  );
+
+  app.post(
+    '/api/logout',
+    {
+      schema: {
+        summary: 'End the web UI session (its cookie is cleared; the session stops working at once)',
+        tags: ['auth'],
+        response: { 204: Type.Null() },
+      },
+    },
+    async (request, reply) => {
+      const token = sessionToken(request);
+      if (token) {
+        // A cross-site page cannot log an administrator out either: the CSRF token is required.
+        const caller = await deps.auth.identify(request);
+        if (caller && !Authenticator.csrfOk(request, caller)) throw new AppError('csrf_failed');
+        await deps.auth.endSession(token);
+      }
+      setSessionCookie(request, reply, undefined);
+      return reply.code(204).send();
     },
   );
 
   app.get(
     '/api/me',
     {
-      onRequest: requirePermission(deps.tokens, null),
-      schema: { summary: 'The account of the access token', tags: ['auth'], security: BEARER_SECURITY, response: { 200: PrincipalSchema, ...errorResponses(401) } },
+      onRequest: requirePermission(deps.auth, null),
+      schema: {
+        summary: 'The account of the caller (bearer token or session cookie); for a session, its CSRF token',
+        tags: ['auth'],
+        security: BEARER_SECURITY,
+        response: { 200: Type.Object({ ...PrincipalSchema.properties, csrf_token: Type.Optional(Type.String()) }), ...errorResponses(401) },
+      },
     },
-    async (request) => request.principal!,
+    async (request) => {
+      const caller = await deps.auth.identify(request);
+      return { ...request.principal!, ...(caller?.csrfToken ? { csrf_token: caller.csrfToken } : {}) };
+    },
   );
 
   app.get(
     '/api/accounts',
     {
-      onRequest: requirePermission(deps.tokens, 'settings:read'),
+      onRequest: requirePermission(deps.auth, 'settings:read'),
       schema: {
         summary: 'Administrator accounts (names and permissions; never a password)',
         tags: ['auth'],
@@ -77,7 +120,7 @@ export const authRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
   app.post(
     '/api/accounts/:username/unlock',
     {
-      onRequest: requirePermission(deps.tokens, 'settings:write'),
+      onRequest: requirePermission(deps.auth, 'settings:write'),
       schema: {
         summary: "Lift the login throttling of an account (every address, every instance)",
         tags: ['auth'],

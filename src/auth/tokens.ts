@@ -13,6 +13,8 @@ interface Claims {
   perms: string[];
   iat: number;
   exp: number;
+  /** Issue time in milliseconds: compared with the account's last password change. */
+  iat_ms: number;
 }
 
 /**
@@ -32,9 +34,19 @@ export class TokenService {
   }
 
   sign(principal: Principal): { access_token: string; token_type: 'bearer'; expires_in_sec: number } {
-    const iat = Math.floor(this.clock.now().getTime() / 1000);
-    const token = this.signer({ sub: principal.username, perms: [...principal.permissions], iat, exp: iat + this.ttlSeconds });
+    const now = this.clock.now().getTime();
+    const iat = Math.floor(now / 1000);
+    const token = this.signer({ sub: principal.username, perms: [...principal.permissions], iat, exp: iat + this.ttlSeconds, iat_ms: now });
     return { access_token: token, token_type: 'bearer', expires_in_sec: this.ttlSeconds };
+  }
+
+  /** The claims of a valid unexpired token (permissions filtered to known ones), or undefined. */
+  verifyClaims(token: string): { sub: string; perms: Permission[]; issuedAtMs: number } | undefined {
+    const principal = this.verify(token);
+    if (!principal) return undefined;
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Partial<Claims>;
+    const issuedAtMs = typeof claims.iat_ms === 'number' ? claims.iat_ms : (claims.iat ?? 0) * 1000;
+    return { sub: principal.username, perms: principal.permissions, issuedAtMs };
   }
 
   /** The principal of a valid unexpired token, or undefined (never throws). */

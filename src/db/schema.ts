@@ -115,6 +115,7 @@ export interface Database {
   temporary_media: TemporaryMediaTable;
   turbotext_webhook: TurbotextWebhookTable;
   admin_account: AdminAccountTable;
+  admin_session: AdminSessionTable;
   audit_log: AuditLogTable;
 }
 
@@ -143,8 +144,21 @@ export interface AdminAccountTable {
   permissions: string[];
   failed_logins: Generated<number>;
   locked_until: Timestamp | null;
+  /** Bearer tokens issued before this stop working (password reset). */
+  credentials_changed_at: Generated<Date>;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+/** A session of the admin web UI: the SHA-256 of the cookie's token, never the token. */
+export interface AdminSessionTable {
+  id: string;
+  username: string;
+  csrf_token: string;
+  remember: boolean;
+  created_at: Timestamp;
+  last_seen_at: Timestamp;
+  expires_at: Timestamp;
 }
 
 export interface AuditLogTable {

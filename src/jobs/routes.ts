@@ -94,7 +94,7 @@ function detail(r: JobDetailRow, now: Date, base: PublicBase) {
 
 /** The read-only jobs monitor: list, detail and a live feed (Server-Sent Events). */
 export const jobRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
-  const canRead = requirePermission(deps.tokens, 'stats:read');
+  const canRead = requirePermission(deps.auth, 'stats:read');
   const feed = new JobFeed({ db: deps.db, hub: deps.hub, log: deps.log });
 
   app.get(
@@ -141,7 +141,7 @@ export const jobRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { de
   app.get(
     '/api/jobs/stream',
     {
-      onRequest: requirePermission(deps.tokens, 'stats:read'),
+      onRequest: requirePermission(deps.auth, 'stats:read'),
       schema: {
         summary: 'Live job state changes (Server-Sent Events)',
         description:

@@ -10,7 +10,7 @@ export const mediaPurgeRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (ap
   app.post(
     '/api/media/cache/purge',
     {
-      onRequest: requirePermission(deps.tokens, 'settings:write'),
+      onRequest: requirePermission(deps.auth, 'settings:write'),
       schema: {
         summary: 'Delete expired media now',
         description: 'Runs the cleanup pass at once: expired results (their links answer 410 afterwards), payloads of finished jobs, expired temporary links. Live results and templates are never touched.',

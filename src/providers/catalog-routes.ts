@@ -47,7 +47,7 @@ export const providerCatalogRoutes: FastifyPluginAsync<{ deps: AppDeps }> = asyn
   app.get(
     '/api/providers',
     {
-      onRequest: requirePermission(deps.tokens, 'slots:read'),
+      onRequest: requirePermission(deps.auth, 'slots:read'),
       schema: { summary: 'Providers, their operations and settings schemas', tags: ['providers'], security: BEARER_SECURITY, response: { 200: Type.Object({ providers: Type.Array(ProviderSchema) }), ...errorResponses(401, 403) } },
     },
     async () => ({
@@ -78,7 +78,7 @@ export const providerCatalogRoutes: FastifyPluginAsync<{ deps: AppDeps }> = asyn
   app.get(
     '/api/providers/:id/models',
     {
-      onRequest: requirePermission(deps.tokens, 'slots:read'),
+      onRequest: requirePermission(deps.auth, 'slots:read'),
       schema: {
         summary: "A provider's AI models: our table merged with the provider's own list for the configured key",
         description:

@@ -54,7 +54,7 @@ export const settingsRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app,
   app.get(
     '/api/settings',
     {
-      onRequest: requirePermission(deps.tokens, 'settings:read'),
+      onRequest: requirePermission(deps.auth, 'settings:read'),
       schema: { summary: 'Global settings (secrets only as "is set")', tags: ['settings'], security: BEARER_SECURITY, response: { 200: SettingsSchema, ...errorResponses(401, 403) } },
     },
     current,
@@ -63,7 +63,7 @@ export const settingsRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app,
   app.put(
     '/api/settings',
     {
-      onRequest: requirePermission(deps.tokens, 'settings:write'),
+      onRequest: requirePermission(deps.auth, 'settings:write'),
       schema: {
         summary: 'Change global settings',
         description: `Every field is optional. provider_keys.<id> = null clears a stored key. t_sync_response_seconds ${T_SYNC_RANGE.minimum}–${T_SYNC_RANGE.maximum}. A rotated ingest password applies to the next booth request on every instance. Changes are audited (who, when, which field; never the value).`,

@@ -121,8 +121,8 @@ function startOfToday(now: Date): Date {
 /** Slots, their template images and test runs (SPEC §6). */
 export const slotRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
   const { db, clock, providers, media } = deps;
-  const canRead = requirePermission(deps.tokens, 'slots:read');
-  const canWrite = requirePermission(deps.tokens, 'slots:write');
+  const canRead = requirePermission(deps.auth, 'slots:read');
+  const canWrite = requirePermission(deps.auth, 'slots:write');
 
   const readiness = async (providerId: string) => {
     const driver = providers.get(providerId);

@@ -48,7 +48,7 @@ function rangeOf(query: { from?: string; to?: string; group_by?: GroupBy }, now:
 
 /** Statistics over job history (SPEC §6): global and per slot, with the slot's since-reset totals. */
 export const statsRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
-  const canRead = requirePermission(deps.tokens, 'stats:read');
+  const canRead = requirePermission(deps.auth, 'stats:read');
   const description =
     'Booth jobs created in [from, to) (test runs excluded): outcomes, refusals by error code, latency percentiles (received → answered, successes), a series by hour/day/week (UTC buckets) and per provider.';
 

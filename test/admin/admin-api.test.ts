@@ -60,7 +60,7 @@ describe('admin API: slots, templates, settings, test runs, purge', () => {
     expect((await api('PUT', '/api/slots/slot-002', change)).status).toBe(400);
     const audit = await server.database.db.selectFrom('audit_log').selectAll().where('action', '=', 'slot.update').execute();
     expect(audit.length).toBe(2);
-    expect(audit[0]).toMatchObject({ actor: 'test-admin', target: 'slot-002' });
+    expect(audit[0]).toMatchObject({ actor: 'admin', target: 'slot-002' });
     expect(audit[0]!.fields).toEqual(expect.arrayContaining(['name', 'operation', 'settings', 'max_upload_bytes']));
   });
 
@@ -184,7 +184,7 @@ describe('admin API: slots, templates, settings, test runs, purge', () => {
     expect(before.status).toBe(200);
     const res = await api('PUT', '/api/settings', { ingest_password: 'rotated-booth-pass' });
     const body = await jsonOf(res);
-    expect(body.ingest_password).toMatchObject({ is_set: true, updated_by: 'test-admin' });
+    expect(body.ingest_password).toMatchObject({ is_set: true, updated_by: 'admin' });
     expect(JSON.stringify(body)).not.toContain('rotated-booth-pass');
     const old = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: await jpegBytes() });
     expect(old.status).toBe(401);

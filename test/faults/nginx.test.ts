@@ -116,7 +116,7 @@ describe.each([
     const login = await fetch(`${plainUrl}/api/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/json' }, body: '{"username":"admin","password":"x"}' });
     expect(login.status).toBe(301);
     for (const s of servers) expect(s.logLines.some((l) => l.includes('/api/login'))).toBe(false);
-    expect((await tlsRequest(tlsPort, '/admin/')).status).toBeLessThan(400);
+    expect((await tlsRequest(tlsPort, '/docs')).status).toBeLessThan(400);
     expect((await tlsRequest(tlsPort, '/api/slots')).status).toBe(401);
     if (file.endsWith('single.conf')) expect(await (await fetch(`${plainUrl}/.well-known/acme-challenge/token-1`)).text()).toBe('challenge-answer');
   });

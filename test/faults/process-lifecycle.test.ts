@@ -85,7 +85,7 @@ describe('server process crash and graceful shutdown', () => {
     expect(row).toMatchObject({ is_finalized: true, failure_reason: 'timeout' });
     expect(gemini.requests).toHaveLength(1); // never sent to the provider again
 
-    const token = new TokenService(JWT_SECRET, systemClock).sign({ username: 'ops', permissions: ['settings:write'] }).access_token;
+    const token = new TokenService(JWT_SECRET, systemClock).sign({ username: 'admin', permissions: ['settings:write'] }).access_token;
     const purge = await fetch(`${second.url}/api/media/cache/purge`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
     expect(purge.status).toBe(202);
     expect(await fs.readdir(path.join(mediaRoot, 'payloads'))).toEqual([]);
@@ -99,7 +99,7 @@ describe('server process crash and graceful shutdown', () => {
     const embeddedEnv = { ...env(), PHOTOCHANGER_DATABASE_URL: '' };
     const first = await startChildServer(embeddedEnv, dir);
     children.push(first);
-    const token = new TokenService(JWT_SECRET, systemClock).sign({ username: 'ops', permissions: ['slots:read', 'slots:write', 'stats:read'] }).access_token;
+    const token = new TokenService(JWT_SECRET, systemClock).sign({ username: 'admin', permissions: ['slots:read', 'slots:write', 'stats:read'] }).access_token;
     const auth = { authorization: `Bearer ${token}` };
     const slot = await fetch(`${first.url}/api/slots/slot-009`, { headers: auth });
     const put = await fetch(`${first.url}/api/slots/slot-009`, {

@@ -104,7 +104,7 @@ describe('statistics, jobs monitor, metrics and readiness', () => {
     req.destroy();
     expect(events.filter((e) => e.id === id).map((e) => e.outcome)).toEqual(['pending', 'succeeded']);
     // A token in the URL is never accepted, and never logged.
-    const token = authHeader(server, ['stats:read'], 'url-token-user').authorization!.slice('Bearer '.length);
+    const token = authHeader(server, ['stats:read']).authorization!.slice('Bearer '.length);
     const inUrl = await fetch(`${server.url}/api/jobs/stream?access_token=${token}`);
     expect(inUrl.status).toBe(401);
     expect(server.logLines.some((l) => l.includes(token.slice(-20)))).toBe(false);
@@ -112,7 +112,7 @@ describe('statistics, jobs monitor, metrics and readiness', () => {
   });
 
   it('caps live streams per account (429 too_many_streams)', async () => {
-    const headers = authHeader(server, ['stats:read'], 'many-tabs');
+    const headers = authHeader(server, ['stats:read']);
     const open = await Promise.all(
       Array.from({ length: 5 }, () => new Promise<http.ClientRequest>((resolve) => {
         const r = http.get(`${server.url}/api/jobs/stream`, { headers });

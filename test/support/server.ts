@@ -105,6 +105,6 @@ export async function listFiles(dir: string): Promise<string[]> {
 }
 
 /** A bearer header for a token with these permissions (default: all), signed by the server's key. */
-export function authHeader(server: RunningServer, permissions: Permission[] = [...PERMISSIONS], username = 'test-admin'): Record<string, string> {
+export function authHeader(server: RunningServer, permissions: Permission[] = [...PERMISSIONS], username = TEST_ADMIN.username): Record<string, string> {
   return { authorization: `Bearer ${server.tokens.sign({ username, permissions }).access_token}` };
 }

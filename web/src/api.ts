@@ -1,4 +1,4 @@
-/** The documented admin API (docs/api-contract.md), with the bearer token kept for its lifetime only. */
+/** The documented admin API (docs/api.md), called with the session cookie. */
 
 export class ApiError extends Error {
   constructor(
@@ -11,53 +11,65 @@ export class ApiError extends Error {
   }
 }
 
-const TOKEN_KEY = 'pc.token';
-
-interface StoredToken {
-  token: string;
-  expiresAt: number;
+/**
+ * The session lives in an HttpOnly cookie the page cannot read (shared by every tab, ended at
+ * logout); the page keeps only who is logged in and the session's CSRF token, which every write
+ * sends as X-CSRF-Token.
+ */
+interface CurrentSession {
   username: string;
   permissions: string[];
+  csrf: string;
 }
 
-export function session(): StoredToken | null {
-  const raw = sessionStorage.getItem(TOKEN_KEY);
-  if (!raw) return null;
-  const t = JSON.parse(raw) as StoredToken;
-  if (Date.now() >= t.expiresAt) {
-    sessionStorage.removeItem(TOKEN_KEY);
-    return null;
+let current: CurrentSession | null = null;
+
+export function session(): CurrentSession | null {
+  return current;
+}
+
+/** At start: the session of the cookie, if any (another tab may have logged in). */
+export async function restoreSession(): Promise<void> {
+  try {
+    const res = await fetch('/api/me', { credentials: 'same-origin' });
+    if (!res.ok) return;
+    const me = (await res.json()) as { username: string; permissions: string[]; csrf_token?: string };
+    current = me.csrf_token ? { username: me.username, permissions: me.permissions, csrf: me.csrf_token } : null;
+  } catch {
+    current = null;
   }
-  return t;
 }
 
-export function logout(): void {
-  sessionStorage.removeItem(TOKEN_KEY);
+export async function logout(): Promise<void> {
+  const csrf = current?.csrf;
+  current = null;
+  await fetch('/api/logout', { method: 'POST', credentials: 'same-origin', headers: csrf ? { 'x-csrf-token': csrf } : {} }).catch(() => undefined);
   location.hash = '#/login';
 }
 
-let onUnauthorized: () => void = logout;
+let onUnauthorized: () => void = () => {
+  current = null;
+  location.hash = '#/login';
+};
 export function setUnauthorizedHandler(fn: () => void): void {
   onUnauthorized = fn;
 }
 
-export async function login(username: string, password: string): Promise<void> {
-  const { data } = await api<{ access_token: string; expires_in_sec: number; user: { username: string; permissions: string[] } }>('POST', '/api/login', { username, password }, {}, false);
-  const stored: StoredToken = { token: data.access_token, expiresAt: Date.now() + (data.expires_in_sec - 30) * 1000, username: data.user.username, permissions: data.user.permissions };
-  sessionStorage.setItem(TOKEN_KEY, JSON.stringify(stored));
+export async function login(username: string, password: string, remember = false): Promise<void> {
+  const { data } = await api<{ csrf_token: string; user: { username: string; permissions: string[] } }>('POST', '/api/login', { username, password, remember }, {}, false);
+  current = { username: data.user.username, permissions: data.user.permissions, csrf: data.csrf_token };
 }
 
 export async function api<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, auth = true): Promise<{ data: T; headers: Headers; status: number }> {
   const h: Record<string, string> = { ...headers };
-  const s = session();
-  if (auth && s) h.authorization = `Bearer ${s.token}`;
+  if (current && method !== 'GET' && method !== 'HEAD') h['x-csrf-token'] = current.csrf;
   let payload: BodyInit | undefined;
   if (body instanceof FormData) payload = body;
   else if (body !== undefined) {
     h['content-type'] = 'application/json';
     payload = JSON.stringify(body);
   }
-  const res = await fetch(path, { method, headers: h, body: payload });
+  const res = await fetch(path, { method, headers: h, body: payload, credentials: 'same-origin' });
   if (res.status === 204) return { data: undefined as T, headers: res.headers, status: res.status };
   const type = res.headers.get('content-type') ?? '';
   const data = type.includes('json') ? ((await res.json()) as unknown) : undefined;
@@ -69,10 +81,9 @@ export async function api<T>(method: string, path: string, body?: unknown, heade
   return { data: data as T, headers: res.headers, status: res.status };
 }
 
-/** An image behind the bearer token, as an object URL for <img>. */
+/** An image behind the session, as an object URL for <img>. */
 export async function authorizedImage(path: string): Promise<string> {
-  const s = session();
-  const res = await fetch(path, { headers: s ? { authorization: `Bearer ${s.token}` } : {} });
+  const res = await fetch(path, { credentials: 'same-origin' });
   if (!res.ok) throw new ApiError(res.status, 'http_error', `HTTP ${res.status}`);
   return URL.createObjectURL(await res.blob());
 }
@@ -227,20 +238,18 @@ export interface Settings {
 }
 
 /**
- * Server-Sent Events over fetch, with the bearer token in the Authorization header (EventSource
- * can only put it in the URL, where it would land in logs and histories). Reconnects by itself
- * after `retryMs`; `close()` stops it.
+ * Server-Sent Events over fetch (with the session cookie); a 401 ends the session in the page.
+ * Reconnects by itself after `retryMs`; `close()` stops it.
  */
 export function subscribeEvents(path: string, onEvent: (name: string, data: string) => void, onState: (live: boolean) => void, retryMs = 3000): { close(): void } {
   let stopped = false;
   let controller: AbortController | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const connect = async () => {
-    const s = session();
-    if (!s || stopped) return;
+    if (!current || stopped) return;
     controller = new AbortController();
     try {
-      const res = await fetch(path, { headers: { authorization: `Bearer ${s.token}`, accept: 'text/event-stream' }, signal: controller.signal });
+      const res = await fetch(path, { headers: { accept: 'text/event-stream' }, credentials: 'same-origin', signal: controller.signal });
       if (res.status === 401) return onUnauthorized();
       if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
       onState(true);

@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { logout, session } from './api';
+import { logout, restoreSession, session } from './api';
 import { setLang, t, useLang } from './i18n';
 import { JobDetailPage, JobsPage } from './pages/jobs';
 import { LoginPage } from './pages/login';
@@ -83,7 +83,7 @@ function App() {
         <span class="spacer" />
         <span class="user">{s.username}</span>
         <LanguageSwitch />
-        <button type="button" class="link" onClick={logout}>
+        <button type="button" class="link" onClick={() => void logout()}>
           {t('logout')}
         </button>
       </header>
@@ -94,4 +94,4 @@ function App() {
   );
 }
 
-render(<App />, document.getElementById('app')!);
+void restoreSession().then(() => render(<App />, document.getElementById('app')!));

@@ -5,6 +5,7 @@ import { formatDate, t } from '../i18n';
 export function LoginPage({ onLogin }: { onLogin: () => void }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
+  const [remember, setRemember] = useState(false);
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
   const submit = async (e: Event) => {
@@ -12,7 +13,7 @@ export function LoginPage({ onLogin }: { onLogin: () => void }) {
     setBusy(true);
     setError(undefined);
     try {
-      await login(username, password);
+      await login(username, password, remember);
       if (location.hash !== '#/slots') location.hash = '#/slots';
       onLogin();
     } catch (err) {
@@ -33,6 +34,11 @@ export function LoginPage({ onLogin }: { onLogin: () => void }) {
       <div class="field">
         <label for="password">{t('password')}</label>
         <input id="password" name="password" type="password" autoComplete="current-password" required value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} />
+      </div>
+      <div class="field check">
+        <label>
+          <input id="remember" type="checkbox" checked={remember} onChange={(e) => setRemember((e.target as HTMLInputElement).checked)} /> {t('rememberMe')}
+        </label>
       </div>
       {error && (
         <p class="error" role="alert">

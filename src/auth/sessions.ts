@@ -1,0 +1,123 @@
+/**
+ * Who is calling an admin route: a bearer token (API clients) or the admin web UI's session
+ * cookie. Sessions are rows (the SHA-256 of a random token; the token lives only in an
+ * `HttpOnly; SameSite=Strict` cookie, `Secure` over HTTPS), slide their expiry while used (12 h, or
+ * 30 days with "remember me"), and end at logout, at a password reset and with the account. Writes
+ * made with the cookie need the session's CSRF token in `X-CSRF-Token`. Bearer tokens are checked
+ * against the account too: removed, or issued before the last password reset, they stop at once.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { parseCookie, stringifySetCookie } from 'cookie';
+import { sql } from 'kysely';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Clock } from '../clock.js';
+import type { Db } from '../db/database.js';
+import { PERMISSIONS, type Permission, type Principal } from './permissions.js';
+import type { TokenService } from './tokens.js';
+
+export const SESSION_COOKIE = 'pc_session';
+export const SESSION_IDLE_MS = 12 * 60 * 60 * 1000;
+export const SESSION_REMEMBER_MS = 30 * 24 * 60 * 60 * 1000;
+/** The expiry slides at most once a minute (one UPDATE per minute of use, not per request). */
+const SLIDE_EVERY_MS = 60_000;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export interface Caller {
+  principal: Principal;
+  via: 'bearer' | 'session';
+  csrfToken?: string;
+}
+
+export class Authenticator {
+  constructor(
+    private readonly deps: { db: Db; clock: Clock; tokens: TokenService },
+  ) {}
+
+  get tokens(): TokenService {
+    return this.deps.tokens;
+  }
+
+  /** A new session for a logged-in account: the cookie's token and the CSRF token. */
+  async createSession(username: string, remember: boolean): Promise<{ token: string; csrfToken: string; expiresAt: Date }> {
+    const token = randomBytes(32).toString('base64url');
+    const csrfToken = randomBytes(24).toString('base64url');
+    const now = this.deps.clock.now();
+    const expiresAt = new Date(now.getTime() + (remember ? SESSION_REMEMBER_MS : SESSION_IDLE_MS));
+    await this.deps.db
+      .insertInto('admin_session')
+      .values({ id: hashOf(token), username, csrf_token: csrfToken, remember, created_at: now, last_seen_at: now, expires_at: expiresAt })
+      .execute();
+    return { token, csrfToken, expiresAt };
+  }
+
+  async endSession(token: string): Promise<void> {
+    await this.deps.db.deleteFrom('admin_session').where('id', '=', hashOf(token)).execute();
+  }
+
+  /** Ends every session of an account and every bearer token issued so far (password reset). */
+  async revokeAll(username: string): Promise<void> {
+    await this.deps.db.deleteFrom('admin_session').where('username', '=', username).execute();
+    await sql`UPDATE admin_account SET credentials_changed_at = ${this.deps.clock.now()} WHERE username = ${username}`.execute(this.deps.db);
+  }
+
+  /** The caller of a request, or undefined. */
+  async identify(request: FastifyRequest): Promise<Caller | undefined> {
+    const header = request.headers.authorization;
+    if (typeof header === 'string') {
+      const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+      const claims = token === undefined ? undefined : this.deps.tokens.verifyClaims(token);
+      if (!claims) return undefined;
+      // The account must still exist and not have changed its password since the token was issued.
+      const row = await sql<{ permissions: string[] }>`
+        SELECT permissions FROM admin_account
+         WHERE username = ${claims.sub} AND credentials_changed_at <= ${new Date(claims.issuedAtMs)}`.execute(this.deps.db);
+      if (!row.rows[0]) return undefined;
+      return { principal: { username: claims.sub, permissions: claims.perms }, via: 'bearer' };
+    }
+    const token = sessionToken(request);
+    if (!token) return undefined;
+    const now = this.deps.clock.now();
+    const found = await sql<{ username: string; permissions: string[]; csrf_token: string; remember: boolean; last_seen_at: Date }>`
+      SELECT s.username, a.permissions, s.csrf_token, s.remember, s.last_seen_at
+        FROM admin_session s JOIN admin_account a ON a.username = s.username
+       WHERE s.id = ${hashOf(token)} AND s.expires_at > ${now}`.execute(this.deps.db);
+    const s = found.rows[0];
+    if (!s) return undefined;
+    if (now.getTime() - new Date(s.last_seen_at).getTime() > SLIDE_EVERY_MS) {
+      const expiresAt = new Date(now.getTime() + (s.remember ? SESSION_REMEMBER_MS : SESSION_IDLE_MS));
+      await this.deps.db.updateTable('admin_session').set({ last_seen_at: now, expires_at: expiresAt }).where('id', '=', hashOf(token)).execute();
+    }
+    const permissions = s.permissions.filter((p): p is Permission => (PERMISSIONS as readonly string[]).includes(p));
+    return { principal: { username: s.username, permissions }, via: 'session', csrfToken: s.csrf_token };
+  }
+
+  /** Whether a cookie-authenticated request that changes something carries the session's CSRF token. */
+  static csrfOk(request: FastifyRequest, caller: Caller): boolean {
+    if (caller.via !== 'session' || SAFE_METHODS.has(request.method)) return true;
+    const given = request.headers['x-csrf-token'];
+    return typeof given === 'string' && given.length > 0 && given === caller.csrfToken;
+  }
+}
+
+export function sessionToken(request: FastifyRequest): string | undefined {
+  const raw = request.headers.cookie;
+  if (typeof raw !== 'string') return undefined;
+  const value = parseCookie(raw)[SESSION_COOKIE];
+  return value && /^[A-Za-z0-9_-]{20,100}$/.test(value) ? value : undefined;
+}
+
+/** Sets (or, with `token` undefined, clears) the session cookie. */
+export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, token: string | undefined, options: { remember?: boolean; expiresAt?: Date } = {}): void {
+  const secure = request.protocol === 'https';
+  const cookie = stringifySetCookie(SESSION_COOKIE, token ?? '', {
+    httpOnly: true,
+    sameSite: 'strict',
+    secure,
+    path: '/',
+    // "Remember me": kept by the browser for the session's life; otherwise gone with the browser.
+    ...(token === undefined ? { maxAge: 0 } : options.remember && options.expiresAt ? { expires: options.expiresAt } : {}),
+  });
+  void reply.header('Set-Cookie', cookie);
+}
