@@ -54,6 +54,7 @@ const en = {
   guestLinkNone: 'No guest link: set PHOTOCHANGER_PUBLIC_BASE_URL so that phones can open it.',
   guestLinkLan: 'This link works on the local network only (PHOTOCHANGER_PUBLIC_BASE_URL is not set).',
   noKey: 'No API key configured for this provider: its ingests will fail.',
+  needsPublicUrl: 'Turbotext downloads the photo from this server: set PHOTOCHANGER_PUBLIC_BASE_URL to an address reachable from the internet (e.g. https://booth.example.com), or its ingests will fail.',
   providerNotReady: 'Provider not ready: {reason}',
   slotEditor: 'Slot {id}',
   settingsHeading: 'Operation settings',
@@ -202,6 +203,7 @@ const ru: Record<MessageKey, string> = {
   guestLinkNone: 'Ссылки для гостя нет: задайте PHOTOCHANGER_PUBLIC_BASE_URL, чтобы её можно было открыть с телефона.',
   guestLinkLan: 'Эта ссылка работает только в локальной сети (PHOTOCHANGER_PUBLIC_BASE_URL не задан).',
   noKey: 'Для этого провайдера не задан API-ключ: обработка будет завершаться ошибкой.',
+  needsPublicUrl: 'Turbotext скачивает фото с этого сервера: задайте PHOTOCHANGER_PUBLIC_BASE_URL — адрес, доступный из интернета (например, https://booth.example.com), иначе обработка будет завершаться ошибкой.',
   providerNotReady: 'Провайдер не готов: {reason}',
   slotEditor: 'Слот {id}',
   settingsHeading: 'Параметры операции',
@@ -315,6 +317,13 @@ export function setLang(lang: Lang): void {
 
 export function t(key: MessageKey, params: Record<string, string | number> = {}): string {
   return DICTS[current][key].replace(/\{(\w+)\}/g, (_, k: string) => String(params[k] ?? `{${k}}`));
+}
+
+/** A provider's readiness reason in words. */
+export function providerReasonText(reason: string | undefined): string {
+  if (reason === 'provider_not_configured') return t('noKey');
+  if (reason === 'public_base_url_missing') return t('needsPublicUrl');
+  return t('providerNotReady', { reason: reason ?? '' });
 }
 
 export function formatDate(iso: string | null): string {

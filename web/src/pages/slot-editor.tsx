@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api, authorizedImage, type Provider, type Slot, type Template } from '../api';
 import { ErrorBox, Field, Loading, SchemaForm, useLoad } from '../components';
-import { operationText, t, templateTitle, useLang } from '../i18n';
+import { operationText, t, templateTitle, useLang, providerReasonText } from '../i18n';
 import { ModelNotes, modelPicker } from '../models';
 
 interface Draft {
@@ -228,7 +228,7 @@ export function SlotEditorPage({ id }: { id: string }) {
         </Field>
         {provider && !provider.configured && (
           <p class="warning" role="note">
-            {provider.reason === 'provider_not_configured' ? t('noKey') : t('providerNotReady', { reason: provider.reason ?? '' })}
+            {providerReasonText(provider.reason)}
           </p>
         )}
         <Field id="slot-operation" label={t('operation')} error={errors['/operation']} help={operation ? operationText(draft.provider, operation).description : undefined}>

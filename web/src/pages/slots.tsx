@@ -1,6 +1,6 @@
 import { api, type Slot } from '../api';
 import { CopyButton, ErrorBox, Loading, useLoad } from '../components';
-import { formatDate, formatNumber, t, useLang } from '../i18n';
+import { formatDate, formatNumber, t, useLang, providerReasonText } from '../i18n';
 import { ModelNotes } from '../models';
 
 export function SlotsPage() {
@@ -33,7 +33,7 @@ export function SlotsPage() {
             <ModelNotes slot={s} onSwitched={() => reload()} />
             {!s.provider_configured && (
               <p class="warning" role="note">
-                {s.provider_reason === 'provider_not_configured' ? t('noKey') : t('providerNotReady', { reason: s.provider_reason ?? '' })}
+                {providerReasonText(s.provider_reason)}
               </p>
             )}
             <dl class="inline">
