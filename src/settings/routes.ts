@@ -102,4 +102,45 @@ export const settingsRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app,
       return current();
     },
   );
+
+  app.post(
+    '/api/settings/provider-keys/:provider/check',
+    {
+      onRequest: requirePermission(deps.auth, 'settings:read'),
+      schema: {
+        summary: "Check a provider's key with a cheap authenticated call (its model list), without spending an image generation",
+        description:
+          'status: valid (with the image models this key can use), invalid (the provider refused the key; its reason, scrubbed), unreachable, missing (no key), or unchecked (the provider documents no such call: Turbotext).',
+        tags: ['settings'],
+        security: BEARER_SECURITY,
+        params: Type.Object({ provider: Type.Union(KEYED_PROVIDERS.map((p) => Type.Literal(p))) }),
+        response: {
+          200: Type.Object({
+            provider: Type.String(),
+            status: Type.Union(['valid', 'invalid', 'unreachable', 'missing', 'unchecked'].map((x) => Type.Literal(x))),
+            message: Type.String(),
+            image_models: Type.Optional(Type.Array(Type.String())),
+          }),
+          ...errorResponses(400, 401, 403),
+        },
+      },
+    },
+    async (request) => {
+      const provider = (request.params as { provider: string }).provider;
+      const lister = deps.providers.models(provider);
+      if (!lister) return { provider, status: 'unchecked' as const, message: 'This provider offers no call that checks a key without spending a generation; a test run checks it' };
+      try {
+        const listed = await lister.listModels(AbortSignal.timeout(10_000));
+        const imageModels = listed.filter((m) => lister.modelTable.isImageModel(m.id, m)).map((m) => m.id);
+        deps.models.invalidate(provider);
+        return { provider, status: 'valid' as const, message: `The key works: ${imageModels.length} image model(s) available`, image_models: imageModels };
+      } catch (err) {
+        const reason = (err as { reason?: string }).reason;
+        const message = err instanceof Error ? err.message : String(err);
+        if (reason === 'provider_not_configured') return { provider, status: 'missing' as const, message };
+        if (reason === 'auth_failed' || reason === 'bad_request') return { provider, status: 'invalid' as const, message };
+        return { provider, status: 'unreachable' as const, message };
+      }
+    },
+  );
 };

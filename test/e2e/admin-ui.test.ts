@@ -189,6 +189,10 @@ describe('admin UI in Chromium', () => {
     expect((await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })).status).toBe(401);
     expect((await postIngest(server.url, 'slot-001', { password: 'new-booth-pass-7', file: photo })).status).toBe(200);
     expect(await page.content()).not.toContain('new-booth-pass-7');
+    // "Check" the OpenAI key: one model listing call, no image generation.
+    await page.click('[data-testid=check-openai]');
+    await expect.poll(() => page.locator('[data-testid=check-result-openai]').textContent()).toContain('Ключ работает');
+    expect(await page.locator('.key-row[data-provider=openai] strong').textContent()).toBe('OpenAI GPT Image');
     await shot('settings');
   });
 

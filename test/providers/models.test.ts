@@ -209,6 +209,24 @@ describe('AI models: lifecycle, live catalog, migration off retired models', () 
     }
   });
 
+  it('Settings "Check" of a key: the same listing call says valid with the image models, or invalid with the reason; Turbotext cannot be checked', async () => {
+    const ok = await api('POST', '/api/settings/provider-keys/gemini/check');
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ provider: 'gemini', status: 'valid' });
+    expect(ok.body.image_models).toEqual(expect.arrayContaining(['gemini-3.1-flash-lite-image', LIVE_ONLY_GEMINI]));
+    expect(ok.body.image_models).not.toContain('gemini-3.8-flash');
+    expect(gemini.requests.some((r) => r.path.includes(':generateContent') && r.receivedAt > Date.now() - 50)).toBe(false);
+
+    const saved = await api('PUT', '/api/settings', { provider_keys: { openai: 'sk-wrong-key-0000000000000000' } });
+    expect(saved.status).toBe(200);
+    const bad = await api('POST', '/api/settings/provider-keys/openai/check');
+    expect(bad.body.status).toBe('invalid');
+    expect(bad.body.message).not.toContain('sk-wrong-key-0000000000000000');
+    await api('PUT', '/api/settings', { provider_keys: { openai: null } });
+    expect((await api('POST', '/api/settings/provider-keys/openai/check')).body.status).toBe('valid'); // the environment's key again
+    expect((await api('POST', '/api/settings/provider-keys/turbotext/check')).body.status).toBe('unchecked');
+  });
+
   it('without a key the catalog is the table, and says why', async () => {
     const bare = await startTestServer({ env: { PHOTOCHANGER_GEMINI_BASE_URL: gemini.baseUrl } });
     try {

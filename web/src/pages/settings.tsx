@@ -3,6 +3,9 @@ import { api, type Settings } from '../api';
 import { ErrorBox, Field, Loading } from '../components';
 import { formatDate, t, useLang } from '../i18n';
 
+/** How the providers are named everywhere in the UI. */
+const PROVIDER_TITLES: Record<string, string> = { gemini: 'Google Gemini', openai: 'OpenAI GPT Image', turbotext: 'Turbotext' };
+
 export function SettingsPage() {
   useLang();
   const [settings, setSettings] = useState<Settings>();
@@ -10,6 +13,16 @@ export function SettingsPage() {
   const [message, setMessage] = useState<string>();
   const [password, setPassword] = useState('');
   const [keys, setKeys] = useState<Record<string, string>>({});
+  const [checks, setChecks] = useState<Record<string, { status: string; message: string; image_models?: string[] } | 'checking'>>({});
+  const check = async (provider: string) => {
+    setChecks((c) => ({ ...c, [provider]: 'checking' }));
+    try {
+      const res = await api<{ status: string; message: string; image_models?: string[] }>('POST', `/api/settings/provider-keys/${provider}/check`);
+      setChecks((c) => ({ ...c, [provider]: res.data }));
+    } catch (e) {
+      setChecks((c) => ({ ...c, [provider]: { status: 'unreachable', message: (e as Error).message } }));
+    }
+  };
   const [tSync, setTSync] = useState('');
   const [retention, setRetention] = useState('');
   useEffect(() => {
@@ -47,9 +60,9 @@ export function SettingsPage() {
         <p class="muted">{t('ingestPasswordHelp')}</p>
         {settings.ingest_password.is_set && <p>{t('passwordSet', { when: formatDate(settings.ingest_password.updated_at), who: settings.ingest_password.updated_by ?? '—' })}</p>}
         <Field id="ingest-password" label={t('newPassword')}>
-          <input id="ingest-password" type="password" autoComplete="new-password" minLength={6} required value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} />
+          <input id="ingest-password" type="password" autoComplete="new-password" minLength={8} required value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} />
         </Field>
-        <button type="submit" class="primary" disabled={password.length < 6}>
+        <button type="submit" class="primary" disabled={password.length < 8}>
           {t('rotate')}
         </button>
       </form>
@@ -60,7 +73,7 @@ export function SettingsPage() {
             e.preventDefault();
             void put({ provider_keys: { [provider]: keys[provider] } }, t('saved')).then(() => setKeys({ ...keys, [provider]: '' }));
           }}>
-            <strong>{provider}</strong>
+            <strong>{PROVIDER_TITLES[provider] ?? provider}</strong>
             <span class={`badge ${status.configured ? 'on' : 'off'}`}>
               {status.configured ? `${t('configured')} (${status.source === 'environment' ? t('fromEnv') : t('fromSettings')})` : t('notConfigured')}
             </span>
@@ -75,6 +88,16 @@ export function SettingsPage() {
               <button type="button" class="danger" onClick={() => void put({ provider_keys: { [provider]: null } }, t('saved'))}>
                 {t('clearKey')}
               </button>
+            )}
+            {status.configured && (
+              <button type="button" data-testid={`check-${provider}`} disabled={checks[provider] === 'checking'} onClick={() => void check(provider)}>
+                {t('checkKey')}
+              </button>
+            )}
+            {checks[provider] && checks[provider] !== 'checking' && (
+              <p class={`key-check ${(checks[provider] as { status: string }).status === 'valid' ? 'ok' : 'warning'}`} role="status" data-testid={`check-result-${provider}`}>
+                {t(`keyCheck_${(checks[provider] as { status: string }).status}` as never) || (checks[provider] as { status: string }).status}: {(checks[provider] as { message: string }).message}
+              </p>
             )}
           </form>
         ))}
