@@ -96,7 +96,10 @@ export function SettingsPage() {
             )}
             {checks[provider] && checks[provider] !== 'checking' && (
               <p class={`key-check ${(checks[provider] as { status: string }).status === 'valid' ? 'ok' : 'warning'}`} role="status" data-testid={`check-result-${provider}`}>
-                {t(`keyCheck_${(checks[provider] as { status: string }).status}` as never) || (checks[provider] as { status: string }).status}: {(checks[provider] as { message: string }).message}
+                {t(`keyCheck_${(checks[provider] as { status: string }).status}` as never)}:{' '}
+                {(checks[provider] as { status: string }).status === 'valid'
+                  ? t('keyModels', { n: (checks[provider] as { image_models?: string[] }).image_models?.length ?? 0 })
+                  : (checks[provider] as { message: string }).message}
               </p>
             )}
           </form>
