@@ -15,7 +15,7 @@ import type { Config } from './config.js';
 import type { Db } from './db/database.js';
 import type { NotificationHub } from './db/notifications.js';
 import { AppError, errorBody } from './errors.js';
-import { ingestRoutes } from './ingest/routes.js';
+import { INGEST_PATHS, ingestRoutes } from './ingest/routes.js';
 import type { Logger } from './logger.js';
 import type { CleanupReport } from './media/cleanup.js';
 import { mediaPurgeRoutes } from './media/purge-routes.js';
@@ -99,7 +99,7 @@ const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * unknown slot is refused before the body is sent). Every other route gets the usual immediate 100.
  */
 function isIngestUrl(url: string | undefined): boolean {
-  return url !== undefined && url.startsWith('/ingest/');
+  return url !== undefined && (url.startsWith('/ingest/') || url.startsWith('/api/ingest/'));
 }
 
 /** The process's soft limit of open files (Linux), if it can be read. */
@@ -198,7 +198,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   // Every booth answer is measured (duration by slot and status, answers by error code).
   app.addHook('onResponse', async (request, reply) => {
-    if (!deps.metrics || request.routeOptions.url !== '/ingest/:slotId') return;
+    if (!deps.metrics || !(INGEST_PATHS as readonly (string | undefined)[]).includes(request.routeOptions.url)) return;
     const slotId = (request.params as { slotId?: string }).slotId ?? '';
     deps.metrics.observeIngest(slotId, reply.statusCode, errorCodes.get(reply), reply.elapsedTime / 1000);
   });

@@ -11,6 +11,9 @@ import { queueBusy, releaseAnsweredJob, submitAndWait } from './service.js';
 import { UploadGate } from './upload-gate.js';
 import { decodeBudget, decodedBytesOf, DecodeTooLargeError } from '../media/decode-budget.js';
 
+/** Where booths post: ours, and the one of the Python system PhotoChanger replaces. */
+export const INGEST_PATHS = ['/ingest/:slotId', '/api/ingest/:slotId'] as const;
+
 const INGEST_DESCRIPTION = `DSLR Remote Pro "web based post-processing": a multipart/form-data upload with \`password\`
 and \`fileToUpload\` (plus any text fields, kept as job metadata). Answers within T_sync_response with the
 processed image (200, the image bytes) or a JSON error. Every answer carries \`Cache-Control: no-store\`.`;
@@ -36,11 +39,12 @@ export const ingestRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, {
     void reply.header('Cache-Control', 'no-store');
   });
 
-  app.post<{ Params: { slotId: string } }>(
-    '/ingest/:slotId',
+  // The previous system's path answers exactly the same (booths moved from it keep their URL).
+  for (const url of INGEST_PATHS) app.post<{ Params: { slotId: string } }>(
+    url,
     {
       schema: {
-        summary: 'Process a booth photo (DSLR Remote Pro HTTP POST)',
+        summary: url === '/ingest/:slotId' ? 'Process a booth photo (DSLR Remote Pro HTTP POST)' : 'The same as POST /ingest/{slotId} (the path of the system PhotoChanger replaces)',
         description: INGEST_DESCRIPTION,
         tags: ['ingest'],
         consumes: ['multipart/form-data'],

@@ -99,12 +99,17 @@ describe.each([
     const id = answers[0]!.headers.get('x-job-id')!;
     expect((await fetch(`${plainUrl}/public/results/${id}`)).status).toBe(200);
     expect((await fetch(`${plainUrl}/r/${id}`)).status).toBe(200);
+    // Booths moved from the previous system keep their /api/ingest/ URL, over plain HTTP too.
+    const form = new FormData();
+    form.append('password', TEST_INGEST_PASSWORD);
+    form.append('fileToUpload', new Blob([new Uint8Array(photo)], { type: 'image/jpeg' }), 'shot.jpg');
+    expect((await fetch(`${plainUrl}/api/ingest/slot-001`, { method: 'POST', body: form })).status).toBe(200);
 
-    const form = multipartBody([
+    const tlsForm = multipartBody([
       { name: 'password', value: TEST_INGEST_PASSWORD },
       { name: 'fileToUpload', value: photo, filename: 'shot.jpg', contentType: 'image/jpeg' },
     ]);
-    expect(await tlsRequest(tlsPort, '/ingest/slot-001', 'POST', { data: form.body, contentType: form.contentType })).toEqual({ status: 200, type: 'image/jpeg' });
+    expect(await tlsRequest(tlsPort, '/ingest/slot-001', 'POST', { data: tlsForm.body, contentType: tlsForm.contentType })).toEqual({ status: 200, type: 'image/jpeg' });
   });
 
   it('plain HTTP carries only the booth and the guests: admin UI, API, docs and metrics are HTTPS-only', async () => {

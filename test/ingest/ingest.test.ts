@@ -80,6 +80,22 @@ describe('POST /ingest/:slotId', () => {
     expect(await payloadsLeft()).toEqual([]);
   });
 
+  it('POST /api/ingest/{slot} (the previous system\'s path) answers exactly like /ingest/{slot}', async () => {
+    const res = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo });
+    const form = new FormData();
+    form.append('password', TEST_INGEST_PASSWORD);
+    form.append('fileToUpload', new Blob([new Uint8Array(photo)], { type: 'image/jpeg' }), 'photo.jpg');
+    const alias = await fetch(`${server.url}/api/ingest/slot-001`, { method: 'POST', body: form });
+    expect(alias.status).toBe(200);
+    expect(alias.headers.get('content-type')).toBe(res.headers.get('content-type'));
+    expect(alias.headers.get('x-job-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(alias.headers.get('cache-control')).toBe('no-store');
+    expect(Buffer.from(await alias.arrayBuffer()).equals(Buffer.from(await res.arrayBuffer()))).toBe(true);
+    const wrong = await fetch(`${server.url}/api/ingest/slot-001`, { method: 'POST', body: (() => { const f = new FormData(); f.append('password', 'nope-nope'); f.append('fileToUpload', new Blob([new Uint8Array(photo)]), 'p.jpg'); return f; })() });
+    expect(wrong.status).toBe(401);
+    expect((await jsonOf(wrong)).error.code).toBe('invalid_password');
+  });
+
   it('404: unknown or disabled slot is refused before the body is sent', async () => {
     const { body, contentType } = multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'fileToUpload', value: photo, filename: 'a.jpg' }]);
     for (const slot of ['slot-099', 'slot-015', '..%2F..%2Fetc']) {
