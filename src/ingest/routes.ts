@@ -6,8 +6,8 @@ import { AppError, ErrorSchema } from '../errors.js';
 import { queueStatement, countInFlightJobs } from '../queue/statements.js';
 import { findSlot } from '../slots/statements.js';
 import { AttemptThrottle } from '../auth/attempts.js';
-import { receiveUpload, type ReceivedUpload } from './intake.js';
-import { queueBusy, releaseAnsweredJob, submitAndWait } from './service.js';
+import { photoLimitBytes, photoOf, receiveUpload, type ReceivedFile, type ReceivedUpload } from '../media/upload.js';
+import { queueBusy, releaseAnsweredJob, submitAndWait } from '../queue/submit.js';
 import { UploadGate } from './upload-gate.js';
 import { decodeBudget, decodedBytesOf, DecodeTooLargeError } from '../media/decode-budget.js';
 
@@ -91,7 +91,7 @@ export const ingestRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, {
         // photos being received) or the cap of photos received at once is reached.
         const inFlight = await queueStatement(() => countInFlightJobs(db, receivedAt));
         if (gate.count >= gate.max || inFlight + gate.count >= config.queueMaxInFlightJobs) throw withClose(queueBusy(config));
-        const limit = Math.min(config.maxUploadBytes, slot.maxUploadBytes ?? Infinity, operation.maxInputBytes);
+        const limit = photoLimitBytes(config.maxUploadBytes, slot, operation);
         if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
 
         const checkPassword = async (password: string) => {
@@ -187,16 +187,10 @@ async function checkUpload(
   upload: ReceivedUpload,
   verify: (password: string) => Promise<boolean>,
   accepted: readonly string[],
-): Promise<{ path: string; mime: string; size: number; originalName: string }> {
+): Promise<ReceivedFile> {
   if (upload.password === undefined || upload.password === '') throw new AppError('invalid_request', 'The password field is missing');
-  if (!upload.file && !upload.rejectedFile) throw new AppError('invalid_request', 'The fileToUpload file is missing');
-  if (!upload.file && upload.rejectedFile?.empty) throw new AppError('invalid_request', 'The uploaded file is empty');
+  // A missing or empty file is a 400 before the password is checked; a wrong type is a 415 after.
+  if (!upload.file && (!upload.rejectedFile || upload.rejectedFile.empty)) photoOf(upload, accepted);
   if (!(await verify(upload.password))) throw invalidPassword(false);
-  if (!upload.file) {
-    throw new AppError('unsupported_media_type', `The file type ${upload.rejectedFile?.mime ?? 'unknown'} is not accepted; accepted: ${accepted.join(', ')}`, {
-      detected: upload.rejectedFile?.mime ?? null,
-      accepted,
-    });
-  }
-  return upload.file;
+  return photoOf(upload, accepted);
 }

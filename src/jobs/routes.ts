@@ -5,7 +5,7 @@ import { JobFeed, MAX_STREAMS_PER_ACCOUNT, MAX_STREAMS_PER_PROCESS } from './fee
 import type { PublicBase } from '../ops/public-address.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { AppError, errorResponses } from '../errors.js';
-import { timingsOf } from '../ingest/service.js';
+import { timingsOf } from '../queue/submit.js';
 import { isUuid } from '../media/storage.js';
 import { findJob, listJobs, type JobDetailRow, type JobSummaryRow } from './statements.js';
 

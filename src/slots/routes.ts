@@ -9,8 +9,8 @@ import type { AppDeps } from '../app.js';
 import { audit } from '../auth/accounts.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { AppError, errorResponses } from '../errors.js';
-import { receiveUpload } from '../ingest/intake.js';
-import { releaseAnsweredJob, submitAndWait } from '../ingest/service.js';
+import { photoLimitBytes, photoOf, receiveUpload } from '../media/upload.js';
+import { releaseAnsweredJob, submitAndWait } from '../queue/submit.js';
 import { extensionForMime } from '../providers/imaging.js';
 import { queueStatement } from '../queue/statements.js';
 import { sanitizeFileName } from '../media/storage.js';
@@ -317,7 +317,7 @@ export const slotRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
       const templateId = randomUUID();
       const staging = path.join(media.dir('templates'), `.upload-${templateId}`);
       try {
-        const upload = await receiveUpload(request, { payloadDir: staging, fileLimitBytes: MAX_TEMPLATE_BYTES, acceptedMimeTypes: TEMPLATE_MIME_TYPES, passwordField: '\0none' });
+        const upload = await receiveUpload(request, { payloadDir: staging, fileLimitBytes: MAX_TEMPLATE_BYTES, acceptedMimeTypes: TEMPLATE_MIME_TYPES, passwordField: null });
         const key = typeof upload.fields.key === 'string' ? upload.fields.key : undefined;
         const operation = providers.operation(slot.provider, slot.operation);
         const keys = operation?.templateKeys.map((k) => k.key) ?? [];
@@ -445,23 +445,15 @@ export const slotRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
       const log = request.log.child({ slot_id: id, job_id: jobId, test_run: true });
       let jobCreated = false;
       try {
-        const limit = Math.min(deps.config.maxUploadBytes, slot.maxUploadBytes ?? Infinity, operation.maxInputBytes);
-        const upload = await receiveUpload(request, { payloadDir: media.payloadDir(jobId), fileLimitBytes: limit, acceptedMimeTypes: operation.acceptedMimeTypes, passwordField: '\0none' });
-        if (!upload.file) {
-          if (upload.rejectedFile && !upload.rejectedFile.empty) {
-            throw new AppError('unsupported_media_type', `The file type ${upload.rejectedFile.mime ?? 'unknown'} is not accepted; accepted: ${operation.acceptedMimeTypes.join(', ')}`, {
-              detected: upload.rejectedFile.mime ?? null,
-              accepted: operation.acceptedMimeTypes,
-            });
-          }
-          throw new AppError('invalid_request', 'The photo (fileToUpload) is missing or empty');
-        }
+        const limit = photoLimitBytes(deps.config.maxUploadBytes, slot, operation);
+        const upload = await receiveUpload(request, { payloadDir: media.payloadDir(jobId), fileLimitBytes: limit, acceptedMimeTypes: operation.acceptedMimeTypes, passwordField: null });
+        const photo = photoOf(upload, operation.acceptedMimeTypes);
         jobCreated = true;
         const outcome = await submitAndWait(deps, {
           jobId,
           slot,
-          photo: upload.file,
-          metadata: { ...upload.fields, test_run_by: request.principal!.username, original_filename: upload.file.originalName },
+          photo,
+          metadata: { ...upload.fields, test_run_by: request.principal!.username, original_filename: photo.originalName },
           isTest: true,
           correlationId: request.id,
           receivedAt,

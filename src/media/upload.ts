@@ -6,7 +6,7 @@ import type { FastifyRequest } from 'fastify';
 import { fileTypeFromFile } from 'file-type';
 import { AppError } from '../errors.js';
 import { withoutNul } from '../json-safety.js';
-import { sanitizeFileName } from '../media/storage.js';
+import { sanitizeFileName } from './storage.js';
 
 export interface ReceivedFile {
   path: string;
@@ -31,8 +31,11 @@ export interface IntakeOptions {
   fileLimitBytes: number;
   /** Types accepted by the slot's provider, decided on the file's bytes. */
   acceptedMimeTypes: readonly string[];
-  /** Name of the file field the booth sends; other file fields are used only if this one is absent. */
-  passwordField?: string;
+  /**
+   * The text field holding the password, kept out of the metadata (default `password`); `null`
+   * when the caller has no password field (admin uploads: every text field is metadata).
+   */
+  passwordField?: string | null;
   /** Called as soon as a password field arrives before any file (to refuse early, unread). */
   onEarlyPassword?: (password: string) => Promise<void>;
   /**
@@ -126,7 +129,8 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
         // PostgreSQL cannot store U+0000: removed from the booth's text (documented in docs/api.md).
         const value = withoutNul(typeof part.value === 'string' ? part.value : String(part.value ?? ''));
         const fieldname = withoutNul(part.fieldname);
-        if (fieldname === (options.passwordField ?? 'password')) {
+        const passwordField = options.passwordField === undefined ? 'password' : options.passwordField;
+        if (passwordField !== null && fieldname === passwordField) {
           result.password = value;
           if (!result.file && options.onEarlyPassword) {
             await options.onEarlyPassword(value);
@@ -206,4 +210,24 @@ export function toIntakeError(err: unknown, limit: number): AppError {
     default:
       return new AppError('invalid_request', `Malformed multipart body: ${e.message ?? 'unreadable'}`, undefined, { Connection: 'close' });
   }
+}
+
+/** The largest photo a slot takes: the server's limit, the slot's own and its provider's. */
+export function photoLimitBytes(serverLimit: number, slot: { maxUploadBytes: number | null }, operation: { maxInputBytes: number }): number {
+  return Math.min(serverLimit, slot.maxUploadBytes ?? Infinity, operation.maxInputBytes);
+}
+
+/**
+ * The photo of a received upload, or the contract's error: 400 `invalid_request` when no file or
+ * an empty one was sent, 415 `unsupported_media_type` (with what was detected) when its bytes are
+ * not of an accepted type.
+ */
+export function photoOf(upload: ReceivedUpload, accepted: readonly string[]): ReceivedFile {
+  if (upload.file) return upload.file;
+  if (!upload.rejectedFile) throw new AppError('invalid_request', 'The fileToUpload file is missing');
+  if (upload.rejectedFile.empty) throw new AppError('invalid_request', 'The uploaded file is empty');
+  throw new AppError('unsupported_media_type', `The file type ${upload.rejectedFile.mime ?? 'unknown'} is not accepted; accepted: ${accepted.join(', ')}`, {
+    detected: upload.rejectedFile.mime ?? null,
+    accepted,
+  });
 }

@@ -4,9 +4,8 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { JobCompletion } from '../queue/completion.js';
-import { cancelJob, enqueueJob, finalizeAsTimedOut, markResponded, queueStatement, readJobOutcome, type JobOutcomeRow } from '../queue/statements.js';
-import type { SlotRecord } from '../slots/statements.js';
+import type { JobCompletion } from './completion.js';
+import { cancelJob, enqueueJob, finalizeAsTimedOut, markResponded, queueStatement, readJobOutcome, type JobOutcomeRow } from './statements.js';
 
 export interface JobServiceDeps {
   db: Db;
@@ -18,7 +17,8 @@ export interface JobServiceDeps {
 
 export interface JobSubmission {
   jobId: string;
-  slot: SlotRecord;
+  /** The slot as configured when the photo arrived: the job keeps its provider, operation and settings. */
+  slot: { id: string; provider: string; operation: string; settings: Record<string, unknown> };
   photo: { path: string; mime: string; size: number };
   metadata: Record<string, unknown>;
   isTest: boolean;
