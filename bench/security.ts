@@ -56,7 +56,7 @@ function post(url: string, path: string, form: { body: Buffer; contentType: stri
     let answer = '';
     const socket = net.connect({ port: Number(u.port), host: u.hostname, localAddress }, () => {
       socket.write(`POST ${path} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: ${form.contentType}\r\nContent-Length: ${form.body.length}\r\nConnection: close\r\n\r\n`);
-      socket.end(form.body);
+      socket.write(form.body);
     });
     socket.on('data', (d: Buffer) => (answer += d.toString('latin1', 0, 64)));
     socket.on('error', () => undefined);

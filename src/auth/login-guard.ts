@@ -35,8 +35,10 @@ export class LoginGuard {
     this.perAddress.fail(address);
   }
 
+  /** A right password: this name and this address start afresh (attempts count as failures until they succeed). */
   succeed(address: string, username: string): void {
     this.perAccount.succeed(LoginGuard.accountKey(address, username));
+    this.perAddress.succeed(address);
   }
 
   /** Forgets every address's failures for this name. Returns how many were forgotten. */

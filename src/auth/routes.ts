@@ -47,13 +47,9 @@ export const authRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
       const { username, password, remember } = request.body as { username: string; password: string; remember?: boolean };
       const wait = deps.loginGuard.waitMs(request.ip, username);
       if (wait > 0) throw loginThrottled(wait, deps.clock.now());
-      let principal;
-      try {
-        principal = await authenticate(deps.db, deps.clock, username, password);
-      } catch (err) {
-        if (err instanceof AppError && err.code === 'invalid_credentials') deps.loginGuard.fail(request.ip, username);
-        throw err;
-      }
+      // Counted as a failure until it succeeds: attempts sent in parallel are bounded too.
+      deps.loginGuard.fail(request.ip, username);
+      const principal = await authenticate(deps.db, deps.clock, username, password);
       deps.loginGuard.succeed(request.ip, username);
       const session = await deps.auth.createSession(principal.username, remember === true);
       setSessionCookie(request, reply, session.token, { remember: remember === true, expiresAt: session.expiresAt });

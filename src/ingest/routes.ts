@@ -95,9 +95,17 @@ export const ingestRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, {
         if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
 
         const checkPassword = async (password: string) => {
-          const ok = await ingestPassword.verify(runtime.ingestPasswordHash, password);
-          if (ok) throttle.succeed(throttleKeys[0]!, throttleKeys[1]!);
-          else throttle.fail(...throttleKeys);
+          const known = ingestPassword.knownVerdict(runtime.ingestPasswordHash, password);
+          if (known === undefined) {
+            // An argon2 check is about to be spent: it counts as a failure until it succeeds, so
+            // guesses sent in parallel from one address are bounded too, not only sequential ones.
+            const wait = throttle.waitMs(...throttleKeys);
+            if (wait > 0) throw tooManyAttempts(wait);
+            throttle.fail(...throttleKeys);
+          }
+          const ok = known ?? (await ingestPassword.verify(runtime.ingestPasswordHash, password));
+          if (ok) throttle.succeed(...throttleKeys);
+          else if (known === false) throttle.fail(...throttleKeys);
           return ok;
         };
         const upload = await receiveUpload(request, {

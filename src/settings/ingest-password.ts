@@ -20,9 +20,19 @@ export class IngestPasswordVerifier {
 
   constructor(private readonly maxEntries = 256) {}
 
+  /** The remembered outcome for this candidate, without any argon2 (undefined: not known yet). */
+  knownVerdict(storedHash: string | undefined, candidate: string): boolean | undefined {
+    if (storedHash === undefined) return false;
+    return this.verdicts.get(this.fingerprint(storedHash, candidate));
+  }
+
+  private fingerprint(storedHash: string, candidate: string): string {
+    return createHmac('sha256', this.key).update(storedHash).update('\0').update(candidate).digest('base64');
+  }
+
   async verify(storedHash: string | undefined, candidate: string): Promise<boolean> {
     if (storedHash === undefined) return false;
-    const fingerprint = createHmac('sha256', this.key).update(storedHash).update('\0').update(candidate).digest('base64');
+    const fingerprint = this.fingerprint(storedHash, candidate);
     const known = this.verdicts.get(fingerprint);
     if (known !== undefined) return known;
     const ok = await verifyPassword(storedHash, candidate);

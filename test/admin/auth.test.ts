@@ -117,6 +117,12 @@ describe('admin authentication and permissions', () => {
     expect((await loginFrom(server, '127.0.0.2', 'admin', TEST_ADMIN.password)).status).toBe(200);
   });
 
+  it('logins sent in parallel from one address are bounded too', async () => {
+    const answers = await Promise.all(Array.from({ length: 15 }, (_, i) => loginFrom(server, '127.0.0.7', 'admin', `parallel-${i}-password`)));
+    expect(answers.filter((a) => a.status === 401).length).toBeLessThanOrEqual(6);
+    expect(answers.filter((a) => a.status === 429).length).toBeGreaterThanOrEqual(9);
+  });
+
   it('names that exist and names that do not are indistinguishable: same statuses, bodies and timing', async () => {
     const trace = async (from: string, name: string) => {
       const out: Array<{ status: number; code?: string; ms: number }> = [];

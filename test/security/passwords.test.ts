@@ -59,6 +59,15 @@ describe('finding 3: guessing the ingest password is throttled per client addres
     expect(counted.reduce((n, r) => n + Number(r.count), 0)).toBeGreaterThanOrEqual(3);
   });
 
+  it('guesses sent in parallel from one address are bounded too: only the free ones reach argon2', async () => {
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => ingest(`parallel-${i}-guess`, '127.0.0.9')));
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(6);
+    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(14);
+    // The booth at its own address is not affected, and neither is its first (uncached) check.
+    expect((await ingest(TEST_INGEST_PASSWORD, '127.0.0.10')).status).toBe(200);
+  });
+
   it('a flood of wrong passwords from many addresses queues behind two argon2 slots; the booth keeps its pace', async () => {
     let peak = 0;
     const sampler = setInterval(() => (peak = Math.max(peak, pendingPasswordChecks())), 5);
