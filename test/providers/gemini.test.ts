@@ -1,3 +1,4 @@
+import sharp from 'sharp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { staticKeySource } from '../../src/providers/keys.js';
 import type { ModelLister } from '../../src/providers/models.js';
@@ -102,6 +103,23 @@ describe('Gemini driver against the fake Gemini server', () => {
     expect(fake.requests).toHaveLength(1);
     expect(fake.requests[0]!.path).toBe(`/v1beta/models/${model}:generateContent`);
     expect((fake.requests[0]!.json as { generationConfig: unknown }).generationConfig).toEqual({ responseModalities: ['IMAGE'], ...expected });
+  });
+
+  it('sends the photo at the working size of the requested output (1536 px for 1K, 2048 for 2K), or the slot override', async () => {
+    const big = await writeInputImage(await makeJpeg({ width: 3000, height: 2000 }), 'image/jpeg');
+    const sentSide = async (settings: Record<string, unknown>) => {
+      fake.requests.length = 0;
+      const c = makeProviderRequest({ operation: 'edit', settings: { prompt: 'p', ...settings }, photo: big, templates: [], deadlineMs: 5000 });
+      captured.push(c);
+      await driver.process(c.request);
+      const body = fake.requests[0]!.json as { contents: { parts: { inline_data?: { data: string } }[] }[] };
+      const meta = await sharp(Buffer.from(body.contents[0]!.parts[0]!.inline_data!.data, 'base64')).metadata();
+      return Math.max(meta.width!, meta.height!);
+    };
+    expect(await sentSide({ model: 'gemini-3.1-flash-lite-image' })).toBe(1536);
+    expect(await sentSide({ model: 'gemini-nano-banana-2.1', image_size: '2K' })).toBe(2048);
+    expect(await sentSide({ model: 'gemini-nano-banana-2.1', image_size: '4K' })).toBe(3000); // already under 3072: sent as it is
+    expect(await sentSide({ model: 'gemini-nano-banana-2.1', image_size: '4K', input_max_side: 1024 })).toBe(1024);
   });
 
   it('a model Google no longer serves: 404 NOT_FOUND becomes model_unavailable at once (no retry), naming the slot and the replacement', async () => {

@@ -29,7 +29,7 @@ import {
 import { hasKey, requireKey, type ProviderKeySource } from '../keys.js';
 import { ProviderFailure, type OperationDescriptor, type ProviderDriver, type ProviderRequest, type ProviderResult } from '../types.js';
 import { modelUnavailable, type LiveModelEntry, type ModelLister } from '../models.js';
-import { GEMINI_MODEL_TABLE, geminiCapabilities } from './models.js';
+import { GEMINI_MODEL_TABLE, geminiCapabilities, geminiInputSide } from './models.js';
 import { checkGeminiSettings, GEMINI_HARM_CATEGORIES, GeminiEditSettingsSchema, type GeminiEditSettings } from './settings.js';
 
 const PROVIDER = 'gemini';
@@ -243,9 +243,10 @@ export function createGeminiProvider(options: GeminiProviderOptions): ProviderDr
       const templates = [...request.templates].sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key));
       const inputs = [request.photo, ...templates].slice(0, caps.maxInputImages);
       const perImage = Math.floor(INLINE_BUDGET_BYTES / inputs.length);
+      const inputSide = geminiInputSide(caps, caps.imageSizes.includes(settings.image_size ?? '') ? settings.image_size : undefined, settings.input_max_side);
       const images: { bytes: Buffer; mime: string }[] = [];
       for (const input of inputs) {
-        images.push(await prepareInputImage({ path: input.path, mime: input.mime }, { accepted: GEMINI_INPUT_MIME_TYPES, maxSide: caps.inputMaxSide, maxBytes: perImage }));
+        images.push(await prepareInputImage({ path: input.path, mime: input.mime }, { accepted: GEMINI_INPUT_MIME_TYPES, maxSide: inputSide, maxBytes: perImage }));
         if (request.signal.aborted) throw abortReason(request.signal);
       }
       const body = JSON.stringify(buildGeminiBody(settings, images));

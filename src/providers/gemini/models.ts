@@ -15,7 +15,7 @@ export interface GeminiModel extends ModelLifecycle {
   thinkingLevels: readonly string[];
   /** Input images (the photo and the references) the model takes in one request. */
   maxInputImages: number;
-  /** Longest side the photo is scaled to before it is sent (larger inputs only cost upload time). */
+  /** Longest side the photo is ever sent at (see geminiInputSide for the side actually used). */
   inputMaxSide: number;
 }
 
@@ -62,7 +62,7 @@ export const GEMINI_MODEL_TABLE: ModelTable<GeminiModel> = {
       aspectRatios: EXTENDED_ASPECT_RATIOS,
       thinkingLevels: ['minimal', 'high'],
       maxInputImages: 14,
-      inputMaxSide: 2048,
+      inputMaxSide: 3072,
     },
     {
       id: 'gemini-3-pro-image',
@@ -129,6 +129,17 @@ export const GEMINI_MODEL_TABLE: ModelTable<GeminiModel> = {
 export const GEMINI_IMAGE_SIZES = [...new Set(GEMINI_MODEL_TABLE.models.flatMap((m) => m.imageSizes))];
 export const GEMINI_ASPECT_RATIOS = [...new Set(GEMINI_MODEL_TABLE.models.flatMap((m) => m.aspectRatios))];
 export const GEMINI_THINKING_LEVELS = [...new Set(GEMINI_MODEL_TABLE.models.flatMap((m) => m.thinkingLevels))];
+
+/**
+ * The longest side the photo is sent at: the model's working resolution for the requested output
+ * (a 1K answer needs no 3000-px input; on a venue's 4G uplink every byte is time), capped by the
+ * model's own limit, or the slot's override.
+ */
+export function geminiInputSide(model: GeminiModel, imageSize: string | undefined, override: number | undefined): number {
+  if (override !== undefined) return override;
+  const forOutput = imageSize === '4K' ? 3072 : imageSize === '2K' ? 2048 : 1536;
+  return Math.min(model.inputMaxSide, forOutput);
+}
 
 /** The capabilities of a model id: the table's entry, or the common parameters for an id it does not know. */
 export function geminiCapabilities(id: string): GeminiModel {

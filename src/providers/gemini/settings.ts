@@ -35,6 +35,9 @@ export const GeminiEditSettingsSchema = Type.Object(
     safety_threshold: Type.Optional(
       literals(GEMINI_SAFETY_THRESHOLDS, { description: 'Blocking threshold applied to the harassment, hate, sexual and dangerous categories.' }),
     ),
+    input_max_side: Type.Optional(
+      Type.Integer({ minimum: 512, maximum: 4096, description: 'Longest side the photo is sent at. Default: the model\'s working size for the output size (1536 px for 1K, 2048 for 2K, 3072 for 4K).' }),
+    ),
     output: Type.Optional(OutputSettingsSchema),
   },
   { additionalProperties: false },
