@@ -79,6 +79,10 @@ describe('admin UI in Chromium', () => {
     await page.waitForSelector('li.slot');
     expect(await page.locator('li.slot').count()).toBe(15);
     expect(await page.locator('li[data-slot="slot-001"] code').textContent()).toBe(`${new URL(server.url).origin}/ingest/slot-001`);
+    // "Copy" works on a plain-HTTP page too (no Clipboard API there: the selection fallback).
+    await page.locator('li[data-slot="slot-001"] button.small').first().click();
+    await expect.poll(() => page.locator('li[data-slot="slot-001"] button.small').first().textContent()).toBe('Скопировано!');
+    expect((await page.request.get(`${server.url}/admin/favicon.svg`)).status()).toBe(200);
     await shot('slots');
   });
 

@@ -162,11 +162,42 @@ export function SchemaForm({
   );
 }
 
+/**
+ * Copies text. The Clipboard API exists only on secure pages (HTTPS or localhost); the admin UI is
+ * often opened over plain HTTP on the LAN, where the old selection-and-copy route still works.
+ */
+export async function copyText(text: string): Promise<boolean> {
+  if (navigator.clipboard && window.isSecureContext) {
+    try {
+      await navigator.clipboard.writeText(text);
+      return true;
+    } catch {
+      /* fall back below */
+    }
+  }
+  const area = document.createElement('textarea');
+  area.value = text;
+  area.setAttribute('readonly', '');
+  area.style.position = 'fixed';
+  area.style.opacity = '0';
+  document.body.appendChild(area);
+  area.select();
+  let ok = false;
+  try {
+    ok = document.execCommand('copy');
+  } catch {
+    ok = false;
+  }
+  area.remove();
+  return ok;
+}
+
 export function CopyButton({ text }: { text: string }) {
   const [done, setDone] = useState(false);
   return (
     <button type="button" class="small" onClick={() => {
-      void navigator.clipboard?.writeText(text).then(() => {
+      void copyText(text).then((ok) => {
+        if (!ok) return;
         setDone(true);
         setTimeout(() => setDone(false), 1500);
       });

@@ -157,6 +157,8 @@ export function SlotEditorPage({ id }: { id: string }) {
     setEtag(res.headers.get('etag') ?? undefined);
   };
   useEffect(() => void load().catch(setError), [id]);
+  // A "Saved." from before no longer describes a form that has changed since.
+  useEffect(() => setMessage(undefined), [JSON.stringify(draft)]);
   // The conflict prompt may be below the fold (phones): bring it into view and focus.
   useEffect(() => {
     if (!conflict) return;
@@ -185,7 +187,10 @@ export function SlotEditorPage({ id }: { id: string }) {
       else if (err instanceof ApiError && err.code === 'invalid_settings') {
         const list = (err.details.errors as Array<{ path: string; message: string }>) ?? [];
         setErrors(Object.fromEntries(list.map((x) => [x.path, x.message])));
-        setError(new Error(t('fixErrors')));
+        // Fields the form shows are highlighted; anything else (or nothing to highlight) is said in words.
+        const shown = new Set(['/name', '/provider', '/operation', '/max_upload_bytes']);
+        const unshown = list.filter((x) => !shown.has(x.path) && !x.path.startsWith('/settings/'));
+        setError(new Error(list.length === 0 || unshown.length > 0 ? err.message : t('fixErrors')));
       } else setError(err);
     }
   };
