@@ -164,7 +164,7 @@ export const ingestRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, {
       } catch (err) {
         if (err instanceof AppError) {
           if (jobCreated) void reply.header('X-Job-Id', jobId);
-          if (!jobCreated && err.status < 500 && err.code !== 'shutting_down') {
+          if (!jobCreated && err.code !== 'shutting_down') {
             deps.rejections.count(slotId, err.status, err.code);
           }
         }

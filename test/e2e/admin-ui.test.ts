@@ -202,10 +202,13 @@ describe('admin UI in Chromium', () => {
 
   it('statistics and the jobs monitor after a few ingests; a job shows its result and QR', async () => {
     for (let i = 0; i < 3; i++) expect((await postIngest(server.url, 'slot-002', { password: 'new-booth-pass-7', file: await jpegBytes() })).status).toBe(200);
+    await server.rejections.flush(); // refusals are counted in memory and written every few seconds
     await page.goto(`${server.url}/admin/#/stats`);
     await page.waitForSelector('tr[data-slot="slot-002"]');
     await expect.poll(() => page.locator('tr[data-slot="slot-002"] td').first().textContent()).toBe('3');
     await page.waitForSelector('svg.chart');
+    // The old password used by a booth after the rotation is visible as a refusal, in words.
+    await expect.poll(() => page.locator('[data-testid=refusals] li[data-code=invalid_password]').textContent(), { timeout: 10_000 }).toContain('неверный пароль');
     await shot('stats');
 
     await page.goto(`${server.url}/admin/#/jobs`);

@@ -53,6 +53,22 @@ const en = {
   publicUrlNone: 'This server knows no address other machines can reach: set PHOTOCHANGER_PUBLIC_BASE_URL (or let it listen on all interfaces). Booths and guests cannot use the links below.',
   guestLinkNone: 'No guest link: set PHOTOCHANGER_PUBLIC_BASE_URL so that phones can open it.',
   guestLinkLan: 'This link works on the local network only (PHOTOCHANGER_PUBLIC_BASE_URL is not set).',
+  lastHour: 'Last hour',
+  successRate: 'Success rate',
+  refused: 'Refused',
+  refusedByCode: 'Refused booth requests (no job was made)',
+  noRefusals: 'No refused requests in this period.',
+  refusal_invalid_request: 'malformed request',
+  refusal_invalid_password: 'wrong password (a booth with an old password?)',
+  refusal_slot_not_found: 'unknown or disabled slot',
+  refusal_upload_timeout: 'upload too slow',
+  refusal_payload_too_large: 'photo too large',
+  refusal_uri_too_long: 'URL too long',
+  refusal_unsupported_media_type: 'file type not accepted',
+  refusal_queue_busy: 'queue full',
+  refusal_too_many_attempts: 'too many wrong passwords',
+  refusal_queue_unavailable: 'database unavailable',
+  refusal_insufficient_storage: 'disk full',
   noKey: 'No API key configured for this provider: its ingests will fail.',
   checkKey: 'Check',
   keyCheck_valid: 'Valid',
@@ -209,6 +225,22 @@ const ru: Record<MessageKey, string> = {
   publicUrlNone: 'У сервера нет адреса, доступного с других устройств: задайте PHOTOCHANGER_PUBLIC_BASE_URL (или слушайте все интерфейсы). Фотобудка и гости не смогут открыть ссылки ниже.',
   guestLinkNone: 'Ссылки для гостя нет: задайте PHOTOCHANGER_PUBLIC_BASE_URL, чтобы её можно было открыть с телефона.',
   guestLinkLan: 'Эта ссылка работает только в локальной сети (PHOTOCHANGER_PUBLIC_BASE_URL не задан).',
+  lastHour: 'Последний час',
+  successRate: 'Доля успешных',
+  refused: 'Отклонено',
+  refusedByCode: 'Отклонённые запросы фотобудок (задача не создана)',
+  noRefusals: 'За этот период отклонённых запросов нет.',
+  refusal_invalid_request: 'некорректный запрос',
+  refusal_invalid_password: 'неверный пароль (у фотобудки старый пароль?)',
+  refusal_slot_not_found: 'неизвестный или выключенный слот',
+  refusal_upload_timeout: 'слишком медленная загрузка',
+  refusal_payload_too_large: 'слишком большое фото',
+  refusal_uri_too_long: 'слишком длинный URL',
+  refusal_unsupported_media_type: 'тип файла не принимается',
+  refusal_queue_busy: 'очередь заполнена',
+  refusal_too_many_attempts: 'слишком много неверных паролей',
+  refusal_queue_unavailable: 'база данных недоступна',
+  refusal_insufficient_storage: 'диск заполнен',
   noKey: 'Для этого провайдера не задан API-ключ: обработка будет завершаться ошибкой.',
   checkKey: 'Проверить',
   keyCheck_valid: 'Ключ работает',
@@ -330,7 +362,8 @@ export function setLang(lang: Lang): void {
 }
 
 export function t(key: MessageKey, params: Record<string, string | number> = {}): string {
-  return DICTS[current][key].replace(/\{(\w+)\}/g, (_, k: string) => String(params[k] ?? `{${k}}`));
+  // An unknown key (a code the server added later) shows as itself instead of breaking the page.
+  return (DICTS[current][key] ?? String(key)).replace(/\{(\w+)\}/g, (_, k: string) => String(params[k] ?? `{${k}}`));
 }
 
 /** A provider's readiness reason in words. */

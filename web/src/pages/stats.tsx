@@ -3,7 +3,45 @@ import { api, type Slot, type Stats, type Totals } from '../api';
 import { ErrorBox, Loading, useLoad } from '../components';
 import { currentLang, formatNumber, t, useLang } from '../i18n';
 
-const PERIODS = { '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 } as const;
+const PERIODS = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 } as const;
+
+/** HTTP status of each refusal code (the statistics count refusals by code). */
+const REFUSAL_STATUS: Record<string, number> = {
+  invalid_request: 400,
+  invalid_password: 401,
+  slot_not_found: 404,
+  upload_timeout: 408,
+  payload_too_large: 413,
+  uri_too_long: 414,
+  unsupported_media_type: 415,
+  queue_busy: 429,
+  too_many_attempts: 429,
+  queue_unavailable: 503,
+  insufficient_storage: 507,
+};
+
+function refusedTotal(x: Totals): number {
+  return Object.values(x.rejections ?? {}).reduce((a, b) => a + b, 0);
+}
+
+function successRate(x: Totals): string {
+  const done = x.succeeded + failures(x);
+  return done === 0 ? '—' : `${Math.round((x.succeeded / done) * 100)} %`;
+}
+
+function Refusals({ x }: { x: Totals }) {
+  const entries = Object.entries(x.rejections ?? {}).sort((a, b) => b[1] - a[1]);
+  if (entries.length === 0) return <p class="muted">{t('noRefusals')}</p>;
+  return (
+    <ul class="refusals" data-testid="refusals">
+      {entries.map(([code, n]) => (
+        <li data-code={code}>
+          <strong>{formatNumber(n)}</strong> × {REFUSAL_STATUS[code] ?? ''} {t(`refusal_${code}` as never) ?? code}
+        </li>
+      ))}
+    </ul>
+  );
+}
 
 function failures(x: Totals): number {
   return x.timeouts + x.provider_errors + x.internal_errors;
@@ -88,6 +126,14 @@ function TotalsCards({ x }: { x: Totals }) {
         <dd>{formatNumber(x.cancellations)}</dd>
       </div>
       <div>
+        <dt>{t('successRate')}</dt>
+        <dd>{successRate(x)}</dd>
+      </div>
+      <div>
+        <dt>{t('refused')}</dt>
+        <dd class={refusedTotal(x) ? 'bad' : ''} data-testid="refused-total">{formatNumber(refusedTotal(x))}</dd>
+      </div>
+      <div>
         <dt>{t('latency')}</dt>
         <dd>
           {formatNumber(x.latency_ms.p50)} / {formatNumber(x.latency_ms.p95)} / {formatNumber(x.latency_ms.p99)} ms
@@ -123,6 +169,7 @@ export function StatsPage() {
             setPeriod(p);
             if (p === '30d' && groupBy === 'hour') setGroupBy('day');
           }}>
+            <option value="1h">{t('lastHour')}</option>
             <option value="24h">{t('last24h')}</option>
             <option value="7d">{t('last7d')}</option>
             <option value="30d">{t('last30d')}</option>
@@ -143,6 +190,8 @@ export function StatsPage() {
       ) : (
         <div class="card">
           <TotalsCards x={global.data.totals} />
+          <h2>{t('refusedByCode')}</h2>
+          <Refusals x={global.data.totals} />
           <h2>{t('successesErrors')}</h2>
           <BarsChart stats={global.data} />
           <h2>{t('latencyChart')}</h2>
@@ -160,6 +209,8 @@ export function StatsPage() {
                 <th scope="col">{t('total')}</th>
                 <th scope="col">{t('succeeded')}</th>
                 <th scope="col">{t('failed')}</th>
+                <th scope="col">{t('successRate')}</th>
+                <th scope="col">{t('refused')}</th>
                 <th scope="col">p50 ms</th>
                 <th scope="col">{t('sinceReset')}</th>
                 <th scope="col" />
@@ -174,6 +225,8 @@ export function StatsPage() {
                   <td>{formatNumber(stats.totals.total)}</td>
                   <td class="ok">{formatNumber(stats.totals.succeeded)}</td>
                   <td class="bad">{formatNumber(failures(stats.totals))}</td>
+                  <td>{successRate(stats.totals)}</td>
+                  <td data-testid="slot-refused">{formatNumber(refusedTotal(stats.totals))}</td>
                   <td>{formatNumber(stats.totals.latency_ms.p50)}</td>
                   <td>{formatNumber(stats.since_reset.totals.total)}</td>
                   <td>
