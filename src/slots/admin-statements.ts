@@ -16,17 +16,22 @@ export interface SlotAdminRow {
   last_activity_at: Date | null;
   today_succeeded: number;
   today_failed: number;
+  /** Booth requests refused for a wrong password in the current and the previous hour. */
+  recent_wrong_passwords: number;
 }
 
 /** Every slot (or one) with its last job and today's counts since `dayStart` (booth test runs excluded). */
-export async function listSlotsForAdmin(db: Db, dayStart: Date, slotId?: string): Promise<SlotAdminRow[]> {
+export async function listSlotsForAdmin(db: Db, dayStart: Date, slotId?: string, now: Date = new Date()): Promise<SlotAdminRow[]> {
   const result = await sql<SlotAdminRow>`
     SELECT s.id, s.name, s.enabled, s.provider, s.operation, s.settings, s.max_upload_bytes, s.notice, s.updated_at,
            (SELECT max(j.created_at) FROM job j WHERE j.slot_id = s.id) AS last_activity_at,
            (SELECT count(*) FROM job j WHERE j.slot_id = s.id AND j.created_at >= ${dayStart} AND NOT j.is_test
               AND j.is_finalized AND j.failure_reason IS NULL)::int AS today_succeeded,
            (SELECT count(*) FROM job j WHERE j.slot_id = s.id AND j.created_at >= ${dayStart} AND NOT j.is_test
-              AND j.failure_reason IN ('timeout', 'provider_error', 'internal_error'))::int AS today_failed
+              AND j.failure_reason IN ('timeout', 'provider_error', 'internal_error'))::int AS today_failed,
+           (SELECT coalesce(sum(r.count), 0) FROM ingest_rejection_count r
+             WHERE r.slot_id = s.id AND r.code = 'invalid_password'
+               AND r.hour >= date_trunc('hour', ${now}::timestamptz) - interval '1 hour')::int AS recent_wrong_passwords
       FROM slot s
      WHERE (${slotId ?? null}::text IS NULL OR s.id = ${slotId ?? null})
      ORDER BY s.id`.execute(db);

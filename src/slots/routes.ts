@@ -80,6 +80,7 @@ const SlotSchema = Type.Object({
   ),
   last_activity_at: Type.Union([Type.String(), Type.Null()]),
   today: Type.Object({ succeeded: Type.Integer(), failed: Type.Integer() }),
+  recent_wrong_passwords: Type.Integer({ description: 'Booth requests refused for a wrong password in the current and the previous hour (a booth still using an old password)' }),
   updated_at: Type.String(),
 });
 const SlotUpdateSchema = Type.Object(
@@ -131,7 +132,7 @@ export const slotRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
   };
 
   const loadViews = async (request: FastifyRequest, slotId?: string): Promise<SlotView[]> => {
-    const [rows, templates] = await Promise.all([listSlotsForAdmin(db, startOfToday(clock.now()), slotId), listTemplateRows(db, slotId)]);
+    const [rows, templates] = await Promise.all([listSlotsForAdmin(db, startOfToday(clock.now()), slotId, clock.now()), listTemplateRows(db, slotId)]);
     const base = baseUrlOf(deps, request);
     const now = clock.now();
     return Promise.all(rows.map(async (r) => slotView(r, templates, base, await readiness(r.provider), slotModelView(providers, r.provider, r.settings, now))));

@@ -79,6 +79,7 @@ export interface SlotView {
   notice?: SlotNotice;
   last_activity_at: string | null;
   today: { succeeded: number; failed: number };
+  recent_wrong_passwords: number;
   updated_at: string;
 }
 
@@ -132,6 +133,7 @@ export function slotView(
     ...(row.notice ? { notice: row.notice } : {}),
     last_activity_at: row.last_activity_at ? new Date(row.last_activity_at).toISOString() : null,
     today: { succeeded: row.today_succeeded, failed: row.today_failed },
+    recent_wrong_passwords: row.recent_wrong_passwords,
     updated_at: row.updated_at.toISOString(),
   };
 }

@@ -203,6 +203,9 @@ describe('admin UI in Chromium', () => {
   it('statistics and the jobs monitor after a few ingests; a job shows its result and QR', async () => {
     for (let i = 0; i < 3; i++) expect((await postIngest(server.url, 'slot-002', { password: 'new-booth-pass-7', file: await jpegBytes() })).status).toBe(200);
     await server.rejections.flush(); // refusals are counted in memory and written every few seconds
+    // The slot list warns that a booth still uses the old password.
+    await page.goto(`${server.url}/admin/#/slots`);
+    await expect.poll(() => page.locator('li[data-slot="slot-001"] [data-testid=old-password]').textContent()).toContain('старый пароль');
     await page.goto(`${server.url}/admin/#/stats`);
     await page.waitForSelector('tr[data-slot="slot-002"]');
     await expect.poll(() => page.locator('tr[data-slot="slot-002"] td').first().textContent()).toBe('3');

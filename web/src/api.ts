@@ -116,6 +116,7 @@ export interface Slot {
   notice?: { kind: 'model_migrated'; from: string; to: string; dropped: string[]; at: string };
   last_activity_at: string | null;
   today: { succeeded: number; failed: number };
+  recent_wrong_passwords: number;
   updated_at: string;
 }
 

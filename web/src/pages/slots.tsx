@@ -31,6 +31,11 @@ export function SlotsPage() {
               {s.model && ` · ${s.model.title === s.model.id ? s.model.id : s.model.title}`}
             </p>
             <ModelNotes slot={s} onSwitched={() => reload()} />
+            {s.recent_wrong_passwords > 0 && (
+              <p class="warning severe" role="alert" data-testid="old-password">
+                {t('oldPasswordAlert', { n: s.recent_wrong_passwords })}
+              </p>
+            )}
             {!s.provider_configured && (
               <p class="warning" role="note">
                 {providerReasonText(s.provider_reason)}
