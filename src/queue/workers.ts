@@ -180,7 +180,9 @@ export class WorkerPool {
         throw new ProviderFailure('provider_unknown', `Provider ${job.provider}/${job.operation} is not available on this server`);
       }
       const jobSettings = Value.Default(operation.settingsSchema, structuredClone(job.settings)) as Record<string, unknown>;
-      const templates = await listTemplatesForSlot(db, job.slot_id);
+      // Only the templates the operation uses (a slot switched to another operation keeps its old ones).
+      const keys = new Set(operation.templateKeys.map((k) => k.key));
+      const templates = (await listTemplatesForSlot(db, job.slot_id)).filter((t) => keys.has(t.key));
       const providerStarted = performance.now();
       const produced = await driver.process({
         jobId: job.id,

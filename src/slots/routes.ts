@@ -25,9 +25,11 @@ import {
   updateSlotIfUnchanged,
 } from './admin-statements.js';
 import { parseEtag, slotEtag, slotView, templateView, validateSlotInput, type SlotInput, type SlotView } from './service.js';
-import { findSlot } from './statements.js';
+import { findSlot, type SlotRecord } from './statements.js';
 import { settingsForModel, slotModelView } from './models.js';
-import { findModel, replacementFor } from '../providers/models.js';
+import { findModel, replacementFor, type ModelLister } from '../providers/models.js';
+import { PHOTO_MIME_TYPES } from '../providers/imaging.js';
+import { parseUntrustedJson } from '../json-safety.js';
 
 /** Largest template image accepted (templates are frames/backgrounds, not photos). */
 export const MAX_TEMPLATE_BYTES = 20 * 1024 * 1024;
@@ -426,35 +428,49 @@ export const slotRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
       onRequest: canWrite,
       schema: {
         summary: 'Send a photo through the slot exactly like a booth would (same queue, deadline and provider)',
-        description: 'multipart/form-data with the photo in `fileToUpload`. The job is marked as a test (excluded from statistics). Answers 200 with the outcome, whatever it is; 429/503 when the queue refuses it.',
+        description:
+          'multipart/form-data with the photo in `fileToUpload`, and optionally, before it, a text field `draft` with the editor\'s unsaved `{provider, operation, settings}` ' +
+          '(validated like PUT; 422 otherwise): the photo goes through those settings without saving them, so the booth keeps getting the saved ones. ' +
+          'The job is marked as a test (excluded from statistics). Answers 200 with the outcome, whatever it is; 429/503 when the queue refuses it.',
         tags: ['slots'],
         security: BEARER_SECURITY,
         consumes: ['multipart/form-data'],
         params: SlotId,
-        response: { 200: TestRunSchema, ...errorResponses(400, 401, 403, 404, 413, 415, 429, 503) },
+        response: { 200: TestRunSchema, ...errorResponses(400, 401, 403, 404, 413, 415, 422, 429, 503) },
       },
     },
     async (request) => {
       const id = (request.params as { id: string }).id;
       const receivedAt = clock.now();
-      const slot = await queueStatement(() => findSlot(db, id));
-      if (!slot) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { slot_id: id });
-      const operation = providers.operation(slot.provider, slot.operation);
-      if (!operation) throw new AppError('provider_error', `Slot ${id} uses ${slot.provider}/${slot.operation}, which this server does not provide`, { reason: 'provider_unknown' });
+      const saved = await queueStatement(() => findSlot(db, id));
+      if (!saved) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { slot_id: id });
       const runtime = await queueStatement(() => deps.settings.runtime());
       const jobId = randomUUID();
       const log = request.log.child({ slot_id: id, job_id: jobId, test_run: true });
       let jobCreated = false;
       try {
-        const limit = photoLimitBytes(deps.config.maxUploadBytes, slot, operation);
-        const upload = await receiveUpload(request, { payloadDir: media.payloadDir(jobId), fileLimitBytes: limit, acceptedMimeTypes: operation.acceptedMimeTypes, passwordField: null });
+        // The editor's unsaved settings (field `draft`, before the photo) or, without it, the saved
+        // slot. The photo is received within the widest limits, then checked against the operation.
+        const upload = await receiveUpload(request, {
+          payloadDir: media.payloadDir(jobId),
+          fileLimitBytes: deps.config.maxUploadBytes,
+          acceptedMimeTypes: PHOTO_MIME_TYPES,
+          passwordField: null,
+        });
+        const draftText = typeof upload.fields.draft === 'string' ? upload.fields.draft : undefined;
+        delete upload.fields.draft;
+        const resolved = draftText === undefined ? saved : await draftSlot(saved, draftText, providers, deps.config, clock.now(), (lister) => deps.models.liveIds(lister));
+        const operation = providers.operation(resolved.provider, resolved.operation);
+        if (!operation) throw new AppError('provider_error', `Slot ${id} uses ${resolved.provider}/${resolved.operation}, which this server does not provide`, { reason: 'provider_unknown' });
         const photo = photoOf(upload, operation.acceptedMimeTypes);
+        const limit = photoLimitBytes(deps.config.maxUploadBytes, resolved, operation);
+        if (photo.size > limit) throw new AppError('payload_too_large', `The file exceeds the upload limit of ${limit} bytes`, { limit_bytes: limit });
         jobCreated = true;
         const outcome = await submitAndWait(deps, {
           jobId,
-          slot,
+          slot: resolved,
           photo,
-          metadata: { ...upload.fields, test_run_by: request.principal!.username, original_filename: photo.originalName },
+          metadata: { ...upload.fields, test_run_by: request.principal!.username, original_filename: photo.originalName, ...(draftText === undefined ? {} : { unsaved_settings: true }) },
           isTest: true,
           correlationId: request.id,
           receivedAt,
@@ -473,3 +489,33 @@ export const slotRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
     },
   );
 };
+
+/** The saved slot with the editor's unsaved provider, operation and settings (validated like a save). */
+async function draftSlot(
+  saved: SlotRecord,
+  draftText: string,
+  providers: AppDeps['providers'],
+  config: AppDeps['config'],
+  now: Date,
+  liveIds: (lister: ModelLister) => Promise<Set<string> | undefined>,
+): Promise<SlotRecord> {
+  let draft: { provider?: unknown; operation?: unknown; settings?: unknown };
+  try {
+    draft = parseUntrustedJson(draftText) as typeof draft;
+  } catch {
+    throw new AppError('invalid_request', 'The draft field is not valid JSON');
+  }
+  if (typeof draft !== 'object' || draft === null || typeof draft.provider !== 'string' || typeof draft.operation !== 'string' || typeof draft.settings !== 'object' || draft.settings === null) {
+    throw new AppError('invalid_request', 'The draft field must be {provider, operation, settings}');
+  }
+  const lister = providers.models(draft.provider);
+  const model = (draft.settings as Record<string, unknown>).model;
+  const liveModelIds = lister && typeof model === 'string' && !findModel(lister.modelTable, model) ? await liveIds(lister) : undefined;
+  const input = validateSlotInput(
+    { name: saved.name, enabled: true, provider: draft.provider, operation: draft.operation, settings: draft.settings as Record<string, unknown>, max_upload_bytes: saved.maxUploadBytes },
+    providers,
+    config,
+    { now, ...(liveModelIds ? { liveModelIds } : {}) },
+  );
+  return { ...saved, provider: input.provider, operation: input.operation, settings: input.settings };
+}

@@ -213,6 +213,32 @@ describe('admin API: slots, templates, settings, test runs, purge', () => {
     expect(await listFiles(path.join(server.mediaRoot, 'payloads'))).toEqual([]);
   });
 
+  it('a test run of the editor\'s unsaved settings uses them without changing the slot; invalid ones are a 422', async () => {
+    const before = await server.database.db.selectFrom('slot').select(['provider', 'operation', 'settings', 'updated_at']).where('id', '=', 'slot-002').executeTakeFirstOrThrow();
+    const photo = await jpegBytes(640, 480);
+    const form = new FormData();
+    form.append('draft', JSON.stringify({ provider: 'local', operation: 'neutral', settings: { output: { max_side: 320 } } }));
+    form.append('fileToUpload', new Blob([new Uint8Array(photo)]), 'test.jpg');
+    const res = await fetch(`${server.url}/api/slots/slot-002/test-run`, { method: 'POST', headers: auth, body: form });
+    expect(res.status).toBe(200);
+    const run = await jsonOf(res);
+    expect(run.outcome).toBe('succeeded');
+    const meta = await sharp(Buffer.from(await (await fetch(`${server.url}${run.result_url}`)).arrayBuffer())).metadata();
+    expect(Math.max(meta.width!, meta.height!)).toBe(320); // the draft's output setting, not the slot's
+    const job = await server.database.db.selectFrom('job').select(['is_test', 'operation', 'metadata']).where('id', '=', run.job_id).executeTakeFirstOrThrow();
+    expect(job).toMatchObject({ is_test: true, operation: 'neutral', metadata: { unsaved_settings: true } });
+    const after = await server.database.db.selectFrom('slot').select(['provider', 'operation', 'settings', 'updated_at']).where('id', '=', 'slot-002').executeTakeFirstOrThrow();
+    expect(after).toEqual(before); // the booth keeps the saved settings
+
+    const bad = new FormData();
+    bad.append('draft', JSON.stringify({ provider: 'local', operation: 'style', settings: { strength: 500 } }));
+    bad.append('fileToUpload', new Blob([new Uint8Array(photo)]), 'test.jpg');
+    const refused = await fetch(`${server.url}/api/slots/slot-002/test-run`, { method: 'POST', headers: auth, body: bad });
+    expect(refused.status).toBe(422);
+    expect((await jsonOf(refused)).error.details.errors[0].path).toBe('/settings/strength');
+    expect(await listFiles(path.join(server.mediaRoot, 'payloads'))).toEqual([]);
+  });
+
   it('purge deletes expired results now and keeps live ones and templates', async () => {
     const live = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: await jpegBytes() });
     const liveId = live.headers.get('x-job-id')!;

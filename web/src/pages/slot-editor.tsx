@@ -75,7 +75,7 @@ function TemplateSlot({ slotId, tkey, title, template, onChange }: { slotId: str
   );
 }
 
-function TestRun({ slotId }: { slotId: string }) {
+function TestRun({ slotId, draft }: { slotId: string; draft: Draft }) {
   const [file, setFile] = useState<File>();
   const [before, setBefore] = useState<string>();
   const [busy, setBusy] = useState(false);
@@ -87,6 +87,8 @@ function TestRun({ slotId }: { slotId: string }) {
     setError(undefined);
     setResult(undefined);
     const form = new FormData();
+    // The form's current settings, saved or not (the booth keeps getting the saved ones); before the photo.
+    form.append('draft', JSON.stringify({ provider: draft.provider, operation: draft.operation, settings: draft.settings }));
     form.append('fileToUpload', file, file.name);
     try {
       setResult((await api<typeof result & object>('POST', `/api/slots/${slotId}/test-run`, form)).data);
@@ -299,7 +301,7 @@ export function SlotEditorPage({ id }: { id: string }) {
           </div>
         </section>
       )}
-      <TestRun slotId={id} />
+      <TestRun slotId={id} draft={draft} />
     </>
   );
 }
