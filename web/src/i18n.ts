@@ -54,6 +54,8 @@ const en = {
   guestLinkNone: 'No guest link: set PHOTOCHANGER_PUBLIC_BASE_URL so that phones can open it.',
   guestLinkLan: 'This link works on the local network only (PHOTOCHANGER_PUBLIC_BASE_URL is not set).',
   lastHour: 'Last hour',
+  latencyLegend: 'p50 — blue · p95 — amber · p99 — red',
+  providerLocal: 'Built-in (offline)',
   oldPasswordAlert: 'A booth sent a wrong password {n} time(s) in the last hour: it probably still uses the old ingest password (Settings).',
   successRate: 'Success rate',
   refused: 'Refused',
@@ -227,6 +229,8 @@ const ru: Record<MessageKey, string> = {
   guestLinkNone: 'Ссылки для гостя нет: задайте PHOTOCHANGER_PUBLIC_BASE_URL, чтобы её можно было открыть с телефона.',
   guestLinkLan: 'Эта ссылка работает только в локальной сети (PHOTOCHANGER_PUBLIC_BASE_URL не задан).',
   lastHour: 'Последний час',
+  latencyLegend: 'p50 — синий · p95 — жёлтый · p99 — красный',
+  providerLocal: 'Встроенный (без интернета)',
   oldPasswordAlert: 'Фотобудка прислала неверный пароль {n} раз(а) за последний час: вероятно, в ней остался старый пароль (см. Настройки).',
   successRate: 'Доля успешных',
   refused: 'Отклонено',
@@ -366,6 +370,11 @@ export function setLang(lang: Lang): void {
 export function t(key: MessageKey, params: Record<string, string | number> = {}): string {
   // An unknown key (a code the server added later) shows as itself instead of breaking the page.
   return (DICTS[current][key] ?? String(key)).replace(/\{(\w+)\}/g, (_, k: string) => String(params[k] ?? `{${k}}`));
+}
+
+/** How providers are named everywhere in the UI (the built-in one in the page's language). */
+export function providerTitle(id: string): string {
+  return ({ gemini: 'Google Gemini', openai: 'OpenAI GPT Image', turbotext: 'Turbotext' } as Record<string, string>)[id] ?? (id === 'local' ? t('providerLocal') : id);
 }
 
 /** A provider's readiness reason in words. */

@@ -127,7 +127,9 @@ export function JobDetailPage({ id }: { id: string }) {
         <dd>{formatDate(job.created_at)}</dd>
         <dt>{t('deadline')}</dt>
         <dd>
-          {formatDate(job.deadline.expires_at)} ({job.deadline.is_expired ? t('expired') : t('remaining', { ms: job.deadline.remaining_ms })})
+          {formatDate(job.deadline.expires_at)}
+          {/* A finished job has no time left to count down. */}
+          {!job.is_finalized && ` (${job.deadline.is_expired ? t('expired') : t('remaining', { ms: job.deadline.remaining_ms })})`}
         </dd>
         <dt>{t('duration')}</dt>
         <dd>{t('timings', { wait: job.timings.queue_wait_ms ?? '—', processing: job.timings.processing_ms ?? '—', total: job.timings.total_ms ?? '—' })}</dd>

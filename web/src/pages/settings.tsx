@@ -1,10 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, type Settings } from '../api';
 import { ErrorBox, Field, Loading } from '../components';
-import { formatDate, t, useLang } from '../i18n';
-
-/** How the providers are named everywhere in the UI. */
-const PROVIDER_TITLES: Record<string, string> = { gemini: 'Google Gemini', openai: 'OpenAI GPT Image', turbotext: 'Turbotext' };
+import { formatDate, providerTitle, t, useLang } from '../i18n';
 
 export function SettingsPage() {
   useLang();
@@ -73,7 +70,7 @@ export function SettingsPage() {
             e.preventDefault();
             void put({ provider_keys: { [provider]: keys[provider] } }, t('saved')).then(() => setKeys({ ...keys, [provider]: '' }));
           }}>
-            <strong>{PROVIDER_TITLES[provider] ?? provider}</strong>
+            <strong>{providerTitle(provider)}</strong>
             <span class={`badge ${status.configured ? 'on' : 'off'}`}>
               {status.configured ? `${t('configured')} (${status.source === 'environment' ? t('fromEnv') : t('fromSettings')})` : t('notConfigured')}
             </span>

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api, authorizedImage, type Provider, type Slot, type Template } from '../api';
 import { ErrorBox, Field, Loading, SchemaForm, useLoad } from '../components';
-import { operationText, t, templateTitle, useLang, providerReasonText } from '../i18n';
+import { operationText, t, templateTitle, useLang, providerReasonText, providerTitle } from '../i18n';
 import { ModelNotes, modelPicker } from '../models';
 
 interface Draft {
@@ -227,7 +227,7 @@ export function SlotEditorPage({ id }: { id: string }) {
           }}>
             {providers.data.map((p) => (
               <option value={p.id}>
-                {p.title}
+                {providerTitle(p.id)}
                 {p.configured ? '' : ` (${t('notConfigured')})`}
               </option>
             ))}

@@ -1,6 +1,6 @@
 import { api, type Slot } from '../api';
 import { CopyButton, ErrorBox, Loading, useLoad } from '../components';
-import { formatDate, formatNumber, t, useLang, providerReasonText } from '../i18n';
+import { formatDate, formatNumber, t, useLang, providerReasonText, providerTitle } from '../i18n';
 import { ModelNotes } from '../models';
 
 export function SlotsPage() {
@@ -27,7 +27,7 @@ export function SlotsPage() {
               <span class={`badge ${s.enabled ? 'on' : 'off'}`}>{s.enabled ? t('enabled') : t('disabled')}</span>
             </div>
             <p>
-              {s.provider} · {s.operation}
+              {providerTitle(s.provider)} · {s.operation}
               {s.model && ` · ${s.model.title === s.model.id ? s.model.id : s.model.title}`}
             </p>
             <ModelNotes slot={s} onSwitched={() => reload()} />

@@ -96,7 +96,7 @@ function LatencyChart({ stats }: { stats: Stats }) {
         {max} ms
       </text>
       <text x="0" y={h + 16} font-size="12">
-        p50 — blue · p95 — amber · p99 — red
+        {t('latencyLegend')}
       </text>
     </svg>
   );
