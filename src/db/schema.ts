@@ -18,9 +18,26 @@ export interface SlotTable {
   stats_reset_at: Timestamp | null;
   /** A notice for the operator (src/slots/models.ts), cleared when the slot is saved. */
   notice: Json<SlotNotice | null> | null;
+  /** Providers to try, in order, when the slot's own fails (src/queue/workers.ts). */
+  failover: ColumnType<Failover, string | undefined, string>;
   created_at: GeneratedTimestamp;
   updated_at: GeneratedTimestamp;
 }
+
+/** One provider to fall back to, with its own operation and settings. */
+export interface FailoverStep {
+  provider: string;
+  operation: string;
+  settings: Record<string, unknown>;
+}
+
+export interface Failover {
+  steps: FailoverStep[];
+  /** Also fail over when a provider refuses the photo for safety reasons (off: the refusal stands). */
+  on_safety: boolean;
+}
+
+export const NO_FAILOVER: Failover = { steps: [], on_safety: false };
 
 /** What the server changed on a slot by itself, for the operator to read. */
 export interface SlotNotice {
@@ -53,6 +70,10 @@ export interface JobTable {
   provider: string;
   operation: string;
   settings: Json<Record<string, unknown>>;
+  /** The slot's failover when the job was submitted. */
+  failover: Json<Failover> | null;
+  /** The provider whose image the booth got (differs from `provider` after a failover). */
+  answered_by: string | null;
   provider_ref: string | null;
   provider_calls: Json<unknown[]>;
   payload_path: string | null;

@@ -11,7 +11,7 @@ import { sql, type Transaction } from 'kysely';
 import type { Db } from '../db/database.js';
 import { isDatabaseUnavailable } from '../db/database.js';
 import { CHANNELS } from '../db/notifications.js';
-import type { Database, FailureReason } from '../db/schema.js';
+import type { Database, Failover, FailureReason } from '../db/schema.js';
 import { QueueUnavailableError } from '../errors.js';
 
 /** Advisory lock serializing enqueues (cluster-wide, so the cap holds across instances). */
@@ -34,6 +34,8 @@ export interface NewJob {
   provider: string;
   operation: string;
   settings: Record<string, unknown>;
+  /** Providers to try after this one (the slot's failover when the photo arrived). */
+  failover?: Failover;
   isTest: boolean;
   payloadPath: string;
   payloadMime: string;
@@ -56,11 +58,11 @@ export async function enqueueJob(db: Db, job: NewJob, maxInFlight: number): Prom
     await sql`SELECT pg_advisory_xact_lock(${ENQUEUE_LOCK_KEY}::bigint)`.execute(trx);
     const inserted = await sql<{ id: string }>`
       WITH inserted AS (
-        INSERT INTO job (id, slot_id, instance_id, provider, operation, settings, is_test,
+        INSERT INTO job (id, slot_id, instance_id, provider, operation, settings, failover, is_test,
                          payload_path, payload_mime, payload_size, metadata, correlation_id,
                          received_at, created_at, expires_at)
         SELECT ${job.id}, ${job.slotId}, ${job.instanceId}, ${job.provider}, ${job.operation},
-               ${JSON.stringify(job.settings)}::jsonb, ${job.isTest}, ${job.payloadPath}, ${job.payloadMime},
+               ${JSON.stringify(job.settings)}::jsonb, ${job.failover ? JSON.stringify(job.failover) : null}::jsonb, ${job.isTest}, ${job.payloadPath}, ${job.payloadMime},
                ${job.payloadSize}, ${JSON.stringify(job.metadata)}::jsonb, ${job.correlationId},
                ${job.receivedAt}, ${job.createdAt}, ${job.expiresAt}
         WHERE (SELECT count(*) FROM job WHERE NOT is_finalized AND expires_at > ${job.createdAt}) < ${maxInFlight}
@@ -84,6 +86,7 @@ export interface ClaimedJob {
   provider: string;
   operation: string;
   settings: Record<string, unknown>;
+  failover: Failover | null;
   payload_path: string;
   payload_mime: string;
   payload_size: number;
@@ -111,7 +114,7 @@ export async function claimNextJob(db: Db, now: Date, aliveSince: Date, saturate
       LIMIT 1
       FOR UPDATE OF j SKIP LOCKED
     )
-    RETURNING id, slot_id, instance_id, provider, operation, settings, payload_path, payload_mime, payload_size,
+    RETURNING id, slot_id, instance_id, provider, operation, settings, failover, payload_path, payload_mime, payload_size,
               correlation_id, expires_at, created_at`.execute(db);
   return r.rows[0];
 }
@@ -125,6 +128,8 @@ export interface StoredResult {
   /** The bytes for a waiting request on another instance; null when the waiter reads the file. */
   inline: Buffer | null;
   providerRef: string | undefined;
+  /** The provider whose image this is (another than the job's after a failover). */
+  answeredBy?: string;
 }
 
 /** A worker's success. Returns false when someone else (timeout, cancel) finalized first. */
@@ -134,7 +139,8 @@ export async function finalizeSucceeded(db: Db, jobId: string, result: StoredRes
       UPDATE job SET is_finalized = true, finalized_at = ${now}, failure_reason = NULL,
              result_path = ${result.path}, result_mime = ${result.mime}, result_size = ${result.size},
              result_sha256 = ${result.sha256}, result_expires_at = ${result.expiresAt},
-             result_inline = ${result.inline}, provider_ref = ${result.providerRef ?? null}
+             result_inline = ${result.inline}, provider_ref = ${result.providerRef ?? null},
+             answered_by = ${result.answeredBy ?? null}
       WHERE id = ${jobId} AND NOT is_finalized
       RETURNING id
     )

@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
+import type { Failover } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { JobCompletion } from './completion.js';
 import { cancelJob, enqueueJob, finalizeAsTimedOut, markResponded, queueStatement, readJobOutcome, type JobOutcomeRow } from './statements.js';
@@ -18,7 +19,7 @@ export interface JobServiceDeps {
 export interface JobSubmission {
   jobId: string;
   /** The slot as configured when the photo arrived: the job keeps its provider, operation and settings. */
-  slot: { id: string; provider: string; operation: string; settings: Record<string, unknown> };
+  slot: { id: string; provider: string; operation: string; settings: Record<string, unknown>; failover?: Failover };
   photo: { path: string; mime: string; size: number };
   metadata: Record<string, unknown>;
   isTest: boolean;
@@ -65,6 +66,7 @@ export async function submitAndWait(deps: JobServiceDeps, job: JobSubmission): P
         provider: job.slot.provider,
         operation: job.slot.operation,
         settings: job.slot.settings,
+        ...(job.slot.failover && job.slot.failover.steps.length > 0 ? { failover: job.slot.failover } : {}),
         isTest: job.isTest,
         payloadPath: job.photo.path,
         payloadMime: job.photo.mime,

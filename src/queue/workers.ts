@@ -8,7 +8,8 @@ import type { Logger } from '../logger.js';
 import type { MediaStore } from '../media/storage.js';
 import { extensionForMime, ImageDecodeError, normalizeOutputImage, type OutputSettings } from '../providers/imaging.js';
 import type { ProviderRegistry } from '../providers/registry.js';
-import { ProviderFailure, type ProviderCallRecord } from '../providers/types.js';
+import { ProviderFailure, type ProviderCallRecord, type ProviderResult } from '../providers/types.js';
+import type { FailoverStep } from '../db/schema.js';
 import type { SettingsStore } from '../settings/store.js';
 import { listTemplatesForSlot } from '../slots/statements.js';
 import { claimNextJob, finalizeFailed, finalizeSucceeded, recordProviderCalls, type ClaimedJob } from './statements.js';
@@ -33,8 +34,13 @@ export interface WorkerPoolDeps {
   pollIntervalMs?: number;
 }
 
+/** The next provider of a failover is tried only with at least this much time left. */
+const MIN_FAILOVER_ATTEMPT_MS = 1000;
+/** Refusals for safety reasons: another provider is not asked unless the slot says so. */
+const SAFETY_REASONS = new Set(['safety_block', 'moderation_blocked', 'recitation']);
+
 class JobAborted extends Error {
-  constructor(readonly why: 'deadline' | 'finalized_elsewhere' | 'shutdown') {
+  constructor(readonly why: 'deadline' | 'finalized_elsewhere' | 'shutdown' | 'share') {
     super(`job aborted: ${why}`);
   }
 }
@@ -162,7 +168,7 @@ export class WorkerPool {
   }
 
   private async process(job: ClaimedJob, log: Logger): Promise<void> {
-    const { db, clock, providers, media, settings } = this.deps;
+    const { db, clock, media, settings } = this.deps;
     const started = clock.now();
     const controller = new AbortController();
     this.inFlight.set(job.id, controller);
@@ -174,38 +180,7 @@ export class WorkerPool {
     let resultFile: string | undefined;
     log.info({ provider: job.provider, operation: job.operation }, 'job claimed');
     try {
-      const driver = providers.get(job.provider);
-      const operation = providers.operation(job.provider, job.operation);
-      if (!driver || !operation) {
-        throw new ProviderFailure('provider_unknown', `Provider ${job.provider}/${job.operation} is not available on this server`);
-      }
-      const jobSettings = Value.Default(operation.settingsSchema, structuredClone(job.settings)) as Record<string, unknown>;
-      // Only the templates the operation uses (a slot switched to another operation keeps its old ones).
-      const keys = new Set(operation.templateKeys.map((k) => k.key));
-      const templates = (await listTemplatesForSlot(db, job.slot_id)).filter((t) => keys.has(t.key));
-      const providerStarted = performance.now();
-      const produced = await driver.process({
-        jobId: job.id,
-        slotId: job.slot_id,
-        operation: job.operation,
-        settings: jobSettings,
-        photo: { path: job.payload_path, mime: job.payload_mime, size: Number(job.payload_size) },
-        templates,
-        signal: controller.signal,
-        deadline: job.expires_at,
-        clock,
-        log,
-        recordCall: (call) => {
-          calls.push(call);
-          log.info({ call }, 'provider call');
-        },
-      }).catch((err: unknown) => {
-        this.deps.onProviderWork?.(job.provider, controller.signal.aborted ? 'aborted' : 'failure', (performance.now() - providerStarted) / 1000);
-        throw err;
-      });
-      this.deps.onProviderWork?.(job.provider, 'success', (performance.now() - providerStarted) / 1000);
-      controller.signal.throwIfAborted();
-      const output = await normalizeOutputImage(produced.bytes, produced.mime, jobSettings.output as OutputSettings | undefined);
+      const { produced, output, answeredBy } = await this.produce(job, controller, calls, log);
       controller.signal.throwIfAborted();
       const runtime = await settings.runtime();
       const stored = await media.writeResult(job.id, extensionForMime(output.mime), output.bytes);
@@ -225,6 +200,7 @@ export class WorkerPool {
           // on this one — a 1 MB bytea written and read back costs a third of the throughput.
           inline: job.instance_id === this.deps.instanceId ? null : output.bytes,
           providerRef: produced.providerRef,
+          answeredBy,
         },
         now,
       );
@@ -242,6 +218,83 @@ export class WorkerPool {
       if (resultFile) await media.removeFile(resultFile).catch(() => undefined);
       await recordProviderCalls(db, job.id, calls).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not record provider calls'));
     }
+  }
+
+  /**
+   * The image for a job: from the slot's provider, or — when it fails with something another
+   * provider could do better (unavailable, rate limited, no image, an unknown model, no time left
+   * in its share) — from the next provider of the slot's failover, within the same deadline. Each
+   * provider gets an equal share of the time left when its turn comes (the last one all of it); a
+   * safety refusal stands unless the slot says otherwise. With no failover this is one call with
+   * the whole window, as before.
+   */
+  private async produce(
+    job: ClaimedJob,
+    controller: AbortController,
+    calls: ProviderCallRecord[],
+    log: Logger,
+  ): Promise<{ produced: ProviderResult; output: { bytes: Buffer; mime: string }; answeredBy: string }> {
+    const { db, clock, providers } = this.deps;
+    const steps: FailoverStep[] = [{ provider: job.provider, operation: job.operation, settings: job.settings }, ...(job.failover?.steps ?? [])];
+    const onSafety = job.failover?.on_safety ?? false;
+    const slotTemplates = await listTemplatesForSlot(db, job.slot_id);
+    let lastError: unknown;
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i]!;
+      const last = i === steps.length - 1;
+      const driver = providers.get(step.provider);
+      const operation = providers.operation(step.provider, step.operation);
+      if (!driver || !operation) {
+        lastError = new ProviderFailure('provider_unknown', `Provider ${step.provider}/${step.operation} is not available on this server`);
+        if (last) throw lastError;
+        continue;
+      }
+      const now = clock.now().getTime();
+      const remaining = job.expires_at.getTime() - now;
+      if (i > 0 && remaining < MIN_FAILOVER_ATTEMPT_MS) break;
+      const share = last ? remaining : Math.floor(remaining / (steps.length - i));
+      const attempt = new AbortController();
+      const shareTimer = last ? undefined : setTimeout(() => attempt.abort(new JobAborted('share')), Math.max(0, share));
+      const signal = AbortSignal.any([controller.signal, attempt.signal]);
+      const settings = Value.Default(operation.settingsSchema, structuredClone(step.settings)) as Record<string, unknown>;
+      // Only the templates the operation uses (a slot switched to another operation keeps its old ones).
+      const keys = new Set(operation.templateKeys.map((k) => k.key));
+      const started = performance.now();
+      try {
+        if (i > 0) log.warn({ from: steps[i - 1]!.provider, to: step.provider, reason: (lastError as ProviderFailure | undefined)?.reason }, 'failing over to the next provider');
+        const produced = await driver.process({
+          jobId: job.id,
+          slotId: job.slot_id,
+          operation: step.operation,
+          settings,
+          photo: { path: job.payload_path, mime: job.payload_mime, size: Number(job.payload_size) },
+          templates: slotTemplates.filter((t) => keys.has(t.key)),
+          signal,
+          deadline: new Date(last ? job.expires_at.getTime() : Math.min(job.expires_at.getTime(), now + share)),
+          clock,
+          log,
+          recordCall: (call) => {
+            calls.push(call);
+            log.info({ call }, 'provider call');
+          },
+        });
+        this.deps.onProviderWork?.(step.provider, 'success', (performance.now() - started) / 1000);
+        controller.signal.throwIfAborted();
+        const output = await normalizeOutputImage(produced.bytes, produced.mime, settings.output as OutputSettings | undefined);
+        return { produced, output, answeredBy: step.provider };
+      } catch (err) {
+        this.deps.onProviderWork?.(step.provider, signal.aborted ? 'aborted' : 'failure', (performance.now() - started) / 1000);
+        if (controller.signal.aborted) throw err;
+        const shareUsed = attempt.signal.aborted;
+        const safety = err instanceof ProviderFailure && SAFETY_REASONS.has(err.reason);
+        const canMoveOn = !last && (shareUsed || (err instanceof ProviderFailure && (!safety || onSafety)));
+        if (!canMoveOn) throw shareUsed ? new ProviderFailure('deadline_exceeded', `${driver.title} did not answer within its share of the deadline`) : err;
+        lastError = shareUsed ? new ProviderFailure('deadline_exceeded', `${driver.title} did not answer within its share of the deadline`) : err;
+      } finally {
+        clearTimeout(shareTimer);
+      }
+    }
+    throw lastError ?? new ProviderFailure('deadline_exceeded', 'No time was left for the next provider');
   }
 
   private async fail(job: ClaimedJob, err: unknown, signal: AbortSignal, log: Logger): Promise<void> {

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
-import type { SlotNotice } from '../db/schema.js';
+import type { Failover, SlotNotice } from '../db/schema.js';
 
 /** A slot row as the admin API shows it, with its activity (SQL over the job table). */
 export interface SlotAdminRow {
@@ -12,6 +12,7 @@ export interface SlotAdminRow {
   settings: Record<string, unknown>;
   max_upload_bytes: number | null;
   notice: SlotNotice | null;
+  failover: Failover;
   updated_at: Date;
   last_activity_at: Date | null;
   today_succeeded: number;
@@ -23,7 +24,7 @@ export interface SlotAdminRow {
 /** Every slot (or one) with its last job and today's counts since `dayStart` (booth test runs excluded). */
 export async function listSlotsForAdmin(db: Db, dayStart: Date, slotId?: string, now: Date = new Date()): Promise<SlotAdminRow[]> {
   const result = await sql<SlotAdminRow>`
-    SELECT s.id, s.name, s.enabled, s.provider, s.operation, s.settings, s.max_upload_bytes, s.notice, s.updated_at,
+    SELECT s.id, s.name, s.enabled, s.provider, s.operation, s.settings, s.max_upload_bytes, s.notice, s.failover, s.updated_at,
            (SELECT max(j.created_at) FROM job j WHERE j.slot_id = s.id) AS last_activity_at,
            (SELECT count(*) FROM job j WHERE j.slot_id = s.id AND j.created_at >= ${dayStart} AND NOT j.is_test
               AND j.is_finalized AND j.failure_reason IS NULL)::int AS today_succeeded,
@@ -45,6 +46,7 @@ export interface SlotUpdate {
   operation: string;
   settings: Record<string, unknown>;
   maxUploadBytes: number | null;
+  failover?: Failover;
 }
 
 /**
@@ -61,6 +63,7 @@ export async function updateSlotIfUnchanged(db: Db, id: string, expectedUpdatedA
       operation: update.operation,
       settings: JSON.stringify(update.settings),
       max_upload_bytes: update.maxUploadBytes,
+      ...(update.failover ? { failover: JSON.stringify(update.failover) } : {}),
       notice: null,
       updated_at: now,
     })

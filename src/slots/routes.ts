@@ -26,6 +26,7 @@ import {
 } from './admin-statements.js';
 import { parseEtag, slotEtag, slotView, templateView, validateSlotInput, type SlotInput, type SlotView } from './service.js';
 import { findSlot, type SlotRecord } from './statements.js';
+import type { Failover } from '../db/schema.js';
 import { settingsForModel, slotModelView } from './models.js';
 import { findModel, replacementFor, type ModelLister } from '../providers/models.js';
 import { PHOTO_MIME_TYPES } from '../providers/imaging.js';
@@ -38,6 +39,16 @@ const PREVIEW_SIDE = 320;
 export const TEMPLATE_MIME_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
 
 const SlotId = Type.Object({ id: Type.String({ pattern: '^slot-[0-9]{3}$' }) });
+const FailoverSchema = Type.Object(
+  {
+    steps: Type.Array(
+      Type.Object({ provider: Type.String({ minLength: 1, maxLength: 50 }), operation: Type.String({ minLength: 1, maxLength: 50 }), settings: Type.Record(Type.String(), Type.Unknown()) }, { additionalProperties: false }),
+      { maxItems: 10, description: 'Providers to try, in order, when the slot\'s own fails (at most 3), each with its own operation and settings' },
+    ),
+    on_safety: Type.Boolean({ description: 'Also fail over when a provider refuses the photo for safety reasons' }),
+  },
+  { additionalProperties: false },
+);
 const TemplateSchema = Type.Object({
   id: Type.String(),
   key: Type.String(),
@@ -80,6 +91,7 @@ const SlotSchema = Type.Object({
       at: Type.String(),
     }),
   ),
+  failover: FailoverSchema,
   last_activity_at: Type.Union([Type.String(), Type.Null()]),
   today: Type.Object({ succeeded: Type.Integer(), failed: Type.Integer() }),
   recent_wrong_passwords: Type.Integer({ description: 'Booth requests refused for a wrong password in the current and the previous hour (a booth still using an old password)' }),
@@ -93,6 +105,7 @@ const SlotUpdateSchema = Type.Object(
     operation: Type.String({ minLength: 1, maxLength: 50 }),
     settings: Type.Record(Type.String(), Type.Unknown()),
     max_upload_bytes: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
+    failover: Type.Optional(FailoverSchema),
     updated_at: Type.Optional(Type.String({ format: 'date-time' })),
   },
   { additionalProperties: false },
@@ -215,14 +228,23 @@ export const slotRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
         db,
         id,
         expected,
-        { name: input.name, enabled: input.enabled, provider: input.provider, operation: input.operation, settings: input.settings, maxUploadBytes: input.max_upload_bytes },
+        {
+          name: input.name,
+          enabled: input.enabled,
+          provider: input.provider,
+          operation: input.operation,
+          settings: input.settings,
+          maxUploadBytes: input.max_upload_bytes,
+          ...(input.failover ? { failover: input.failover } : {}),
+        },
         clock.now(),
       );
       if (!written) {
         throw new AppError('conflict', 'The slot was changed by someone else since you loaded it; reload and apply your change again', { current: await loadView(request, id) });
       }
-      const changed = (['name', 'enabled', 'provider', 'operation', 'settings', 'max_upload_bytes'] as const).filter((k) => {
-        const old = { name: before.name, enabled: before.enabled, provider: before.provider, operation: before.operation, settings: before.settings, max_upload_bytes: before.maxUploadBytes }[k];
+      const changed = (['name', 'enabled', 'provider', 'operation', 'settings', 'max_upload_bytes', 'failover'] as const).filter((k) => {
+        if (k === 'failover' && input.failover === undefined) return false;
+        const old = { name: before.name, enabled: before.enabled, provider: before.provider, operation: before.operation, settings: before.settings, max_upload_bytes: before.maxUploadBytes, failover: before.failover }[k];
         return JSON.stringify(old) !== JSON.stringify(input[k]);
       });
       await audit(db, clock, { actor: request.principal!.username, action: 'slot.update', target: id, fields: changed });
@@ -499,7 +521,7 @@ async function draftSlot(
   now: Date,
   liveIds: (lister: ModelLister) => Promise<Set<string> | undefined>,
 ): Promise<SlotRecord> {
-  let draft: { provider?: unknown; operation?: unknown; settings?: unknown };
+  let draft: { provider?: unknown; operation?: unknown; settings?: unknown; failover?: unknown };
   try {
     draft = parseUntrustedJson(draftText) as typeof draft;
   } catch {
@@ -512,10 +534,26 @@ async function draftSlot(
   const model = (draft.settings as Record<string, unknown>).model;
   const liveModelIds = lister && typeof model === 'string' && !findModel(lister.modelTable, model) ? await liveIds(lister) : undefined;
   const input = validateSlotInput(
-    { name: saved.name, enabled: true, provider: draft.provider, operation: draft.operation, settings: draft.settings as Record<string, unknown>, max_upload_bytes: saved.maxUploadBytes },
+    {
+      name: saved.name,
+      enabled: true,
+      provider: draft.provider,
+      operation: draft.operation,
+      settings: draft.settings as Record<string, unknown>,
+      max_upload_bytes: saved.maxUploadBytes,
+      ...(isFailover(draft.failover) ? { failover: draft.failover } : {}),
+    },
     providers,
     config,
     { now, ...(liveModelIds ? { liveModelIds } : {}) },
   );
-  return { ...saved, provider: input.provider, operation: input.operation, settings: input.settings };
+  return { ...saved, provider: input.provider, operation: input.operation, settings: input.settings, failover: input.failover ?? saved.failover };
+}
+
+function isFailover(value: unknown): value is Failover {
+  const f = value as Failover | undefined;
+  return (
+    typeof f === 'object' && f !== null && typeof f.on_safety === 'boolean' && Array.isArray(f.steps) &&
+    f.steps.every((s) => typeof s?.provider === 'string' && typeof s.operation === 'string' && typeof s.settings === 'object' && s.settings !== null)
+  );
 }

@@ -1,7 +1,7 @@
 import { Value } from 'typebox/value';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
-import type { SlotNotice } from '../db/schema.js';
+import { NO_FAILOVER, type Failover, type SlotNotice } from '../db/schema.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { SettingsCheckContext } from '../providers/types.js';
 import type { SlotAdminRow, TemplateRow } from './admin-statements.js';
@@ -14,7 +14,12 @@ export interface SlotInput {
   operation: string;
   settings: Record<string, unknown>;
   max_upload_bytes: number | null;
+  /** Providers to try when the slot's own fails (absent: keep the saved ones). */
+  failover?: Failover;
 }
+
+/** At most this many providers after the slot's own. */
+export const MAX_FAILOVER_STEPS = 3;
 
 export interface FieldError {
   path: string;
@@ -57,8 +62,38 @@ export function validateSlotInput(
     const cap = Math.min(config.maxUploadBytes, operation?.maxInputBytes ?? Infinity);
     if (limit > cap) errors.push({ path: '/max_upload_bytes', message: `At most ${cap} bytes (the server's and the provider's limit)` });
   }
+  let failover = input.failover;
+  if (failover) {
+    if (failover.steps.length > MAX_FAILOVER_STEPS) errors.push({ path: '/failover/steps', message: `At most ${MAX_FAILOVER_STEPS} providers after the slot's own` });
+    failover = {
+      on_safety: failover.on_safety,
+      steps: failover.steps.slice(0, MAX_FAILOVER_STEPS).map((step, i) => {
+        const base = `/failover/steps/${i}`;
+        const stepDriver = providers.get(step.provider);
+        const stepOperation = stepDriver?.operations.find((o) => o.id === step.operation);
+        if (!stepDriver) {
+          errors.push({ path: `${base}/provider`, message: `Unknown provider "${step.provider}"` });
+          return step;
+        }
+        if (!stepOperation) {
+          errors.push({ path: `${base}/operation`, message: `${stepDriver.title} has no operation "${step.operation}"` });
+          return step;
+        }
+        if (stepDriver.requiresPublicBaseUrl && !config.publicBaseUrl) {
+          errors.push({ path: `${base}/provider`, message: `${stepDriver.title} fetches the photo by URL: set PHOTOCHANGER_PUBLIC_BASE_URL first` });
+        }
+        const stepSettings = Value.Default(stepOperation.settingsSchema, structuredClone(step.settings)) as Record<string, unknown>;
+        const stepErrors = [...Value.Errors(stepOperation.settingsSchema, stepSettings)];
+        for (const e of stepErrors) errors.push({ path: `${base}/settings${e.instancePath}`, message: e.message });
+        if (stepErrors.length === 0) {
+          for (const p of stepOperation.checkSettings?.(stepSettings, { now: context.now }) ?? []) errors.push({ path: `${base}/settings${p.path}`, message: p.message });
+        }
+        return { provider: step.provider, operation: step.operation, settings: stepSettings };
+      }),
+    };
+  }
   if (errors.length) throw new AppError('invalid_settings', `The slot settings are invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });
-  return { ...input, settings };
+  return { ...input, settings, ...(failover ? { failover } : {}) };
 }
 
 export interface SlotView {
@@ -77,6 +112,7 @@ export interface SlotView {
   model?: SlotModelView;
   /** What the server changed on the slot by itself, until the slot is saved again. */
   notice?: SlotNotice;
+  failover: Failover;
   last_activity_at: string | null;
   today: { succeeded: number; failed: number };
   recent_wrong_passwords: number;
@@ -131,6 +167,7 @@ export function slotView(
     ...(readiness.reason ? { provider_reason: readiness.reason } : {}),
     ...(model ? { model } : {}),
     ...(row.notice ? { notice: row.notice } : {}),
+    failover: row.failover ?? NO_FAILOVER,
     last_activity_at: row.last_activity_at ? new Date(row.last_activity_at).toISOString() : null,
     today: { succeeded: row.today_succeeded, failed: row.today_failed },
     recent_wrong_passwords: row.recent_wrong_passwords,

@@ -1,4 +1,5 @@
 import type { Db } from '../db/database.js';
+import { NO_FAILOVER, type Failover } from '../db/schema.js';
 
 export interface SlotRecord {
   id: string;
@@ -7,6 +8,7 @@ export interface SlotRecord {
   provider: string;
   operation: string;
   settings: Record<string, unknown>;
+  failover: Failover;
   maxUploadBytes: number | null;
   updatedAt: Date;
 }
@@ -15,7 +17,7 @@ export interface SlotRecord {
 export async function findSlot(db: Db, id: string): Promise<SlotRecord | undefined> {
   const row = await db
     .selectFrom('slot')
-    .select(['id', 'name', 'enabled', 'provider', 'operation', 'settings', 'max_upload_bytes', 'updated_at'])
+    .select(['id', 'name', 'enabled', 'provider', 'operation', 'settings', 'failover', 'max_upload_bytes', 'updated_at'])
     .where('id', '=', id)
     .executeTakeFirst();
   if (!row) return undefined;
@@ -26,6 +28,7 @@ export async function findSlot(db: Db, id: string): Promise<SlotRecord | undefin
     provider: row.provider,
     operation: row.operation,
     settings: row.settings,
+    failover: row.failover ?? NO_FAILOVER,
     maxUploadBytes: row.max_upload_bytes === null ? null : Number(row.max_upload_bytes),
     updatedAt: row.updated_at,
   };

@@ -27,6 +27,7 @@ const StatsSchema = Type.Object({
   series: Type.Array(Type.Object({ bucket_start: Type.String(), ...countFields, rejections: Type.Record(Type.String(), Type.Integer()) })),
   providers: Type.Array(Type.Object({ provider: Type.String(), ...countFields })),
   provider_error_reasons: Type.Record(Type.String(), Type.Integer(), { description: 'Provider errors by details.reason (model_unavailable, safety_block, rate_limited, …)' }),
+  failovers: Type.Integer({ description: 'Booth jobs answered by a failover provider; `providers` counts answers by the provider that answered' }),
 });
 const SlotStatsSchema = Type.Object({ ...StatsSchema.properties, slot_id: Type.String(), since_reset: Type.Object({ at: Type.Union([Type.String(), Type.Null()]), totals: Totals }) });
 const Query = Type.Object({

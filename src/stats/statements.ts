@@ -59,7 +59,8 @@ const BIN: Record<GroupBy, string> = { hour: '1 hour', day: '1 day', week: '7 da
  */
 async function countJobs(db: Db, range: StatsRange, by: { bucket: GroupBy } | 'provider' | 'none'): Promise<Grouped[]> {
   const key =
-    by === 'provider' ? sql`provider` : by === 'none' ? sql`NULL::text` : sql`date_bin(${BIN[by.bucket]}::interval, created_at, '2001-01-01 00:00:00+00'::timestamptz)`;
+    // Per provider: the one that answered (after a failover, not the slot's own).
+    by === 'provider' ? sql`coalesce(answered_by, provider)` : by === 'none' ? sql`NULL::text` : sql`date_bin(${BIN[by.bucket]}::interval, created_at, '2001-01-01 00:00:00+00'::timestamptz)`;
   const result = await sql<HistogramRow>`
     SELECT ${key} AS key, failure_reason, is_finalized, latency_bucket AS lb, count(*)::int AS n
       FROM job
@@ -116,6 +117,16 @@ async function countRejections(db: Db, range: StatsRange, groupBy?: GroupBy): Pr
   return result.rows;
 }
 
+/** Booth jobs answered by a failover provider (not the slot's own). */
+async function countFailovers(db: Db, range: StatsRange): Promise<number> {
+  const r = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM job
+     WHERE created_at >= ${range.from} AND created_at < ${range.to} AND NOT is_test
+       AND answered_by IS NOT NULL AND answered_by <> provider
+       AND (${range.slotId ?? null}::text IS NULL OR slot_id = ${range.slotId ?? null})`.execute(db);
+  return r.rows[0]?.n ?? 0;
+}
+
 /** Provider errors by their reason (model_unavailable, safety_block, rate_limited, …). */
 async function countProviderErrorReasons(db: Db, range: StatsRange): Promise<Record<string, number>> {
   const result = await sql<{ reason: string | null; n: number }>`
@@ -140,6 +151,8 @@ export interface Stats {
   series: Array<Totals & { bucket_start: string }>;
   providers: Array<JobCounts & { provider: string }>;
   provider_error_reasons: Record<string, number>;
+  /** Jobs answered by a failover provider. */
+  failovers: number;
 }
 
 const EMPTY: JobCounts = { total: 0, succeeded: 0, timeouts: 0, provider_errors: 0, cancellations: 0, internal_errors: 0, latency_ms: { p50: null, p95: null, p99: null } };
@@ -159,12 +172,13 @@ function bucketStarts(from: Date, to: Date, groupBy: GroupBy): Date[] {
 
 /** The statistics of SPEC §6 over [from, to): totals, a series by hour/day/week, and per provider. */
 export async function computeStats(db: Db, range: StatsRange, groupBy: GroupBy): Promise<Stats> {
-  const [buckets, providers, rejections, rejectionSeries, providerErrorReasons] = await Promise.all([
+  const [buckets, providers, rejections, rejectionSeries, providerErrorReasons, failovers] = await Promise.all([
     countJobs(db, range, { bucket: groupBy }),
     countJobs(db, range, 'provider'),
     countRejections(db, range),
     countRejections(db, range, groupBy),
     countProviderErrorReasons(db, range),
+    countFailovers(db, range),
   ]);
   const series = buckets;
   const byBucket = new Map(series.map((s) => [new Date(s.key as Date).getTime(), s.counts]));
@@ -177,6 +191,7 @@ export async function computeStats(db: Db, range: StatsRange, groupBy: GroupBy):
     series: bucketStarts(range.from, range.to, groupBy).map((b) => ({ bucket_start: b.toISOString(), ...(byBucket.get(b.getTime()) ?? EMPTY), rejections: rejectionsAt(b.getTime()) })),
     providers: providers.map((p) => ({ provider: String(p.key), ...p.counts })),
     provider_error_reasons: providerErrorReasons,
+    failovers,
   };
 }
 

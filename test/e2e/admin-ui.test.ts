@@ -133,6 +133,19 @@ describe('admin UI in Chromium', () => {
     await shot('slot-model-picker');
   });
 
+  it('adds a fallback provider to a slot and saves it', async () => {
+    await page.goto(`${server.url}/admin/#/slots/slot-012`);
+    await page.waitForSelector('[data-testid=failover]');
+    await page.click('[data-testid=failover-add]');
+    await page.waitForSelector('.failover-step[data-step="0"]');
+    expect(await page.inputValue('#fo-0-provider')).toBe('local');
+    await page.click('form button[type=submit]');
+    await page.waitForSelector('[role=status]');
+    const saved = await server.database.db.selectFrom('slot').select('failover').where('id', '=', 'slot-012').executeTakeFirstOrThrow();
+    expect(saved.failover).toMatchObject({ on_safety: false, steps: [{ provider: 'local', operation: 'neutral' }] });
+    await shot('slot-failover');
+  });
+
   it('warns about a deprecated model on the slot list and switches it in one click', async () => {
     await server.database.db
       .updateTable('slot')

@@ -114,10 +114,22 @@ export interface Slot {
   provider_reason?: string;
   model?: SlotModel;
   notice?: { kind: 'model_migrated'; from: string; to: string; dropped: string[]; at: string };
+  failover: Failover;
   last_activity_at: string | null;
   today: { succeeded: number; failed: number };
   recent_wrong_passwords: number;
   updated_at: string;
+}
+
+export interface FailoverStep {
+  provider: string;
+  operation: string;
+  settings: Record<string, unknown>;
+}
+
+export interface Failover {
+  steps: FailoverStep[];
+  on_safety: boolean;
 }
 
 export type ModelStatus = 'active' | 'deprecated' | 'shut_down';

@@ -6,6 +6,7 @@ import * as m005 from './005_stats.js';
 import * as m006 from './006_slot_notice.js';
 import * as m007 from './007_rejection_counts.js';
 import * as m008 from './008_admin_sessions.js';
+import * as m009 from './009_failover.js';
 
 /** Ordered migrations, run at start (names sort in execution order). Add new ones at the end. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '006_slot_notice': m006,
   '007_rejection_counts': m007,
   '008_admin_sessions': m008,
+  '009_failover': m009,
 };

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api, authorizedImage, type Provider, type Slot, type Template } from '../api';
+import { ApiError, api, authorizedImage, type Failover, type FailoverStep, type Provider, type Slot, type Template } from '../api';
 import { ErrorBox, Field, Loading, SchemaForm, useLoad } from '../components';
 import { operationText, t, templateTitle, useLang, providerReasonText, providerTitle } from '../i18n';
 import { ModelNotes, modelPicker } from '../models';
@@ -11,9 +11,76 @@ interface Draft {
   operation: string;
   settings: Record<string, unknown>;
   max_upload_bytes: number | null;
+  failover: Failover;
 }
 
-const draftOf = (s: Slot): Draft => ({ name: s.name, enabled: s.enabled, provider: s.provider, operation: s.operation, settings: s.settings, max_upload_bytes: s.max_upload_bytes });
+const draftOf = (s: Slot): Draft => ({ name: s.name, enabled: s.enabled, provider: s.provider, operation: s.operation, settings: s.settings, max_upload_bytes: s.max_upload_bytes, failover: s.failover });
+
+/** The providers tried, in order, when the slot's own fails (each with its own settings). */
+function FailoverEditor({ providers, value, onChange, errors }: { providers: Provider[]; value: Failover; onChange: (f: Failover) => void; errors: Record<string, string> }) {
+  const setStep = (i: number, step: FailoverStep) => onChange({ ...value, steps: value.steps.map((s, j) => (j === i ? step : s)) });
+  return (
+    <fieldset class="failover" data-testid="failover">
+      <legend>{t('failoverTitle')}</legend>
+      <p class="help">{t('failoverHelp')}</p>
+      {value.steps.map((step, i) => {
+        const provider = providers.find((p) => p.id === step.provider);
+        const operation = provider?.operations.find((o) => o.id === step.operation);
+        const base = `/failover/steps/${i}`;
+        return (
+          <div class="card failover-step" data-step={i}>
+            <h3>{t('failoverStep', { n: i + 1 })}</h3>
+            <Field id={`fo-${i}-provider`} label={t('provider')} error={errors[`${base}/provider`]}>
+              <select id={`fo-${i}-provider`} value={step.provider} onChange={(e) => {
+                const p = providers.find((x) => x.id === (e.target as HTMLSelectElement).value);
+                setStep(i, { provider: p?.id ?? '', operation: p?.operations[0]?.id ?? '', settings: {} });
+              }}>
+                {providers.map((p) => (
+                  <option value={p.id}>{providerTitle(p.id)}</option>
+                ))}
+              </select>
+            </Field>
+            <Field id={`fo-${i}-operation`} label={t('operation')} error={errors[`${base}/operation`]}>
+              <select id={`fo-${i}-operation`} value={step.operation} onChange={(e) => setStep(i, { ...step, operation: (e.target as HTMLSelectElement).value, settings: {} })}>
+                {provider?.operations.map((o) => (
+                  <option value={o.id}>{operationText(step.provider, o).title}</option>
+                ))}
+              </select>
+            </Field>
+            {operation && (
+              <SchemaForm
+                schema={operation.settings_schema}
+                value={step.settings}
+                onChange={(settings) => setStep(i, { ...step, settings })}
+                errors={errors}
+                path={`${base}/settings`}
+                custom={operation.settings_schema.properties?.model ? { model: modelPicker(step.provider) } : {}}
+              />
+            )}
+            <button type="button" class="small danger" onClick={() => onChange({ ...value, steps: value.steps.filter((_, j) => j !== i) })}>
+              {t('remove')}
+            </button>
+          </div>
+        );
+      })}
+      {value.steps.length < 3 && (
+        <button type="button" class="small" data-testid="failover-add" onClick={() => {
+          const p = providers.find((x) => x.id === 'local') ?? providers[0]!;
+          onChange({ ...value, steps: [...value.steps, { provider: p.id, operation: p.operations[0]?.id ?? '', settings: {} }] });
+        }}>
+          {t('failoverAdd')}
+        </button>
+      )}
+      {value.steps.length > 0 && (
+        <div class="field check">
+          <label>
+            <input type="checkbox" checked={value.on_safety} onChange={(e) => onChange({ ...value, on_safety: (e.target as HTMLInputElement).checked })} /> {t('failoverOnSafety')}
+          </label>
+        </div>
+      )}
+    </fieldset>
+  );
+}
 
 function TemplateSlot({ slotId, tkey, title, template, onChange }: { slotId: string; tkey: string; title: string; template?: Template; onChange: () => void }) {
   const [preview, setPreview] = useState<string>();
@@ -88,7 +155,7 @@ function TestRun({ slotId, draft }: { slotId: string; draft: Draft }) {
     setResult(undefined);
     const form = new FormData();
     // The form's current settings, saved or not (the booth keeps getting the saved ones); before the photo.
-    form.append('draft', JSON.stringify({ provider: draft.provider, operation: draft.operation, settings: draft.settings }));
+    form.append('draft', JSON.stringify({ provider: draft.provider, operation: draft.operation, settings: draft.settings, failover: draft.failover }));
     form.append('fileToUpload', file, file.name);
     try {
       setResult((await api<typeof result & object>('POST', `/api/slots/${slotId}/test-run`, form)).data);
@@ -258,6 +325,7 @@ export function SlotEditorPage({ id }: { id: string }) {
             />
           </fieldset>
         )}
+        <FailoverEditor providers={providers.data} value={draft.failover} onChange={(failover) => setDraft({ ...draft, failover })} errors={errors} />
         <Field id="slot-limit" label={t('uploadLimit')} error={errors['/max_upload_bytes']}>
           <input id="slot-limit" type="number" min={1} step={1} value={draft.max_upload_bytes === null ? '' : Math.round(draft.max_upload_bytes / 1024 / 1024)} onInput={(e) => {
             const raw = (e.target as HTMLInputElement).value;
