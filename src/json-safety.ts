@@ -38,8 +38,10 @@ export function containsNul(value: unknown): boolean {
     const v = stack.pop();
     if (typeof v === 'string') {
       if (v.includes('\0')) return true;
-    } else if (Array.isArray(v)) stack.push(...v);
-    else if (v && typeof v === 'object') {
+    } else if (Array.isArray(v)) {
+      // One at a time: spreading a 200k-element array into push() overflows the call stack.
+      for (const x of v) stack.push(x);
+    } else if (v && typeof v === 'object') {
       for (const [k, x] of Object.entries(v)) {
         if (k.includes('\0')) return true;
         stack.push(x);
@@ -58,7 +60,13 @@ export function parseUntrustedJson(text: string, parse: (text: string) => unknow
   } catch (err) {
     throw new AppError('invalid_request', `The body is not valid JSON: ${(err as Error).message}`);
   }
-  if (containsNul(value)) throw new AppError('invalid_request', 'Text in the body must not contain NUL (U+0000) characters');
+  let nul: boolean;
+  try {
+    nul = containsNul(value);
+  } catch {
+    throw new AppError('invalid_request', 'The JSON body cannot be checked');
+  }
+  if (nul) throw new AppError('invalid_request', 'Text in the body must not contain NUL (U+0000) characters');
   return value;
 }
 

@@ -54,6 +54,9 @@ export const SYSTEM_DATA_ROOT = '/var/lib/photochanger';
 const DB_USER = 'postgres';
 const READY = 'database system is ready to accept connections';
 
+/** Beside the cluster: the pid of the server process that runs it (removed at a clean stop). */
+const ownerFile = (dataDir: string) => `${dataDir}.owner`;
+
 /** A free TCP port on 127.0.0.1, chosen by the kernel. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -260,6 +263,18 @@ async function stopStalePostmaster(dataDir: string, log: Logger): Promise<void> 
   const pidFile = await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').catch(() => undefined);
   const pid = Number(pidFile?.split('\n')[0]?.trim());
   if (!pidFile || !Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return;
+  // A database whose server is alive is not stale: it belongs to a running PhotoChanger (another
+  // `npm start` on the same data directory, or the server while the admin CLI runs).
+  const owner = Number((await fs.readFile(ownerFile(dataDir), 'utf8').catch(() => '')).trim());
+  if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
+    const cmd = await fs.readFile(`/proc/${owner}/cmdline`, 'utf8').catch(() => '');
+    if (cmd === '' || /node/.test(cmd)) {
+      throw new EmbeddedDatabaseError(
+        `Another PhotoChanger (pid ${owner}) is running on this data directory (${dataDir}).`,
+        'Stop it first (or use the running one); to run a second instance, give it another PHOTOCHANGER_DATA_DIR.',
+      );
+    }
+  }
   const cwd = await fs.readlink(`/proc/${pid}/cwd`).catch(() => undefined);
   const ours = cwd !== undefined && path.resolve(cwd) === (await fs.realpath(dataDir).catch(() => path.resolve(dataDir)));
   if (!ours) {
@@ -278,14 +293,17 @@ async function stopStalePostmaster(dataDir: string, log: Logger): Promise<void> 
  * A separate small process that stops the database when the server process is gone (kill -9, OOM):
  * it holds a pipe from the server; the pipe closes when the server dies, whatever the signal.
  */
-function startWatchdog(postmasterPid: number, log: Logger): ChildProcess | undefined {
+function startWatchdog(postmasterPid: number, dataDir: string, log: Logger): ChildProcess | undefined {
+  // Signals the pid only while it is still this cluster's PostgreSQL (its working directory is the
+  // data directory): a pid reused by another process after the database stopped is left alone.
   const script = `
     const pid = Number(process.argv[1]);
+    const dataDir = process.argv[2];
     process.stdin.on('data', () => {});
     const stop = () => {
       try {
-        const cmd = require('fs').readFileSync('/proc/' + pid + '/cmdline', 'utf8');
-        if (cmd.includes('postgres')) process.kill(pid, 'SIGINT');
+        const fs = require('fs');
+        if (fs.realpathSync('/proc/' + pid + '/cwd') === fs.realpathSync(dataDir)) process.kill(pid, 'SIGINT');
       } catch {}
       process.exit(0);
     };
@@ -295,7 +313,7 @@ function startWatchdog(postmasterPid: number, log: Logger): ChildProcess | undef
     for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(s, () => {});
   `;
   try {
-    const watchdog = spawn(process.execPath, ['-e', script, String(postmasterPid)], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    const watchdog = spawn(process.execPath, ['-e', script, String(postmasterPid), dataDir], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
     watchdog.on('error', (err) => log.warn({ err: { message: err.message } }, 'the database watchdog could not start'));
     watchdog.unref();
     (watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
@@ -332,8 +350,9 @@ function tail(text: string, lines = 8): string {
   return text.trim().split('\n').slice(-lines).join('\n');
 }
 
+/** The database programs get a minimal environment: no PhotoChanger secret reaches another user's processes. */
 function childEnv(): NodeJS.ProcessEnv {
-  return { ...process.env, LC_MESSAGES: 'C', LC_ALL: 'C', LANG: 'C' };
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_MESSAGES: 'C', LC_ALL: 'C', LANG: 'C', ...(process.env.TZ ? { TZ: process.env.TZ } : {}) };
 }
 
 function run(file: string, args: string[], user: DbUser | undefined): Promise<{ code: number | null; output: string }> {
@@ -418,7 +437,8 @@ export async function startEmbeddedPostgres(options: {
   postmaster.stdout!.resume();
   postmaster.stderr!.resume();
   postmaster.unref();
-  const watchdog = startWatchdog(postmaster.pid!, log);
+  const watchdog = startWatchdog(postmaster.pid!, dataDir, log);
+  await fs.writeFile(ownerFile(dataDir), `${process.pid}\n`, { mode: 0o600 });
 
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
   const stop = async () => {
@@ -436,6 +456,7 @@ export async function startEmbeddedPostgres(options: {
       }
     }
     watchdog?.kill('SIGKILL');
+    await fs.rm(ownerFile(dataDir), { force: true });
     log.info('embedded PostgreSQL stopped');
   };
   try {

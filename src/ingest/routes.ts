@@ -32,7 +32,7 @@ export const ingestRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, {
 
   // Whatever the booth sends, the route decides (a non-multipart body is a 400 invalid_request,
   // not Fastify's 415), and no body is read before the route has checked the slot.
-  app.removeContentTypeParser(['text/plain']);
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
   // Every answer of the ingest, including errors raised before the handler, is not cacheable.
   app.addHook('onSend', async (_request, reply) => {

@@ -214,6 +214,11 @@ describe('server process crash and graceful shutdown', () => {
     expect(cli('users', 'reset-password', 'admin', '--password', 'a-brand-new-password')).toContain('changed');
     expect(await loginFrom('127.0.0.3', TEST_ADMIN.password)).toBe(401);
     expect(await loginFrom('127.0.0.3', 'a-brand-new-password')).toBe(200);
+    // A second `npm start` on the same data directory is refused in words; the running one keeps its database.
+    const second = await startChildServer({ ...env(), PHOTOCHANGER_DATABASE_URL: '' }, dir).catch((e: unknown) => e as Error);
+    expect(second).toBeInstanceOf(Error);
+    expect((second as Error).message).toMatch(/Another PhotoChanger \(pid \d+\) is running on this data directory/);
+    expect(await loginFrom('127.0.0.4', 'a-brand-new-password')).toBe(200);
     server.proc.kill('SIGTERM');
     expect(await server.exited).toBe(0);
     await expect(fs.access(path.join(dir, 'database-url'))).rejects.toThrow();

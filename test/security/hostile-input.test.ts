@@ -69,3 +69,23 @@ describe('finding 8: NUL bytes and hostile JSON never give a 500', () => {
     expect(fine.status).toBe(200);
   });
 });
+
+describe('finding 8 (review): big JSON arrays and JSON sent to the ingest', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => server?.close());
+
+  it('a 200k-element array is a 400, not a 500; the ingest never parses JSON (an unknown slot is a 404 unread)', async () => {
+    const big = `[${Array.from({ length: 200_000 }, () => '1').join(',')}]`;
+    const login = await fetch(`${server.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    expect(login.status).toBe(400);
+    const ingest = await fetch(`${server.url}/ingest/slot-099`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    expect(ingest.status).toBe(404);
+    const known = await fetch(`${server.url}/ingest/slot-001`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    expect(known.status).toBe(400);
+    expect((await jsonOf(known)).error.code).toBe('invalid_request');
+    expect(server.logLines.some((l) => l.includes('"level":"error"') || l.includes('"level":50'))).toBe(false);
+  });
+});
