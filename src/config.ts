@@ -243,6 +243,15 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   config.maxConcurrentUploads =
     raw('PHOTOCHANGER_MAX_CONCURRENT_UPLOADS') === undefined ? config.queueMaxInFlightJobs * 2 : number('PHOTOCHANGER_MAX_CONCURRENT_UPLOADS', between(1, 100_000));
   if (problems.length > 0) throw new ConfigError(problems);
+  // Behind nginx on the same machine every connection comes from 127.0.0.1: without trusting the
+  // proxy's X-Forwarded-For, one guessing client would lock out every booth, and the session cookie
+  // would not know the page is HTTPS.
+  if (isLoopbackHost(config.host) && config.trustProxy === false && config.publicBaseUrl !== undefined) {
+    warnings.push('PHOTOCHANGER_HOST is a loopback address (a reverse proxy in front?) but PHOTOCHANGER_TRUST_PROXY is unset: every client looks like 127.0.0.1 to the password throttling; behind nginx on this machine set PHOTOCHANGER_TRUST_PROXY=loopback');
+  }
+  if (typeof config.trustProxy === 'number' && !isLoopbackHost(config.host)) {
+    warnings.push(`PHOTOCHANGER_TRUST_PROXY=${config.trustProxy} trusts X-Forwarded-For from any address while the server listens on ${config.host}: a client that connects directly can choose its own address; name the proxy (loopback or its address) instead`);
+  }
   for (const w of warnings) options.warn?.(w);
   return config;
 }

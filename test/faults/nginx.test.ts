@@ -10,7 +10,7 @@ import { jpegBytes, multipartBody, postIngest } from '../support/http.js';
 import { startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
 
 /** An HTTPS request to the proxy (self-signed certificate). */
-function tlsRequest(port: number, pathName: string, method = 'GET', body?: { data: Buffer; contentType: string }): Promise<{ status: number; type: string }> {
+function tlsRequest(port: number, pathName: string, method = 'GET', body?: { data: Buffer; contentType: string }): Promise<{ status: number; type: string; hsts?: string }> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
@@ -23,7 +23,7 @@ function tlsRequest(port: number, pathName: string, method = 'GET', body?: { dat
       },
       (res) => {
         res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']) }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), hsts: res.headers['strict-transport-security'] }));
       },
     );
     req.on('error', reject);
@@ -109,7 +109,7 @@ describe.each([
       { name: 'password', value: TEST_INGEST_PASSWORD },
       { name: 'fileToUpload', value: photo, filename: 'shot.jpg', contentType: 'image/jpeg' },
     ]);
-    expect(await tlsRequest(tlsPort, '/ingest/slot-001', 'POST', { data: tlsForm.body, contentType: tlsForm.contentType })).toEqual({ status: 200, type: 'image/jpeg' });
+    expect(await tlsRequest(tlsPort, '/ingest/slot-001', 'POST', { data: tlsForm.body, contentType: tlsForm.contentType })).toMatchObject({ status: 200, type: 'image/jpeg' });
   });
 
   it('plain HTTP carries only the booth and the guests: admin UI, API, docs and metrics are HTTPS-only', async () => {
@@ -123,6 +123,8 @@ describe.each([
     for (const s of servers) expect(s.logLines.some((l) => l.includes('/api/login'))).toBe(false);
     expect((await tlsRequest(tlsPort, '/docs')).status).toBeLessThan(400);
     expect((await tlsRequest(tlsPort, '/api/slots')).status).toBe(401);
+    // HSTS comes from nginx on HTTPS, refusals included.
+    expect((await tlsRequest(tlsPort, '/api/slots')).hsts).toBe('max-age=31536000');
     if (file.endsWith('single.conf')) expect(await (await fetch(`${plainUrl}/.well-known/acme-challenge/token-1`)).text()).toBe('challenge-answer');
   });
 

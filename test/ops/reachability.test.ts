@@ -54,6 +54,19 @@ describe('reachable by booths and guests', () => {
     expect(warnings.join(' ')).toContain('loopback');
   });
 
+  it('behind a proxy: a loopback listener without PHOTOCHANGER_TRUST_PROXY, or a hop count on an open listener, is warned about', () => {
+    const warningsFor = (env: Record<string, string>) => {
+      const warnings: string[] = [];
+      loadConfig(env, { warn: (w) => warnings.push(w) });
+      return warnings.join(' ');
+    };
+    const proxied = { PHOTOCHANGER_HOST: '127.0.0.1', PHOTOCHANGER_PUBLIC_BASE_URL: 'https://booth.example.com' };
+    expect(warningsFor(proxied)).toContain('set PHOTOCHANGER_TRUST_PROXY=loopback');
+    expect(warningsFor({ ...proxied, PHOTOCHANGER_TRUST_PROXY: 'loopback' })).toBe('');
+    expect(warningsFor({ PHOTOCHANGER_TRUST_PROXY: '1' })).toContain('a client that connects directly can choose its own address');
+    expect(warningsFor({ PHOTOCHANGER_HOST: '127.0.0.1', PHOTOCHANGER_TRUST_PROXY: '1' })).toBe('');
+  });
+
   it('the public base: configured, else the first private LAN address (never loopback or link-local), else none', () => {
     expect(lanAddresses(LAN)).toEqual(['192.168.1.20', '203.0.113.7']);
     const lan = new PublicAddress({ publicBaseUrl: undefined, host: '0.0.0.0', port: 8000 }, LAN);
