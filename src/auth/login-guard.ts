@@ -41,9 +41,20 @@ export class LoginGuard {
     this.perAddress.succeed(address);
   }
 
-  /** Forgets every address's failures for this name. Returns how many were forgotten. */
+  /**
+   * Forgets every address's failures for this name, and the per-address failures of the addresses
+   * that tried it (an administrator who mistyped from the office is let back in whole). Returns how
+   * many name entries were forgotten.
+   */
   unlock(username: string): number {
     const suffix = `|${username.toLowerCase()}`;
-    return this.perAccount.clear((key) => key.endsWith(suffix));
+    const addresses = new Set<string>();
+    const forgotten = this.perAccount.clear((key) => {
+      if (!key.endsWith(suffix)) return false;
+      addresses.add(key.slice(0, -suffix.length));
+      return true;
+    });
+    this.perAddress.clear((address) => addresses.has(address));
+    return forgotten;
   }
 }

@@ -150,6 +150,12 @@ describe('admin authentication and permissions', () => {
     expect(unlock.status).toBe(200);
     expect(await jsonOf(unlock)).toEqual({ username: 'admin', unlocked: true });
     expect((await loginFrom(server, '127.0.0.6', 'admin', TEST_ADMIN.password)).status).toBe(200);
+    // Locked per address (many names tried, this one among them): the unlock lets that address back in too.
+    for (let i = 0; i < 2; i++) await loginFrom(server, '127.0.0.7', 'admin', `wrong-${i}-password`);
+    for (let i = 0; i < 19; i++) await loginFrom(server, '127.0.0.7', `someone-${i}`, 'wrong-password');
+    expect((await loginFrom(server, '127.0.0.7', 'admin', TEST_ADMIN.password)).status).toBe(429);
+    await fetch(`${server.url}/api/accounts/admin/unlock`, { method: 'POST', headers: authHeader(server, ['settings:write']) });
+    expect((await loginFrom(server, '127.0.0.7', 'admin', TEST_ADMIN.password)).status).toBe(200);
     expect((await fetch(`${server.url}/api/accounts/nobody/unlock`, { method: 'POST', headers: authHeader(server, ['settings:write']) })).status).toBe(404);
     expect((await fetch(`${server.url}/api/accounts/admin/unlock`, { method: 'POST', headers: authHeader(server, ['settings:read']) })).status).toBe(403);
   });
