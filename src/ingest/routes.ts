@@ -6,7 +6,7 @@ import { AppError, ErrorSchema } from '../errors.js';
 import { queueStatement, countInFlightJobs } from '../queue/statements.js';
 import { findSlot } from '../slots/statements.js';
 import { AttemptThrottle } from '../auth/attempts.js';
-import { photoLimitBytes, photoOf, receiveUpload, type ReceivedFile, type ReceivedUpload } from '../media/upload.js';
+import { BOOTH_FIELD_LIMITS, photoLimitBytes, photoOf, receiveUpload, type ReceivedFile, type ReceivedUpload } from '../media/upload.js';
 import { queueBusy, releaseAnsweredJob, submitAndWait } from '../queue/submit.js';
 import { UploadGate } from './upload-gate.js';
 import { decodeBudget, decodedBytesOf, DecodeTooLargeError } from '../media/decode-budget.js';
@@ -113,6 +113,7 @@ export const ingestRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, {
           fileLimitBytes: limit,
           acceptedMimeTypes: operation.acceptedMimeTypes,
           requirePasswordFirst: true,
+          fieldLimits: BOOTH_FIELD_LIMITS,
           transfer,
           // The photo's place is reserved when its bytes begin (after a valid password): only a
           // booth that knows the password can hold one; the reservation is atomic (one thread).

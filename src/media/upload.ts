@@ -47,7 +47,15 @@ export interface IntakeOptions {
   transfer?: TransferLimits;
   /** Called when the file part begins, before any of its bytes are read (may throw to refuse). */
   onFileStart?: () => void;
+  /**
+   * Text fields held in memory: how many and how long each (longer values are cut). Defaults suit
+   * an administrator's upload; the booth's intake, open to anyone before the password, takes fewer.
+   */
+  fieldLimits?: { count: number; bytes: number };
 }
+
+/** Text fields a booth may send: DSLR Remote Pro sends a handful of short ones. */
+export const BOOTH_FIELD_LIMITS = { count: 32, bytes: 16 * 1024 } as const;
 
 export interface TransferLimits {
   totalMs: number;
@@ -118,7 +126,13 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
   try {
     const parts = request.parts({
       preservePath: true, // keep the booth's C:\\… path as metadata; the name on disk is sanitized
-      limits: { fileSize: options.fileLimitBytes, files: 10, fields: 200, fieldSize: MAX_FIELD_BYTES, parts: 220 },
+      limits: {
+        fileSize: options.fileLimitBytes,
+        files: 10,
+        fields: options.fieldLimits?.count ?? 200,
+        fieldSize: options.fieldLimits?.bytes ?? MAX_FIELD_BYTES,
+        parts: (options.fieldLimits?.count ?? 200) + 20,
+      },
     });
     const iterator = parts[Symbol.asyncIterator]();
     for (;;) {

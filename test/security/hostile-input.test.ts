@@ -24,6 +24,23 @@ describe('finding 8: NUL bytes and hostile JSON never give a 500', () => {
     expect(job.metadata).toMatchObject({ name: 'Booth 1', surveyq: 'yes', original_filename: 'IMG_1.JPG' });
   });
 
+  it('fields before the password are bounded: 33 fields is a 400 with the connection closed; a long value is cut at 16 KiB', async () => {
+    const many = multipartBody([...Array.from({ length: 33 }, (_, i) => ({ name: `f${i}`, value: 'x' })), { name: 'password', value: TEST_INGEST_PASSWORD }]);
+    const refused = await rawPost(server.url, '/ingest/slot-001', many.body, { 'Content-Type': many.contentType });
+    expect(refused.status).toBe(400);
+    expect(JSON.parse(refused.body.toString()).error.code).toBe('invalid_request');
+    expect(refused.headers.connection).toBe('close');
+    const form = multipartBody([
+      { name: 'password', value: TEST_INGEST_PASSWORD },
+      { name: 'name', value: 'n'.repeat(40_000) },
+      { name: 'fileToUpload', value: await jpegBytes(), filename: 'a.jpg', contentType: 'image/jpeg' },
+    ]);
+    const res = await rawPost(server.url, '/ingest/slot-001', form.body, { 'Content-Type': form.contentType });
+    expect(res.status).toBe(200);
+    const job = await server.database.db.selectFrom('job').select('metadata').where('id', '=', res.headers['x-job-id']!).executeTakeFirstOrThrow();
+    expect(String((job.metadata as Record<string, unknown>).name).length).toBeLessThanOrEqual(16 * 1024);
+  });
+
   it('NUL in a slot id, a login name or an admin JSON body: 400/404 in the canonical shape', async () => {
     const form = multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'fileToUpload', value: await jpegBytes(), filename: 'a.jpg' }]);
     const slot = await rawPost(server.url, '/ingest/slot-0%0001', form.body, { 'Content-Type': form.contentType });
