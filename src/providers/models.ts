@@ -209,10 +209,12 @@ export class ModelCatalog {
     if (cached && cached.keyFingerprint === fingerprint && now - cached.at < this.ttlMs) return { models: cached.models, at: cached.at };
     const failed = this.failures.get(provider);
     if (failed && failed.keyFingerprint === fingerprint && now - failed.at < 60_000) return { error: failed.error };
-    let pending = this.inFlight.get(provider);
+    // Joined only by callers with the same key: a listing started with the old key never answers for a new one.
+    const flightKey = `${provider}:${fingerprint}`;
+    let pending = this.inFlight.get(flightKey);
     if (!pending) {
-      pending = lister.listModels(AbortSignal.timeout(this.options.timeoutMs ?? 10_000)).finally(() => this.inFlight.delete(provider));
-      this.inFlight.set(provider, pending);
+      pending = lister.listModels(AbortSignal.timeout(this.options.timeoutMs ?? 10_000)).finally(() => this.inFlight.delete(flightKey));
+      this.inFlight.set(flightKey, pending);
     }
     try {
       const models = await pending;
