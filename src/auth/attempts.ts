@@ -5,7 +5,23 @@
  * process (a restart forgets it; several instances each throttle what they see), bounded in size,
  * read on the injected clock.
  */
+import { isIPv6 } from 'node:net';
 import type { Clock } from '../clock.js';
+
+/**
+ * The throttling key of a client address: an IPv4 address as is (also when IPv4-mapped), an IPv6
+ * address by its /64 (one host may rotate through its whole /64, every address a fresh key).
+ */
+export function clientKey(ip: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  if (!isIPv6(ip)) return ip;
+  const [head = '', tail] = ip.toLowerCase().split('::');
+  const headGroups = head === '' ? [] : head.split(':');
+  const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = [...headGroups, ...Array<string>(Math.max(0, 8 - headGroups.length - tailGroups.length)).fill('0'), ...tailGroups];
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
 
 interface Entry {
   failures: number;

@@ -7,6 +7,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import pLimit from 'p-limit';
+import { AppError } from '../errors.js';
 
 export const ARGON2_OPTIONS = { algorithm: 2 as const, memoryCost: 19_456, timeCost: 2, parallelism: 1 };
 
@@ -18,7 +19,16 @@ export function hashPassword(password: string): Promise<string> {
   return argon2Slots(() => hash(password, ARGON2_OPTIONS));
 }
 
+/**
+ * Checks that may wait for a slot: beyond them a check is refused at once (429) rather than queued,
+ * so a flood of wrong passwords cannot make a booth's right one wait past its upload grace period.
+ */
+export const MAX_WAITING_PASSWORD_CHECKS = 32;
+
 export function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
+  if (argon2Slots.pendingCount >= MAX_WAITING_PASSWORD_CHECKS) {
+    return Promise.reject(new AppError('too_many_attempts', 'Too many password checks are waiting; retry in a moment', undefined, { 'Retry-After': '1' }));
+  }
   return argon2Slots(() => verify(passwordHash, password).catch(() => false));
 }
 

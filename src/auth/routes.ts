@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import { AppError } from '../errors.js';
 import { CHANNELS } from '../db/notifications.js';
 import { audit, authenticate, listAccounts, loginThrottled } from './accounts.js';
+import { clientKey } from './attempts.js';
 import { Authenticator, sessionToken, setSessionCookie } from './sessions.js';
 import { BEARER_SECURITY, requirePermission } from './guard.js';
 import { PERMISSIONS } from './permissions.js';
@@ -45,12 +46,13 @@ export const authRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
     },
     async (request, reply) => {
       const { username, password, remember } = request.body as { username: string; password: string; remember?: boolean };
-      const wait = deps.loginGuard.waitMs(request.ip, username);
+      const client = clientKey(request.ip);
+      const wait = deps.loginGuard.waitMs(client, username);
       if (wait > 0) throw loginThrottled(wait, deps.clock.now());
       // Counted as a failure until it succeeds: attempts sent in parallel are bounded too.
-      deps.loginGuard.fail(request.ip, username);
+      deps.loginGuard.fail(client, username);
       const principal = await authenticate(deps.db, deps.clock, username, password);
-      deps.loginGuard.succeed(request.ip, username);
+      deps.loginGuard.succeed(client, username);
       const session = await deps.auth.createSession(principal.username, remember === true);
       setSessionCookie(request, reply, session.token, { remember: remember === true, expiresAt: session.expiresAt });
       request.log.info({ username, remember: remember === true }, 'administrator logged in');

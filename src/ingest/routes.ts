@@ -5,7 +5,7 @@ import type { AppDeps } from '../app.js';
 import { AppError, ErrorSchema } from '../errors.js';
 import { queueStatement, countInFlightJobs } from '../queue/statements.js';
 import { findSlot } from '../slots/statements.js';
-import { AttemptThrottle } from '../auth/attempts.js';
+import { AttemptThrottle, clientKey } from '../auth/attempts.js';
 import { BOOTH_FIELD_LIMITS, photoLimitBytes, photoOf, receiveUpload, type ReceivedFile, type ReceivedUpload } from '../media/upload.js';
 import { queueBusy, releaseAnsweredJob, submitAndWait } from '../queue/submit.js';
 import { UploadGate } from './upload-gate.js';
@@ -64,7 +64,8 @@ export const ingestRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, {
       const payloadDir = media.payloadDir(jobId);
       let jobCreated = false;
       const log = request.log.child({ slot_id: slotId, job_id: jobId });
-      const throttleKeys = [`ip:${request.ip}`, `ip:${request.ip}|slot:${slotId.slice(0, 64)}`];
+      const client = clientKey(request.ip);
+      const throttleKeys = [`ip:${client}`, `ip:${client}|slot:${slotId.slice(0, 64)}`];
       let entered = false;
       let cleaned = false;
       // The payload never outlives the response; the inline copy is cleared once answered.

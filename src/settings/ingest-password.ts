@@ -16,14 +16,21 @@ export const MIN_INGEST_PASSWORD_LENGTH = 8;
  */
 export class IngestPasswordVerifier {
   private readonly key = randomBytes(32);
+  /** Wrong candidates (bounded, oldest forgotten first). */
   private readonly verdicts = new Map<string, boolean>();
+  /**
+   * Right ones, kept apart: a flood of distinct wrong passwords cannot push the booth's password out
+   * and make it pay argon2 again. One per stored hash; a few hashes (rotations) at most.
+   */
+  private readonly accepted = new Set<string>();
 
   constructor(private readonly maxEntries = 256) {}
 
   /** The remembered outcome for this candidate, without any argon2 (undefined: not known yet). */
   knownVerdict(storedHash: string | undefined, candidate: string): boolean | undefined {
     if (storedHash === undefined) return false;
-    return this.verdicts.get(this.fingerprint(storedHash, candidate));
+    const fingerprint = this.fingerprint(storedHash, candidate);
+    return this.accepted.has(fingerprint) ? true : this.verdicts.get(fingerprint);
   }
 
   private fingerprint(storedHash: string, candidate: string): string {
@@ -32,12 +39,17 @@ export class IngestPasswordVerifier {
 
   async verify(storedHash: string | undefined, candidate: string): Promise<boolean> {
     if (storedHash === undefined) return false;
-    const fingerprint = this.fingerprint(storedHash, candidate);
-    const known = this.verdicts.get(fingerprint);
+    const known = this.knownVerdict(storedHash, candidate);
     if (known !== undefined) return known;
+    const fingerprint = this.fingerprint(storedHash, candidate);
     const ok = await verifyPassword(storedHash, candidate);
-    if (this.verdicts.size >= this.maxEntries) this.verdicts.delete(this.verdicts.keys().next().value as string);
-    this.verdicts.set(fingerprint, ok);
+    if (ok) {
+      if (this.accepted.size >= 4) this.accepted.delete(this.accepted.values().next().value as string);
+      this.accepted.add(fingerprint);
+    } else {
+      if (this.verdicts.size >= this.maxEntries) this.verdicts.delete(this.verdicts.keys().next().value as string);
+      this.verdicts.set(fingerprint, false);
+    }
     return ok;
   }
 }
