@@ -45,6 +45,8 @@ export class Authenticator {
     const csrfToken = randomBytes(24).toString('base64url');
     const now = this.deps.clock.now();
     const expiresAt = new Date(now.getTime() + (remember ? SESSION_REMEMBER_MS : SESSION_IDLE_MS));
+    // Expired sessions go at each login, so the table holds only live ones (logins are throttled).
+    await this.deps.db.deleteFrom('admin_session').where('expires_at', '<', now).execute();
     await this.deps.db
       .insertInto('admin_session')
       .values({ id: hashOf(token), username, csrf_token: csrfToken, remember, created_at: now, last_seen_at: now, expires_at: expiresAt })

@@ -32,7 +32,7 @@ export async function listSlotsForAdmin(db: Db, dayStart: Date, slotId?: string,
               AND j.failure_reason IN ('timeout', 'provider_error', 'internal_error'))::int AS today_failed,
            (SELECT coalesce(sum(r.count), 0) FROM ingest_rejection_count r
              WHERE r.slot_id = s.id AND r.code = 'invalid_password'
-               AND r.hour >= date_trunc('hour', ${now}::timestamptz) - interval '1 hour')::int AS recent_wrong_passwords
+               AND r.hour >= date_trunc('hour', ${now}::timestamptz, 'UTC') - interval '1 hour')::int AS recent_wrong_passwords
       FROM slot s
      WHERE (${slotId ?? null}::text IS NULL OR s.id = ${slotId ?? null})
      ORDER BY s.id`.execute(db);

@@ -111,7 +111,7 @@ async function countRejections(db: Db, range: StatsRange, groupBy?: GroupBy): Pr
   const result = await sql<{ bucket: Date | null; code: string; n: number }>`
     SELECT ${bucket} AS bucket, code, sum(count)::int AS n
       FROM ingest_rejection_count
-     WHERE hour >= date_trunc('hour', ${range.from}::timestamptz) AND hour < ${range.to}
+     WHERE hour >= date_trunc('hour', ${range.from}::timestamptz, 'UTC') AND hour < ${range.to}
        AND (${range.slotId ?? null}::text IS NULL OR slot_id = ${range.slotId ?? null})
      GROUP BY 1, 2`.execute(db);
   return result.rows;

@@ -71,6 +71,9 @@ describe('finding 5: the admin UI authenticates with an HttpOnly session cookie,
     clock.offsetMs += 13 * 3600_000;
     expect((await me(s.cookie)).status).toBe(401); // 13 h idle
     const t = await login();
+    // The login purged the expired session: only live ones are kept.
+    const expired = await server.database.db.selectFrom('admin_session').select('id').where('expires_at', '<', clock.now()).execute();
+    expect(expired).toEqual([]);
     const out = await fetch(`${server.url}/api/logout`, { method: 'POST', headers: { cookie: t.cookie, 'x-csrf-token': t.csrf } });
     expect(out.status).toBe(204);
     expect(out.headers.get('set-cookie')).toMatch(/pc_session=;.*Max-Age=0/);
