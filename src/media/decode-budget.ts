@@ -61,13 +61,15 @@ export class DecodeBudget {
     while (this.used + bytes > this.totalBytes) {
       signal?.throwIfAborted();
       await new Promise<void>((resolve) => {
-        const entry = { bytes, wake: resolve };
-        this.waiting.push(entry);
-        signal?.addEventListener('abort', () => {
+        const onAbort = () => {
           const i = this.waiting.indexOf(entry);
           if (i >= 0) this.waiting.splice(i, 1);
           resolve();
-        }, { once: true });
+        };
+        // Woken normally, the abort listener goes too: a job waiting through many wake-ups keeps one.
+        const entry = { bytes, wake: () => { signal?.removeEventListener('abort', onAbort); resolve(); } };
+        this.waiting.push(entry);
+        signal?.addEventListener('abort', onAbort, { once: true });
       });
     }
     this.used += bytes;

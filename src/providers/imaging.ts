@@ -48,6 +48,8 @@ export interface PrepareInputOptions {
   maxPixels?: number;
   maxSide?: number;
   maxBytes?: number;
+  /** The job's signal: waiting for decode budget ends with it. */
+  signal?: AbortSignal;
 }
 
 const MIME_TO_FORMAT: Record<string, keyof sharp.FormatEnum> = { 'image/jpeg': 'jpeg', 'image/png': 'png', 'image/webp': 'webp' };
@@ -117,7 +119,7 @@ function fitWithin(width: number, height: number, maxSide?: number, maxPixels?: 
 export async function prepareInputImage(input: { path: string; mime: string } | { bytes: Buffer; mime: string }, options: PrepareInputOptions): Promise<PreparedImage> {
   const bytes = 'bytes' in input ? input.bytes : await fs.readFile(input.path);
   const meta = await metadataOf(bytes);
-  return decodeBudget.run(decodedBytes(meta), () => prepareDecoded(input.mime, bytes, meta, options));
+  return decodeBudget.run(decodedBytes(meta), () => prepareDecoded(input.mime, bytes, meta, options), options.signal);
 }
 
 async function prepareDecoded(inputMime: string, bytes: Buffer, meta: sharp.Metadata, options: PrepareInputOptions): Promise<PreparedImage> {
@@ -158,10 +160,10 @@ async function prepareDecoded(inputMime: string, bytes: Buffer, meta: sharp.Meta
  * and quality. Without settings (or with format "original" and nothing to change), the provider's
  * bytes are returned as they are.
  */
-export async function normalizeOutputImage(bytes: Buffer, mime: string, output: OutputSettings | undefined): Promise<{ bytes: Buffer; mime: string }> {
+export async function normalizeOutputImage(bytes: Buffer, mime: string, output: OutputSettings | undefined, signal?: AbortSignal): Promise<{ bytes: Buffer; mime: string }> {
   if (output === undefined) return { bytes, mime };
   const meta = await metadataOf(bytes);
-  return decodeBudget.run(decodedBytes(meta), () => normalizeDecoded(bytes, mime, meta, output));
+  return decodeBudget.run(decodedBytes(meta), () => normalizeDecoded(bytes, mime, meta, output), signal);
 }
 
 async function normalizeDecoded(bytes: Buffer, mime: string, meta: sharp.Metadata, output: OutputSettings): Promise<{ bytes: Buffer; mime: string }> {

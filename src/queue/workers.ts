@@ -280,7 +280,7 @@ export class WorkerPool {
         });
         this.deps.onProviderWork?.(step.provider, 'success', (performance.now() - started) / 1000);
         controller.signal.throwIfAborted();
-        const output = await normalizeOutputImage(produced.bytes, produced.mime, settings.output as OutputSettings | undefined);
+        const output = await normalizeOutputImage(produced.bytes, produced.mime, settings.output as OutputSettings | undefined, controller.signal);
         return { produced, output, answeredBy: step.provider };
       } catch (err) {
         this.deps.onProviderWork?.(step.provider, signal.aborted ? 'aborted' : 'failure', (performance.now() - started) / 1000);

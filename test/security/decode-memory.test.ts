@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecodeBudget, decodedBytes, MIB } from '../../src/media/decode-budget.js';
@@ -51,5 +52,22 @@ describe('finding 6: decode memory is budgeted from the header, before decoding'
     await Promise.all([first, second]);
     expect(order).toEqual(['first started', 'second started']);
     expect(() => budget.check(120)).toThrow(/limit is/);
+  });
+
+  it('a waiting decode ends with its job\'s signal, and keeps one abort listener however often it is woken', async () => {
+    const budget = new DecodeBudget(100, 100);
+    const controller = new AbortController();
+    let release!: () => void;
+    const holder = budget.run(50, () => new Promise<void>((r) => (release = r)));
+    const waiter = budget.run(60, async () => 'ran', controller.signal);
+    // Short decodes that fit beside the holder come and go; each end wakes the waiter, which waits again.
+    for (let i = 0; i < 15; i++) await budget.run(50, async () => undefined);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(getEventListeners(controller.signal, 'abort').length).toBe(1);
+    controller.abort(new Error('deadline'));
+    await expect(waiter).rejects.toThrow('deadline');
+    release();
+    await holder;
+    expect(budget.inUse).toBe(0);
   });
 });

@@ -246,7 +246,7 @@ export function createGeminiProvider(options: GeminiProviderOptions): ProviderDr
       const inputSide = geminiInputSide(caps, caps.imageSizes.includes(settings.image_size ?? '') ? settings.image_size : undefined, settings.input_max_side);
       const images: { bytes: Buffer; mime: string }[] = [];
       for (const input of inputs) {
-        images.push(await prepareInputImage({ path: input.path, mime: input.mime }, { accepted: GEMINI_INPUT_MIME_TYPES, maxSide: inputSide, maxBytes: perImage }));
+        images.push(await prepareInputImage({ path: input.path, mime: input.mime }, { accepted: GEMINI_INPUT_MIME_TYPES, maxSide: inputSide, maxBytes: perImage, signal: request.signal }));
         if (request.signal.aborted) throw abortReason(request.signal);
       }
       const body = JSON.stringify(buildGeminiBody(settings, images));

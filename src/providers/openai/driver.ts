@@ -164,7 +164,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ProviderDr
       const inputs = [request.photo, ...templates].slice(0, caps.maxInputImages);
       const images: { bytes: Buffer; mime: string }[] = [];
       for (const input of inputs) {
-        images.push(await prepareInputImage({ path: input.path, mime: input.mime }, { accepted: OPENAI_INPUT_MIME_TYPES, maxSide: caps.inputMaxSide, maxBytes: MAX_IMAGE_BYTES }));
+        images.push(await prepareInputImage({ path: input.path, mime: input.mime }, { accepted: OPENAI_INPUT_MIME_TYPES, maxSide: caps.inputMaxSide, maxBytes: MAX_IMAGE_BYTES, signal: request.signal }));
         if (request.signal.aborted) throw abortReason(request.signal);
       }
       const meta: CallMeta = { provider: PROVIDER, title: TITLE, model: settings.model, secrets: [key] };

@@ -308,7 +308,7 @@ export function createTurbotextProvider(options: TurbotextProviderOptions): Prov
 
       // Publish the inputs, prepared to what Turbotext takes.
       const publish = async (input: { path: string; mime: string }) => {
-        const prepared = await prepareInputImage(input, { accepted: TURBOTEXT_INPUT_MIME_TYPES, maxSide: MAX_SIDE, maxBytes: MAX_IMAGE_BYTES });
+        const prepared = await prepareInputImage(input, { accepted: TURBOTEXT_INPUT_MIME_TYPES, maxSide: MAX_SIDE, maxBytes: MAX_IMAGE_BYTES, signal: request.signal });
         if (request.signal.aborted) throw abortReason(request.signal);
         return options.publisher.publish({ jobId: request.jobId, file: { bytes: prepared.bytes, mime: prepared.mime } });
       };
