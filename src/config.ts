@@ -37,6 +37,8 @@ export interface Config {
   trustProxy: boolean | number | string[];
   resultTtlSeconds: number;
   cleanupIntervalSeconds: number;
+  /** Seconds between keep-alive comments on a live job stream (each also checks the session). */
+  streamHeartbeatSeconds: number;
   jwtSecret: string | undefined;
   secretKey: string | undefined;
   bootstrapIngestPassword: string | undefined;
@@ -94,6 +96,7 @@ export const CONFIG_VARIABLES: VariableSpec[] = [
   { name: 'PHOTOCHANGER_DECODE_BUDGET_MIB', default: '768', description: 'Memory all image decodes of one process may take at once; a decode waits for room (within its job deadline).' },
   { name: 'PHOTOCHANGER_TRUST_PROXY', default: undefined, description: 'Reverse proxies whose X-Forwarded-For names the client: `loopback` (nginx on the same machine), a comma-separated list of addresses or CIDRs, or a number of hops. Unset: the connecting address is the client. Password throttling is per client address, so set this behind a proxy (or every booth shares one address).' },
   { name: 'PHOTOCHANGER_RESULT_TTL_SECONDS', default: '259200', description: 'How long a result stays downloadable at /public/results/{job_id} (72 h); then 410 Gone.' },
+  { name: 'PHOTOCHANGER_STREAM_HEARTBEAT_SECONDS', default: '15', description: 'Seconds between keep-alive comments on the live job stream (GET /api/jobs/stream); each beat also checks the session, so a stream ends within one beat of a logout or password reset. Keep it under the proxy\'s read timeout.' },
   { name: 'PHOTOCHANGER_CLEANUP_INTERVAL_SECONDS', default: '900', description: 'Period of the photochanger-media-cleanup task that deletes expired payloads, temporary links and results.' },
   { name: 'PHOTOCHANGER_JWT_SECRET', default: undefined, description: 'HS256 secret for admin tokens (at least 32 characters). Unset on a local install: generated once and kept in DATA_DIR/jwt-secret (mode 0600).', secret: true },
   { name: 'PHOTOCHANGER_SECRET_KEY', default: undefined, description: 'Key (32 bytes as 64 hex chars or base64) encrypting provider keys at rest with AES-256-GCM. Unset on a local install: generated once and kept in DATA_DIR/secret-key (mode 0600).', secret: true },
@@ -231,6 +234,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     decodeBudgetMib: number('PHOTOCHANGER_DECODE_BUDGET_MIB', between(16, 256 * 1024)),
     resultTtlSeconds: number('PHOTOCHANGER_RESULT_TTL_SECONDS', between(1, 365 * 24 * 3600)),
     cleanupIntervalSeconds: number('PHOTOCHANGER_CLEANUP_INTERVAL_SECONDS', between(1, 24 * 3600)),
+    streamHeartbeatSeconds: number('PHOTOCHANGER_STREAM_HEARTBEAT_SECONDS', between(1, 300)),
     jwtSecret,
     secretKey,
     bootstrapIngestPassword,

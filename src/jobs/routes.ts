@@ -96,6 +96,12 @@ function detail(r: JobDetailRow, now: Date, base: PublicBase) {
 export const jobRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
   const canRead = requirePermission(deps.auth, 'stats:read');
   const feed = new JobFeed({ db: deps.db, hub: deps.hub, log: deps.log });
+  const STREAM_HEARTBEAT_MS = deps.config.streamHeartbeatSeconds * 1000;
+  // Live streams never hold a stop: they end before the server waits for its requests.
+  const openStreams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const end of openStreams) end();
+  });
 
   app.get(
     '/api/jobs',
@@ -166,9 +172,19 @@ export const jobRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { de
         const s = summary(row);
         res.write(`event: job\ndata: ${JSON.stringify({ id: s.id, slot_id: s.slot_id, status: s.status, outcome: s.outcome, is_finalized: s.is_finalized, failure_reason: s.failure_reason, at: deps.clock.now().toISOString() })}\n\n`);
       });
-      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+      // Each heartbeat asks again who is listening: a stream ends with its session (logout, password
+      // reset, removed account) within one beat.
+      const heartbeat = setInterval(() => {
+        deps.auth.identify(request).then(
+          (caller) => (caller ? res.write(': keep-alive\n\n') : res.end()),
+          () => res.end(),
+        );
+      }, STREAM_HEARTBEAT_MS);
+      const end = () => res.end();
+      openStreams.add(end);
       const close = () => {
         clearInterval(heartbeat);
+        openStreams.delete(end);
         remove();
       };
       request.raw.once('close', close);
