@@ -140,7 +140,6 @@ export const ingestRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, {
         reply.raw.once('close', () => {
           if (!reply.raw.writableFinished) clientGone.abort();
         });
-        jobCreated = true;
         const outcome = await submitAndWait(deps, {
           jobId,
           slot,
@@ -151,6 +150,8 @@ export const ingestRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, {
           receivedAt,
           tSyncResponseSeconds: runtime.tSyncResponseSeconds,
           clientGone: clientGone.signal,
+          // Only a job that exists is named to the booth (X-Job-Id); a refusal before it is counted.
+          onEnqueued: () => (jobCreated = true),
           log,
         });
         if (outcome.outcome !== 'succeeded') throw outcome.error;

@@ -29,6 +29,8 @@ export interface JobSubmission {
   tSyncResponseSeconds: number;
   /** Fires when the waiting client goes away. */
   clientGone?: AbortSignal;
+  /** Called once the job row exists (not when the window was used up or the queue was full). */
+  onEnqueued?: () => void;
   log: Logger;
 }
 
@@ -81,6 +83,7 @@ export async function submitAndWait(deps: JobServiceDeps, job: JobSubmission): P
     ),
   );
   if (enqueued === 'queue_busy') throw queueBusy(deps.config);
+  job.onEnqueued?.();
   job.log.info({ job_id: job.jobId, slot_id: job.slot.id, expires_at: expiresAt.toISOString() }, 'job enqueued');
 
   const waited = await deps.completion.waitForFinalization(job.jobId, expiresAt, job.clientGone);
