@@ -16,7 +16,7 @@ import { ConfigError, loadConfig } from '../config.js';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { connectDatabase, migrateToLatest, type Db } from '../db/database.js';
-import { DATABASE_URL_FILE, startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.js';
+import { DATABASE_URL_FILE, EmbeddedDatabaseError, startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.js';
 import { CHANNELS } from '../db/notifications.js';
 import { createLogger } from '../logger.js';
 
@@ -40,7 +40,7 @@ async function main(argv: string[]): Promise<number> {
   if (!url) url = await runningServerDatabase(config.dataDir);
   if (!url) {
     const dataDir = path.join(config.dataDir, 'pgdata');
-    embedded = await startEmbeddedPostgres({ dataDir, database: 'photochanger', log });
+    embedded = await startEmbeddedPostgres({ dataDir, database: 'photochanger', log, existingOnly: true });
     url = embedded.url;
   }
   const database = connectDatabase(url, { statementTimeoutMs: config.queueStatementTimeoutMs, log });
@@ -113,7 +113,7 @@ async function announceUnlock(db: Db, username: string): Promise<void> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    console.error(err instanceof ConfigError ? err.message : err);
+    console.error(err instanceof ConfigError ? err.message : err instanceof EmbeddedDatabaseError ? `${err.message}\n${err.hint}` : err);
     process.exit(1);
   },
 );

@@ -53,6 +53,8 @@ export const SYSTEM_DATA_ROOT = '/var/lib/photochanger';
 /** The system user the database runs as when PhotoChanger runs as root. */
 const DB_USER = 'postgres';
 const READY = 'database system is ready to accept connections';
+/** How long a start may take before it is given up (crash recovery included). */
+const START_TIMEOUT_MS = 180_000;
 
 /** Beside the cluster: the pid of the server process that runs it (removed at a clean stop). */
 const ownerFile = (dataDir: string) => `${dataDir}.owner`;
@@ -386,10 +388,18 @@ export async function startEmbeddedPostgres(options: {
   log: Logger;
   /** Fixed port (a restart that clients must find again); default: a free one. */
   port?: number;
+  /** Refuse to create a cluster: only an existing one is started (the admin CLI). */
+  existingOnly?: boolean;
 }): Promise<EmbeddedDatabase> {
   const { database, log } = options;
   const placement = await placeCluster(path.resolve(options.dataDir), log);
   const { dataDir } = placement;
+  if (options.existingOnly && !(await fs.access(path.join(dataDir, 'PG_VERSION')).then(() => true, () => false))) {
+    throw new EmbeddedDatabaseError(
+      `There is no PhotoChanger database in ${path.resolve(options.dataDir)}.`,
+      'Set PHOTOCHANGER_DATA_DIR to the server\'s data directory (the systemd service uses /var/lib/photochanger/data), or start the server once first.',
+    );
+  }
   await prepareDataDir(placement);
   const passwordFile = `${dataDir}.password`;
   let password = await fs.readFile(passwordFile, 'utf8').then((s) => s.trim(), () => undefined);
@@ -411,16 +421,26 @@ export async function startEmbeddedPostgres(options: {
   let output = '';
   const exited = new Promise<number | null>((resolve) => postmaster.once('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
+    // Crash recovery after a kill -9 takes seconds; a start that never gets ready is stopped and said.
+    const startTimer = setTimeout(() => {
+      postmaster.kill('SIGINT');
+      reject(new EmbeddedDatabaseError(`The embedded PostgreSQL was not ready within ${START_TIMEOUT_MS / 1000} s: ${tail(output) || 'no output'}`, 'Read PostgreSQL’s message above; a slow disk or a long crash recovery may need another start.'));
+    }, START_TIMEOUT_MS);
+    startTimer.unref();
     const onData = (d: Buffer) => {
       const text = d.toString();
       output += text;
       for (const line of text.split('\n')) if (line.trim()) log.debug({ component: 'embedded-postgres' }, line.trim());
-      if (output.includes(READY)) resolve();
+      if (output.includes(READY)) {
+        clearTimeout(startTimer);
+        resolve();
+      }
     };
     postmaster.stdout!.on('data', onData);
     postmaster.stderr!.on('data', onData);
     postmaster.once('error', (err) => reject(new EmbeddedDatabaseError(`PostgreSQL (${bin(placement.binaries, 'postgres')}) cannot be run: ${err.message}`, 'Reinstall the dependencies (npm ci).')));
     void exited.then((code) => {
+      clearTimeout(startTimer);
       const said = tail(output);
       const hint = /lock file .* already exists|another server might be running/i.test(said)
         ? `Another PostgreSQL uses ${dataDir}: stop it (see ${path.join(dataDir, 'postmaster.pid')}), or start PhotoChanger with another PHOTOCHANGER_DATA_DIR.`

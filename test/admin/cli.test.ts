@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmptyDatabase } from '../support/db.js';
@@ -17,6 +20,19 @@ describe('admin accounts CLI', () => {
     database = await createEmptyDatabase();
   });
   afterAll(() => database.drop());
+
+  it('run from the wrong folder (no data directory there), it says so and creates nothing', async () => {
+    const empty = await fs.mkdtemp(path.join(os.tmpdir(), 'photochanger-cli-'));
+    await fs.chmod(empty, 0o755);
+    const out = await run(process.execPath, ['--import', 'tsx', 'src/cli/admin.ts', 'users', 'add', 'bob', '--password', 'bob-password-1'], { env: { PATH: process.env.PATH ?? '', PHOTOCHANGER_DATA_DIR: empty } }).catch(
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(out).toMatchObject({ code: 1 });
+    expect((out as { stderr: string }).stderr).toContain(`There is no PhotoChanger database in ${empty}`);
+    expect((out as { stderr: string }).stderr).toContain('PHOTOCHANGER_DATA_DIR');
+    expect(await fs.readdir(empty)).toEqual([]);
+    await fs.rm(empty, { recursive: true, force: true });
+  });
 
   it('adds an account with chosen permissions, lists it, resets its password; refuses duplicates and bad input', async () => {
     const added = await cli('users', 'add', 'operator', '--permissions', 'stats:read,slots:read', '--password', 'operator-pass-1');
