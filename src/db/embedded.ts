@@ -158,11 +158,33 @@ async function makeDirs(dir: string): Promise<string[]> {
 }
 
 /**
+ * Root runs programs from, and keeps clusters in, the system folder only when nobody else could
+ * have put them there: every existing folder from SYSTEM_DATA_ROOT down to `target` must be a real
+ * folder (not a symlink) owned by root and writable by nobody else.
+ */
+export async function assertRootOwnedChain(target: string, root = SYSTEM_DATA_ROOT): Promise<void> {
+  const relative = path.relative(root, target);
+  const parts = relative === '' ? [] : relative.split(path.sep);
+  for (let i = 0; i <= parts.length; i++) {
+    const dir = path.join(root, ...parts.slice(0, i));
+    const st = await fs.lstat(dir).catch(() => undefined);
+    if (!st) return; // the rest is created here, by root
+    if (st.isSymbolicLink() || !st.isDirectory() || st.uid !== 0 || (st.mode & 0o022) !== 0) {
+      throw new EmbeddedDatabaseError(
+        `${dir} is ${st.isSymbolicLink() ? 'a symbolic link' : st.uid !== 0 ? `owned by uid ${st.uid}` : 'writable by other users'}: PhotoChanger running as root will not run the database programs from it or keep its data there.`,
+        `Make it a folder owned by root and writable only by root (chown root:root ${dir}; chmod 755 ${dir}), run PhotoChanger as a regular user, or set PHOTOCHANGER_DATABASE_URL.`,
+      );
+    }
+  }
+}
+
+/**
  * A root-owned copy of the programs the database user can run: copied once per package version,
  * into a temporary folder renamed into place (two starts at once cannot see half a copy).
  */
 async function systemCopyOfBinaries(b: Binaries, log: Logger): Promise<Binaries> {
   const target = path.join(SYSTEM_DATA_ROOT, 'postgresql', b.version);
+  await assertRootOwnedChain(target);
   const marker = path.join(target, '.complete');
   if (await fs.access(marker).then(() => true, () => false)) return { nativeDir: target, version: b.version };
   for (const d of await makeDirs(path.dirname(target))) await fs.chmod(d, 0o755);
@@ -212,6 +234,7 @@ async function placeCluster(requestedDataDir: string, log: Logger): Promise<Plac
   const initialized = await fs.access(path.join(requestedDataDir, 'PG_VERSION')).then(() => true, () => false);
   if (blocked && !initialized) {
     dataDir = path.join(SYSTEM_DATA_ROOT, instanceName(requestedDataDir), 'pgdata');
+    await assertRootOwnedChain(path.dirname(dataDir));
     moved.push(`its data is kept in ${dataDir}`);
   } else if (blocked) {
     throw new EmbeddedDatabaseError(
@@ -234,7 +257,11 @@ async function prepareDataDir(p: Placement): Promise<void> {
   for (const d of created) await fs.chmod(d, 0o755);
   if (p.user) {
     await fs.mkdir(p.dataDir, { recursive: true, mode: 0o700 });
-    await fs.chown(p.dataDir, p.user.uid, p.user.gid);
+    // Never through a symbolic link: root would hand whatever it points at to the database user.
+    if ((await fs.lstat(p.dataDir)).isSymbolicLink()) {
+      throw new EmbeddedDatabaseError(`${p.dataDir} is a symbolic link: PhotoChanger running as root will not hand it to the '${p.user.name}' user.`, 'Make it a real folder, or run PhotoChanger as a regular user.');
+    }
+    await fs.lchown(p.dataDir, p.user.uid, p.user.gid);
   }
 }
 
@@ -405,7 +432,9 @@ export async function startEmbeddedPostgres(options: {
   let password = await fs.readFile(passwordFile, 'utf8').then((s) => s.trim(), () => undefined);
   if (!password) {
     password = randomBytes(18).toString('base64url');
-    await fs.writeFile(passwordFile, password, { mode: 0o600 });
+    // Created, never written through an existing file or link (root must not write where a link points).
+    await fs.rm(passwordFile, { force: true });
+    await fs.writeFile(passwordFile, password, { mode: 0o600, flag: 'wx' });
   }
   const initialized = await fs.access(path.join(dataDir, 'PG_VERSION'), fsConstants.F_OK).then(() => true, () => false);
   if (!initialized) await initCluster(placement, password, log);
@@ -458,7 +487,8 @@ export async function startEmbeddedPostgres(options: {
   postmaster.stderr!.resume();
   postmaster.unref();
   const watchdog = startWatchdog(postmaster.pid!, dataDir, log);
-  await fs.writeFile(ownerFile(dataDir), `${process.pid}\n`, { mode: 0o600 });
+  await fs.rm(ownerFile(dataDir), { force: true });
+  await fs.writeFile(ownerFile(dataDir), `${process.pid}\n`, { mode: 0o600, flag: 'wx' });
 
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
   const stop = async () => {
