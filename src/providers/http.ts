@@ -28,13 +28,20 @@ const TOKEN_RUN = /[A-Za-z0-9+/_=-]{10,}/g;
 const KEY_SHAPES = [/AIza[0-9A-Za-z_-]{10,}/g, /\bsk-[A-Za-z0-9_-]{8,}/g, /\bBearer\s+\S+/gi];
 const WINDOW = 10;
 
-/** Every WINDOW-long slice of the secret and of its base64, base64url and hex forms. */
+/**
+ * Every WINDOW-long slice of the secret and of its base64, base64url and hex (either case) forms.
+ * base64 of a part of the secret depends on where the part starts (mod 3 bytes): all three
+ * alignments are covered.
+ */
 function secretWindows(secrets: readonly string[]): Set<string> {
   const windows = new Set<string>();
   for (const s of secrets) {
     if (s.length < WINDOW) continue;
     const b = Buffer.from(s);
-    for (const form of [s, b.toString('base64'), b.toString('base64url'), b.toString('hex')]) {
+    const hex = b.toString('hex');
+    const forms = [s, hex, hex.toUpperCase()];
+    for (const shift of [0, 1, 2]) forms.push(b.subarray(shift).toString('base64'), b.subarray(shift).toString('base64url'));
+    for (const form of forms) {
       for (let i = 0; i + WINDOW <= form.length; i++) windows.add(form.slice(i, i + WINDOW));
     }
   }

@@ -38,6 +38,20 @@ describe('finding 10: upstream text never reaches the booth, and keys never reac
     expect(job.failure_detail.message).toContain('[redacted]');
   });
 
+  it('a key echoed as upper-case hex, or as base64 of a part that starts anywhere, is scrubbed', () => {
+    const key = 'k3y-Quartz-Lantern-9876-Meadow';
+    const bytes = Buffer.from(key);
+    for (const echoed of [
+      bytes.toString('hex').toUpperCase().slice(4, 40),
+      bytes.subarray(1, 25).toString('base64'),
+      bytes.subarray(2, 26).toString('base64'),
+      bytes.subarray(4, 28).toString('base64url'),
+    ]) {
+      const masked = maskSecrets(`upstream said: ${echoed} (end)`, [key]);
+      expect(masked, echoed).toBe('upstream said: [redacted] (end)');
+    }
+  });
+
   it('key-shaped strings of any provider are scrubbed', () => {
     expect(maskSecrets('use sk-proj-ABCDEFGH12345678 or AIzaSyQWERTYUIOP1234567 with Bearer abc.def')).toBe('use [redacted] or [redacted] with [redacted]');
   });
