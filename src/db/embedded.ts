@@ -18,7 +18,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -58,6 +57,13 @@ const START_TIMEOUT_MS = 180_000;
 
 /** Beside the cluster: the pid of the server process that runs it (removed at a clean stop). */
 const ownerFile = (dataDir: string) => `${dataDir}.owner`;
+
+async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(() => true, () => false);
+}
+
+/** A cluster initdb finished (PostgreSQL writes PG_VERSION into it). */
+const hasCluster = (dataDir: string) => exists(path.join(dataDir, 'PG_VERSION'));
 
 /** A free TCP port on 127.0.0.1, chosen by the kernel. */
 export async function freePort(): Promise<number> {
@@ -186,7 +192,7 @@ async function systemCopyOfBinaries(b: Binaries, log: Logger): Promise<Binaries>
   const target = path.join(SYSTEM_DATA_ROOT, 'postgresql', b.version);
   await assertRootOwnedChain(target);
   const marker = path.join(target, '.complete');
-  if (await fs.access(marker).then(() => true, () => false)) return { nativeDir: target, version: b.version };
+  if (await exists(marker)) return { nativeDir: target, version: b.version };
   for (const d of await makeDirs(path.dirname(target))) await fs.chmod(d, 0o755);
   const staging = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   await fs.cp(b.nativeDir, staging, { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
@@ -197,7 +203,7 @@ async function systemCopyOfBinaries(b: Binaries, log: Logger): Promise<Binaries>
     log.info({ from: b.nativeDir, to: target }, 'copied the PostgreSQL programs to a system path the database user can reach');
   } catch (err) {
     await fs.rm(staging, { recursive: true, force: true });
-    if (!(await fs.access(marker).then(() => true, () => false))) throw err;
+    if (!(await exists(marker))) throw err;
   }
   return { nativeDir: target, version: b.version };
 }
@@ -231,7 +237,7 @@ async function placeCluster(requestedDataDir: string, log: Logger): Promise<Plac
   }
   let dataDir = requestedDataDir;
   const blocked = blockingAncestor(user, requestedDataDir);
-  const initialized = await fs.access(path.join(requestedDataDir, 'PG_VERSION')).then(() => true, () => false);
+  const initialized = await hasCluster(requestedDataDir);
   if (blocked && !initialized) {
     dataDir = path.join(SYSTEM_DATA_ROOT, instanceName(requestedDataDir), 'pgdata');
     await assertRootOwnedChain(path.dirname(dataDir));
@@ -421,7 +427,8 @@ export async function startEmbeddedPostgres(options: {
   const { database, log } = options;
   const placement = await placeCluster(path.resolve(options.dataDir), log);
   const { dataDir } = placement;
-  if (options.existingOnly && !(await fs.access(path.join(dataDir, 'PG_VERSION')).then(() => true, () => false))) {
+  const initialized = await hasCluster(dataDir);
+  if (options.existingOnly && !initialized) {
     throw new EmbeddedDatabaseError(
       `There is no PhotoChanger database in ${path.resolve(options.dataDir)}.`,
       'Set PHOTOCHANGER_DATA_DIR to the server\'s data directory (the systemd service uses /var/lib/photochanger/data), or start the server once first.',
@@ -436,7 +443,6 @@ export async function startEmbeddedPostgres(options: {
     await fs.rm(passwordFile, { force: true });
     await fs.writeFile(passwordFile, password, { mode: 0o600, flag: 'wx' });
   }
-  const initialized = await fs.access(path.join(dataDir, 'PG_VERSION'), fsConstants.F_OK).then(() => true, () => false);
   if (!initialized) await initCluster(placement, password, log);
   else await stopStalePostmaster(dataDir, log);
 

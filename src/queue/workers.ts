@@ -270,7 +270,7 @@ export class WorkerPool {
           photo: { path: job.payload_path, mime: job.payload_mime, size: Number(job.payload_size) },
           templates: slotTemplates.filter((t) => keys.has(t.key)),
           signal,
-          deadline: new Date(last ? job.expires_at.getTime() : Math.min(job.expires_at.getTime(), now + share)),
+          deadline: new Date(now + share), // the job's own deadline for the last provider
           clock,
           log,
           recordCall: (call) => {
@@ -288,8 +288,9 @@ export class WorkerPool {
         const shareUsed = attempt.signal.aborted;
         const safety = err instanceof ProviderFailure && SAFETY_REASONS.has(err.reason);
         const canMoveOn = !last && (shareUsed || (err instanceof ProviderFailure && (!safety || onSafety)));
-        if (!canMoveOn) throw shareUsed ? new ProviderFailure('deadline_exceeded', `${driver.title} did not answer within its share of the deadline`) : err;
-        lastError = shareUsed ? new ProviderFailure('deadline_exceeded', `${driver.title} did not answer within its share of the deadline`) : err;
+        const failure = shareUsed ? new ProviderFailure('deadline_exceeded', `${driver.title} did not answer within its share of the deadline`) : err;
+        if (!canMoveOn) throw failure;
+        lastError = failure;
       } finally {
         clearTimeout(shareTimer);
       }

@@ -17,7 +17,7 @@ export const MIN_INGEST_PASSWORD_LENGTH = 8;
 export class IngestPasswordVerifier {
   private readonly key = randomBytes(32);
   /** Wrong candidates (bounded, oldest forgotten first). */
-  private readonly verdicts = new Map<string, boolean>();
+  private readonly rejected = new Set<string>();
   /**
    * Right ones, kept apart: a flood of distinct wrong passwords cannot push the booth's password out
    * and make it pay argon2 again. One per stored hash; a few hashes (rotations) at most.
@@ -29,8 +29,12 @@ export class IngestPasswordVerifier {
   /** The remembered outcome for this candidate, without any argon2 (undefined: not known yet). */
   knownVerdict(storedHash: string | undefined, candidate: string): boolean | undefined {
     if (storedHash === undefined) return false;
-    const fingerprint = this.fingerprint(storedHash, candidate);
-    return this.accepted.has(fingerprint) ? true : this.verdicts.get(fingerprint);
+    return this.remembered(this.fingerprint(storedHash, candidate));
+  }
+
+  private remembered(fingerprint: string): boolean | undefined {
+    if (this.accepted.has(fingerprint)) return true;
+    return this.rejected.has(fingerprint) ? false : undefined;
   }
 
   private fingerprint(storedHash: string, candidate: string): string {
@@ -39,16 +43,16 @@ export class IngestPasswordVerifier {
 
   async verify(storedHash: string | undefined, candidate: string): Promise<boolean> {
     if (storedHash === undefined) return false;
-    const known = this.knownVerdict(storedHash, candidate);
-    if (known !== undefined) return known;
     const fingerprint = this.fingerprint(storedHash, candidate);
+    const known = this.remembered(fingerprint);
+    if (known !== undefined) return known;
     const ok = await verifyPassword(storedHash, candidate);
     if (ok) {
       if (this.accepted.size >= 4) this.accepted.delete(this.accepted.values().next().value as string);
       this.accepted.add(fingerprint);
     } else {
-      if (this.verdicts.size >= this.maxEntries) this.verdicts.delete(this.verdicts.keys().next().value as string);
-      this.verdicts.set(fingerprint, false);
+      if (this.rejected.size >= this.maxEntries) this.rejected.delete(this.rejected.values().next().value as string);
+      this.rejected.add(fingerprint);
     }
     return ok;
   }
