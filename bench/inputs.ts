@@ -12,7 +12,7 @@ import sharp from 'sharp';
 import { systemClock } from '../src/clock.js';
 import { createLogger } from '../src/logger.js';
 import { createGeminiProvider } from '../src/providers/gemini/driver.js';
-import { prepareInputImage } from '../src/providers/imaging.js';
+import { prepareInputImage } from '../src/media/imaging.js';
 import { staticKeySource } from '../src/providers/keys.js';
 import { createOpenAIProvider } from '../src/providers/openai/driver.js';
 import type { ProviderDriver, ProviderRequest } from '../src/providers/types.js';

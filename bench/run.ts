@@ -17,7 +17,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import sharp from 'sharp';
 import { writeBenchSection } from './report.js';
-import { jpegOptions } from '../src/providers/imaging.js';
+import { jpegOptions } from '../src/media/imaging.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
 const CONNECTIONS = 8;

@@ -40,8 +40,10 @@ import { settingsRoutes } from './settings/routes.js';
 import { jobRoutes } from './jobs/routes.js';
 import { slotRoutes } from './slots/routes.js';
 import { statsRoutes } from './stats/routes.js';
-import { adminUiRoutes } from './web/admin-ui-routes.js';
-import { guestPageRoutes } from './web/guest-page.js';
+import { adminUiRoutes } from './guest/admin-ui-routes.js';
+import { guestPageRoutes } from './guest/guest-page.js';
+import { shareGalleryRoutes } from './guest/share-gallery.js';
+import { galleryRoutes } from './gallery/routes.js';
 import type { SettingsStore } from './settings/store.js';
 
 /** Everything the HTTP layer needs, built by main.ts (or by a test, pointed at test resources). */
@@ -241,6 +243,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(statsRoutes, { deps });
   await app.register(jobRoutes, { deps });
   await app.register(guestPageRoutes, { deps });
+  await app.register(galleryRoutes, { deps });
+  await app.register(shareGalleryRoutes, { deps });
   await app.register(adminUiRoutes, { root: deps.webRoot });
 
   return app;

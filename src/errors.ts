@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   login_locked: { status: 429, message: 'Too many failed logins; the account is locked for a while' },
   queue_busy: { status: 429, message: 'The queue is full; retry shortly' },
   too_many_streams: { status: 429, message: 'Too many live streams are open' },
+  too_many_requests: { status: 429, message: 'Too many requests from this address; retry shortly' },
   too_many_attempts: { status: 429, message: 'Too many wrong passwords from this address; retry later' },
   internal_error: { status: 500, message: 'Unexpected server error' },
   provider_error: { status: 502, message: 'The AI provider failed to process the photo' },

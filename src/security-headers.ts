@@ -8,7 +8,7 @@
  */
 import fastifyHelmet from '@fastify/helmet';
 import type { FastifyInstance } from 'fastify';
-import { GUEST_PAGE_CSS_HASH } from './web/guest-page.js';
+import { GUEST_PAGE_CSS_HASH } from './guest/guest-page.js';
 
 export async function registerSecurityHeaders(app: FastifyInstance): Promise<void> {
   await app.register(fastifyHelmet, {

@@ -154,6 +154,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       log,
       workerCount: config.workerCount,
       instanceId,
+      guestLinkBase: () => config.publicBaseUrl,
       onProviderWork: (provider, outcome, seconds) => metrics?.observeProviderWork(provider, outcome, seconds),
     });
     metrics = new Metrics({ db: database.db, mediaRoot: config.mediaRoot, busyWorkers: () => workers.busy, workerCount: config.workerCount });

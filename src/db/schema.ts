@@ -85,6 +85,8 @@ export interface JobTable {
   result_sha256: string | null;
   result_expires_at: Timestamp | null;
   result_inline: Buffer | null;
+  /** A small WebP of the result (gallery), removed with it (migration 010). */
+  thumb_path: string | null;
   metadata: Json<Record<string, unknown>>;
   correlation_id: string | null;
   received_at: Timestamp;
@@ -138,6 +140,19 @@ export interface Database {
   admin_account: AdminAccountTable;
   admin_session: AdminSessionTable;
   audit_log: AuditLogTable;
+  gallery_share: GalleryShareTable;
+}
+
+/** A link that shows chosen slots' results to guests until it expires or is revoked. */
+export interface GalleryShareTable {
+  id: string;
+  token: string;
+  title: string;
+  slot_ids: string[];
+  created_by: string | null;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
 }
 
 export interface TemporaryMediaTable {

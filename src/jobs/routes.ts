@@ -7,6 +7,7 @@ import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { AppError, errorResponses } from '../errors.js';
 import { timingsOf } from '../queue/submit.js';
 import { isUuid } from '../media/storage.js';
+import { guestLinkOf, shortJobId } from '../media/guest-qr.js';
 import { findJob, listJobs, type JobDetailRow, type JobSummaryRow } from './statements.js';
 
 const FAILURES = ['timeout', 'provider_error', 'cancelled', 'internal_error'] as const;
@@ -80,8 +81,8 @@ function detail(r: JobDetailRow, now: Date, base: PublicBase) {
     result: live
       ? {
           url: `/public/results/${r.id}`,
-          guest_url: `/r/${r.id}`,
-          guest_link: base.url ? `${base.url}/r/${r.id}` : null,
+          guest_url: `/r/${shortJobId(r.id)}`,
+          guest_link: base.url ? guestLinkOf(base.url, r.id) : null,
           public_base_source: base.source,
           mime: r.result_mime ?? 'application/octet-stream', size: Number(r.result_size ?? 0), sha256: r.result_sha256 ?? '', expires_at: r.result_expires_at!.toISOString(),
         }

@@ -8,6 +8,8 @@ import { isUuid, type MediaStore } from './storage.js';
 
 export interface CleanupReport {
   results: number;
+  /** Thumbnails left behind by a result that is gone (those of expired results go with them). */
+  thumbs: number;
   payloads: number;
   temporary_links: number;
 }
@@ -25,14 +27,15 @@ export interface CleanupDeps {
 
 /** Results whose retention ended: files deleted, their links cleared (→ 410 on the public route). */
 async function expireResults(deps: CleanupDeps, now: Date): Promise<number> {
-  const expired = await sql<{ id: string; result_path: string }>`
-    SELECT id, result_path FROM job
+  const expired = await sql<{ id: string; result_path: string; thumb_path: string | null }>`
+    SELECT id, result_path, thumb_path FROM job
     WHERE result_path IS NOT NULL AND result_expires_at <= ${now}
     ORDER BY result_expires_at LIMIT 1000`.execute(deps.db);
   let deleted = 0;
   for (const row of expired.rows) {
     await deps.media.removeFile(row.result_path);
-    await sql`UPDATE job SET result_path = NULL, result_inline = NULL WHERE id = ${row.id}`.execute(deps.db);
+    if (row.thumb_path) await deps.media.removeFile(row.thumb_path);
+    await sql`UPDATE job SET result_path = NULL, result_inline = NULL, thumb_path = NULL WHERE id = ${row.id}`.execute(deps.db);
     deleted++;
   }
   return deleted;
@@ -85,13 +88,33 @@ async function removeOrphanResults(deps: CleanupDeps, now: Date): Promise<number
   return removed;
 }
 
+/** Thumbnails whose result is gone (expired, never finalized, or a crash before the row was updated). */
+async function removeOrphanThumbnails(deps: CleanupDeps, now: Date): Promise<number> {
+  const dir = deps.media.dir('thumbs');
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  let removed = 0;
+  for (const name of names) {
+    const id = name.split('.')[0] ?? '';
+    const file = path.join(dir, name);
+    const stat = await fs.stat(file).catch(() => undefined);
+    if (!stat || now.getTime() - stat.mtimeMs < 60_000) continue;
+    const owner = isUuid(id) ? await sql`SELECT 1 FROM job WHERE id = ${id} AND result_path IS NOT NULL`.execute(deps.db) : { rows: [] };
+    if (owner.rows.length === 0) {
+      await deps.media.removeFile(file);
+      removed++;
+    }
+  }
+  return removed;
+}
+
 /** One pass of photochanger-media-cleanup (also run on demand by POST /api/media/cache/purge). */
 export async function runMediaCleanup(deps: CleanupDeps): Promise<CleanupReport> {
   const now = deps.clock.now();
   const results = (await expireResults(deps, now)) + (await removeOrphanResults(deps, now));
+  const thumbs = await removeOrphanThumbnails(deps, now);
   const payloads = await removeOrphanPayloads(deps, now);
   const temporary_links = deps.purgeTemporary ? await deps.purgeTemporary() : 0;
-  const report = { results, payloads, temporary_links };
+  const report = { results, thumbs, payloads, temporary_links };
   deps.log.info({ task: 'photochanger-media-cleanup', ...report }, 'media cleanup pass');
   deps.onReport?.(report);
   return report;

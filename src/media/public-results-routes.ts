@@ -1,14 +1,16 @@
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyReply } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppDeps } from '../app.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
-import { isUuid } from './storage.js';
+import { extensionForMime } from './imaging.js';
+import { isUuid, resultFileName } from './storage.js';
 
 export type PublicResult =
-  | { state: 'available'; path: string; mime: string; size: number; expiresAt: Date; sha256: string | null }
+  | { state: 'available'; path: string; mime: string; size: number; expiresAt: Date; sha256: string | null; slotId: string; finalizedAt: Date; fileName: string }
   | { state: 'expired'; expiresAt: Date }
   | { state: 'unknown' };
 
@@ -17,40 +19,67 @@ export async function findPublicResult(db: Db, jobId: string, now: Date): Promis
   if (!isUuid(jobId)) return { state: 'unknown' };
   const row = await db
     .selectFrom('job')
-    .select(['result_path', 'result_mime', 'result_size', 'result_expires_at', 'result_sha256'])
+    .select(['slot_id', 'finalized_at', 'result_path', 'result_mime', 'result_size', 'result_expires_at', 'result_sha256'])
     .where('id', '=', jobId)
     .where('is_finalized', '=', true)
     .where('failure_reason', 'is', null)
     .executeTakeFirst();
-  if (!row || !row.result_expires_at) return { state: 'unknown' };
+  if (!row || !row.result_expires_at || !row.finalized_at) return { state: 'unknown' };
   if (!row.result_path || row.result_expires_at <= now) return { state: 'expired', expiresAt: row.result_expires_at };
-  return { state: 'available', path: row.result_path, mime: row.result_mime ?? 'application/octet-stream', size: Number(row.result_size), expiresAt: row.result_expires_at, sha256: row.result_sha256 };
+  const mime = row.result_mime ?? 'application/octet-stream';
+  return {
+    state: 'available',
+    path: row.result_path,
+    mime,
+    size: Number(row.result_size),
+    expiresAt: row.result_expires_at,
+    sha256: row.result_sha256,
+    slotId: row.slot_id,
+    finalizedAt: row.finalized_at,
+    fileName: resultFileName({ id: jobId, slot_id: row.slot_id, finalized_at: row.finalized_at, extension: extensionForMime(mime) }),
+  };
 }
 
+/**
+ * Streams a media file from disk with its type and length; `download` names the file the browser
+ * saves. A file gone meanwhile (cleanup) is the given 410.
+ */
+export async function sendMediaFile(
+  reply: FastifyReply,
+  file: { path: string; mime: string; name: string },
+  options: { download?: boolean; cache?: string } = {},
+): Promise<FastifyReply> {
+  const stat = await fs.stat(file.path).catch(() => undefined);
+  if (!stat) throw new AppError('result_expired', 'The file is no longer available');
+  return reply
+    .header('Cache-Control', options.cache ?? 'no-store')
+    .header('Content-Type', file.mime)
+    .header('Content-Length', String(stat.size))
+    .header('Content-Disposition', `${options.download ? 'attachment' : 'inline'}; filename="${file.name}"`)
+    .header('X-Content-Type-Options', 'nosniff')
+    .send(createReadStream(file.path));
+}
+
+/** `?download=1`: the browser saves the file under its name instead of showing it. */
+export const DownloadQuery = Type.Object({ download: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('true')], { description: '1: save the file (attachment) under its name' })) });
+
 /** GET /public/results/:jobId — 200 streamed from disk, 404 unknown, 410 once the retention ended. */
-export const publicResultRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
-  app.get<{ Params: { jobId: string } }>(
+export const publicResultRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
+  app.get(
     '/public/results/:jobId',
     {
       schema: {
-        summary: "A job's result image (public, until the retention ends)",
+        summary: "A job's result image (public, until the retention ends); ?download=1 saves it under its file name",
         tags: ['public'],
         params: Type.Object({ jobId: Type.String({ maxLength: 64 }) }),
+        querystring: DownloadQuery,
       },
     },
     async (request, reply) => {
-      void reply.header('Cache-Control', 'no-store');
       const result = await findPublicResult(deps.db, request.params.jobId, deps.clock.now());
       if (result.state === 'unknown') throw new AppError('job_not_found', 'No result for this id');
       if (result.state === 'expired') throw new AppError('result_expired', undefined, { expired_at: result.expiresAt.toISOString() });
-      const stat = await fs.stat(result.path).catch(() => undefined);
-      if (!stat) throw new AppError('result_expired', 'The result file is no longer available');
-      return reply
-        .header('Content-Type', result.mime)
-        .header('Content-Length', String(stat.size))
-        .header('Content-Disposition', `inline; filename="${request.params.jobId}.${result.path.split('.').pop()}"`)
-        .header('X-Content-Type-Options', 'nosniff')
-        .send(createReadStream(result.path));
+      return sendMediaFile(reply, { path: result.path, mime: result.mime, name: result.fileName }, { download: request.query.download !== undefined });
     },
   );
 };

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 
 /** Directories under MEDIA_ROOT (SPEC §4). */
-export const MEDIA_DIRS = ['payloads', 'results', 'templates', 'temporary'] as const;
+export const MEDIA_DIRS = ['payloads', 'results', 'thumbs', 'templates', 'temporary'] as const;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -20,6 +20,15 @@ export function sanitizeFileName(name: string | undefined, fallback = 'upload'):
     .replace(/_+/g, '_')
     .slice(0, 100);
   return cleaned === '' || cleaned === '_' ? fallback : cleaned;
+}
+
+/**
+ * The file name a result is downloaded and exported under: `20261127-201305Z_slot-003_1a2b3c4d.jpg`
+ * (sorts by time, says the slot, unique by the job id).
+ */
+export function resultFileName(row: { id: string; slot_id: string; finalized_at: Date; extension: string }): string {
+  const at = row.finalized_at.toISOString().replace(/[-:]/g, '').replace('T', '-').replace(/\.\d+Z$/, 'Z');
+  return `${at}_${row.slot_id}_${row.id.slice(0, 8)}.${row.extension}`;
 }
 
 /**
@@ -48,6 +57,18 @@ export class MediaStore {
     return path.join(this.root, 'results', `${jobId}.${extension}`);
   }
 
+  thumbPath(jobId: string): string {
+    assertUuid(jobId);
+    return path.join(this.root, 'thumbs', `${jobId}.webp`);
+  }
+
+  /** Writes a result's thumbnail atomically; returns its path. */
+  async writeThumbnail(jobId: string, bytes: Buffer): Promise<string> {
+    const target = this.thumbPath(jobId);
+    await writeAtomically(target, bytes);
+    return target;
+  }
+
   /** Deletes a job's uploaded payload directory (idempotent). */
   async removePayload(jobId: string): Promise<void> {
     await fs.rm(this.payloadDir(jobId), { recursive: true, force: true });
@@ -56,14 +77,7 @@ export class MediaStore {
   /** Writes a result atomically (temp file + rename) and returns its checksum and size. */
   async writeResult(jobId: string, extension: string, bytes: Buffer): Promise<{ path: string; sha256: string; size: number }> {
     const target = this.resultPath(jobId, extension);
-    const temp = `${target}.partial`;
-    try {
-      await fs.writeFile(temp, bytes, { flag: 'wx' });
-      await fs.rename(temp, target);
-    } catch (err) {
-      await fs.rm(temp, { force: true });
-      throw err;
-    }
+    await writeAtomically(target, bytes);
     return { path: target, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
   }
 
@@ -72,6 +86,18 @@ export class MediaStore {
     const resolved = path.resolve(filePath);
     if (!resolved.startsWith(path.resolve(this.root) + path.sep)) throw new Error(`refusing to delete outside the media root: ${filePath}`);
     await fs.rm(resolved, { force: true });
+  }
+}
+
+/** Temp file + rename: a reader never sees half a file; a failed write leaves nothing. */
+async function writeAtomically(target: string, bytes: Buffer): Promise<void> {
+  const temp = `${target}.partial`;
+  try {
+    await fs.writeFile(temp, bytes, { flag: 'wx' });
+    await fs.rename(temp, target);
+  } catch (err) {
+    await fs.rm(temp, { force: true });
+    throw err;
   }
 }
 

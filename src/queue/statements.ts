@@ -148,6 +148,12 @@ export async function finalizeSucceeded(db: Db, jobId: string, result: StoredRes
   return r.rows.length === 1;
 }
 
+/** The thumbnail of a result still on disk (false: the result expired or was removed meanwhile). */
+export async function recordThumbnail(db: Db, jobId: string, thumbPath: string): Promise<boolean> {
+  const r = await sql`UPDATE job SET thumb_path = ${thumbPath} WHERE id = ${jobId} AND result_path IS NOT NULL`.execute(db);
+  return Number(r.numAffectedRows ?? 0) === 1;
+}
+
 /** Any unsuccessful end: provider_error, internal_error, cancelled, timeout. First writer wins. */
 export async function finalizeFailed(
   db: Db | Transaction<Database>,

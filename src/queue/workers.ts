@@ -5,14 +5,16 @@ import type { Db } from '../db/database.js';
 import { isDatabaseUnavailable } from '../db/database.js';
 import { CHANNELS, type NotificationHub } from '../db/notifications.js';
 import type { Logger } from '../logger.js';
+import { guestLinkOf } from '../media/guest-qr.js';
 import type { MediaStore } from '../media/storage.js';
-import { extensionForMime, ImageDecodeError, normalizeOutputImage, type OutputSettings } from '../providers/imaging.js';
+import { makeThumbnail } from '../media/thumbnails.js';
+import { extensionForMime, ImageDecodeError, normalizeOutputImage, type OutputSettings } from '../media/imaging.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { ProviderFailure, type ProviderCallRecord, type ProviderResult } from '../providers/types.js';
 import type { FailoverStep } from '../db/schema.js';
 import type { SettingsStore } from '../settings/store.js';
 import { listTemplatesForSlot } from '../slots/statements.js';
-import { claimNextJob, finalizeFailed, finalizeSucceeded, recordProviderCalls, type ClaimedJob } from './statements.js';
+import { claimNextJob, finalizeFailed, finalizeSucceeded, recordProviderCalls, recordThumbnail, type ClaimedJob } from './statements.js';
 
 /** An instance whose heartbeat is older than this is considered gone (its jobs are abandoned). */
 export const INSTANCE_ALIVE_WINDOW_MS = 10_000;
@@ -30,6 +32,8 @@ export interface WorkerPoolDeps {
   workerCount: number;
   /** This process's instance id: a job it owns is answered from the result file, others inline. */
   instanceId: string;
+  /** The public base URL guests reach this server at (a slot's guest_link QR code), if configured. */
+  guestLinkBase?: () => string | undefined;
   /** Fallback poll when no notification arrives (a lost LISTEN connection, say). */
   pollIntervalMs?: number;
 }
@@ -207,6 +211,8 @@ export class WorkerPool {
       if (won) {
         resultFile = undefined;
         log.info({ duration_ms: now.getTime() - started.getTime(), result_size: stored.size }, 'job succeeded');
+        // After the answer (the booth is not kept waiting): the gallery's thumbnail.
+        await this.writeThumbnail(job.id, output.bytes, log);
       } else {
         log.info('job was finalized elsewhere first; result discarded');
       }
@@ -217,6 +223,20 @@ export class WorkerPool {
       this.inFlight.delete(job.id);
       if (resultFile) await media.removeFile(resultFile).catch(() => undefined);
       await recordProviderCalls(db, job.id, calls).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not record provider calls'));
+    }
+  }
+
+  /** A failed thumbnail is not a failed job: the gallery makes one on demand instead. */
+  private async writeThumbnail(jobId: string, bytes: Buffer, log: Logger): Promise<void> {
+    const { db, media } = this.deps;
+    let written: string | undefined;
+    try {
+      written = await media.writeThumbnail(jobId, await makeThumbnail(bytes));
+      if (await recordThumbnail(db, jobId, written)) written = undefined;
+    } catch (err) {
+      log.warn({ err: { message: (err as Error).message } }, 'thumbnail not written');
+    } finally {
+      if (written) await media.removeFile(written).catch(() => undefined);
     }
   }
 
@@ -280,7 +300,8 @@ export class WorkerPool {
         });
         this.deps.onProviderWork?.(step.provider, 'success', (performance.now() - started) / 1000);
         controller.signal.throwIfAborted();
-        const output = await normalizeOutputImage(produced.bytes, produced.mime, settings.output as OutputSettings | undefined, controller.signal);
+        const base = this.deps.guestLinkBase?.();
+        const output = await normalizeOutputImage(produced.bytes, produced.mime, settings.output as OutputSettings | undefined, controller.signal, base ? guestLinkOf(base, job.id) : undefined);
         return { produced, output, answeredBy: step.provider };
       } catch (err) {
         this.deps.onProviderWork?.(step.provider, signal.aborted ? 'aborted' : 'failure', (performance.now() - started) / 1000);

@@ -11,7 +11,7 @@ import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { AppError, errorResponses } from '../errors.js';
 import { photoLimitBytes, photoOf, receiveUpload } from '../media/upload.js';
 import { releaseAnsweredJob, submitAndWait } from '../queue/submit.js';
-import { extensionForMime } from '../providers/imaging.js';
+import { extensionForMime } from '../media/imaging.js';
 import { queueStatement } from '../queue/statements.js';
 import { sanitizeFileName } from '../media/storage.js';
 import {
@@ -29,8 +29,9 @@ import { findSlot, type SlotRecord } from './statements.js';
 import type { Failover } from '../db/schema.js';
 import { settingsForModel, slotModelView } from './models.js';
 import { findModel, replacementFor, type ModelLister } from '../providers/models.js';
-import { PHOTO_MIME_TYPES } from '../providers/imaging.js';
+import { PHOTO_MIME_TYPES } from '../media/imaging.js';
 import { parseUntrustedJson } from '../json-safety.js';
+import { lastResultPerSlot } from '../gallery/statements.js';
 
 /** Largest template image accepted (templates are frames/backgrounds, not photos). */
 export const MAX_TEMPLATE_BYTES = 20 * 1024 * 1024;
@@ -172,6 +173,9 @@ export const slotRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
           200: Type.Object({
             slots: Type.Array(SlotSchema),
             public_base: Type.Object({ url: Type.Union([Type.String(), Type.Null()]), source: Type.Union([Type.Literal('configured'), Type.Literal('lan'), Type.Literal('none')]) }),
+            last_results: Type.Record(Type.String(), Type.Object({ id: Type.String(), thumb_url: Type.String(), finalized_at: Type.String() }), {
+              description: "Each slot's newest live result (its card's thumbnail), by slot id; slots without one are absent",
+            }),
           }),
           ...errorResponses(401, 403),
         },
@@ -179,7 +183,9 @@ export const slotRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
     },
     async (request) => {
       const base = deps.publicAddress.base();
-      return { slots: await loadViews(request), public_base: { url: base.url ?? null, source: base.source } };
+      const last = await lastResultPerSlot(deps.db, deps.clock.now());
+      const last_results = Object.fromEntries([...last].map(([slot, r]) => [slot, { id: r.id, thumb_url: `/api/gallery/${r.id}/thumb`, finalized_at: r.finalized_at.toISOString() }]));
+      return { slots: await loadViews(request), public_base: { url: base.url ?? null, source: base.source }, last_results };
     },
   );
 

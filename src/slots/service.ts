@@ -26,6 +26,18 @@ export interface FieldError {
   message: string;
 }
 
+/** A QR code of the guest page needs an address guests' phones can open (not the booth's LAN). */
+function guestLinkProblems(settings: Record<string, unknown>, at: string): FieldError[] {
+  const output = settings.output as { guest_link?: { enabled?: boolean } } | undefined;
+  if (!output?.guest_link?.enabled) return [];
+  return [
+    {
+      path: `${at}/output/guest_link/enabled`,
+      message: "The QR code on the print links to this server's public address: set PHOTOCHANGER_PUBLIC_BASE_URL (e.g. https://photos.example.com) before enabling it",
+    },
+  ];
+}
+
 /**
  * A slot's settings checked against its provider/operation schema (the same schema the catalog
  * shows and the worker applies defaults from). Throws 422 invalid_settings listing every failing
@@ -51,6 +63,7 @@ export function validateSlotInput(
       for (const p of operation.checkSettings?.(settings, context) ?? []) errors.push({ path: `/settings${p.path}`, message: p.message });
     }
   }
+  if (!config.publicBaseUrl) errors.push(...guestLinkProblems(settings, '/settings'));
   if (driver?.requiresPublicBaseUrl && !config.publicBaseUrl) {
     errors.push({
       path: '/provider',
@@ -85,6 +98,7 @@ export function validateSlotInput(
         const stepSettings = Value.Default(stepOperation.settingsSchema, structuredClone(step.settings)) as Record<string, unknown>;
         const stepErrors = [...Value.Errors(stepOperation.settingsSchema, stepSettings)];
         for (const e of stepErrors) errors.push({ path: `${base}/settings${e.instancePath}`, message: e.message });
+        if (!config.publicBaseUrl) errors.push(...guestLinkProblems(stepSettings, `${base}/settings`));
         if (stepErrors.length === 0) {
           for (const p of stepOperation.checkSettings?.(stepSettings, { now: context.now }) ?? []) errors.push({ path: `${base}/settings${p.path}`, message: p.message });
         }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/db/embedded.js';
-import { WEB_DIST } from '../../src/web/admin-ui-routes.js';
+import { WEB_DIST } from '../../src/guest/admin-ui-routes.js';
 import { startOpenAIFake, type OpenAIFake } from '../support/fakes/openai.js';
 import { jpegBytes, postIngest } from '../support/http.js';
 import { makeFrameTemplate } from '../support/images.js';

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import http from 'node:http';
+import { shortJobId } from '../../src/media/guest-qr.js';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalProvider } from '../../src/providers/local/index.js';
@@ -71,7 +72,7 @@ describe('statistics, jobs monitor, metrics and readiness', () => {
     expect(page.jobs[0].id).toBe(jobIds[1]);
 
     const detail = await jsonOf(await get(`/api/jobs/${jobIds[0]}`));
-    expect(detail).toMatchObject({ id: jobIds[0], outcome: 'succeeded', deadline: { is_expired: expect.any(Boolean), remaining_ms: 0 }, result: { url: `/public/results/${jobIds[0]}`, guest_url: `/r/${jobIds[0]}`, mime: 'image/jpeg' } });
+    expect(detail).toMatchObject({ id: jobIds[0], outcome: 'succeeded', deadline: { is_expired: expect.any(Boolean), remaining_ms: 0 }, result: { url: `/public/results/${jobIds[0]}`, guest_url: `/r/${shortJobId(jobIds[0]!)}`, mime: 'image/jpeg' } });
     expect(detail.timings.total_ms).toBeGreaterThanOrEqual(0);
     expect(JSON.stringify(detail)).not.toMatch(/result_inline|payload_path|password/);
     const timeout = await jsonOf(await get(`/api/jobs/${jobIds[3]}`));

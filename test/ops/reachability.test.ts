@@ -1,5 +1,6 @@
 import http from 'node:http';
 import QRCode from 'qrcode';
+import { shortJobId } from '../../src/media/guest-qr.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { lanAddresses, PublicAddress, type InterfaceLister } from '../../src/ops/public-address.js';
@@ -107,15 +108,15 @@ describe('reachable by booths and guests', () => {
       expect(ingest.status).toBe(200);
       const id = ingest.headers.get('x-job-id')!;
       const job = JSON.parse((await getWithHost(`http://127.0.0.1:${port}/api/jobs/${id}`, 'evil.example', authHeader(server))).body);
-      expect(job.result.guest_link).toBe(`http://192.168.1.20:${port}/r/${id}`);
+      expect(job.result.guest_link).toBe(`http://192.168.1.20:${port}/r/${shortJobId(id)}`);
       expect(job.result.public_base_source).toBe('lan');
       const qr = await getWithHost(`http://127.0.0.1:${port}/r/${id}/qr.svg`, 'evil.example');
       expect(qr.status).toBe(200);
       expect(qr.headers['cache-control']).toBe('private, max-age=3600');
       const svg = qr.body;
       // The QR encodes exactly the LAN link (the same text gives the same SVG), not the Host header's.
-      expect(svg).toBe(await QRCode.toString(`http://192.168.1.20:${port}/r/${id}`, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }));
-      expect(svg).not.toBe(await QRCode.toString(`http://evil.example/r/${id}`, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }));
+      expect(svg).toBe(await QRCode.toString(`http://192.168.1.20:${port}/r/${shortJobId(id)}`, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }));
+      expect(svg).not.toBe(await QRCode.toString(`http://evil.example/r/${shortJobId(id)}`, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }));
     });
   });
 

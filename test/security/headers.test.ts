@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WEB_DIST } from '../../src/web/admin-ui-routes.js';
-import { GUEST_PAGE_CSS, GUEST_PAGE_CSS_HASH } from '../../src/web/guest-page.js';
+import { WEB_DIST } from '../../src/guest/admin-ui-routes.js';
+import { GUEST_PAGE_CSS, GUEST_PAGE_CSS_HASH } from '../../src/guest/layout.js';
 import { jpegBytes, postIngest } from '../support/http.js';
 import { startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
 

@@ -1,4 +1,5 @@
 import QRCode from 'qrcode';
+import { shortJobId } from '../../src/media/guest-qr.js';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,9 +35,18 @@ describe('guest result page and admin UI serving', () => {
     const html = await res.text();
     expect(html).toContain('<html lang="ru">');
     expect(html).toContain(`src="/public/results/${jobId}"`);
-    expect(html).toMatch(/download="photo-[0-9a-f]{8}\.jpg"/);
+    // Saved under a name that says when and which slot (sorts by time in a folder).
+    expect(html).toMatch(new RegExp(`download="\\d{8}-\\d{6}Z_slot-\\d{3}_${jobId.slice(0, 8)}\\.jpg"`));
+    expect(html).toContain(`href="/public/results/${jobId}?download=1"`);
     expect(html).toContain('Скачать фото');
-    expect(html).toContain('Фото доступно ещё 72 ч 0 мин');
+    expect(html).toContain('Поделиться');
+    expect(html).toContain('<script src="/public/guest.js" defer></script>');
+    expect(html).toContain('Фото будет доступно ещё 3 дня');
+    const download = await fetch(`${server.url}/public/results/${jobId}?download=1`);
+    expect(download.headers.get('content-disposition')).toMatch(/^attachment; filename="\d{8}-\d{6}Z_slot-\d{3}_[0-9a-f]{8}\.jpg"$/);
+    const script = await fetch(`${server.url}/public/guest.js`);
+    expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect(await script.text()).toContain('navigator.canShare');
   });
 
   it('speaks English to an English browser or with ?lang=en', async () => {
@@ -52,7 +62,12 @@ describe('guest result page and admin UI serving', () => {
     expect(await res.text()).toContain('Фото не найдено');
     const qr = await fetch(`${server.url}/r/${jobId}/qr.svg`);
     expect(qr.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
-    expect(await qr.text()).toBe(await QRCode.toString(`https://booth.example.com/r/${jobId}`, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }));
+    expect(await qr.text()).toBe(await QRCode.toString(`https://booth.example.com/r/${shortJobId(jobId)}`, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }));
+    // The short form printed in QR codes opens the same page.
+    const short = await fetch(`${server.url}/r/${shortJobId(jobId)}`);
+    expect(short.status).toBe(200);
+    expect(await short.text()).toContain(`src="/public/results/${jobId}"`);
+    expect((await fetch(`${server.url}/r/not-a-valid-ref`)).status).toBe(404);
   });
 
   it('a friendly 410 page once the result expired (72 h)', async () => {

@@ -7,6 +7,7 @@ import * as m006 from './006_slot_notice.js';
 import * as m007 from './007_rejection_counts.js';
 import * as m008 from './008_admin_sessions.js';
 import * as m009 from './009_failover.js';
+import * as m010 from './010_gallery.js';
 
 /** Ordered migrations, run at start (names sort in execution order). Add new ones at the end. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '007_rejection_counts': m007,
   '008_admin_sessions': m008,
   '009_failover': m009,
+  '010_gallery': m010,
 };

@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import sharp from 'sharp';
 import { Type } from 'typebox';
 import { decodeBudget, decodedBytesOf } from '../../media/decode-budget.js';
-import { ImageDecodeError, jpegOptions, openImage, OutputSettingsSchema } from '../imaging.js';
+import { ImageDecodeError, jpegOptions, openImage, OutputSettingsSchema } from '../../media/imaging.js';
 import { ProviderFailure, type OperationDescriptor, type ProviderDriver, type ProviderRequest, type TemplateImage } from '../types.js';
 
 const ACCEPTED = ['image/jpeg', 'image/png', 'image/webp'] as const;

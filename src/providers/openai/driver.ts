@@ -10,7 +10,7 @@
  */
 // Loaded at the first OpenAI call, not at start: the SDK costs ~140 ms of a restart's time.
 import type OpenAI from 'openai';
-import { prepareInputImage, PHOTO_MIME_TYPES } from '../imaging.js';
+import { prepareInputImage, PHOTO_MIME_TYPES } from '../../media/imaging.js';
 import {
   abortReason,
   bodyExcerpt,

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { OutputSettingsSchema } from '../imaging.js';
+import { OutputSettingsSchema } from '../../media/imaging.js';
 import { checkModelChoice } from '../models.js';
 import type { SettingsCheckContext, SettingsProblem } from '../types.js';
 import {

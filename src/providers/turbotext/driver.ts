@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { TemporaryMediaPublisher } from '../../media/temporary-links.js';
-import { prepareInputImage, PHOTO_MIME_TYPES } from '../imaging.js';
+import { prepareInputImage, PHOTO_MIME_TYPES } from '../../media/imaging.js';
 import {
   abortReason,
   bodyExcerpt,

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { OutputSettingsSchema } from '../imaging.js';
+import { OutputSettingsSchema } from '../../media/imaging.js';
 
 export const TURBOTEXT_PROMPT_MAX_LENGTH = 2000;
 

@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { ImageDecodeError, normalizeOutputImage, prepareInputImage } from '../../src/providers/imaging.js';
+import { ImageDecodeError, normalizeOutputImage, prepareInputImage } from '../../src/media/imaging.js';
 import { makeJpeg, makeJpegOfSize, makePng } from '../support/images.js';
 
 describe('input preparation for providers', () => {

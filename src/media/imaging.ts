@@ -5,7 +5,8 @@
 import fs from 'node:fs/promises';
 import sharp from 'sharp';
 import { Type, type Static } from 'typebox';
-import { decodeBudget, decodedBytes } from '../media/decode-budget.js';
+import { decodeBudget, decodedBytes } from './decode-budget.js';
+import { GuestLinkSchema, guestLinkOverlay } from './guest-qr.js';
 
 /** Photo types a booth may send that some provider accepts (decided on the bytes). */
 export const PHOTO_MIME_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/heic', 'image/heif'] as const;
@@ -24,6 +25,7 @@ export const OutputSettingsSchema = Type.Object(
     ),
     max_side: Type.Optional(Type.Integer({ minimum: 256, maximum: 8192, description: 'Longest side in pixels; larger results are scaled down' })),
     quality: Type.Optional(Type.Integer({ minimum: 40, maximum: 100, default: 90, description: 'JPEG/WebP quality' })),
+    guest_link: Type.Optional(GuestLinkSchema),
   },
   { additionalProperties: false, description: 'What the booth receives' },
 );
@@ -160,23 +162,32 @@ async function prepareDecoded(inputMime: string, bytes: Buffer, meta: sharp.Meta
  * and quality. Without settings (or with format "original" and nothing to change), the provider's
  * bytes are returned as they are.
  */
-export async function normalizeOutputImage(bytes: Buffer, mime: string, output: OutputSettings | undefined, signal?: AbortSignal): Promise<{ bytes: Buffer; mime: string }> {
+export async function normalizeOutputImage(
+  bytes: Buffer,
+  mime: string,
+  output: OutputSettings | undefined,
+  signal?: AbortSignal,
+  guestUrl?: string,
+): Promise<{ bytes: Buffer; mime: string }> {
   if (output === undefined) return { bytes, mime };
   const meta = await metadataOf(bytes);
-  return decodeBudget.run(decodedBytes(meta), () => normalizeDecoded(bytes, mime, meta, output), signal);
+  return decodeBudget.run(decodedBytes(meta), () => normalizeDecoded(bytes, mime, meta, output, guestUrl), signal);
 }
 
-async function normalizeDecoded(bytes: Buffer, mime: string, meta: sharp.Metadata, output: OutputSettings): Promise<{ bytes: Buffer; mime: string }> {
+/** `guestUrl`: printed as a QR code when the slot's guest_link is enabled (in the same encode). */
+async function normalizeDecoded(bytes: Buffer, mime: string, meta: sharp.Metadata, output: OutputSettings, guestUrl?: string): Promise<{ bytes: Buffer; mime: string }> {
   const shown = displaySize(meta);
   const target = fitWithin(shown.width, shown.height, output.max_side);
   const wantedFormat = output.format === undefined || output.format === 'original' ? (MIME_TO_FORMAT[mime] ?? 'jpeg') : output.format;
   const needsResize = target.width !== shown.width || target.height !== shown.height;
   const needsRotate = (meta.orientation ?? 1) !== 1;
   const sameFormat = FORMAT_TO_MIME[meta.format ?? ''] === `image/${wantedFormat}`;
-  if (!needsResize && !needsRotate && sameFormat && (output.format === 'original' || output.quality === undefined)) return { bytes, mime };
+  const stamp = output.guest_link?.enabled && guestUrl ? guestLinkOverlay(target.width, target.height, output.guest_link, guestUrl) : undefined;
+  if (!stamp && !needsResize && !needsRotate && sameFormat && (output.format === 'original' || output.quality === undefined)) return { bytes, mime };
   try {
     let pipeline = openImage(bytes).rotate();
     if (needsResize) pipeline = pipeline.resize(target.width, target.height, { fit: 'fill' });
+    if (stamp) pipeline = pipeline.composite([{ input: stamp.svg, left: stamp.left, top: stamp.top }]);
     const quality = output.quality ?? 90;
     const data =
       wantedFormat === 'png'

@@ -1,0 +1,71 @@
+/**
+ * A ZIP of results, streamed as it is built: entries are stored (photos do not compress), each
+ * file is opened only when its turn comes, and the archive is never held in memory or on disk.
+ * Used by GET /api/gallery/export.zip and by `npm run export` (src/cli/export.ts).
+ */
+import { createReadStream } from 'node:fs';
+import { PassThrough, type Readable } from 'node:stream';
+import yazl from 'yazl';
+import type { Db } from '../db/database.js';
+import type { Logger } from '../logger.js';
+import { extensionForMime } from '../media/imaging.js';
+import { resultFileName } from '../media/storage.js';
+import { listExportBatch, type ExportRow } from './statements.js';
+
+/** More results than this in one archive are refused (ask for a shorter time range). */
+export const MAX_EXPORT_ENTRIES = 20_000;
+const BATCH = 1000;
+
+export interface ExportFilter {
+  slotIds?: readonly string[];
+  from?: Date;
+  to?: Date;
+}
+
+/** The entry of a result: its download name (src/media/storage.ts). */
+export function exportEntryName(row: Pick<ExportRow, 'id' | 'slot_id' | 'finalized_at' | 'result_mime'>): string {
+  return resultFileName({ ...row, extension: extensionForMime(row.result_mime) });
+}
+
+/** The results to export, oldest first; undefined when there are more than MAX_EXPORT_ENTRIES. */
+export async function collectExport(db: Db, filter: ExportFilter, now: Date): Promise<ExportRow[] | undefined> {
+  const rows: ExportRow[] = [];
+  let after: { at: Date; id: string } | undefined;
+  for (;;) {
+    const batch = await listExportBatch(db, { ...filter, now, after, limit: BATCH });
+    rows.push(...batch);
+    if (rows.length > MAX_EXPORT_ENTRIES) return undefined;
+    if (batch.length < BATCH) return rows;
+    const last = batch[batch.length - 1]!;
+    after = { at: last.finalized_at, id: last.id };
+  }
+}
+
+/**
+ * The archive of these results as a stream. A file removed meanwhile (its retention ended during
+ * the download) becomes an empty entry and a log line rather than a broken archive.
+ */
+export function zipResults(rows: readonly ExportRow[], log: Logger): Readable {
+  const zip = new yazl.ZipFile();
+  for (const row of rows) {
+    zip.addReadStreamLazy(exportEntryName(row), { compress: false, mtime: row.finalized_at }, (cb) => {
+      let given = false;
+      const give = (stream: Readable) => {
+        if (given) return;
+        given = true;
+        cb(null, stream);
+      };
+      const file = createReadStream(row.result_path);
+      file.once('error', (err) => {
+        log.warn({ job_id: row.id, err: { message: err.message } }, 'export: a result file could not be read; its entry is empty');
+        if (given) return zip.outputStream.emit('error', err);
+        const empty = new PassThrough();
+        empty.end();
+        give(empty);
+      });
+      file.once('open', () => give(file));
+    });
+  }
+  zip.end();
+  return zip.outputStream as Readable;
+}

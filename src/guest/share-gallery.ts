@@ -1,0 +1,203 @@
+/**
+ * The shared event gallery, /g/:token: the thumbnails of the slots an administrator shared (and
+ * nothing else — no other slot's results, no booth fields, no job details), a page per photo with
+ * download, RU/EN, server-rendered without scripts. A revoked or expired link is a kind 410 page,
+ * an unknown one a 404 page. Every route is rate limited per client address.
+ */
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyReply } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { AppDeps } from '../app.js';
+import { AppError } from '../errors.js';
+import { findGalleryResult, findShareByToken, listGallery, type ShareRow } from '../gallery/statements.js';
+import { galleryCursor, parseGalleryCursor } from '../gallery/routes.js';
+import { thumbnailOf } from '../gallery/thumbnails.js';
+import { jobIdOfGuestRef, shortJobId } from '../media/guest-qr.js';
+import { extensionForMime } from '../media/imaging.js';
+import { DownloadQuery, sendMediaFile } from '../media/public-results-routes.js';
+import { resultFileName } from '../media/storage.js';
+import { durationInWords, escapeHtml, guestLanguage, guestPage, type Lang } from './layout.js';
+
+/** Requests per minute from one address (a page of 60 thumbnails is 61 requests). */
+export const SHARE_RATE_PER_MINUTE = 600;
+const PAGE = 60;
+const TOKEN = /^[A-Za-z0-9_-]{24}$/;
+
+const TEXT = {
+  ru: {
+    gallery: 'Фотографии',
+    photo: 'Фото',
+    download: 'Скачать',
+    back: 'Все фото',
+    older: 'Ещё фото →',
+    newest: '← К новым',
+    empty: 'Здесь пока нет фотографий. Загляните чуть позже.',
+    until: (left: string) => `Галерея открыта ещё ${left}.`,
+    goneTitle: 'Галерея закрыта',
+    goneBody: 'Срок действия этой ссылки истёк или её отозвали.',
+    unknownTitle: 'Галерея не найдена',
+    unknownBody: 'Проверьте ссылку или QR-код.',
+    photoGone: 'Этого фото здесь нет.',
+  },
+  en: {
+    gallery: 'Photos',
+    photo: 'Photo',
+    download: 'Download',
+    back: 'All photos',
+    older: 'More photos →',
+    newest: '← Newest',
+    empty: 'No photos here yet. Please look again a little later.',
+    until: (left: string) => `The gallery stays open for another ${left}.`,
+    goneTitle: 'This gallery is closed',
+    goneBody: 'The link has expired or was revoked.',
+    unknownTitle: 'Gallery not found',
+    unknownBody: 'Please check the link or the QR code.',
+    photoGone: 'This photo is not here.',
+  },
+} as const;
+
+type Opened = { state: 'open'; share: ShareRow } | { state: 'gone' } | { state: 'unknown' };
+
+export const shareGalleryRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
+  await app.register(rateLimit, {
+    max: SHARE_RATE_PER_MINUTE,
+    timeWindow: 60_000,
+    cache: 10_000,
+    errorResponseBuilder: (_request, context) => new AppError('too_many_requests', `At most ${context.max} requests a minute; retry in ${Math.ceil(context.ttl / 1000)} s`, undefined, { 'Retry-After': String(Math.ceil(context.ttl / 1000)) }),
+  });
+
+  async function open(token: string): Promise<Opened> {
+    if (!TOKEN.test(token)) return { state: 'unknown' };
+    const share = await findShareByToken(deps.db, token);
+    if (!share) return { state: 'unknown' };
+    if (share.revoked_at || share.expires_at <= deps.clock.now()) return { state: 'gone' };
+    return { state: 'open', share };
+  }
+
+  /** The 404/410 page of a link that does not open. */
+  function closed(reply: FastifyReply, lang: Lang, opened: Opened, other: string) {
+    const t = TEXT[lang];
+    void reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store');
+    return opened.state === 'gone'
+      ? reply.code(410).send(guestPage(lang, t.goneTitle, `<h1>${t.goneTitle}</h1><p class="muted">${t.goneBody}</p>`, other))
+      : reply.code(404).send(guestPage(lang, t.unknownTitle, `<h1>${t.unknownTitle}</h1><p class="muted">${t.unknownBody}</p>`, other));
+  }
+
+  const Token = Type.String({ maxLength: 64 });
+  const Lang = Type.Optional(Type.Union([Type.Literal('ru'), Type.Literal('en')]));
+
+  app.get(
+    '/g/:token',
+    {
+      schema: {
+        summary: 'Shared gallery (HTML): thumbnails of the shared slots, newest first; 410 once revoked or expired',
+        tags: ['public'],
+        params: Type.Object({ token: Token }),
+        querystring: Type.Object({ lang: Lang, cursor: Type.Optional(Type.String({ maxLength: 80 })) }),
+      },
+    },
+    async (request, reply) => {
+      const lang = guestLanguage(request);
+      const t = TEXT[lang];
+      const { token } = request.params;
+      const here = `/g/${encodeURIComponent(token)}`;
+      const other = `${here}?lang=${lang === 'ru' ? 'en' : 'ru'}`;
+      const opened = await open(token);
+      if (opened.state !== 'open') return closed(reply, lang, opened, other);
+      const { share } = opened;
+      const now = deps.clock.now();
+      let before;
+      try {
+        before = parseGalleryCursor(request.query.cursor);
+      } catch {
+        before = undefined;
+      }
+      const rows = await listGallery(deps.db, { slotIds: share.slot_ids, outcome: 'succeeded', before, limit: PAGE, now });
+      const title = share.title || t.gallery;
+      const tiles = rows
+        .map((r) => `<a href="${here}/p/${shortJobId(r.id)}?lang=${lang}"><img src="${here}/t/${shortJobId(r.id)}" alt="${t.photo} ${escapeHtml(r.finalized_at.toISOString().slice(11, 16))}" loading="lazy" width="160" height="160"></a>`)
+        .join('\n');
+      const next = rows.length === PAGE ? `<a href="${here}?lang=${lang}&amp;cursor=${encodeURIComponent(galleryCursor(rows[rows.length - 1]!))}">${t.older}</a>` : '';
+      const first = before ? `<a href="${here}?lang=${lang}">${t.newest}</a>` : '';
+      const left = durationInWords(share.expires_at.getTime() - now.getTime(), lang);
+      return reply
+        .type('text/html; charset=utf-8')
+        .header('Cache-Control', 'no-store')
+        .header('Content-Language', lang)
+        .send(
+          guestPage(
+            lang,
+            title,
+            `<h1>${escapeHtml(title)}</h1>
+${rows.length ? `<div class="grid">${tiles}</div>` : `<p class="muted">${t.empty}</p>`}
+<div class="pager">${first}${next}</div>
+<p class="muted">${t.until(left)}</p>`,
+            other,
+          ),
+        );
+    },
+  );
+
+  const PhotoParams = Type.Object({ token: Token, ref: Type.String({ maxLength: 64 }) });
+
+  /** A result of this share, or undefined (another slot's, expired, unknown). */
+  async function photoOf(share: ShareRow, ref: string) {
+    const id = jobIdOfGuestRef(ref);
+    return id ? findGalleryResult(deps.db, id, deps.clock.now(), share.slot_ids) : undefined;
+  }
+
+  app.get(
+    '/g/:token/p/:ref',
+    { schema: { summary: 'A photo of a shared gallery (HTML) with download', tags: ['public'], params: PhotoParams, querystring: Type.Object({ lang: Lang }) } },
+    async (request, reply) => {
+      const lang = guestLanguage(request);
+      const t = TEXT[lang];
+      const { token, ref } = request.params;
+      const here = `/g/${encodeURIComponent(token)}`;
+      const other = `${here}/p/${encodeURIComponent(ref)}?lang=${lang === 'ru' ? 'en' : 'ru'}`;
+      const opened = await open(token);
+      if (opened.state !== 'open') return closed(reply, lang, opened, other);
+      const row = await photoOf(opened.share, ref);
+      void reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').header('Content-Language', lang);
+      if (!row) return reply.code(404).send(guestPage(lang, t.photo, `<h1>${t.photoGone}</h1><p><a class="button" href="${here}?lang=${lang}">${t.back}</a></p>`, other));
+      const name = resultFileName({ ...row, extension: extensionForMime(row.result_mime ?? '') });
+      const image = `${here}/i/${shortJobId(row.id)}`;
+      return reply.send(
+        guestPage(
+          lang,
+          t.photo,
+          `<img class="photo" src="${image}" alt="${t.photo}">
+<div class="actions"><a class="button" href="${image}?download=1" download="${escapeHtml(name)}">${t.download}</a>
+<a class="button secondary" href="${here}?lang=${lang}">${t.back}</a></div>`,
+          other,
+        ),
+      );
+    },
+  );
+
+  app.get(
+    '/g/:token/t/:ref',
+    { schema: { summary: 'A thumbnail of a shared gallery', tags: ['public'], params: PhotoParams } },
+    async (request, reply) => {
+      const opened = await open(request.params.token);
+      if (opened.state === 'gone') throw new AppError('result_expired', 'This gallery is closed');
+      const row = opened.state === 'open' ? await photoOf(opened.share, request.params.ref) : undefined;
+      if (!row) throw new AppError('not_found');
+      return reply.type('image/webp').header('Cache-Control', 'private, max-age=3600').send(await thumbnailOf(deps, row));
+    },
+  );
+
+  app.get(
+    '/g/:token/i/:ref',
+    { schema: { summary: 'A photo of a shared gallery; ?download=1 saves it', tags: ['public'], params: PhotoParams, querystring: DownloadQuery } },
+    async (request, reply) => {
+      const opened = await open(request.params.token);
+      if (opened.state === 'gone') throw new AppError('result_expired', 'This gallery is closed');
+      const row = opened.state === 'open' ? await photoOf(opened.share, request.params.ref) : undefined;
+      if (!row) throw new AppError('not_found');
+      const mime = row.result_mime ?? 'application/octet-stream';
+      return sendMediaFile(reply, { path: row.result_path!, mime, name: resultFileName({ ...row, extension: extensionForMime(mime) }) }, { download: request.query.download !== undefined, cache: 'private, max-age=3600' });
+    },
+  );
+};
