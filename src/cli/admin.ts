@@ -7,16 +7,14 @@
  */
 import 'dotenv/config';
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createAccount, listAccounts, parsePermissions, resetPassword } from '../auth/accounts.js';
 import { systemClock } from '../clock.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { sql } from 'kysely';
-import pg from 'pg';
-import { connectDatabase, migrateToLatest, type Db } from '../db/database.js';
-import { DATABASE_URL_FILE, EmbeddedDatabaseError, startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.js';
+import type { Db } from '../db/database.js';
+import { EmbeddedDatabaseError } from '../db/embedded.js';
+import { openCliDatabase } from './database.js';
 import { CHANNELS } from '../db/notifications.js';
 import { createLogger } from '../logger.js';
 
@@ -35,17 +33,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig(process.env);
   const log = createLogger('warn');
-  let embedded: EmbeddedDatabase | undefined;
-  let url = config.databaseUrl;
-  if (!url) url = await runningServerDatabase(config.dataDir);
-  if (!url) {
-    const dataDir = path.join(config.dataDir, 'pgdata');
-    embedded = await startEmbeddedPostgres({ dataDir, database: 'photochanger', log, existingOnly: true });
-    url = embedded.url;
-  }
-  const database = connectDatabase(url, { statementTimeoutMs: config.queueStatementTimeoutMs, log });
+  const database = await openCliDatabase(config, log);
   try {
-    await migrateToLatest(database.db, log);
     if (command === 'list') {
       for (const a of await listAccounts(database.db)) {
         console.log(`${a.username}\t${a.permissions.join(',')}\tactive`);
@@ -86,22 +75,6 @@ async function main(argv: string[]): Promise<number> {
     throw err;
   } finally {
     await database.close();
-    await embedded?.stop();
-  }
-}
-
-/** The running server's embedded database, when it is up (its address file and a connection). */
-async function runningServerDatabase(dataDir: string): Promise<string | undefined> {
-  const url = (await fs.readFile(path.join(dataDir, DATABASE_URL_FILE), 'utf8').catch(() => '')).trim();
-  if (!url) return undefined;
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    return url;
-  } catch {
-    return undefined; // left by a server that is gone
-  } finally {
-    await client.end().catch(() => undefined);
   }
 }
 

@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import jsQRModule from 'jsqr';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +11,7 @@ import { jobIdOfGuestRef } from '../../src/media/guest-qr.js';
 import { jpegBytes, jsonOf, postIngest } from '../support/http.js';
 import { authHeader, startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
 
+const run = promisify(execFile);
 const PUBLIC = 'https://photos.example.com';
 // jsqr is CommonJS whose types declare an ES default export.
 const jsQR = ((jsQRModule as unknown as { default?: unknown }).default ?? jsQRModule) as (data: Uint8ClampedArray, width: number, height: number) => { data: string } | null;
@@ -183,6 +187,17 @@ describe('guests and the gallery', () => {
     const since = new Date(clock.now().getTime() - 1500).toISOString();
     const late = await unzip(Buffer.from(await (await api(`/api/gallery/export.zip?slot_id=slot-007&from=${encodeURIComponent(since)}`)).arrayBuffer()));
     expect([...late.keys()]).toEqual([names[2]]);
+    // The same archive from the server's command line.
+    const out = path.join(server.dataDir, 'event.zip');
+    const cli = await run(process.execPath, ['--import', 'tsx', 'src/cli/export.ts', '--slot', 'slot-007', '--out', out], { env: { PATH: process.env.PATH ?? '', PHOTOCHANGER_DATABASE_URL: server.databaseUrl } });
+    expect(cli.stdout).toContain(`3 photos written to ${out}`);
+    const fromCli = await unzip(await fs.readFile(out));
+    expect([...fromCli.keys()]).toEqual(names);
+    for (const name of names) expect(fromCli.get(name)!.equals(entries.get(name)!)).toBe(true);
+    expect(await fs.readdir(server.dataDir)).not.toContain('event.zip.partial');
+    const bad = await run(process.execPath, ['--import', 'tsx', 'src/cli/export.ts', '--since', 'yesterday', '--out', out], { env: { PATH: process.env.PATH ?? '' } }).catch((e: { stderr: string; code: number }) => e);
+    expect((bad as { code: number }).code).toBe(2);
+    expect((bad as { stderr: string }).stderr).toContain('--since is not a date-time: yesterday');
   });
 
   it('shares chosen slots with guests: only those, until revoked or expired', async () => {

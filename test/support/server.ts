@@ -16,6 +16,8 @@ export const TEST_ADMIN = { username: 'admin', password: 'test-admin-password' }
 export interface TestServer extends RunningServer {
   mediaRoot: string;
   dataDir: string;
+  /** The server's database (for command-line tools run against it). */
+  databaseUrl: string;
   /** Log lines written while the server ran (JSON strings). */
   logLines: string[];
   /** Stops the server, drops its database, removes its directories. */
@@ -67,6 +69,7 @@ export async function startTestServer(
     ...server,
     mediaRoot: config.mediaRoot,
     dataDir,
+    databaseUrl: config.databaseUrl!,
     logLines,
     close: async () => {
       if (closed) return;
