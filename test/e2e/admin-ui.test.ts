@@ -30,8 +30,9 @@ describe('admin UI in Chromium', () => {
     await page.setViewportSize({ width: 375, height: 800 });
     await page.waitForTimeout(100);
     const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
-    expect(overflow, `${name} overflows at 375 px`).toBeLessThanOrEqual(1);
     await page.screenshot({ path: `${SHOTS}/${name}-mobile.png`, fullPage: true });
+    const widest = await page.evaluate<string>(`[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).slice(-3).map((e) => e.tagName + '.' + e.className + '#' + e.id).join(' ')`);
+    expect(overflow, `${name} overflows at 375 px (${widest})`).toBeLessThanOrEqual(1);
     await page.setViewportSize({ width: 1280, height: 900 });
   };
 
@@ -254,6 +255,57 @@ describe('admin UI in Chromium', () => {
     await shot('guest-expired');
   });
 
+  it('the gallery shows a new shot live and opens it with details; a share link shows guests that slot; the live screen follows', async () => {
+    await page.goto(`${server.url}/admin/#/gallery`);
+    await page.waitForSelector('[data-testid=gallery-grid] li');
+    await expect.poll(() => page.locator('h1 .badge').textContent()).toContain('●');
+    const before = await page.locator('[data-testid=gallery-grid] li').count();
+    const res = await postIngest(server.url, 'slot-003', { password: 'new-booth-pass-7', file: await jpegBytes(600, 400, { r: 40, g: 120, b: 200 }), extra: { name: 'Booth Hall A' } });
+    const id = res.headers.get('x-job-id')!;
+    // Live: the new shot is first within a second or two, without reloading.
+    await expect.poll(() => page.locator('[data-testid=gallery-grid] li').first().getAttribute('data-id'), { timeout: 5000 }).toBe(id);
+    expect(await page.locator('[data-testid=gallery-grid] li').count()).toBe(before + 1);
+    expect(await page.locator('[data-testid=export-zip]').getAttribute('href')).toBe('/api/gallery/export.zip?');
+    await shot('gallery');
+    await page.locator(`[data-testid=gallery-grid] li[data-id="${id}"] button`).click();
+    await page.waitForSelector('dialog.result-dialog img.full');
+    expect(await page.locator('dialog.result-dialog').textContent()).toContain('Booth Hall A');
+    expect(await page.locator('dialog.result-dialog a[download]').getAttribute('href')).toBe(`/api/gallery/${id}/image?download=1`);
+    await page.screenshot({ path: `${SHOTS}/gallery-detail-desktop.png` });
+    await page.locator('dialog.result-dialog button', { hasText: 'Закрыть' }).click();
+
+    // A share link for slot-003 only: guests see its photos and nothing of slot-002.
+    await page.locator('.slot-checks label', { hasText: 'slot-003' }).locator('input').check();
+    await page.fill('#share-title', 'Свадьба');
+    await page.locator('.share-form button[type=submit]').click();
+    await page.waitForSelector('.share-list li.active img.qr');
+    const link = await page.locator('.share-list li.active code').textContent();
+    expect(link).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/g\/[A-Za-z0-9_-]{24}$/);
+    const guest = await context.newPage();
+    await guest.setViewportSize({ width: 375, height: 800 });
+    expect((await guest.goto(link!))?.status()).toBe(200);
+    await guest.waitForSelector('.grid a img');
+    const tiles = await guest.locator('.grid a').count();
+    const slot3 = await server.database.db.selectFrom('job').select((eb) => eb.fn.countAll<string>().as('n')).where('slot_id', '=', 'slot-003').where('result_path', 'is not', null).where('is_test', '=', false).executeTakeFirstOrThrow();
+    expect(tiles).toBe(Number(slot3.n));
+    await guest.screenshot({ path: `${SHOTS}/shared-gallery-mobile.png`, fullPage: true });
+    await guest.goto(`${link}?lang=en`);
+    await guest.locator('.grid a').first().click();
+    await guest.waitForSelector('img.photo');
+    expect(await guest.locator('a.button[download]').textContent()).toBe('Download');
+    await guest.screenshot({ path: `${SHOTS}/shared-photo-en-mobile.png`, fullPage: true });
+    await guest.close();
+
+    // The live screen shows the newest shot of its slot with the guest QR code, then the next one.
+    await page.goto(`${server.url}/admin/#/live/slot-003`);
+    await expect.poll(() => page.locator('img.live-photo').getAttribute('data-id')).toBe(id);
+    await page.waitForSelector('.live-qr img');
+    const next = (await postIngest(server.url, 'slot-003', { password: 'new-booth-pass-7', file: await jpegBytes(400, 600, { r: 200, g: 60, b: 90 }) })).headers.get('x-job-id');
+    await expect.poll(() => page.locator('img.live-photo').getAttribute('data-id'), { timeout: 5000 }).toBe(next);
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: `${SHOTS}/live-screen-desktop.png` });
+  });
+
   it('switches to English and remembers it', async () => {
     await page.goto(`${server.url}/admin/#/slots`);
     await page.waitForSelector('li.slot');
@@ -264,5 +316,11 @@ describe('admin UI in Chromium', () => {
     expect(await page.locator('h1').first().textContent()).toBe('Slots');
     expect(await page.evaluate<string>('document.documentElement.lang')).toBe('en');
     await shot('slots-en');
+    await page.goto(`${server.url}/admin/#/gallery`);
+    await page.waitForSelector('[data-testid=gallery-grid] li');
+    expect(await page.locator('h1').first().textContent()).toContain('Gallery');
+    await shot('gallery-en');
+    await page.goto(`${server.url}/admin/#/settings`);
+    await expect.poll(() => page.locator('[data-testid=retention-words]').textContent()).toContain('work for 3 d after each photo');
   });
 });

@@ -300,3 +300,42 @@ export function subscribeEvents(path: string, onEvent: (name: string, data: stri
     },
   };
 }
+
+/** A result in the gallery (GET /api/gallery). */
+export interface GalleryItem {
+  id: string;
+  slot_id: string;
+  outcome: string;
+  provider: string;
+  answered_by: string | null;
+  operation: string;
+  finalized_at: string;
+  duration_ms: number;
+  thumb_url: string | null;
+  image_url: string | null;
+  download_url: string | null;
+  guest_url: string | null;
+  file_name: string | null;
+  size: number | null;
+  expires_at: string | null;
+  failure_message: string | null;
+  fields: Record<string, string>;
+}
+
+/** A share link of the gallery (GET /api/gallery/shares). */
+export interface Share {
+  id: string;
+  title: string;
+  slot_ids: string[];
+  path: string;
+  url: string | null;
+  qr_url: string;
+  state: 'active' | 'expired' | 'revoked';
+  created_by: string | null;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+}
+
+/** The 15 slot ids. */
+export const SLOT_IDS = Array.from({ length: 15 }, (_, i) => `slot-${String(i + 1).padStart(3, '0')}`);

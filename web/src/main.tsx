@@ -2,7 +2,9 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { logout, restoreSession, session } from './api';
 import { setLang, t, useLang } from './i18n';
+import { GalleryPage } from './pages/gallery';
 import { JobDetailPage, JobsPage } from './pages/jobs';
+import { LiveScreen } from './pages/live';
 import { LoginPage } from './pages/login';
 import { SettingsPage } from './pages/settings';
 import { SlotEditorPage } from './pages/slot-editor';
@@ -53,8 +55,11 @@ function App() {
     );
   }
   const [, section, id] = hash.slice(1).split('/');
+  // The live screen is the whole window (a TV by the booth): no header, no navigation.
+  if (section === 'live') return <LiveScreen slots={(id ?? '').split(',').filter((x) => /^slot-\d{3}$/.test(x))} />;
   const nav: Array<[string, string]> = [
     ['slots', t('navSlots')],
+    ['gallery', t('navGallery')],
     ['stats', t('navStats')],
     ['jobs', t('navJobs')],
     ['settings', t('navSettings')],
@@ -62,6 +67,7 @@ function App() {
   let page;
   if (section === 'slots' && id) page = <SlotEditorPage id={id} key={id} />;
   else if (section === 'stats') page = <StatsPage />;
+  else if (section === 'gallery') page = <GalleryPage />;
   else if (section === 'jobs' && id) page = <JobDetailPage id={id} key={id} />;
   else if (section === 'jobs') page = <JobsPage />;
   else if (section === 'settings') page = <SettingsPage />;

@@ -3,6 +3,13 @@ import { api, type Settings } from '../api';
 import { ErrorBox, Field, Loading } from '../components';
 import { formatDate, providerTitle, t, useLang } from '../i18n';
 
+/** 72 → "3 d", 30 → "30 h", 36 → "1 d 12 h". */
+function periodInWords(hours: number): string {
+  const d = Math.floor(hours / 24);
+  const h = Math.round(hours % 24);
+  return [d ? t('days', { n: d }) : '', h ? t('hoursShort', { n: h }) : ''].filter(Boolean).join(' ');
+}
+
 export function SettingsPage() {
   useLang();
   const [settings, setSettings] = useState<Settings>();
@@ -112,6 +119,11 @@ export function SettingsPage() {
         <Field id="retention" label={t('retention')} help={t('retentionHelp')}>
           <input id="retention" type="number" min={1} max={720} step={1} value={retention} aria-describedby="retention-help" onInput={(e) => setRetention((e.target as HTMLInputElement).value)} />
         </Field>
+        {Number(retention) > 0 && (
+          <p class="note" data-testid="retention-words">
+            {t('retentionWords', { period: periodInWords(Number(retention)) })}
+          </p>
+        )}
         <button type="submit" class="primary">
           {t('save')}
         </button>

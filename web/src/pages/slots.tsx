@@ -5,7 +5,7 @@ import { ModelNotes } from '../models';
 
 export function SlotsPage() {
   useLang();
-  const { data: list, error, reload } = useLoad(async () => (await api<{ slots: Slot[]; public_base: { url: string | null; source: 'configured' | 'lan' | 'none' } }>('GET', '/api/slots')).data, []);
+  const { data: list, error, reload } = useLoad(async () => (await api<{ slots: Slot[]; public_base: { url: string | null; source: 'configured' | 'lan' | 'none' }; last_results: Record<string, { id: string; thumb_url: string; finalized_at: string }> }>('GET', '/api/slots')).data, []);
   const data = list?.slots;
   if (error) return <ErrorBox error={error} />;
   if (!data || !list) return <Loading />;
@@ -30,6 +30,11 @@ export function SlotsPage() {
               {providerTitle(s.provider)} · {s.operation}
               {s.model && ` · ${s.model.title === s.model.id ? s.model.id : s.model.title}`}
             </p>
+            {list.last_results[s.id] && (
+              <a class="last-shot" href="#/gallery" title={`${t('lastShot')}: ${formatDate(list.last_results[s.id]!.finalized_at)}`}>
+                <img src={list.last_results[s.id]!.thumb_url} alt={t('lastShot')} loading="lazy" width={96} height={96} />
+              </a>
+            )}
             <ModelNotes slot={s} onSwitched={() => reload()} />
             {s.recent_wrong_passwords > 0 && (
               <p class="warning severe" role="alert" data-testid="old-password">
