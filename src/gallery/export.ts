@@ -3,14 +3,14 @@
  * file is opened only when its turn comes, and the archive is never held in memory or on disk.
  * Used by GET /api/gallery/export.zip and by `npm run export` (src/cli/export.ts).
  */
-import { createReadStream } from 'node:fs';
-import { PassThrough, type Readable } from 'node:stream';
-import yazl from 'yazl';
+import fs from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import { extensionForMime } from '../media/imaging.js';
 import { resultFileName } from '../media/storage.js';
 import { listExportBatch, type ExportRow } from './statements.js';
+import { zipStream } from './zip-stream.js';
 
 /** More results than this in one archive are refused (ask for a shorter time range). */
 export const MAX_EXPORT_ENTRIES = 20_000;
@@ -45,27 +45,21 @@ export async function collectExport(db: Db, filter: ExportFilter, now: Date): Pr
  * The archive of these results as a stream. A file removed meanwhile (its retention ended during
  * the download) becomes an empty entry and a log line rather than a broken archive.
  */
-export function zipResults(rows: readonly ExportRow[], log: Logger): Readable {
-  const zip = new yazl.ZipFile();
-  for (const row of rows) {
-    zip.addReadStreamLazy(exportEntryName(row), { compress: false, mtime: row.finalized_at }, (cb) => {
-      let given = false;
-      const give = (stream: Readable) => {
-        if (given) return;
-        given = true;
-        cb(null, stream);
-      };
-      const file = createReadStream(row.result_path);
-      file.once('error', (err) => {
-        log.warn({ job_id: row.id, err: { message: err.message } }, 'export: a result file could not be read; its entry is empty');
-        if (given) return zip.outputStream.emit('error', err);
-        const empty = new PassThrough();
-        empty.end();
-        give(empty);
-      });
-      file.once('open', () => give(file));
-    });
-  }
-  zip.end();
-  return zip.outputStream as Readable;
+export function zipResults(rows: readonly ExportRow[], log: Logger, options: { forceZip64?: boolean } = {}): Readable {
+  return zipStream(
+    rows.map((row) => ({
+      name: exportEntryName(row),
+      mtime: row.finalized_at,
+      open: async () => {
+        try {
+          const handle = await fs.open(row.result_path, 'r');
+          return handle.createReadStream({ highWaterMark: 1 << 20 });
+        } catch (err) {
+          log.warn({ job_id: row.id, err: { message: (err as Error).message } }, 'export: a result file could not be read; its entry is empty');
+          return [];
+        }
+      },
+    })),
+    options,
+  );
 }

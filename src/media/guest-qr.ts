@@ -1,9 +1,10 @@
 /**
  * The guest's link printed on the photo: a QR code of `<public base>/r/<short id>` on a light or
- * dark plate in a corner, with an optional caption line, composed into the result by the same
- * sharp pipeline that normalizes it (src/media/imaging.ts), so it costs no second encode.
+ * dark plate in a corner, with an optional caption line, pasted into the result while it is
+ * normalized for the booth (src/media/imaging.ts), so it costs no second decode.
  */
 import QRCode from 'qrcode';
+import sharp from 'sharp';
 import { Type, type Static } from 'typebox';
 
 export const GUEST_LINK_POSITIONS = ['bottom-right', 'bottom-left', 'top-right', 'top-left'] as const;
@@ -48,45 +49,95 @@ export function guestLinkOf(base: string, jobId: string): string {
 
 const escapeXml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/** A plate to paste into the photo: RGB pixels, opaque, at (left, top). */
 export interface Overlay {
-  svg: Buffer;
+  data: Buffer;
+  width: number;
+  height: number;
   left: number;
   top: number;
 }
 
+/** Rendered captions (a slot prints the same one on every photo): text → RGB pixels. */
+const captions = new Map<string, Promise<Buffer>>();
+const MAX_CAPTIONS = 64;
+
+function captionPixels(caption: string, width: number, height: number, fontSize: number, dark: boolean): Promise<Buffer> {
+  const key = JSON.stringify([caption, width, height, fontSize, dark]);
+  let pixels = captions.get(key);
+  if (!pixels) {
+    const fg = dark ? '#ffffff' : '#000000';
+    const bg = dark ? '#111111' : '#ffffff';
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}"><rect width="${width}" height="${height}" fill="${bg}"/><text x="${width / 2}" y="${Math.round(fontSize * 1.05)}" font-family="DejaVu Sans, Liberation Sans, Arial, sans-serif" font-size="${fontSize}" fill="${fg}" text-anchor="middle">${escapeXml(caption)}</text></svg>`;
+    pixels = sharp(Buffer.from(svg)).flatten({ background: bg }).removeAlpha().raw().toBuffer();
+    if (captions.size >= MAX_CAPTIONS) captions.delete(captions.keys().next().value!);
+    captions.set(key, pixels);
+    pixels.catch(() => captions.delete(key));
+  }
+  return pixels;
+}
+
 /**
- * The plate with the QR code (and caption) for a photo of this size, as an SVG sharp composites.
- * Modules are whole pixels (crisp edges) and the code keeps a quiet zone of two modules.
+ * The plate with the QR code (and caption) for a photo of this size: whole-pixel modules drawn
+ * directly, a quiet zone of two modules, the caption rendered once per slot and reused. The worker
+ * pastes these pixels into the decoded result (src/media/imaging.ts) — a copy of a few rows, where
+ * a libvips composite would blend every pixel of the photo.
  */
-export function guestLinkOverlay(width: number, height: number, link: GuestLink, url: string): Overlay {
+export async function guestLinkOverlay(width: number, height: number, link: GuestLink, url: string): Promise<Overlay> {
   const qr = QRCode.create(url, { errorCorrectionLevel: 'M' });
   const n = qr.modules.size;
   const short = Math.min(width, height);
   const quiet = 2;
   const module = Math.max(2, Math.floor((short * (link.size_percent ?? 16)) / 100 / (n + 2 * quiet)));
-  const codeSide = (n + 2 * quiet) * module;
+  const side = (n + 2 * quiet) * module;
   const caption = link.caption?.trim() ?? '';
   // About 0.58 em per glyph: a long caption gets a smaller font rather than leaving the plate.
-  const fontSize = Math.max(8, Math.min(Math.round(module * 3.2), Math.floor((codeSide * 0.9) / (Math.max(1, caption.length) * 0.58))));
+  const fontSize = Math.max(8, Math.min(Math.round(module * 3.2), Math.floor((side * 0.9) / (Math.max(1, caption.length) * 0.58))));
   const captionHeight = caption ? Math.round(fontSize * 1.5) : 0;
-  const plateW = codeSide;
-  const plateH = codeSide + captionHeight;
+  const plateW = Math.min(side, width);
+  const plateH = Math.min(side + captionHeight, height);
   const margin = Math.round((short * (link.margin_percent ?? 2)) / 100);
   const position = link.position ?? 'bottom-right';
-  const left = Math.max(0, position.endsWith('left') ? margin : width - plateW - margin);
-  const top = Math.max(0, position.startsWith('top') ? margin : height - plateH - margin);
   const dark = (link.plate ?? 'light') === 'dark';
-  const bg = dark ? '#111111' : '#ffffff';
-  const fg = dark ? '#ffffff' : '#000000';
-  let path = '';
+  const bg = dark ? 0x11 : 0xff;
+  const fg = dark ? 0xff : 0x00;
+  const data = Buffer.alloc(plateW * plateH * 3, bg);
   for (let y = 0; y < n; y++) {
     for (let x = 0; x < n; x++) {
-      if (qr.modules.get(x, y)) path += `M${(x + quiet) * module} ${(y + quiet) * module}h${module}v${module}h-${module}z`;
+      if (!qr.modules.get(x, y)) continue;
+      for (let dy = 0; dy < module; dy++) {
+        const row = (y + quiet) * module + dy;
+        if (row >= plateH) continue;
+        const start = (row * plateW + (x + quiet) * module) * 3;
+        data.fill(fg, start, Math.min(start + module * 3, (row + 1) * plateW * 3));
+      }
     }
   }
-  const text = caption
-    ? `<text x="${plateW / 2}" y="${codeSide + fontSize * 1.05}" font-family="DejaVu Sans, Liberation Sans, Arial, sans-serif" font-size="${fontSize}" fill="${fg}" text-anchor="middle">${escapeXml(caption)}</text>`
-    : '';
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${plateW}" height="${plateH}" viewBox="0 0 ${plateW} ${plateH}" shape-rendering="crispEdges"><rect width="${plateW}" height="${plateH}" fill="${bg}"/><path d="${path}" fill="${fg}"/>${text}</svg>`;
-  return { svg: Buffer.from(svg), left, top };
+  if (caption && plateH > side) (await captionPixels(caption, plateW, plateH - side, fontSize, dark)).copy(data, side * plateW * 3);
+  return {
+    data,
+    width: plateW,
+    height: plateH,
+    left: Math.max(0, position.endsWith('left') ? margin : width - plateW - margin),
+    top: Math.max(0, position.startsWith('top') ? margin : height - plateH - margin),
+  };
+}
+
+/** Pastes an overlay into raw pixels (3 or 4 channels; alpha set opaque). */
+export function pasteOverlay(pixels: Buffer, width: number, channels: number, o: Overlay): void {
+  for (let y = 0; y < o.height; y++) {
+    const rowStart = ((o.top + y) * width + o.left) * channels;
+    if (channels === 3) {
+      o.data.copy(pixels, rowStart, y * o.width * 3, (y + 1) * o.width * 3);
+      continue;
+    }
+    for (let x = 0; x < o.width; x++) {
+      const src = (y * o.width + x) * 3;
+      const dst = rowStart + x * channels;
+      pixels[dst] = o.data[src]!;
+      pixels[dst + 1] = o.data[src + 1]!;
+      pixels[dst + 2] = o.data[src + 2]!;
+      pixels[dst + 3] = 255;
+    }
+  }
 }

@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import sharp from 'sharp';
 import { Type, type Static } from 'typebox';
 import { decodeBudget, decodedBytes } from './decode-budget.js';
-import { GuestLinkSchema, guestLinkOverlay } from './guest-qr.js';
+import { GuestLinkSchema, guestLinkOverlay, pasteOverlay } from './guest-qr.js';
 
 /** Photo types a booth may send that some provider accepts (decided on the bytes). */
 export const PHOTO_MIME_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/heic', 'image/heif'] as const;
@@ -182,12 +182,17 @@ async function normalizeDecoded(bytes: Buffer, mime: string, meta: sharp.Metadat
   const needsResize = target.width !== shown.width || target.height !== shown.height;
   const needsRotate = (meta.orientation ?? 1) !== 1;
   const sameFormat = FORMAT_TO_MIME[meta.format ?? ''] === `image/${wantedFormat}`;
-  const stamp = output.guest_link?.enabled && guestUrl ? guestLinkOverlay(target.width, target.height, output.guest_link, guestUrl) : undefined;
+  const stamp = output.guest_link?.enabled && guestUrl ? output.guest_link : undefined;
   if (!stamp && !needsResize && !needsRotate && sameFormat && (output.format === 'original' || output.quality === undefined)) return { bytes, mime };
   try {
     let pipeline = openImage(bytes).rotate();
     if (needsResize) pipeline = pipeline.resize(target.width, target.height, { fit: 'fill' });
-    if (stamp) pipeline = pipeline.composite([{ input: stamp.svg, left: stamp.left, top: stamp.top }]);
+    if (stamp) {
+      // Decoded once to pixels, the plate pasted in, encoded once (see src/media/guest-qr.ts).
+      const [decoded, overlay] = await Promise.all([pipeline.toColourspace('srgb').raw().toBuffer({ resolveWithObject: true }), guestLinkOverlay(target.width, target.height, stamp, guestUrl!)]);
+      pasteOverlay(decoded.data, decoded.info.width, decoded.info.channels, overlay);
+      pipeline = sharp(decoded.data, { raw: { width: decoded.info.width, height: decoded.info.height, channels: decoded.info.channels as 3 | 4 } });
+    }
     const quality = output.quality ?? 90;
     const data =
       wantedFormat === 'png'
