@@ -7,34 +7,17 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { authRoutes } from './auth/routes.js';
-import type { LoginGuard } from './auth/login-guard.js';
-import type { Authenticator } from './auth/sessions.js';
-import type { TokenService } from './auth/tokens.js';
-import type { Clock } from './clock.js';
-import type { Config } from './config.js';
-import type { Db } from './db/database.js';
-import type { NotificationHub } from './db/notifications.js';
 import { AppError, errorBody } from './errors.js';
 import { INGEST_PATHS, ingestRoutes } from './ingest/routes.js';
 import type { Logger } from './logger.js';
-import type { CleanupReport } from './media/cleanup.js';
 import { mediaPurgeRoutes } from './media/purge-routes.js';
-import type { MediaStore } from './media/storage.js';
 import { publicResultRoutes } from './media/public-results-routes.js';
 import { temporaryMediaRoutes } from './media/temporary-media-routes.js';
 import { turbotextWebhookRoutes } from './providers/turbotext/webhook-routes.js';
-import type { TurbotextWebhookInbox } from './providers/turbotext/webhooks.js';
 import { healthRoutes } from './ops/health-routes.js';
-import type { Metrics } from './ops/metrics.js';
-import type { PublicAddress } from './ops/public-address.js';
-import type { RejectionCounter } from './stats/rejections.js';
 import { providerCatalogRoutes } from './providers/catalog-routes.js';
-import type { ModelCatalog } from './providers/models.js';
-import type { ProviderRegistry } from './providers/registry.js';
-import type { JobCompletion } from './queue/completion.js';
-import type { IngestPasswordVerifier } from './settings/ingest-password.js';
-import type { StoredProviderKeys } from './settings/provider-keys.js';
 import { parseUntrustedJson } from './json-safety.js';
+import type { AppDeps } from './deps.js';
 import { registerSecurityHeaders } from './security-headers.js';
 import { settingsRoutes } from './settings/routes.js';
 import { jobRoutes } from './jobs/routes.js';
@@ -44,49 +27,8 @@ import { adminUiRoutes } from './guest/admin-ui-routes.js';
 import { guestPageRoutes } from './guest/guest-page.js';
 import { shareGalleryRoutes } from './guest/share-gallery.js';
 import { galleryRoutes } from './gallery/routes.js';
-import type { SettingsStore } from './settings/store.js';
 
-/** Everything the HTTP layer needs, built by main.ts (or by a test, pointed at test resources). */
-export interface AppDeps {
-  config: Config;
-  db: Db;
-  log: Logger;
-  clock: Clock;
-  providers: ProviderRegistry;
-  hub: NotificationHub;
-  media: MediaStore;
-  completion: JobCompletion;
-  settings: SettingsStore;
-  ingestPassword: IngestPasswordVerifier;
-  /** This process's id in the `instance` table; jobs it enqueues belong to it. */
-  instanceId: string;
-  /** Temporary public links of a job (Turbotext), revoked right after the response. */
-  temporaryMedia?: { revokeForJob(jobId: string): Promise<void> };
-  /** Deliveries of Turbotext webhooks (any instance may receive one). */
-  webhookInbox?: TurbotextWebhookInbox;
-  /** Admin access tokens (login issues them, protected routes verify them). */
-  tokens: TokenService;
-  /** Who calls an admin route: a bearer token or the web UI's session cookie. */
-  auth: Authenticator;
-  /** Throttling of administrator logins per address and name. */
-  loginGuard: LoginGuard;
-  /** Provider API keys: stored encrypted in the settings, or from the environment. */
-  providerKeys: StoredProviderKeys;
-  /** The AI models each provider serves (its table and its live list for the configured key). */
-  models: ModelCatalog;
-  /** The address booths and guests reach this server at (links and QR codes are built on it). */
-  publicAddress: PublicAddress;
-  /** Refused booth requests, counted for the statistics. */
-  rejections: RejectionCounter;
-  /** One media cleanup pass now (POST /api/media/cache/purge). */
-  purgeMedia: () => Promise<CleanupReport>;
-  /** Prometheus metrics (GET /metrics); absent in tests that do not need them. */
-  metrics?: Metrics;
-  /** Built admin UI to serve at /admin/ (default: dist/web). */
-  webRoot?: string;
-  /** True once shutdown began: ingest answers 503 shutting_down. */
-  isShuttingDown?: () => boolean;
-}
+export type { AppDeps } from './deps.js';
 
 export type App = FastifyInstance<http.Server, http.IncomingMessage, http.ServerResponse, Logger, TypeBoxTypeProvider>;
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { errorResponses } from '../errors.js';
 import { sql } from 'kysely';
 import { AppError } from '../errors.js';

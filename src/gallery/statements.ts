@@ -143,3 +143,9 @@ export async function revokeShare(db: Db, id: string, now: Date): Promise<boolea
   const r = await sql`UPDATE gallery_share SET revoked_at = COALESCE(revoked_at, ${now}) WHERE id = ${id}::uuid`.execute(db);
   return Number(r.numAffectedRows ?? 0) === 1;
 }
+
+/** The thumbnail of a result still on disk (false: the result expired or was removed meanwhile). */
+export async function recordThumbnail(db: Db, jobId: string, thumbPath: string): Promise<boolean> {
+  const r = await sql`UPDATE job SET thumb_path = ${thumbPath} WHERE id = ${jobId} AND result_path IS NOT NULL`.execute(db);
+  return Number(r.numAffectedRows ?? 0) === 1;
+}

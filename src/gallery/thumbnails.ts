@@ -3,7 +3,7 @@ import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import type { MediaStore } from '../media/storage.js';
 import { makeThumbnail } from '../media/thumbnails.js';
-import { recordThumbnail } from '../queue/statements.js';
+import { recordThumbnail } from './statements.js';
 import type { GalleryRow } from './statements.js';
 
 /**

@@ -6,7 +6,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import QRCode from 'qrcode';
 import { Type } from 'typebox';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { AppError } from '../errors.js';
 import { guestLinkOf, jobIdOfGuestRef } from '../media/guest-qr.js';
 import { findPublicResult } from '../media/public-results-routes.js';

@@ -8,7 +8,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { AppError } from '../errors.js';
 import { findGalleryResult, findShareByToken, listGallery, type ShareRow } from '../gallery/statements.js';
 import { galleryCursor, parseGalleryCursor } from '../gallery/routes.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { AppError, ErrorSchema } from '../errors.js';
 import { queueStatement, countInFlightJobs } from '../queue/statements.js';
 import { findSlot } from '../slots/statements.js';

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { JobFeed, MAX_STREAMS_PER_ACCOUNT, MAX_STREAMS_PER_PROCESS } from './feed.js';
 import type { PublicBase } from '../ops/public-address.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';

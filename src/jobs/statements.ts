@@ -1,4 +1,3 @@
-import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import type { FailureReason } from '../db/schema.js';
 
@@ -85,11 +84,3 @@ export async function findJob(db: Db, id: string): Promise<JobDetailRow | undefi
   return row as JobDetailRow | undefined;
 }
 
-/** Jobs waiting or running right now (queue depth for metrics and the monitor). */
-export async function countUnfinishedJobs(db: Db): Promise<{ pending: number; processing: number }> {
-  const r = await sql<{ pending: number; processing: number }>`
-    SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending,
-           count(*) FILTER (WHERE status = 'processing')::int AS processing
-      FROM job WHERE NOT is_finalized`.execute(db);
-  return r.rows[0] ?? { pending: 0, processing: 0 };
-}

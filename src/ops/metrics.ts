@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Db } from '../db/database.js';
-import { countUnfinishedJobs } from '../jobs/statements.js';
+import { countUnfinishedJobs } from '../queue/statements.js';
 import type { CleanupReport } from '../media/cleanup.js';
 import { MEDIA_DIRS } from '../media/storage.js';
 

@@ -148,12 +148,6 @@ export async function finalizeSucceeded(db: Db, jobId: string, result: StoredRes
   return r.rows.length === 1;
 }
 
-/** The thumbnail of a result still on disk (false: the result expired or was removed meanwhile). */
-export async function recordThumbnail(db: Db, jobId: string, thumbPath: string): Promise<boolean> {
-  const r = await sql`UPDATE job SET thumb_path = ${thumbPath} WHERE id = ${jobId} AND result_path IS NOT NULL`.execute(db);
-  return Number(r.numAffectedRows ?? 0) === 1;
-}
-
 /** Any unsuccessful end: provider_error, internal_error, cancelled, timeout. First writer wins. */
 export async function finalizeFailed(
   db: Db | Transaction<Database>,
@@ -259,4 +253,30 @@ export async function markInstanceStopped(db: Db, id: string, now: Date): Promis
   await sql`UPDATE instance SET stopped_at = ${now} WHERE id = ${id}`.execute(db);
 }
 
+/** Jobs waiting or running right now (queue depth for metrics and the monitor). */
+export async function countUnfinishedJobs(db: Db): Promise<{ pending: number; processing: number }> {
+  const r = await sql<{ pending: number; processing: number }>`
+    SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending,
+           count(*) FILTER (WHERE status = 'processing')::int AS processing
+      FROM job WHERE NOT is_finalized`.execute(db);
+  return r.rows[0] ?? { pending: 0, processing: 0 };
+}
 
+export interface SlotTemplateRecord {
+  id: string;
+  key: string;
+  path: string;
+  mime: string;
+  size: number;
+}
+
+/** The template images bound to a slot's settings keys (what a job of the slot sends with the photo) (frame, style, face, background, …). */
+export async function listTemplatesForSlot(db: Db, slotId: string): Promise<SlotTemplateRecord[]> {
+  const rows = await db
+    .selectFrom('template')
+    .select(['id', 'setting_key', 'path', 'mime', 'size'])
+    .where('slot_id', '=', slotId)
+    .orderBy('setting_key')
+    .execute();
+  return rows.map((r) => ({ id: r.id, key: r.setting_key, path: r.path, mime: r.mime, size: Number(r.size) }));
+}

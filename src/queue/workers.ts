@@ -13,8 +13,8 @@ import type { ProviderRegistry } from '../providers/registry.js';
 import { ProviderFailure, type ProviderCallRecord, type ProviderResult } from '../providers/types.js';
 import type { FailoverStep } from '../db/schema.js';
 import type { SettingsStore } from '../settings/store.js';
-import { listTemplatesForSlot } from '../slots/statements.js';
-import { claimNextJob, finalizeFailed, finalizeSucceeded, recordProviderCalls, recordThumbnail, type ClaimedJob } from './statements.js';
+import { claimNextJob, finalizeFailed, finalizeSucceeded, listTemplatesForSlot, recordProviderCalls, type ClaimedJob } from './statements.js';
+import { recordThumbnail } from '../gallery/statements.js';
 
 /** An instance whose heartbeat is older than this is considered gone (its jobs are abandoned). */
 export const INSTANCE_ALIVE_WINDOW_MS = 10_000;
@@ -182,6 +182,7 @@ export class WorkerPool {
     );
     const calls: ProviderCallRecord[] = [];
     let resultFile: string | undefined;
+    let thumbnailOf: Buffer | undefined;
     log.info({ provider: job.provider, operation: job.operation }, 'job claimed');
     try {
       const { produced, output, answeredBy } = await this.produce(job, controller, calls, log);
@@ -211,8 +212,7 @@ export class WorkerPool {
       if (won) {
         resultFile = undefined;
         log.info({ duration_ms: now.getTime() - started.getTime(), result_size: stored.size }, 'job succeeded');
-        // After the answer (the booth is not kept waiting): the gallery's thumbnail.
-        await this.writeThumbnail(job.id, output.bytes, log);
+        thumbnailOf = output.bytes;
       } else {
         log.info('job was finalized elsewhere first; result discarded');
       }
@@ -223,6 +223,8 @@ export class WorkerPool {
       this.inFlight.delete(job.id);
       if (resultFile) await media.removeFile(resultFile).catch(() => undefined);
       await recordProviderCalls(db, job.id, calls).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not record provider calls'));
+      // After the answer and the job's record (the booth is not kept waiting): the gallery's thumbnail.
+      if (thumbnailOf) await this.writeThumbnail(job.id, thumbnailOf, log);
     }
   }
 

@@ -33,22 +33,3 @@ export async function findSlot(db: Db, id: string): Promise<SlotRecord | undefin
     updatedAt: row.updated_at,
   };
 }
-
-export interface SlotTemplateRecord {
-  id: string;
-  key: string;
-  path: string;
-  mime: string;
-  size: number;
-}
-
-/** The template images bound to a slot's settings keys (frame, style, face, background, …). */
-export async function listTemplatesForSlot(db: Db, slotId: string): Promise<SlotTemplateRecord[]> {
-  const rows = await db
-    .selectFrom('template')
-    .select(['id', 'setting_key', 'path', 'mime', 'size'])
-    .where('slot_id', '=', slotId)
-    .orderBy('setting_key')
-    .execute();
-  return rows.map((r) => ({ id: r.id, key: r.setting_key, path: r.path, mime: r.mime, size: Number(r.size) }));
-}
