@@ -10,6 +10,7 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Db } from './db/database.js';
 import type { Logger } from './logger.js';
+import type { Thumbnails } from './gallery/thumbnails.js';
 import type { NotificationHub } from './db/notifications.js';
 import type { CleanupReport } from './media/cleanup.js';
 import type { MediaStore } from './media/storage.js';
@@ -54,6 +55,8 @@ export interface AppDeps {
   models: ModelCatalog;
   /** The address booths and guests reach this server at (links and QR codes are built on it). */
   publicAddress: PublicAddress;
+  /** Gallery thumbnails: made one at a time, shared by the worker and the gallery routes. */
+  thumbnails: Thumbnails;
   /** Refused booth requests, counted for the statistics. */
   rejections: RejectionCounter;
   /** One media cleanup pass now (POST /api/media/cache/purge). */

@@ -22,6 +22,7 @@ import { createTurbotextProvider } from './providers/turbotext/driver.js';
 import { TurbotextWebhookInbox } from './providers/turbotext/webhooks.js';
 import { decodeBudget, MIB } from './media/decode-budget.js';
 import { PublicAddress, type InterfaceLister } from './ops/public-address.js';
+import { Thumbnails } from './gallery/thumbnails.js';
 import { ModelCatalog } from './providers/models.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { migrateShutDownModels } from './slots/models.js';
@@ -144,7 +145,9 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     await maintenance.register();
     maintenance.start();
     let metrics: Metrics | undefined = undefined;
+    const thumbnails = new Thumbnails({ db: database.db, media, log });
     const workers = new WorkerPool({
+      thumbnails,
       db: database.db,
       hub,
       providers,
@@ -186,6 +189,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       providerKeys: keys,
       models,
       publicAddress,
+      thumbnails,
       rejections,
       loginGuard,
       auth: new Authenticator({ db: database.db, clock, tokens }),
@@ -211,6 +215,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       await step('cleanup', () => cleanup.stop());
       await step('rejection counts', () => rejections.stop());
       await step('workers', () => workers.stop());
+      await step('thumbnails', () => thumbnails.idle());
       await step('queue maintenance', () => maintenance.stop());
       await step('job completion', () => completion.close());
       await step('notifications', () => hub.stop());

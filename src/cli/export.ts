@@ -5,9 +5,12 @@
  * and renamed when complete, so a failed export leaves nothing behind.
  */
 import 'dotenv/config';
+import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../clock.js';
 import { loadConfig } from '../config.js';
@@ -16,7 +19,7 @@ import { createLogger } from '../logger.js';
 import { openCliDatabase } from './database.js';
 
 const USAGE = `Usage:
-  npm run export -- --out <file.zip> [--slot slot-003 [--slot slot-004]] [--since <date-time>] [--until <date-time>]
+  npm run export -- --out <file.zip> [--slot slot-003 [--slot slot-004]] [--since <date-time>] [--until <date-time>] [--force]
 Dates are ISO 8601 (2026-11-27T18:00, local time unless it ends in Z or an offset).`;
 
 function parseDate(value: string | undefined, name: string): Date | undefined {
@@ -31,7 +34,7 @@ class UsageError extends Error {}
 export async function runExport(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { out: { type: 'string' }, slot: { type: 'string', multiple: true }, since: { type: 'string' }, until: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { out: { type: 'string' }, slot: { type: 'string', multiple: true }, since: { type: 'string' }, until: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help || !values.out) {
     console.error(USAGE);
@@ -48,10 +51,16 @@ export async function runExport(argv: string[], env: NodeJS.ProcessEnv = process
     console.error(`${err.message}\n${USAGE}`);
     return 2;
   }
+  const out = values.out;
+  if (!values.force && (await fs.stat(out).catch(() => undefined))) {
+    console.error(`${out} exists; choose another name or add --force to replace it.`);
+    return 1;
+  }
   const config = loadConfig(env);
   const log = createLogger('warn');
   const database = await openCliDatabase(config, log);
-  const partial = `${values.out}.partial`;
+  // Its own temporary name beside the archive: renamed into place only when complete.
+  const partial = path.join(path.dirname(out), `.${path.basename(out)}.${randomUUID()}.partial`);
   try {
     const rows = await collectExport(database.db, { slotIds: values.slot, from, to }, systemClock.now());
     if (!rows) {
@@ -59,8 +68,8 @@ export async function runExport(argv: string[], env: NodeJS.ProcessEnv = process
       return 1;
     }
     await pipeline(zipResults(rows, log), createWriteStream(partial, { flags: 'wx', mode: 0o600 }));
-    await fs.rename(partial, values.out);
-    console.log(`${rows.length} photo${rows.length === 1 ? '' : 's'} written to ${values.out}`);
+    await fs.rename(partial, out);
+    console.log(`${rows.length} photo${rows.length === 1 ? '' : 's'} written to ${out}`);
     return 0;
   } catch (err) {
     await fs.rm(partial, { force: true });
@@ -71,7 +80,7 @@ export async function runExport(argv: string[], env: NodeJS.ProcessEnv = process
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   runExport(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {

@@ -149,6 +149,8 @@ export interface GalleryShareTable {
   token: string;
   title: string;
   slot_ids: string[];
+  ref_key: Buffer;
+  since: Timestamp;
   created_by: string | null;
   created_at: Timestamp;
   expires_at: Timestamp;

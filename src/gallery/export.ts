@@ -43,7 +43,8 @@ export async function collectExport(db: Db, filter: ExportFilter, now: Date): Pr
 
 /**
  * The archive of these results as a stream. A file removed meanwhile (its retention ended during
- * the download) becomes an empty entry and a log line rather than a broken archive.
+ * the download) is left out with a log line; any other read error ends the stream with that error
+ * (the download fails visibly instead of holding empty photos).
  */
 export function zipResults(rows: readonly ExportRow[], log: Logger, options: { forceZip64?: boolean } = {}): Readable {
   return zipStream(
@@ -55,8 +56,9 @@ export function zipResults(rows: readonly ExportRow[], log: Logger, options: { f
           const handle = await fs.open(row.result_path, 'r');
           return handle.createReadStream({ highWaterMark: 1 << 20 });
         } catch (err) {
-          log.warn({ job_id: row.id, err: { message: (err as Error).message } }, 'export: a result file could not be read; its entry is empty');
-          return [];
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+          log.warn({ job_id: row.id }, 'export: a result expired during the export; left out');
+          return undefined;
         }
       },
     })),

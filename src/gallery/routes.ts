@@ -17,7 +17,8 @@ import { DownloadQuery, sendMediaFile } from '../media/public-results-routes.js'
 import { isUuid, resultFileName } from '../media/storage.js';
 import { collectExport, MAX_EXPORT_ENTRIES, zipResults } from './export.js';
 import { findGalleryResult, findShare, insertShare, listGallery, listShares, revokeShare, type GalleryRow, type ShareRow } from './statements.js';
-import { thumbnailOf } from './thumbnails.js';
+import { newShareRefKey } from './share-refs.js';
+import { thumbnailOrGone } from './thumbnails.js';
 
 const SLOT_ID = Type.String({ pattern: '^slot-[0-9]{3}$' });
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
@@ -90,10 +91,14 @@ const ShareSchema = Type.Object({
   qr_url: Type.String(),
   state: Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('revoked')]),
   created_by: Nullable(Type.String()),
+  since: Type.String({ description: 'Photos taken from this moment are shown' }),
   created_at: Type.String(),
   expires_at: Type.String(),
   revoked_at: Nullable(Type.String()),
 });
+
+/** A share shows the photos of the last 12 hours unless told otherwise (an evening's event). */
+const SHARE_DEFAULT_LOOKBACK_MS = 12 * 3600_000;
 
 function shareView(s: ShareRow, base: string | undefined, now: Date) {
   return {
@@ -105,6 +110,7 @@ function shareView(s: ShareRow, base: string | undefined, now: Date) {
     qr_url: `/api/gallery/shares/${s.id}/qr.svg`,
     state: s.revoked_at ? ('revoked' as const) : s.expires_at <= now ? ('expired' as const) : ('active' as const),
     created_by: s.created_by,
+    since: s.since.toISOString(),
     created_at: s.created_at.toISOString(),
     expires_at: s.expires_at.toISOString(),
     revoked_at: s.revoked_at?.toISOString() ?? null,
@@ -193,7 +199,7 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async
     async (request, reply) => {
       const row = isUuid(request.params.id) ? await findGalleryResult(deps.db, request.params.id, deps.clock.now()) : undefined;
       if (!row) throw new AppError('job_not_found', 'No live result for this id');
-      const thumb = await thumbnailOf(deps, row);
+      const thumb = await thumbnailOrGone(deps, row);
       return reply.header('Cache-Control', 'private, max-age=86400').type('image/webp').send(thumb as never);
     },
   );
@@ -222,13 +228,14 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async
   app.get(
     '/api/gallery/shares',
     {
-      onRequest: canRead,
+      // The links are credentials for guests: shown to those who may make and revoke them.
+      onRequest: canShare,
       schema: { summary: 'Share links of the gallery (newest first)', tags: ['gallery'], security: BEARER_SECURITY, response: { 200: Type.Object({ shares: Type.Array(ShareSchema) }), ...errorResponses(401, 403) } },
     },
     async () => {
       const now = deps.clock.now();
       const base = deps.publicAddress.base().url;
-      return { shares: (await listShares(deps.db)).map((s) => shareView(s, base, now)) };
+      return { shares: (await listShares(deps.db, now)).map((s) => shareView(s, base, now)) };
     },
   );
 
@@ -245,6 +252,7 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async
             slot_ids: Type.Array(SLOT_ID, { minItems: 1, maxItems: 100, uniqueItems: true }),
             title: Type.Optional(Type.String({ maxLength: 80 })),
             expires_at: Type.Optional(Type.String({ format: 'date-time', description: 'Default: when the results kept now would expire (the retention from now)' })),
+            since: Type.Optional(Type.String({ format: 'date-time', description: 'Photos taken from this moment are shown (not a slot\'s earlier events). Default: 12 hours ago' })),
           },
           { additionalProperties: false },
         ),
@@ -267,6 +275,8 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async
         token: randomBytes(18).toString('base64url'),
         title: request.body.title?.trim() ?? '',
         slot_ids: [...request.body.slot_ids].sort(),
+        ref_key: newShareRefKey(),
+        since: request.body.since ? new Date(request.body.since) : new Date(now.getTime() - SHARE_DEFAULT_LOOKBACK_MS),
         created_by: request.principal!.username,
         created_at: now,
         expires_at: expires,
@@ -294,12 +304,13 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async
   app.get(
     '/api/gallery/shares/:id/qr.svg',
     {
-      onRequest: canRead,
-      schema: { summary: "QR code (SVG) of a share link, to print on a table card", tags: ['gallery'], security: BEARER_SECURITY, params: IdParams, response: errorResponses(401, 403, 404, 503) },
+      onRequest: canShare,
+      schema: { summary: "QR code (SVG) of a share link, to print on a table card", tags: ['gallery'], security: BEARER_SECURITY, params: IdParams, response: errorResponses(401, 403, 404, 410, 503) },
     },
     async (request, reply) => {
       const share = isUuid(request.params.id) ? await findShare(deps.db, request.params.id) : undefined;
       if (!share) throw new AppError('not_found', 'No such share link');
+      if (share.revoked_at || share.expires_at <= deps.clock.now()) throw new AppError('media_link_expired', 'This share link was revoked or has expired');
       const base = deps.publicAddress.base().url;
       if (!base) throw new AppError('public_url_missing');
       const svg = await QRCode.toString(`${base}/g/${share.token}`, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' });

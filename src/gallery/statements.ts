@@ -115,6 +115,8 @@ export interface ShareRow {
   token: string;
   title: string;
   slot_ids: string[];
+  ref_key: Buffer;
+  since: Date;
   created_by: string | null;
   created_at: Date;
   expires_at: Date;
@@ -125,9 +127,14 @@ export async function insertShare(db: Db, share: ShareRow): Promise<void> {
   await db.insertInto('gallery_share').values(share).execute();
 }
 
-/** Every share link, newest first (revoked and expired ones too, for the record). */
-export function listShares(db: Db): Promise<ShareRow[]> {
-  return db.selectFrom('gallery_share').selectAll().orderBy('created_at', 'desc').limit(200).execute();
+/** Share links, newest first: every active one, and the latest 50 revoked or expired (for the record). */
+export async function listShares(db: Db, now: Date): Promise<ShareRow[]> {
+  const r = await sql<ShareRow>`
+    (SELECT * FROM gallery_share WHERE revoked_at IS NULL AND expires_at > ${now})
+    UNION ALL
+    (SELECT * FROM gallery_share WHERE revoked_at IS NOT NULL OR expires_at <= ${now} ORDER BY created_at DESC LIMIT 50)
+    ORDER BY created_at DESC`.execute(db);
+  return r.rows;
 }
 
 export function findShareByToken(db: Db, token: string): Promise<ShareRow | undefined> {

@@ -1,27 +1,85 @@
+/**
+ * Thumbnails of results, made one at a time: by the worker after the answer (in the background,
+ * the worker is free at once) and on demand for a result that has none (a crash in between, a
+ * result older than thumbnails). Requests for the same result share one making; each decode runs
+ * within the process's decode budget; a result that cannot be made into a thumbnail is not tried
+ * again for a while. So no client — a guest with a shared link included — can make the server
+ * decode photos faster than one at a time.
+ */
 import fs from 'node:fs/promises';
+import pLimit from 'p-limit';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
+import { decodeBudget, decodedBytesOf } from '../media/decode-budget.js';
 import type { MediaStore } from '../media/storage.js';
 import { makeThumbnail } from '../media/thumbnails.js';
-import { recordThumbnail } from './statements.js';
-import type { GalleryRow } from './statements.js';
+import { AppError } from '../errors.js';
+import { recordThumbnail, type GalleryRow } from './statements.js';
 
-/**
- * A result's thumbnail: the one the worker wrote with it, or — when that is missing (a crash right
- * after the answer, a result older than thumbnails) — made now from the result and kept.
- */
-export async function thumbnailOf(deps: { db: Db; media: MediaStore; log: Logger }, row: Pick<GalleryRow, 'id' | 'thumb_path' | 'result_path'>): Promise<Buffer> {
-  if (row.thumb_path) {
-    const existing = await fs.readFile(row.thumb_path).catch(() => undefined);
-    if (existing) return existing;
+/** Background thumbnails waiting beyond this are dropped (made on demand later instead). */
+const MAX_QUEUED = 64;
+const FAILURE_MEMORY_MS = 10 * 60_000;
+
+export class ThumbnailUnavailableError extends Error {}
+
+export class Thumbnails {
+  private readonly one = pLimit(1);
+  private readonly making = new Map<string, Promise<Buffer>>();
+  private readonly failedUntil = new Map<string, number>();
+
+  constructor(private readonly deps: { db: Db; media: MediaStore; log: Logger }) {}
+
+  /** After a job's answer: its thumbnail from the result's bytes, in the background. */
+  enqueue(jobId: string, bytes: Buffer): void {
+    if (this.one.pendingCount >= MAX_QUEUED) return;
+    void this.make(jobId, async () => bytes).catch((err: unknown) => this.deps.log.warn({ job_id: jobId, err: { message: (err as Error).message } }, 'thumbnail not written'));
   }
-  const thumb = await makeThumbnail(await fs.readFile(row.result_path!));
+
+  /** The thumbnail of a live result: kept, or made now from the result file (see above). */
+  async of(row: Pick<GalleryRow, 'id' | 'thumb_path' | 'result_path'>): Promise<Buffer> {
+    if (row.thumb_path) {
+      const existing = await fs.readFile(row.thumb_path).catch(() => undefined);
+      if (existing) return existing;
+    }
+    if ((this.failedUntil.get(row.id) ?? 0) > Date.now()) throw new ThumbnailUnavailableError('No thumbnail for this result');
+    return this.make(row.id, () => fs.readFile(row.result_path!));
+  }
+
+  /** Waits for every thumbnail queued so far (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.one.activeCount + this.one.pendingCount > 0) await Promise.all([...this.making.values()].map((p) => p.catch(() => undefined)));
+  }
+
+  private make(jobId: string, read: () => Promise<Buffer>): Promise<Buffer> {
+    const running = this.making.get(jobId);
+    if (running) return running;
+    const made = this.one(async () => {
+      try {
+        const bytes = await read();
+        const thumb = await decodeBudget.run((await decodedBytesOf(bytes)) ?? 0, () => makeThumbnail(bytes));
+        const written = await this.deps.media.writeThumbnail(jobId, thumb);
+        // The result may have expired meanwhile: then the thumbnail goes too.
+        if (!(await recordThumbnail(this.deps.db, jobId, written))) await this.deps.media.removeFile(written);
+        return thumb;
+      } catch (err) {
+        this.failedUntil.set(jobId, Date.now() + FAILURE_MEMORY_MS);
+        if (this.failedUntil.size > 10_000) this.failedUntil.delete(this.failedUntil.keys().next().value!);
+        throw new ThumbnailUnavailableError(`No thumbnail: ${(err as Error).message}`);
+      } finally {
+        this.making.delete(jobId);
+      }
+    });
+    this.making.set(jobId, made);
+    return made;
+  }
+}
+
+/** A result's thumbnail for a route: 410 when none can be had (the result went meanwhile). */
+export async function thumbnailOrGone(deps: { thumbnails: Thumbnails }, row: Pick<GalleryRow, 'id' | 'thumb_path' | 'result_path'>): Promise<Buffer> {
   try {
-    const written = await deps.media.writeThumbnail(row.id, thumb);
-    if (!(await recordThumbnail(deps.db, row.id, written))) await deps.media.removeFile(written);
+    return await deps.thumbnails.of(row);
   } catch (err) {
-    // Another request wrote it first (the file exists), or the disk is full: the bytes still serve.
-    deps.log.debug({ job_id: row.id, err: { message: (err as Error).message } }, 'thumbnail not kept');
+    if (err instanceof ThumbnailUnavailableError) throw new AppError('result_expired', 'No thumbnail for this result');
+    throw err;
   }
-  return thumb;
 }

@@ -16,8 +16,8 @@ export interface ZipEntry {
   /** The name in the archive (UTF-8). */
   name: string;
   mtime: Date;
-  /** Opens the file's bytes when its turn comes. */
-  open(): Promise<AsyncIterable<Buffer> | Iterable<Buffer>>;
+  /** Opens the file's bytes when its turn comes; undefined leaves the entry out. */
+  open(): Promise<AsyncIterable<Buffer> | Iterable<Buffer> | undefined>;
 }
 
 const U32 = 0xffffffff;
@@ -25,8 +25,9 @@ const U16 = 0xffff;
 const FLAGS = 0x0808; // bit 3: sizes in a data descriptor; bit 11: UTF-8 names
 const STORED = 0;
 
+/** The DOS date and time of the entry (local time, as ZIP tools show it), within 1980–2107. */
 function dosDateTime(d: Date): { time: number; date: number } {
-  const year = Math.max(1980, d.getFullYear());
+  const year = Math.min(2107, Math.max(1980, d.getFullYear()));
   return {
     time: (d.getHours() << 11) | (d.getMinutes() << 5) | Math.floor(d.getSeconds() / 2),
     date: ((year - 1980) << 9) | ((d.getMonth() + 1) << 5) | d.getDate(),
@@ -129,6 +130,8 @@ export function zipStream(entries: Iterable<ZipEntry>, options: { forceZip64?: b
     const written: Written[] = [];
     let offset = 0;
     for (const entry of entries) {
+      const data = await entry.open();
+      if (data === undefined) continue;
       const name = Buffer.from(entry.name, 'utf8');
       const { time, date } = dosDateTime(entry.mtime);
       const header = localHeader(name, time, date);
@@ -137,7 +140,7 @@ export function zipStream(entries: Iterable<ZipEntry>, options: { forceZip64?: b
       offset += header.length;
       let crc = 0;
       let size = 0;
-      for await (const chunk of await entry.open()) {
+      for await (const chunk of data) {
         crc = zlib.crc32(chunk, crc);
         size += chunk.length;
         yield chunk;

@@ -46,20 +46,19 @@ export const GUEST_SCRIPT = `(() => {
   const button = document.getElementById('share');
   if (!button || !navigator.share) return;
   button.hidden = false;
-  button.addEventListener('click', async () => {
-    const url = button.dataset.page;
-    try {
-      const response = await fetch(button.dataset.image);
-      const blob = await response.blob();
-      const file = new File([blob], button.dataset.name, { type: blob.type });
-      if (navigator.canShare && navigator.canShare({ files: [file] })) {
-        await navigator.share({ files: [file], title: document.title });
-        return;
-      }
-    } catch (err) {
-      if (err && err.name === 'AbortError') return;
-    }
-    try { await navigator.share({ url, title: document.title }); } catch {}
+  const url = button.dataset.page;
+  // Fetched before the tap: a share sheet must open within the tap (browsers refuse it once the
+  // tap's moment has passed, e.g. after a slow download).
+  let file;
+  fetch(button.dataset.image).then(async (response) => {
+    const type = response.headers.get('content-type') || '';
+    if (!response.ok || !type.startsWith('image/')) return;
+    const candidate = new File([await response.blob()], button.dataset.name, { type });
+    if (navigator.canShare && navigator.canShare({ files: [candidate] })) file = candidate;
+  }).catch(() => {});
+  button.addEventListener('click', () => {
+    const shared = file ? navigator.share({ files: [file], title: document.title }) : navigator.share({ url, title: document.title });
+    shared.catch(() => {});
   });
 })();
 `;
@@ -123,11 +122,13 @@ export const guestPageRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = asy
     { schema: { summary: 'QR code (SVG) of the guest page link', tags: ['public'], params: Params } },
     async (request, reply) => {
       const jobId = jobIdOfGuestRef(request.params.ref);
-      if (!jobId) throw new AppError('job_not_found', 'No result for this id');
+      const result = jobId ? await findPublicResult(deps.db, jobId, deps.clock.now()) : undefined;
+      if (!result || result.state === 'unknown') throw new AppError('job_not_found', 'No result for this id');
+      if (result.state === 'expired') throw new AppError('result_expired', undefined, { expired_at: result.expiresAt.toISOString() });
       // Built on the public address only: a request's Host header is the client's to choose.
       const base = deps.publicAddress.base().url;
       if (!base) throw new AppError('public_url_missing');
-      const svg = await QRCode.toString(guestLinkOf(base, jobId), { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
+      const svg = await QRCode.toString(guestLinkOf(base, jobId!), { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
       return reply.type('image/svg+xml').header('Cache-Control', 'private, max-age=3600').send(svg);
     },
   );

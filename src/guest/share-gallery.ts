@@ -9,18 +9,23 @@ import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppDeps } from '../deps.js';
+import { clientKey } from '../auth/attempts.js';
 import { AppError } from '../errors.js';
 import { findGalleryResult, findShareByToken, listGallery, type ShareRow } from '../gallery/statements.js';
-import { galleryCursor, parseGalleryCursor } from '../gallery/routes.js';
-import { thumbnailOf } from '../gallery/thumbnails.js';
-import { jobIdOfGuestRef, shortJobId } from '../media/guest-qr.js';
+import { jobIdOfShareRef, shareRef } from '../gallery/share-refs.js';
+import { thumbnailOrGone } from '../gallery/thumbnails.js';
 import { extensionForMime } from '../media/imaging.js';
 import { DownloadQuery, sendMediaFile } from '../media/public-results-routes.js';
 import { resultFileName } from '../media/storage.js';
 import { durationInWords, escapeHtml, guestLanguage, guestPage, type Lang } from './layout.js';
 
-/** Requests per minute from one address (a page of 60 thumbnails is 61 requests). */
-export const SHARE_RATE_PER_MINUTE = 600;
+/**
+ * Requests a minute from one client address (an IPv6 client by its /64): pages, and the files a
+ * page loads (60 thumbnails a page; guests on a venue's Wi-Fi share one address). Thumbnails are
+ * files on disk (made one at a time when missing, src/gallery/thumbnails.ts), so a file request is cheap.
+ */
+export const SHARE_PAGES_PER_MINUTE = 300;
+export const SHARE_FILES_PER_MINUTE = 3000;
 const PAGE = 60;
 const TOKEN = /^[A-Za-z0-9_-]{24}$/;
 
@@ -61,9 +66,10 @@ type Opened = { state: 'open'; share: ShareRow } | { state: 'gone' } | { state: 
 
 export const shareGalleryRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
   await app.register(rateLimit, {
-    max: SHARE_RATE_PER_MINUTE,
+    max: SHARE_PAGES_PER_MINUTE,
     timeWindow: 60_000,
     cache: 10_000,
+    keyGenerator: (request) => clientKey(request.ip),
     errorResponseBuilder: (_request, context) => new AppError('too_many_requests', `At most ${context.max} requests a minute; retry in ${Math.ceil(context.ttl / 1000)} s`, undefined, { 'Retry-After': String(Math.ceil(context.ttl / 1000)) }),
   });
 
@@ -107,18 +113,14 @@ export const shareGalleryRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = 
       if (opened.state !== 'open') return closed(reply, lang, opened, other);
       const { share } = opened;
       const now = deps.clock.now();
-      let before;
-      try {
-        before = parseGalleryCursor(request.query.cursor);
-      } catch {
-        before = undefined;
-      }
-      const rows = await listGallery(deps.db, { slotIds: share.slot_ids, outcome: 'succeeded', before, limit: PAGE, now });
+      const before = parseShareCursor(share, request.query.cursor);
+      const rows = await listGallery(deps.db, { slotIds: share.slot_ids, from: share.since, outcome: 'succeeded', before, limit: PAGE, now });
       const title = share.title || t.gallery;
       const tiles = rows
-        .map((r) => `<a href="${here}/p/${shortJobId(r.id)}?lang=${lang}"><img src="${here}/t/${shortJobId(r.id)}" alt="${t.photo} ${escapeHtml(r.finalized_at.toISOString().slice(11, 16))}" loading="lazy" width="160" height="160"></a>`)
+        .map((r) => `<a href="${here}/p/${shareRef(share.ref_key, r.id)}?lang=${lang}"><img src="${here}/t/${shareRef(share.ref_key, r.id)}" alt="${t.photo} ${escapeHtml(r.finalized_at.toISOString().slice(11, 16))}" loading="lazy" width="160" height="160"></a>`)
         .join('\n');
-      const next = rows.length === PAGE ? `<a href="${here}?lang=${lang}&amp;cursor=${encodeURIComponent(galleryCursor(rows[rows.length - 1]!))}">${t.older}</a>` : '';
+      const last = rows[rows.length - 1];
+      const next = last && rows.length === PAGE ? `<a href="${here}?lang=${lang}&amp;cursor=${encodeURIComponent(`${last.finalized_at.toISOString()}~${shareRef(share.ref_key, last.id)}`)}">${t.older}</a>` : '';
       const first = before ? `<a href="${here}?lang=${lang}">${t.newest}</a>` : '';
       const left = durationInWords(share.expires_at.getTime() - now.getTime(), lang);
       return reply
@@ -141,10 +143,19 @@ ${rows.length ? `<div class="grid">${tiles}</div>` : `<p class="muted">${t.empty
 
   const PhotoParams = Type.Object({ token: Token, ref: Type.String({ maxLength: 64 }) });
 
-  /** A result of this share, or undefined (another slot's, expired, unknown). */
+  /** A result of this share, or undefined (another slot's, older than the share, expired, unknown). */
   async function photoOf(share: ShareRow, ref: string) {
-    const id = jobIdOfGuestRef(ref);
-    return id ? findGalleryResult(deps.db, id, deps.clock.now(), share.slot_ids) : undefined;
+    const id = jobIdOfShareRef(share.ref_key, ref);
+    const row = id ? await findGalleryResult(deps.db, id, deps.clock.now(), share.slot_ids) : undefined;
+    return row && row.finalized_at >= share.since ? row : undefined;
+  }
+
+  /** `<time>~<photo name>`: where the next page starts, in the share's own names (no job ids). */
+  function parseShareCursor(share: ShareRow, cursor: string | undefined): { at: Date; id: string } | undefined {
+    const [at, ref] = (cursor ?? '').split('~');
+    const id = ref ? jobIdOfShareRef(share.ref_key, ref) : undefined;
+    const date = new Date(at ?? '');
+    return id && !Number.isNaN(date.getTime()) ? { at: date, id } : undefined;
   }
 
   app.get(
@@ -162,7 +173,7 @@ ${rows.length ? `<div class="grid">${tiles}</div>` : `<p class="muted">${t.empty
       void reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').header('Content-Language', lang);
       if (!row) return reply.code(404).send(guestPage(lang, t.photo, `<h1>${t.photoGone}</h1><p><a class="button" href="${here}?lang=${lang}">${t.back}</a></p>`, other));
       const name = resultFileName({ ...row, extension: extensionForMime(row.result_mime ?? '') });
-      const image = `${here}/i/${shortJobId(row.id)}`;
+      const image = `${here}/i/${shareRef(opened.share.ref_key, row.id)}`;
       return reply.send(
         guestPage(
           lang,
@@ -178,19 +189,19 @@ ${rows.length ? `<div class="grid">${tiles}</div>` : `<p class="muted">${t.empty
 
   app.get(
     '/g/:token/t/:ref',
-    { schema: { summary: 'A thumbnail of a shared gallery', tags: ['public'], params: PhotoParams } },
+    { config: { rateLimit: { max: SHARE_FILES_PER_MINUTE, timeWindow: 60_000 } }, schema: { summary: 'A thumbnail of a shared gallery', tags: ['public'], params: PhotoParams } },
     async (request, reply) => {
       const opened = await open(request.params.token);
       if (opened.state === 'gone') throw new AppError('result_expired', 'This gallery is closed');
       const row = opened.state === 'open' ? await photoOf(opened.share, request.params.ref) : undefined;
       if (!row) throw new AppError('not_found');
-      return reply.type('image/webp').header('Cache-Control', 'private, max-age=3600').send(await thumbnailOf(deps, row));
+      return reply.type('image/webp').header('Cache-Control', 'private, max-age=3600').send(await thumbnailOrGone(deps, row));
     },
   );
 
   app.get(
     '/g/:token/i/:ref',
-    { schema: { summary: 'A photo of a shared gallery; ?download=1 saves it', tags: ['public'], params: PhotoParams, querystring: DownloadQuery } },
+    { config: { rateLimit: { max: SHARE_FILES_PER_MINUTE, timeWindow: 60_000 } }, schema: { summary: 'A photo of a shared gallery; ?download=1 saves it', tags: ['public'], params: PhotoParams, querystring: DownloadQuery } },
     async (request, reply) => {
       const opened = await open(request.params.token);
       if (opened.state === 'gone') throw new AppError('result_expired', 'This gallery is closed');

@@ -92,17 +92,21 @@ async function removeOrphanResults(deps: CleanupDeps, now: Date): Promise<number
 async function removeOrphanThumbnails(deps: CleanupDeps, now: Date): Promise<number> {
   const dir = deps.media.dir('thumbs');
   const names = await fs.readdir(dir).catch(() => [] as string[]);
-  let removed = 0;
+  const candidates: Array<{ id: string; file: string }> = [];
   for (const name of names) {
-    const id = name.split('.')[0] ?? '';
     const file = path.join(dir, name);
     const stat = await fs.stat(file).catch(() => undefined);
-    if (!stat || now.getTime() - stat.mtimeMs < 60_000) continue;
-    const owner = isUuid(id) ? await sql`SELECT 1 FROM job WHERE id = ${id} AND result_path IS NOT NULL`.execute(deps.db) : { rows: [] };
-    if (owner.rows.length === 0) {
-      await deps.media.removeFile(file);
-      removed++;
-    }
+    if (stat && now.getTime() - stat.mtimeMs >= 60_000) candidates.push({ id: name.split('.')[0] ?? '', file });
+  }
+  // One query for all of them: which still have a result.
+  const ids = candidates.map((c) => c.id).filter(isUuid);
+  const live = ids.length ? await sql<{ id: string }>`SELECT id FROM job WHERE id = ANY(${ids}::uuid[]) AND result_path IS NOT NULL`.execute(deps.db) : { rows: [] };
+  const keep = new Set(live.rows.map((r) => r.id));
+  let removed = 0;
+  for (const c of candidates) {
+    if (keep.has(c.id) && c.file.endsWith('.webp')) continue;
+    await deps.media.removeFile(c.file);
+    removed++;
   }
   return removed;
 }

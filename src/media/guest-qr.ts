@@ -37,8 +37,10 @@ export function shortJobId(jobId: string): string {
 export function jobIdOfGuestRef(ref: string): string | undefined {
   if (UUID_HEX.test(ref)) return ref;
   if (!SHORT_ID.test(ref)) return undefined;
-  const hex = Buffer.from(ref, 'base64url').toString('hex');
-  if (hex.length !== 32) return undefined;
+  const bytes = Buffer.from(ref, 'base64url');
+  // One spelling per photo: the last character's unused bits must be zero.
+  if (bytes.length !== 16 || bytes.toString('base64url') !== ref) return undefined;
+  const hex = bytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
@@ -91,7 +91,9 @@ export class MediaStore {
 
 /** Temp file + rename: a reader never sees half a file; a failed write leaves nothing. */
 async function writeAtomically(target: string, bytes: Buffer): Promise<void> {
-  const temp = `${target}.partial`;
+  // Its own temporary name: two writers of one file (a thumbnail made on demand while the worker
+  // writes it) never remove each other's, and a crash's leftover never blocks the next write.
+  const temp = `${target}.${randomUUID()}.partial`;
   try {
     await fs.writeFile(temp, bytes, { flag: 'wx' });
     await fs.rename(temp, target);

@@ -91,6 +91,7 @@ export interface ClaimedJob {
   payload_mime: string;
   payload_size: number;
   correlation_id: string | null;
+  is_test: boolean;
   expires_at: Date;
   created_at: Date;
 }
@@ -115,7 +116,7 @@ export async function claimNextJob(db: Db, now: Date, aliveSince: Date, saturate
       FOR UPDATE OF j SKIP LOCKED
     )
     RETURNING id, slot_id, instance_id, provider, operation, settings, failover, payload_path, payload_mime, payload_size,
-              correlation_id, expires_at, created_at`.execute(db);
+              correlation_id, is_test, expires_at, created_at`.execute(db);
   return r.rows[0];
 }
 

@@ -7,14 +7,13 @@ import { CHANNELS, type NotificationHub } from '../db/notifications.js';
 import type { Logger } from '../logger.js';
 import { guestLinkOf } from '../media/guest-qr.js';
 import type { MediaStore } from '../media/storage.js';
-import { makeThumbnail } from '../media/thumbnails.js';
 import { extensionForMime, ImageDecodeError, normalizeOutputImage, type OutputSettings } from '../media/imaging.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { ProviderFailure, type ProviderCallRecord, type ProviderResult } from '../providers/types.js';
 import type { FailoverStep } from '../db/schema.js';
 import type { SettingsStore } from '../settings/store.js';
 import { claimNextJob, finalizeFailed, finalizeSucceeded, listTemplatesForSlot, recordProviderCalls, type ClaimedJob } from './statements.js';
-import { recordThumbnail } from '../gallery/statements.js';
+import type { Thumbnails } from '../gallery/thumbnails.js';
 
 /** An instance whose heartbeat is older than this is considered gone (its jobs are abandoned). */
 export const INSTANCE_ALIVE_WINDOW_MS = 10_000;
@@ -32,6 +31,8 @@ export interface WorkerPoolDeps {
   workerCount: number;
   /** This process's instance id: a job it owns is answered from the result file, others inline. */
   instanceId: string;
+  /** Makes each result's gallery thumbnail after the answer (absent in tests that do not need it). */
+  thumbnails?: Thumbnails;
   /** The public base URL guests reach this server at (a slot's guest_link QR code), if configured. */
   guestLinkBase?: () => string | undefined;
   /** Fallback poll when no notification arrives (a lost LISTEN connection, say). */
@@ -223,22 +224,8 @@ export class WorkerPool {
       this.inFlight.delete(job.id);
       if (resultFile) await media.removeFile(resultFile).catch(() => undefined);
       await recordProviderCalls(db, job.id, calls).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not record provider calls'));
-      // After the answer and the job's record (the booth is not kept waiting): the gallery's thumbnail.
-      if (thumbnailOf) await this.writeThumbnail(job.id, thumbnailOf, log);
-    }
-  }
-
-  /** A failed thumbnail is not a failed job: the gallery makes one on demand instead. */
-  private async writeThumbnail(jobId: string, bytes: Buffer, log: Logger): Promise<void> {
-    const { db, media } = this.deps;
-    let written: string | undefined;
-    try {
-      written = await media.writeThumbnail(jobId, await makeThumbnail(bytes));
-      if (await recordThumbnail(db, jobId, written)) written = undefined;
-    } catch (err) {
-      log.warn({ err: { message: (err as Error).message } }, 'thumbnail not written');
-    } finally {
-      if (written) await media.removeFile(written).catch(() => undefined);
+      // After the answer, in the background (the worker is free at once): the gallery's thumbnail.
+      if (thumbnailOf && !job.is_test) this.deps.thumbnails?.enqueue(job.id, thumbnailOf);
     }
   }
 

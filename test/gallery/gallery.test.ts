@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
+import http from 'node:http';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import jsQRModule from 'jsqr';
@@ -7,7 +8,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yauzl from 'yauzl';
 import { ManualClock } from '../../src/clock.js';
-import { jobIdOfGuestRef } from '../../src/media/guest-qr.js';
+import { jobIdOfGuestRef, shortJobId } from '../../src/media/guest-qr.js';
 import { jpegBytes, jsonOf, postIngest } from '../support/http.js';
 import { authHeader, startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
 
@@ -126,6 +127,13 @@ describe('guests and the gallery', () => {
     expect(Math.max(meta.width!, meta.height!)).toBe(320);
     const thumb = await api(`/api/gallery/${id}/thumb`);
     expect(thumb.headers.get('content-type')).toBe('image/webp');
+    // Lost (a crash before it was written): made again on demand, once for many requests at a time.
+    await fs.rm(row.thumb_path!);
+    await server.database.db.updateTable('job').set({ thumb_path: null }).where('id', '=', id).execute();
+    const many = await Promise.all(Array.from({ length: 12 }, () => api(`/api/gallery/${id}/thumb`).then(async (r) => ({ status: r.status, bytes: Buffer.from(await r.arrayBuffer()) }))));
+    expect(many.every((r) => r.status === 200 && r.bytes.equals(many[0]!.bytes))).toBe(true);
+    expect((await jobRow(id)).thumb_path).toBe(row.thumb_path);
+    expect(await fs.readdir(path.dirname(row.thumb_path!))).not.toContainEqual(expect.stringContaining('partial'));
     // Retention ends: the cleanup takes the result and its thumbnail; the guest page says 410.
     const thumbPath = row.thumb_path!;
     const resultPath = row.result_path!;
@@ -194,45 +202,57 @@ describe('guests and the gallery', () => {
     const fromCli = await unzip(await fs.readFile(out));
     expect([...fromCli.keys()]).toEqual(names);
     for (const name of names) expect(fromCli.get(name)!.equals(entries.get(name)!)).toBe(true);
-    expect(await fs.readdir(server.dataDir)).not.toContain('event.zip.partial');
+    expect((await fs.readdir(server.dataDir)).filter((n) => n.includes('partial'))).toEqual([]);
+    // An existing archive is not replaced unless asked.
+    const again = await run(process.execPath, ['--import', 'tsx', 'src/cli/export.ts', '--slot', 'slot-007', '--out', out], { env: { PATH: process.env.PATH ?? '', PHOTOCHANGER_DATABASE_URL: server.databaseUrl } }).catch((e: { stderr: string; code: number }) => e);
+    expect((again as { code: number }).code).toBe(1);
+    expect((again as { stderr: string }).stderr).toContain('exists; choose another name or add --force');
     const bad = await run(process.execPath, ['--import', 'tsx', 'src/cli/export.ts', '--since', 'yesterday', '--out', out], { env: { PATH: process.env.PATH ?? '' } }).catch((e: { stderr: string; code: number }) => e);
     expect((bad as { code: number }).code).toBe(2);
     expect((bad as { stderr: string }).stderr).toContain('--since is not a date-time: yesterday');
   });
 
-  it('shares chosen slots with guests: only those, until revoked or expired', async () => {
+  it('shares chosen slots with guests: only those, from its start, until revoked or expired', async () => {
+    const before = await shoot('slot-008', await jpegBytes(300, 200)); // an earlier event on the slot
+    clock.advance(60_000);
+    const since = clock.now().toISOString();
     const shared = await shoot('slot-008', await jpegBytes(300, 200));
     const hidden = await shoot('slot-009', await jpegBytes(300, 200));
-    const created = await api('/api/gallery/shares', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ slot_ids: ['slot-008'], title: 'Свадьба Анны' }) });
+    const created = await api('/api/gallery/shares', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ slot_ids: ['slot-008'], title: 'Свадьба Анны', since }) });
     expect(created.status).toBe(201);
     const share = await jsonOf(created);
-    expect(share).toMatchObject({ state: 'active', slot_ids: ['slot-008'], url: `${PUBLIC}${share.path}` });
+    expect(share).toMatchObject({ state: 'active', slot_ids: ['slot-008'], url: `${PUBLIC}${share.path}`, since });
     expect((await api(share.qr_url)).headers.get('content-type')).toMatch(/^image\/svg\+xml/);
     const page = await fetch(`${server.url}${share.path}`);
     expect(page.status).toBe(200);
     const html = await page.text();
     expect(html).toContain('Свадьба Анны');
-    const short = (id: string) => Buffer.from(id.replace(/-/g, ''), 'hex').toString('base64url');
-    expect(html).toContain(`${share.path}/t/${short(shared.id)}`);
-    // Nothing of another slot: not listed, not served by its id, no booth fields or job ids.
-    expect(html).not.toContain(short(hidden.id));
-    expect(html).not.toContain(hidden.id);
-    expect(html).not.toContain(shared.id);
-    expect((await fetch(`${server.url}${share.path}/i/${short(hidden.id)}`)).status).toBe(404);
-    expect((await fetch(`${server.url}${share.path}/t/${hidden.id}`)).status).toBe(404);
-    const full = await fetch(`${server.url}${share.path}/i/${short(shared.id)}`);
+    // One photo: the shared slot's since the share's start, named by the share (not by its job id).
+    const refs = [...html.matchAll(/\/t\/([A-Za-z0-9_-]{22})"/g)].map((m) => m[1]!);
+    expect(refs).toHaveLength(1);
+    const ref = refs[0]!;
+    const full = await fetch(`${server.url}${share.path}/i/${ref}`);
     expect(Buffer.from(await full.arrayBuffer()).equals(shared.bytes)).toBe(true);
-    expect((await fetch(`${server.url}${share.path}/p/${short(shared.id)}?lang=en`)).status).toBe(200);
+    for (const id of [shared.id, hidden.id, before.id]) {
+      expect(html).not.toContain(id);
+      expect(html).not.toContain(shortJobId(id));
+      // Another slot's photo, or the slot's earlier event, is not served by its guest-link name either.
+      expect((await fetch(`${server.url}${share.path}/i/${shortJobId(id)}`)).status).toBe(404);
+    }
+    expect(jobIdOfGuestRef(ref)).not.toBe(shared.id);
+    expect((await fetch(`${server.url}/r/${ref}`)).status).toBe(404);
+    expect((await fetch(`${server.url}${share.path}/p/${ref}?lang=en`)).status).toBe(200);
     // Unknown link: a kind page, not JSON.
     const unknown = await fetch(`${server.url}/g/AAAAAAAAAAAAAAAAAAAAAAAA`);
     expect(unknown.status).toBe(404);
     expect(await unknown.text()).toContain('Галерея не найдена');
-    // Revoked: 410 for the page and the files.
+    // Revoked: 410 for the page and the files, and its QR code is no longer printed.
     expect((await api(`/api/gallery/shares/${share.id}`, { method: 'DELETE' })).status).toBe(204);
     const revoked = await fetch(`${server.url}${share.path}?lang=en`);
     expect(revoked.status).toBe(410);
     expect(await revoked.text()).toContain('This gallery is closed');
-    expect((await fetch(`${server.url}${share.path}/i/${short(shared.id)}`)).status).toBe(410);
+    expect((await fetch(`${server.url}${share.path}/i/${ref}`)).status).toBe(410);
+    expect((await api(share.qr_url)).status).toBe(410);
     // Expiry: a link for an hour is closed after it; none may outlive the photos' retention.
     const hour = await jsonOf(await api('/api/gallery/shares', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ slot_ids: ['slot-008'], expires_at: new Date(clock.now().getTime() + 3600_000).toISOString() }) }));
     expect((await fetch(`${server.url}${hour.path}`)).status).toBe(200);
@@ -242,17 +262,31 @@ describe('guests and the gallery', () => {
     expect(tooLong.status).toBe(422);
     const list = await jsonOf(await api('/api/gallery/shares'));
     expect(list.shares.map((s: { state: string }) => s.state).sort()).toEqual(['expired', 'revoked']);
+    // The links are for those who may share: a read-only account does not see them.
+    expect((await fetch(`${server.url}/api/gallery/shares`, { headers: authHeader(server, ['stats:read', 'slots:read']) })).status).toBe(403);
   });
 
-  it('rate-limits the public gallery per client address', async () => {
+  it('rate-limits the public gallery per client address, not for everyone', async () => {
     const share = await jsonOf(await api('/api/gallery/shares', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ slot_ids: ['slot-008'] }) }));
-    let limited: Response | undefined;
-    for (let i = 0; i < 700 && !limited; i++) {
-      const res = await fetch(`${server.url}${share.path}/t/AAAAAAAAAAAAAAAAAAAAAA`);
+    const getFrom = (localAddress: string) =>
+      new Promise<{ status: number; retryAfter?: string; body: string }>((resolve, reject) =>
+        http
+          .get(`${server.url}${share.path}`, { localAddress }, (res) => {
+            let body = '';
+            res.on('data', (c: Buffer) => (body += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode!, retryAfter: res.headers['retry-after'] as string | undefined, body }));
+          })
+          .on('error', reject),
+      );
+    let limited: Awaited<ReturnType<typeof getFrom>> | undefined;
+    for (let i = 0; i < 400 && !limited; i++) {
+      const res = await getFrom('127.0.0.3');
       if (res.status === 429) limited = res;
     }
     expect(limited).toBeDefined();
-    expect((await jsonOf(limited!)).error.code).toBe('too_many_requests');
-    expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(JSON.parse(limited!.body).error.code).toBe('too_many_requests');
+    expect(Number(limited!.retryAfter)).toBeGreaterThan(0);
+    // Another guest (another address) still gets the gallery.
+    expect((await getFrom('127.0.0.4')).status).toBe(200);
   });
 });

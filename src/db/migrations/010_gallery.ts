@@ -15,6 +15,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       token text NOT NULL UNIQUE,
       title text NOT NULL DEFAULT '',
       slot_ids text[] NOT NULL,
+      -- Photos of a share are named by an encryption of their job id under this key, so a shared
+      -- gallery never shows a job id (nor a guest link that outlives the share's revocation).
+      ref_key bytea NOT NULL,
+      -- The share shows photos taken from this moment (not the slot's earlier events).
+      since timestamptz NOT NULL,
       created_by text NULL,
       created_at timestamptz NOT NULL,
       expires_at timestamptz NOT NULL,
