@@ -80,7 +80,11 @@ describe('finding 3: guessing the ingest password is throttled per client addres
     clearInterval(sampler);
     expect(booth.status).toBe(200);
     expect(boothMs).toBeLessThan(3000);
-    expect(answers.every((a) => a.status === 401)).toBe(true);
+    // Wrong passwords are refused; beyond the 32 that may wait for argon2 (docs/security.md) a
+    // guess is refused at once with 429, so 40 at a time may see a few of those.
+    const statuses = answers.map((a) => a.status);
+    expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+    expect(statuses.filter((s) => s === 401).length).toBeGreaterThanOrEqual(32);
     expect(peak).toBeGreaterThan(2); // they queued…
     // …behind two running computations (p-limit's active count is the running ones).
   });
