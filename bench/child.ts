@@ -17,7 +17,7 @@ import sharp from 'sharp';
 import { Type } from 'typebox';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
-import { createLocalProvider } from '../src/providers/local/index.js';
+import { createLocalProvider } from '../src/providers/local/driver.js';
 import type { ProviderDriver } from '../src/providers/types.js';
 import { startServer } from '../src/server.js';
 

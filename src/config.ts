@@ -8,7 +8,7 @@ import path from 'node:path';
 import { isLoopbackHost } from './ops/public-address.js';
 
 export const GIB = 1024 * 1024 * 1024;
-/** The hard cap of SPEC §2: no upload is ever accepted above 2 GiB. */
+/** The hard cap of the booth contract (docs/api.md): no upload is ever accepted above 2 GiB. */
 export const HARD_MAX_UPLOAD_BYTES = 2 * GIB;
 
 export interface Config {
@@ -80,7 +80,7 @@ export const CONFIG_VARIABLES: VariableSpec[] = [
   { name: 'PHOTOCHANGER_HOST', default: '0.0.0.0', description: 'Interface the HTTP server binds to. The default (all interfaces) lets a booth PC and guests on the local network reach it; use 127.0.0.1 behind a reverse proxy on the same machine (deploy/nginx-single.conf).' },
   { name: 'PHOTOCHANGER_PORT', default: '8000', description: 'HTTP port (1–65535).' },
   { name: 'PHOTOCHANGER_DATA_DIR', default: './var', description: 'Data directory: the embedded PostgreSQL cluster (`pgdata/`), generated secrets and first-start credentials.' },
-  { name: 'PHOTOCHANGER_MEDIA_ROOT', default: './var/media', description: 'Root of payloads/, results/, templates/ and temporary media. Shared by all instances.' },
+  { name: 'PHOTOCHANGER_MEDIA_ROOT', default: '$PHOTOCHANGER_DATA_DIR/media', description: 'Root of payloads/, results/, thumbs/, templates/ and temporary media (default: media/ inside the data directory, ./var/media unless PHOTOCHANGER_DATA_DIR is set). Shared by all instances.' },
   { name: 'PHOTOCHANGER_DATABASE_URL', default: undefined, description: 'PostgreSQL (14+) connection string. Unset: an embedded PostgreSQL is started under the data directory and stopped on shutdown.', secret: true },
   { name: 'PHOTOCHANGER_QUEUE_STATEMENT_TIMEOUT_MS', default: '5000', description: 'Timeout of every queue statement (and of acquiring a connection). Must be below T_sync_response. A statement over it answers 503 `queue_unavailable`.' },
   { name: 'PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS', default: '12', description: 'Unfinished jobs allowed at once across all instances; the next ingest gets 429 `queue_busy`.' },
@@ -104,7 +104,7 @@ export const CONFIG_VARIABLES: VariableSpec[] = [
   { name: 'PHOTOCHANGER_BOOTSTRAP_ADMIN', default: undefined, description: '`user:password` of the first administrator (all permissions), created when no administrator exists. Absent on a fresh install: generated and printed once.', secret: true },
   { name: 'PHOTOCHANGER_PUBLIC_BASE_URL', default: undefined, description: 'Absolute external URL of this server (e.g. https://booth.example.com), without query or fragment. Booth URLs shown to admins, guest links and QR codes are built on it; unset, they use this machine\'s first LAN address (never a loopback address or a request\'s Host header). Required by Turbotext slots (temporary public links must be reachable from the internet).' },
   { name: 'PHOTOCHANGER_LOG_LEVEL', default: 'info', description: 'pino log level: fatal, error, warn, info, debug, trace or silent.' },
-  { name: 'PHOTOCHANGER_WORKERS', default: '4', description: 'Workers per process (SPEC: four; change only with a reason).' },
+  { name: 'PHOTOCHANGER_WORKERS', default: '4', description: 'Workers per process (four by design, docs/architecture.md; change only with a reason).' },
   { name: 'PHOTOCHANGER_GEMINI_API_KEY', default: undefined, description: 'Gemini API key (the key stored in the admin settings wins).', secret: true },
   { name: 'PHOTOCHANGER_GEMINI_BASE_URL', default: 'https://generativelanguage.googleapis.com', description: 'Gemini API base URL (proxies, regional endpoints, test fakes).' },
   { name: 'PHOTOCHANGER_GEMINI_MAX_CONCURRENCY', default: '3', description: 'Concurrent Gemini calls per process (below the worker count, so a slow provider always leaves a worker to the others).' },

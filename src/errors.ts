@@ -1,7 +1,7 @@
 import { Type } from 'typebox';
 /**
  * Canonical errors: each code is defined once with its HTTP status and default message, and
- * app.ts maps every thrown AppError to the one JSON shape of SPEC §2:
+ * app.ts maps every thrown AppError to the one JSON shape of docs/api.md:
  * `{"error": {"code", "message", "details"}}`.
  */
 export const ERROR_CODES = {

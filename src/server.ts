@@ -16,7 +16,7 @@ import { MediaStore } from './media/storage.js';
 import { purgeExpiredTemporaryMedia, revokeTemporaryMediaForJob, createTemporaryMediaPublisher, type TemporaryMediaDeps } from './media/temporary-links.js';
 import { createGeminiProvider } from './providers/gemini/driver.js';
 import type { ProviderKeySource } from './providers/keys.js';
-import { createLocalProvider } from './providers/local/index.js';
+import { createLocalProvider } from './providers/local/driver.js';
 import { createOpenAIProvider } from './providers/openai/driver.js';
 import { createTurbotextProvider } from './providers/turbotext/driver.js';
 import { TurbotextWebhookInbox } from './providers/turbotext/webhooks.js';

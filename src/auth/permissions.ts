@@ -1,4 +1,4 @@
-/** Administrator permissions (SPEC §6). */
+/** Administrator permissions (docs/api.md, Admin API). */
 export const PERMISSIONS = ['slots:read', 'slots:write', 'stats:read', 'settings:read', 'settings:write'] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 

@@ -5,7 +5,7 @@ import { createSigner, createVerifier } from 'fast-jwt';
 import type { Clock } from '../clock.js';
 import { PERMISSIONS, type Permission, type Principal } from './permissions.js';
 
-/** Admin access tokens live one hour (SPEC §6). */
+/** Admin access tokens live one hour (docs/security.md, sessions). */
 export const ACCESS_TOKEN_TTL_SECONDS = 3600;
 
 interface Claims {

@@ -18,7 +18,7 @@ const INGEST_DESCRIPTION = `DSLR Remote Pro "web based post-processing": a multi
 and \`fileToUpload\` (plus any text fields, kept as job metadata). Answers within T_sync_response with the
 processed image (200, the image bytes) or a JSON error. Every answer carries \`Cache-Control: no-store\`.`;
 
-/** POST /ingest/:slotId — the booth's synchronous contract (SPEC §2). */
+/** POST /ingest/:slotId — the booth's synchronous contract (docs/api.md). */
 export const ingestRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
   const { db, clock, config, providers, media, settings, ingestPassword } = deps;
   const gate = new UploadGate(config.maxConcurrentUploads);
@@ -193,7 +193,7 @@ function invalidPassword(early: boolean): AppError {
   return new AppError('invalid_password', undefined, undefined, early ? { Connection: 'close' } : undefined);
 }
 
-/** The contract's checks on a received upload, in the order SPEC §2 lists them. */
+/** The contract's checks on a received upload, in the order docs/api.md lists them. */
 async function checkUpload(
   upload: ReceivedUpload,
   verify: (password: string) => Promise<boolean>,

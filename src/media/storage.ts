@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-/** Directories under MEDIA_ROOT (SPEC §4). */
+/** Directories under MEDIA_ROOT (docs/operations.md, Media and retention). */
 export const MEDIA_DIRS = ['payloads', 'results', 'thumbs', 'templates', 'temporary'] as const;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -1,5 +1,5 @@
 /**
- * Temporary public links (SPEC §4): inputs published at `{PUBLIC_BASE_URL}/public/media/{id}` for
+ * Temporary public links (docs/architecture.md): inputs published at `{PUBLIC_BASE_URL}/public/media/{id}` for
  * providers that download them by URL (Turbotext). A link lives clamp(T_sync_response, 45, 60) s
  * from its creation, then answers 410; the ingest revokes a job's links right after its response
  * and the cleanup task purges whatever is left.

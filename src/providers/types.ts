@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 
 /**
- * The one driver interface every provider implements (SPEC §5). A driver turns a photo, the slot's
+ * The one driver interface every provider implements (docs/architecture.md, docs/providers.md). A driver turns a photo, the slot's
  * settings and its template images into image bytes, or throws a ProviderFailure. It must honour
  * `signal` (aborted at the job deadline or when the job is finalized elsewhere): stop all network
  * calls and return nothing.

@@ -51,7 +51,7 @@ class JobAborted extends Error {
 }
 
 /**
- * The four in-process workers (SPEC §3). They share the event loop with the HTTP server, claim
+ * The four in-process workers (docs/architecture.md). They share the event loop with the HTTP server, claim
  * jobs with FOR UPDATE SKIP LOCKED, and are woken by the job-enqueued notification (or a slow
  * poll). A running job's provider call is aborted at the job's deadline, or as soon as the job is
  * finalized elsewhere (timeout or cancellation by the waiting request), and then writes nothing.

@@ -8,7 +8,7 @@ import { MIN_INGEST_PASSWORD_LENGTH, setIngestPassword } from './ingest-password
 import { KEYED_PROVIDERS, type KeyedProvider } from './provider-keys.js';
 import { SETTING_KEYS } from './store.js';
 
-/** Bounds an administrator may set (SPEC §6). The environment may go lower for tests only. */
+/** Bounds an administrator may set (docs/configuration.md). The environment may go lower for tests only. */
 export const T_SYNC_RANGE = { minimum: 45, maximum: 60 };
 export const RESULT_TTL_RANGE = { minimum: 3600, maximum: 30 * 24 * 3600 };
 

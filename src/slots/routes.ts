@@ -135,7 +135,7 @@ function startOfToday(now: Date): Date {
   return d;
 }
 
-/** Slots, their template images and test runs (SPEC §6). */
+/** Slots, their template images and test runs (docs/api.md, Admin API). */
 export const slotRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
   const { db, clock, providers, media } = deps;
   const canRead = requirePermission(deps.auth, 'slots:read');

@@ -47,7 +47,7 @@ function rangeOf(query: { from?: string; to?: string; group_by?: GroupBy }, now:
   return { from, to, groupBy };
 }
 
-/** Statistics over job history (SPEC §6): global and per slot, with the slot's since-reset totals. */
+/** Statistics over job history (docs/api.md): global and per slot, with the slot's since-reset totals. */
 export const statsRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
   const canRead = requirePermission(deps.auth, 'stats:read');
   const description =

@@ -170,7 +170,7 @@ function bucketStarts(from: Date, to: Date, groupBy: GroupBy): Date[] {
   return out;
 }
 
-/** The statistics of SPEC §6 over [from, to): totals, a series by hour/day/week, and per provider. */
+/** The statistics (docs/api.md) over [from, to): totals, a series by hour/day/week, and per provider. */
 export async function computeStats(db: Db, range: StatsRange, groupBy: GroupBy): Promise<Stats> {
   const [buckets, providers, rejections, rejectionSeries, providerErrorReasons, failovers] = await Promise.all([
     countJobs(db, range, { bucket: groupBy }),

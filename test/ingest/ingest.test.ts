@@ -3,12 +3,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createLocalProvider } from '../../src/providers/local/index.js';
+import { createLocalProvider } from '../../src/providers/local/driver.js';
 import { createScriptedProvider } from '../support/scripted-provider.js';
 import { jpegBytes, jsonOf, multipartBody, postIngest, rawPost } from '../support/http.js';
 import { listFiles, startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
 
-/** Every status of the SPEC §2 table, from real HTTP requests to the real server. */
+/** Every status of the booth contract (docs/api.md), from real HTTP requests to the real server. */
 describe('POST /ingest/:slotId', () => {
   let server: TestServer;
   const scripted = createScriptedProvider();

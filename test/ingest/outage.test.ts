@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLocalProvider } from '../../src/providers/local/index.js';
+import { createLocalProvider } from '../../src/providers/local/driver.js';
 import { createEmptyDatabase } from '../support/db.js';
 import { jpegBytes, jsonOf, postIngest } from '../support/http.js';
 import { startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';

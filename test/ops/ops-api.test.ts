@@ -3,7 +3,7 @@ import http from 'node:http';
 import { shortJobId } from '../../src/media/guest-qr.js';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLocalProvider } from '../../src/providers/local/index.js';
+import { createLocalProvider } from '../../src/providers/local/driver.js';
 import { createScriptedProvider } from '../support/scripted-provider.js';
 import { jpegBytes, jsonOf, postIngest } from '../support/http.js';
 import { authHeader, startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';

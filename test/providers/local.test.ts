@@ -1,6 +1,6 @@
 import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLocalProvider } from '../../src/providers/local/index.js';
+import { createLocalProvider } from '../../src/providers/local/driver.js';
 import { ProviderFailure, type InputImage, type TemplateImage } from '../../src/providers/types.js';
 import { makeProviderRequest, rejectionOf, writeInputImage, writeTemplateImage, type CapturedProviderRequest } from '../support/fakes/request.js';
 import { makeFrameTemplate, makeJpeg } from '../support/images.js';

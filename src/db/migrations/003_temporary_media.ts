@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 
 /**
- * Temporary public links (SPEC §4) for providers that fetch inputs by URL (Turbotext), and the
+ * Temporary public links (docs/architecture.md) for providers that fetch inputs by URL (Turbotext), and the
  * Turbotext webhook deliveries. Both live in the database because several instances share it: a
  * provider may fetch a link, or post a webhook, to an instance other than the one that created it.
  */

@@ -9,7 +9,11 @@ import * as m008 from './008_admin_sessions.js';
 import * as m009 from './009_failover.js';
 import * as m010 from './010_gallery.js';
 
-/** Ordered migrations, run at start (names sort in execution order). Add new ones at the end. */
+/**
+ * Ordered migrations, run at start (names sort in execution order). Add new ones at the end.
+ * There is no 002: it was folded into 001 before any installation ran it, and its number is not
+ * reused so that a database's recorded history never names two different migrations alike.
+ */
 export const migrations: Record<string, Migration> = {
   '001_initial': m001,
   '003_temporary_media': m003,

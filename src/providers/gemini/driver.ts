@@ -1,5 +1,5 @@
 /**
- * Gemini image editing over `generateContent` (PROVIDERS.md, SPEC §5).
+ * Gemini image editing over `generateContent` (docs/providers.md).
  *
  * Plain fetch rather than @google/genai. The SDK lets us set the base URL and pass an abort signal,
  * but unlike the OpenAI SDK (src/providers/openai/driver.ts) it accepts no transport: its

@@ -1,5 +1,5 @@
 /**
- * OpenAI GPT Image edits (`POST /v1/images/edits`, multipart; PROVIDERS.md, SPEC §5).
+ * OpenAI GPT Image edits (`POST /v1/images/edits`, multipart; docs/providers.md).
  *
  * The official `openai` SDK builds and sends the request (base URL, auth, multipart encoding of
  * `image[]`), with its own retries off (`maxRetries: 0`: the retry policy below is ours, bounded by

@@ -1,5 +1,5 @@
 /**
- * Turbotext (turbotext.ru; PROVIDERS.md, SPEC §5): a form API with a queue. The driver publishes
+ * Turbotext (turbotext.ru; docs/providers.md): a form API with a queue. The driver publishes
  * the photo (and templates) at temporary public links, creates the queue entry, then either polls
  * `get_result` every 1–2 s ('reconnect' answers are not attempts) until the job deadline, or waits
  * for the webhook delivery (TurbotextWebhookInbox); finally it downloads the result image.
