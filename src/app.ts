@@ -143,7 +143,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // Every booth answer is measured (duration by slot and status, answers by error code).
   app.addHook('onResponse', async (request, reply) => {
     if (!deps.metrics || !(INGEST_PATHS as readonly (string | undefined)[]).includes(request.routeOptions.url)) return;
-    const slotId = (request.params as { slotId?: string }).slotId ?? '';
+    const slotId = (request.params as { slotId?: string }).slotId ?? ''; // a hook: no route's schema types it
     deps.metrics.observeIngest(slotId, reply.statusCode, errorCodes.get(reply), reply.elapsedTime / 1000);
   });
 

@@ -1,5 +1,6 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { LiteralUnion } from '../schemas.js';
 import type { AppDeps } from '../deps.js';
 import { errorResponses } from '../errors.js';
 import { sql } from 'kysely';
@@ -11,10 +12,10 @@ import { Authenticator, sessionToken, setSessionCookie } from './sessions.js';
 import { BEARER_SECURITY, requirePermission } from './guard.js';
 import { PERMISSIONS } from './permissions.js';
 
-const PrincipalSchema = Type.Object({ username: Type.String(), permissions: Type.Array(Type.Union(PERMISSIONS.map((p) => Type.Literal(p)))) });
+const PrincipalSchema = Type.Object({ username: Type.String(), permissions: Type.Array(LiteralUnion(PERMISSIONS)) });
 
 /** POST /api/login (token for a user name and password), GET /api/me (who the token is). */
-export const authRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
+export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
   app.post(
     '/api/login',
     {
@@ -45,7 +46,7 @@ export const authRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
       },
     },
     async (request, reply) => {
-      const { username, password, remember } = request.body as { username: string; password: string; remember?: boolean };
+      const { username, password, remember } = request.body;
       const client = clientKey(request.ip);
       const wait = deps.loginGuard.waitMs(client, username);
       if (wait > 0) throw loginThrottled(wait, deps.clock.now());
@@ -78,7 +79,7 @@ export const authRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
         await deps.auth.endSession(token);
       }
       setSessionCookie(request, reply, undefined);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 
@@ -128,7 +129,7 @@ export const authRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
       },
     },
     async (request) => {
-      const { username } = request.params as { username: string };
+      const { username } = request.params;
       const exists = (await listAccounts(deps.db)).some((a) => a.username === username);
       if (!exists) throw new AppError('not_found', `No administrator named ${username}`, { username });
       const forgotten = deps.loginGuard.unlock(username);

@@ -11,6 +11,7 @@ import type { AppDeps } from '../deps.js';
 import { audit } from '../auth/accounts.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { AppError, errorResponses } from '../errors.js';
+import { Nullable } from '../schemas.js';
 import { shortJobId } from '../media/guest-qr.js';
 import { extensionForMime } from '../media/imaging.js';
 import { DownloadQuery, sendMediaFile } from '../media/public-results-routes.js';
@@ -21,7 +22,6 @@ import { newShareRefKey } from './share-refs.js';
 import { thumbnailOrGone } from './thumbnails.js';
 
 const SLOT_ID = Type.String({ pattern: '^slot-[0-9]{3}$' });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 
 export const GalleryItemSchema = Type.Object({
   id: Type.String(),

@@ -1,8 +1,8 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import type { FastifyPluginAsync } from 'fastify';
 
 /** Where `npm run build:web` puts the admin UI (dist/web at the project root). */
 export const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', ...(import.meta.url.includes('/dist/src/') ? ['..'] : []), 'dist', 'web');
@@ -12,7 +12,7 @@ export const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)
  * `/` redirecting to it. Hashed assets are cached for a year, index.html never. Without a build
  * the server still runs and /admin/ says how to build the UI.
  */
-export const adminUiRoutes: FastifyPluginAsync<{ root?: string }> = async (app, options) => {
+export const adminUiRoutes: FastifyPluginAsyncTypebox<{ root?: string }> = async (app, options) => {
   const root = options.root ?? WEB_DIST;
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/admin/'));
   if (!fs.existsSync(path.join(root, 'index.html'))) {

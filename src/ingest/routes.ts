@@ -1,5 +1,5 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { randomUUID } from 'node:crypto';
-import type { FastifyPluginAsync } from 'fastify';
 import { Type } from 'typebox';
 import type { AppDeps } from '../deps.js';
 import { AppError, ErrorSchema } from '../errors.js';
@@ -19,7 +19,7 @@ and \`fileToUpload\` (plus any text fields, kept as job metadata). Answers withi
 processed image (200, the image bytes) or a JSON error. Every answer carries \`Cache-Control: no-store\`.`;
 
 /** POST /ingest/:slotId — the booth's synchronous contract (docs/api.md). */
-export const ingestRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
+export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
   const { db, clock, config, providers, media, settings, ingestPassword } = deps;
   const gate = new UploadGate(config.maxConcurrentUploads);
   // Wrong passwords per client address, and per address and slot (a booth elsewhere is unaffected).

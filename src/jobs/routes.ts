@@ -1,17 +1,17 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppDeps } from '../deps.js';
 import { JobFeed, MAX_STREAMS_PER_ACCOUNT, MAX_STREAMS_PER_PROCESS } from './feed.js';
 import type { PublicBase } from '../ops/public-address.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { AppError, errorResponses } from '../errors.js';
+import { LiteralUnion, Nullable } from '../schemas.js';
 import { timingsOf } from '../queue/submit.js';
 import { isUuid } from '../media/storage.js';
 import { guestLinkOf, shortJobId } from '../media/guest-qr.js';
 import { findJob, listJobs, type JobDetailRow, type JobSummaryRow } from './statements.js';
 
 const FAILURES = ['timeout', 'provider_error', 'cancelled', 'internal_error'] as const;
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
 const JobSummarySchema = Type.Object({
   id: Type.String(),
   slot_id: Type.String(),
@@ -94,7 +94,7 @@ function detail(r: JobDetailRow, now: Date, base: PublicBase) {
 }
 
 /** The read-only jobs monitor: list, detail and a live feed (Server-Sent Events). */
-export const jobRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
+export const jobRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
   const canRead = requirePermission(deps.auth, 'stats:read');
   const feed = new JobFeed({ db: deps.db, hub: deps.hub, log: deps.log });
   const STREAM_HEARTBEAT_MS = deps.config.streamHeartbeatSeconds * 1000;
@@ -116,7 +116,7 @@ export const jobRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { de
           slot_id: Type.Optional(Type.String({ pattern: '^slot-[0-9]{3}$' })),
           status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('processing')])),
           finalized: Type.Optional(Type.Boolean()),
-          failure_reason: Type.Optional(Type.Union([...FAILURES, 'none'].map((f) => Type.Literal(f)))),
+          failure_reason: Type.Optional(LiteralUnion([...FAILURES, 'none'] as const)),
           from: Type.Optional(Type.String({ format: 'date-time' })),
           to: Type.Optional(Type.String({ format: 'date-time' })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
@@ -127,7 +127,7 @@ export const jobRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { de
       },
     },
     async (request) => {
-      const q = request.query as { slot_id?: string; status?: 'pending' | 'processing'; finalized?: boolean; failure_reason?: (typeof FAILURES)[number] | 'none'; from?: string; to?: string; limit?: number; offset?: number; sort?: string };
+      const q = request.query;
       const limit = q.limit ?? 50;
       const offset = q.offset ?? 0;
       const { rows, total } = await listJobs(deps.db, {
@@ -206,7 +206,7 @@ export const jobRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { de
       },
     },
     async (request) => {
-      const id = (request.params as { id: string }).id;
+      const id = request.params.id;
       const row = isUuid(id) ? await findJob(deps.db, id) : undefined;
       if (!row) throw new AppError('job_not_found', `No job ${id}`, { job_id: id });
       return detail(row, deps.clock.now(), deps.publicAddress.base());

@@ -6,6 +6,7 @@
 import QRCode from 'qrcode';
 import sharp from 'sharp';
 import { Type, type Static } from 'typebox';
+import { LiteralUnion } from '../schemas.js';
 
 export const GUEST_LINK_POSITIONS = ['bottom-right', 'bottom-left', 'top-right', 'top-left'] as const;
 
@@ -13,7 +14,7 @@ export const GUEST_LINK_POSITIONS = ['bottom-right', 'bottom-left', 'top-right',
 export const GuestLinkSchema = Type.Object(
   {
     enabled: Type.Boolean({ default: false, description: 'Print a QR code of the guest page on the returned photo (needs PHOTOCHANGER_PUBLIC_BASE_URL)' }),
-    position: Type.Optional(Type.Union(GUEST_LINK_POSITIONS.map((p) => Type.Literal(p)), { default: 'bottom-right', description: 'Corner of the photo' })),
+    position: Type.Optional(LiteralUnion(GUEST_LINK_POSITIONS, { default: 'bottom-right', description: 'Corner of the photo' })),
     size_percent: Type.Optional(Type.Integer({ minimum: 8, maximum: 40, default: 16, description: 'Side of the QR code, in % of the photo\'s short side' })),
     margin_percent: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, default: 2, description: 'Distance from the edges, in % of the short side' })),
     caption: Type.Optional(Type.String({ maxLength: 40, description: 'One line under the code, e.g. "Скачать фото"' })),

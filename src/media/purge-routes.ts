@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppDeps } from '../deps.js';
 import { audit } from '../auth/accounts.js';
@@ -6,7 +6,7 @@ import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { errorResponses } from '../errors.js';
 
 /** POST /api/media/cache/purge: one cleanup pass now (expired only; never a live result or a template). */
-export const mediaPurgeRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
+export const mediaPurgeRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
   app.post(
     '/api/media/cache/purge',
     {

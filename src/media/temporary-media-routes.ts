@@ -1,6 +1,6 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
-import type { FastifyPluginAsync } from 'fastify';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
 import { errorBody } from '../errors.js';
@@ -15,7 +15,7 @@ export interface TemporaryMediaRoutesOptions {
  * `GET /public/media/:id`: the file behind a temporary link with its type while the link lives,
  * 410 media_link_expired after, 404 for an id that never existed (or was revoked). Never cached.
  */
-export const temporaryMediaRoutes: FastifyPluginAsync<TemporaryMediaRoutesOptions> = async (app, options) => {
+export const temporaryMediaRoutes: FastifyPluginAsyncTypebox<TemporaryMediaRoutesOptions> = async (app, options) => {
   app.get<{ Params: { id: string } }>(
     '/public/media/:id',
     {

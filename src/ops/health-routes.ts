@@ -1,11 +1,11 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppDeps } from '../deps.js';
 import { errorBody } from '../errors.js';
 import { checkReadiness } from './readiness.js';
 
 /** GET /healthz (liveness), GET /readyz (database and media root), GET /metrics (Prometheus). */
-export const healthRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
   app.get(
     '/healthz',
     { schema: { summary: 'Liveness: the process answers HTTP', tags: ['ops'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },

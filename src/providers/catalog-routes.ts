@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppDeps } from '../deps.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
@@ -43,7 +43,7 @@ const ModelCatalogSchema = Type.Object({
 });
 
 /** GET /api/providers: what the slot editor builds its forms from (and what PUT validates against). */
-export const providerCatalogRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
+export const providerCatalogRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
   app.get(
     '/api/providers',
     {
@@ -92,7 +92,7 @@ export const providerCatalogRoutes: FastifyPluginAsync<{ deps: AppDeps }> = asyn
       },
     },
     async (request) => {
-      const id = (request.params as { id: string }).id;
+      const id = request.params.id;
       const lister = deps.providers.models(id);
       if (!lister) throw new AppError('not_found', `Provider ${id} has no models to choose from`, { provider: id });
       return deps.models.view(lister);

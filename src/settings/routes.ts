@@ -1,5 +1,6 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { LiteralUnion } from '../schemas.js';
 import type { AppDeps } from '../deps.js';
 import { audit } from '../auth/accounts.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
@@ -37,7 +38,7 @@ type SettingsUpdateBody = {
 };
 
 /** GET/PUT /api/settings: ingest password, provider keys (write-only), T_sync, retention. */
-export const settingsRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
+export const settingsRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
   const { settings, providerKeys } = deps;
 
   const current = async () => {
@@ -113,11 +114,11 @@ export const settingsRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app,
           'status: valid (with the image models this key can use), invalid (the provider refused the key; its reason, scrubbed), unreachable, missing (no key), or unchecked (the provider documents no such call: Turbotext).',
         tags: ['settings'],
         security: BEARER_SECURITY,
-        params: Type.Object({ provider: Type.Union(KEYED_PROVIDERS.map((p) => Type.Literal(p))) }),
+        params: Type.Object({ provider: LiteralUnion(KEYED_PROVIDERS) }),
         response: {
           200: Type.Object({
             provider: Type.String(),
-            status: Type.Union(['valid', 'invalid', 'unreachable', 'missing', 'unchecked'].map((x) => Type.Literal(x))),
+            status: LiteralUnion(['valid', 'invalid', 'unreachable', 'missing', 'unchecked']),
             message: Type.String(),
             image_models: Type.Optional(Type.Array(Type.String())),
           }),
@@ -126,7 +127,7 @@ export const settingsRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app,
       },
     },
     async (request) => {
-      const provider = (request.params as { provider: string }).provider;
+      const provider = request.params.provider;
       const lister = deps.providers.models(provider);
       if (!lister) return { provider, status: 'unchecked' as const, message: 'This provider offers no call that checks a key without spending a generation; a test run checks it' };
       try {

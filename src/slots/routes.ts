@@ -1,8 +1,9 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import sharp from 'sharp';
 import { Type } from 'typebox';
 import type { AppDeps } from '../deps.js';
@@ -31,6 +32,7 @@ import { settingsForModel, slotModelView } from './models.js';
 import { findModel, replacementFor, type ModelLister } from '../providers/models.js';
 import { PHOTO_MIME_TYPES } from '../media/imaging.js';
 import { parseUntrustedJson } from '../json-safety.js';
+import { LiteralUnion } from '../schemas.js';
 import { lastResultPerSlot } from '../gallery/statements.js';
 
 /** Largest template image accepted (templates are frames/backgrounds, not photos). */
@@ -114,7 +116,7 @@ const SlotUpdateSchema = Type.Object(
 const TimingsSchema = Type.Object({ queue_wait_ms: Type.Union([Type.Number(), Type.Null()]), processing_ms: Type.Union([Type.Number(), Type.Null()]), total_ms: Type.Union([Type.Number(), Type.Null()]) });
 const TestRunSchema = Type.Object({
   job_id: Type.String(),
-  outcome: Type.Union(['succeeded', 'timeout', 'provider_error', 'cancelled', 'internal_error'].map((o) => Type.Literal(o))),
+  outcome: LiteralUnion(['succeeded', 'timeout', 'provider_error', 'cancelled', 'internal_error']),
   error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Record(Type.String(), Type.Unknown())) })),
   timings: TimingsSchema,
   result_url: Type.Optional(Type.String()),
@@ -136,7 +138,7 @@ function startOfToday(now: Date): Date {
 }
 
 /** Slots, their template images and test runs (docs/api.md, Admin API). */
-export const slotRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
+export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
   const { db, clock, providers, media } = deps;
   const canRead = requirePermission(deps.auth, 'slots:read');
   const canWrite = requirePermission(deps.auth, 'slots:write');
@@ -193,7 +195,7 @@ export const slotRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
     '/api/slots/:id',
     { onRequest: canRead, schema: { summary: 'One slot (with its ETag)', tags: ['slots'], security: BEARER_SECURITY, params: SlotId, response: { 200: SlotSchema, ...errorResponses(401, 403, 404) } } },
     async (request, reply) => {
-      const view = await loadView(request, (request.params as { id: string }).id);
+      const view = await loadView(request, request.params.id);
       void reply.header('ETag', slotEtag(new Date(view.updated_at)));
       return view;
     },
@@ -216,7 +218,7 @@ export const slotRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
       },
     },
     async (request, reply) => {
-      const id = (request.params as { id: string }).id;
+      const id = request.params.id;
       const body = request.body as SlotInput & { updated_at?: string };
       const ifMatch = request.headers['if-match'];
       const expected = typeof ifMatch === 'string' ? parseEtag(ifMatch) : body.updated_at ? new Date(body.updated_at) : undefined;
@@ -277,8 +279,8 @@ export const slotRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
       },
     },
     async (request, reply) => {
-      const id = (request.params as { id: string }).id;
-      const body = request.body as { model?: string; updated_at: string };
+      const id = request.params.id;
+      const body = request.body;
       const slot = await findSlot(db, id);
       if (!slot) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { slot_id: id });
       const lister = providers.models(slot.provider);
@@ -317,7 +319,7 @@ export const slotRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
       schema: { summary: "Reset a slot's counters (history is kept)", tags: ['slots', 'stats'], security: BEARER_SECURITY, params: SlotId, response: { 200: Type.Object({ slot_id: Type.String(), stats_reset_at: Type.String() }), ...errorResponses(401, 403, 404) } },
     },
     async (request) => {
-      const id = (request.params as { id: string }).id;
+      const id = request.params.id;
       const now = clock.now();
       if (!(await resetSlotStats(db, id, now))) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { slot_id: id });
       await audit(db, clock, { actor: request.principal!.username, action: 'slot.stats_reset', target: id });
@@ -342,7 +344,7 @@ export const slotRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
       },
     },
     async (request, reply) => {
-      const id = (request.params as { id: string }).id;
+      const id = request.params.id;
       const slot = await findSlot(db, id);
       if (!slot) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { slot_id: id });
       const templateId = randomUUID();
@@ -414,15 +416,15 @@ export const slotRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
       },
     },
     async (request, reply) => {
-      const { id, templateId } = request.params as { id: string; templateId: string };
+      const { id, templateId } = request.params;
       const t = await findTemplate(db, id, templateId);
       if (!t) throw new AppError('not_found', 'No such template', { slot_id: id, template_id: templateId });
       void reply.header('Cache-Control', 'private, max-age=300');
-      if ((request.query as { preview?: string }).preview === '1') {
+      if (request.query.preview === '1') {
         const preview = await sharp(t.path).rotate().resize(PREVIEW_SIDE, PREVIEW_SIDE, { fit: 'inside', withoutEnlargement: true }).png().toBuffer();
-        return reply.type('image/png').send(preview);
+        return reply.type('image/png').send(preview as never); // bytes: the schema describes errors only
       }
-      return reply.type(t.mime).header('Content-Length', String(t.size)).send(createReadStream(t.path));
+      return reply.type(t.mime).header('Content-Length', String(t.size)).send(createReadStream(t.path) as never);
     },
   );
 
@@ -439,12 +441,12 @@ export const slotRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
       },
     },
     async (request, reply) => {
-      const { id, templateId } = request.params as { id: string; templateId: string };
+      const { id, templateId } = request.params;
       const removed = await deleteTemplate(db, id, templateId);
       if (!removed) throw new AppError('not_found', 'No such template', { slot_id: id, template_id: templateId });
       if (!(await isTemplateFileUsed(db, removed))) await media.removeFile(removed).catch(() => undefined);
       await audit(db, clock, { actor: request.principal!.username, action: 'template.delete', target: id });
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 
@@ -468,7 +470,7 @@ export const slotRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { d
       },
     },
     async (request) => {
-      const id = (request.params as { id: string }).id;
+      const id = request.params.id;
       const receivedAt = clock.now();
       const saved = await queueStatement(() => findSlot(db, id));
       if (!saved) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { slot_id: id });

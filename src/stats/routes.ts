@@ -1,5 +1,5 @@
-import type { FastifyPluginAsync } from 'fastify';
-import { Type } from 'typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type, type Static } from 'typebox';
 import type { AppDeps } from '../deps.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { AppError, errorResponses } from '../errors.js';
@@ -36,7 +36,7 @@ const Query = Type.Object({
   group_by: Type.Optional(Type.Union([Type.Literal('hour'), Type.Literal('day'), Type.Literal('week')], { default: 'hour' })),
 });
 
-function rangeOf(query: { from?: string; to?: string; group_by?: GroupBy }, now: Date): { from: Date; to: Date; groupBy: GroupBy } {
+function rangeOf(query: Static<typeof Query>, now: Date): { from: Date; to: Date; groupBy: GroupBy } {
   const to = query.to ? new Date(query.to) : now;
   const from = query.from ? new Date(query.from) : new Date(to.getTime() - 86_400_000);
   const groupBy = query.group_by ?? 'hour';
@@ -48,7 +48,7 @@ function rangeOf(query: { from?: string; to?: string; group_by?: GroupBy }, now:
 }
 
 /** Statistics over job history (docs/api.md): global and per slot, with the slot's since-reset totals. */
-export const statsRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { deps }) => {
+export const statsRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
   const canRead = requirePermission(deps.auth, 'stats:read');
   const description =
     'Booth jobs created in [from, to) (test runs excluded): outcomes, refusals by error code, latency percentiles (received → answered, successes), a series by hour/day/week (UTC buckets) and per provider.';
@@ -57,7 +57,7 @@ export const statsRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { 
     '/api/stats/global',
     { onRequest: canRead, schema: { summary: 'Statistics of all slots', description, tags: ['stats'], security: BEARER_SECURITY, querystring: Query, response: { 200: StatsSchema, ...errorResponses(400, 401, 403) } } },
     async (request) => {
-      const r = rangeOf(request.query as never, deps.clock.now());
+      const r = rangeOf(request.query, deps.clock.now());
       return computeStats(deps.db, { from: r.from, to: r.to }, r.groupBy);
     },
   );
@@ -77,9 +77,9 @@ export const statsRoutes: FastifyPluginAsync<{ deps: AppDeps }> = async (app, { 
       },
     },
     async (request) => {
-      const id = (request.params as { id: string }).id;
+      const id = request.params.id;
       const now = deps.clock.now();
-      const r = rangeOf(request.query as never, now);
+      const r = rangeOf(request.query, now);
       const reset = await slotStatsResetAt(deps.db, id);
       if (!reset.exists) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { slot_id: id });
       const [stats, sinceReset] = await Promise.all([computeStats(deps.db, { from: r.from, to: r.to, slotId: id }, r.groupBy), slotTotalsSince(deps.db, id, reset.resetAt, now)]);

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AppError } from '../../errors.js';
 import { containsNul, jsonDepth, parseUntrustedJson } from '../../json-safety.js';
 import type { TurbotextWebhookInbox } from './webhooks.js';
@@ -50,7 +50,7 @@ function parseDelivery(text: string, form: boolean): unknown {
  * The body is kept as text until the token is known to be live: an unknown token costs no parsing.
  * Encapsulated: the lenient body parsers below apply to this route only.
  */
-export const turbotextWebhookRoutes: FastifyPluginAsync<TurbotextWebhookRoutesOptions> = async (app, options) => {
+export const turbotextWebhookRoutes: FastifyPluginAsyncTypebox<TurbotextWebhookRoutesOptions> = async (app, options) => {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 * 1024 }, (_req, body, done) => {
     done(null, { form: true, text: String(body) });
