@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   too_many_streams: { status: 429, message: 'Too many live streams are open' },
   too_many_requests: { status: 429, message: 'Too many requests from this address; retry shortly' },
   too_many_attempts: { status: 429, message: 'Too many wrong passwords from this address; retry later' },
+  not_ready: { status: 503, message: 'The server cannot take booth traffic right now' },
   internal_error: { status: 500, message: 'Unexpected server error' },
   provider_error: { status: 502, message: 'The AI provider failed to process the photo' },
   queue_unavailable: { status: 503, message: 'The queue database is unavailable' },
@@ -40,14 +41,18 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 
 export class AppError extends Error {
   readonly status: number;
+  readonly details?: Record<string, unknown>;
+  /** Extra response headers (e.g. Retry-After, Connection: close). */
+  readonly headers?: Record<string, string>;
+
   constructor(
     readonly code: ErrorCode,
     message?: string,
-    readonly details?: Record<string, unknown>,
-    /** Extra response headers (e.g. Retry-After, Connection: close). */
-    readonly headers?: Record<string, string>,
+    options: { details?: Record<string, unknown>; headers?: Record<string, string>; cause?: unknown } = {},
   ) {
-    super(message ?? ERROR_CODES[code].message);
+    super(message ?? ERROR_CODES[code].message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.details = options.details;
+    this.headers = options.headers;
     this.name = 'AppError';
     this.status = ERROR_CODES[code].status;
   }
@@ -57,7 +62,7 @@ export interface ErrorBody {
   error: { code: string; message: string; details?: Record<string, unknown> };
 }
 
-export function errorBody(code: ErrorCode | string, message: string, details?: Record<string, unknown>): ErrorBody {
+export function errorBody(code: ErrorCode, message: string, details?: Record<string, unknown>): ErrorBody {
   return details === undefined ? { error: { code, message } } : { error: { code, message, details } };
 }
 

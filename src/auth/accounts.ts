@@ -90,7 +90,7 @@ export async function authenticate(db: Db, _clock: Clock, username: string, pass
 
 export function loginThrottled(waitMs: number, now: Date): AppError {
   const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-  return new AppError('login_locked', `Too many failed logins from this address; retry in ${seconds} s`, { locked_until: new Date(now.getTime() + seconds * 1000).toISOString(), retry_after_seconds: seconds }, { 'Retry-After': String(seconds) });
+  return new AppError('login_locked', `Too many failed logins from this address; retry in ${seconds} s`, { details: { locked_until: new Date(now.getTime() + seconds * 1000).toISOString(), retry_after_seconds: seconds }, headers: { 'Retry-After': String(seconds) } });
 }
 
 // argon2id hash of a random string: verifying against it costs what a real verification costs.

@@ -131,7 +131,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
     async (request) => {
       const { username } = request.params;
       const exists = (await listAccounts(deps.db)).some((a) => a.username === username);
-      if (!exists) throw new AppError('not_found', `No administrator named ${username}`, { username });
+      if (!exists) throw new AppError('not_found', `No administrator named ${username}`, { details: { username } });
       const forgotten = deps.loginGuard.unlock(username);
       await sql`SELECT pg_notify(${CHANNELS.accountUnlocked}, ${username})`.execute(deps.db);
       await audit(deps.db, deps.clock, { actor: request.principal!.username, action: 'account.unlock', target: username });

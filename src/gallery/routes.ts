@@ -178,7 +178,7 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async
       const q = request.query;
       const now = deps.clock.now();
       const rows = await collectExport(deps.db, { slotIds: slotList(q.slot_id), from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined }, now);
-      if (!rows) throw new AppError('invalid_settings', `More than ${MAX_EXPORT_ENTRIES} results: choose a shorter time range or fewer slots`, { errors: [{ path: '/from', message: 'Too many results in this range' }] });
+      if (!rows) throw new AppError('invalid_settings', `More than ${MAX_EXPORT_ENTRIES} results: choose a shorter time range or fewer slots`, { details: { errors: [{ path: '/from', message: 'Too many results in this range' }] } });
       const slots = slotList(q.slot_id);
       const name = `photochanger_${slots?.length === 1 ? slots[0] : 'all'}_${now.toISOString().slice(0, 10)}.zip`;
       return reply
@@ -264,11 +264,11 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async
       const retentionMs = (await deps.settings.runtime()).resultTtlSeconds * 1000;
       const latest = new Date(now.getTime() + retentionMs);
       const expires = request.body.expires_at ? new Date(request.body.expires_at) : latest;
-      if (expires <= now) throw new AppError('invalid_settings', 'The link would expire at once', { errors: [{ path: '/expires_at', message: 'Choose a time in the future' }] });
+      if (expires <= now) throw new AppError('invalid_settings', 'The link would expire at once', { details: { errors: [{ path: '/expires_at', message: 'Choose a time in the future' }] } });
       if (expires > latest) {
-        throw new AppError('invalid_settings', `A share link cannot outlive the photos: at most until ${latest.toISOString()} (the retention in Settings)`, {
+        throw new AppError('invalid_settings', `A share link cannot outlive the photos: at most until ${latest.toISOString()} (the retention in Settings)`, { details: {
           errors: [{ path: '/expires_at', message: `At most until ${latest.toISOString()}; extend the retention in Settings first` }],
-        });
+        } });
       }
       const share: ShareRow = {
         id: randomUUID(),

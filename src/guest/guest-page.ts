@@ -124,7 +124,7 @@ export const guestPageRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = asy
       const jobId = jobIdOfGuestRef(request.params.ref);
       const result = jobId ? await findPublicResult(deps.db, jobId, deps.clock.now()) : undefined;
       if (!result || result.state === 'unknown') throw new AppError('job_not_found', 'No result for this id');
-      if (result.state === 'expired') throw new AppError('result_expired', undefined, { expired_at: result.expiresAt.toISOString() });
+      if (result.state === 'expired') throw new AppError('result_expired', undefined, { details: { expired_at: result.expiresAt.toISOString() } });
       // Built on the public address only: a request's Host header is the client's to choose.
       const base = deps.publicAddress.base().url;
       if (!base) throw new AppError('public_url_missing');

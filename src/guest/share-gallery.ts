@@ -70,7 +70,7 @@ export const shareGalleryRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = 
     timeWindow: 60_000,
     cache: 10_000,
     keyGenerator: (request) => clientKey(request.ip),
-    errorResponseBuilder: (_request, context) => new AppError('too_many_requests', `At most ${context.max} requests a minute; retry in ${Math.ceil(context.ttl / 1000)} s`, undefined, { 'Retry-After': String(Math.ceil(context.ttl / 1000)) }),
+    errorResponseBuilder: (_request, context) => new AppError('too_many_requests', `At most ${context.max} requests a minute; retry in ${Math.ceil(context.ttl / 1000)} s`, { headers: { 'Retry-After': String(Math.ceil(context.ttl / 1000)) } }),
   });
 
   async function open(token: string): Promise<Opened> {

@@ -75,15 +75,15 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
         await releaseAnsweredJob(deps, jobId, jobCreated, log);
       };
       try {
-        if (deps.isShuttingDown?.()) throw new AppError('shutting_down', undefined, undefined, { Connection: 'close', 'Retry-After': '5' });
+        if (deps.isShuttingDown?.()) throw new AppError('shutting_down', undefined, { headers: { Connection: 'close', 'Retry-After': '5' } });
         // Decided before the body is read: unknown/disabled slot, queue already full.
         // Only ids of the slot-NNN form reach the database (a NUL or a path would only make it fail).
         const slot = /^slot-[0-9]{3}$/.test(slotId) ? await queueStatement(() => findSlot(db, slotId)) : undefined;
-        if (!slot || !slot.enabled) throw new AppError('slot_not_found', `Slot ${slotId} does not exist or is disabled`, { slot_id: slotId }, { Connection: 'close' });
+        if (!slot || !slot.enabled) throw new AppError('slot_not_found', `Slot ${slotId} does not exist or is disabled`, { details: { slot_id: slotId }, headers: { Connection: 'close' } });
         const runtime = await queueStatement(() => settings.runtime());
         const operation = providers.operation(slot.provider, slot.operation);
         if (!operation) {
-          throw new AppError('provider_error', `Slot ${slot.id} uses ${slot.provider}/${slot.operation}, which this server does not provide`, { reason: 'provider_unknown' }, { Connection: 'close' });
+          throw new AppError('provider_error', `Slot ${slot.id} uses ${slot.provider}/${slot.operation}, which this server does not provide`, { details: { reason: 'provider_unknown' }, headers: { Connection: 'close' } });
         }
         // An address guessing passwords waits, unread, before any argon2 is spent on it.
         const wait = throttle.waitMs(...throttleKeys);
@@ -133,7 +133,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
         const decoded = await decodedBytesOf(photo.path);
         if (decoded !== undefined && decoded > Math.min(decodeBudget.perImageBytes, decodeBudget.totalBytes)) {
           const limit = Math.min(decodeBudget.perImageBytes, decodeBudget.totalBytes);
-          throw new AppError('payload_too_large', new DecodeTooLargeError(decoded, limit).message, { decoded_bytes: decoded, limit_decoded_bytes: limit });
+          throw new AppError('payload_too_large', new DecodeTooLargeError(decoded, limit).message, { details: { decoded_bytes: decoded, limit_decoded_bytes: limit } });
         }
 
         const clientGone = new AbortController();
@@ -182,15 +182,15 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
 
 function tooManyAttempts(waitMs: number): AppError {
   const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-  return new AppError('too_many_attempts', `Too many wrong passwords from this address; retry in ${seconds} s`, { retry_after_seconds: seconds }, { 'Retry-After': String(seconds), Connection: 'close' });
+  return new AppError('too_many_attempts', `Too many wrong passwords from this address; retry in ${seconds} s`, { details: { retry_after_seconds: seconds }, headers: { 'Retry-After': String(seconds), Connection: 'close' } });
 }
 
 function withClose(err: AppError): AppError {
-  return new AppError(err.code, err.message, err.details, { ...err.headers, Connection: 'close' });
+  return new AppError(err.code, err.message, { details: err.details, headers: { ...err.headers, Connection: 'close' } });
 }
 
 function invalidPassword(early: boolean): AppError {
-  return new AppError('invalid_password', undefined, undefined, early ? { Connection: 'close' } : undefined);
+  return new AppError('invalid_password', undefined, { headers: early ? { Connection: 'close' } : undefined });
 }
 
 /** The contract's checks on a received upload, in the order docs/api.md lists them. */

@@ -163,7 +163,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (ap
     async (request, reply) => {
       const account = request.principal!.username;
       const refused = feed.refusal(account);
-      if (refused) throw new AppError('too_many_streams', refused, undefined, { 'Retry-After': '10' });
+      if (refused) throw new AppError('too_many_streams', refused, { headers: { 'Retry-After': '10' } });
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no', 'X-Correlation-Id': request.id });
@@ -208,7 +208,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (ap
     async (request) => {
       const id = request.params.id;
       const row = isUuid(id) ? await findJob(deps.db, id) : undefined;
-      if (!row) throw new AppError('job_not_found', `No job ${id}`, { job_id: id });
+      if (!row) throw new AppError('job_not_found', `No job ${id}`, { details: { job_id: id } });
       return detail(row, deps.clock.now(), deps.publicAddress.base());
     },
   );

@@ -78,7 +78,7 @@ export const publicResultRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = 
     async (request, reply) => {
       const result = await findPublicResult(deps.db, request.params.jobId, deps.clock.now());
       if (result.state === 'unknown') throw new AppError('job_not_found', 'No result for this id');
-      if (result.state === 'expired') throw new AppError('result_expired', undefined, { expired_at: result.expiresAt.toISOString() });
+      if (result.state === 'expired') throw new AppError('result_expired', undefined, { details: { expired_at: result.expiresAt.toISOString() } });
       return sendMediaFile(reply, { path: result.path, mime: result.mime, name: result.fileName }, { download: request.query.download !== undefined });
     },
   );

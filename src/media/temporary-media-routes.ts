@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
-import { errorBody } from '../errors.js';
+import { AppError } from '../errors.js';
 import { findTemporaryMedia } from './temporary-links.js';
 
 export interface TemporaryMediaRoutesOptions {
@@ -27,15 +27,15 @@ export const temporaryMediaRoutes: FastifyPluginAsyncTypebox<TemporaryMediaRoute
     async (request, reply) => {
       reply.header('Cache-Control', 'no-store');
       const row = await findTemporaryMedia(options, request.params.id);
-      if (!row) return reply.code(404).send(errorBody('not_found', 'Unknown media link'));
+      if (!row) throw new AppError('not_found', 'Unknown media link');
       if (row.expiresAt.getTime() <= options.clock.now().getTime()) {
-        return reply.code(410).send(errorBody('media_link_expired', 'The media link has expired'));
+        throw new AppError('media_link_expired');
       }
       let size: number;
       try {
         size = (await fs.stat(row.path)).size;
       } catch {
-        return reply.code(410).send(errorBody('media_link_expired', 'The media link has expired'));
+        throw new AppError('media_link_expired');
       }
       reply.header('Content-Type', row.mime).header('Content-Length', String(size)).header('X-Content-Type-Options', 'nosniff');
       return reply.send(createReadStream(row.path));

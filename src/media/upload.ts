@@ -65,7 +65,7 @@ export interface TransferLimits {
 
 /** 408 in the canonical shape; the connection is closed (the rest of the body is not read). */
 function uploadTooSlow(message: string, details: Record<string, unknown>): AppError {
-  return new AppError('upload_timeout', message, details, { Connection: 'close' });
+  return new AppError('upload_timeout', message, { details: details, headers: { Connection: 'close' } });
 }
 
 const MAX_FIELD_BYTES = 64 * 1024;
@@ -157,7 +157,7 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
         continue;
       }
       if (options.requirePasswordFirst && result.password === undefined) {
-        throw new AppError('invalid_request', 'Send the password field before the file (fileToUpload)', { field_order: ['password', 'fileToUpload'] }, { Connection: 'close' });
+        throw new AppError('invalid_request', 'Send the password field before the file (fileToUpload)', { details: { field_order: ['password', 'fileToUpload'] }, headers: { Connection: 'close' } });
       }
       if (result.file) {
         part.file.resume(); // a later file: drained, not stored
@@ -199,7 +199,7 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
 
 function tooLarge(limit: number): AppError {
   // The rest of the body is not read: the connection is closed after the answer.
-  return new AppError('payload_too_large', `The file exceeds the upload limit of ${limit} bytes`, { limit_bytes: limit }, { Connection: 'close' });
+  return new AppError('payload_too_large', `The file exceeds the upload limit of ${limit} bytes`, { details: { limit_bytes: limit }, headers: { Connection: 'close' } });
 }
 
 /** busboy/@fastify/multipart failures → the ingest contract's codes. */
@@ -214,15 +214,15 @@ export function toIntakeError(err: unknown, limit: number): AppError {
     case 'FST_FILES_LIMIT':
     case 'FST_FIELDS_LIMIT':
     case 'FST_PARTS_LIMIT':
-      return new AppError('invalid_request', 'Too many parts in the multipart body', undefined, { Connection: 'close' });
+      return new AppError('invalid_request', 'Too many parts in the multipart body', { headers: { Connection: 'close' } });
     case 'ENOSPC':
     case 'EDQUOT':
       // The partial file is removed with the payload directory by the caller.
-      return new AppError('insufficient_storage', 'The media storage is full; the upload was not kept', undefined, { Connection: 'close' });
+      return new AppError('insufficient_storage', 'The media storage is full; the upload was not kept', { headers: { Connection: 'close' } });
     case 'FST_PROTO_VIOLATION':
       return new AppError('invalid_request', 'Forbidden field name in the multipart body');
     default:
-      return new AppError('invalid_request', `Malformed multipart body: ${e.message ?? 'unreadable'}`, undefined, { Connection: 'close' });
+      return new AppError('invalid_request', `Malformed multipart body: ${e.message ?? 'unreadable'}`, { headers: { Connection: 'close' } });
   }
 }
 
@@ -240,8 +240,8 @@ export function photoOf(upload: ReceivedUpload, accepted: readonly string[]): Re
   if (upload.file) return upload.file;
   if (!upload.rejectedFile) throw new AppError('invalid_request', 'The fileToUpload file is missing');
   if (upload.rejectedFile.empty) throw new AppError('invalid_request', 'The uploaded file is empty');
-  throw new AppError('unsupported_media_type', `The file type ${upload.rejectedFile.mime ?? 'unknown'} is not accepted; accepted: ${accepted.join(', ')}`, {
+  throw new AppError('unsupported_media_type', `The file type ${upload.rejectedFile.mime ?? 'unknown'} is not accepted; accepted: ${accepted.join(', ')}`, { details: {
     detected: upload.rejectedFile.mime ?? null,
     accepted,
-  });
+  } });
 }

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppDeps } from '../deps.js';
-import { errorBody } from '../errors.js';
+import { AppError } from '../errors.js';
 import { checkReadiness } from './readiness.js';
 
 /** GET /healthz (liveness), GET /readyz (database and media root), GET /metrics (Prometheus). */
@@ -27,8 +27,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
     async (_request, reply) => {
       const report = await checkReadiness(deps.db, deps.config.mediaRoot, deps.config.queueStatementTimeoutMs);
       void reply.header('Cache-Control', 'no-store');
-      if (deps.isShuttingDown?.()) return reply.code(503).send(errorBody('shutting_down', 'The server is shutting down', { checks: report.checks }));
-      if (!report.ready) return reply.code(503).send(errorBody('not_ready', 'The server cannot take booth traffic right now', { checks: report.checks }));
+      if (deps.isShuttingDown?.()) throw new AppError('shutting_down', 'The server is shutting down', { details: { checks: report.checks } });
+      if (!report.ready) throw new AppError('not_ready', undefined, { details: { checks: report.checks } });
       return { status: 'ready' as const, checks: report.checks };
     },
   );

@@ -94,7 +94,7 @@ export const providerCatalogRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }>
     async (request) => {
       const id = request.params.id;
       const lister = deps.providers.models(id);
-      if (!lister) throw new AppError('not_found', `Provider ${id} has no models to choose from`, { provider: id });
+      if (!lister) throw new AppError('not_found', `Provider ${id} has no models to choose from`, { details: { provider: id } });
       return deps.models.view(lister);
     },
   );

@@ -116,15 +116,15 @@ async function outcomeOf(jobId: string, row: JobOutcomeRow): Promise<JobOutcome>
       // The booth (and anyone holding its URL) reads only our words and the reason; the
       // provider's own text stays in the job record for administrators (GET /api/jobs/:id).
       const reason = typeof row.failure_detail?.reason === 'string' ? row.failure_detail.reason : 'provider_error';
-      return failure('provider_error', jobId, row.expires_at, new AppError('provider_error', boothMessageFor(reason), { job_id: jobId, reason }), timings);
+      return failure('provider_error', jobId, row.expires_at, new AppError('provider_error', boothMessageFor(reason), { details: { job_id: jobId, reason } }), timings);
     }
     case 'cancelled':
-      return failure('cancelled', jobId, row.expires_at, new AppError('internal_error', 'The job was cancelled', { job_id: jobId, ...(row.failure_detail ?? {}) }), timings);
+      return failure('cancelled', jobId, row.expires_at, new AppError('internal_error', 'The job was cancelled', { details: { job_id: jobId, ...(row.failure_detail ?? {}) } }), timings);
     default:
       if (row.failure_detail?.reason === 'insufficient_storage') {
-        return failure('internal_error', jobId, row.expires_at, new AppError('insufficient_storage', 'The media storage is full; the result could not be written', { job_id: jobId }), timings);
+        return failure('internal_error', jobId, row.expires_at, new AppError('insufficient_storage', 'The media storage is full; the result could not be written', { details: { job_id: jobId } }), timings);
       }
-      return failure('internal_error', jobId, row.expires_at, new AppError('internal_error', undefined, { job_id: jobId, ...(row.failure_detail ?? {}) }), timings);
+      return failure('internal_error', jobId, row.expires_at, new AppError('internal_error', undefined, { details: { job_id: jobId, ...(row.failure_detail ?? {}) } }), timings);
   }
 }
 
@@ -158,7 +158,7 @@ function failure(outcome: Exclude<JobOutcome['outcome'], 'succeeded'>, jobId: st
 }
 
 export function syncTimeout(jobId: string, expiresAt: Date): AppError {
-  return new AppError('sync_timeout', undefined, { job_id: jobId, expires_at: expiresAt.toISOString() });
+  return new AppError('sync_timeout', undefined, { details: { job_id: jobId, expires_at: expiresAt.toISOString() } });
 }
 
 /**
@@ -182,7 +182,7 @@ export async function releaseAnsweredJob(
 /** 429 with a Retry-After long enough for a few jobs to finish. */
 export function queueBusy(config: Config): AppError {
   const retryAfter = Math.max(1, Math.ceil(config.tSyncResponseSeconds / 8));
-  return new AppError('queue_busy', undefined, { max_in_flight_jobs: config.queueMaxInFlightJobs }, { 'Retry-After': String(retryAfter) });
+  return new AppError('queue_busy', undefined, { details: { max_in_flight_jobs: config.queueMaxInFlightJobs }, headers: { 'Retry-After': String(retryAfter) } });
 }
 
 function emptyTimings(): JobTimings {

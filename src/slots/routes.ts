@@ -158,7 +158,7 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
 
   const loadView = async (request: FastifyRequest, id: string): Promise<SlotView> => {
     const [view] = await loadViews(request, id);
-    if (!view) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { slot_id: id });
+    if (!view) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { details: { slot_id: id } });
     return view;
   };
 
@@ -223,10 +223,10 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
       const ifMatch = request.headers['if-match'];
       const expected = typeof ifMatch === 'string' ? parseEtag(ifMatch) : body.updated_at ? new Date(body.updated_at) : undefined;
       if (!expected || Number.isNaN(expected.getTime())) {
-        throw new AppError('invalid_request', 'Send If-Match with the slot ETag, or updated_at from GET, so that concurrent edits are detected', { required: ['If-Match', 'updated_at'] });
+        throw new AppError('invalid_request', 'Send If-Match with the slot ETag, or updated_at from GET, so that concurrent edits are detected', { details: { required: ['If-Match', 'updated_at'] } });
       }
       const before = await findSlot(db, id);
-      if (!before) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { slot_id: id });
+      if (!before) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { details: { slot_id: id } });
       // An id our table does not know is checked against the provider's live list (cached).
       const lister = providers.models(body.provider);
       const model = typeof body.settings?.model === 'string' ? body.settings.model : undefined;
@@ -248,7 +248,7 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
         clock.now(),
       );
       if (!written) {
-        throw new AppError('conflict', 'The slot was changed by someone else since you loaded it; reload and apply your change again', { current: await loadView(request, id) });
+        throw new AppError('conflict', 'The slot was changed by someone else since you loaded it; reload and apply your change again', { details: { current: await loadView(request, id) } });
       }
       const changed = (['name', 'enabled', 'provider', 'operation', 'settings', 'max_upload_bytes', 'failover'] as const).filter((k) => {
         if (k === 'failover' && input.failover === undefined) return false;
@@ -282,9 +282,9 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
       const id = request.params.id;
       const body = request.body;
       const slot = await findSlot(db, id);
-      if (!slot) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { slot_id: id });
+      if (!slot) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { details: { slot_id: id } });
       const lister = providers.models(slot.provider);
-      if (!lister) throw new AppError('invalid_settings', `${slot.provider} has no models to choose from`, { errors: [{ path: '/provider', message: 'no models' }] });
+      if (!lister) throw new AppError('invalid_settings', `${slot.provider} has no models to choose from`, { details: { errors: [{ path: '/provider', message: 'no models' }] } });
       const now = clock.now();
       const current = typeof slot.settings.model === 'string' ? slot.settings.model : lister.modelTable.defaultModel;
       const target = body.model ?? replacementFor(lister.modelTable, current, now);
@@ -303,7 +303,7 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
         { name: input.name, enabled: input.enabled, provider: input.provider, operation: input.operation, settings: input.settings, maxUploadBytes: input.max_upload_bytes },
         now,
       );
-      if (!written) throw new AppError('conflict', 'The slot was changed by someone else since you loaded it; reload and apply your change again', { current: await loadView(request, id) });
+      if (!written) throw new AppError('conflict', 'The slot was changed by someone else since you loaded it; reload and apply your change again', { details: { current: await loadView(request, id) } });
       await audit(db, clock, { actor: request.principal!.username, action: 'slot.switch_model', target: id, fields: ['settings.model', ...moved.dropped.map((d) => `settings.${d}`)] });
       request.log.info({ slot_id: id, from: current, to: target, dropped: moved.dropped }, 'slot moved to another model');
       const view = await loadView(request, id);
@@ -321,7 +321,7 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
     async (request) => {
       const id = request.params.id;
       const now = clock.now();
-      if (!(await resetSlotStats(db, id, now))) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { slot_id: id });
+      if (!(await resetSlotStats(db, id, now))) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { details: { slot_id: id } });
       await audit(db, clock, { actor: request.principal!.username, action: 'slot.stats_reset', target: id });
       return { slot_id: id, stats_reset_at: now.toISOString() };
     },
@@ -346,7 +346,7 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
     async (request, reply) => {
       const id = request.params.id;
       const slot = await findSlot(db, id);
-      if (!slot) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { slot_id: id });
+      if (!slot) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { details: { slot_id: id } });
       const templateId = randomUUID();
       const staging = path.join(media.dir('templates'), `.upload-${templateId}`);
       try {
@@ -355,18 +355,18 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
         const operation = providers.operation(slot.provider, slot.operation);
         const keys = operation?.templateKeys.map((k) => k.key) ?? [];
         if (!key || !keys.includes(key)) {
-          throw new AppError('invalid_settings', keys.length ? `The field key must be one of: ${keys.join(', ')}` : `${slot.provider}/${slot.operation} uses no template images`, {
+          throw new AppError('invalid_settings', keys.length ? `The field key must be one of: ${keys.join(', ')}` : `${slot.provider}/${slot.operation} uses no template images`, { details: {
             errors: [{ path: '/key', message: keys.length ? `one of ${keys.join(', ')}` : 'this operation takes no templates' }],
-          });
+          } });
         }
         if (!upload.file) {
           if (upload.rejectedFile && !upload.rejectedFile.empty) {
-            throw new AppError('unsupported_media_type', `The template must be ${TEMPLATE_MIME_TYPES.join(', ')}`, { detected: upload.rejectedFile.mime ?? null, accepted: TEMPLATE_MIME_TYPES });
+            throw new AppError('unsupported_media_type', `The template must be ${TEMPLATE_MIME_TYPES.join(', ')}`, { details: { detected: upload.rejectedFile.mime ?? null, accepted: TEMPLATE_MIME_TYPES } });
           }
           throw new AppError('invalid_request', 'The template image file is missing or empty');
         }
         const meta = await sharp(upload.file.path).metadata().catch(() => {
-          throw new AppError('unsupported_media_type', 'The template image cannot be decoded', { detected: upload.file!.mime, accepted: TEMPLATE_MIME_TYPES });
+          throw new AppError('unsupported_media_type', 'The template image cannot be decoded', { details: { detected: upload.file!.mime, accepted: TEMPLATE_MIME_TYPES } });
         });
         const dir = path.join(media.dir('templates'), id);
         await fs.mkdir(dir, { recursive: true });
@@ -418,7 +418,7 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
     async (request, reply) => {
       const { id, templateId } = request.params;
       const t = await findTemplate(db, id, templateId);
-      if (!t) throw new AppError('not_found', 'No such template', { slot_id: id, template_id: templateId });
+      if (!t) throw new AppError('not_found', 'No such template', { details: { slot_id: id, template_id: templateId } });
       void reply.header('Cache-Control', 'private, max-age=300');
       if (request.query.preview === '1') {
         const preview = await sharp(t.path).rotate().resize(PREVIEW_SIDE, PREVIEW_SIDE, { fit: 'inside', withoutEnlargement: true }).png().toBuffer();
@@ -443,7 +443,7 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
     async (request, reply) => {
       const { id, templateId } = request.params;
       const removed = await deleteTemplate(db, id, templateId);
-      if (!removed) throw new AppError('not_found', 'No such template', { slot_id: id, template_id: templateId });
+      if (!removed) throw new AppError('not_found', 'No such template', { details: { slot_id: id, template_id: templateId } });
       if (!(await isTemplateFileUsed(db, removed))) await media.removeFile(removed).catch(() => undefined);
       await audit(db, clock, { actor: request.principal!.username, action: 'template.delete', target: id });
       return reply.code(204).send(null);
@@ -473,7 +473,7 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
       const id = request.params.id;
       const receivedAt = clock.now();
       const saved = await queueStatement(() => findSlot(db, id));
-      if (!saved) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { slot_id: id });
+      if (!saved) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { details: { slot_id: id } });
       const runtime = await queueStatement(() => deps.settings.runtime());
       const jobId = randomUUID();
       const log = request.log.child({ slot_id: id, job_id: jobId, test_run: true });
@@ -491,10 +491,10 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
         delete upload.fields.draft;
         const resolved = draftText === undefined ? saved : await draftSlot(saved, draftText, providers, deps.config, clock.now(), (lister) => deps.models.liveIds(lister));
         const operation = providers.operation(resolved.provider, resolved.operation);
-        if (!operation) throw new AppError('provider_error', `Slot ${id} uses ${resolved.provider}/${resolved.operation}, which this server does not provide`, { reason: 'provider_unknown' });
+        if (!operation) throw new AppError('provider_error', `Slot ${id} uses ${resolved.provider}/${resolved.operation}, which this server does not provide`, { details: { reason: 'provider_unknown' } });
         const photo = photoOf(upload, operation.acceptedMimeTypes);
         const limit = photoLimitBytes(deps.config.maxUploadBytes, resolved, operation);
-        if (photo.size > limit) throw new AppError('payload_too_large', `The file exceeds the upload limit of ${limit} bytes`, { limit_bytes: limit });
+        if (photo.size > limit) throw new AppError('payload_too_large', `The file exceeds the upload limit of ${limit} bytes`, { details: { limit_bytes: limit } });
         jobCreated = true;
         const outcome = await submitAndWait(deps, {
           jobId,

@@ -106,7 +106,7 @@ export function validateSlotInput(
       }),
     };
   }
-  if (errors.length) throw new AppError('invalid_settings', `The slot settings are invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { errors });
+  if (errors.length) throw new AppError('invalid_settings', `The slot settings are invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { details: { errors } });
   return { ...input, settings, ...(failover ? { failover } : {}) };
 }
 

@@ -81,7 +81,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (
       const now = deps.clock.now();
       const r = rangeOf(request.query, now);
       const reset = await slotStatsResetAt(deps.db, id);
-      if (!reset.exists) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { slot_id: id });
+      if (!reset.exists) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { details: { slot_id: id } });
       const [stats, sinceReset] = await Promise.all([computeStats(deps.db, { from: r.from, to: r.to, slotId: id }, r.groupBy), slotTotalsSince(deps.db, id, reset.resetAt, now)]);
       return { ...stats, slot_id: id, since_reset: { at: reset.resetAt?.toISOString() ?? null, totals: sinceReset } };
     },

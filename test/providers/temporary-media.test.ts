@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
+import { sendError } from '../../src/app.js';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -29,6 +30,8 @@ describe('temporary public media links', () => {
     mediaRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'pc-tmpmedia-'));
     deps = { db: t.db, clock, mediaRoot, publicBaseUrl: 'https://booth.example.com/' };
     app = Fastify();
+    // The server's one error path (src/app.ts) turns the route's AppErrors into the JSON error body.
+    app.setErrorHandler((error, request, reply) => sendError(error as Error, request.id, reply, request.log as never));
     await app.register(temporaryMediaRoutes, { db: t.db, clock });
     await app.ready();
   });
