@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
-import { extensionForMime } from '../media/imaging.js';
+import { extensionForMime } from '../media/mime.js';
 import { resultFileName } from '../media/storage.js';
 import { listExportBatch, type ExportRow } from './statements.js';
 import { zipStream } from './zip-stream.js';

@@ -13,7 +13,7 @@ import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { AppError, errorResponses } from '../errors.js';
 import { Nullable } from '../schemas.js';
 import { shortJobId } from '../media/guest-qr.js';
-import { extensionForMime } from '../media/imaging.js';
+import { extensionForMime } from '../media/mime.js';
 import { DownloadQuery, sendMediaFile } from '../media/public-results-routes.js';
 import { isUuid, resultFileName } from '../media/storage.js';
 import { collectExport, MAX_EXPORT_ENTRIES, zipResults } from './export.js';

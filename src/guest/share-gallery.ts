@@ -14,7 +14,7 @@ import { AppError } from '../errors.js';
 import { findGalleryResult, findShareByToken, listGallery, type ShareRow } from '../gallery/statements.js';
 import { jobIdOfShareRef, shareRef } from '../gallery/share-refs.js';
 import { thumbnailOrGone } from '../gallery/thumbnails.js';
-import { extensionForMime } from '../media/imaging.js';
+import { extensionForMime } from '../media/mime.js';
 import { DownloadQuery, sendMediaFile } from '../media/public-results-routes.js';
 import { resultFileName } from '../media/storage.js';
 import { durationInWords, escapeHtml, guestLanguage, guestPage, type Lang } from './layout.js';

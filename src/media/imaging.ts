@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { Type, type Static } from 'typebox';
 import { decodeBudget, decodedBytes } from './decode-budget.js';
 import { GuestLinkSchema, guestLinkOverlay, pasteOverlay } from './guest-qr.js';
+import { formatForMime, mimeForFormat } from './mime.js';
 
 /** Photo types a booth may send that some provider accepts (decided on the bytes). */
 export const PHOTO_MIME_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/heic', 'image/heif'] as const;
@@ -52,28 +53,6 @@ export interface PrepareInputOptions {
   maxBytes?: number;
   /** The job's signal: waiting for decode budget ends with it. */
   signal?: AbortSignal;
-}
-
-const MIME_TO_FORMAT: Record<string, keyof sharp.FormatEnum> = { 'image/jpeg': 'jpeg', 'image/png': 'png', 'image/webp': 'webp' };
-const FORMAT_TO_MIME: Record<string, string> = { jpeg: 'image/jpeg', jpg: 'image/jpeg', png: 'image/png', webp: 'image/webp', heif: 'image/heif', gif: 'image/gif', avif: 'image/avif' };
-
-export function extensionForMime(mime: string): string {
-  switch (mime) {
-    case 'image/jpeg':
-      return 'jpg';
-    case 'image/png':
-      return 'png';
-    case 'image/webp':
-      return 'webp';
-    case 'image/heic':
-      return 'heic';
-    case 'image/heif':
-      return 'heif';
-    case 'image/gif':
-      return 'gif';
-    default:
-      return 'bin';
-  }
 }
 
 /**
@@ -178,10 +157,10 @@ export async function normalizeOutputImage(
 async function normalizeDecoded(bytes: Buffer, mime: string, meta: sharp.Metadata, output: OutputSettings, guestUrl?: string): Promise<{ bytes: Buffer; mime: string }> {
   const shown = displaySize(meta);
   const target = fitWithin(shown.width, shown.height, output.max_side);
-  const wantedFormat = output.format === undefined || output.format === 'original' ? (MIME_TO_FORMAT[mime] ?? 'jpeg') : output.format;
+  const wantedFormat = output.format === undefined || output.format === 'original' ? (formatForMime(mime) ?? 'jpeg') : output.format;
   const needsResize = target.width !== shown.width || target.height !== shown.height;
   const needsRotate = (meta.orientation ?? 1) !== 1;
-  const sameFormat = FORMAT_TO_MIME[meta.format ?? ''] === `image/${wantedFormat}`;
+  const sameFormat = mimeForFormat(meta.format) === mimeForFormat(wantedFormat);
   const stamp = output.guest_link?.enabled && guestUrl ? output.guest_link : undefined;
   if (!stamp && !needsResize && !needsRotate && sameFormat && (output.format === 'original' || output.quality === undefined)) return { bytes, mime };
   try {

@@ -6,7 +6,7 @@ import { Type } from 'typebox';
 import type { AppDeps } from '../deps.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
-import { extensionForMime } from './imaging.js';
+import { extensionForMime } from './mime.js';
 import { isUuid, resultFileName } from './storage.js';
 
 export type PublicResult =

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { extensionForMime } from './mime.js';
 
 /** Directories under MEDIA_ROOT (docs/operations.md, Media and retention). */
 export const MEDIA_DIRS = ['payloads', 'results', 'thumbs', 'templates', 'temporary'] as const;
@@ -55,6 +56,19 @@ export class MediaStore {
     assertUuid(jobId);
     if (!/^[a-z0-9]{1,5}$/.test(extension)) throw new Error(`bad extension ${extension}`);
     return path.join(this.root, 'results', `${jobId}.${extension}`);
+  }
+
+  /** A slot's template image: templates/<slot>/<template id>.<ext>. */
+  templatePath(slotId: string, templateId: string, mime: string): string {
+    if (!/^slot-\d{3}$/.test(slotId)) throw new Error(`not a slot id: ${slotId}`);
+    assertUuid(templateId);
+    return path.join(this.root, 'templates', slotId, `${templateId}.${extensionForMime(mime)}`);
+  }
+
+  /** A temporary public link's file: temporary/<link id>.<ext>. */
+  temporaryPath(linkId: string, mime: string): string {
+    if (!/^[A-Za-z0-9_-]{32}$/.test(linkId)) throw new Error(`not a temporary media id: ${linkId}`);
+    return path.join(this.root, 'temporary', `${linkId}.${extensionForMime(mime)}`);
   }
 
   thumbPath(jobId: string): string {

@@ -11,6 +11,7 @@
  * only ever deletes files inside temporary/.
  */
 import { randomBytes } from 'node:crypto';
+import { MediaStore } from './storage.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.js';
@@ -44,15 +45,6 @@ export function newTemporaryMediaId(): string {
 
 export const TEMPORARY_MEDIA_ID = /^[A-Za-z0-9_-]{32}$/;
 
-const EXTENSIONS: Record<string, string> = {
-  'image/jpeg': '.jpg',
-  'image/png': '.png',
-  'image/webp': '.webp',
-  'image/heic': '.heic',
-  'image/heif': '.heif',
-  'image/gif': '.gif',
-  'image/avif': '.avif',
-};
 
 export function temporaryMediaDir(mediaRoot: string): string {
   return path.join(mediaRoot, 'temporary');
@@ -71,9 +63,8 @@ export async function publishTemporaryMedia(
 ): Promise<PublishedMedia> {
   if (!deps.publicBaseUrl) throw new PublicBaseUrlMissingError();
   const id = newTemporaryMediaId();
-  const dir = temporaryMediaDir(deps.mediaRoot);
-  await fs.mkdir(dir, { recursive: true });
-  const target = path.join(dir, `${id}${EXTENSIONS[input.file.mime] ?? '.bin'}`);
+  const target = new MediaStore(deps.mediaRoot).temporaryPath(id, input.file.mime);
+  await fs.mkdir(path.dirname(target), { recursive: true });
   let size: number;
   if ('bytes' in input.file) {
     await fs.writeFile(target, input.file.bytes, { flag: 'wx' });

@@ -181,20 +181,6 @@ export function decodeBase64Strict(data: string): Buffer | undefined {
   return bytes.length > 0 ? bytes : undefined;
 }
 
-/** Magic-number sniffing of the common image formats (a provider answering non-image bytes is a failure). */
-export function sniffImageMime(bytes: Buffer): string | undefined {
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
-  if (bytes.length >= 8 && bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
-  if (bytes.length >= 12 && bytes.toString('latin1', 0, 4) === 'RIFF' && bytes.toString('latin1', 8, 12) === 'WEBP') return 'image/webp';
-  if (bytes.length >= 12 && bytes.toString('latin1', 4, 8) === 'ftyp') {
-    const brand = bytes.toString('latin1', 8, 12);
-    if (brand.startsWith('avif')) return 'image/avif';
-    return 'image/heic';
-  }
-  if (bytes.length >= 6 && bytes.toString('latin1', 0, 3) === 'GIF') return 'image/gif';
-  return undefined;
-}
-
 export interface RetryPolicy {
   /** Attempts in all, the first included. */
   maxAttempts: number;

@@ -12,7 +12,6 @@ import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { AppError, errorResponses } from '../errors.js';
 import { photoLimitBytes, photoOf, receiveUpload } from '../media/upload.js';
 import { releaseAnsweredJob, submitAndWait } from '../queue/submit.js';
-import { extensionForMime } from '../media/imaging.js';
 import { queueStatement } from '../queue/statements.js';
 import { sanitizeFileName } from '../media/storage.js';
 import {
@@ -368,9 +367,8 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
         const meta = await sharp(upload.file.path).metadata().catch(() => {
           throw new AppError('unsupported_media_type', 'The template image cannot be decoded', { details: { detected: upload.file!.mime, accepted: TEMPLATE_MIME_TYPES } });
         });
-        const dir = path.join(media.dir('templates'), id);
-        await fs.mkdir(dir, { recursive: true });
-        const target = path.join(dir, `${templateId}.${extensionForMime(upload.file.mime)}`);
+        const target = media.templatePath(id, templateId, upload.file.mime);
+        await fs.mkdir(path.dirname(target), { recursive: true });
         await fs.rename(upload.file.path, target);
         const sha256 = createHash('sha256').update(await fs.readFile(target)).digest('hex');
         const row = {

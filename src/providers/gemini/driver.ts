@@ -9,6 +9,7 @@
  * policy (retry or not, the reason the admin reads). Keeping them would mean patching the global
  * fetch of the whole process. One POST with a JSON body is simpler to own and to assert in tests.
  */
+import { sniffImageMime } from '../../media/mime.js';
 import { prepareInputImage, PHOTO_MIME_TYPES } from '../../media/imaging.js';
 import {
   abortReason,
@@ -20,7 +21,6 @@ import {
   ProviderCallFailure,
   fetchModelList,
   sendRequest,
-  sniffImageMime,
   withRetries,
   type CallMeta,
   type FetchLike,

@@ -10,6 +10,7 @@
  */
 // Loaded at the first OpenAI call, not at start: the SDK costs ~140 ms of a restart's time.
 import type OpenAI from 'openai';
+import { extensionForMime, mimeForFormat, sniffImageMime } from '../../media/mime.js';
 import { prepareInputImage, PHOTO_MIME_TYPES } from '../../media/imaging.js';
 import {
   abortReason,
@@ -21,7 +22,6 @@ import {
   ProviderCallFailure,
   fetchModelList,
   sendRequest,
-  sniffImageMime,
   withRetries,
   type CallMeta,
   type FetchLike,
@@ -40,8 +40,6 @@ export const OPENAI_INPUT_MIME_TYPES = ['image/png', 'image/jpeg', 'image/webp']
 /** The API takes images under 50 MB each; smaller uploads answer faster. */
 const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
 
-const MIME_BY_FORMAT: Record<string, string> = { png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp' };
-const EXTENSION_BY_MIME: Record<string, string> = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/webp': 'webp' };
 
 export interface OpenAIRetryOptions {
   maxAttempts: number;
@@ -85,7 +83,7 @@ export function buildOpenAIEditParams(settings: OpenAIEditSettings, images: read
   return {
     model: settings.model,
     prompt: settings.prompt,
-    image: images.map((image, i) => new File([image.bytes], `${i === 0 ? 'photo' : `template-${i}`}.${EXTENSION_BY_MIME[image.mime] ?? 'bin'}`, { type: image.mime })),
+    image: images.map((image, i) => new File([image.bytes], `${i === 0 ? 'photo' : `template-${i}`}.${extensionForMime(image.mime)}`, { type: image.mime })),
     size: (openaiSizeProblem(caps, settings.size) ? 'auto' : settings.size) as OpenAI.Images.ImageEditParams['size'],
     quality: settings.quality as OpenAI.Images.ImageEditParams['quality'],
     output_format: settings.output_format,
@@ -212,7 +210,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ProviderDr
         const sniffed = bytes ? sniffImageMime(bytes) : undefined;
         if (!bytes || !sniffed) throw new ProviderCallFailure('invalid_response', 'OpenAI returned b64_json that is not a valid image', { httpStatus: 200 }, requestId);
         responseId = requestId;
-        const mime = sniffed ?? MIME_BY_FORMAT[settings.output_format ?? 'png'] ?? 'image/png';
+        const mime = sniffed ?? mimeForFormat(settings.output_format ?? 'png') ?? 'image/png';
         return { value: { bytes, mime }, httpStatus: 200, ...(requestId ? { responseId: requestId } : {}) };
       }).catch((err: unknown) => {
         throw err instanceof ProviderFailure && err.reason === 'model_unavailable' ? modelUnavailable(OPENAI_MODEL_TABLE, settings.model, request) : err;

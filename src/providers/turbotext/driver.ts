@@ -7,6 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { TemporaryMediaPublisher } from '../../media/temporary-links.js';
+import { sniffImageMime } from '../../media/mime.js';
 import { prepareInputImage, PHOTO_MIME_TYPES } from '../../media/imaging.js';
 import {
   abortReason,
@@ -18,7 +19,6 @@ import {
   remainingMs,
   sendRequest,
   sleep,
-  sniffImageMime,
   withRetries,
   type CallMeta,
   type FetchLike,
