@@ -53,7 +53,7 @@ export const providerCatalogRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }>
     async () => ({
       providers: await Promise.all(
         deps.providers.list().map(async (p) => {
-          const readiness = p.readiness ? await p.readiness({ publicBaseUrl: deps.config.publicBaseUrl }) : { configured: true };
+          const readiness = await deps.providers.readiness(p.id, { publicBaseUrl: deps.config.publicBaseUrl });
           return {
             id: p.id,
             title: p.title,

@@ -1,5 +1,5 @@
 import { isModelLister, type ModelLister } from './models.js';
-import type { OperationDescriptor, ProviderDriver } from './types.js';
+import type { OperationDescriptor, ProviderDriver, ProviderReadiness, ReadinessContext } from './types.js';
 
 /** The providers known to this process, by id. main.ts builds it; tests build their own. */
 export class ProviderRegistry {
@@ -25,6 +25,13 @@ export class ProviderRegistry {
   models(providerId: string): ModelLister | undefined {
     const driver = this.drivers.get(providerId);
     return isModelLister(driver) ? driver : undefined;
+  }
+
+  /** Whether a provider can work right now (key, public URL…); an unknown id is not configured. */
+  async readiness(providerId: string, context: ReadinessContext): Promise<ProviderReadiness> {
+    const driver = this.drivers.get(providerId);
+    if (!driver) return { configured: false, reason: 'provider_unknown' };
+    return driver.readiness ? driver.readiness(context) : { configured: true };
   }
 
   list(): ProviderDriver[] {

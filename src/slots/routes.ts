@@ -142,11 +142,7 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
   const canRead = requirePermission(deps.auth, 'slots:read');
   const canWrite = requirePermission(deps.auth, 'slots:write');
 
-  const readiness = async (providerId: string) => {
-    const driver = providers.get(providerId);
-    if (!driver) return { configured: false, reason: 'provider_unknown' };
-    return driver.readiness ? driver.readiness({ publicBaseUrl: deps.config.publicBaseUrl }) : { configured: true };
-  };
+  const readiness = (providerId: string) => providers.readiness(providerId, { publicBaseUrl: deps.config.publicBaseUrl });
 
   const loadViews = async (request: FastifyRequest, slotId?: string): Promise<SlotView[]> => {
     const [rows, templates] = await Promise.all([listSlotsForAdmin(db, startOfToday(clock.now()), slotId, clock.now()), listTemplateRows(db, slotId)]);

@@ -10,9 +10,9 @@
  * fetch of the whole process. One POST with a JSON body is simpler to own and to assert in tests.
  */
 import { sniffImageMime } from '../../media/mime.js';
-import { prepareInputImage, PHOTO_MIME_TYPES } from '../../media/imaging.js';
+import { PHOTO_MIME_TYPES } from '../../media/imaging.js';
+import { prepareInputs } from '../inputs.js';
 import {
-  abortReason,
   bodyExcerpt,
   decodeBase64Strict,
   maskSecrets,
@@ -239,16 +239,10 @@ export function createGeminiProvider(options: GeminiProviderOptions): ProviderDr
       const key = await requireKey(options.keys, PROVIDER, TITLE);
       const settings = request.settings as GeminiEditSettings;
       const caps = geminiCapabilities(settings.model);
-      const order = GEMINI_OPERATIONS[0]!.templateKeys.map((t) => t.key);
-      const templates = [...request.templates].sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key));
-      const inputs = [request.photo, ...templates].slice(0, caps.maxInputImages);
-      const perImage = Math.floor(INLINE_BUDGET_BYTES / inputs.length);
       const inputSide = geminiInputSide(caps, caps.imageSizes.includes(settings.image_size ?? '') ? settings.image_size : undefined, settings.input_max_side);
-      const images: { bytes: Buffer; mime: string }[] = [];
-      for (const input of inputs) {
-        images.push(await prepareInputImage({ path: input.path, mime: input.mime }, { accepted: GEMINI_INPUT_MIME_TYPES, maxSide: inputSide, maxBytes: perImage, signal: request.signal }));
-        if (request.signal.aborted) throw abortReason(request.signal);
-      }
+      const order = GEMINI_OPERATIONS[0]!.templateKeys.map((t) => t.key);
+      // One request carries every image inline: the budget is shared between them.
+      const images = await prepareInputs(request, order, caps.maxInputImages, (count) => ({ accepted: GEMINI_INPUT_MIME_TYPES, maxSide: inputSide, maxBytes: Math.floor(INLINE_BUDGET_BYTES / count) }));
       const body = JSON.stringify(buildGeminiBody(settings, images));
       const url = `${baseUrl}/v1beta/models/${encodeURIComponent(settings.model)}:generateContent`;
       const meta: CallMeta = { provider: PROVIDER, title: TITLE, model: settings.model, secrets: [key] };

@@ -11,7 +11,8 @@
 // Loaded at the first OpenAI call, not at start: the SDK costs ~140 ms of a restart's time.
 import type OpenAI from 'openai';
 import { extensionForMime, mimeForFormat, sniffImageMime } from '../../media/mime.js';
-import { prepareInputImage, PHOTO_MIME_TYPES } from '../../media/imaging.js';
+import { PHOTO_MIME_TYPES } from '../../media/imaging.js';
+import { prepareInputs } from '../inputs.js';
 import {
   abortReason,
   bodyExcerpt,
@@ -157,14 +158,8 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ProviderDr
       const key = await requireKey(options.keys, PROVIDER, TITLE);
       const settings = request.settings as OpenAIEditSettings;
       const order = OPENAI_OPERATIONS[0]!.templateKeys.map((t) => t.key);
-      const templates = [...request.templates].sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key));
       const caps = openaiCapabilities(settings.model);
-      const inputs = [request.photo, ...templates].slice(0, caps.maxInputImages);
-      const images: { bytes: Buffer; mime: string }[] = [];
-      for (const input of inputs) {
-        images.push(await prepareInputImage({ path: input.path, mime: input.mime }, { accepted: OPENAI_INPUT_MIME_TYPES, maxSide: caps.inputMaxSide, maxBytes: MAX_IMAGE_BYTES, signal: request.signal }));
-        if (request.signal.aborted) throw abortReason(request.signal);
-      }
+      const images = await prepareInputs(request, order, caps.maxInputImages, () => ({ accepted: OPENAI_INPUT_MIME_TYPES, maxSide: caps.inputMaxSide, maxBytes: MAX_IMAGE_BYTES }));
       const meta: CallMeta = { provider: PROVIDER, title: TITLE, model: settings.model, secrets: [key] };
       let responseId: string | undefined;
       const image = await withRetries(request, meta, policy, async () => {

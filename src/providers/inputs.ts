@@ -1,0 +1,26 @@
+import { prepareInputImage, type PrepareInputOptions, type PreparedImage } from '../media/imaging.js';
+import { abortReason } from './http.js';
+import type { ProviderRequest } from './types.js';
+
+/**
+ * What a provider that takes images inline is sent: the photo, then the slot's templates in the
+ * operation's key order, at most `maxImages`, each prepared as the provider accepts it (scaled to
+ * the model's working size, re-encoded, under its byte limit). Stops as soon as the job is aborted.
+ * `limits` gets the number of images (a request-wide byte budget is shared between them).
+ */
+export async function prepareInputs(
+  request: Pick<ProviderRequest, 'photo' | 'templates' | 'signal'>,
+  keyOrder: readonly string[],
+  maxImages: number,
+  limits: (count: number) => Omit<PrepareInputOptions, 'signal'>,
+): Promise<PreparedImage[]> {
+  const templates = [...request.templates].sort((a, b) => keyOrder.indexOf(a.key) - keyOrder.indexOf(b.key));
+  const inputs = [request.photo, ...templates].slice(0, maxImages);
+  const options = limits(inputs.length);
+  const images: PreparedImage[] = [];
+  for (const input of inputs) {
+    images.push(await prepareInputImage({ path: input.path, mime: input.mime }, { ...options, signal: request.signal }));
+    if (request.signal.aborted) throw abortReason(request.signal);
+  }
+  return images;
+}
