@@ -10,7 +10,7 @@ import type { SlotNotice } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { findModel, modelStatus, replacementFor, type ModelStatus } from '../providers/models.js';
 import type { ProviderRegistry } from '../providers/registry.js';
-import { listSlotSettingsForProvider, replaceSlotSettingsWithNotice } from './admin-statements.js';
+import { listSlotSettingsForProvider, replaceSlotSettingsWithNotice } from './statements.js';
 
 export interface SlotModelView {
   id: string;

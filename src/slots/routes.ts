@@ -23,9 +23,10 @@ import {
   listTemplateRows,
   resetSlotStats,
   updateSlotIfUnchanged,
-} from './admin-statements.js';
+  findSlot,
+  type SlotRecord,
+} from './statements.js';
 import { parseEtag, slotEtag, slotView, templateView, validateSlotInput, type SlotInput, type SlotView } from './service.js';
-import { findSlot, type SlotRecord } from './statements.js';
 import type { Failover } from '../db/schema.js';
 import { settingsForModel, slotModelView } from './models.js';
 import { findModel, replacementFor, type ModelLister } from '../providers/models.js';

@@ -4,15 +4,10 @@ import { AppError } from '../errors.js';
 import { NO_FAILOVER, type Failover, type SlotNotice } from '../db/schema.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { SettingsCheckContext } from '../providers/types.js';
-import type { SlotAdminRow, TemplateRow } from './admin-statements.js';
+import { slotCoreOf, type SlotAdminRow, type SlotCore, type TemplateRow } from './statements.js';
 import type { SlotModelView } from './models.js';
 
-export interface SlotInput {
-  name: string;
-  enabled: boolean;
-  provider: string;
-  operation: string;
-  settings: Record<string, unknown>;
+export interface SlotInput extends Omit<SlotCore, 'id'> {
   max_upload_bytes: number | null;
   /** Providers to try when the slot's own fails (absent: keep the saved ones). */
   failover?: Failover;
@@ -110,13 +105,7 @@ export function validateSlotInput(
   return { ...input, settings, ...(failover ? { failover } : {}) };
 }
 
-export interface SlotView {
-  id: string;
-  name: string;
-  enabled: boolean;
-  provider: string;
-  operation: string;
-  settings: Record<string, unknown>;
+export interface SlotView extends SlotCore {
   max_upload_bytes: number | null;
   ingest_url: string;
   templates: TemplateView[];
@@ -168,12 +157,7 @@ export function slotView(
   model: SlotModelView | undefined,
 ): SlotView {
   return {
-    id: row.id,
-    name: row.name,
-    enabled: row.enabled,
-    provider: row.provider,
-    operation: row.operation,
-    settings: row.settings,
+    ...slotCoreOf(row),
     max_upload_bytes: row.max_upload_bytes,
     ingest_url: `${baseUrl.replace(/\/+$/, '')}/ingest/${row.id}`,
     templates: templates.filter((t) => t.slot_id === row.id).map(templateView),
