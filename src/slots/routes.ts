@@ -1,10 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import type { FastifyRequest } from 'fastify';
-import sharp from 'sharp';
 import { Type } from 'typebox';
 import type { AppDeps } from '../deps.js';
 import { audit } from '../auth/accounts.js';
@@ -13,12 +9,7 @@ import { AppError, errorResponses } from '../errors.js';
 import { photoLimitBytes, photoOf, receiveUpload } from '../media/upload.js';
 import { releaseAnsweredJob, submitAndWait } from '../queue/submit.js';
 import { queueStatement } from '../queue/statements.js';
-import { sanitizeFileName } from '../media/storage.js';
 import {
-  bindTemplate,
-  deleteTemplate,
-  findTemplate,
-  isTemplateFileUsed,
   listSlotsForAdmin,
   listTemplateRows,
   resetSlotStats,
@@ -26,102 +17,14 @@ import {
   findSlot,
   type SlotRecord,
 } from './statements.js';
-import { parseEtag, slotEtag, slotView, templateView, validateSlotInput, type SlotInput, type SlotView } from './service.js';
+import { parseEtag, slotEtag, slotView, validateSlotInput, type SlotInput, type SlotView } from './service.js';
 import type { Failover } from '../db/schema.js';
 import { settingsForModel, slotModelView } from './models.js';
 import { findModel, replacementFor, type ModelLister } from '../providers/models.js';
 import { PHOTO_MIME_TYPES } from '../media/imaging.js';
 import { parseUntrustedJson } from '../json-safety.js';
-import { LiteralUnion } from '../schemas.js';
 import { lastResultPerSlot } from '../gallery/statements.js';
-
-/** Largest template image accepted (templates are frames/backgrounds, not photos). */
-export const MAX_TEMPLATE_BYTES = 20 * 1024 * 1024;
-const PREVIEW_SIDE = 320;
-/** Template images: formats every provider and sharp compose handle. */
-export const TEMPLATE_MIME_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
-
-const SlotId = Type.Object({ id: Type.String({ pattern: '^slot-[0-9]{3}$' }) });
-const FailoverSchema = Type.Object(
-  {
-    steps: Type.Array(
-      Type.Object({ provider: Type.String({ minLength: 1, maxLength: 50 }), operation: Type.String({ minLength: 1, maxLength: 50 }), settings: Type.Record(Type.String(), Type.Unknown()) }, { additionalProperties: false }),
-      { maxItems: 10, description: 'Providers to try, in order, when the slot\'s own fails (at most 3), each with its own operation and settings' },
-    ),
-    on_safety: Type.Boolean({ description: 'Also fail over when a provider refuses the photo for safety reasons' }),
-  },
-  { additionalProperties: false },
-);
-const TemplateSchema = Type.Object({
-  id: Type.String(),
-  key: Type.String(),
-  mime: Type.String(),
-  size: Type.Integer(),
-  width: Type.Union([Type.Integer(), Type.Null()]),
-  height: Type.Union([Type.Integer(), Type.Null()]),
-  url: Type.String(),
-  preview_url: Type.String(),
-  created_at: Type.String(),
-});
-const SlotSchema = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  enabled: Type.Boolean(),
-  provider: Type.String(),
-  operation: Type.String(),
-  settings: Type.Record(Type.String(), Type.Unknown()),
-  max_upload_bytes: Type.Union([Type.Integer(), Type.Null()]),
-  ingest_url: Type.String(),
-  templates: Type.Array(TemplateSchema),
-  provider_configured: Type.Boolean(),
-  provider_reason: Type.Optional(Type.String()),
-  model: Type.Optional(
-    Type.Object({
-      id: Type.String(),
-      title: Type.String(),
-      status: Type.Union([Type.Literal('active'), Type.Literal('deprecated'), Type.Literal('shut_down')]),
-      known: Type.Boolean(),
-      shutdown_date: Type.Optional(Type.String()),
-      replacement: Type.Optional(Type.String()),
-    }),
-  ),
-  notice: Type.Optional(
-    Type.Object({
-      kind: Type.Literal('model_migrated'),
-      from: Type.String(),
-      to: Type.String(),
-      dropped: Type.Array(Type.String()),
-      at: Type.String(),
-    }),
-  ),
-  failover: FailoverSchema,
-  last_activity_at: Type.Union([Type.String(), Type.Null()]),
-  today: Type.Object({ succeeded: Type.Integer(), failed: Type.Integer() }),
-  recent_wrong_passwords: Type.Integer({ description: 'Booth requests refused for a wrong password in the current and the previous hour (a booth still using an old password)' }),
-  updated_at: Type.String(),
-});
-const SlotUpdateSchema = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 100 }),
-    enabled: Type.Boolean(),
-    provider: Type.String({ minLength: 1, maxLength: 50 }),
-    operation: Type.String({ minLength: 1, maxLength: 50 }),
-    settings: Type.Record(Type.String(), Type.Unknown()),
-    max_upload_bytes: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
-    failover: Type.Optional(FailoverSchema),
-    updated_at: Type.Optional(Type.String({ format: 'date-time' })),
-  },
-  { additionalProperties: false },
-);
-const TimingsSchema = Type.Object({ queue_wait_ms: Type.Union([Type.Number(), Type.Null()]), processing_ms: Type.Union([Type.Number(), Type.Null()]), total_ms: Type.Union([Type.Number(), Type.Null()]) });
-const TestRunSchema = Type.Object({
-  job_id: Type.String(),
-  outcome: LiteralUnion(['succeeded', 'timeout', 'provider_error', 'cancelled', 'internal_error']),
-  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Record(Type.String(), Type.Unknown())) })),
-  timings: TimingsSchema,
-  result_url: Type.Optional(Type.String()),
-  result_mime: Type.Optional(Type.String()),
-});
+import { SlotId, SlotSchema, SlotUpdateSchema, TestRunSchema } from './schemas.js';
 
 /**
  * The base of absolute ingest URLs: the public address (configured, else this machine's LAN
@@ -320,128 +223,6 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
       if (!(await resetSlotStats(db, id, now))) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { details: { slot_id: id } });
       await audit(db, clock, { actor: request.principal!.username, action: 'slot.stats_reset', target: id });
       return { slot_id: id, stats_reset_at: now.toISOString() };
-    },
-  );
-
-  // --- template images ---------------------------------------------------------------------
-
-  app.post(
-    '/api/slots/:id/templates',
-    {
-      onRequest: canWrite,
-      schema: {
-        summary: 'Upload a template image and bind it to a settings key of the slot\'s operation',
-        description: `multipart/form-data: a text field \`key\` (one of the operation's template_keys in GET /api/providers) and one image file (JPEG, PNG or WebP, decided on its bytes; at most ${MAX_TEMPLATE_BYTES} bytes). Replaces the key's previous template. Templates never expire.`,
-        tags: ['slots'],
-        security: BEARER_SECURITY,
-        consumes: ['multipart/form-data'],
-        params: SlotId,
-        response: { 201: TemplateSchema, ...errorResponses(400, 401, 403, 404, 413, 415, 422) },
-      },
-    },
-    async (request, reply) => {
-      const id = request.params.id;
-      const slot = await findSlot(db, id);
-      if (!slot) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { details: { slot_id: id } });
-      const templateId = randomUUID();
-      const staging = path.join(media.dir('templates'), `.upload-${templateId}`);
-      try {
-        const upload = await receiveUpload(request, { payloadDir: staging, fileLimitBytes: MAX_TEMPLATE_BYTES, acceptedMimeTypes: TEMPLATE_MIME_TYPES, passwordField: null });
-        const key = typeof upload.fields.key === 'string' ? upload.fields.key : undefined;
-        const operation = providers.operation(slot.provider, slot.operation);
-        const keys = operation?.templateKeys.map((k) => k.key) ?? [];
-        if (!key || !keys.includes(key)) {
-          throw new AppError('invalid_settings', keys.length ? `The field key must be one of: ${keys.join(', ')}` : `${slot.provider}/${slot.operation} uses no template images`, { details: {
-            errors: [{ path: '/key', message: keys.length ? `one of ${keys.join(', ')}` : 'this operation takes no templates' }],
-          } });
-        }
-        if (!upload.file) {
-          if (upload.rejectedFile && !upload.rejectedFile.empty) {
-            throw new AppError('unsupported_media_type', `The template must be ${TEMPLATE_MIME_TYPES.join(', ')}`, { details: { detected: upload.rejectedFile.mime ?? null, accepted: TEMPLATE_MIME_TYPES } });
-          }
-          throw new AppError('invalid_request', 'The template image file is missing or empty');
-        }
-        const meta = await sharp(upload.file.path).metadata().catch(() => {
-          throw new AppError('unsupported_media_type', 'The template image cannot be decoded', { details: { detected: upload.file!.mime, accepted: TEMPLATE_MIME_TYPES } });
-        });
-        const target = media.templatePath(id, templateId, upload.file.mime);
-        await fs.mkdir(path.dirname(target), { recursive: true });
-        await fs.rename(upload.file.path, target);
-        const sha256 = createHash('sha256').update(await fs.readFile(target)).digest('hex');
-        const row = {
-          id: templateId,
-          slotId: id,
-          key,
-          path: target,
-          mime: upload.file.mime,
-          size: upload.file.size,
-          sha256,
-          width: meta.width ?? null,
-          height: meta.height ?? null,
-          createdAt: clock.now(),
-        };
-        let replaced: string | undefined;
-        try {
-          replaced = await bindTemplate(db, row);
-        } catch (err) {
-          await fs.rm(target, { force: true });
-          throw err;
-        }
-        if (replaced && !(await isTemplateFileUsed(db, replaced))) await media.removeFile(replaced).catch(() => undefined);
-        await audit(db, clock, { actor: request.principal!.username, action: 'template.upload', target: id, fields: [key] });
-        request.log.info({ slot_id: id, key, template_id: templateId, sanitized: sanitizeFileName(upload.file.originalName) }, 'template stored');
-        return reply.code(201).send(templateView({ id: templateId, slot_id: id, setting_key: key, path: target, mime: row.mime, size: row.size, width: row.width, height: row.height, created_at: row.createdAt }));
-      } finally {
-        await fs.rm(staging, { recursive: true, force: true });
-      }
-    },
-  );
-
-  app.get(
-    '/api/slots/:id/templates/:templateId',
-    {
-      onRequest: canRead,
-      schema: {
-        summary: 'A template image (or, with ?preview=1, a small JPEG preview)',
-        tags: ['slots'],
-        security: BEARER_SECURITY,
-        params: Type.Object({ id: Type.String({ pattern: '^slot-[0-9]{3}$' }), templateId: Type.String({ format: 'uuid' }) }),
-        querystring: Type.Object({ preview: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('0')])) }),
-        response: { 200: { description: 'The image', content: { 'image/*': { schema: { type: 'string', format: 'binary' } } } }, ...errorResponses(401, 403, 404) },
-      },
-    },
-    async (request, reply) => {
-      const { id, templateId } = request.params;
-      const t = await findTemplate(db, id, templateId);
-      if (!t) throw new AppError('not_found', 'No such template', { details: { slot_id: id, template_id: templateId } });
-      void reply.header('Cache-Control', 'private, max-age=300');
-      if (request.query.preview === '1') {
-        const preview = await sharp(t.path).rotate().resize(PREVIEW_SIDE, PREVIEW_SIDE, { fit: 'inside', withoutEnlargement: true }).png().toBuffer();
-        return reply.type('image/png').send(preview as never); // bytes: the schema describes errors only
-      }
-      return reply.type(t.mime).header('Content-Length', String(t.size)).send(createReadStream(t.path) as never);
-    },
-  );
-
-  app.delete(
-    '/api/slots/:id/templates/:templateId',
-    {
-      onRequest: canWrite,
-      schema: {
-        summary: 'Unbind a template (its file is deleted when nothing else uses it)',
-        tags: ['slots'],
-        security: BEARER_SECURITY,
-        params: Type.Object({ id: Type.String({ pattern: '^slot-[0-9]{3}$' }), templateId: Type.String({ format: 'uuid' }) }),
-        response: { 204: Type.Null(), ...errorResponses(401, 403, 404) },
-      },
-    },
-    async (request, reply) => {
-      const { id, templateId } = request.params;
-      const removed = await deleteTemplate(db, id, templateId);
-      if (!removed) throw new AppError('not_found', 'No such template', { details: { slot_id: id, template_id: templateId } });
-      if (!(await isTemplateFileUsed(db, removed))) await media.removeFile(removed).catch(() => undefined);
-      await audit(db, clock, { actor: request.principal!.username, action: 'template.delete', target: id });
-      return reply.code(204).send(null);
     },
   );
 

@@ -1,9 +1,10 @@
 import { Value } from 'typebox/value';
 import type { Config } from '../config.js';
 import { AppError } from '../errors.js';
-import { NO_FAILOVER, type Failover, type SlotNotice } from '../db/schema.js';
+import { NO_FAILOVER, type Failover } from '../db/schema.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { SettingsCheckContext } from '../providers/types.js';
+import type { SlotApiView, TemplateApiView } from './schemas.js';
 import { slotCoreOf, type SlotAdminRow, type SlotCore, type TemplateRow } from './statements.js';
 import type { SlotModelView } from './models.js';
 
@@ -105,34 +106,10 @@ export function validateSlotInput(
   return { ...input, settings, ...(failover ? { failover } : {}) };
 }
 
-export interface SlotView extends SlotCore {
-  max_upload_bytes: number | null;
-  ingest_url: string;
-  templates: TemplateView[];
-  provider_configured: boolean;
-  provider_reason?: string;
-  /** The AI model of the slot and its lifecycle (providers with models). */
-  model?: SlotModelView;
-  /** What the server changed on the slot by itself, until the slot is saved again. */
-  notice?: SlotNotice;
-  failover: Failover;
-  last_activity_at: string | null;
-  today: { succeeded: number; failed: number };
-  recent_wrong_passwords: number;
-  updated_at: string;
-}
+/** A slot as the API sends it (the schema in src/slots/schemas.ts is the one definition). */
+export type SlotView = SlotApiView;
 
-export interface TemplateView {
-  id: string;
-  key: string;
-  mime: string;
-  size: number;
-  width: number | null;
-  height: number | null;
-  url: string;
-  preview_url: string;
-  created_at: string;
-}
+export type TemplateView = TemplateApiView;
 
 export function templateView(t: TemplateRow): TemplateView {
   const url = `/api/slots/${t.slot_id}/templates/${t.id}`;
