@@ -1,3 +1,4 @@
+import type { paths } from './api-types';
 /** The documented admin API (docs/api.md), called with the session cookie. */
 
 export class ApiError extends Error {
@@ -88,81 +89,21 @@ export async function authorizedImage(path: string): Promise<string> {
   return URL.createObjectURL(await res.blob());
 }
 
-export interface Template {
-  id: string;
-  key: string;
-  mime: string;
-  size: number;
-  width: number | null;
-  height: number | null;
-  url: string;
-  preview_url: string;
-  created_at: string;
+/** The JSON body of a path's answer, from the generated OpenAPI types (web/src/api-types.ts). */
+type Answer<P extends keyof paths, M extends 'get' | 'post' | 'put', S extends number = 200> = paths[P][M] extends {
+  responses: { [K in S]: { content: { 'application/json': infer T } } };
 }
+  ? T
+  : never;
 
-export interface Slot {
-  id: string;
-  name: string;
-  enabled: boolean;
-  provider: string;
-  operation: string;
-  settings: Record<string, unknown>;
-  max_upload_bytes: number | null;
-  ingest_url: string;
-  templates: Template[];
-  provider_configured: boolean;
-  provider_reason?: string;
-  model?: SlotModel;
-  notice?: { kind: 'model_migrated'; from: string; to: string; dropped: string[]; at: string };
-  failover: Failover;
-  last_activity_at: string | null;
-  today: { succeeded: number; failed: number };
-  recent_wrong_passwords: number;
-  updated_at: string;
-}
-
-export interface FailoverStep {
-  provider: string;
-  operation: string;
-  settings: Record<string, unknown>;
-}
-
-export interface Failover {
-  steps: FailoverStep[];
-  on_safety: boolean;
-}
-
-export type ModelStatus = 'active' | 'deprecated' | 'shut_down';
-
-export interface SlotModel {
-  id: string;
-  title: string;
-  status: ModelStatus;
-  known: boolean;
-  shutdown_date?: string;
-  replacement?: string;
-}
-
-export interface CatalogModel {
-  id: string;
-  title: string;
-  status: ModelStatus;
-  known: boolean;
-  live?: boolean;
-  shutdown_date?: string;
-  replacement?: string;
-  preview?: boolean;
-  note?: string;
-}
-
-export interface ModelCatalog {
-  provider: string;
-  default_model: string;
-  source: 'live' | 'table';
-  fetched_at?: string;
-  live_error?: { reason: string; message: string };
-  models: CatalogModel[];
-}
+export type Slot = Answer<'/api/slots/{id}', 'get'>;
+export type Template = Slot['templates'][number];
+export type Failover = Slot['failover'];
+export type FailoverStep = Failover['steps'][number];
+export type SlotModel = NonNullable<Slot['model']>;
+export type ModelStatus = SlotModel['status'];
+export type ModelCatalog = Answer<'/api/providers/{id}/models', 'get'>;
+export type CatalogModel = ModelCatalog['models'][number];
 
 export interface JsonSchema {
   type?: string;
@@ -199,56 +140,11 @@ export interface Provider {
   operations: Operation[];
 }
 
-export interface Totals {
-  total: number;
-  succeeded: number;
-  timeouts: number;
-  provider_errors: number;
-  cancellations: number;
-  internal_errors: number;
-  rejections?: Record<string, number>;
-  latency_ms: { p50: number | null; p95: number | null; p99: number | null };
-}
-
-export interface Stats {
-  from: string;
-  to: string;
-  group_by: string;
-  totals: Totals;
-  series: Array<Totals & { bucket_start: string }>;
-  providers: Array<Totals & { provider: string }>;
-}
-
-export interface JobSummary {
-  id: string;
-  slot_id: string;
-  provider: string;
-  operation: string;
-  status: string;
-  outcome: string;
-  is_finalized: boolean;
-  failure_reason: string | null;
-  is_test: boolean;
-  created_at: string;
-  finalized_at: string | null;
-  total_ms: number | null;
-}
-
-export interface Job extends JobSummary {
-  failure_detail: Record<string, unknown> | null;
-  deadline: { expires_at: string; remaining_ms: number; is_expired: boolean };
-  timings: { queue_wait_ms: number | null; processing_ms: number | null; total_ms: number | null };
-  result: { url: string; guest_url: string; guest_link: string | null; public_base_source: 'configured' | 'lan' | 'none'; mime: string; size: number; sha256: string; expires_at: string } | null;
-  provider_calls: unknown[];
-  metadata: Record<string, unknown>;
-}
-
-export interface Settings {
-  ingest_password: { is_set: boolean; updated_at: string | null; updated_by: string | null };
-  provider_keys: Record<string, { configured: boolean; source: 'settings' | 'environment' | null; updated_at: string | null }>;
-  t_sync_response_seconds: number;
-  result_ttl_seconds: number;
-}
+export type Stats = Answer<'/api/stats/global', 'get'>;
+export type Totals = Stats['totals'];
+export type JobSummary = Answer<'/api/jobs', 'get'>['jobs'][number];
+export type Job = Answer<'/api/jobs/{id}', 'get'>;
+export type Settings = Answer<'/api/settings', 'get'>;
 
 /**
  * Server-Sent Events over fetch (with the session cookie); a 401 ends the session in the page.
@@ -302,40 +198,9 @@ export function subscribeEvents(path: string, onEvent: (name: string, data: stri
 }
 
 /** A result in the gallery (GET /api/gallery). */
-export interface GalleryItem {
-  id: string;
-  slot_id: string;
-  outcome: string;
-  provider: string;
-  answered_by: string | null;
-  operation: string;
-  finalized_at: string;
-  duration_ms: number;
-  thumb_url: string | null;
-  image_url: string | null;
-  download_url: string | null;
-  guest_url: string | null;
-  file_name: string | null;
-  size: number | null;
-  expires_at: string | null;
-  failure_message: string | null;
-  fields: Record<string, string>;
-}
-
+export type GalleryItem = Answer<'/api/gallery', 'get'>['items'][number];
 /** A share link of the gallery (GET /api/gallery/shares). */
-export interface Share {
-  id: string;
-  title: string;
-  slot_ids: string[];
-  path: string;
-  url: string | null;
-  qr_url: string;
-  state: 'active' | 'expired' | 'revoked';
-  created_by: string | null;
-  created_at: string;
-  expires_at: string;
-  revoked_at: string | null;
-}
+export type Share = Answer<'/api/gallery/shares', 'get'>['shares'][number];
 
 /** The 15 slot ids. */
 export const SLOT_IDS = Array.from({ length: 15 }, (_, i) => `slot-${String(i + 1).padStart(3, '0')}`);
