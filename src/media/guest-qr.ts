@@ -82,7 +82,7 @@ function captionPixels(caption: string, width: number, height: number, fontSize:
 
 /**
  * The plate with the QR code (and caption) for a photo of this size: whole-pixel modules drawn
- * directly, a quiet zone of two modules, the caption rendered once per slot and reused. The worker
+ * directly, a quiet zone of four modules, the caption rendered once per slot and reused. The worker
  * pastes these pixels into the decoded result (src/media/imaging.ts) — a copy of a few rows, where
  * a libvips composite would blend every pixel of the photo.
  */
@@ -90,7 +90,7 @@ export async function guestLinkOverlay(width: number, height: number, link: Gues
   const qr = QRCode.create(url, { errorCorrectionLevel: 'M' });
   const n = qr.modules.size;
   const short = Math.min(width, height);
-  const quiet = 2;
+  const quiet = 4; // the quiet zone the QR standard asks for: scanners find the code next to busy photos
   const module = Math.max(2, Math.floor((short * (link.size_percent ?? 16)) / 100 / (n + 2 * quiet)));
   const side = (n + 2 * quiet) * module;
   const caption = link.caption?.trim() ?? '';
