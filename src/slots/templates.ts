@@ -30,7 +30,7 @@ export const slotTemplateRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = 
       onRequest: canWrite,
       schema: {
         summary: 'Upload a template image and bind it to a settings key of the slot\'s operation',
-        description: `multipart/form-data: a text field \`key\` (one of the operation's template_keys in GET /api/providers) and one image file (JPEG, PNG or WebP, decided on its bytes; at most ${MAX_TEMPLATE_BYTES} bytes). Replaces the key's previous template. Templates never expire.`,
+        description: `multipart/form-data: a text field \`key\` (one of the operation's template_keys in GET /api/providers; optional \`provider\` and \`operation\` fields name the editor's unsaved choice, else the slot's saved one) and one image file (JPEG, PNG or WebP, decided on its bytes; at most ${MAX_TEMPLATE_BYTES} bytes). Replaces the key's previous template. Templates never expire.`,
         tags: ['slots'],
         security: BEARER_SECURITY,
         consumes: ['multipart/form-data'],
@@ -47,10 +47,14 @@ export const slotTemplateRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = 
       try {
         const upload = await receiveUpload(request, { payloadDir: staging, fileLimitBytes: MAX_TEMPLATE_BYTES, acceptedMimeTypes: TEMPLATE_MIME_TYPES, passwordField: null });
         const key = typeof upload.fields.key === 'string' ? upload.fields.key : undefined;
-        const operation = providers.operation(slot.provider, slot.operation);
+        // The editor's unsaved choice of provider and operation, when it sends one: a template can
+        // be uploaded before the slot is saved (the worker only uses the keys of the job's operation).
+        const provider = typeof upload.fields.provider === 'string' ? upload.fields.provider : slot.provider;
+        const operationId = typeof upload.fields.operation === 'string' ? upload.fields.operation : slot.operation;
+        const operation = providers.operation(provider, operationId);
         const keys = operation?.templateKeys.map((k) => k.key) ?? [];
         if (!key || !keys.includes(key)) {
-          throw new AppError('invalid_settings', keys.length ? `The field key must be one of: ${keys.join(', ')}` : `${slot.provider}/${slot.operation} uses no template images`, { details: {
+          throw new AppError('invalid_settings', keys.length ? `The field key must be one of: ${keys.join(', ')}` : `${provider}/${operationId} uses no template images`, { details: {
             errors: [{ path: '/key', message: keys.length ? `one of ${keys.join(', ')}` : 'this operation takes no templates' }],
           } });
         }

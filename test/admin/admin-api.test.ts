@@ -147,6 +147,35 @@ describe('admin API: slots, templates, settings, test runs, purge', () => {
     expect((await api('DELETE', `/api/slots/slot-005/templates/${t.id}`)).status).toBe(404);
   });
 
+  it('a template can be uploaded for the editor\'s unsaved operation; the saved slot does not change until Save', async () => {
+    // slot-006 is saved on local/neutral (no templates); the editor switched it to local/frame, unsaved.
+    const before = await jsonOf(await api('GET', '/api/slots/slot-006'));
+    expect(before.operation).toBe('neutral');
+    const frame = await makeFrameTemplate({ width: 300, height: 200, holeInsetPercent: 10, color: '#0000c0' });
+    const form = new FormData();
+    form.append('key', 'frame');
+    form.append('provider', 'local');
+    form.append('operation', 'frame');
+    form.append('file', new Blob([new Uint8Array(frame)]), 'frame.png');
+    const res = await fetch(`${server.url}/api/slots/slot-006/templates`, { method: 'POST', headers: auth, body: form });
+    expect(res.status).toBe(201);
+    const after = await jsonOf(await api('GET', '/api/slots/slot-006'));
+    expect(after).toMatchObject({ operation: 'neutral', updated_at: before.updated_at });
+    expect(after.templates.map((x: { key: string }) => x.key)).toEqual(['frame']);
+    // The booth still gets the saved operation (no frame): 200 with the photo's own size.
+    const ingest = await postIngest(server.url, 'slot-006', { password: TEST_INGEST_PASSWORD, file: await jpegBytes(120, 90) });
+    expect((await sharp(Buffer.from(await ingest.arrayBuffer())).metadata()).width).toBe(120);
+    // A key the named operation does not take is refused, naming that operation.
+    const wrong = new FormData();
+    wrong.append('key', 'frame');
+    wrong.append('provider', 'local');
+    wrong.append('operation', 'style');
+    wrong.append('file', new Blob([new Uint8Array(frame)]), 'frame.png');
+    const refused = await fetch(`${server.url}/api/slots/slot-006/templates`, { method: 'POST', headers: auth, body: wrong });
+    expect(refused.status).toBe(422);
+    expect((await jsonOf(refused)).error.message).toContain('local/style');
+  });
+
   it('settings: provider keys are write-only, sealed in the database, absent from responses and logs', async () => {
     const res = await api('PUT', '/api/settings', { provider_keys: { gemini: SECRET_KEY } });
     expect(res.status).toBe(200);

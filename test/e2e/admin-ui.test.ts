@@ -224,6 +224,8 @@ describe('admin UI in Chromium', () => {
     await page.waitForSelector('tr[data-slot="slot-002"]');
     await expect.poll(() => page.locator('tr[data-slot="slot-002"] td').first().textContent()).toBe('3');
     await page.waitForSelector('svg.chart');
+    // Charts have axes: values on gridlines and bucket times under the plot.
+    expect(await page.locator('svg.chart').first().locator('.axes text').count()).toBeGreaterThanOrEqual(4);
     // The old password used by a booth after the rotation is visible as a refusal, in words.
     await expect.poll(() => page.locator('[data-testid=refusals] li[data-code=invalid_password]').textContent(), { timeout: 10_000 }).toContain('неверный пароль');
     await shot('stats');
@@ -238,6 +240,9 @@ describe('admin UI in Chromium', () => {
     await shot('jobs');
     await page.locator('tr[data-job] a').first().click();
     await page.waitForSelector('img.qr');
+    // What happened, in words; the raw JSON is folded away.
+    expect(await page.locator('[data-testid=what-happened]').textContent()).toMatch(/обработал фото за [\d,.]+ с/);
+    expect(await page.locator('details pre.detail').first().isVisible()).toBe(false);
     await shot('job-detail');
   });
 

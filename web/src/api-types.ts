@@ -3211,7 +3211,7 @@ export interface paths {
         put?: never;
         /**
          * Upload a template image and bind it to a settings key of the slot's operation
-         * @description multipart/form-data: a text field `key` (one of the operation's template_keys in GET /api/providers) and one image file (JPEG, PNG or WebP, decided on its bytes; at most 20971520 bytes). Replaces the key's previous template. Templates never expire.
+         * @description multipart/form-data: a text field `key` (one of the operation's template_keys in GET /api/providers; optional `provider` and `operation` fields name the editor's unsaved choice, else the slot's saved one) and one image file (JPEG, PNG or WebP, decided on its bytes; at most 20971520 bytes). Replaces the key's previous template. Templates never expire.
          */
         post: {
             parameters: {

@@ -114,6 +114,7 @@ export interface JsonSchema {
   maximum?: number;
   minLength?: number;
   maxLength?: number;
+  pattern?: string;
   enum?: unknown[];
   const?: unknown;
   anyOf?: JsonSchema[];

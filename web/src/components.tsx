@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, type JsonSchema } from './api';
-import { fieldHelp, fieldLabel, t } from './i18n';
+import { fieldHelp, fieldLabel, optionLabel, t } from './i18n';
 
 export function ErrorBox({ error }: { error: unknown }) {
   if (!error) return null;
@@ -118,7 +118,7 @@ export function SchemaForm({
               }}>
                 {s.default === undefined && <option value="">—</option>}
                 {opts.map((o) => (
-                  <option value={String(o)}>{String(o)}</option>
+                  <option value={String(o)}>{optionLabel(String(o))}</option>
                 ))}
               </select>
             </Field>
@@ -142,6 +142,17 @@ export function SchemaForm({
                 const raw = (e.target as HTMLInputElement).value;
                 set(raw === '' ? undefined : Number(raw));
               }} />
+            </Field>
+          );
+        }
+        if (s.pattern === '^#[0-9a-fA-F]{6}$') {
+          const colour = typeof v === 'string' ? v : String(s.default ?? '#ffffff');
+          return (
+            <Field key={name} id={id} label={label} help={help} error={errors[p]}>
+              <span class="colour">
+                <input id={id} type="color" value={colour} aria-describedby={describedBy} onInput={(e) => set((e.target as HTMLInputElement).value)} />
+                <input type="text" aria-label={label} value={colour} maxLength={7} pattern="#[0-9a-fA-F]{6}" onInput={(e) => set((e.target as HTMLInputElement).value)} />
+              </span>
             </Field>
           );
         }

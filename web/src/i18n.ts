@@ -215,6 +215,16 @@ const en = {
   retentionWords: 'Guests\' links, QR codes and shared galleries work for {period} after each photo; then the photos are deleted. Extend it before the event (up to 30 days).',
   days: '{n} d',
   hoursShort: '{n} h',
+  whatHappened: 'What happened',
+  happened_succeeded: '{provider} processed the photo in {seconds} s; the booth got the result.',
+  happened_timeout: 'No result within the response window: the booth got a timeout answer (504) and printed the original.',
+  happened_provider_error: '{provider} did not return a photo: {reason}. The booth got an error answer (502) and printed the original.',
+  happened_cancelled: 'The booth disconnected before the answer; the job was stopped.',
+  happened_internal_error: 'The server failed unexpectedly (see the log with the correlation id).',
+  happened_running: 'Waiting in the queue or being processed.',
+  callsSummary: 'attempt {attempt}: {outcome}{status}, {ms} ms',
+  rawData: 'Raw data (JSON)',
+  noFields: 'The booth sent no text fields.',
 };
 
 export type MessageKey = keyof typeof en;
@@ -435,6 +445,16 @@ const ru: Record<MessageKey, string> = {
   retentionWords: 'Ссылки гостей, QR-коды и общие галереи работают {period} после каждого фото, затем фото удаляются. Продлите срок до мероприятия (до 30 дней).',
   days: '{n} дн.',
   hoursShort: '{n} ч',
+  whatHappened: 'Что произошло',
+  happened_succeeded: '{provider} обработал фото за {seconds} с; фотобудка получила результат.',
+  happened_timeout: 'Результата не было в окне ответа: фотобудка получила ответ «таймаут» (504) и напечатала исходное фото.',
+  happened_provider_error: '{provider} не вернул фото: {reason}. Фотобудка получила ответ-ошибку (502) и напечатала исходное фото.',
+  happened_cancelled: 'Фотобудка отключилась до ответа; задача остановлена.',
+  happened_internal_error: 'Неожиданная ошибка сервера (см. журнал по correlation id).',
+  happened_running: 'Ждёт в очереди или обрабатывается.',
+  callsSummary: 'попытка {attempt}: {outcome}{status}, {ms} мс',
+  rawData: 'Исходные данные (JSON)',
+  noFields: 'Фотобудка не прислала текстовых полей.',
 };
 
 export type Lang = 'ru' | 'en';
@@ -576,4 +596,44 @@ export function operationText(provider: string, op: { id: string; title: string;
 
 export function templateTitle(key: string, fallback: string): string {
   return current === 'ru' ? (TEMPLATES_RU[key] ?? fallback) : fallback;
+}
+
+/** Option values of the providers' settings, in words (the value itself when unknown). */
+const OPTION_LABELS: Record<string, { en: string; ru: string }> = {
+  original: { en: 'as the provider returned it', ru: 'как вернул провайдер' },
+  jpeg: { en: 'JPEG', ru: 'JPEG' },
+  png: { en: 'PNG', ru: 'PNG' },
+  webp: { en: 'WebP', ru: 'WebP' },
+  bw: { en: 'black and white', ru: 'чёрно-белый' },
+  sepia: { en: 'sepia', ru: 'сепия' },
+  vivid: { en: 'vivid', ru: 'яркий' },
+  cool: { en: 'cool', ru: 'холодный' },
+  warm: { en: 'warm', ru: 'тёплый' },
+  vintage: { en: 'vintage', ru: 'винтаж' },
+  cover: { en: 'cover (crop to fill)', ru: 'заполнить (с обрезкой)' },
+  contain: { en: 'contain (whole photo)', ru: 'вписать целиком' },
+  poll: { en: 'poll (ask for the result)', ru: 'опрос (запрашивать результат)' },
+  webhook: { en: 'webhook (Turbotext calls back)', ru: 'webhook (Turbotext присылает сам)' },
+  auto: { en: 'automatic', ru: 'автоматически' },
+  low: { en: 'low', ru: 'низкое' },
+  medium: { en: 'medium', ru: 'среднее' },
+  high: { en: 'high', ru: 'высокое' },
+  minimal: { en: 'minimal', ru: 'минимальный' },
+  transparent: { en: 'transparent', ru: 'прозрачный' },
+  opaque: { en: 'opaque', ru: 'непрозрачный' },
+  light: { en: 'light', ru: 'светлая' },
+  dark: { en: 'dark', ru: 'тёмная' },
+  'bottom-right': { en: 'bottom right', ru: 'справа внизу' },
+  'bottom-left': { en: 'bottom left', ru: 'слева внизу' },
+  'top-right': { en: 'top right', ru: 'справа вверху' },
+  'top-left': { en: 'top left', ru: 'слева вверху' },
+  BLOCK_NONE: { en: 'block nothing', ru: 'не блокировать' },
+  BLOCK_ONLY_HIGH: { en: 'block only high risk', ru: 'блокировать только высокий риск' },
+  BLOCK_MEDIUM_AND_ABOVE: { en: 'block medium risk and above', ru: 'блокировать средний риск и выше' },
+  BLOCK_LOW_AND_ABOVE: { en: 'block low risk and above', ru: 'блокировать низкий риск и выше' },
+  OFF: { en: 'filter off', ru: 'фильтр выключен' },
+};
+
+export function optionLabel(value: string): string {
+  return OPTION_LABELS[value]?.[current] ?? value;
 }

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, session, subscribeEvents, type Job, type JobSummary } from '../api';
 import { ErrorBox, Loading, OutcomeBadge, useLoad } from '../components';
-import { formatDate, formatNumber, t, useLang } from '../i18n';
+import { formatDate, formatNumber, providerTitle, t, useLang } from '../i18n';
 
 const OUTCOMES = ['succeeded', 'timeout', 'provider_error', 'cancelled', 'internal_error'];
 
@@ -79,7 +79,7 @@ export function JobsPage() {
               <tr>
                 <th scope="col">{t('created')}</th>
                 <th scope="col">{t('slot')}</th>
-                <th scope="col">{t('provider')}</th>
+                <th scope="col" class="narrow-hide">{t('provider')}</th>
                 <th scope="col">{t('outcome')}</th>
                 <th scope="col">{t('duration')}</th>
               </tr>
@@ -91,8 +91,8 @@ export function JobsPage() {
                     <a href={`#/jobs/${j.id}`}>{formatDate(j.created_at)}</a>
                   </td>
                   <td>{j.slot_id}</td>
-                  <td>
-                    {j.provider}/{j.operation}
+                  <td class="narrow-hide">
+                    {providerTitle(j.provider)} · {j.operation}
                   </td>
                   <td>
                     <OutcomeBadge outcome={j.outcome} /> {j.is_test && <span class="badge">{t('test')}</span>}
@@ -108,6 +108,27 @@ export function JobsPage() {
   );
 }
 
+/** One sentence an operator reads instead of the JSON. */
+function whatHappened(job: Job): string {
+  const provider = providerTitle(job.provider);
+  const seconds = job.timings.total_ms === null ? '—' : formatNumber(Math.round(job.timings.total_ms / 100) / 10);
+  const detail = job.failure_detail as { reason?: string; message?: string } | null;
+  switch (job.outcome) {
+    case 'succeeded':
+      return t('happened_succeeded', { provider, seconds });
+    case 'timeout':
+      return t('happened_timeout');
+    case 'provider_error':
+      return t('happened_provider_error', { provider, reason: detail?.message ?? detail?.reason ?? '—' });
+    case 'cancelled':
+      return t('happened_cancelled');
+    case 'internal_error':
+      return t('happened_internal_error');
+    default:
+      return t('happened_running');
+  }
+}
+
 export function JobDetailPage({ id }: { id: string }) {
   useLang();
   const { data: job, error } = useLoad(async () => (await api<Job>('GET', `/api/jobs/${id}`)).data, [id]);
@@ -120,8 +141,10 @@ export function JobDetailPage({ id }: { id: string }) {
       </p>
       <h1 id="job-title">{t('job', { id: job.id.slice(0, 8) })}</h1>
       <p>
-        <OutcomeBadge outcome={job.outcome} /> {job.slot_id} · {job.provider}/{job.operation}
+        <OutcomeBadge outcome={job.outcome} /> {job.slot_id} · {providerTitle(job.provider)} · {job.operation}
       </p>
+      <h2>{t('whatHappened')}</h2>
+      <p data-testid="what-happened">{whatHappened(job)}</p>
       <dl class="inline">
         <dt>{t('created')}</dt>
         <dd>{formatDate(job.created_at)}</dd>
@@ -134,7 +157,12 @@ export function JobDetailPage({ id }: { id: string }) {
         <dt>{t('duration')}</dt>
         <dd>{t('timings', { wait: job.timings.queue_wait_ms ?? '—', processing: job.timings.processing_ms ?? '—', total: job.timings.total_ms ?? '—' })}</dd>
       </dl>
-      {job.failure_detail && <pre class="detail">{JSON.stringify(job.failure_detail, null, 2)}</pre>}
+      {job.failure_detail && (
+        <details>
+          <summary>{t('rawData')}</summary>
+          <pre class="detail">{JSON.stringify(job.failure_detail, null, 2)}</pre>
+        </details>
+      )}
       <h2>{t('result')}</h2>
       {job.result ? (
         <div class="result">
@@ -161,9 +189,31 @@ export function JobDetailPage({ id }: { id: string }) {
         <p class="muted">{t('noResult')}</p>
       )}
       <h2>{t('providerCalls')}</h2>
-      <pre class="detail">{JSON.stringify(job.provider_calls, null, 2)}</pre>
+      <ul class="calls">
+        {(job.provider_calls as Array<{ provider?: string; model?: string; attempt?: number; outcome?: string; httpStatus?: number; durationMs?: number }>).map((c) => (
+          <li>
+            {providerTitle(c.provider ?? job.provider)}
+            {c.model ? ` (${c.model})` : ''} — {t('callsSummary', { attempt: c.attempt ?? 1, outcome: c.outcome ?? '?', status: c.httpStatus ? ` HTTP ${c.httpStatus}` : '', ms: formatNumber(c.durationMs ?? 0) })}
+          </li>
+        ))}
+      </ul>
+      <details>
+        <summary>{t('rawData')}</summary>
+        <pre class="detail">{JSON.stringify(job.provider_calls, null, 2)}</pre>
+      </details>
       <h2>{t('metadata')}</h2>
-      <pre class="detail">{JSON.stringify(job.metadata, null, 2)}</pre>
+      {Object.keys(job.metadata).length === 0 ? (
+        <p class="muted">{t('noFields')}</p>
+      ) : (
+        <dl class="inline">
+          {Object.entries(job.metadata).map(([k, v]) => (
+            <>
+              <dt>{k}</dt>
+              <dd>{typeof v === 'string' ? v : JSON.stringify(v)}</dd>
+            </>
+          ))}
+        </dl>
+      )}
     </section>
   );
 }

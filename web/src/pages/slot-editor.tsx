@@ -82,7 +82,7 @@ function FailoverEditor({ providers, value, onChange, errors }: { providers: Pro
   );
 }
 
-function TemplateSlot({ slotId, tkey, title, template, onChange }: { slotId: string; tkey: string; title: string; template?: Template; onChange: () => void }) {
+function TemplateSlot({ slotId, provider, operation, tkey, title, template, onChange }: { slotId: string; provider: string; operation: string; tkey: string; title: string; template?: Template; onChange: () => void }) {
   const [preview, setPreview] = useState<string>();
   const [error, setError] = useState<unknown>();
   const [over, setOver] = useState(false);
@@ -96,6 +96,9 @@ function TemplateSlot({ slotId, tkey, title, template, onChange }: { slotId: str
     if (!file) return;
     const form = new FormData();
     form.append('key', tkey);
+    // The form's (maybe unsaved) choice: templates can be uploaded before the slot is saved.
+    form.append('provider', provider);
+    form.append('operation', operation);
     form.append('file', file, file.name);
     try {
       setError(undefined);
@@ -359,12 +362,12 @@ export function SlotEditorPage({ id }: { id: string }) {
           </button>
         </div>
       )}
-      {operation && operation.template_keys.length > 0 && draft.provider === slot.provider && draft.operation === slot.operation && (
+      {operation && operation.template_keys.length > 0 && (
         <section class="card" aria-labelledby="tpl-title">
           <h2 id="tpl-title">{t('templates')}</h2>
           <div class="templates">
             {operation.template_keys.map((k) => (
-              <TemplateSlot slotId={id} tkey={k.key} title={templateTitle(k.key, k.title)} template={slot.templates.find((x) => x.key === k.key)} onChange={() => void refreshTemplates()} />
+              <TemplateSlot slotId={id} provider={draft.provider} operation={draft.operation} tkey={k.key} title={templateTitle(k.key, k.title)} template={slot.templates.find((x) => x.key === k.key)} onChange={() => void refreshTemplates()} />
             ))}
           </div>
         </section>

@@ -47,57 +47,97 @@ function failures(x: Totals): number {
   return x.timeouts + x.provider_errors + x.internal_errors;
 }
 
-/** Stacked bars: successes (green) under errors (red), one bar per bucket. */
-function BarsChart({ stats }: { stats: Stats }) {
-  const w = 720;
-  const h = 180;
-  const max = Math.max(1, ...stats.series.map((b) => b.succeeded + failures(b)));
-  const bw = w / Math.max(1, stats.series.length);
+/** Chart frame: 720 wide, labels large enough to read when a phone scales it to 375 px. */
+const CHART = { w: 720, h: 200, left: 96, bottom: 34, font: 20 };
+
+/** A bucket's start as the axis shows it (time of day for hours, the date otherwise). */
+function bucketLabel(iso: string, groupBy: string): string {
+  const d = new Date(iso);
+  return groupBy === 'hour' ? d.toLocaleTimeString(currentLang(), { hour: '2-digit', minute: '2-digit' }) : d.toLocaleDateString(currentLang(), { day: 'numeric', month: 'short' });
+}
+
+/** Gridlines with their values (0, half, max) and the first, middle and last bucket under the plot. */
+function Axes({ stats, max, unit = '' }: { stats: Stats; max: number; unit?: string }) {
+  const { w, h, left, font } = CHART;
+  const n = stats.series.length;
+  const ticks = [0, max / 2, max];
+  const xs = n === 0 ? [] : [...new Set([0, Math.floor((n - 1) / 2), n - 1])];
+  const plotW = w - left;
   return (
-    <svg viewBox={`0 0 ${w} ${h + 20}`} role="img" aria-label={t('successesErrors')} class="chart">
+    <g class="axes" font-size={font} fill="currentColor">
+      {ticks.map((v) => {
+        const y = h - (v / max) * h;
+        return (
+          <g>
+            <line x1={left} x2={w} y1={y} y2={y} stroke="#d9dde3" stroke-width="1" />
+            <text x={left - 6} y={Math.min(h, Math.max(font, y + font / 3))} text-anchor="end">
+              {formatNumber(Math.round(v))}
+              {unit}
+            </text>
+          </g>
+        );
+      })}
+      {xs.map((i) => (
+        <text x={left + ((i + 0.5) / n) * plotW} y={h + CHART.bottom - 8} text-anchor={i === 0 ? 'start' : i === n - 1 ? 'end' : 'middle'}>
+          {bucketLabel(stats.series[i]!.bucket_start, stats.group_by)}
+        </text>
+      ))}
+    </g>
+  );
+}
+
+/** Stacked bars: successes (green) under errors (red), one bar per bucket; a tooltip per bar. */
+function BarsChart({ stats }: { stats: Stats }) {
+  const { w, h, left, bottom } = CHART;
+  const max = Math.max(1, ...stats.series.map((b) => b.succeeded + failures(b)));
+  const bw = (w - left) / Math.max(1, stats.series.length);
+  return (
+    <svg viewBox={`0 0 ${w} ${h + bottom}`} role="img" aria-label={t('successesErrors')} class="chart">
+      <Axes stats={stats} max={max} />
       {stats.series.map((b, i) => {
         const ok = (b.succeeded / max) * h;
         const bad = (failures(b) / max) * h;
         return (
           <g>
             <title>{`${new Date(b.bucket_start).toLocaleString(currentLang())}: ✓${b.succeeded} ✗${failures(b)}`}</title>
-            <rect x={i * bw + 1} y={h - ok} width={Math.max(1, bw - 2)} height={ok} fill="#2e9d5b" />
-            <rect x={i * bw + 1} y={h - ok - bad} width={Math.max(1, bw - 2)} height={bad} fill="#d64545" />
+            <rect x={left + i * bw + 1} y={0} width={Math.max(1, bw - 2)} height={h} fill="transparent" />
+            <rect x={left + i * bw + 1} y={h - ok} width={Math.max(1, bw - 2)} height={ok} fill="#2e9d5b" />
+            <rect x={left + i * bw + 1} y={h - ok - bad} width={Math.max(1, bw - 2)} height={bad} fill="#d64545" />
           </g>
         );
       })}
-      <text x="0" y={h + 16} font-size="12">
-        0
-      </text>
-      <text x={w} y="12" font-size="12" text-anchor="end">
-        {max}
-      </text>
     </svg>
   );
 }
 
+/** p50/p95/p99 per bucket with a point (and its tooltip) where a bucket has data. */
 function LatencyChart({ stats }: { stats: Stats }) {
-  const w = 720;
-  const h = 160;
+  const { w, h, left, bottom } = CHART;
   const pts = stats.series.map((b) => b.latency_ms);
   const max = Math.max(1, ...pts.flatMap((p) => [p.p50 ?? 0, p.p95 ?? 0, p.p99 ?? 0]));
-  const step = w / Math.max(1, pts.length - 1);
+  const step = (w - left) / Math.max(1, pts.length);
+  const x = (i: number) => left + (i + 0.5) * step;
+  const y = (v: number) => h - (v / max) * h;
+  const colours = { p50: '#2f6fd6', p95: '#e0a100', p99: '#d64545' } as const;
   const line = (k: 'p50' | 'p95' | 'p99') =>
     pts
-      .map((p, i) => (p[k] === null ? null : `${i * step},${h - ((p[k] ?? 0) / max) * h}`))
+      .map((p, i) => (p[k] === null ? null : `${x(i)},${y(p[k] ?? 0)}`))
       .filter(Boolean)
       .join(' ');
   return (
-    <svg viewBox={`0 0 ${w} ${h + 20}`} role="img" aria-label={t('latencyChart')} class="chart">
-      <polyline points={line('p50')} fill="none" stroke="#2f6fd6" stroke-width="2" />
-      <polyline points={line('p95')} fill="none" stroke="#e0a100" stroke-width="2" />
-      <polyline points={line('p99')} fill="none" stroke="#d64545" stroke-width="2" />
-      <text x={w} y="12" font-size="12" text-anchor="end">
-        {max} ms
-      </text>
-      <text x="0" y={h + 16} font-size="12">
-        {t('latencyLegend')}
-      </text>
+    <svg viewBox={`0 0 ${w} ${h + bottom}`} role="img" aria-label={t('latencyChart')} class="chart">
+      <Axes stats={stats} max={max} unit=" ms" />
+      {(['p50', 'p95', 'p99'] as const).map((k) => (
+        <polyline points={line(k)} fill="none" stroke={colours[k]} stroke-width="3" />
+      ))}
+      {pts.map((p, i) =>
+        p.p50 === null ? null : (
+          <g>
+            <title>{`${new Date(stats.series[i]!.bucket_start).toLocaleString(currentLang())}: p50 ${p.p50} ms · p95 ${p.p95 ?? '—'} ms · p99 ${p.p99 ?? '—'} ms`}</title>
+            {(['p50', 'p95', 'p99'] as const).map((k) => (p[k] === null ? null : <circle cx={x(i)} cy={y(p[k]!)} r="5" fill={colours[k]} />))}
+          </g>
+        ),
+      )}
     </svg>
   );
 }
@@ -196,6 +236,9 @@ export function StatsPage() {
           <BarsChart stats={global.data} />
           <h2>{t('latencyChart')}</h2>
           <LatencyChart stats={global.data} />
+          <p class="legend">
+            <span class="swatch p50" /> p50 <span class="swatch p95" /> p95 <span class="swatch p99" /> p99
+          </p>
         </div>
       )}
       <h2>{t('perSlot')}</h2>
@@ -206,30 +249,39 @@ export function StatsPage() {
             <thead>
               <tr>
                 <th scope="col">{t('slot')}</th>
-                <th scope="col">{t('total')}</th>
-                <th scope="col">{t('succeeded')}</th>
-                <th scope="col">{t('failed')}</th>
-                <th scope="col">{t('successRate')}</th>
-                <th scope="col">{t('refused')}</th>
-                <th scope="col">p50 ms</th>
-                <th scope="col">{t('sinceReset')}</th>
-                <th scope="col" />
+                <th scope="col" class="narrow-hide">{t('total')}</th>
+                <th scope="col" title={t('succeeded')}>
+                  <span class="long">{t('succeeded')}</span>
+                  <span class="short">✓</span>
+                </th>
+                <th scope="col" title={t('failed')}>
+                  <span class="long">{t('failed')}</span>
+                  <span class="short">✗</span>
+                </th>
+                <th scope="col" title={t('successRate')}>
+                  <span class="long">{t('successRate')}</span>
+                  <span class="short">%</span>
+                </th>
+                <th scope="col" class="narrow-hide">{t('refused')}</th>
+                <th scope="col">p50<span class="long"> ms</span></th>
+                <th scope="col" class="narrow-hide">{t('sinceReset')}</th>
+                <th scope="col" class="narrow-hide" />
               </tr>
             </thead>
             <tbody>
               {slots.data.map(({ slot, stats }) => (
                 <tr data-slot={slot.id}>
                   <th scope="row">
-                    {slot.name} <small class="muted">{slot.id}</small>
+                    {slot.name} <small class="muted narrow-hide">{slot.id}</small>
                   </th>
-                  <td>{formatNumber(stats.totals.total)}</td>
+                  <td class="narrow-hide">{formatNumber(stats.totals.total)}</td>
                   <td class="ok">{formatNumber(stats.totals.succeeded)}</td>
                   <td class="bad">{formatNumber(failures(stats.totals))}</td>
                   <td>{successRate(stats.totals)}</td>
-                  <td data-testid="slot-refused">{formatNumber(refusedTotal(stats.totals))}</td>
+                  <td class="narrow-hide" data-testid="slot-refused">{formatNumber(refusedTotal(stats.totals))}</td>
                   <td>{formatNumber(stats.totals.latency_ms.p50)}</td>
-                  <td>{formatNumber(stats.since_reset.totals.total)}</td>
-                  <td>
+                  <td class="narrow-hide">{formatNumber(stats.since_reset.totals.total)}</td>
+                  <td class="narrow-hide">
                     <button type="button" class="small" onClick={async () => {
                       if (!confirm(t('resetConfirm', { slot: slot.name }))) return;
                       await api('POST', `/api/slots/${slot.id}/stats/reset`);
