@@ -129,8 +129,14 @@ export function zipStream(entries: Iterable<ZipEntry>, options: { forceZip64?: b
   async function* generate(): AsyncGenerator<Buffer> {
     const written: Written[] = [];
     let offset = 0;
-    for (const entry of entries) {
-      const data = await entry.open();
+    const list = [...entries];
+    // The next file is opened while this one streams (one file ahead: its open does not stall the download).
+    let next = list.length ? list[0]!.open() : undefined;
+    for (let i = 0; i < list.length; i++) {
+      const entry = list[i]!;
+      const data = await next;
+      next = i + 1 < list.length ? list[i + 1]!.open() : undefined;
+      next?.catch(() => undefined); // its error is raised when its turn comes
       if (data === undefined) continue;
       const name = Buffer.from(entry.name, 'utf8');
       const { time, date } = dosDateTime(entry.mtime);
