@@ -1,6 +1,6 @@
 /**
  * A ZIP of results, streamed as it is built: entries are stored (photos do not compress), each
- * file is opened only when its turn comes, and the archive is never held in memory or on disk.
+ * file is opened one ahead of its turn, and the archive is never held in memory or on disk.
  * Used by GET /api/gallery/export.zip and by `npm run export` (src/cli/export.ts).
  */
 import fs from 'node:fs/promises';

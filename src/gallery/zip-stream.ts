@@ -1,6 +1,6 @@
 /**
  * A ZIP archive written as a stream: stored entries (photos do not compress), each file opened
- * only when its turn comes, CRC-32 by zlib's native crc32. Entry sizes and CRCs follow each file
+ * one ahead of its turn, CRC-32 by zlib's native crc32. Entry sizes and CRCs follow each file
  * in a data descriptor, so nothing is read twice and nothing is buffered; ZIP64 records are added
  * when the archive passes 4 GiB or 65,535 entries (an event's photos can).
  *
