@@ -7,7 +7,6 @@ import fs from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
-import { extensionForMime } from '../media/mime.js';
 import { resultFileName } from '../media/storage.js';
 import { listExportBatch, type ExportRow } from './statements.js';
 import { zipStream } from './zip-stream.js';
@@ -22,10 +21,6 @@ export interface ExportFilter {
   to?: Date;
 }
 
-/** The entry of a result: its download name (src/media/storage.ts). */
-export function exportEntryName(row: Pick<ExportRow, 'id' | 'slot_id' | 'finalized_at' | 'result_mime'>): string {
-  return resultFileName({ ...row, extension: extensionForMime(row.result_mime) });
-}
 
 /** The results to export, oldest first; undefined when there are more than MAX_EXPORT_ENTRIES. */
 export async function collectExport(db: Db, filter: ExportFilter, now: Date): Promise<ExportRow[] | undefined> {
@@ -49,7 +44,7 @@ export async function collectExport(db: Db, filter: ExportFilter, now: Date): Pr
 export function zipResults(rows: readonly ExportRow[], log: Logger, options: { forceZip64?: boolean } = {}): Readable {
   return zipStream(
     rows.map((row) => ({
-      name: exportEntryName(row),
+      name: resultFileName(row),
       mtime: row.finalized_at,
       open: async () => {
         try {

@@ -5,6 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import QRCode from 'qrcode';
 import { Type } from 'typebox';
 import type { AppDeps } from '../deps.js';
@@ -13,7 +14,6 @@ import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { AppError, errorResponses } from '../errors.js';
 import { Nullable } from '../schemas.js';
 import { shortJobId } from '../media/guest-qr.js';
-import { extensionForMime } from '../media/mime.js';
 import { DownloadQuery, sendMediaFile } from '../media/public-results-routes.js';
 import { isUuid, resultFileName } from '../media/storage.js';
 import { collectExport, MAX_EXPORT_ENTRIES, zipResults } from './export.js';
@@ -61,12 +61,17 @@ export function galleryItem(r: GalleryRow) {
     image_url: ok ? `/api/gallery/${r.id}/image` : null,
     download_url: ok ? `/api/gallery/${r.id}/image?download=1` : null,
     guest_url: ok ? `/r/${shortJobId(r.id)}` : null,
-    file_name: ok ? resultFileName({ ...r, extension: extensionForMime(r.result_mime ?? '') }) : null,
+    file_name: ok ? resultFileName(r) : null,
     size: ok ? Number(r.result_size) : null,
     expires_at: ok ? r.result_expires_at!.toISOString() : null,
     failure_message: typeof r.failure_detail?.message === 'string' ? r.failure_detail.message : null,
     fields,
   };
+}
+
+/** A gallery result's file (the admin gallery and a shared one), under its download name. */
+export function sendGalleryResult(reply: FastifyReply, row: GalleryRow, download: boolean): Promise<FastifyReply> {
+  return sendMediaFile(reply, { path: row.result_path!, mime: row.result_mime ?? 'application/octet-stream', name: resultFileName(row) }, { download, cache: 'private, max-age=3600' });
 }
 
 /** `<finalized_at ISO>~<id>`: the position after which the next page starts. */
@@ -220,8 +225,7 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async
     async (request, reply) => {
       const row = isUuid(request.params.id) ? await findGalleryResult(deps.db, request.params.id, deps.clock.now()) : undefined;
       if (!row) throw new AppError('job_not_found', 'No live result for this id');
-      const mime = row.result_mime ?? 'application/octet-stream';
-      return sendMediaFile(reply, { path: row.result_path!, mime, name: resultFileName({ ...row, extension: extensionForMime(mime) }) }, { download: request.query.download !== undefined, cache: 'private, max-age=3600' });
+      return sendGalleryResult(reply, row, request.query.download !== undefined);
     },
   );
 

@@ -5,27 +5,22 @@
  * photo differently.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { bytesOfName, jobIdBytes, jobIdOfBytes } from '../media/storage.js';
 
-const UUID_HEX = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/;
-const REF = /^[A-Za-z0-9_-]{22}$/;
 
 export function newShareRefKey(): Buffer {
   return randomBytes(16);
 }
 
 export function shareRef(key: Buffer, jobId: string): string {
-  const m = UUID_HEX.exec(jobId);
-  if (!m) throw new Error(`not a job id: ${jobId}`);
   const cipher = createCipheriv('aes-128-ecb', key, null).setAutoPadding(false);
-  return Buffer.concat([cipher.update(Buffer.from(m.slice(1).join(''), 'hex')), cipher.final()]).toString('base64url');
+  return Buffer.concat([cipher.update(jobIdBytes(jobId)), cipher.final()]).toString('base64url');
 }
 
 /** The job id a share's photo name stands for, or undefined (only the canonical spelling counts). */
 export function jobIdOfShareRef(key: Buffer, ref: string): string | undefined {
-  if (!REF.test(ref)) return undefined;
-  const block = Buffer.from(ref, 'base64url');
-  if (block.length !== 16 || block.toString('base64url') !== ref) return undefined;
+  const block = bytesOfName(ref);
+  if (!block) return undefined;
   const decipher = createDecipheriv('aes-128-ecb', key, null).setAutoPadding(false);
-  const hex = Buffer.concat([decipher.update(block), decipher.final()]).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return jobIdOfBytes(Buffer.concat([decipher.update(block), decipher.final()]));
 }

@@ -48,7 +48,7 @@ const LIVE_RESULT = (now: Date) => sql`result_path IS NOT NULL AND result_expire
 export async function listGallery(db: Db, f: GalleryFilter): Promise<GalleryRow[]> {
   const outcome =
     f.outcome === 'succeeded'
-      ? sql`result_path IS NOT NULL AND ${LIVE_RESULT(f.now)}`
+      ? LIVE_RESULT(f.now)
       : f.outcome === 'failed'
         ? sql`is_finalized AND failure_reason IS NOT NULL`
         : sql`is_finalized AND (failure_reason IS NOT NULL OR ${LIVE_RESULT(f.now)})`;

@@ -12,10 +12,10 @@ import type { AppDeps } from '../deps.js';
 import { clientKey } from '../auth/attempts.js';
 import { AppError } from '../errors.js';
 import { findGalleryResult, findShareByToken, listGallery, type ShareRow } from '../gallery/statements.js';
+import { sendGalleryResult } from '../gallery/routes.js';
 import { jobIdOfShareRef, shareRef } from '../gallery/share-refs.js';
 import { thumbnailOrGone } from '../gallery/thumbnails.js';
-import { extensionForMime } from '../media/mime.js';
-import { DownloadQuery, sendMediaFile } from '../media/public-results-routes.js';
+import { DownloadQuery } from '../media/public-results-routes.js';
 import { resultFileName } from '../media/storage.js';
 import { durationInWords, escapeHtml, guestLanguage, guestPage, type Lang } from './layout.js';
 
@@ -172,7 +172,7 @@ ${rows.length ? `<div class="grid">${tiles}</div>` : `<p class="muted">${t.empty
       const row = await photoOf(opened.share, ref);
       void reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').header('Content-Language', lang);
       if (!row) return reply.code(404).send(guestPage(lang, t.photo, `<h1>${t.photoGone}</h1><p><a class="button" href="${here}?lang=${lang}">${t.back}</a></p>`, other));
-      const name = resultFileName({ ...row, extension: extensionForMime(row.result_mime ?? '') });
+      const name = resultFileName(row);
       const image = `${here}/i/${shareRef(opened.share.ref_key, row.id)}`;
       return reply.send(
         guestPage(
@@ -207,8 +207,7 @@ ${rows.length ? `<div class="grid">${tiles}</div>` : `<p class="muted">${t.empty
       if (opened.state === 'gone') throw new AppError('result_expired', 'This gallery is closed');
       const row = opened.state === 'open' ? await photoOf(opened.share, request.params.ref) : undefined;
       if (!row) throw new AppError('not_found');
-      const mime = row.result_mime ?? 'application/octet-stream';
-      return sendMediaFile(reply, { path: row.result_path!, mime, name: resultFileName({ ...row, extension: extensionForMime(mime) }) }, { download: request.query.download !== undefined, cache: 'private, max-age=3600' });
+      return sendGalleryResult(reply, row, request.query.download !== undefined);
     },
   );
 };

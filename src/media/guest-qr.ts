@@ -7,6 +7,7 @@ import QRCode from 'qrcode';
 import sharp from 'sharp';
 import { Type, type Static } from 'typebox';
 import { LiteralUnion } from '../schemas.js';
+import { bytesOfName, isUuid, jobIdBytes, jobIdOfBytes } from './storage.js';
 
 export const GUEST_LINK_POSITIONS = ['bottom-right', 'bottom-left', 'top-right', 'top-left'] as const;
 
@@ -24,25 +25,16 @@ export const GuestLinkSchema = Type.Object(
 );
 export type GuestLink = Static<typeof GuestLinkSchema>;
 
-const UUID_HEX = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/;
-const SHORT_ID = /^[A-Za-z0-9_-]{22}$/;
-
 /** A job id in 22 URL-safe characters instead of 36 (a smaller QR code on the print). */
 export function shortJobId(jobId: string): string {
-  const m = UUID_HEX.exec(jobId);
-  if (!m) throw new Error(`not a job id: ${jobId}`);
-  return Buffer.from(m.slice(1).join(''), 'hex').toString('base64url');
+  return jobIdBytes(jobId).toString('base64url');
 }
 
 /** The job id of a guest link's id (either form), or undefined. */
 export function jobIdOfGuestRef(ref: string): string | undefined {
-  if (UUID_HEX.test(ref)) return ref;
-  if (!SHORT_ID.test(ref)) return undefined;
-  const bytes = Buffer.from(ref, 'base64url');
-  // One spelling per photo: the last character's unused bits must be zero.
-  if (bytes.length !== 16 || bytes.toString('base64url') !== ref) return undefined;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  if (isUuid(ref)) return ref;
+  const bytes = bytesOfName(ref);
+  return bytes ? jobIdOfBytes(bytes) : undefined;
 }
 
 /** The guest page of a job on a public base URL. */

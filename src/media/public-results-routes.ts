@@ -6,7 +6,6 @@ import { Type } from 'typebox';
 import type { AppDeps } from '../deps.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
-import { extensionForMime } from './mime.js';
 import { isUuid, resultFileName } from './storage.js';
 
 export type PublicResult =
@@ -36,7 +35,7 @@ export async function findPublicResult(db: Db, jobId: string, now: Date): Promis
     sha256: row.result_sha256,
     slotId: row.slot_id,
     finalizedAt: row.finalized_at,
-    fileName: resultFileName({ id: jobId, slot_id: row.slot_id, finalized_at: row.finalized_at, extension: extensionForMime(mime) }),
+    fileName: resultFileName({ id: jobId, slot_id: row.slot_id, finalized_at: row.finalized_at, result_mime: mime }),
   };
 }
 

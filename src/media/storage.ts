@@ -27,9 +27,9 @@ export function sanitizeFileName(name: string | undefined, fallback = 'upload'):
  * The file name a result is downloaded and exported under: `20261127-201305Z_slot-003_1a2b3c4d.jpg`
  * (sorts by time, says the slot, unique by the job id).
  */
-export function resultFileName(row: { id: string; slot_id: string; finalized_at: Date; extension: string }): string {
+export function resultFileName(row: { id: string; slot_id: string; finalized_at: Date; result_mime: string | null }): string {
   const at = row.finalized_at.toISOString().replace(/[-:]/g, '').replace('T', '-').replace(/\.\d+Z$/, 'Z');
-  return `${at}_${row.slot_id}_${row.id.slice(0, 8)}.${row.extension}`;
+  return `${at}_${row.slot_id}_${row.id.slice(0, 8)}.${extensionForMime(row.result_mime ?? '')}`;
 }
 
 /**
@@ -123,4 +123,24 @@ export function assertUuid(id: string): void {
 
 export function isUuid(id: string): boolean {
   return UUID.test(id);
+}
+
+/** A job id as its 16 bytes (the short and the encrypted names of a photo are built on them). */
+export function jobIdBytes(id: string): Buffer {
+  assertUuid(id);
+  return Buffer.from(id.replace(/-/g, ''), 'hex');
+}
+
+/** The job id of 16 bytes. */
+export function jobIdOfBytes(bytes: Buffer): string {
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The 16 bytes a 22-character base64url name spells, or undefined: only the canonical spelling counts. */
+export function bytesOfName(name: string): Buffer | undefined {
+  if (!/^[A-Za-z0-9_-]{22}$/.test(name)) return undefined;
+  const bytes = Buffer.from(name, 'base64url');
+  // The last character's unused bits must be zero: one name per photo.
+  return bytes.length === 16 && bytes.toString('base64url') === name ? bytes : undefined;
 }

@@ -1,12 +1,11 @@
-import sharp from 'sharp';
-import { MAX_INPUT_PIXELS } from './imaging.js';
+import { openImage } from './imaging.js';
 
 /** Longest side of a gallery thumbnail, in pixels. */
 export const THUMB_SIDE = 320;
 
 /** A result's gallery thumbnail: at most 320 px on its longest side, WebP (≈10–20 KB). */
 export async function makeThumbnail(bytes: Buffer): Promise<Buffer> {
-  return sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' })
+  return openImage(bytes)
     .rotate()
     .resize(THUMB_SIDE, THUMB_SIDE, { fit: 'inside', withoutEnlargement: true })
     .webp({ quality: 72 })
