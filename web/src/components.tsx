@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, type JsonSchema } from './api';
+import { ApiError, session, subscribeEvents, type JsonSchema } from './api';
 import { fieldHelp, fieldLabel, optionLabel, t } from './i18n';
 
 export function ErrorBox({ error }: { error: unknown }) {
@@ -201,6 +201,40 @@ export async function copyText(text: string): Promise<boolean> {
   }
   area.remove();
   return ok;
+}
+
+/** An event of the live job feed (GET /api/jobs/stream). */
+export interface JobEvent {
+  id: string;
+  slot_id: string;
+  status: string;
+  outcome: string;
+  is_finalized: boolean;
+  failure_reason: string | null;
+}
+
+/**
+ * The live job feed while the component is shown: `onChange` runs once per burst of events that
+ * `accept` takes (a burst of shots reloads once), `setLive` says whether the stream is connected.
+ */
+export function useJobEvents(accept: (e: JobEvent) => boolean, onChange: () => void, setLive: (live: boolean) => void, deps: unknown[], delayMs = 150): void {
+  useEffect(() => {
+    if (!session()) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stream = subscribeEvents(
+      '/api/jobs/stream',
+      (name, data) => {
+        if (name !== 'job' || !accept(JSON.parse(data) as JobEvent)) return;
+        clearTimeout(timer);
+        timer = setTimeout(onChange, delayMs);
+      },
+      setLive,
+    );
+    return () => {
+      clearTimeout(timer);
+      stream.close();
+    };
+  }, deps);
 }
 
 export function CopyButton({ text }: { text: string }) {

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, session, SLOT_IDS, subscribeEvents, type GalleryItem, type Share } from '../api';
-import { CopyButton, ErrorBox, Field, Loading, OutcomeBadge } from '../components';
+import { api, session, SLOT_IDS, type GalleryItem, type Share } from '../api';
+import { CopyButton, ErrorBox, Field, Loading, OutcomeBadge, useJobEvents } from '../components';
 import { formatDate, formatNumber, providerTitle, t, useLang } from '../i18n';
 
 const PAGE = 60;
@@ -74,25 +74,12 @@ export function GalleryPage() {
     }
   };
   useEffect(() => void reload(), [filter.slot, filter.outcome, filter.from, filter.to]);
-  useEffect(() => {
-    if (!session()) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stream = subscribeEvents(
-      '/api/jobs/stream',
-      (name, data) => {
-        if (name !== 'job') return;
-        const e = JSON.parse(data) as { slot_id: string; is_finalized: boolean };
-        if (!e.is_finalized || (filter.slot && e.slot_id !== filter.slot)) return;
-        clearTimeout(timer);
-        timer = setTimeout(() => void refreshTop(), 150);
-      },
-      setLive,
-    );
-    return () => {
-      clearTimeout(timer);
-      stream.close();
-    };
-  }, [filter.slot, filter.outcome, filter.from, filter.to]);
+  useJobEvents(
+    (e) => e.is_finalized && (!filter.slot || e.slot_id === filter.slot),
+    () => void refreshTop(),
+    setLive,
+    [filter.slot, filter.outcome, filter.from, filter.to],
+  );
   useEffect(() => {
     const el = sentinel.current;
     if (!el || !cursor) return;

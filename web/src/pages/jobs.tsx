@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, session, subscribeEvents, type Job, type JobSummary } from '../api';
-import { ErrorBox, Loading, OutcomeBadge, useLoad } from '../components';
+import { api, type Job, type JobSummary } from '../api';
+import { ErrorBox, Loading, OutcomeBadge, useJobEvents, useLoad } from '../components';
 import { formatDate, formatNumber, providerTitle, t, useLang } from '../i18n';
 
 const OUTCOMES = ['succeeded', 'timeout', 'provider_error', 'cancelled', 'internal_error'];
@@ -26,24 +26,7 @@ export function JobsPage() {
     }
   };
   useEffect(() => void load(), [slot, outcome]);
-  useEffect(() => {
-    if (!session()) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stream = subscribeEvents(
-      '/api/jobs/stream',
-      (name) => {
-        if (name !== 'job') return;
-        // Coalesce bursts of events into one reload.
-        clearTimeout(timer);
-        timer = setTimeout(() => void load(), 200);
-      },
-      setLive,
-    );
-    return () => {
-      clearTimeout(timer);
-      stream.close();
-    };
-  }, [slot, outcome]);
+  useJobEvents(() => true, () => void load(), setLive, [slot, outcome], 200);
   return (
     <section aria-labelledby="jobs-title">
       <h1 id="jobs-title">
