@@ -18,13 +18,13 @@ import { promisify } from 'node:util';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
-import pg from 'pg';
 import sharp from 'sharp';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { normalizeOutputImage } from '../src/media/imaging.js';
 import { startServer, type RunningServer } from '../src/server.js';
 import { writeBenchSection } from './report.js';
+import { externalBenchDatabase, texturedJpeg } from './support.js';
 
 const run = promisify(execFile);
 const PASSWORD = 'bench-ingest-password';
@@ -36,14 +36,8 @@ const EXPORT_FILE_BYTES = 1024 * 1024;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (n: number, d = 1) => n.toFixed(d);
 
-/** A 2400×1600 photo with texture (it compresses like a real one, not like a flat fill). */
-async function photo(): Promise<Buffer> {
-  const w = 2400;
-  const h = 1600;
-  const raw = Buffer.alloc(w * h * 3);
-  for (let i = 0; i < raw.length; i++) raw[i] = (Math.sin(i / 613) * 60 + 128 + (((i * 2654435761) >>> 24) % 40)) | 0;
-  return sharp(raw, { raw: { width: w, height: h, channels: 3 } }).blur(1.2).jpeg({ quality: 90 }).toBuffer();
-}
+/** A 2400×1600 photo with texture. */
+const photo = () => texturedJpeg(2400, 1600, { period: 613, quality: 90 });
 
 async function ingest(server: RunningServer, slot: string, bytes: Buffer): Promise<number> {
   const form = new FormData();
@@ -91,24 +85,8 @@ async function readAll(files: string[]): Promise<number> {
 async function main(): Promise<void> {
   const tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'photochanger-bench-gallery-'));
   await fs.chmod(tmp, 0o755); // the embedded PostgreSQL runs as `postgres` when this is root
-  let dropDb: (() => Promise<void>) | undefined;
-  let databaseUrl: string | undefined;
-  if (process.env.PHOTOCHANGER_BENCH_DATABASE_URL) {
-    const name = `pc_bench_gallery_${Date.now()}`;
-    const admin = new pg.Client({ connectionString: process.env.PHOTOCHANGER_BENCH_DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const u = new URL(process.env.PHOTOCHANGER_BENCH_DATABASE_URL);
-    u.pathname = `/${name}`;
-    databaseUrl = u.toString();
-    dropDb = async () => {
-      const c = new pg.Client({ connectionString: process.env.PHOTOCHANGER_BENCH_DATABASE_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    };
-  }
+  const external = await externalBenchDatabase('gallery');
+  const databaseUrl = external?.url;
   const config = loadConfig({
     PHOTOCHANGER_HOST: '127.0.0.1',
     PHOTOCHANGER_PORT: '0',
@@ -242,7 +220,7 @@ only when its turn comes; the archive is never in memory or on disk.
     console.log(section);
   } finally {
     await server.stop();
-    await dropDb?.();
+    await external?.drop();
     await fs.rm(tmp, { recursive: true, force: true });
   }
 }

@@ -8,7 +8,6 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import sharp from 'sharp';
 import { systemClock } from '../src/clock.js';
 import { createLogger } from '../src/logger.js';
 import { createGeminiProvider } from '../src/providers/gemini/driver.js';
@@ -19,15 +18,10 @@ import type { ProviderDriver, ProviderRequest } from '../src/providers/types.js'
 import { startGeminiFake } from '../test/support/fakes/gemini.js';
 import { startOpenAIFake } from '../test/support/fakes/openai.js';
 import { writeBenchSection } from './report.js';
+import { texturedJpeg } from './support.js';
 
-/** A 6000×4000 photo with texture (noise and gradients compress like a real one, not like a flat fill). */
-async function dslrPhoto(): Promise<Buffer> {
-  const w = 6000;
-  const h = 4000;
-  const raw = Buffer.alloc(w * h * 3);
-  for (let i = 0; i < raw.length; i++) raw[i] = (Math.sin(i / 977) * 60 + 128 + (((i * 2654435761) >>> 24) % 40)) | 0;
-  return sharp(raw, { raw: { width: w, height: h, channels: 3 } }).blur(1.2).jpeg({ quality: 92 }).toBuffer();
-}
+/** A 24-megapixel DSLR photo (6000×4000) with texture. */
+const dslrPhoto = () => texturedJpeg(6000, 4000, { period: 977, quality: 92 });
 
 async function main(): Promise<void> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'photochanger-inputs-'));

@@ -9,8 +9,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { writeBenchSection } from './report.js';
+import { externalBenchDatabase } from './support.js';
 import { connectDatabase, migrateToLatest } from '../src/db/database.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { createLogger } from '../src/logger.js';
@@ -37,22 +37,9 @@ async function main(): Promise<void> {
   await fs.chmod(tmp, 0o755);
   let embedded: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined;
   let url: string;
-  let dropDb: (() => Promise<void>) | undefined;
-  if (process.env.PHOTOCHANGER_BENCH_DATABASE_URL) {
-    const name = `pc_bench_stats_${Date.now()}`;
-    const admin = new pg.Client({ connectionString: process.env.PHOTOCHANGER_BENCH_DATABASE_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const u = new URL(process.env.PHOTOCHANGER_BENCH_DATABASE_URL);
-    u.pathname = `/${name}`;
-    url = u.toString();
-    dropDb = async () => {
-      const c = new pg.Client({ connectionString: process.env.PHOTOCHANGER_BENCH_DATABASE_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    };
+  const external = await externalBenchDatabase('stats');
+  if (external) {
+    url = external.url;
   } else {
     embedded = await startEmbeddedPostgres({ dataDir: path.join(tmp, 'pgdata'), database: 'bench', log });
     url = embedded.url;
@@ -117,7 +104,7 @@ async function main(): Promise<void> {
   } finally {
     await database.close();
     await embedded?.stop();
-    await dropDb?.();
+    await external?.drop();
     await fs.rm(tmp, { recursive: true, force: true });
   }
 }
