@@ -160,7 +160,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       guestLinkBase: () => config.publicBaseUrl,
       onProviderWork: (provider, outcome, seconds) => metrics?.observeProviderWork(provider, outcome, seconds),
     });
-    metrics = new Metrics({ db: database.db, mediaRoot: config.mediaRoot, busyWorkers: () => workers.busy, workerCount: config.workerCount });
+    metrics = new Metrics({ db: database.db, media, busyWorkers: () => workers.busy, workerCount: config.workerCount });
     workers.start();
     const purgeTemporary = async () => (await purgeExpiredTemporaryMedia(mediaDeps)).links + (await webhookInbox.purgeExpired());
     const cleanupDeps = { db: database.db, clock, media, log, purgeTemporary, onReport: (r: CleanupReport) => metrics?.observeCleanup(r) };

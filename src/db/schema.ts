@@ -88,6 +88,8 @@ export interface JobTable {
   /** A small WebP of the result (gallery), removed with it (migration 010). */
   thumb_path: string | null;
   metadata: Json<Record<string, unknown>>;
+  /** The address the booth's photo came from (migration 011); null for test runs and older jobs. */
+  client_address: string | null;
   correlation_id: string | null;
   received_at: Timestamp;
   created_at: Timestamp;
@@ -106,6 +108,18 @@ export interface IngestRejectionCountTable {
   code: string;
   status: number;
   count: ColumnType<string, number | string, number | string>;
+}
+
+/** The newest refusals, one row each (bounded; src/stats/rejections.ts). */
+export interface IngestRefusalTable {
+  id: Generated<string>;
+  occurred_at: Timestamp;
+  slot_id: string;
+  status: number;
+  code: string;
+  client_address: string;
+  booth_name: string | null;
+  booth_user_id: string | null;
 }
 
 export interface SettingTable {
@@ -133,6 +147,7 @@ export interface Database {
   instance: InstanceTable;
   job: JobTable;
   ingest_rejection_count: IngestRejectionCountTable;
+  ingest_refusal: IngestRefusalTable;
   setting: SettingTable;
   template: TemplateTable;
   temporary_media: TemporaryMediaTable;

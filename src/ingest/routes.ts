@@ -6,7 +6,7 @@ import { AppError, ErrorSchema } from '../errors.js';
 import { queueStatement, countInFlightJobs } from '../queue/statements.js';
 import { findSlot } from '../slots/statements.js';
 import { AttemptThrottle, clientKey } from '../auth/attempts.js';
-import { BOOTH_FIELD_LIMITS, photoLimitBytes, photoOf, receiveUpload, type ReceivedFile, type ReceivedUpload } from '../media/upload.js';
+import { BOOTH_FIELD_LIMITS, emptyUpload, photoLimitBytes, photoOf, receiveUpload, type ReceivedFile, type ReceivedUpload } from '../media/upload.js';
 import { queueBusy, releaseAnsweredJob, submitAndWait } from '../queue/submit.js';
 import { UploadGate } from './upload-gate.js';
 import { decodeBudget, decodedBytesOf, DecodeTooLargeError } from '../media/decode-budget.js';
@@ -68,6 +68,8 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
       const throttleKeys = [`ip:${client}`, `ip:${client}|slot:${slotId.slice(0, 64)}`];
       let entered = false;
       let cleaned = false;
+      // Filled while the body is read: a refusal names the booth when it sent its name first.
+      const received = emptyUpload();
       // The payload never outlives the response; the inline copy is cleared once answered.
       const cleanUp = async () => {
         if (cleaned) return;
@@ -125,7 +127,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
           onEarlyPassword: async (password) => {
             if (!(await checkPassword(password))) throw invalidPassword(true);
           },
-        });
+        }, received);
         if (entered) gate.leave();
         entered = false;
         const photo = await checkUpload(upload, (p) => checkPassword(p), operation.acceptedMimeTypes);
@@ -145,6 +147,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
           slot,
           photo,
           metadata: { ...upload.fields, original_filename: photo.originalName },
+          clientAddress: request.ip,
           isTest: false,
           correlationId: request.id,
           receivedAt,
@@ -168,7 +171,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
         if (err instanceof AppError) {
           if (jobCreated) void reply.header('X-Job-Id', jobId);
           if (!jobCreated && err.code !== 'shutting_down') {
-            deps.rejections.count(slotId, err.status, err.code);
+            deps.rejections.count(slotId, err.status, err.code, { address: request.ip, boothName: firstValue(received.fields.name), boothUserId: firstValue(received.fields.user_id) });
           }
         }
         throw err;
@@ -179,6 +182,10 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
     },
   );
 };
+
+function firstValue(field: string | string[] | undefined): string | undefined {
+  return Array.isArray(field) ? field[0] : field;
+}
 
 function tooManyAttempts(waitMs: number): AppError {
   const seconds = Math.max(1, Math.ceil(waitMs / 1000));

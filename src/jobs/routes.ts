@@ -46,6 +46,7 @@ const JobSchema = Type.Object({
   provider_calls: Type.Array(Type.Unknown()),
   metadata: Type.Record(Type.String(), Type.Unknown()),
   correlation_id: Nullable(Type.String()),
+  client_address: Nullable(Type.String({ description: 'The address the booth sent the photo from (null for a test run)' })),
 });
 
 function outcomeOf(r: JobSummaryRow): string {
@@ -90,6 +91,7 @@ function detail(r: JobDetailRow, now: Date, base: PublicBase) {
     provider_calls: r.provider_calls,
     metadata: r.metadata,
     correlation_id: r.correlation_id,
+    client_address: r.client_address,
   };
 }
 

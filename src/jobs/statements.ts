@@ -73,12 +73,13 @@ export type JobDetailRow = JobSummaryRow & {
   result_sha256: string | null;
   result_expires_at: Date | null;
   correlation_id: string | null;
+  client_address: string | null;
 };
 
 export async function findJob(db: Db, id: string): Promise<JobDetailRow | undefined> {
   const row = await db
     .selectFrom('job')
-    .select([...SUMMARY_COLUMNS, 'failure_detail', 'provider_calls', 'metadata', 'result_path', 'result_mime', 'result_size', 'result_sha256', 'result_expires_at', 'correlation_id'])
+    .select([...SUMMARY_COLUMNS, 'failure_detail', 'provider_calls', 'metadata', 'result_path', 'result_mime', 'result_size', 'result_sha256', 'result_expires_at', 'correlation_id', 'client_address'])
     .where('id', '=', id)
     .executeTakeFirst();
   return row as JobDetailRow | undefined;

@@ -36,8 +36,42 @@ export function resultFileName(row: { id: string; slot_id: string; finalized_at:
  * Where media lives on disk. One MEDIA_ROOT may be shared by several instances; every path is
  * derived from a job id (validated as a UUID, so no path ever escapes the root).
  */
+/** Bytes under the media root by kind, and the disk around it. */
+export interface MediaUsage {
+  measuredAt: Date;
+  bytes: Record<(typeof MEDIA_DIRS)[number], number>;
+  disk: { totalBytes: number; freeBytes: number } | null;
+}
+
+/** Disk usage is walked at most this often (a metrics scrape or the statistics page must stay cheap). */
+const USAGE_SCAN_INTERVAL_MS = 60_000;
+
+async function directoryBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const e of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) total += await directoryBytes(p);
+    else total += (await fs.stat(p).catch(() => ({ size: 0 }))).size;
+  }
+  return total;
+}
+
 export class MediaStore {
+  private lastUsage: { at: number; usage: Promise<MediaUsage> } | undefined;
+
   constructor(readonly root: string) {}
+
+  /** What the media takes on disk; walked at most once a minute, concurrent callers share one walk. */
+  usage(): Promise<MediaUsage> {
+    if (this.lastUsage && Date.now() - this.lastUsage.at < USAGE_SCAN_INTERVAL_MS) return this.lastUsage.usage;
+    const usage = (async (): Promise<MediaUsage> => {
+      const bytes = Object.fromEntries(await Promise.all(MEDIA_DIRS.map(async (d) => [d, await directoryBytes(path.join(this.root, d))] as const))) as MediaUsage['bytes'];
+      const disk = await fs.statfs(this.root).then((s) => ({ totalBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize }), () => null);
+      return { measuredAt: new Date(), bytes, disk };
+    })();
+    this.lastUsage = { at: Date.now(), usage };
+    return usage;
+  }
 
   async ensureLayout(): Promise<void> {
     for (const dir of MEDIA_DIRS) await fs.mkdir(path.join(this.root, dir), { recursive: true });

@@ -70,14 +70,18 @@ function uploadTooSlow(message: string, details: Record<string, unknown>): AppEr
 
 const MAX_FIELD_BYTES = 64 * 1024;
 
+/** Nothing received yet. A caller that passes its own to receiveUpload sees the fields read before a refusal. */
+export function emptyUpload(): ReceivedUpload {
+  return { password: undefined, file: undefined, fields: {}, rejectedFile: undefined };
+}
+
 /**
  * Streams a booth's multipart upload: text fields before or after the file, the first file of
  * an accepted type written to disk under `payloadDir` with a sanitized name, its type detected
  * from its bytes. Nothing is buffered beyond a part's chunk; the byte limit stops the upload.
  * Errors are AppErrors (400/401/413), and may leave files in payloadDir for the caller to remove.
  */
-export async function receiveUpload(request: FastifyRequest, options: IntakeOptions): Promise<ReceivedUpload> {
-  const result: ReceivedUpload = { password: undefined, file: undefined, fields: {}, rejectedFile: undefined };
+export async function receiveUpload(request: FastifyRequest, options: IntakeOptions, result: ReceivedUpload = emptyUpload()): Promise<ReceivedUpload> {
   await fs.mkdir(options.payloadDir, { recursive: true });
   let fileIndex = 0;
   // A booth that drops the connection mid-upload (even before this point) must not leave the

@@ -1,24 +1,10 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Db } from '../db/database.js';
 import { countUnfinishedJobs } from '../queue/statements.js';
 import type { CleanupReport } from '../media/cleanup.js';
-import { MEDIA_DIRS } from '../media/storage.js';
+import type { MediaStore } from '../media/storage.js';
 
 const SLOT = /^slot-[0-9]{3}$/;
-/** Disk usage is walked at most this often (a scrape must stay cheap). */
-const MEDIA_SCAN_INTERVAL_MS = 60_000;
-
-async function directoryBytes(dir: string): Promise<number> {
-  let total = 0;
-  for (const e of await fs.readdir(dir, { withFileTypes: true }).catch(() => [])) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) total += await directoryBytes(p);
-    else total += (await fs.stat(p).catch(() => ({ size: 0 }))).size;
-  }
-  return total;
-}
 
 /**
  * Prometheus metrics of one server (its own registry, so several servers in one process — tests —
@@ -31,9 +17,8 @@ export class Metrics {
   private readonly providerCalls: Histogram<'provider' | 'outcome'>;
   private readonly cleanupRuns: Counter;
   private readonly cleanupDeleted: Counter<'kind'>;
-  private mediaScan: { at: number; bytes: Record<string, number> } | undefined;
 
-  constructor(sources: { db: Db; mediaRoot: string; busyWorkers: () => number; workerCount: number }) {
+  constructor(sources: { db: Db; media: MediaStore; busyWorkers: () => number; workerCount: number }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'photochanger_' });
     this.ingestDuration = new Histogram({
@@ -67,19 +52,13 @@ export class Metrics {
     });
     new Gauge({ name: 'photochanger_workers_busy', help: 'Workers of this process running a job', registers, collect() { this.set(sources.busyWorkers()); } });
     new Gauge({ name: 'photochanger_workers', help: 'Workers of this process', registers, collect() { this.set(sources.workerCount); } });
-    const scanMedia = async () => {
-      if (this.mediaScan && Date.now() - this.mediaScan.at < MEDIA_SCAN_INTERVAL_MS) return this.mediaScan.bytes;
-      const bytes = Object.fromEntries(await Promise.all(MEDIA_DIRS.map(async (d) => [d, await directoryBytes(path.join(sources.mediaRoot, d))] as const)));
-      this.mediaScan = { at: Date.now(), bytes };
-      return bytes;
-    };
     new Gauge({
       name: 'photochanger_media_bytes',
       help: 'Bytes on disk under the media root, by kind (refreshed at most once a minute)',
       labelNames: ['kind'],
       registers,
       async collect() {
-        for (const [kind, n] of Object.entries(await scanMedia())) this.set({ kind }, n);
+        for (const [kind, n] of Object.entries((await sources.media.usage()).bytes)) this.set({ kind }, n);
       },
     });
   }

@@ -41,6 +41,7 @@ export interface NewJob {
   payloadMime: string;
   payloadSize: number;
   metadata: Record<string, unknown>;
+  clientAddress?: string | null;
   correlationId: string;
   receivedAt: Date;
   createdAt: Date;
@@ -59,11 +60,11 @@ export async function enqueueJob(db: Db, job: NewJob, maxInFlight: number): Prom
     const inserted = await sql<{ id: string }>`
       WITH inserted AS (
         INSERT INTO job (id, slot_id, instance_id, provider, operation, settings, failover, is_test,
-                         payload_path, payload_mime, payload_size, metadata, correlation_id,
+                         payload_path, payload_mime, payload_size, metadata, client_address, correlation_id,
                          received_at, created_at, expires_at)
         SELECT ${job.id}, ${job.slotId}, ${job.instanceId}, ${job.provider}, ${job.operation},
                ${JSON.stringify(job.settings)}::jsonb, ${job.failover ? JSON.stringify(job.failover) : null}::jsonb, ${job.isTest}, ${job.payloadPath}, ${job.payloadMime},
-               ${job.payloadSize}, ${JSON.stringify(job.metadata)}::jsonb, ${job.correlationId},
+               ${job.payloadSize}, ${JSON.stringify(job.metadata)}::jsonb, ${job.clientAddress ?? null}, ${job.correlationId},
                ${job.receivedAt}, ${job.createdAt}, ${job.expiresAt}
         WHERE (SELECT count(*) FROM job WHERE NOT is_finalized AND expires_at > ${job.createdAt}) < ${maxInFlight}
         RETURNING id

@@ -22,6 +22,8 @@ export interface JobSubmission {
   slot: { id: string; provider: string; operation: string; settings: Record<string, unknown>; failover?: Failover };
   photo: { path: string; mime: string; size: number };
   metadata: Record<string, unknown>;
+  /** The booth's address (none for a test run from the admin UI). */
+  clientAddress?: string;
   isTest: boolean;
   correlationId: string;
   /** When the request arrived: the deadline counts from here (the booth's clock started then). */
@@ -74,6 +76,7 @@ export async function submitAndWait(deps: JobServiceDeps, job: JobSubmission): P
         payloadMime: job.photo.mime,
         payloadSize: job.photo.size,
         metadata: job.metadata,
+        clientAddress: job.clientAddress ?? null,
         correlationId: job.correlationId,
         receivedAt: job.receivedAt,
         createdAt,

@@ -3,7 +3,11 @@ import { Type, type Static } from 'typebox';
 import type { AppDeps } from '../deps.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { AppError, errorResponses } from '../errors.js';
-import { computeStats, slotStatsResetAt, slotTotalsSince, type GroupBy } from './statements.js';
+import { boothActivity, computeStats, listRefusals, slotLastOutcomes, slotStatsResetAt, slotTotalsSince, type GroupBy } from './statements.js';
+import { mergeUnnamedContacts } from './booths.js';
+import { KEEP_SAMPLES, SAMPLES_PER_CLIENT, SAMPLES_PER_FLUSH } from './rejections.js';
+import { MEDIA_DIRS } from '../media/storage.js';
+import { Nullable } from '../schemas.js';
 
 const MAX_BUCKETS = 2000;
 const BUCKET_MS: Record<GroupBy, number> = { hour: 3600_000, day: 86_400_000, week: 7 * 86_400_000 };
@@ -29,7 +33,40 @@ const StatsSchema = Type.Object({
   provider_error_reasons: Type.Record(Type.String(), Type.Integer(), { description: 'Provider errors by details.reason (model_unavailable, safety_block, rate_limited, …)' }),
   failovers: Type.Integer({ description: 'Booth jobs answered by a failover provider; `providers` counts answers by the provider that answered' }),
 });
-const SlotStatsSchema = Type.Object({ ...StatsSchema.properties, slot_id: Type.String(), since_reset: Type.Object({ at: Type.Union([Type.String(), Type.Null()]), totals: Totals }) });
+const SlotStatsSchema = Type.Object({
+  ...StatsSchema.properties,
+  slot_id: Type.String(),
+  since_reset: Type.Object({ at: Type.Union([Type.String(), Type.Null()]), totals: Totals }),
+  last_success_at: Nullable(Type.String({ description: "When the slot's newest successful booth job finished (any time, not only in the period)" })),
+  last_error: Nullable(Type.Object({ at: Type.String(), outcome: Type.String(), job_id: Type.String() }, { description: "The slot's newest failed booth job (any time)" })),
+});
+const RefusalSchema = Type.Object({
+  id: Type.String(),
+  at: Type.String(),
+  slot_id: Type.String({ description: 'The slot the booth asked for, as sent (cut to 64 characters)' }),
+  status: Type.Integer(),
+  code: Type.String(),
+  client_address: Type.String(),
+  booth_name: Nullable(Type.String({ description: "The booth's `name` field, when it was read before the refusal" })),
+  booth_user_id: Nullable(Type.String()),
+});
+const BoothSchema = Type.Object({
+  address: Type.String(),
+  name: Type.String({ description: "DSLR Remote Pro's `name` field ('' when the booth sends none)" }),
+  user_id: Type.String({ description: "DSLR Remote Pro's `user_id` field ('' when none)" }),
+  last_contact_at: Type.String(),
+  last_slot_id: Type.String(),
+  jobs: Type.Integer({ description: 'Photos accepted from it in the period' }),
+  refusals: Type.Integer({ description: 'Refusals kept for it in the period (sampled under a flood)' }),
+  last_result: Nullable(Type.Object({ at: Type.String(), outcome: Type.String(), job_id: Type.String() })),
+  last_refusal: Nullable(Type.Object({ at: Type.String(), status: Type.Integer(), code: Type.String() })),
+});
+const StorageSchema = Type.Object({
+  measured_at: Type.String(),
+  media_bytes: Type.Object(Object.fromEntries(MEDIA_DIRS.map((d) => [d, Type.Integer()])) as Record<(typeof MEDIA_DIRS)[number], ReturnType<typeof Type.Integer>>),
+  disk: Nullable(Type.Object({ total_bytes: Type.Integer(), free_bytes: Type.Integer() })),
+});
+const REFUSALS_DESCRIPTION = `The newest refusals of booth uploads, one by one: time, the slot asked for, HTTP status, error code, client address and the booth's \`name\`/\`user_id\` when it sent them before it was refused. Bounded: at most ${SAMPLES_PER_CLIENT} per address and ${SAMPLES_PER_FLUSH} in all are kept every few seconds, and the newest ${KEEP_SAMPLES}; the counts in the statistics stay exact. Newest first; page with \`before\` = the last id.`;
 const Query = Type.Object({
   from: Type.Optional(Type.String({ format: 'date-time', description: 'Start (inclusive), ISO-8601. Default: 24 h before `to`.' })),
   to: Type.Optional(Type.String({ format: 'date-time', description: 'End (exclusive), ISO-8601. Default: now.' })),
@@ -82,8 +119,113 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (
       const r = rangeOf(request.query, now);
       const reset = await slotStatsResetAt(deps.db, id);
       if (!reset.exists) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { details: { slot_id: id } });
-      const [stats, sinceReset] = await Promise.all([computeStats(deps.db, { from: r.from, to: r.to, slotId: id }, r.groupBy), slotTotalsSince(deps.db, id, reset.resetAt, now)]);
-      return { ...stats, slot_id: id, since_reset: { at: reset.resetAt?.toISOString() ?? null, totals: sinceReset } };
+      const [stats, sinceReset, last] = await Promise.all([
+        computeStats(deps.db, { from: r.from, to: r.to, slotId: id }, r.groupBy),
+        slotTotalsSince(deps.db, id, reset.resetAt, now),
+        slotLastOutcomes(deps.db, id),
+      ]);
+      return {
+        ...stats,
+        slot_id: id,
+        since_reset: { at: reset.resetAt?.toISOString() ?? null, totals: sinceReset },
+        last_success_at: last.lastSuccessAt?.toISOString() ?? null,
+        last_error: last.lastError && { at: last.lastError.at.toISOString(), outcome: last.lastError.outcome, job_id: last.lastError.jobId },
+      };
+    },
+  );
+
+  app.get(
+    '/api/stats/refusals',
+    {
+      onRequest: canRead,
+      schema: {
+        summary: 'Refused booth uploads, one by one',
+        description: REFUSALS_DESCRIPTION,
+        tags: ['stats'],
+        security: BEARER_SECURITY,
+        querystring: Type.Object({
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+          before: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$' })),
+          slot_id: Type.Optional(Type.String({ maxLength: 64 })),
+        }),
+        response: { 200: Type.Object({ refusals: Type.Array(RefusalSchema), next_before: Nullable(Type.String()) }), ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (request) => {
+      // Refusals of the last few seconds are written with the next batch: read them now.
+      await deps.rejections.flush();
+      const limit = request.query.limit ?? 50;
+      const rows = await listRefusals(deps.db, { limit, beforeId: request.query.before, slotId: request.query.slot_id });
+      return {
+        refusals: rows.map((r) => ({
+          id: r.id,
+          at: r.occurred_at.toISOString(),
+          slot_id: r.slot_id,
+          status: r.status,
+          code: r.code,
+          client_address: r.client_address,
+          booth_name: r.booth_name,
+          booth_user_id: r.booth_user_id,
+        })),
+        next_before: rows.length === limit ? rows[rows.length - 1]!.id : null,
+      };
+    },
+  );
+
+  app.get(
+    '/api/stats/booths',
+    {
+      onRequest: canRead,
+      schema: {
+        summary: 'Booths in contact: last contact, last result, last refusal',
+        description:
+          "Each booth as its uploads name it — client address and DSLR Remote Pro's `name`/`user_id` — with its last contact, last result and last refusal in the last `hours` (default 24). A refusal read before the booth sent its name is counted with the named booth last seen at that address. Latest contact first, at most 200.",
+        tags: ['stats'],
+        security: BEARER_SECURITY,
+        querystring: Type.Object({ hours: Type.Optional(Type.Integer({ minimum: 1, maximum: 720, default: 24 })) }),
+        response: { 200: Type.Object({ since: Type.String(), booths: Type.Array(BoothSchema) }), ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (request) => {
+      await deps.rejections.flush();
+      const since = new Date(deps.clock.now().getTime() - (request.query.hours ?? 24) * 3_600_000);
+      const rows = mergeUnnamedContacts(await boothActivity(deps.db, since, 200));
+      return {
+        since: since.toISOString(),
+        booths: rows.map((b) => ({
+          address: b.address,
+          name: b.name,
+          user_id: b.user_id,
+          last_contact_at: b.last_contact_at.toISOString(),
+          last_slot_id: b.last_slot_id,
+          jobs: b.jobs,
+          refusals: b.refusals,
+          last_result: b.last_job_at && b.last_job_id && b.last_outcome ? { at: b.last_job_at.toISOString(), outcome: b.last_outcome, job_id: b.last_job_id } : null,
+          last_refusal: b.last_refusal_at && b.last_refusal_code ? { at: b.last_refusal_at.toISOString(), status: b.last_refusal_status ?? 0, code: b.last_refusal_code } : null,
+        })),
+      };
+    },
+  );
+
+  app.get(
+    '/api/stats/storage',
+    {
+      onRequest: canRead,
+      schema: {
+        summary: 'Storage used by media, and the disk around it',
+        description: 'Bytes under the media root by kind (payloads, results, thumbs, templates, temporary) and the free and total bytes of its disk. Measured at most once a minute.',
+        tags: ['stats'],
+        security: BEARER_SECURITY,
+        response: { 200: StorageSchema, ...errorResponses(401, 403) },
+      },
+    },
+    async () => {
+      const usage = await deps.media.usage();
+      return {
+        measured_at: usage.measuredAt.toISOString(),
+        media_bytes: usage.bytes,
+        disk: usage.disk && { total_bytes: usage.disk.totalBytes, free_bytes: usage.disk.freeBytes },
+      };
     },
   );
 };

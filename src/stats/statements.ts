@@ -207,3 +207,97 @@ export async function slotTotalsSince(db: Db, slotId: string, since: Date | null
   const [grouped, rejections] = await Promise.all([countJobs(db, range, 'none'), countRejections(db, range)]);
   return { ...merged(grouped), rejections: Object.fromEntries(rejections.map((r) => [r.code, r.n])) };
 }
+
+/** A slot's newest booth success and newest failure (any time, not only in the period shown). */
+export async function slotLastOutcomes(db: Db, slotId: string): Promise<{ lastSuccessAt: Date | null; lastError: { at: Date; outcome: string; jobId: string } | null }> {
+  const r = await sql<{ success_at: Date | null; error_at: Date | null; error_outcome: string | null; error_job: string | null }>`
+    SELECT (SELECT finalized_at FROM job
+             WHERE slot_id = ${slotId} AND NOT is_test AND is_finalized AND failure_reason IS NULL
+             ORDER BY created_at DESC LIMIT 1) AS success_at,
+           e.finalized_at AS error_at, e.failure_reason AS error_outcome, e.id::text AS error_job
+      FROM (SELECT 1) AS one
+      LEFT JOIN LATERAL (SELECT finalized_at, failure_reason, id FROM job
+                          WHERE slot_id = ${slotId} AND NOT is_test AND failure_reason IS NOT NULL
+                          ORDER BY created_at DESC LIMIT 1) AS e ON true`.execute(db);
+  const row = r.rows[0];
+  return {
+    lastSuccessAt: row?.success_at ?? null,
+    lastError: row?.error_at && row.error_outcome && row.error_job ? { at: row.error_at, outcome: row.error_outcome, jobId: row.error_job } : null,
+  };
+}
+
+export interface RefusalRow {
+  id: string;
+  occurred_at: Date;
+  slot_id: string;
+  status: number;
+  code: string;
+  client_address: string;
+  booth_name: string | null;
+  booth_user_id: string | null;
+}
+
+/** The newest kept refusals, newest first, before the refusal `beforeId` (keyset paging). */
+export async function listRefusals(db: Db, options: { limit: number; beforeId?: string; slotId?: string }): Promise<RefusalRow[]> {
+  const r = await sql<RefusalRow>`
+    SELECT id::text AS id, occurred_at, slot_id, status, code, client_address, booth_name, booth_user_id
+      FROM ingest_refusal
+     WHERE (${options.beforeId ?? null}::bigint IS NULL OR id < ${options.beforeId ?? null}::bigint)
+       AND (${options.slotId ?? null}::text IS NULL OR slot_id = ${options.slotId ?? null})
+     ORDER BY ingest_refusal.id DESC -- the bigint, not the text it is sent as
+     LIMIT ${options.limit}`.execute(db);
+  return r.rows;
+}
+
+/** One booth as its contacts name it: address, DSLR Remote Pro `name` and `user_id` ('' when not sent). */
+export interface BoothActivityRow {
+  address: string;
+  name: string;
+  user_id: string;
+  last_contact_at: Date;
+  last_slot_id: string;
+  jobs: number;
+  refusals: number;
+  last_job_at: Date | null;
+  last_job_id: string | null;
+  last_outcome: string | null;
+  last_refusal_at: Date | null;
+  last_refusal_code: string | null;
+  last_refusal_status: number | null;
+}
+
+/**
+ * Booths in contact since `since`: their jobs (the address each photo came from, the booth's
+ * fields) and their kept refusals, grouped by address, name and user_id, latest contact first.
+ */
+export async function boothActivity(db: Db, since: Date, limit: number): Promise<BoothActivityRow[]> {
+  const r = await sql<BoothActivityRow>`
+    WITH contact AS (
+      SELECT client_address AS address, coalesce(metadata->>'name', '') AS name, coalesce(metadata->>'user_id', '') AS user_id,
+             created_at AS at, slot_id, id::text AS job_id,
+             CASE WHEN is_finalized THEN coalesce(failure_reason, 'succeeded') ELSE status END AS outcome,
+             NULL::text AS code, NULL::int AS status
+        FROM job
+       WHERE client_address IS NOT NULL AND NOT is_test AND created_at >= ${since}
+      UNION ALL
+      SELECT client_address, coalesce(booth_name, ''), coalesce(booth_user_id, ''), occurred_at, slot_id, NULL, NULL, code, status
+        FROM ingest_refusal
+       WHERE occurred_at >= ${since}
+    )
+    SELECT address, name, user_id,
+           max(at) AS last_contact_at,
+           (array_agg(slot_id ORDER BY at DESC))[1] AS last_slot_id,
+           count(job_id)::int AS jobs,
+           count(code)::int AS refusals,
+           max(at) FILTER (WHERE job_id IS NOT NULL) AS last_job_at,
+           (array_agg(job_id ORDER BY at DESC) FILTER (WHERE job_id IS NOT NULL))[1] AS last_job_id,
+           (array_agg(outcome ORDER BY at DESC) FILTER (WHERE job_id IS NOT NULL))[1] AS last_outcome,
+           max(at) FILTER (WHERE code IS NOT NULL) AS last_refusal_at,
+           (array_agg(code ORDER BY at DESC) FILTER (WHERE code IS NOT NULL))[1] AS last_refusal_code,
+           (array_agg(status ORDER BY at DESC) FILTER (WHERE code IS NOT NULL))[1] AS last_refusal_status
+      FROM contact
+     GROUP BY address, name, user_id
+     ORDER BY last_contact_at DESC
+     LIMIT ${limit}`.execute(db);
+  return r.rows;
+}

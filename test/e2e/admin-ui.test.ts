@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/db/embedded.js';
 import { WEB_DIST } from '../../src/guest/admin-ui-routes.js';
 import { startOpenAIFake, type OpenAIFake } from '../support/fakes/openai.js';
-import { jpegBytes, postIngest } from '../support/http.js';
+import { jpegBytes, multipartBody, postIngest, rawPost } from '../support/http.js';
 import { makeFrameTemplate } from '../support/images.js';
 import { startTestServer, TEST_ADMIN, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
 
@@ -244,6 +244,46 @@ describe('admin UI in Chromium', () => {
     expect(await page.locator('[data-testid=what-happened]').textContent()).toMatch(/обработал фото за [\d,.]+ с/);
     expect(await page.locator('details pre.detail').first().isVisible()).toBe(false);
     await shot('job-detail');
+  });
+
+  it('refusals one by one and the booths in contact, with a booth still on the old password', async () => {
+    const photo = await jpegBytes();
+    const booth = (slot: string, address: string, password: string) => {
+      const { body, contentType } = multipartBody([
+        { name: 'name', value: 'Фотобудка у входа' },
+        { name: 'password', value: password },
+        { name: 'fileToUpload', value: photo, filename: 'IMG_0042.JPG', contentType: 'image/jpeg' },
+      ]);
+      return rawPost(server.url, `/ingest/${slot}`, body, { 'Content-Type': contentType }, { localAddress: address });
+    };
+    expect((await booth('slot-002', '127.0.0.2', 'new-booth-pass-7')).status).toBe(200);
+    expect((await booth('slot-002', '127.0.0.2', TEST_INGEST_PASSWORD)).status).toBe(401);
+    expect((await booth('slot-077', '127.0.0.3', 'new-booth-pass-7')).status).toBe(404);
+    await page.goto(`${server.url}/admin/#/jobs/refused`);
+    await page.waitForSelector('[data-testid=refusals-table] tr[data-refusal]');
+    const first = page.locator('tr[data-refusal]').first();
+    expect(await first.getAttribute('data-code')).toBe('slot_not_found');
+    expect(await first.textContent()).toContain('slot-077');
+    const named = page.locator('tr[data-code=invalid_password]', { hasText: 'Фотобудка у входа' });
+    expect(await named.textContent()).toContain('неверный пароль');
+    expect(await page.locator('.tabs a[aria-current=page]').textContent()).toBe('Отклонённые');
+    await shot('jobs-refused');
+
+    await page.goto(`${server.url}/admin/#/jobs/booths`);
+    await page.waitForSelector('[data-booth="127.0.0.2"]');
+    const card = page.locator('[data-booth="127.0.0.2"]');
+    expect(await card.locator('h2').textContent()).toContain('Фотобудка у входа');
+    expect(await card.locator('[data-testid=last-refusal]').textContent()).toContain('401');
+    expect(await card.locator('.warning').textContent()).toContain('старый пароль');
+    expect(await page.locator('[data-booth="127.0.0.3"] [data-testid=last-refusal]').textContent()).toContain('404');
+    await shot('booths');
+
+    // Statistics: each slot's last success and last error, and the storage used.
+    await page.goto(`${server.url}/admin/#/stats`);
+    await page.waitForSelector('[data-testid=storage]');
+    expect(await page.locator('tr[data-slot="slot-002"] [data-testid=last-success]').textContent()).not.toBe('—');
+    expect(await page.locator('[data-testid=storage]').textContent()).toMatch(/Результаты[\d,.\s]+(КБ|МБ)/);
+    expect(await page.locator('[data-testid=storage]').textContent()).toContain('Свободно на диске');
   });
 
   it('the guest page, then its expired state (410)', async () => {

@@ -1397,6 +1397,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            client_address: string | null;
                             correlation_id: string | null;
                             created_at: string;
                             deadline: {
@@ -3745,6 +3746,123 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/stats/booths": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Booths in contact: last contact, last result, last refusal
+         * @description Each booth as its uploads name it — client address and DSLR Remote Pro's `name`/`user_id` — with its last contact, last result and last refusal in the last `hours` (default 24). A refusal read before the booth sent its name is counted with the named booth last seen at that address. Latest contact first, at most 200.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    hours?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            booths: {
+                                address: string;
+                                /** @description Photos accepted from it in the period */
+                                jobs: number;
+                                last_contact_at: string;
+                                last_refusal: {
+                                    at: string;
+                                    code: string;
+                                    status: number;
+                                } | null;
+                                last_result: {
+                                    at: string;
+                                    job_id: string;
+                                    outcome: string;
+                                } | null;
+                                last_slot_id: string;
+                                /** @description DSLR Remote Pro's `name` field ('' when the booth sends none) */
+                                name: string;
+                                /** @description Refusals kept for it in the period (sampled under a flood) */
+                                refusals: number;
+                                /** @description DSLR Remote Pro's `user_id` field ('' when none) */
+                                user_id: string;
+                            }[];
+                            since: string;
+                        };
+                    };
+                };
+                /** @description Error: {"error":{"code","message","details"}} */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error: {"error":{"code","message","details"}} */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error: {"error":{"code","message","details"}} */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/stats/global": {
         parameters: {
             query?: never;
@@ -3898,6 +4016,113 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/stats/refusals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Refused booth uploads, one by one
+         * @description The newest refusals of booth uploads, one by one: time, the slot asked for, HTTP status, error code, client address and the booth's `name`/`user_id` when it sent them before it was refused. Bounded: at most 5 per address and 100 in all are kept every few seconds, and the newest 1000; the counts in the statistics stay exact. Newest first; page with `before` = the last id.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    before?: string;
+                    limit?: number;
+                    slot_id?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            next_before: string | null;
+                            refusals: {
+                                at: string;
+                                booth_name: string | null;
+                                booth_user_id: string | null;
+                                client_address: string;
+                                code: string;
+                                id: string;
+                                /** @description The slot the booth asked for, as sent (cut to 64 characters) */
+                                slot_id: string;
+                                status: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Error: {"error":{"code","message","details"}} */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error: {"error":{"code","message","details"}} */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error: {"error":{"code","message","details"}} */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/stats/slots/{id}": {
         parameters: {
             query?: never;
@@ -3937,6 +4162,12 @@ export interface paths {
                             failovers: number;
                             from: string;
                             group_by: string;
+                            last_error: {
+                                at: string;
+                                job_id: string;
+                                outcome: string;
+                            } | null;
+                            last_success_at: string | null;
                             /** @description Provider errors by details.reason (model_unavailable, safety_block, rate_limited, …) */
                             provider_error_reasons: {
                                 [key: string]: number;
@@ -4065,6 +4296,92 @@ export interface paths {
                 };
                 /** @description Error: {"error":{"code","message","details"}} */
                 404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/stats/storage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Storage used by media, and the disk around it
+         * @description Bytes under the media root by kind (payloads, results, thumbs, templates, temporary) and the free and total bytes of its disk. Measured at most once a minute.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            disk: {
+                                free_bytes: number;
+                                total_bytes: number;
+                            } | null;
+                            measured_at: string;
+                            media_bytes: {
+                                payloads: number;
+                                results: number;
+                                templates: number;
+                                temporary: number;
+                                thumbs: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Error: {"error":{"code","message","details"}} */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error: {"error":{"code","message","details"}} */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };

@@ -145,6 +145,10 @@ export type Stats = Answer<'/api/stats/global', 'get'>;
 export type Totals = Stats['totals'];
 export type JobSummary = Answer<'/api/jobs', 'get'>['jobs'][number];
 export type Job = Answer<'/api/jobs/{id}', 'get'>;
+export type Refusal = Answer<'/api/stats/refusals', 'get'>['refusals'][number];
+export type Booth = Answer<'/api/stats/booths', 'get'>['booths'][number];
+export type Storage = Answer<'/api/stats/storage', 'get'>;
+export type SlotStats = Answer<'/api/stats/slots/{id}', 'get'>;
 export type Settings = Answer<'/api/settings', 'get'>;
 
 /**

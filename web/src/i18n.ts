@@ -225,6 +225,33 @@ const en = {
   callsSummary: 'attempt {attempt}: {outcome}{status}, {ms} ms',
   rawData: 'Raw data (JSON)',
   noFields: 'The booth sent no text fields.',
+  refusedTitle: 'Refused',
+  boothsTitle: 'Booths',
+  monitorViews: 'Monitor views',
+  refusedHelp: 'Booth uploads refused before a job was made, newest first. Under a flood only a sample is kept; the statistics count every one.',
+  noRefusalsYet: 'No booth upload has been refused.',
+  time: 'Time',
+  reason: 'Reason',
+  booth: 'Booth',
+  address: 'Address',
+  showMore: 'Show more',
+  boothsHelp: 'Each booth as its uploads name it (DSLR Remote Pro "name" or "user_id", and its address), in the last 24 hours.',
+  noBooths: 'No booth has sent anything in the last 24 hours.',
+  lastContact: 'Last contact',
+  lastResult: 'Last result',
+  lastRefusal: 'Last refusal',
+  boothCounts: 'In 24 h',
+  boothCountsValue: '{jobs} photos, {refusals} refused',
+  boothOldPassword: 'This booth still uses the old password: enter the new ingest password in DSLR Remote Pro.',
+  lastSuccess: 'Last success',
+  lastError: 'Last error',
+  storageTitle: 'Storage',
+  storage_results: 'Results',
+  storage_thumbs: 'Thumbnails',
+  storage_templates: 'Templates',
+  storage_payloads: 'Photos being processed',
+  storage_temporary: 'Temporary links',
+  diskFree: 'Free on the disk: {free} of {total}',
 };
 
 export type MessageKey = keyof typeof en;
@@ -455,6 +482,33 @@ const ru: Record<MessageKey, string> = {
   callsSummary: 'попытка {attempt}: {outcome}{status}, {ms} мс',
   rawData: 'Исходные данные (JSON)',
   noFields: 'Фотобудка не прислала текстовых полей.',
+  refusedTitle: 'Отклонённые',
+  boothsTitle: 'Фотобудки',
+  monitorViews: 'Разделы монитора',
+  refusedHelp: 'Загрузки фотобудок, отклонённые до создания задачи, новые сверху. При потоке отказов хранится только выборка; статистика считает все.',
+  noRefusalsYet: 'Ни одна загрузка фотобудки не была отклонена.',
+  time: 'Время',
+  reason: 'Причина',
+  booth: 'Фотобудка',
+  address: 'Адрес',
+  showMore: 'Показать ещё',
+  boothsHelp: 'Каждая фотобудка так, как её называют загрузки (поле «name» или «user_id» DSLR Remote Pro и адрес), за последние 24 часа.',
+  noBooths: 'За последние 24 часа ни одна фотобудка ничего не прислала.',
+  lastContact: 'Последняя связь',
+  lastResult: 'Последний результат',
+  lastRefusal: 'Последний отказ',
+  boothCounts: 'За 24 ч',
+  boothCountsValue: 'фото: {jobs}, отклонено: {refusals}',
+  boothOldPassword: 'В этой фотобудке остался старый пароль: введите новый пароль загрузки в DSLR Remote Pro.',
+  lastSuccess: 'Последний успех',
+  lastError: 'Последняя ошибка',
+  storageTitle: 'Хранилище',
+  storage_results: 'Результаты',
+  storage_thumbs: 'Миниатюры',
+  storage_templates: 'Шаблоны',
+  storage_payloads: 'Фото в обработке',
+  storage_temporary: 'Временные ссылки',
+  diskFree: 'Свободно на диске: {free} из {total}',
 };
 
 export type Lang = 'ru' | 'en';
@@ -485,6 +539,39 @@ export function t(key: MessageKey, params: Record<string, string | number> = {})
 /** How providers are named everywhere in the UI (the built-in one in the page's language). */
 export function providerTitle(id: string): string {
   return ({ gemini: 'Google Gemini', openai: 'OpenAI GPT Image', turbotext: 'Turbotext' } as Record<string, string>)[id] ?? (id === 'local' ? t('providerLocal') : id);
+}
+
+/** HTTP status of each refusal code (the statistics count refusals by code). */
+export const REFUSAL_STATUS: Record<string, number> = {
+  invalid_request: 400,
+  invalid_password: 401,
+  slot_not_found: 404,
+  upload_timeout: 408,
+  payload_too_large: 413,
+  uri_too_long: 414,
+  unsupported_media_type: 415,
+  queue_busy: 429,
+  too_many_attempts: 429,
+  queue_unavailable: 503,
+  insufficient_storage: 507,
+};
+
+/** A refusal's code in words (a code the UI does not know shows as itself). */
+export function refusalLabel(code: string): string {
+  const key = `refusal_${code}` as MessageKey;
+  return key in DICTS[current] ? t(key) : code;
+}
+
+/** Bytes as an operator reads them: 1.2 GB, 340 MB. */
+export function formatBytes(n: number): string {
+  const units = current === 'ru' ? ['Б', 'КБ', 'МБ', 'ГБ', 'ТБ'] : ['B', 'KB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i += 1;
+  }
+  return `${new Intl.NumberFormat(current, { maximumFractionDigits: v < 10 && i > 0 ? 1 : 0 }).format(v)} ${units[i]}`;
 }
 
 /** A provider's readiness reason in words. */

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { logout, restoreSession, session } from './api';
 import { setLang, t, useLang } from './i18n';
 import { GalleryPage } from './pages/gallery';
-import { JobDetailPage, JobsPage } from './pages/jobs';
+import { BoothsPage, JobDetailPage, JobsPage, RefusedPage } from './pages/jobs';
 import { LiveScreen } from './pages/live';
 import { LoginPage } from './pages/login';
 import { SettingsPage } from './pages/settings';
@@ -68,6 +68,8 @@ function App() {
   if (section === 'slots' && id) page = <SlotEditorPage id={id} key={id} />;
   else if (section === 'stats') page = <StatsPage />;
   else if (section === 'gallery') page = <GalleryPage />;
+  else if (section === 'jobs' && id === 'refused') page = <RefusedPage />;
+  else if (section === 'jobs' && id === 'booths') page = <BoothsPage />;
   else if (section === 'jobs' && id) page = <JobDetailPage id={id} key={id} />;
   else if (section === 'jobs') page = <JobsPage />;
   else if (section === 'settings') page = <SettingsPage />;

@@ -8,6 +8,7 @@ import * as m007 from './007_rejection_counts.js';
 import * as m008 from './008_admin_sessions.js';
 import * as m009 from './009_failover.js';
 import * as m010 from './010_gallery.js';
+import * as m011 from './011_booths.js';
 
 /**
  * Ordered migrations, run at start (names sort in execution order). Add new ones at the end.
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '008_admin_sessions': m008,
   '009_failover': m009,
   '010_gallery': m010,
+  '011_booths': m011,
 };

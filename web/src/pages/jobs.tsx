@@ -1,7 +1,183 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, type Job, type JobSummary } from '../api';
+import { api, type Booth, type Job, type JobSummary, type Refusal } from '../api';
 import { ErrorBox, Loading, OutcomeBadge, useJobEvents, useLoad } from '../components';
-import { formatDate, formatNumber, providerTitle, t, useLang } from '../i18n';
+import { formatDate, formatNumber, providerTitle, refusalLabel, t, useLang } from '../i18n';
+
+export type JobsView = 'jobs' | 'refused' | 'booths';
+
+/** The monitor's three views: jobs, refusals one by one, booths in contact. */
+function ViewTabs({ view }: { view: JobsView }) {
+  const tabs: Array<[JobsView, string, string]> = [
+    ['jobs', '#/jobs', t('jobsTitle')],
+    ['refused', '#/jobs/refused', t('refusedTitle')],
+    ['booths', '#/jobs/booths', t('boothsTitle')],
+  ];
+  return (
+    <nav class="tabs" aria-label={t('monitorViews')}>
+      {tabs.map(([key, href, label]) => (
+        <a href={href} class={view === key ? 'active' : ''} aria-current={view === key ? 'page' : undefined}>
+          {label}
+        </a>
+      ))}
+    </nav>
+  );
+}
+
+/** A booth as an operator names it: its DSLR Remote Pro name, else its user id, else "—". */
+function boothLabel(name: string | null, userId: string | null): string {
+  return name || userId || '—';
+}
+
+export function RefusedPage() {
+  useLang();
+  const [rows, setRows] = useState<Refusal[]>();
+  const [next, setNext] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>();
+  const [live, setLive] = useState(false);
+  const load = async () => {
+    try {
+      const page = (await api<{ refusals: Refusal[]; next_before: string | null }>('GET', '/api/stats/refusals?limit=50')).data;
+      setRows(page.refusals);
+      setNext(page.next_before);
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const more = async () => {
+    if (!next) return;
+    const page = (await api<{ refusals: Refusal[]; next_before: string | null }>('GET', `/api/stats/refusals?limit=50&before=${next}`)).data;
+    setRows((r) => [...(r ?? []), ...page.refusals]);
+    setNext(page.next_before);
+  };
+  useEffect(() => void load(), []);
+  // A refusal makes no job: new ones are looked for on each job event and every 10 s.
+  useJobEvents(() => true, () => void load(), setLive, [], 500);
+  useEffect(() => {
+    const timer = setInterval(() => void load(), 10_000);
+    return () => clearInterval(timer);
+  }, []);
+  return (
+    <section aria-labelledby="jobs-title">
+      <h1 id="jobs-title">
+        {t('refusedTitle')} <span class={`badge ${live ? 'on' : 'off'}`} aria-live="polite">{live ? `● ${t('live')}` : '○'}</span>
+      </h1>
+      <ViewTabs view="refused" />
+      <p class="muted">{t('refusedHelp')}</p>
+      <ErrorBox error={error} />
+      {!rows ? (
+        <Loading />
+      ) : rows.length === 0 ? (
+        <p class="muted">{t('noRefusalsYet')}</p>
+      ) : (
+        <div class="table-wrap">
+          <table data-testid="refusals-table">
+            <thead>
+              <tr>
+                <th scope="col">{t('time')}</th>
+                <th scope="col">{t('slot')}</th>
+                <th scope="col">{t('reason')}</th>
+                <th scope="col">{t('booth')}</th>
+                <th scope="col" class="narrow-hide">{t('address')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr data-refusal={r.id} data-code={r.code}>
+                  <td>{formatDate(r.at)}</td>
+                  <td>{r.slot_id}</td>
+                  <td>
+                    <span class="badge bad">{r.status}</span> {refusalLabel(r.code)}
+                  </td>
+                  <td>{boothLabel(r.booth_name, r.booth_user_id)}</td>
+                  <td class="narrow-hide">
+                    <code>{r.client_address}</code>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {next && (
+        <button type="button" onClick={() => void more()}>
+          {t('showMore')}
+        </button>
+      )}
+    </section>
+  );
+}
+
+export function BoothsPage() {
+  useLang();
+  const { data, error, reload } = useLoad(async () => (await api<{ since: string; booths: Booth[] }>('GET', '/api/stats/booths')).data, []);
+  const [live, setLive] = useState(false);
+  useJobEvents(() => true, reload, setLive, [], 500);
+  useEffect(() => {
+    const timer = setInterval(reload, 10_000);
+    return () => clearInterval(timer);
+  }, []);
+  return (
+    <section aria-labelledby="jobs-title">
+      <h1 id="jobs-title">
+        {t('boothsTitle')} <span class={`badge ${live ? 'on' : 'off'}`} aria-live="polite">{live ? `● ${t('live')}` : '○'}</span>
+      </h1>
+      <ViewTabs view="booths" />
+      <p class="muted">{t('boothsHelp')}</p>
+      <ErrorBox error={error} />
+      {!data ? (
+        <Loading />
+      ) : data.booths.length === 0 ? (
+        <p class="muted">{t('noBooths')}</p>
+      ) : (
+        <ul class="booths" data-testid="booths">
+          {data.booths.map((b) => {
+            const refusedLast = b.last_refusal !== null && (b.last_result === null || b.last_refusal.at > b.last_result.at);
+            return (
+              <li class={`card booth${refusedLast ? ' warn' : ''}`} data-booth={b.address}>
+                <h2>
+                  {boothLabel(b.name, b.user_id)} <small class="muted">{b.address}</small>
+                </h2>
+                <dl class="inline">
+                  <dt>{t('lastContact')}</dt>
+                  <dd>
+                    {formatDate(b.last_contact_at)} · {b.last_slot_id}
+                  </dd>
+                  <dt>{t('lastResult')}</dt>
+                  <dd>
+                    {b.last_result ? (
+                      <>
+                        <OutcomeBadge outcome={b.last_result.outcome} /> <a href={`#/jobs/${b.last_result.job_id}`}>{formatDate(b.last_result.at)}</a>
+                      </>
+                    ) : (
+                      '—'
+                    )}
+                  </dd>
+                  <dt>{t('lastRefusal')}</dt>
+                  <dd data-testid="last-refusal">
+                    {b.last_refusal ? (
+                      <>
+                        <span class="badge bad">{b.last_refusal.status}</span> {refusalLabel(b.last_refusal.code)} · {formatDate(b.last_refusal.at)}
+                      </>
+                    ) : (
+                      '—'
+                    )}
+                  </dd>
+                  <dt>{t('boothCounts')}</dt>
+                  <dd>{t('boothCountsValue', { jobs: formatNumber(b.jobs), refusals: formatNumber(b.refusals) })}</dd>
+                </dl>
+                {refusedLast && b.last_refusal?.code === 'invalid_password' && (
+                  <p class="warning" role="note">
+                    {t('boothOldPassword')}
+                  </p>
+                )}
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </section>
+  );
+}
 
 const OUTCOMES = ['succeeded', 'timeout', 'provider_error', 'cancelled', 'internal_error'];
 
@@ -32,6 +208,7 @@ export function JobsPage() {
       <h1 id="jobs-title">
         {t('jobsTitle')} <span class={`badge ${live ? 'on' : 'off'}`} aria-live="polite">{live ? `● ${t('live')}` : '○'}</span>
       </h1>
+      <ViewTabs view="jobs" />
       <div class="filters">
         <label>
           {t('slot')}{' '}
@@ -137,6 +314,14 @@ export function JobDetailPage({ id }: { id: string }) {
           {/* A finished job has no time left to count down. */}
           {!job.is_finalized && ` (${job.deadline.is_expired ? t('expired') : t('remaining', { ms: job.deadline.remaining_ms })})`}
         </dd>
+        {job.client_address && (
+          <>
+            <dt>{t('address')}</dt>
+            <dd>
+              <code>{job.client_address}</code>
+            </dd>
+          </>
+        )}
         <dt>{t('duration')}</dt>
         <dd>{t('timings', { wait: job.timings.queue_wait_ms ?? '—', processing: job.timings.processing_ms ?? '—', total: job.timings.total_ms ?? '—' })}</dd>
       </dl>

@@ -1,24 +1,9 @@
 import { useState } from 'preact/hooks';
-import { api, type Slot, type Stats, type Totals } from '../api';
-import { ErrorBox, Loading, useLoad } from '../components';
-import { currentLang, formatNumber, t, useLang } from '../i18n';
+import { api, type Slot, type SlotStats, type Stats, type Storage, type Totals } from '../api';
+import { ErrorBox, Loading, OutcomeBadge, useLoad } from '../components';
+import { currentLang, formatBytes, formatDate, formatNumber, REFUSAL_STATUS, refusalLabel, t, useLang } from '../i18n';
 
 const PERIODS = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 } as const;
-
-/** HTTP status of each refusal code (the statistics count refusals by code). */
-const REFUSAL_STATUS: Record<string, number> = {
-  invalid_request: 400,
-  invalid_password: 401,
-  slot_not_found: 404,
-  upload_timeout: 408,
-  payload_too_large: 413,
-  uri_too_long: 414,
-  unsupported_media_type: 415,
-  queue_busy: 429,
-  too_many_attempts: 429,
-  queue_unavailable: 503,
-  insufficient_storage: 507,
-};
 
 function refusedTotal(x: Totals): number {
   return Object.values(x.rejections ?? {}).reduce((a, b) => a + b, 0);
@@ -36,7 +21,7 @@ function Refusals({ x }: { x: Totals }) {
     <ul class="refusals" data-testid="refusals">
       {entries.map(([code, n]) => (
         <li data-code={code}>
-          <strong>{formatNumber(n)}</strong> × {REFUSAL_STATUS[code] ?? ''} {t(`refusal_${code}` as never) ?? code}
+          <strong>{formatNumber(n)}</strong> × {REFUSAL_STATUS[code] ?? ''} {refusalLabel(code)}
         </li>
       ))}
     </ul>
@@ -196,7 +181,7 @@ export function StatsPage() {
   const global = useLoad(async () => (await api<Stats>('GET', `/api/stats/global?${query()}`)).data, [period, groupBy, n]);
   const slots = useLoad(async () => {
     const list = (await api<{ slots: Slot[] }>('GET', '/api/slots')).data.slots;
-    return Promise.all(list.map(async (s) => ({ slot: s, stats: (await api<Stats & { since_reset: { at: string | null; totals: Totals } }>('GET', `/api/stats/slots/${s.id}?${query()}`)).data })));
+    return Promise.all(list.map(async (s) => ({ slot: s, stats: (await api<SlotStats>('GET', `/api/stats/slots/${s.id}?${query()}`)).data })));
   }, [period, groupBy, n]);
   return (
     <section aria-labelledby="stats-title">
@@ -264,6 +249,8 @@ export function StatsPage() {
                 </th>
                 <th scope="col" class="narrow-hide">{t('refused')}</th>
                 <th scope="col">p50<span class="long"> ms</span></th>
+                <th scope="col" class="narrow-hide">{t('lastSuccess')}</th>
+                <th scope="col" class="narrow-hide">{t('lastError')}</th>
                 <th scope="col" class="narrow-hide">{t('sinceReset')}</th>
                 <th scope="col" class="narrow-hide" />
               </tr>
@@ -280,6 +267,16 @@ export function StatsPage() {
                   <td>{successRate(stats.totals)}</td>
                   <td class="narrow-hide" data-testid="slot-refused">{formatNumber(refusedTotal(stats.totals))}</td>
                   <td>{formatNumber(stats.totals.latency_ms.p50)}</td>
+                  <td class="narrow-hide" data-testid="last-success">{stats.last_success_at ? formatDate(stats.last_success_at) : '—'}</td>
+                  <td class="narrow-hide" data-testid="last-error">
+                    {stats.last_error ? (
+                      <a href={`#/jobs/${stats.last_error.job_id}`}>
+                        <OutcomeBadge outcome={stats.last_error.outcome} /> {formatDate(stats.last_error.at)}
+                      </a>
+                    ) : (
+                      '—'
+                    )}
+                  </td>
                   <td class="narrow-hide">{formatNumber(stats.since_reset.totals.total)}</td>
                   <td class="narrow-hide">
                     <button type="button" class="small" onClick={async () => {
@@ -296,6 +293,28 @@ export function StatsPage() {
           </table>
         </div>
       )}
+      <StorageCard />
     </section>
+  );
+}
+
+/** What the media takes on disk, and what is left (the disk filling up stops the booths: 507). */
+function StorageCard() {
+  const { data } = useLoad(async () => (await api<Storage>('GET', '/api/stats/storage')).data, []);
+  if (!data) return null;
+  const low = data.disk !== null && data.disk.free_bytes < data.disk.total_bytes * 0.1;
+  return (
+    <div class="card" data-testid="storage">
+      <h2>{t('storageTitle')}</h2>
+      <dl class="inline">
+        {(['results', 'thumbs', 'templates', 'payloads', 'temporary'] as const).map((k) => (
+          <>
+            <dt>{t(`storage_${k}`)}</dt>
+            <dd>{formatBytes(data.media_bytes[k])}</dd>
+          </>
+        ))}
+      </dl>
+      {data.disk && <p class={low ? 'warning' : 'muted'}>{t('diskFree', { free: formatBytes(data.disk.free_bytes), total: formatBytes(data.disk.total_bytes) })}</p>}
+    </div>
   );
 }
