@@ -1,7 +1,10 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isDatabaseUnavailable } from '../src/db/database.js';
-import { createTestDatabase, type TestDatabase } from './support/db.js';
+import { Migrator } from 'kysely';
+import { connectDatabase, isDatabaseUnavailable, migrateToLatest } from '../src/db/database.js';
+import { migrations } from '../src/db/migrations/index.js';
+import { createLogger } from '../src/logger.js';
+import { createEmptyDatabase, createTestDatabase, type TestDatabase } from './support/db.js';
 
 describe('database', () => {
   let t: TestDatabase;
@@ -20,5 +23,28 @@ describe('database', () => {
     const err = await sql`SELECT pg_sleep(2)`.execute(t.db).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);
     expect(isDatabaseUnavailable(err)).toBe(true);
+  });
+
+  it('upgrading to 012 lets every account that could change the settings manage accounts', async () => {
+    const empty = await createEmptyDatabase();
+    const handle = connectDatabase(empty.url, { statementTimeoutMs: 5000, log: createLogger('silent') });
+    try {
+      const migrator = new Migrator({ db: handle.db, provider: { getMigrations: async () => migrations } });
+      expect((await migrator.migrateTo('011_booths')).error).toBeUndefined();
+      const at = new Date();
+      await handle.db.insertInto('admin_account').values([
+        { username: 'owner', password_hash: 'x', permissions: ['slots:read', 'settings:read', 'settings:write'], created_at: at, updated_at: at },
+        { username: 'viewer', password_hash: 'x', permissions: ['stats:read'], created_at: at, updated_at: at },
+      ]).execute();
+      await migrateToLatest(handle.db, createLogger('silent'));
+      const rows = await handle.db.selectFrom('admin_account').select(['username', 'permissions']).orderBy('username').execute();
+      expect(rows).toEqual([
+        { username: 'owner', permissions: ['slots:read', 'settings:read', 'settings:write', 'accounts:write'] },
+        { username: 'viewer', permissions: ['stats:read'] },
+      ]);
+    } finally {
+      await handle.close();
+      await empty.drop();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.js';
@@ -29,9 +30,17 @@ export function parsePermissions(text: string | undefined): Permission[] {
   return list as Permission[];
 }
 
+/** What is wrong with a new account's name or password, as 422 `errors` (none: both are fine). */
+export function credentialErrors(username: string | undefined, password: string | undefined): Array<{ path: string; message: string }> {
+  const errors: Array<{ path: string; message: string }> = [];
+  if (username !== undefined && !new RegExp(USERNAME_PATTERN).test(username)) errors.push({ path: '/username', message: 'The user name may contain letters, digits and . _ @ - (at most 64)' });
+  if (password !== undefined && password.length < MIN_PASSWORD_LENGTH) errors.push({ path: '/password', message: `The password must have at least ${MIN_PASSWORD_LENGTH} characters` });
+  return errors;
+}
+
 function checkNewCredentials(username: string, password: string): void {
-  if (!new RegExp(USERNAME_PATTERN).test(username)) throw new Error('The user name may contain letters, digits and . _ @ - (at most 64)');
-  if (password.length < MIN_PASSWORD_LENGTH) throw new Error(`The password must have at least ${MIN_PASSWORD_LENGTH} characters`);
+  const errors = credentialErrors(username, password);
+  if (errors.length) throw new AppError('invalid_settings', errors.map((e) => e.message).join('; '), { details: { errors } });
 }
 
 export async function countAccounts(db: Db): Promise<number> {
@@ -65,6 +74,51 @@ export async function resetPassword(db: Db, clock: Clock, username: string, pass
     await trx.deleteFrom('admin_session').where('username', '=', username).execute();
     return Number(result.numUpdatedRows) > 0;
   });
+}
+
+/**
+ * Replaces an account's permissions. Bearer tokens carry the permissions they were issued with, so
+ * every token issued before stops working (sessions read them from the account at each request).
+ * Refused (409) when no account could manage accounts afterwards. False: no such account.
+ */
+export async function setPermissions(db: Db, clock: Clock, username: string, permissions: Permission[]): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const managers = await lockAccountManagers(trx);
+    if (managers.length === 1 && managers[0] === username && !permissions.includes('accounts:write')) throw lastManager(username);
+    const result = await trx
+      .updateTable('admin_account')
+      .set({ permissions, updated_at: clock.now(), credentials_changed_at: clock.now() })
+      .where('username', '=', username)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  });
+}
+
+/** Removes an account and its sessions. Refused (409) for the last account that manages accounts. False: no such account. */
+export async function removeAccount(db: Db, username: string): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const managers = await lockAccountManagers(trx);
+    if (managers.length === 1 && managers[0] === username) throw lastManager(username);
+    await trx.deleteFrom('admin_session').where('username', '=', username).execute();
+    const result = await trx.deleteFrom('admin_account').where('username', '=', username).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  });
+}
+
+/** The accounts holding accounts:write, locked until the transaction ends (two removals cannot both pass). */
+async function lockAccountManagers(trx: Db): Promise<string[]> {
+  const rows = await trx.selectFrom('admin_account').select('username').where(sql<boolean>`'accounts:write' = ANY(permissions)`).forUpdate().execute();
+  return rows.map((r) => r.username);
+}
+
+function lastManager(username: string): AppError {
+  return new AppError('conflict', `${username} is the last account that can manage accounts; give another account accounts:write first`, { details: { reason: 'last_account_manager', username } });
+}
+
+/** Whether `password` is the account's password (an argon2 check; no throttling here). */
+export async function passwordMatches(db: Db, username: string, password: string): Promise<boolean> {
+  const account = await db.selectFrom('admin_account').select('password_hash').where('username', '=', username).executeTakeFirst();
+  return account !== undefined && (await verifyPassword(account.password_hash, password));
 }
 
 export async function listAccounts(db: Db): Promise<AccountSummary[]> {

@@ -6,13 +6,24 @@ import { errorResponses } from '../errors.js';
 import { sql } from 'kysely';
 import { AppError } from '../errors.js';
 import { CHANNELS } from '../db/notifications.js';
-import { audit, authenticate, listAccounts, loginThrottled } from './accounts.js';
+import { audit, authenticate, createAccount, credentialErrors, listAccounts, loginThrottled, passwordMatches, removeAccount, resetPassword, setPermissions, USERNAME_PATTERN } from './accounts.js';
 import { clientKey } from './attempts.js';
 import { Authenticator, sessionToken, setSessionCookie } from './sessions.js';
 import { BEARER_SECURITY, requirePermission } from './guard.js';
 import { PERMISSIONS } from './permissions.js';
 
 const PrincipalSchema = Type.Object({ username: Type.String(), permissions: Type.Array(LiteralUnion(PERMISSIONS)) });
+const PermissionList = Type.Array(LiteralUnion(PERMISSIONS), { uniqueItems: true, maxItems: PERMISSIONS.length, description: `Any of ${PERMISSIONS.join(', ')}. accounts:write manages accounts (this API).` });
+const AccountSchema = Type.Object({ username: Type.String(), permissions: Type.Array(Type.String()), created_at: Type.String() });
+const UsernameParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 64, pattern: USERNAME_PATTERN }) });
+/** Sent to the caller after a password change: the new credentials of its session or token. */
+const Credentials = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal('bearer'),
+  expires_in_sec: Type.Integer(),
+  csrf_token: Type.Optional(Type.String({ description: 'The new session\'s CSRF token (the web UI keeps its session across the change)' })),
+  user: PrincipalSchema,
+});
 
 /** POST /api/login (token for a user name and password), GET /api/me (who the token is). */
 export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
@@ -103,12 +114,12 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
   app.get(
     '/api/accounts',
     {
-      onRequest: requirePermission(deps.auth, 'settings:read'),
+      onRequest: requirePermission(deps.auth, 'accounts:write'),
       schema: {
         summary: 'Administrator accounts (names and permissions; never a password)',
         tags: ['auth'],
         security: BEARER_SECURITY,
-        response: { 200: Type.Object({ accounts: Type.Array(Type.Object({ username: Type.String(), permissions: Type.Array(Type.String()), created_at: Type.String() })) }), ...errorResponses(401, 403) },
+        response: { 200: Type.Object({ accounts: Type.Array(AccountSchema) }), ...errorResponses(401, 403) },
       },
     },
     async () => ({
@@ -138,4 +149,145 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
       return { username, unlocked: forgotten > 0 };
     },
   );
+
+  app.put(
+    '/api/me/password',
+    {
+      onRequest: requirePermission(deps.auth, null),
+      schema: {
+        summary: 'Change your own password',
+        description:
+          'Needs the current password (a wrong one is 422 at /current_password, throttled like logins: 429 login_locked). Every other session and every bearer token of the account stop working; ' +
+          'a web UI session is replaced by a new one (new cookie and csrf_token), an API client gets a new access_token.',
+        tags: ['auth'],
+        security: BEARER_SECURITY,
+        body: Type.Object(
+          { current_password: Type.String({ minLength: 1, maxLength: 1024 }), new_password: Type.String({ minLength: 1, maxLength: 1024 }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Credentials, ...errorResponses(400, 401, 403, 422, 429) },
+      },
+    },
+    async (request, reply) => {
+      const caller = (await deps.auth.identify(request))!;
+      const { username } = caller.principal;
+      const client = clientKey(request.ip);
+      const wait = deps.loginGuard.waitMs(client, username);
+      if (wait > 0) throw loginThrottled(wait, deps.clock.now());
+      deps.loginGuard.fail(client, username);
+      if (!(await passwordMatches(deps.db, username, request.body.current_password))) {
+        throw new AppError('invalid_settings', 'The current password is wrong', { details: { errors: [{ path: '/current_password', message: 'Wrong password' }] } });
+      }
+      deps.loginGuard.succeed(client, username);
+      const problems = credentialErrors(undefined, request.body.new_password).map((e) => ({ ...e, path: '/new_password' }));
+      if (problems.length) throw new AppError('invalid_settings', problems.map((e) => e.message).join('; '), { details: { errors: problems } });
+      await resetPassword(deps.db, deps.clock, username, request.body.new_password);
+      await audit(deps.db, deps.clock, { actor: username, action: 'account.password', target: username });
+      request.log.info({ username }, 'administrator changed own password');
+      let csrf: string | undefined;
+      if (caller.via === 'session') {
+        const session = await deps.auth.createSession(username, caller.remember === true);
+        setSessionCookie(request, reply, session.token, { remember: caller.remember === true, expiresAt: session.expiresAt });
+        csrf = session.csrfToken;
+      }
+      return { ...deps.tokens.sign(caller.principal), ...(csrf ? { csrf_token: csrf } : {}), user: caller.principal };
+    },
+  );
+
+  app.post(
+    '/api/accounts',
+    {
+      onRequest: requirePermission(deps.auth, 'accounts:write'),
+      schema: {
+        summary: 'Add an administrator account',
+        description: `422 invalid_settings with details.errors at /username or /password (letters, digits and . _ @ -; a password of at least 8 characters); 409 conflict when the name exists.`,
+        tags: ['auth'],
+        security: BEARER_SECURITY,
+        body: Type.Object(
+          { username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 1024 }), permissions: PermissionList },
+          { additionalProperties: false },
+        ),
+        response: { 201: AccountSchema, ...errorResponses(400, 401, 403, 409, 422) },
+      },
+    },
+    async (request, reply) => {
+      const { username, password, permissions } = request.body;
+      try {
+        await createAccount(deps.db, deps.clock, username, password, permissions);
+      } catch (err) {
+        if ((err as { code?: string }).code === '23505') throw new AppError('conflict', `An administrator named ${username} already exists`, { details: { reason: 'account_exists', username } });
+        throw err;
+      }
+      await audit(deps.db, deps.clock, { actor: request.principal!.username, action: 'account.create', target: username, fields: ['permissions'] });
+      const created = (await listAccounts(deps.db)).find((a) => a.username === username)!;
+      return reply.code(201).send({ username, permissions: created.permissions, created_at: created.created_at.toISOString() });
+    },
+  );
+
+  app.put(
+    '/api/accounts/:username',
+    {
+      onRequest: requirePermission(deps.auth, 'accounts:write'),
+      schema: {
+        summary: "Change an account's permissions, or set a new password for it",
+        description:
+          'Either changes what the account ends: a new password ends its sessions and tokens; new permissions end its bearer tokens (its web sessions see them at once). ' +
+          '409 conflict when no account could manage accounts afterwards.',
+        tags: ['auth'],
+        security: BEARER_SECURITY,
+        params: UsernameParams,
+        body: Type.Object(
+          { permissions: Type.Optional(PermissionList), password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })) },
+          { additionalProperties: false, minProperties: 1 },
+        ),
+        response: { 200: AccountSchema, ...errorResponses(400, 401, 403, 404, 409, 422) },
+      },
+    },
+    async (request) => {
+      const { username } = request.params;
+      const { permissions, password } = request.body;
+      // Both are checked before either is changed.
+      const problems = credentialErrors(undefined, password);
+      if (problems.length) throw new AppError('invalid_settings', problems.map((e) => e.message).join('; '), { details: { errors: problems } });
+      const fields: string[] = [];
+      if (permissions !== undefined) {
+        if (!(await setPermissions(deps.db, deps.clock, username, permissions))) throw noAccount(username);
+        fields.push('permissions');
+      }
+      if (password !== undefined) {
+        if (!(await resetPassword(deps.db, deps.clock, username, password))) throw noAccount(username);
+        fields.push('password');
+      }
+      await audit(deps.db, deps.clock, { actor: request.principal!.username, action: 'account.update', target: username, fields });
+      const account = (await listAccounts(deps.db)).find((a) => a.username === username);
+      if (!account) throw noAccount(username);
+      return { username, permissions: account.permissions, created_at: account.created_at.toISOString() };
+    },
+  );
+
+  app.delete(
+    '/api/accounts/:username',
+    {
+      onRequest: requirePermission(deps.auth, 'accounts:write'),
+      schema: {
+        summary: 'Remove an administrator account (its sessions and tokens stop working at once)',
+        description: '409 conflict for your own account and for the last account that can manage accounts.',
+        tags: ['auth'],
+        security: BEARER_SECURITY,
+        params: UsernameParams,
+        response: { 204: Type.Null(), ...errorResponses(401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const { username } = request.params;
+      if (username === request.principal!.username) throw new AppError('conflict', 'You cannot remove your own account', { details: { reason: 'own_account', username } });
+      if (!(await removeAccount(deps.db, username))) throw noAccount(username);
+      await audit(deps.db, deps.clock, { actor: request.principal!.username, action: 'account.remove', target: username });
+      return reply.code(204).send(null);
+    },
+  );
 };
+
+function noAccount(username: string): AppError {
+  return new AppError('not_found', `No administrator named ${username}`, { details: { username } });
+}

@@ -28,6 +28,8 @@ export interface Caller {
   principal: Principal;
   via: 'bearer' | 'session';
   csrfToken?: string;
+  /** A session kept for 30 days of disuse ("remember me"). */
+  remember?: boolean;
 }
 
 export class Authenticator {
@@ -92,7 +94,7 @@ export class Authenticator {
       await this.deps.db.updateTable('admin_session').set({ last_seen_at: now, expires_at: expiresAt }).where('id', '=', hashOf(token)).execute();
     }
     const permissions = s.permissions.filter((p): p is Permission => (PERMISSIONS as readonly string[]).includes(p));
-    return { principal: { username: s.username, permissions }, via: 'session', csrfToken: s.csrf_token };
+    return { principal: { username: s.username, permissions }, via: 'session', csrfToken: s.csrf_token, remember: s.remember };
   }
 
   /** Whether a cookie-authenticated request that changes something carries the session's CSRF token. */

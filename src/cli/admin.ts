@@ -8,6 +8,7 @@
 import 'dotenv/config';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { AppError } from '../errors.js';
 import { createAccount, listAccounts, parsePermissions, resetPassword } from '../auth/accounts.js';
 import { systemClock } from '../clock.js';
 import { ConfigError, loadConfig } from '../config.js';
@@ -68,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
       console.error(`An administrator named ${username} already exists.`);
       return 1;
     }
-    if (err instanceof Error && !(err instanceof ConfigError) && !('code' in err)) {
+    if (err instanceof AppError || (err instanceof Error && !(err instanceof ConfigError) && !('code' in err))) {
       console.error(err.message);
       return 1;
     }

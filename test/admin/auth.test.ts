@@ -26,6 +26,14 @@ const PROTECTED: Array<{ method: string; url: string; permission: Permission | n
   { method: 'GET', url: '/api/jobs', permission: 'stats:read' },
   { method: 'GET', url: '/api/jobs/00000000-0000-4000-8000-000000000000', permission: 'stats:read' },
   { method: 'GET', url: '/api/jobs/stream', permission: 'stats:read' },
+  { method: 'GET', url: '/api/stats/refusals', permission: 'stats:read' },
+  { method: 'GET', url: '/api/stats/booths', permission: 'stats:read' },
+  { method: 'GET', url: '/api/stats/storage', permission: 'stats:read' },
+  { method: 'PUT', url: '/api/me/password', permission: null },
+  { method: 'GET', url: '/api/accounts', permission: 'accounts:write' },
+  { method: 'POST', url: '/api/accounts', permission: 'accounts:write' },
+  { method: 'PUT', url: '/api/accounts/admin', permission: 'accounts:write' },
+  { method: 'DELETE', url: '/api/accounts/nobody', permission: 'accounts:write' },
 ];
 
 async function login(server: TestServer, username: string, password: string): Promise<Response> {

@@ -351,6 +351,42 @@ describe('admin UI in Chromium', () => {
     await page.screenshot({ path: `${SHOTS}/live-screen-desktop.png` });
   });
 
+  it('an administrator changes their own password and manages accounts', async () => {
+    await page.goto(`${server.url}/admin/#/slots`);
+    await page.click('header a.user');
+    await page.waitForSelector('[data-testid=own-password]');
+    expect(await page.locator('h1').textContent()).toContain('Учётная запись: admin');
+    // A wrong current password is shown at its field, in words.
+    await page.fill('#current-password', 'not-my-password');
+    await page.fill('#new-password', 'admin-pass-new-9');
+    await page.fill('#repeat-password', 'admin-pass-new-9');
+    await page.click('[data-testid=own-password] button[type=submit]');
+    await expect.poll(() => page.locator('#current-password-error').textContent()).toBe('Текущий пароль неверен.');
+    await page.fill('#current-password', TEST_ADMIN.password);
+    await page.click('[data-testid=own-password] button[type=submit]');
+    await expect.poll(() => page.locator('[data-testid=own-password] [role=status]').textContent()).toBe('Пароль изменён.');
+    // Add an operator who sees slots and statistics, then let them see the settings too.
+    await page.fill('#new-username', 'operator');
+    await page.fill('#new-account-password', 'operator-pass-1');
+    await page.click('[data-testid=add-account] button[type=submit]');
+    await page.waitForSelector('[data-account=operator]');
+    const operator = page.locator('[data-account=operator]');
+    await operator.locator('[data-permission="settings:read"]').check();
+    await operator.locator('button.primary').click();
+    await expect.poll(async () => (await server.database.db.selectFrom('admin_account').select('permissions').where('username', '=', 'operator').executeTakeFirst())?.permissions).toEqual(['slots:read', 'stats:read', 'settings:read']);
+    // The last account that can manage accounts cannot give that up.
+    await page.locator('[data-account=admin] [data-permission="accounts:write"]').uncheck();
+    await page.locator('[data-account=admin] button.primary').click();
+    await expect.poll(() => page.locator('[data-account=admin] [role=alert]').textContent()).toContain('последняя учётная запись');
+    await shot('account');
+    // The session went on after the password change: the next writes still work, and so does the new password.
+    page.once('dialog', (d) => void d.accept());
+    await page.locator('[data-account=operator] button.danger').click();
+    await expect.poll(() => page.locator('[data-account=operator]').count()).toBe(0);
+    const relogin = await fetch(`${server.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'admin-pass-new-9' }) });
+    expect(relogin.status).toBe(200);
+  });
+
   it('switches to English and remembers it', async () => {
     await page.goto(`${server.url}/admin/#/slots`);
     await page.waitForSelector('li.slot');

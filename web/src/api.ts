@@ -61,6 +61,12 @@ export async function login(username: string, password: string, remember = false
   current = { username: data.user.username, permissions: data.user.permissions, csrf: data.csrf_token };
 }
 
+/** Changes the caller's password; the server replaces this session, so the new CSRF token is kept. */
+export async function changeOwnPassword(currentPassword: string, newPassword: string): Promise<void> {
+  const { data } = await api<{ csrf_token?: string }>('PUT', '/api/me/password', { current_password: currentPassword, new_password: newPassword });
+  if (current && data.csrf_token) current = { ...current, csrf: data.csrf_token };
+}
+
 export async function api<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, auth = true): Promise<{ data: T; headers: Headers; status: number }> {
   const h: Record<string, string> = { ...headers };
   if (current && method !== 'GET' && method !== 'HEAD') h['x-csrf-token'] = current.csrf;
@@ -149,6 +155,7 @@ export type Refusal = Answer<'/api/stats/refusals', 'get'>['refusals'][number];
 export type Booth = Answer<'/api/stats/booths', 'get'>['booths'][number];
 export type Storage = Answer<'/api/stats/storage', 'get'>;
 export type SlotStats = Answer<'/api/stats/slots/{id}', 'get'>;
+export type Account = Answer<'/api/accounts', 'get'>['accounts'][number];
 export type Settings = Answer<'/api/settings', 'get'>;
 
 /**

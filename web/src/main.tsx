@@ -2,6 +2,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { logout, restoreSession, session } from './api';
 import { setLang, t, useLang } from './i18n';
+import { AccountPage } from './pages/account';
 import { GalleryPage } from './pages/gallery';
 import { BoothsPage, JobDetailPage, JobsPage, RefusedPage } from './pages/jobs';
 import { LiveScreen } from './pages/live';
@@ -73,6 +74,7 @@ function App() {
   else if (section === 'jobs' && id) page = <JobDetailPage id={id} key={id} />;
   else if (section === 'jobs') page = <JobsPage />;
   else if (section === 'settings') page = <SettingsPage />;
+  else if (section === 'account') page = <AccountPage />;
   else page = <SlotsPage />;
   return (
     <div class="shell">
@@ -89,7 +91,9 @@ function App() {
           ))}
         </nav>
         <span class="spacer" />
-        <span class="user">{s.username}</span>
+        <a class="user" href="#/account" title={t('myAccount')} aria-current={section === 'account' ? 'page' : undefined}>
+          {s.username}
+        </a>
         <LanguageSwitch />
         <button type="button" class="link" onClick={() => void logout()}>
           {t('logout')}

@@ -9,6 +9,7 @@ import * as m008 from './008_admin_sessions.js';
 import * as m009 from './009_failover.js';
 import * as m010 from './010_gallery.js';
 import * as m011 from './011_booths.js';
+import * as m012 from './012_account_admin.js';
 
 /**
  * Ordered migrations, run at start (names sort in execution order). Add new ones at the end.
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '009_failover': m009,
   '010_gallery': m010,
   '011_booths': m011,
+  '012_account_admin': m012,
 };

@@ -1,0 +1,121 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jsonOf } from '../support/http.js';
+import { authHeader, startTestServer, TEST_ADMIN, type TestServer } from '../support/server.js';
+
+/** A logged-in web UI session: its cookie and CSRF token, as the browser holds them. */
+interface Session {
+  cookie: string;
+  csrf: string;
+  token: string;
+}
+
+describe('accounts: your own password, and administrators managing accounts', () => {
+  let server: TestServer;
+  let admin: Record<string, string>;
+
+  const call = (method: string, url: string, headers: Record<string, string>, body?: unknown) =>
+    fetch(`${server.url}${url}`, { method, headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const asSession = (s: Session) => ({ cookie: s.cookie, 'x-csrf-token': s.csrf });
+  const login = async (username: string, password: string): Promise<Session> => {
+    const res = await call('POST', '/api/login', {}, { username, password });
+    expect(res.status, `login of ${username}`).toBe(200);
+    const body = await jsonOf(res);
+    return { cookie: res.headers.get('set-cookie')!.split(';')[0]!, csrf: body.csrf_token, token: body.access_token };
+  };
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    admin = authHeader(server);
+  });
+  afterAll(() => server.close());
+
+  it('adds an account with chosen permissions; refuses bad names, short passwords and duplicates', async () => {
+    const created = await call('POST', '/api/accounts', admin, { username: 'operator', password: 'operator-pass-1', permissions: ['slots:read', 'stats:read'] });
+    expect(created.status).toBe(201);
+    expect(await jsonOf(created)).toMatchObject({ username: 'operator', permissions: ['slots:read', 'stats:read'] });
+    const dup = await call('POST', '/api/accounts', admin, { username: 'operator', password: 'another-pass-1', permissions: [] });
+    expect(dup.status).toBe(409);
+    expect((await jsonOf(dup)).error.details.reason).toBe('account_exists');
+    const weak = await call('POST', '/api/accounts', admin, { username: 'x y', password: 'short', permissions: [] });
+    expect(weak.status).toBe(422);
+    expect((await jsonOf(weak)).error.details.errors.map((e: { path: string }) => e.path)).toEqual(['/username', '/password']);
+    expect((await call('POST', '/api/accounts', admin, { username: 'z', password: 'long-enough-1', permissions: ['root'] })).status).toBe(400);
+    const list = await jsonOf(await call('GET', '/api/accounts', admin));
+    expect(list.accounts.map((a: { username: string }) => a.username)).toEqual(['admin', 'operator']);
+    expect(JSON.stringify(list)).not.toContain('operator-pass-1');
+    // The new account logs in and has exactly its permissions.
+    const op = await login('operator', 'operator-pass-1');
+    expect((await call('GET', '/api/slots', { authorization: `Bearer ${op.token}` })).status).toBe(200);
+    expect((await call('PUT', '/api/settings', { authorization: `Bearer ${op.token}` }, { t_sync_response_seconds: 40 })).status).toBe(403);
+    expect((await call('POST', '/api/accounts', { authorization: `Bearer ${op.token}` }, { username: 'mine', password: 'operator-pass-1', permissions: ['accounts:write'] })).status).toBe(403);
+  });
+
+  it('changes permissions: a web session sees them at once, bearer tokens issued before stop working', async () => {
+    const op = await login('operator', 'operator-pass-1');
+    const changed = await call('PUT', '/api/accounts/operator', admin, { permissions: ['stats:read'] });
+    expect(changed.status).toBe(200);
+    expect((await jsonOf(changed)).permissions).toEqual(['stats:read']);
+    expect((await call('GET', '/api/slots', asSession(op))).status).toBe(403);
+    expect((await call('GET', '/api/stats/global', asSession(op))).status).toBe(200);
+    expect((await call('GET', '/api/me', { authorization: `Bearer ${op.token}` })).status).toBe(401);
+    expect((await call('PUT', '/api/accounts/nobody', admin, { permissions: [] })).status).toBe(404);
+    expect((await call('PUT', '/api/accounts/operator', admin, {})).status).toBe(400);
+  });
+
+  it('changes your own password with the current one; your session goes on, every other one ends', async () => {
+    const here = await login('operator', 'operator-pass-1');
+    const elsewhere = await login('operator', 'operator-pass-1');
+    const wrong = await call('PUT', '/api/me/password', asSession(here), { current_password: 'not-it', new_password: 'operator-pass-2' });
+    expect(wrong.status).toBe(422);
+    expect((await jsonOf(wrong)).error.details.errors[0].path).toBe('/current_password');
+    const short = await call('PUT', '/api/me/password', asSession(here), { current_password: 'operator-pass-1', new_password: 'short' });
+    expect(short.status).toBe(422);
+    expect((await jsonOf(short)).error.details.errors[0].path).toBe('/new_password');
+    // Without the CSRF token, a cross-site page cannot change it.
+    expect((await call('PUT', '/api/me/password', { cookie: here.cookie }, { current_password: 'operator-pass-1', new_password: 'operator-pass-2' })).status).toBe(403);
+
+    const ok = await call('PUT', '/api/me/password', asSession(here), { current_password: 'operator-pass-1', new_password: 'operator-pass-2' });
+    expect(ok.status).toBe(200);
+    const body = await jsonOf(ok);
+    const renewed: Session = { cookie: ok.headers.get('set-cookie')!.split(';')[0]!, csrf: body.csrf_token, token: body.access_token };
+    expect(renewed.cookie).not.toBe(here.cookie);
+    expect((await call('GET', '/api/me', asSession(renewed))).status).toBe(200);
+    expect((await call('GET', '/api/me', { authorization: `Bearer ${renewed.token}` })).status).toBe(200);
+    expect((await call('GET', '/api/me', asSession(here))).status).toBe(401);
+    expect((await call('GET', '/api/me', asSession(elsewhere))).status).toBe(401);
+    expect((await call('POST', '/api/login', {}, { username: 'operator', password: 'operator-pass-1' })).status).toBe(401);
+    await login('operator', 'operator-pass-2');
+    // An administrator sets a password for someone who forgot theirs.
+    expect((await call('PUT', '/api/accounts/operator', admin, { password: 'operator-pass-3' })).status).toBe(200);
+    await login('operator', 'operator-pass-3');
+    expect(server.logLines.join('\n')).not.toMatch(/operator-pass-[123]/);
+  });
+
+  it('throttles guesses of the current password like logins', async () => {
+    const s = await login('operator', 'operator-pass-3');
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) statuses.push((await call('PUT', '/api/me/password', asSession(s), { current_password: `guess-${i}`, new_password: 'operator-pass-4' })).status);
+    expect(statuses.slice(0, 5)).toEqual([422, 422, 422, 422, 422]);
+    expect(statuses.at(-1)).toBe(429);
+  });
+
+  it('removes accounts, never your own nor the last one that can manage accounts', async () => {
+    const op = await login('operator', 'operator-pass-3').catch(() => undefined);
+    expect((await call('DELETE', '/api/accounts/admin', admin)).status).toBe(409);
+    const demote = await call('PUT', '/api/accounts/admin', admin, { permissions: ['slots:read'] });
+    expect(demote.status).toBe(409);
+    expect((await jsonOf(demote)).error.details.reason).toBe('last_account_manager');
+    // A second manager may remove the first, and then cannot demote itself.
+    expect((await call('POST', '/api/accounts', admin, { username: 'manager', password: 'manager-pass-1', permissions: ['accounts:write', 'settings:read'] })).status).toBe(201);
+    const manager = await login('manager', 'manager-pass-1');
+    expect((await call('DELETE', '/api/accounts/operator', asSession(manager))).status).toBe(204);
+    if (op) expect((await call('GET', '/api/me', asSession(op))).status).toBe(401);
+    expect((await call('DELETE', '/api/accounts/operator', asSession(manager))).status).toBe(404);
+    expect((await call('DELETE', `/api/accounts/${TEST_ADMIN.username}`, asSession(manager))).status).toBe(204);
+    expect((await call('PUT', '/api/accounts/manager', asSession(manager), { permissions: ['settings:read'] })).status).toBe(409);
+    const audit = await server.database.db.selectFrom('audit_log').select(['actor', 'action', 'target']).where('action', 'like', 'account.%').orderBy('id').execute();
+    expect(audit.map((a) => `${a.actor} ${a.action} ${a.target}`)).toEqual(
+      expect.arrayContaining(['admin account.create operator', 'operator account.password operator', 'manager account.remove operator', 'manager account.remove admin']),
+    );
+  });
+});
