@@ -13,9 +13,21 @@ const OperationSchema = Type.Object({
   max_input_bytes: Type.Integer(),
   template_keys: Type.Array(Type.Object({ key: Type.String(), title: Type.String(), required: Type.Boolean() })),
 });
+const Described = Type.Object({ title: Type.String(), description: Type.Optional(Type.String()) });
+const ProviderLabelsSchema = Type.Object({
+  title: Type.Optional(Type.String()),
+  operations: Type.Optional(Type.Record(Type.String(), Described)),
+  templates: Type.Optional(Type.Record(Type.String(), Type.String())),
+  fields: Type.Optional(Type.Record(Type.String(), Described, { description: 'Top-level settings fields by name' })),
+  options: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Enumeration values in words' })),
+});
 const ProviderSchema = Type.Object({
   id: Type.String(),
   title: Type.String(),
+  labels: Type.Object(
+    { en: Type.Optional(ProviderLabelsSchema), ru: Type.Optional(ProviderLabelsSchema) },
+    { description: "How the admin UI names the provider, its operations, templates, fields and option values, per language (the driver's own words; the English titles above are the fallback)" },
+  ),
   configured: Type.Boolean(),
   reason: Type.Optional(Type.String()),
   requires_public_base_url: Type.Boolean(),
@@ -57,6 +69,7 @@ export const providerCatalogRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }>
           return {
             id: p.id,
             title: p.title,
+            labels: p.labels ?? {},
             configured: readiness.configured,
             ...(readiness.reason ? { reason: readiness.reason } : {}),
             requires_public_base_url: p.requiresPublicBaseUrl ?? false,

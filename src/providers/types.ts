@@ -17,10 +17,29 @@ export interface ProviderDriver {
   readonly maxConcurrency?: number;
   /** The provider fetches inputs by URL: slots on it need PHOTOCHANGER_PUBLIC_BASE_URL. */
   readonly requiresPublicBaseUrl?: boolean;
+  /**
+   * How the admin UI names this provider, its operations, template images, settings and option
+   * values, per language (the schemas' own titles and descriptions are the English fallback). They
+   * live with the driver, so adding a provider does not touch the UI's dictionary.
+   */
+  readonly labels?: ProviderLabelSet;
   /** Whether this provider can work right now (key present, base URL set…); shown in the catalog. */
   readiness?(context: ReadinessContext): Promise<ProviderReadiness>;
   process(request: ProviderRequest): Promise<ProviderResult>;
 }
+
+/** One language's words for a provider (every entry optional; the UI falls back to the catalog's English). */
+export interface ProviderLabels {
+  title?: string;
+  operations?: Record<string, { title: string; description?: string }>;
+  templates?: Record<string, string>;
+  /** Top-level settings fields by name. */
+  fields?: Record<string, { title: string; description?: string }>;
+  /** Values of the settings' enumerations. */
+  options?: Record<string, string>;
+}
+
+export type ProviderLabelSet = Partial<Record<'en' | 'ru', ProviderLabels>>;
 
 export interface OperationDescriptor {
   id: string;

@@ -93,6 +93,11 @@ describe('admin UI in Chromium', () => {
     await page.selectOption('#slot-provider', 'gemini');
     await page.waitForSelector('textarea');
     await expect.poll(() => page.locator('.warning').first().textContent()).toContain('API-ключ');
+    // The provider's own words (src/providers/gemini/labels.ts), not the UI's dictionary.
+    expect(await page.locator('label[for=f--settings-prompt]').textContent()).toContain('Промпт (задание для ИИ)');
+    expect(await page.locator('#f--settings-safety_threshold option[value=BLOCK_ONLY_HIGH]').textContent()).toBe('блокировать только высокий риск');
+    expect(await page.locator('#slot-operation option[value=edit]').textContent()).toBe('Редактирование Gemini');
+    expect(await page.locator('#slot-provider option[value=local]').textContent()).toBe('Встроенный (без интернета)');
     await page.fill('textarea', 'Превратить гостя в акварельный портрет');
     await expect.poll(() => page.locator('.counter').first().textContent()).toMatch(/^38 \/ \d+/);
     await page.click('form button[type=submit]');

@@ -2412,6 +2412,55 @@ export interface paths {
                             providers: {
                                 configured: boolean;
                                 id: string;
+                                /** @description How the admin UI names the provider, its operations, templates, fields and option values, per language (the driver's own words; the English titles above are the fallback) */
+                                labels: {
+                                    en?: {
+                                        /** @description Top-level settings fields by name */
+                                        fields?: {
+                                            [key: string]: {
+                                                description?: string;
+                                                title: string;
+                                            };
+                                        };
+                                        operations?: {
+                                            [key: string]: {
+                                                description?: string;
+                                                title: string;
+                                            };
+                                        };
+                                        /** @description Enumeration values in words */
+                                        options?: {
+                                            [key: string]: string;
+                                        };
+                                        templates?: {
+                                            [key: string]: string;
+                                        };
+                                        title?: string;
+                                    };
+                                    ru?: {
+                                        /** @description Top-level settings fields by name */
+                                        fields?: {
+                                            [key: string]: {
+                                                description?: string;
+                                                title: string;
+                                            };
+                                        };
+                                        operations?: {
+                                            [key: string]: {
+                                                description?: string;
+                                                title: string;
+                                            };
+                                        };
+                                        /** @description Enumeration values in words */
+                                        options?: {
+                                            [key: string]: string;
+                                        };
+                                        templates?: {
+                                            [key: string]: string;
+                                        };
+                                        title?: string;
+                                    };
+                                };
                                 operations: {
                                     accepted_mime_types: string[];
                                     description: string;

@@ -141,6 +141,8 @@ export interface Operation {
 export interface Provider {
   id: string;
   title: string;
+  /** The driver's own words per language (web/src/i18n.ts, ProviderLabels). */
+  labels: Answer<'/api/providers', 'get'>['providers'][number]['labels'];
   configured: boolean;
   reason?: string;
   requires_public_base_url: boolean;

@@ -73,7 +73,10 @@ export function SchemaForm({
   errors,
   path,
   custom = {},
+  provider,
 }: {
+  /** Whose settings these are (its driver names its fields and values); none for the slot's own (output). */
+  provider?: string;
   schema: JsonSchema;
   value: Record<string, unknown>;
   onChange: (v: Record<string, unknown>) => void;
@@ -88,8 +91,8 @@ export function SchemaForm({
         const id = `f-${path}-${name}`.replace(/\//g, '-');
         const p = `${path}/${name}`;
         const v = value[name];
-        const label = `${fieldLabel(name, s.title)}${schema.required?.includes(name) && s.default === undefined ? ' *' : ''}`;
-        const help = fieldHelp(name, s.description);
+        const label = `${fieldLabel(name, s.title, provider)}${schema.required?.includes(name) && s.default === undefined ? ' *' : ''}`;
+        const help = fieldHelp(name, s.description, provider);
         const set = (x: unknown) => {
           const next = { ...value };
           if (x === undefined || x === '') delete next[name];
@@ -118,7 +121,7 @@ export function SchemaForm({
               }}>
                 {s.default === undefined && <option value="">—</option>}
                 {opts.map((o) => (
-                  <option value={String(o)}>{optionLabel(String(o))}</option>
+                  <option value={String(o)}>{optionLabel(String(o), provider)}</option>
                 ))}
               </select>
             </Field>

@@ -60,7 +60,6 @@ const en = {
   failoverAdd: 'Add a fallback provider',
   failoverOnSafety: 'Also try the next provider when one refuses the photo for safety reasons',
   latencyLegend: 'p50 — blue · p95 — amber · p99 — red',
-  providerLocal: 'Built-in (offline)',
   oldPasswordAlert: 'A booth sent a wrong password {n} time(s) in the last hour: it probably still uses the old ingest password (Settings).',
   successRate: 'Success rate',
   refused: 'Refused',
@@ -353,7 +352,6 @@ const ru: Record<MessageKey, string> = {
   failoverAdd: 'Добавить резервного провайдера',
   failoverOnSafety: 'Пробовать следующего провайдера и при отказе по соображениям безопасности',
   latencyLegend: 'p50 — синий · p95 — жёлтый · p99 — красный',
-  providerLocal: 'Встроенный (без интернета)',
   oldPasswordAlert: 'Фотобудка прислала неверный пароль {n} раз(а) за последний час: вероятно, в ней остался старый пароль (см. Настройки).',
   successRate: 'Доля успешных',
   refused: 'Отклонено',
@@ -608,9 +606,30 @@ export function t(key: MessageKey, params: Record<string, string | number> = {})
   return (DICTS[current][key] ?? String(key)).replace(/\{(\w+)\}/g, (_, k: string) => String(params[k] ?? `{${k}}`));
 }
 
-/** How providers are named everywhere in the UI (the built-in one in the page's language). */
+/** One language's words for a provider, as its driver gives them in GET /api/providers (`labels`). */
+export interface ProviderLabels {
+  title?: string;
+  operations?: Record<string, { title: string; description?: string }>;
+  templates?: Record<string, string>;
+  fields?: Record<string, { title: string; description?: string }>;
+  options?: Record<string, string>;
+}
+
+/** The providers' own words (src/providers/<id>/labels.ts), kept from the catalog once loaded. */
+const providerWords = new Map<string, { title: string; labels: Partial<Record<Lang, ProviderLabels>> }>();
+
+export function rememberProviders(list: ReadonlyArray<{ id: string; title: string; labels: Partial<Record<Lang, ProviderLabels>> }>): void {
+  for (const p of list) providerWords.set(p.id, { title: p.title, labels: p.labels });
+  for (const l of listeners) l(current);
+}
+
+function wordsOf(provider: string | undefined): ProviderLabels | undefined {
+  return provider === undefined ? undefined : providerWords.get(provider)?.labels[current];
+}
+
+/** How providers are named everywhere in the UI, in the page's language (the id until the catalog is loaded). */
 export function providerTitle(id: string): string {
-  return ({ gemini: 'Google Gemini', openai: 'OpenAI GPT Image', turbotext: 'Turbotext' } as Record<string, string>)[id] ?? (id === 'local' ? t('providerLocal') : id);
+  return wordsOf(id)?.title ?? providerWords.get(id)?.title ?? id;
 }
 
 /** HTTP status of each refusal code (the statistics count refusals by code). */
@@ -682,117 +701,58 @@ document.documentElement.lang = current;
  * Names and help of the provider settings fields (the catalog's JSON Schema is in English): the
  * field forms show these in the chosen language, falling back to the schema's own text.
  */
+/**
+ * The slot's own settings (what the booth receives, the guest QR code), shared by every provider.
+ * A provider's settings are named by its driver (ProviderLabels).
+ */
 const FIELDS: Record<string, { en: string; ru: string; ruHelp?: string }> = {
-  prompt: { en: 'Prompt', ru: 'Промпт (задание для ИИ)', ruHelp: 'Что сделать с фото.' },
-  model: { en: 'Model', ru: 'Модель', ruHelp: 'Модель, которая генерирует изображение.' },
-  aspect_ratio: { en: 'Aspect ratio', ru: 'Соотношение сторон', ruHelp: 'Не задано — как у исходного фото.' },
-  image_size: { en: 'Image size', ru: 'Размер изображения', ruHelp: 'Если модель предлагает выбор; больший размер отвечает дольше.' },
-  input_max_side: { en: 'Photo size sent (px)', ru: 'Размер фото для ИИ (px)', ruHelp: 'Длинная сторона фото, отправляемого модели. По умолчанию — рабочий размер модели для выбранного размера результата; больше — дольше по медленному интернету.' },
-  thinking_level: { en: 'Thinking level', ru: 'Уровень размышления', ruHelp: 'Сколько модель рассуждает перед рисованием; high — дольше.' },
-  safety_threshold: { en: 'Safety threshold', ru: 'Порог фильтра безопасности', ruHelp: 'Для категорий: оскорбления, ненависть, откровенный и опасный контент.' },
-  size: { en: 'Size', ru: 'Размер', ruHelp: 'Размер результата в пикселях; auto — на выбор модели.' },
-  quality: { en: 'Quality', ru: 'Качество', ruHelp: 'Качество JPEG/WebP.' },
-  output_format: { en: 'Output format', ru: 'Формат ответа' },
-  output_compression: { en: 'Compression', ru: 'Сжатие', ruHelp: 'Только для jpeg/webp.' },
-  background: { en: 'Background', ru: 'Фон', ruHelp: 'Цвет фона там, где фото не покрывает холст.' },
-  input_fidelity: { en: 'Input fidelity', ru: 'Точность к исходнику', ruHelp: 'Только GPT Image 1 / 1.5 (новые модели решают сами): high точнее сохраняет лица.' },
-  strength: { en: 'Strength', ru: 'Сила эффекта', ruHelp: 'Насколько сильно применяется эффект.' },
-  seed: { en: 'Seed', ru: 'Seed (зерно)', ruHelp: 'Одинаковое зерно даёт повторяемый результат.' },
-  scale: { en: 'Scale', ru: 'Масштаб (scale)' },
-  negative_prompt: { en: 'Negative prompt', ru: 'Негативный промпт' },
-  original_language: { en: 'Prompt language', ru: 'Язык промпта', ruHelp: 'Например, ru или en.' },
-  delivery: { en: 'Delivery', ru: 'Получение результата', ruHelp: 'poll — опрос; webhook — Turbotext сам присылает результат.' },
-  face_restore: { en: 'Restore the face', ru: 'Восстановить лицо', ruHelp: 'Turbotext дорисует заменённое лицо.' },
-  style: { en: 'Style', ru: 'Стиль', ruHelp: 'bw — ч/б, sepia — сепия, vivid — ярче, cool/warm — холоднее/теплее, vintage — винтаж.' },
-  max_side: { en: 'Max side (px)', ru: 'Наибольшая сторона (px)', ruHelp: 'Больше — уменьшается.' },
   output: { en: 'Output for the booth', ru: 'Что получает фотобудка' },
-  format: { en: 'Format', ru: 'Формат', ruHelp: '«original» — как вернул провайдер.' },
-  fit: { en: 'Fit', ru: 'Вписывание', ruHelp: 'cover — заполнить (с обрезкой), contain — вписать целиком.' },
-  padding_percent: { en: 'Padding (%)', ru: 'Отступ (%)', ruHelp: 'Поле вокруг фото, в % от шаблона.' },
-  scale_percent: { en: 'Photo height (%)', ru: 'Высота фото (%)', ruHelp: 'Относительно фона.' },
+  format: { en: 'Format', ru: 'Формат', ruHelp: '«как вернул провайдер» — без перекодирования.' },
+  max_side: { en: 'Max side (px)', ru: 'Наибольшая сторона (px)', ruHelp: 'Больше — уменьшается.' },
+  quality: { en: 'Quality', ru: 'Качество', ruHelp: 'Качество JPEG/WebP.' },
   guest_link: { en: 'QR code of the guest page on the print', ru: 'QR-код страницы гостя на фото', ruHelp: 'Гость сканирует код с распечатки и скачивает фото. Нужен PHOTOCHANGER_PUBLIC_BASE_URL.' },
   enabled: { en: 'Enabled', ru: 'Включено', ruHelp: 'Печатать на фото QR-код страницы гостя (нужен PHOTOCHANGER_PUBLIC_BASE_URL).' },
-  position: { en: 'Corner', ru: 'Угол', ruHelp: 'bottom-right — справа внизу, bottom-left — слева внизу, top-right — справа вверху, top-left — слева вверху.' },
+  position: { en: 'Corner', ru: 'Угол' },
   size_percent: { en: 'Size (% of the short side)', ru: 'Размер (% от короткой стороны)' },
   margin_percent: { en: 'Margin (%)', ru: 'Отступ от края (%)' },
   caption: { en: 'Caption', ru: 'Подпись', ruHelp: 'Одна строка под кодом, например «Скачать фото».' },
-  plate: { en: 'Plate', ru: 'Подложка', ruHelp: 'light — светлая, dark — тёмная.' },
+  plate: { en: 'Plate', ru: 'Подложка' },
 };
 
-export function fieldLabel(name: string, fallback?: string): string {
-  return FIELDS[name]?.[current] ?? fallback ?? name;
+/** A settings field's label: the provider's word for its own field (top level), else the slot's own. */
+export function fieldLabel(name: string, fallback?: string, provider?: string): string {
+  return wordsOf(provider)?.fields?.[name]?.title ?? FIELDS[name]?.[current] ?? fallback ?? name;
 }
 
-export function fieldHelp(name: string, fallback?: string): string | undefined {
+export function fieldHelp(name: string, fallback?: string, provider?: string): string | undefined {
+  const own = wordsOf(provider)?.fields?.[name];
+  if (own) return own.description ?? (current === 'en' ? fallback : undefined);
   return current === 'ru' ? (FIELDS[name]?.ruHelp ?? fallback) : fallback;
 }
 
-/** Operation titles and descriptions, and template slots, in Russian (the catalog speaks English). */
-const OPERATIONS_RU: Record<string, [string, string]> = {
-  'local/neutral': ['Нейтральная', 'Поворот по EXIF, уменьшение до наибольшей стороны, перекодирование в JPEG.'],
-  'local/style': ['Стилевой фильтр', 'Цветовой стиль (ч/б, сепия, яркий, холодный, тёплый, винтаж) поверх фото.'],
-  'local/frame': ['Рамка / шаблон', 'Фото помещается в рамку: прозрачное окно шаблона или внутренняя область непрозрачного фона.'],
-  'local/background': ['Фон', 'Фото (например, PNG без фона) поверх фонового изображения, по центру снизу.'],
-  'gemini/edit': ['Редактирование Gemini', 'Фото (и необязательные референсы) с промптом отправляются в Gemini.'],
-  'openai/edit': ['Редактирование GPT Image', 'Фото (и необязательные референсы) с промптом отправляются в OpenAI. 15–60 с.'],
-  'turbotext/generate_image2image': ['Изображение по изображению', 'Перерисовывает фото по промпту.'],
-  'turbotext/mix_images': ['Перенос стиля', 'Переносит стиль шаблона на фото.'],
-  'turbotext/deepfake_photo': ['Замена лица', 'Лицо гостя переносится на целевой шаблон.'],
-};
-const TEMPLATES_RU: Record<string, string> = {
-  frame: 'Рамка (PNG с прозрачным окном или фон)',
-  background: 'Фоновое изображение',
-  reference: 'Референс (стиль, рамка, фон…)',
-  reference_2: 'Второй референс',
-  style: 'Изображение стиля',
-  target: 'Целевое изображение (чьё лицо заменяется)',
-};
-
 export function operationText(provider: string, op: { id: string; title: string; description: string }): { title: string; description: string } {
-  const ru = current === 'ru' ? OPERATIONS_RU[`${provider}/${op.id}`] : undefined;
-  return ru ? { title: ru[0], description: ru[1] } : { title: op.title, description: op.description };
+  const own = wordsOf(provider)?.operations?.[op.id];
+  return own ? { title: own.title, description: own.description ?? op.description } : { title: op.title, description: op.description };
 }
 
-export function templateTitle(key: string, fallback: string): string {
-  return current === 'ru' ? (TEMPLATES_RU[key] ?? fallback) : fallback;
+export function templateTitle(provider: string, key: string, fallback: string): string {
+  return wordsOf(provider)?.templates?.[key] ?? fallback;
 }
 
-/** Option values of the providers' settings, in words (the value itself when unknown). */
+/** Option values in words: the provider's own, else the slot's own settings' (the value itself when unknown). */
 const OPTION_LABELS: Record<string, { en: string; ru: string }> = {
   original: { en: 'as the provider returned it', ru: 'как вернул провайдер' },
   jpeg: { en: 'JPEG', ru: 'JPEG' },
   png: { en: 'PNG', ru: 'PNG' },
   webp: { en: 'WebP', ru: 'WebP' },
-  bw: { en: 'black and white', ru: 'чёрно-белый' },
-  sepia: { en: 'sepia', ru: 'сепия' },
-  vivid: { en: 'vivid', ru: 'яркий' },
-  cool: { en: 'cool', ru: 'холодный' },
-  warm: { en: 'warm', ru: 'тёплый' },
-  vintage: { en: 'vintage', ru: 'винтаж' },
-  cover: { en: 'cover (crop to fill)', ru: 'заполнить (с обрезкой)' },
-  contain: { en: 'contain (whole photo)', ru: 'вписать целиком' },
-  poll: { en: 'poll (ask for the result)', ru: 'опрос (запрашивать результат)' },
-  webhook: { en: 'webhook (Turbotext calls back)', ru: 'webhook (Turbotext присылает сам)' },
-  auto: { en: 'automatic', ru: 'автоматически' },
-  low: { en: 'low', ru: 'низкое' },
-  medium: { en: 'medium', ru: 'среднее' },
-  high: { en: 'high', ru: 'высокое' },
-  minimal: { en: 'minimal', ru: 'минимальный' },
-  transparent: { en: 'transparent', ru: 'прозрачный' },
-  opaque: { en: 'opaque', ru: 'непрозрачный' },
   light: { en: 'light', ru: 'светлая' },
   dark: { en: 'dark', ru: 'тёмная' },
   'bottom-right': { en: 'bottom right', ru: 'справа внизу' },
   'bottom-left': { en: 'bottom left', ru: 'слева внизу' },
   'top-right': { en: 'top right', ru: 'справа вверху' },
   'top-left': { en: 'top left', ru: 'слева вверху' },
-  BLOCK_NONE: { en: 'block nothing', ru: 'не блокировать' },
-  BLOCK_ONLY_HIGH: { en: 'block only high risk', ru: 'блокировать только высокий риск' },
-  BLOCK_MEDIUM_AND_ABOVE: { en: 'block medium risk and above', ru: 'блокировать средний риск и выше' },
-  BLOCK_LOW_AND_ABOVE: { en: 'block low risk and above', ru: 'блокировать низкий риск и выше' },
-  OFF: { en: 'filter off', ru: 'фильтр выключен' },
 };
 
-export function optionLabel(value: string): string {
-  return OPTION_LABELS[value]?.[current] ?? value;
+export function optionLabel(value: string, provider?: string): string {
+  return wordsOf(provider)?.options?.[value] ?? OPTION_LABELS[value]?.[current] ?? value;
 }

@@ -1,7 +1,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { logout, restoreSession, session } from './api';
-import { setLang, t, useLang } from './i18n';
+import { api, logout, restoreSession, session, type Provider } from './api';
+import { rememberProviders, setLang, t, useLang } from './i18n';
 import { AccountPage } from './pages/account';
 import { GalleryPage } from './pages/gallery';
 import { BoothsPage, JobDetailPage, JobsPage, RefusedPage } from './pages/jobs';
@@ -42,6 +42,8 @@ function App() {
   // Logging in changes the session, not necessarily the hash: re-render explicitly.
   const [, setLogins] = useState(0);
   const s = session();
+  // After a login as well as at start (a login does not reload the page).
+  useEffect(() => void loadProviderNames().catch(() => undefined), [s?.username]);
   if (!s || hash === '#/login') {
     return (
       <div class="shell">
@@ -104,6 +106,13 @@ function App() {
       </main>
     </div>
   );
+}
+
+/** Providers name themselves (their labels come with the catalog): loaded once for accounts that may read it. */
+async function loadProviderNames(): Promise<void> {
+  if (!session()?.permissions.includes('slots:read')) return;
+  const { data } = await api<{ providers: Provider[] }>('GET', '/api/providers');
+  rememberProviders(data.providers);
 }
 
 void restoreSession().then(() => render(<App />, document.getElementById('app')!));

@@ -31,6 +31,7 @@ import { ProviderFailure, type OperationDescriptor, type ProviderDriver, type Pr
 import { modelUnavailable, type LiveModelEntry, type ModelLister } from '../models.js';
 import { GEMINI_MODEL_TABLE, geminiCapabilities, geminiInputSide } from './models.js';
 import { checkGeminiSettings, GEMINI_HARM_CATEGORIES, GeminiEditSettingsSchema, type GeminiEditSettings } from './settings.js';
+import { GEMINI_LABELS } from './labels.js';
 
 const PROVIDER = 'gemini';
 const TITLE = 'Gemini';
@@ -227,6 +228,7 @@ export function createGeminiProvider(options: GeminiProviderOptions): ProviderDr
   const driver: ProviderDriver & ModelLister = {
     id: PROVIDER,
     title: 'Google Gemini',
+    labels: GEMINI_LABELS,
     operations: GEMINI_OPERATIONS,
     maxConcurrency: options.maxConcurrency,
     modelTable: GEMINI_MODEL_TABLE,

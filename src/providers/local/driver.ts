@@ -9,6 +9,7 @@ import { Type } from 'typebox';
 import { decodeBudget, decodedBytesOf } from '../../media/decode-budget.js';
 import { ImageDecodeError, jpegOptions, openImage, OutputSettingsSchema } from '../../media/imaging.js';
 import { ProviderFailure, type OperationDescriptor, type ProviderDriver, type ProviderRequest, type TemplateImage } from '../types.js';
+import { LOCAL_LABELS } from './labels.js';
 
 const ACCEPTED = ['image/jpeg', 'image/png', 'image/webp'] as const;
 const MAX_INPUT_BYTES = 50 * 1024 * 1024;
@@ -90,6 +91,7 @@ export function createLocalProvider(): ProviderDriver {
   return {
     id: 'local',
     title: 'Built-in (offline)',
+    labels: LOCAL_LABELS,
     operations,
     maxConcurrency: 4,
     readiness: async () => ({ configured: true }),

@@ -33,6 +33,7 @@ import { ProviderFailure, type OperationDescriptor, type ProviderDriver, type Pr
 import { modelUnavailable, type LiveModelEntry, type ModelLister } from '../models.js';
 import { OPENAI_MODEL_TABLE, openaiCapabilities, openaiSizeProblem } from './models.js';
 import { checkOpenAISettings, OpenAIEditSettingsSchema, type OpenAIEditSettings } from './settings.js';
+import { OPENAI_LABELS } from './labels.js';
 
 const PROVIDER = 'openai';
 const TITLE = 'OpenAI';
@@ -146,6 +147,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ProviderDr
   const driver: ProviderDriver & ModelLister = {
     id: PROVIDER,
     title: 'OpenAI GPT Image',
+    labels: OPENAI_LABELS,
     operations: OPENAI_OPERATIONS,
     maxConcurrency: options.maxConcurrency,
     modelTable: OPENAI_MODEL_TABLE,

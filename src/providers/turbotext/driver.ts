@@ -35,6 +35,7 @@ import {
   type MixImagesSettings,
 } from './settings.js';
 import type { TurbotextWebhookInbox } from './webhooks.js';
+import { TURBOTEXT_LABELS } from './labels.js';
 
 const PROVIDER = 'turbotext';
 const TITLE = 'Turbotext';
@@ -282,6 +283,7 @@ export function createTurbotextProvider(options: TurbotextProviderOptions): Prov
   return {
     id: PROVIDER,
     title: 'Turbotext',
+    labels: TURBOTEXT_LABELS,
     operations: TURBOTEXT_OPERATIONS,
     maxConcurrency: options.maxConcurrency,
     requiresPublicBaseUrl: true,

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api, authorizedImage, type Failover, type FailoverStep, type Provider, type Slot, type Template } from '../api';
 import { ErrorBox, Field, Loading, SchemaForm, useLoad } from '../components';
-import { operationText, t, templateTitle, useLang, providerReasonText, providerTitle } from '../i18n';
+import { operationText, rememberProviders, t, templateTitle, useLang, providerReasonText, providerTitle } from '../i18n';
 import { ModelNotes, modelPicker } from '../models';
 
 interface Draft {
@@ -54,6 +54,7 @@ function FailoverEditor({ providers, value, onChange, errors }: { providers: Pro
                 onChange={(settings) => setStep(i, { ...step, settings })}
                 errors={errors}
                 path={`${base}/settings`}
+                provider={step.provider}
                 custom={operation.settings_schema.properties?.model ? { model: modelPicker(step.provider) } : {}}
               />
             )}
@@ -209,7 +210,11 @@ function TestRun({ slotId, draft }: { slotId: string; draft: Draft }) {
 
 export function SlotEditorPage({ id }: { id: string }) {
   useLang();
-  const providers = useLoad(async () => (await api<{ providers: Provider[] }>('GET', '/api/providers')).data.providers, []);
+  const providers = useLoad(async () => {
+    const list = (await api<{ providers: Provider[] }>('GET', '/api/providers')).data.providers;
+    rememberProviders(list);
+    return list;
+  }, []);
   const [slot, setSlot] = useState<Slot>();
   const [etag, setEtag] = useState<string>();
   const [draft, setDraft] = useState<Draft>();
@@ -324,6 +329,7 @@ export function SlotEditorPage({ id }: { id: string }) {
               onChange={(settings) => setDraft({ ...draft, settings })}
               errors={errors}
               path="/settings"
+              provider={draft.provider}
               custom={operation.settings_schema.properties?.model ? { model: modelPicker(draft.provider) } : {}}
             />
           </fieldset>
@@ -367,7 +373,7 @@ export function SlotEditorPage({ id }: { id: string }) {
           <h2 id="tpl-title">{t('templates')}</h2>
           <div class="templates">
             {operation.template_keys.map((k) => (
-              <TemplateSlot slotId={id} provider={draft.provider} operation={draft.operation} tkey={k.key} title={templateTitle(k.key, k.title)} template={slot.templates.find((x) => x.key === k.key)} onChange={() => void refreshTemplates()} />
+              <TemplateSlot slotId={id} provider={draft.provider} operation={draft.operation} tkey={k.key} title={templateTitle(draft.provider, k.key, k.title)} template={slot.templates.find((x) => x.key === k.key)} onChange={() => void refreshTemplates()} />
             ))}
           </div>
         </section>
