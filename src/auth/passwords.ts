@@ -25,11 +25,34 @@ export function hashPassword(password: string): Promise<string> {
  */
 export const MAX_WAITING_PASSWORD_CHECKS = 32;
 
-export function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
+/**
+ * `signal`: the request that asked went away. A check still waiting for its slot is then dropped
+ * (rejected, never computed), so a client that sends a password and disconnects at once cannot
+ * keep the argon2 threads busy after it left.
+ */
+export function verifyPassword(passwordHash: string, password: string, signal?: AbortSignal): Promise<boolean> {
   if (argon2Slots.pendingCount >= MAX_WAITING_PASSWORD_CHECKS) {
     return Promise.reject(new AppError('too_many_attempts', 'Too many password checks are waiting; retry in a moment', { headers: { 'Retry-After': '1' } }));
   }
-  return argon2Slots(() => verify(passwordHash, password).catch(() => false));
+  return argon2Slots(() => {
+    if (signal?.aborted) return Promise.reject(new PasswordCheckDropped());
+    computed += 1;
+    return verify(passwordHash, password).catch(() => false);
+  });
+}
+
+let computed = 0;
+
+/** Password checks this process has computed with argon2 since it started (tests, metrics). */
+export function passwordChecksComputed(): number {
+  return computed;
+}
+
+/** A queued password check whose request went away before its turn. */
+export class PasswordCheckDropped extends AppError {
+  constructor() {
+    super('invalid_request', 'The request went away before its password was checked');
+  }
 }
 
 /** argon2 computations waiting for a slot right now (metrics, tests). */

@@ -70,6 +70,11 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
       let cleaned = false;
       // Filled while the body is read: a refusal names the booth when it sent its name first.
       const received = emptyUpload();
+      // The booth went away: a queued password check is dropped, a running job is told.
+      const clientGone = new AbortController();
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) clientGone.abort();
+      });
       // The payload never outlives the response; the inline copy is cleared once answered.
       const cleanUp = async () => {
         if (cleaned) return;
@@ -106,7 +111,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
             if (wait > 0) throw tooManyAttempts(wait);
             throttle.fail(...throttleKeys);
           }
-          const ok = known ?? (await ingestPassword.verify(runtime.ingestPasswordHash, password));
+          const ok = known ?? (await ingestPassword.verify(runtime.ingestPasswordHash, password, clientGone.signal));
           if (ok) throttle.succeed(...throttleKeys);
           else if (known === false) throttle.fail(...throttleKeys);
           return ok;
@@ -138,10 +143,6 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
           throw new AppError('payload_too_large', new DecodeTooLargeError(decoded, limit).message, { details: { decoded_bytes: decoded, limit_decoded_bytes: limit } });
         }
 
-        const clientGone = new AbortController();
-        reply.raw.once('close', () => {
-          if (!reply.raw.writableFinished) clientGone.abort();
-        });
         const outcome = await submitAndWait(deps, {
           jobId,
           slot,

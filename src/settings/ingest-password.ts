@@ -41,12 +41,13 @@ export class IngestPasswordVerifier {
     return createHmac('sha256', this.key).update(storedHash).update('\0').update(candidate).digest('base64');
   }
 
-  async verify(storedHash: string | undefined, candidate: string): Promise<boolean> {
+  /** `signal`: the asking request went away (a check still queued is dropped, and nothing is remembered). */
+  async verify(storedHash: string | undefined, candidate: string, signal?: AbortSignal): Promise<boolean> {
     if (storedHash === undefined) return false;
     const fingerprint = this.fingerprint(storedHash, candidate);
     const known = this.remembered(fingerprint);
     if (known !== undefined) return known;
-    const ok = await verifyPassword(storedHash, candidate);
+    const ok = await verifyPassword(storedHash, candidate, signal);
     if (ok) {
       if (this.accepted.size >= 4) this.accepted.delete(this.accepted.values().next().value as string);
       this.accepted.add(fingerprint);

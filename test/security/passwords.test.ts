@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pendingPasswordChecks } from '../../src/auth/passwords.js';
+import { hashPassword, PasswordCheckDropped, passwordChecksComputed, pendingPasswordChecks, verifyPassword } from '../../src/auth/passwords.js';
 import type { Clock } from '../../src/clock.js';
 import { jpegBytes, multipartBody, rawPost } from '../support/http.js';
 import { authHeader, startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
@@ -87,6 +87,21 @@ describe('finding 3: guessing the ingest password is throttled per client addres
     expect(statuses.filter((s) => s === 401).length).toBeGreaterThanOrEqual(32);
     expect(peak).toBeGreaterThan(2); // they queued…
     // …behind two running computations (p-limit's active count is the running ones).
+  });
+
+  it('a password check still queued when its client hangs up is dropped, never computed', async () => {
+    const hash = await hashPassword('the-right-one');
+    // Both argon2 slots are taken; the checks of two requests wait behind them.
+    const busy = [hashPassword('x'.repeat(12)), hashPassword('y'.repeat(12))];
+    const gone = new AbortController();
+    const before = passwordChecksComputed();
+    const dropped = verifyPassword(hash, 'a-guess', gone.signal);
+    const kept = verifyPassword(hash, 'the-right-one', new AbortController().signal);
+    gone.abort(); // the first client hangs up while its check waits
+    await expect(dropped).rejects.toBeInstanceOf(PasswordCheckDropped);
+    expect(await kept).toBe(true);
+    await Promise.all(busy);
+    expect(passwordChecksComputed() - before).toBe(1);
   });
 
   it('an ingest password shorter than 8 characters is refused', async () => {
