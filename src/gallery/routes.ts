@@ -20,6 +20,8 @@ import { collectExport, MAX_EXPORT_ENTRIES, zipResults } from './export.js';
 import { findGalleryResult, findShare, insertShare, listGallery, listShares, revokeShare, type GalleryRow, type ShareRow } from './statements.js';
 import { newShareRefKey } from './share-refs.js';
 import { thumbnailOrGone } from './thumbnails.js';
+/** The public address guests reach, and where it comes from (src/ops/public-address.ts, read through deps). */
+type PublicBase = ReturnType<AppDeps['publicAddress']['base']>;
 
 const SLOT_ID = Type.String({ pattern: '^slot-[0-9]{3}$' });
 
@@ -93,6 +95,9 @@ const ShareSchema = Type.Object({
   slot_ids: Type.Array(Type.String()),
   path: Type.String({ description: '/g/<token>: the public gallery' }),
   url: Nullable(Type.String({ description: 'The absolute link on the public address (null when this server knows none)' })),
+  public_base_source: Type.Union([Type.Literal('configured'), Type.Literal('lan'), Type.Literal('none')], {
+    description: "Where `url`'s address comes from: PHOTOCHANGER_PUBLIC_BASE_URL, or this machine's LAN address (guests off the venue's network cannot open it)",
+  }),
   qr_url: Type.String(),
   state: Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('revoked')]),
   created_by: Nullable(Type.String()),
@@ -105,13 +110,14 @@ const ShareSchema = Type.Object({
 /** A share shows the photos of the last 12 hours unless told otherwise (an evening's event). */
 const SHARE_DEFAULT_LOOKBACK_MS = 12 * 3600_000;
 
-function shareView(s: ShareRow, base: string | undefined, now: Date) {
+function shareView(s: ShareRow, base: PublicBase, now: Date) {
   return {
     id: s.id,
     title: s.title,
     slot_ids: s.slot_ids,
     path: `/g/${s.token}`,
-    url: base ? `${base}/g/${s.token}` : null,
+    url: base.url ? `${base.url}/g/${s.token}` : null,
+    public_base_source: base.source,
     qr_url: `/api/gallery/shares/${s.id}/qr.svg`,
     state: s.revoked_at ? ('revoked' as const) : s.expires_at <= now ? ('expired' as const) : ('active' as const),
     created_by: s.created_by,
@@ -238,7 +244,7 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async
     },
     async () => {
       const now = deps.clock.now();
-      const base = deps.publicAddress.base().url;
+      const base = deps.publicAddress.base();
       return { shares: (await listShares(deps.db, now)).map((s) => shareView(s, base, now)) };
     },
   );
@@ -288,7 +294,7 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async
       };
       await insertShare(deps.db, share);
       await audit(deps.db, deps.clock, { actor: share.created_by!, action: 'gallery.share_created', target: share.id, fields: share.slot_ids });
-      return reply.code(201).send(shareView(share, deps.publicAddress.base().url, now));
+      return reply.code(201).send(shareView(share, deps.publicAddress.base(), now));
     },
   );
 

@@ -101,7 +101,7 @@ describe('guests and the gallery', () => {
     expect(await decodeQr((await shoot('slot-002', await photo(1800, 1200))).bytes)).toBeUndefined();
   });
 
-  it('refuses to enable the QR code without a public base URL (422 naming the field)', async () => {
+  it('without a public base URL: enabling the QR code is 422 naming the field; a share link says it is on the LAN address', async () => {
     const lan = await startTestServer();
     try {
       const current = await fetch(`${lan.url}/api/slots/slot-001`, { headers: authHeader(lan) });
@@ -114,6 +114,11 @@ describe('guests and the gallery', () => {
       const body = await jsonOf(res);
       expect(body.error.details.errors[0].path).toBe('/settings/output/guest_link/enabled');
       expect(body.error.details.errors[0].message).toContain('PHOTOCHANGER_PUBLIC_BASE_URL');
+      // A share link still works there, on the LAN address, and says so.
+      const share = await fetch(`${lan.url}/api/gallery/shares`, { method: 'POST', headers: { ...authHeader(lan), 'content-type': 'application/json' }, body: JSON.stringify({ slot_ids: ['slot-001'] }) });
+      expect(share.status).toBe(201);
+      const view = await jsonOf(share);
+      expect(view.public_base_source).toBe(view.url === null ? 'none' : 'lan');
     } finally {
       await lan.close();
     }
@@ -226,7 +231,7 @@ describe('guests and the gallery', () => {
     const created = await api('/api/gallery/shares', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ slot_ids: ['slot-008'], title: 'Свадьба Анны', since }) });
     expect(created.status).toBe(201);
     const share = await jsonOf(created);
-    expect(share).toMatchObject({ state: 'active', slot_ids: ['slot-008'], url: `${PUBLIC}${share.path}`, since });
+    expect(share).toMatchObject({ state: 'active', slot_ids: ['slot-008'], url: `${PUBLIC}${share.path}`, public_base_source: 'configured', since });
     expect((await api(share.qr_url)).headers.get('content-type')).toMatch(/^image\/svg\+xml/);
     const page = await fetch(`${server.url}${share.path}`);
     expect(page.status).toBe(200);

@@ -997,6 +997,8 @@ export interface paths {
                                 id: string;
                                 /** @description /g/<token>: the public gallery */
                                 path: string;
+                                /** @description Where `url`'s address comes from: PHOTOCHANGER_PUBLIC_BASE_URL, or this machine's LAN address (guests off the venue's network cannot open it) */
+                                public_base_source: "configured" | "lan" | "none";
                                 qr_url: string;
                                 revoked_at: string | null;
                                 /** @description Photos taken from this moment are shown */
@@ -1086,6 +1088,8 @@ export interface paths {
                             id: string;
                             /** @description /g/<token>: the public gallery */
                             path: string;
+                            /** @description Where `url`'s address comes from: PHOTOCHANGER_PUBLIC_BASE_URL, or this machine's LAN address (guests off the venue's network cannot open it) */
+                            public_base_source: "configured" | "lan" | "none";
                             qr_url: string;
                             revoked_at: string | null;
                             /** @description Photos taken from this moment are shown */

@@ -287,6 +287,7 @@ const en = {
   ownAccount: 'You cannot remove your own account.',
   accountExists: 'An account with this name already exists.',
   myAccount: 'My account',
+  shareLinkLan: 'This link and its QR code work only for phones on the venue\'s network (PHOTOCHANGER_PUBLIC_BASE_URL is not set): guests on mobile data cannot open it.',
 };
 
 export type MessageKey = keyof typeof en;
@@ -579,6 +580,7 @@ const ru: Record<MessageKey, string> = {
   ownAccount: 'Нельзя удалить собственную учётную запись.',
   accountExists: 'Учётная запись с таким именем уже есть.',
   myAccount: 'Моя учётная запись',
+  shareLinkLan: 'Эта ссылка и её QR-код работают только для телефонов в сети площадки (PHOTOCHANGER_PUBLIC_BASE_URL не задан): гости с мобильным интернетом её не откроют.',
 };
 
 export type Lang = 'ru' | 'en';

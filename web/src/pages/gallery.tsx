@@ -318,6 +318,11 @@ function Shares() {
                     )}
                   </div>
                 )}
+                {s.state === 'active' && s.public_base_source === 'lan' && (
+                  <p class="warning" role="note" data-testid="share-lan">
+                    {t('shareLinkLan')}
+                  </p>
+                )}
               </div>
             </li>
           ))}
