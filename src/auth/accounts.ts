@@ -53,7 +53,8 @@ export async function createAccount(db: Db, clock: Clock, username: string, pass
   const now = clock.now();
   await db
     .insertInto('admin_account')
-    .values({ username, password_hash: await hashPassword(password), permissions, created_at: now, updated_at: now })
+    // A token of an earlier account of the same name (removed) is not this account's.
+    .values({ username, password_hash: await hashPassword(password), permissions, created_at: now, updated_at: now, credentials_changed_at: now })
     .execute();
 }
 

@@ -200,7 +200,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
       onRequest: requirePermission(deps.auth, 'accounts:write'),
       schema: {
         summary: 'Add an administrator account',
-        description: `422 invalid_settings with details.errors at /username or /password (letters, digits and . _ @ -; a password of at least 8 characters); 409 conflict when the name exists.`,
+        description: `422 invalid_settings with details.errors at /username or /password (letters, digits and . _ @ -; a password of at least 8 characters); 409 conflict when the name exists; 403 forbidden (details.not_held) for a permission the caller does not hold.`,
         tags: ['auth'],
         security: BEARER_SECURITY,
         body: Type.Object(
@@ -212,6 +212,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
     },
     async (request, reply) => {
       const { username, password, permissions } = request.body;
+      grantable(request.principal!.permissions, permissions);
       try {
         await createAccount(deps.db, deps.clock, username, password, permissions);
       } catch (err) {
@@ -232,7 +233,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
         summary: "Change an account's permissions, or set a new password for it",
         description:
           'Either changes what the account ends: a new password ends its sessions and tokens; new permissions end its bearer tokens (its web sessions see them at once). ' +
-          '409 conflict when no account could manage accounts afterwards.',
+          '409 conflict when no account could manage accounts afterwards; 403 forbidden (details.not_held) when adding a permission the caller does not hold.',
         tags: ['auth'],
         security: BEARER_SECURITY,
         params: UsernameParams,
@@ -251,6 +252,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
       if (problems.length) throw new AppError('invalid_settings', problems.map((e) => e.message).join('; '), { details: { errors: problems } });
       const fields: string[] = [];
       if (permissions !== undefined) {
+        const before = (await listAccounts(deps.db)).find((a) => a.username === username);
+        if (!before) throw noAccount(username);
+        grantable(request.principal!.permissions, permissions.filter((p) => !before.permissions.includes(p)));
         if (!(await setPermissions(deps.db, deps.clock, username, permissions))) throw noAccount(username);
         fields.push('permissions');
       }
@@ -287,6 +291,14 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
     },
   );
 };
+
+/** Nobody grants a permission they do not hold themselves (403 forbidden, naming them). */
+function grantable(held: readonly string[], granted: readonly string[]): void {
+  const notHeld = granted.filter((p) => !held.includes(p));
+  if (notHeld.length > 0) {
+    throw new AppError('forbidden', `You cannot grant a permission you do not hold: ${notHeld.join(', ')}`, { details: { not_held: notHeld } });
+  }
+}
 
 function noAccount(username: string): AppError {
   return new AppError('not_found', `No administrator named ${username}`, { details: { username } });

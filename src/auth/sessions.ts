@@ -3,8 +3,10 @@
  * cookie. Sessions are rows (the SHA-256 of a random token; the token lives only in an
  * `HttpOnly; SameSite=Strict` cookie, `Secure` over HTTPS), slide their expiry while used (12 h, or
  * 30 days with "remember me"), and end at logout, at a password reset and with the account. Writes
- * made with the cookie need the session's CSRF token in `X-CSRF-Token`. Bearer tokens are checked
- * against the account too: removed, or issued before the last password reset, they stop at once.
+ * made with the cookie need the session's CSRF token in `X-CSRF-Token`; a session reads its
+ * account's permissions at each request. Bearer tokens are checked against the account too:
+ * removed, or issued before its last password or permission change, they stop at once, and never
+ * grant a permission the account no longer holds.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { parseCookie, stringifySetCookie } from 'cookie';
@@ -73,12 +75,15 @@ export class Authenticator {
       const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
       const claims = token === undefined ? undefined : this.deps.tokens.verifyClaims(token);
       if (!claims) return undefined;
-      // The account must still exist and not have changed its password since the token was issued.
+      // The account must still exist and not have changed its password or permissions since the
+      // token was issued; and a token never grants more than the account holds now (a token signed
+      // while its account was being demoted, in the same millisecond, keeps no lost permission).
       const row = await sql<{ permissions: string[] }>`
         SELECT permissions FROM admin_account
          WHERE username = ${claims.sub} AND credentials_changed_at <= ${new Date(claims.issuedAtMs)}`.execute(this.deps.db);
-      if (!row.rows[0]) return undefined;
-      return { principal: { username: claims.sub, permissions: claims.perms }, via: 'bearer' };
+      const held = row.rows[0]?.permissions;
+      if (!held) return undefined;
+      return { principal: { username: claims.sub, permissions: claims.perms.filter((p) => held.includes(p)) }, via: 'bearer' };
     }
     const token = sessionToken(request);
     if (!token) return undefined;

@@ -18,8 +18,9 @@ interface Claims {
 }
 
 /**
- * HS256 access tokens. The token carries the account's permissions at login, so a permission
- * change takes effect at the next login (at most one token lifetime later). Time comes from the
+ * HS256 access tokens. The token carries the account's permissions at login; the request's check
+ * (src/auth/sessions.ts) refuses it after a password or permission change and never lets it grant
+ * more than the account holds now. Time comes from the
  * injected clock, so expiry is testable without waiting.
  */
 export class TokenService {

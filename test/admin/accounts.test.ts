@@ -62,6 +62,37 @@ describe('accounts: your own password, and administrators managing accounts', ()
     expect((await call('PUT', '/api/accounts/operator', admin, {})).status).toBe(400);
   });
 
+  it('a token never grants more than its account holds now: a demotion racing a login, a removed name re-created', async () => {
+    // A login that read the permissions before a demotion and signed its token after it.
+    const raced = authHeader(server, ['stats:read', 'slots:read', 'accounts:write'], 'operator');
+    expect((await call('GET', '/api/stats/global', raced)).status).toBe(200);
+    expect((await call('GET', '/api/slots', raced)).status).toBe(403);
+    expect((await call('GET', '/api/accounts', raced)).status).toBe(403);
+    // Bob's token outlives Bob; a new account named bob does not inherit it.
+    expect((await call('POST', '/api/accounts', admin, { username: 'bob', password: 'bob-pass-123', permissions: ['accounts:write', 'stats:read'] })).status).toBe(201);
+    const bob = await login('bob', 'bob-pass-123');
+    const bobToken = { authorization: `Bearer ${bob.token}` };
+    expect((await call('GET', '/api/accounts', bobToken)).status).toBe(200);
+    expect((await call('DELETE', '/api/accounts/bob', admin)).status).toBe(204);
+    expect((await call('POST', '/api/accounts', admin, { username: 'bob', password: 'bob-pass-456', permissions: ['stats:read'] })).status).toBe(201);
+    expect((await call('GET', '/api/me', bobToken)).status).toBe(401);
+    expect((await call('DELETE', '/api/accounts/bob', admin)).status).toBe(204);
+  });
+
+  it('nobody grants a permission they do not hold', async () => {
+    expect((await call('POST', '/api/accounts', admin, { username: 'lead', password: 'lead-pass-123', permissions: ['accounts:write', 'stats:read'] })).status).toBe(201);
+    const lead = await login('lead', 'lead-pass-123');
+    const create = await call('POST', '/api/accounts', asSession(lead), { username: 'helper', password: 'helper-pass-1', permissions: ['settings:write'] });
+    expect(create.status).toBe(403);
+    expect((await jsonOf(create)).error.details.not_held).toEqual(['settings:write']);
+    expect((await call('PUT', '/api/accounts/lead', asSession(lead), { permissions: ['accounts:write', 'stats:read', 'slots:write'] })).status).toBe(403);
+    // What it holds it may grant, and it may take away what it does not hold.
+    expect((await call('POST', '/api/accounts', asSession(lead), { username: 'helper', password: 'helper-pass-1', permissions: ['stats:read'] })).status).toBe(201);
+    expect((await call('PUT', '/api/accounts/operator', asSession(lead), { permissions: [] })).status).toBe(200);
+    expect((await call('PUT', '/api/accounts/operator', admin, { permissions: ['stats:read'] })).status).toBe(200);
+    for (const name of ['helper', 'lead']) expect((await call('DELETE', `/api/accounts/${name}`, admin)).status).toBe(204);
+  });
+
   it('changes your own password with the current one; your session goes on, every other one ends', async () => {
     const here = await login('operator', 'operator-pass-1');
     const elsewhere = await login('operator', 'operator-pass-1');

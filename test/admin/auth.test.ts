@@ -9,7 +9,7 @@ import { authHeader, startTestServer, TEST_ADMIN, type TestServer } from '../sup
 /** Every protected admin route and the permission it needs. */
 const PROTECTED: Array<{ method: string; url: string; permission: Permission | null }> = [
   { method: 'GET', url: '/api/me', permission: null },
-  { method: 'GET', url: '/api/providers', permission: 'slots:read' },
+  { method: 'GET', url: '/api/providers', permission: null },
   { method: 'GET', url: '/api/slots', permission: 'slots:read' },
   { method: 'GET', url: '/api/slots/slot-001', permission: 'slots:read' },
   { method: 'PUT', url: '/api/slots/slot-001', permission: 'slots:write' },
