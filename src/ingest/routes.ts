@@ -171,8 +171,9 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
       } catch (err) {
         if (err instanceof AppError) {
           if (jobCreated) void reply.header('X-Job-Id', jobId);
-          if (!jobCreated && err.code !== 'shutting_down') {
-            deps.rejections.count(slotId, err.status, err.code, { address: request.ip, boothName: firstValue(received.fields.name), boothUserId: firstValue(received.fields.user_id) });
+          // A booth that hung up was not refused (and shutting down is not the booth's fault).
+          if (!jobCreated && err.code !== 'shutting_down' && !clientGone.signal.aborted) {
+            deps.rejections.count(slotId, err.status, err.code, { address: request.ip, key: client, boothName: firstValue(received.fields.name), boothUserId: firstValue(received.fields.user_id) });
           }
         }
         throw err;

@@ -32,10 +32,6 @@ export function resultFileName(row: { id: string; slot_id: string; finalized_at:
   return `${at}_${row.slot_id}_${row.id.slice(0, 8)}.${extensionForMime(row.result_mime ?? '')}`;
 }
 
-/**
- * Where media lives on disk. One MEDIA_ROOT may be shared by several instances; every path is
- * derived from a job id (validated as a UUID, so no path ever escapes the root).
- */
 /** Bytes under the media root by kind, and the disk around it. */
 export interface MediaUsage {
   measuredAt: Date;
@@ -56,6 +52,10 @@ async function directoryBytes(dir: string): Promise<number> {
   return total;
 }
 
+/**
+ * Where media lives on disk. One MEDIA_ROOT may be shared by several instances; every path is
+ * derived from a job id (validated as a UUID, so no path ever escapes the root).
+ */
 export class MediaStore {
   private lastUsage: { at: number; usage: Promise<MediaUsage> } | undefined;
 

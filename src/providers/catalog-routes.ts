@@ -59,8 +59,9 @@ export const providerCatalogRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }>
   app.get(
     '/api/providers',
     {
-      onRequest: requirePermission(deps.auth, 'slots:read'),
-      schema: { summary: 'Providers, their operations and settings schemas', tags: ['providers'], security: BEARER_SECURITY, response: { 200: Type.Object({ providers: Type.Array(ProviderSchema) }), ...errorResponses(401, 403) } },
+      // Every account may read it: the UI names providers with it on every page (no secret in it).
+      onRequest: requirePermission(deps.auth, null),
+      schema: { summary: 'Providers, their operations and settings schemas (any account)', tags: ['providers'], security: BEARER_SECURITY, response: { 200: Type.Object({ providers: Type.Array(ProviderSchema) }), ...errorResponses(401, 403) } },
     },
     async () => ({
       providers: await Promise.all(

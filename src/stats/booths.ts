@@ -33,5 +33,6 @@ export function mergeUnnamedContacts(rows: BoothActivityRow[]): BoothActivityRow
       into.last_refusal_status = r.last_refusal_status;
     }
   }
-  return out.sort((a, b) => b.last_contact_at.getTime() - a.last_contact_at.getTime());
+  // Booths with accepted photos first (a flood of strangers' refusals cannot hide them), then latest contact.
+  return out.sort((a, b) => Number(b.jobs > 0) - Number(a.jobs > 0) || b.last_contact_at.getTime() - a.last_contact_at.getTime());
 }

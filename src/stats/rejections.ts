@@ -5,8 +5,9 @@
  * written every few seconds, so a flood of refusals costs no database write per request:
  *  - counts are exact; slot ids that are not ours (a 404 flood with random paths) are counted
  *    under '' so their keys stay bounded;
- *  - single refusals are sampled: at most SAMPLES_PER_CLIENT per address and SAMPLES_PER_FLUSH in
- *    all between two writes, and the table keeps the newest KEEP_SAMPLES rows.
+ *  - single refusals are sampled: at most SAMPLES_PER_CLIENT a minute per client (an IPv6 /64 is
+ *    one client) and SAMPLES_PER_MINUTE in all, and the table keeps the newest KEEP_SAMPLES rows.
+ *    Samples are best effort: a batch that cannot be written is dropped, never retried forever.
  */
 import { sql } from 'kysely';
 import type { Clock } from '../clock.js';
@@ -14,9 +15,10 @@ import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
 
 const SLOT_ID = /^slot-[0-9]{3}$/;
-export const SAMPLES_PER_FLUSH = 100;
+export const SAMPLES_PER_MINUTE = 120;
 export const SAMPLES_PER_CLIENT = 5;
 export const KEEP_SAMPLES = 1000;
+const SAMPLE_WINDOW_MS = 60_000;
 /** Longest slot id, booth name or user id kept with a refusal (they come from strangers). */
 const TEXT_LIMIT = 64;
 
@@ -31,6 +33,8 @@ interface Pending {
 /** Who was refused, as far as the request said before it was refused. */
 export interface RefusedClient {
   address: string;
+  /** The client as the caps count it (src/auth/attempts.ts clientKey: an IPv6 /64 is one client). */
+  key: string;
   boothName?: string;
   boothUserId?: string;
 }
@@ -48,7 +52,8 @@ interface Sample {
 export class RejectionCounter {
   private pending = new Map<string, Pending>();
   private samples: Sample[] = [];
-  private samplesPerClient = new Map<string, number>();
+  /** The sampling caps' current minute: samples taken in all and per client. */
+  private window = { start: 0, total: 0, perClient: new Map<string, number>() };
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -75,60 +80,71 @@ export class RejectionCounter {
     const p = this.pending.get(key);
     if (p) p.count += 1;
     else this.pending.set(key, { hour, slotId: slot, code, status, count: 1 });
-    if (client) this.sample({ at, slotId: text(slotId) ?? '', status, code, address: client.address, boothName: text(client.boothName), boothUserId: text(client.boothUserId) });
+    if (client && this.mayTakeSample(client.key, at)) {
+      this.samples.push({ at, slotId: text(slotId) ?? '', status, code, address: text(client.address) ?? '', boothName: text(client.boothName), boothUserId: text(client.boothUserId) });
+    }
   }
 
-  private sample(s: Sample): void {
-    const seen = this.samplesPerClient.get(s.address) ?? 0;
-    if (seen >= SAMPLES_PER_CLIENT || this.samples.length >= SAMPLES_PER_FLUSH) return;
-    this.samplesPerClient.set(s.address, seen + 1);
-    this.samples.push(s);
+  /** The per-minute caps (the map holds at most SAMPLES_PER_MINUTE clients). */
+  private mayTakeSample(key: string, at: Date): boolean {
+    if (at.getTime() - this.window.start >= SAMPLE_WINDOW_MS) this.window = { start: at.getTime(), total: 0, perClient: new Map() };
+    const seen = this.window.perClient.get(key) ?? 0;
+    if (seen >= SAMPLES_PER_CLIENT || this.window.total >= SAMPLES_PER_MINUTE) return false;
+    this.window.perClient.set(key, seen + 1);
+    this.window.total += 1;
+    return true;
   }
 
-  /** Writes the counts and samples so far. What cannot be written is kept for the next try. */
+  /** Writes the counts and samples so far. Counts that cannot be written are kept for the next try. */
   async flush(): Promise<void> {
-    if (this.pending.size === 0 && this.samples.length === 0) return;
     const batch = [...this.pending.values()];
     const samples = this.samples;
     this.pending = new Map();
     this.samples = [];
-    this.samplesPerClient = new Map();
-    try {
-      await this.deps.db.transaction().execute(async (trx) => {
-        if (batch.length > 0) {
-          await sql`
-            INSERT INTO ingest_rejection_count (hour, slot_id, code, status, count)
-            SELECT * FROM unnest(${batch.map((b) => b.hour)}::timestamptz[], ${batch.map((b) => b.slotId)}::text[],
-                                 ${batch.map((b) => b.code)}::text[], ${batch.map((b) => b.status)}::int[], ${batch.map((b) => b.count)}::bigint[])
-            ON CONFLICT (hour, slot_id, code) DO UPDATE SET count = ingest_rejection_count.count + EXCLUDED.count`.execute(trx);
+    if (batch.length > 0) {
+      try {
+        await sql`
+          INSERT INTO ingest_rejection_count (hour, slot_id, code, status, count)
+          SELECT * FROM unnest(${batch.map((b) => b.hour)}::timestamptz[], ${batch.map((b) => b.slotId)}::text[],
+                               ${batch.map((b) => b.code)}::text[], ${batch.map((b) => b.status)}::int[], ${batch.map((b) => b.count)}::bigint[])
+          ON CONFLICT (hour, slot_id, code) DO UPDATE SET count = ingest_rejection_count.count + EXCLUDED.count`.execute(this.deps.db);
+      } catch (err) {
+        for (const b of batch) {
+          const key = `${b.hour.getTime()}|${b.slotId}|${b.code}`;
+          const p = this.pending.get(key);
+          if (p) p.count += b.count;
+          else this.pending.set(key, b);
         }
-        if (samples.length > 0) await insertRefusals(trx, samples);
-      });
-    } catch (err) {
-      for (const b of batch) {
-        const key = `${b.hour.getTime()}|${b.slotId}|${b.code}`;
-        const p = this.pending.get(key);
-        if (p) p.count += b.count;
-        else this.pending.set(key, b);
+        this.deps.log.warn({ err: { message: (err as Error).message } }, 'refusal counts not written yet; retrying');
       }
-      for (const s of samples) this.sample(s);
-      this.deps.log.warn({ err: { message: (err as Error).message } }, 'refusal counts not written yet; retrying');
+    }
+    if (samples.length > 0) {
+      try {
+        await insertRefusals(this.deps.db, samples);
+      } catch (err) {
+        this.deps.log.warn({ err: { message: (err as Error).message }, dropped: samples.length }, 'refusal samples not written; dropped');
+      }
     }
   }
 }
 
+/** A stranger's text as stored: control characters (PostgreSQL refuses NUL) removed, cut, null when empty. */
 function text(value: string | undefined): string | null {
-  return value === undefined || value === '' ? null : value.slice(0, TEXT_LIMIT);
+  // eslint-disable-next-line no-control-regex
+  const clean = value?.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, TEXT_LIMIT);
+  return clean === undefined || clean === '' ? null : clean;
 }
 
-/** The samples, then the table trimmed to the newest KEEP_SAMPLES rows. */
+/** The samples, then the table trimmed to the newest KEEP_SAMPLES rows (one transaction). */
 async function insertRefusals(db: Db, samples: Sample[]): Promise<void> {
-  await sql`
-    INSERT INTO ingest_refusal (occurred_at, slot_id, status, code, client_address, booth_name, booth_user_id)
-    SELECT * FROM unnest(${samples.map((s) => s.at)}::timestamptz[], ${samples.map((s) => s.slotId)}::text[], ${samples.map((s) => s.status)}::int[],
-                         ${samples.map((s) => s.code)}::text[], ${samples.map((s) => s.address)}::text[],
-                         ${samples.map((s) => s.boothName)}::text[], ${samples.map((s) => s.boothUserId)}::text[])`.execute(db);
-  await sql`
-    DELETE FROM ingest_refusal
-     WHERE id <= (SELECT id FROM ingest_refusal ORDER BY id DESC OFFSET ${KEEP_SAMPLES} LIMIT 1)`.execute(db);
+  await db.transaction().execute(async (trx) => {
+    await sql`
+      INSERT INTO ingest_refusal (occurred_at, slot_id, status, code, client_address, booth_name, booth_user_id)
+      SELECT * FROM unnest(${samples.map((s) => s.at)}::timestamptz[], ${samples.map((s) => s.slotId)}::text[], ${samples.map((s) => s.status)}::int[],
+                           ${samples.map((s) => s.code)}::text[], ${samples.map((s) => s.address)}::text[],
+                           ${samples.map((s) => s.boothName)}::text[], ${samples.map((s) => s.boothUserId)}::text[])`.execute(trx);
+    await sql`
+      DELETE FROM ingest_refusal
+       WHERE id <= (SELECT id FROM ingest_refusal ORDER BY id DESC OFFSET ${KEEP_SAMPLES} LIMIT 1)`.execute(trx);
+  });
 }

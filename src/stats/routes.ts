@@ -5,7 +5,7 @@ import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { AppError, errorResponses } from '../errors.js';
 import { boothActivity, computeStats, listRefusals, slotLastOutcomes, slotStatsResetAt, slotTotalsSince, type GroupBy } from './statements.js';
 import { mergeUnnamedContacts } from './booths.js';
-import { KEEP_SAMPLES, SAMPLES_PER_CLIENT, SAMPLES_PER_FLUSH } from './rejections.js';
+import { KEEP_SAMPLES, SAMPLES_PER_CLIENT, SAMPLES_PER_MINUTE } from './rejections.js';
 import { MEDIA_DIRS } from '../media/storage.js';
 import { Nullable } from '../schemas.js';
 
@@ -66,7 +66,7 @@ const StorageSchema = Type.Object({
   media_bytes: Type.Object(Object.fromEntries(MEDIA_DIRS.map((d) => [d, Type.Integer()])) as Record<(typeof MEDIA_DIRS)[number], ReturnType<typeof Type.Integer>>),
   disk: Nullable(Type.Object({ total_bytes: Type.Integer(), free_bytes: Type.Integer() })),
 });
-const REFUSALS_DESCRIPTION = `The newest refusals of booth uploads, one by one: time, the slot asked for, HTTP status, error code, client address and the booth's \`name\`/\`user_id\` when it sent them before it was refused. Bounded: at most ${SAMPLES_PER_CLIENT} per address and ${SAMPLES_PER_FLUSH} in all are kept every few seconds, and the newest ${KEEP_SAMPLES}; the counts in the statistics stay exact. Newest first; page with \`before\` = the last id.`;
+const REFUSALS_DESCRIPTION = `The newest refusals of booth uploads, one by one: time, the slot asked for, HTTP status, error code, client address and the booth's \`name\`/\`user_id\` when it sent them before it was refused. Sampled: at most ${SAMPLES_PER_CLIENT} a minute per client (an IPv6 /64 is one client) and ${SAMPLES_PER_MINUTE} a minute in all are kept, and the newest ${KEEP_SAMPLES} rows; the counts in the statistics stay exact. Newest first; page with \`before\` = the last id.`;
 const Query = Type.Object({
   from: Type.Optional(Type.String({ format: 'date-time', description: 'Start (inclusive), ISO-8601. Default: 24 h before `to`.' })),
   to: Type.Optional(Type.String({ format: 'date-time', description: 'End (exclusive), ISO-8601. Default: now.' })),
@@ -146,7 +146,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (
         querystring: Type.Object({
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
           before: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$' })),
-          slot_id: Type.Optional(Type.String({ maxLength: 64 })),
+          slot_id: Type.Optional(Type.String({ maxLength: 64, pattern: '^[^\\u0000-\\u001f]*$' })),
         }),
         response: { 200: Type.Object({ refusals: Type.Array(RefusalSchema), next_before: Nullable(Type.String()) }), ...errorResponses(400, 401, 403) },
       },

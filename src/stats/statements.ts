@@ -268,12 +268,16 @@ export interface BoothActivityRow {
 
 /**
  * Booths in contact since `since`: their jobs (the address each photo came from, the booth's
- * fields) and their kept refusals, grouped by address, name and user_id, latest contact first.
+ * fields) and their kept refusals, grouped by address, name and user_id; booths with accepted
+ * photos first, then by latest contact.
  */
 export async function boothActivity(db: Db, since: Date, limit: number): Promise<BoothActivityRow[]> {
   const r = await sql<BoothActivityRow>`
     WITH contact AS (
-      SELECT client_address AS address, coalesce(metadata->>'name', '') AS name, coalesce(metadata->>'user_id', '') AS user_id,
+      -- A field the booth sent twice is stored as an array: its first value names it, cut like a refusal's.
+      SELECT client_address AS address,
+             left(coalesce(CASE jsonb_typeof(metadata->'name') WHEN 'array' THEN metadata->'name'->>0 ELSE metadata->>'name' END, ''), 64) AS name,
+             left(coalesce(CASE jsonb_typeof(metadata->'user_id') WHEN 'array' THEN metadata->'user_id'->>0 ELSE metadata->>'user_id' END, ''), 64) AS user_id,
              created_at AS at, slot_id, id::text AS job_id,
              CASE WHEN is_finalized THEN coalesce(failure_reason, 'succeeded') ELSE status END AS outcome,
              NULL::text AS code, NULL::int AS status
@@ -297,7 +301,8 @@ export async function boothActivity(db: Db, since: Date, limit: number): Promise
            (array_agg(status ORDER BY at DESC) FILTER (WHERE code IS NOT NULL))[1] AS last_refusal_status
       FROM contact
      GROUP BY address, name, user_id
-     ORDER BY last_contact_at DESC
+     -- Booths whose photos were taken come first: strangers' refusals cannot push them off the list.
+     ORDER BY count(job_id) > 0 DESC, last_contact_at DESC
      LIMIT ${limit}`.execute(db);
   return r.rows;
 }

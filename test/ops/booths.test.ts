@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KEEP_SAMPLES, SAMPLES_PER_CLIENT } from '../../src/stats/rejections.js';
+import { KEEP_SAMPLES, SAMPLES_PER_CLIENT, SAMPLES_PER_MINUTE } from '../../src/stats/rejections.js';
 import { createLocalProvider } from '../../src/providers/local/driver.js';
 import { createScriptedProvider } from '../support/scripted-provider.js';
 import { jpegBytes, jsonOf, multipartBody, rawPost, type BoothPart } from '../support/http.js';
@@ -66,7 +66,9 @@ describe('refusals one by one, and the booths in contact', () => {
   it('lists booths by name and address: last contact, last result and last refusal', async () => {
     const { booths } = await get('/api/stats/booths');
     expect(booths).toHaveLength(2);
-    const [b, a] = booths;
+    // The booth whose photos were taken comes first, though the stranger's contact is newer.
+    const [a, b] = booths;
+    expect(Date.parse(b.last_contact_at)).toBeGreaterThan(Date.parse(a.last_contact_at));
     expect(b).toMatchObject({ address: '127.0.0.3', name: '', jobs: 0, refusals: 1, last_result: null, last_slot_id: 'slot-099', last_refusal: { status: 404, code: 'slot_not_found' } });
     // The refusal read before booth A's name is counted with booth A (the named booth at that address).
     expect(a).toMatchObject({ address: '127.0.0.2', name: 'Booth A', user_id: 'u-17', jobs: 3, refusals: 2, last_result: { outcome: 'provider_error' }, last_refusal: { status: 401, code: 'invalid_password' } });
@@ -109,6 +111,31 @@ describe('refusals one by one, and the booths in contact', () => {
     const kept = await server.database.db.selectFrom('ingest_refusal').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
     expect(Number(kept.n)).toBe(KEEP_SAMPLES);
     expect((await get('/api/stats/refusals?limit=1')).refusals[0].client_address).toBe('127.0.0.5');
+  });
+
+  it('a NUL in the slot asked for is kept without it, and the statistics go on being written', async () => {
+    const nul = await rawPost(server.url, '/ingest/slot-%00x', Buffer.from('x'), { 'Content-Type': 'text/plain' }, { localAddress: '127.0.0.6' });
+    expect(nul.status).toBe(404);
+    await server.rejections.flush();
+    const { refusals } = await get('/api/stats/refusals?limit=1');
+    expect(refusals[0]).toMatchObject({ client_address: '127.0.0.6', slot_id: 'slot-x', code: 'slot_not_found' });
+    expect((await fetch(`${server.url}/api/stats/refusals?slot_id=%00`, { headers: auth })).status).toBe(400);
+  });
+
+  it('strangers from many addresses are sampled per minute, and never push a working booth down the list', async () => {
+    const before = Number((await server.database.db.selectFrom('ingest_refusal').select((eb) => eb.fn.countAll<string>().as('n')).where('client_address', 'like', '127.0.4.%').executeTakeFirstOrThrow()).n);
+    expect(before).toBe(0);
+    const flood = [];
+    for (let i = 0; i < 150; i++) {
+      flood.push(boothPost(server, 'slot-097', `127.0.4.${i + 1}`, [{ name: 'name', value: `fake-${i}` }, { name: 'password', value: 'x' }, file()]));
+    }
+    expect((await Promise.all(flood)).every((r) => r.status === 404)).toBe(true);
+    await server.rejections.flush();
+    const kept = Number((await server.database.db.selectFrom('ingest_refusal').select((eb) => eb.fn.countAll<string>().as('n')).where('client_address', 'like', '127.0.4.%').executeTakeFirstOrThrow()).n);
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThanOrEqual(SAMPLES_PER_MINUTE);
+    const { booths } = await get('/api/stats/booths');
+    expect(booths[0]).toMatchObject({ address: '127.0.0.2', name: 'Booth A' });
   });
 
   it('needs stats:read', async () => {

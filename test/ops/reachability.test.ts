@@ -103,6 +103,14 @@ describe('reachable by booths and guests', () => {
       expect(body.public_base).toEqual({ url: `http://192.168.1.20:${port}`, source: 'lan' });
     });
 
+    it('a share link of the gallery is on the LAN address and says so', async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/api/gallery/shares`, { method: 'POST', headers: { ...authHeader(server), 'content-type': 'application/json' }, body: JSON.stringify({ slot_ids: ['slot-001'] }) });
+      expect(res.status).toBe(201);
+      const share = await jsonOf(res);
+      expect(share.url).toBe(`http://192.168.1.20:${port}${share.path}`);
+      expect(share.public_base_source).toBe('lan');
+    });
+
     it('no guest link or QR code is built on the Host header (evil.example) or on a loopback host', async () => {
       const ingest = await postIngest(`http://127.0.0.1:${port}`, 'slot-001', { password: TEST_INGEST_PASSWORD, file: await jpegBytes() });
       expect(ingest.status).toBe(200);

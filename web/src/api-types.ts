@@ -71,7 +71,7 @@ export interface paths {
         put?: never;
         /**
          * Add an administrator account
-         * @description 422 invalid_settings with details.errors at /username or /password (letters, digits and . _ @ -; a password of at least 8 characters); 409 conflict when the name exists.
+         * @description 422 invalid_settings with details.errors at /username or /password (letters, digits and . _ @ -; a password of at least 8 characters); 409 conflict when the name exists; 403 forbidden (details.not_held) for a permission the caller does not hold.
          */
         post: {
             parameters: {
@@ -207,7 +207,7 @@ export interface paths {
         get?: never;
         /**
          * Change an account's permissions, or set a new password for it
-         * @description Either changes what the account ends: a new password ends its sessions and tokens; new permissions end its bearer tokens (its web sessions see them at once). 409 conflict when no account could manage accounts afterwards.
+         * @description Either changes what the account ends: a new password ends its sessions and tokens; new permissions end its bearer tokens (its web sessions see them at once). 409 conflict when no account could manage accounts afterwards; 403 forbidden (details.not_held) when adding a permission the caller does not hold.
          */
         put: {
             parameters: {
@@ -2396,7 +2396,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Providers, their operations and settings schemas */
+        /** Providers, their operations and settings schemas (any account) */
         get: {
             parameters: {
                 query?: never;
@@ -4587,7 +4587,7 @@ export interface paths {
         };
         /**
          * Refused booth uploads, one by one
-         * @description The newest refusals of booth uploads, one by one: time, the slot asked for, HTTP status, error code, client address and the booth's `name`/`user_id` when it sent them before it was refused. Bounded: at most 5 per address and 100 in all are kept every few seconds, and the newest 1000; the counts in the statistics stay exact. Newest first; page with `before` = the last id.
+         * @description The newest refusals of booth uploads, one by one: time, the slot asked for, HTTP status, error code, client address and the booth's `name`/`user_id` when it sent them before it was refused. Sampled: at most 5 a minute per client (an IPv6 /64 is one client) and 120 a minute in all are kept, and the newest 1000 rows; the counts in the statistics stay exact. Newest first; page with `before` = the last id.
          */
         get: {
             parameters: {

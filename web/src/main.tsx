@@ -108,9 +108,9 @@ function App() {
   );
 }
 
-/** Providers name themselves (their labels come with the catalog): loaded once for accounts that may read it. */
+/** Providers name themselves (their labels come with the catalog, which every account may read). */
 async function loadProviderNames(): Promise<void> {
-  if (!session()?.permissions.includes('slots:read')) return;
+  if (!session()) return;
   const { data } = await api<{ providers: Provider[] }>('GET', '/api/providers');
   rememberProviders(data.providers);
 }

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api, ApiError, changeOwnPassword, session, type Account } from '../api';
+import { api, ApiError, changeOwnPassword, restoreSession, session, type Account } from '../api';
 import { ErrorBox, Field, Loading, useLoad } from '../components';
 import { formatDate, t, useLang, type MessageKey } from '../i18n';
 
@@ -102,6 +102,8 @@ function AccountRow({ account, onChanged }: { account: Account; onChanged: () =>
     try {
       await action();
       setMessage(done);
+      // Your own permissions changed: the page shows what you may do now.
+      if (me) await restoreSession();
       onChanged();
     } catch (err) {
       setError(err);

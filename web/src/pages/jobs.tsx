@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type Booth, type Job, type JobSummary, type Refusal } from '../api';
 import { ErrorBox, Loading, OutcomeBadge, useJobEvents, useLoad } from '../components';
 import { formatDate, formatNumber, providerTitle, refusalLabel, t, useLang } from '../i18n';
@@ -34,20 +34,31 @@ export function RefusedPage() {
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<unknown>();
   const [live, setLive] = useState(false);
+  // A live refresh reloads as many rows as are shown (up to 200), so "Show more" pages stay.
+  const shown = useRef(50);
   const load = async () => {
     try {
-      const page = (await api<{ refusals: Refusal[]; next_before: string | null }>('GET', '/api/stats/refusals?limit=50')).data;
+      const page = (await api<{ refusals: Refusal[]; next_before: string | null }>('GET', `/api/stats/refusals?limit=${Math.min(200, shown.current)}`)).data;
       setRows(page.refusals);
       setNext(page.next_before);
+      setError(undefined);
     } catch (e) {
       setError(e);
     }
   };
   const more = async () => {
     if (!next) return;
-    const page = (await api<{ refusals: Refusal[]; next_before: string | null }>('GET', `/api/stats/refusals?limit=50&before=${next}`)).data;
-    setRows((r) => [...(r ?? []), ...page.refusals]);
-    setNext(page.next_before);
+    try {
+      const page = (await api<{ refusals: Refusal[]; next_before: string | null }>('GET', `/api/stats/refusals?limit=50&before=${next}`)).data;
+      setRows((r) => {
+        const all = [...(r ?? []), ...page.refusals];
+        shown.current = all.length;
+        return all;
+      });
+      setNext(page.next_before);
+    } catch (e) {
+      setError(e);
+    }
   };
   useEffect(() => void load(), []);
   // A refusal makes no job: new ones are looked for on each job event and every 10 s.
