@@ -22,7 +22,7 @@ import { createTurbotextProvider } from './providers/turbotext/driver.js';
 import { TurbotextWebhookInbox } from './providers/turbotext/webhooks.js';
 import { decodeBudget, MIB } from './media/decode-budget.js';
 import { PublicAddress, type InterfaceLister } from './ops/public-address.js';
-import { Thumbnails } from './gallery/thumbnails.js';
+import { THUMBNAIL_QUIET_MS, Thumbnails } from './gallery/thumbnails.js';
 import { ModelCatalog } from './providers/models.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { migrateShutDownModels } from './slots/models.js';
@@ -145,9 +145,16 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     await maintenance.register();
     maintenance.start();
     let metrics: Metrics | undefined = undefined;
-    const thumbnails = new Thumbnails({ db: database.db, media, log });
+    // Background thumbnails wait while booths are being answered (a job running or awaited, or one within the last second).
+    const thumbnails: Thumbnails = new Thumbnails({
+      db: database.db,
+      media,
+      log,
+      busy: (): boolean => workers.busy > 0 || completion.waiting > 0 || Date.now() - completion.lastActivityAt < THUMBNAIL_QUIET_MS,
+    });
     const workers = new WorkerPool({
       thumbnails,
+      completion,
       db: database.db,
       hub,
       providers,

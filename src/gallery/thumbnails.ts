@@ -1,7 +1,8 @@
 /**
- * Thumbnails of results, made one at a time: by the worker after the answer (in the background,
- * the worker is free at once) and on demand for a result that has none (a crash in between, a
- * result older than thumbnails). Requests for the same result share one making; each decode runs
+ * Thumbnails of results, made one at a time: after the answer, once the booths are quiet (no job
+ * running or awaited for a second: a thumbnail made while photos are coming in took CPU from their
+ * answers, docs/benchmarks.md, bench:overhead), and on demand for a result that has none yet (the
+ * gallery opened during a busy hour, a crash in between, a result older than thumbnails). Requests for the same result share one making; each decode runs
  * within the process's decode budget; a result that cannot be made into a thumbnail is not tried
  * again for a while. So no client — a guest with a shared link included — can make the server
  * decode photos faster than one at a time.
@@ -17,7 +18,9 @@ import { AppError } from '../errors.js';
 import { recordThumbnail, type GalleryRow } from './statements.js';
 
 /** Background thumbnails waiting beyond this are dropped (made on demand later instead). */
-const MAX_QUEUED = 64;
+const MAX_QUEUED = 512;
+/** How long the booths must be quiet before background thumbnails are made. */
+export const THUMBNAIL_QUIET_MS = 1000;
 const FAILURE_MEMORY_MS = 10 * 60_000;
 
 export class ThumbnailUnavailableError extends Error {}
@@ -27,12 +30,37 @@ export class Thumbnails {
   private readonly making = new Map<string, Promise<Buffer>>();
   private readonly failedUntil = new Map<string, number>();
 
-  constructor(private readonly deps: { db: Db; media: MediaStore; log: Logger }) {}
+  /** Results waiting for a background thumbnail: job id → result file. */
+  private readonly pending = new Map<string, string>();
+  private drainTimer: NodeJS.Timeout | undefined;
 
-  /** After a job's answer: its thumbnail from the result's bytes, in the background. */
-  enqueue(jobId: string, bytes: Buffer): void {
-    if (this.one.pendingCount >= MAX_QUEUED) return;
-    void this.make(jobId, async () => bytes).catch((err: unknown) => this.deps.log.warn({ job_id: jobId, err: { message: (err as Error).message } }, 'thumbnail not written'));
+  constructor(
+    private readonly deps: { db: Db; media: MediaStore; log: Logger; busy?: () => boolean },
+    private readonly quietMs = THUMBNAIL_QUIET_MS,
+  ) {}
+
+  /** After a job's answer: its thumbnail, made from the result file once the booths are quiet. */
+  enqueue(jobId: string, resultPath: string): void {
+    if (this.pending.size >= MAX_QUEUED) return;
+    this.pending.set(jobId, resultPath);
+    this.scheduleDrain();
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainTimer) return;
+    this.drainTimer = setTimeout(() => {
+      this.drainTimer = undefined;
+      void this.drain();
+    }, this.quietMs);
+    this.drainTimer.unref();
+  }
+
+  private async drain(): Promise<void> {
+    for (const [jobId, resultPath] of this.pending) {
+      if (this.deps.busy?.()) return this.scheduleDrain();
+      this.pending.delete(jobId);
+      await this.make(jobId, () => fs.readFile(resultPath)).catch((err: unknown) => this.deps.log.warn({ job_id: jobId, err: { message: (err as Error).message } }, 'thumbnail not written'));
+    }
   }
 
   /** The thumbnail of a live result: kept, or made now from the result file (see above). */
@@ -42,11 +70,15 @@ export class Thumbnails {
       if (existing) return existing;
     }
     if ((this.failedUntil.get(row.id) ?? 0) > Date.now()) throw new ThumbnailUnavailableError('No thumbnail for this result');
+    this.pending.delete(row.id);
     return this.make(row.id, () => fs.readFile(row.result_path!));
   }
 
-  /** Waits for every thumbnail queued so far (tests, shutdown). */
+  /** Stops background thumbnails (those not made yet are made on demand later) and waits for the one being made (shutdown). */
   async idle(): Promise<void> {
+    clearTimeout(this.drainTimer);
+    this.drainTimer = undefined;
+    this.pending.clear();
     while (this.one.activeCount + this.one.pendingCount > 0) await Promise.all([...this.making.values()].map((p) => p.catch(() => undefined)));
   }
 

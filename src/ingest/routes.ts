@@ -7,7 +7,7 @@ import { queueStatement, countInFlightJobs } from '../queue/statements.js';
 import { findSlot } from '../slots/statements.js';
 import { AttemptThrottle, clientKey } from '../auth/attempts.js';
 import { BOOTH_FIELD_LIMITS, emptyUpload, photoLimitBytes, photoOf, receiveUpload, type ReceivedFile, type ReceivedUpload } from '../media/upload.js';
-import { queueBusy, releaseAnsweredJob, submitAndWait } from '../queue/submit.js';
+import { markJobAnswered, queueBusy, releaseAnsweredJob, releaseJobFiles, submitAndWait } from '../queue/submit.js';
 import { UploadGate } from './upload-gate.js';
 import { decodeBudget, decodedBytesOf, DecodeTooLargeError } from '../media/decode-budget.js';
 
@@ -76,10 +76,12 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
         if (!reply.raw.writableFinished) clientGone.abort();
       });
       // The payload never outlives the response; the inline copy is cleared once answered.
+      let filesReleased = false;
       const cleanUp = async () => {
         if (cleaned) return;
         cleaned = true;
-        await releaseAnsweredJob(deps, jobId, jobCreated, log);
+        if (filesReleased) await markJobAnswered(deps, jobId, log);
+        else await releaseAnsweredJob(deps, jobId, jobCreated, log);
       };
       try {
         if (deps.isShuttingDown?.()) throw new AppError('shutting_down', undefined, { headers: { Connection: 'close', 'Retry-After': '5' } });
@@ -87,7 +89,6 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
         // Only ids of the slot-NNN form reach the database (a NUL or a path would only make it fail).
         const slot = /^slot-[0-9]{3}$/.test(slotId) ? await queueStatement(() => findSlot(db, slotId)) : undefined;
         if (!slot || !slot.enabled) throw new AppError('slot_not_found', `Slot ${slotId} does not exist or is disabled`, { details: { slot_id: slotId }, headers: { Connection: 'close' } });
-        const runtime = await queueStatement(() => settings.runtime());
         const operation = providers.operation(slot.provider, slot.operation);
         if (!operation) {
           throw new AppError('provider_error', `Slot ${slot.id} uses ${slot.provider}/${slot.operation}, which this server does not provide`, { details: { reason: 'provider_unknown' }, headers: { Connection: 'close' } });
@@ -95,9 +96,10 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
         // An address guessing passwords waits, unread, before any argon2 is spent on it.
         const wait = throttle.waitMs(...throttleKeys);
         if (wait > 0) throw tooManyAttempts(wait);
+        // The runtime settings and the queue's fill, read at once (one round trip of waiting, not two).
         // Refused before the body is read when the queue could not take it (jobs in flight +
         // photos being received) or the cap of photos received at once is reached.
-        const inFlight = await queueStatement(() => countInFlightJobs(db, receivedAt));
+        const [runtime, inFlight] = await Promise.all([queueStatement(() => settings.runtime()), queueStatement(() => countInFlightJobs(db, receivedAt))]);
         if (gate.count >= gate.max || inFlight + gate.count >= config.queueMaxInFlightJobs) throw withClose(queueBusy(config));
         const limit = photoLimitBytes(config.maxUploadBytes, slot, operation);
         if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
@@ -160,14 +162,17 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
         });
         if (outcome.outcome !== 'succeeded') throw outcome.error;
         log.info({ outcome: 'succeeded', size: outcome.bytes.length, timings: outcome.timings }, 'ingest answered');
-        // Cleaned before the bytes go out, so nothing of the job is left once the booth has them.
-        await cleanUp();
-        return reply
+        // The photo and its public links are gone before the bytes go out, so nothing of them is left
+        // once the booth has them; the row's bookkeeping (answered) follows the send (finally below).
+        await releaseJobFiles(deps, jobId, jobCreated, log);
+        filesReleased = true;
+        void reply
           .code(200)
           .header('Content-Type', outcome.mime)
           .header('Content-Length', String(outcome.bytes.length))
           .header('X-Job-Id', jobId)
           .send(outcome.bytes);
+        return reply;
       } catch (err) {
         if (err instanceof AppError) {
           if (jobCreated) void reply.header('X-Job-Id', jobId);

@@ -175,6 +175,15 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Strict base64 decoding: Buffer.from(…, 'base64') silently skips garbage, which must be an error here. */
 export function decodeBase64Strict(data: string): Buffer | undefined {
+  // The usual answer (one unbroken line): decoded at once, and accepted only when no character was
+  // skipped, i.e. the bytes are exactly as many as the length promises. A regular expression over
+  // a 1 MB image's 1.4 million characters cost 3 ms per answer (docs/benchmarks.md, bench:overhead).
+  if (data.length > 0 && data.length % 4 === 0) {
+    const pad = data.endsWith('==') ? 2 : data.endsWith('=') ? 1 : 0;
+    const bytes = Buffer.from(data, 'base64');
+    if (bytes.length > 0 && bytes.length === (data.length / 4) * 3 - pad) return bytes;
+  }
+  // Anything else (line breaks, garbage): checked character by character.
   const compact = data.replace(/\s+/g, '');
   if (compact.length === 0 || compact.length % 4 === 1 || !BASE64.test(compact)) return undefined;
   const bytes = Buffer.from(compact, 'base64');

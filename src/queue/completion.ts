@@ -6,6 +6,15 @@ import { isJobFinalized } from './statements.js';
 
 export type WaitOutcome = 'finalized' | 'deadline' | 'aborted';
 
+/** A success handed over in memory by a worker of the same process (no database read, no file read). */
+export interface DeliveredResult {
+  bytes: Buffer;
+  mime: string;
+  createdAt: Date;
+  claimedAt: Date;
+  finalizedAt: Date;
+}
+
 /**
  * How a waiting request learns that its job was finalized — by any worker of any instance:
  * through the database. The job-finalized notification wakes it at once; a slow poll of the job
@@ -13,6 +22,7 @@ export type WaitOutcome = 'finalized' | 'deadline' | 'aborted';
  */
 export class JobCompletion {
   private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly delivered = new Map<string, DeliveredResult>();
   private readonly unsubscribe: Array<() => void> = [];
 
   constructor(
@@ -28,6 +38,27 @@ export class JobCompletion {
 
   get waiting(): number {
     return this.waiters.size;
+  }
+
+  /** When a request last started or stopped waiting for its job (Date.now()). */
+  lastActivityAt = 0;
+
+  /**
+   * A worker of this process finalized `jobId` as succeeded (the row is committed): a request of
+   * this process waiting for it is answered from these bytes at once, without waiting for the
+   * notification, reading the row and the result file back. Kept only while someone waits.
+   */
+  deliver(jobId: string, result: DeliveredResult): void {
+    if (!this.waiters.has(jobId)) return;
+    this.delivered.set(jobId, result);
+    this.wake(jobId);
+  }
+
+  /** The success delivered for `jobId`, once (undefined: read it from the database). */
+  take(jobId: string): DeliveredResult | undefined {
+    const r = this.delivered.get(jobId);
+    this.delivered.delete(jobId);
+    return r;
   }
 
   private wake(jobId: string): void {
@@ -58,10 +89,12 @@ export class JobCompletion {
       this.waiters.set(jobId, set);
     }
     set.add(onNotify);
+    this.lastActivityAt = Date.now();
     const onAbort = () => ring();
     signal?.addEventListener('abort', onAbort);
     try {
       for (;;) {
+        if (this.delivered.has(jobId)) return 'finalized';
         if (signal?.aborted) return 'aborted';
         notified = false;
         const finalized = await isJobFinalized(this.db, jobId).catch((err: unknown) => {
@@ -81,9 +114,14 @@ export class JobCompletion {
         });
       }
     } finally {
+      this.lastActivityAt = Date.now();
       signal?.removeEventListener('abort', onAbort);
       set.delete(onNotify);
       if (set.size === 0) this.waiters.delete(jobId);
+      // Not taken (the request went another way): nothing is kept.
+      if (!this.waiters.has(jobId)) queueMicrotask(() => {
+        if (!this.waiters.has(jobId)) this.delivered.delete(jobId);
+      });
     }
   }
 

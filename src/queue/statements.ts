@@ -14,6 +14,17 @@ import { CHANNELS } from '../db/notifications.js';
 import type { Database, Failover, FailureReason } from '../db/schema.js';
 import { QueueUnavailableError } from '../errors.js';
 
+/**
+ * Put in a statement of a job's life (enqueue, claim, finalize, answered, provider calls): its
+ * commit does not wait for the WAL to reach the disk (synchronous_commit = off for this
+ * transaction only). The row is visible to every instance at once all the same; what an operating
+ * system crash or power loss can take is the last fraction of a second of such changes, and a job
+ * whose state is lost is finalized as timed out by the sweeper. Each durable commit cost about
+ * 1 ms of every booth answer (docs/benchmarks.md, bench:overhead). Settings, slots and accounts
+ * keep durable commits.
+ */
+const ASYNC_COMMIT = sql`set_config('synchronous_commit', 'off', true)`;
+
 /** Advisory lock serializing enqueues (cluster-wide, so the cap holds across instances). */
 const ENQUEUE_LOCK_KEY = 7_061_746_572; // "photo" → an arbitrary fixed bigint
 
@@ -56,7 +67,7 @@ export interface NewJob {
  */
 export async function enqueueJob(db: Db, job: NewJob, maxInFlight: number): Promise<'enqueued' | 'queue_busy'> {
   return db.transaction().execute(async (trx) => {
-    await sql`SELECT pg_advisory_xact_lock(${ENQUEUE_LOCK_KEY}::bigint)`.execute(trx);
+    await sql`SELECT pg_advisory_xact_lock(${ENQUEUE_LOCK_KEY}::bigint), ${ASYNC_COMMIT}`.execute(trx);
     const inserted = await sql<{ id: string }>`
       WITH inserted AS (
         INSERT INTO job (id, slot_id, instance_id, provider, operation, settings, failover, is_test,
@@ -106,6 +117,7 @@ export interface ClaimedJob {
 export async function claimNextJob(db: Db, now: Date, aliveSince: Date, saturatedProviders: readonly string[]): Promise<ClaimedJob | undefined> {
   const r = await sql<ClaimedJob>`
     UPDATE job SET status = 'processing', claimed_at = ${now}
+    FROM (SELECT ${ASYNC_COMMIT}) AS async_commit
     WHERE id = (
       SELECT j.id FROM job j
       JOIN instance i ON i.id = j.instance_id
@@ -146,7 +158,7 @@ export async function finalizeSucceeded(db: Db, jobId: string, result: StoredRes
       WHERE id = ${jobId} AND NOT is_finalized
       RETURNING id
     )
-    SELECT pg_notify(${CHANNELS.jobFinalized}, id::text) FROM done`.execute(db);
+    SELECT pg_notify(${CHANNELS.jobFinalized}, id::text), ${ASYNC_COMMIT} FROM done`.execute(db);
   return r.rows.length === 1;
 }
 
@@ -207,13 +219,13 @@ export async function isJobFinalized(db: Db, jobId: string): Promise<boolean> {
 
 /** After the response: the inline copy is no longer needed; the file stays for its TTL. */
 export async function markResponded(db: Db, jobId: string, now: Date): Promise<void> {
-  await sql`UPDATE job SET result_inline = NULL, responded_at = ${now}, payload_path = NULL WHERE id = ${jobId}`.execute(db);
+  await sql`UPDATE job SET result_inline = NULL, responded_at = ${now}, payload_path = NULL FROM (SELECT ${ASYNC_COMMIT}) AS async_commit WHERE id = ${jobId}`.execute(db);
 }
 
 /** Appends provider call records (history for statistics; never changes the outcome). */
 export async function recordProviderCalls(db: Db, jobId: string, calls: readonly unknown[]): Promise<void> {
   if (calls.length === 0) return;
-  await sql`UPDATE job SET provider_calls = provider_calls || ${JSON.stringify(calls)}::jsonb WHERE id = ${jobId}`.execute(db);
+  await sql`UPDATE job SET provider_calls = provider_calls || ${JSON.stringify(calls)}::jsonb FROM (SELECT ${ASYNC_COMMIT}) AS async_commit WHERE id = ${jobId}`.execute(db);
 }
 
 /**

@@ -87,7 +87,7 @@ export async function submitAndWait(deps: JobServiceDeps, job: JobSubmission): P
   );
   if (enqueued === 'queue_busy') throw queueBusy(deps.config);
   job.onEnqueued?.();
-  job.log.info({ job_id: job.jobId, slot_id: job.slot.id, expires_at: expiresAt.toISOString() }, 'job enqueued');
+  job.log.debug({ job_id: job.jobId, slot_id: job.slot.id, expires_at: expiresAt.toISOString() }, 'job enqueued');
 
   const waited = await deps.completion.waitForFinalization(job.jobId, expiresAt, job.clientGone);
   if (waited === 'aborted') {
@@ -98,6 +98,12 @@ export async function submitAndWait(deps: JobServiceDeps, job: JobSubmission): P
     if (timedOut) {
       job.log.info({ job_id: job.jobId }, 'job timed out');
     }
+  }
+  // Answered by a worker of this process: the bytes are here already.
+  const delivered = waited === 'finalized' ? deps.completion.take(job.jobId) : undefined;
+  if (delivered) {
+    const timings = timingsOf({ created_at: delivered.createdAt, claimed_at: delivered.claimedAt, finalized_at: delivered.finalizedAt });
+    return { outcome: 'succeeded', jobId: job.jobId, expiresAt, bytes: delivered.bytes, mime: delivered.mime, timings };
   }
   const row = await queueStatement(() => readJobOutcome(db, job.jobId));
   if (!row) throw new AppError('internal_error', 'The job disappeared');
@@ -164,22 +170,29 @@ export function syncTimeout(jobId: string, expiresAt: Date): AppError {
   return new AppError('sync_timeout', undefined, { details: { job_id: jobId, expires_at: expiresAt.toISOString() } });
 }
 
+type ReleaseDeps = { db: Db; clock: Clock; media: { removePayload(jobId: string): Promise<void> }; temporaryMedia?: { revokeForJob(jobId: string): Promise<void> } };
+
 /**
  * What a job keeps after its answer is sent: nothing but the result file. Deletes the payload,
- * clears the inline result copy and revokes temporary public links (idempotent; never throws).
+ * revokes temporary public links, and marks the row answered (clearing the inline result copy).
+ * Idempotent; never throws.
  */
-export async function releaseAnsweredJob(
-  deps: { db: Db; clock: Clock; media: { removePayload(jobId: string): Promise<void> }; temporaryMedia?: { revokeForJob(jobId: string): Promise<void> } },
-  jobId: string,
-  jobCreated: boolean,
-  log: Logger,
-): Promise<void> {
-  await deps.media.removePayload(jobId).catch((e: unknown) => log.error({ err: e }, 'could not remove payload'));
-  if (!jobCreated) return;
+export async function releaseAnsweredJob(deps: ReleaseDeps, jobId: string, jobCreated: boolean, log: Logger): Promise<void> {
+  await releaseJobFiles(deps, jobId, jobCreated, log);
+  if (jobCreated) await markJobAnswered(deps, jobId, log);
+}
+
+/** The part that must be done before the booth has its answer: the photo and its public links are gone. */
+export async function releaseJobFiles(deps: ReleaseDeps, jobId: string, jobCreated: boolean, log: Logger): Promise<void> {
   await Promise.all([
-    markResponded(deps.db, jobId, deps.clock.now()).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not clear inline result')),
-    deps.temporaryMedia?.revokeForJob(jobId).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not revoke temporary media')),
+    deps.media.removePayload(jobId).catch((e: unknown) => log.error({ err: e }, 'could not remove payload')),
+    jobCreated ? deps.temporaryMedia?.revokeForJob(jobId).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not revoke temporary media')) : undefined,
   ]);
+}
+
+/** The bookkeeping that may follow the answer: the row says answered, its inline copy cleared. */
+export async function markJobAnswered(deps: ReleaseDeps, jobId: string, log: Logger): Promise<void> {
+  await markResponded(deps.db, jobId, deps.clock.now()).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not clear inline result'));
 }
 
 /** 429 with a Retry-After long enough for a few jobs to finish. */

@@ -15,6 +15,7 @@ import type { FailoverStep } from '../db/schema.js';
 import type { SettingsStore } from '../settings/store.js';
 import { claimNextJob, finalizeFailed, finalizeSucceeded, listTemplatesForSlot, recordProviderCalls, type ClaimedJob } from './statements.js';
 import type { Thumbnails } from '../gallery/thumbnails.js';
+import type { JobCompletion } from './completion.js';
 
 /** An instance whose heartbeat is older than this is considered gone (its jobs are abandoned). */
 export const INSTANCE_ALIVE_WINDOW_MS = 10_000;
@@ -32,6 +33,8 @@ export interface WorkerPoolDeps {
   workerCount: number;
   /** This process's instance id: a job it owns is answered from the result file, others inline. */
   instanceId: string;
+  /** Told of each success at once, so a request of this process waiting for it gets the bytes in memory. */
+  completion?: JobCompletion;
   /** Makes each result's gallery thumbnail after the answer (absent in tests that do not need it). */
   thumbnails?: Thumbnails;
   /** The public base URL guests reach this server at (a slot's guest_link QR code), if configured. */
@@ -76,7 +79,9 @@ export class WorkerPool {
     if (this.running) return;
     this.running = true;
     const { hub } = this.deps;
-    this.unsubscribe.push(hub.subscribe(CHANNELS.jobEnqueued, () => this.wake()));
+    // One new job wakes one sleeping worker (waking all made the others' claims find nothing while
+    // the next photo arrived); a worker that finishes, the poll and a reconnect wake them all.
+    this.unsubscribe.push(hub.subscribe(CHANNELS.jobEnqueued, () => this.wakeOne()));
     this.unsubscribe.push(
       hub.subscribe(CHANNELS.jobFinalized, (jobId) => this.inFlight.get(jobId)?.abort(new JobAborted('finalized_elsewhere'))),
     );
@@ -100,6 +105,10 @@ export class WorkerPool {
   /** Aborts every running provider call (second signal / forced shutdown). */
   abortAll(): void {
     for (const ac of this.inFlight.values()) ac.abort(new JobAborted('shutdown'));
+  }
+
+  private wakeOne(): void {
+    this.sleepers.shift()?.();
   }
 
   private wake(): void {
@@ -184,12 +193,15 @@ export class WorkerPool {
     );
     const calls: ProviderCallRecord[] = [];
     let resultFile: string | undefined;
-    let thumbnailOf: Buffer | undefined;
-    log.info({ provider: job.provider, operation: job.operation }, 'job claimed');
+    let thumbnailOf: string | undefined;
+    log.debug({ provider: job.provider, operation: job.operation }, 'job claimed');
+    // The result's retention, read while the provider works (not after it, on the answer's path).
+    const runtimeRead = settings.runtime();
+    runtimeRead.catch(() => undefined);
     try {
       const { produced, output, answeredBy } = await this.produce(job, controller, calls, log);
       controller.signal.throwIfAborted();
-      const runtime = await settings.runtime();
+      const runtime = await runtimeRead;
       const stored = await media.writeResult(job.id, extensionForMime(output.mime), output.bytes);
       resultFile = stored.path;
       const now = clock.now();
@@ -213,8 +225,9 @@ export class WorkerPool {
       );
       if (won) {
         resultFile = undefined;
+        this.deps.completion?.deliver(job.id, { bytes: output.bytes, mime: output.mime, createdAt: job.created_at, claimedAt: started, finalizedAt: now });
         log.info({ duration_ms: now.getTime() - started.getTime(), result_size: stored.size }, 'job succeeded');
-        thumbnailOf = output.bytes;
+        thumbnailOf = stored.path;
       } else {
         log.info('job was finalized elsewhere first; result discarded');
       }
@@ -283,10 +296,8 @@ export class WorkerPool {
           deadline: new Date(now + share), // the job's own deadline for the last provider
           clock,
           log,
-          recordCall: (call) => {
-            calls.push(call);
-            log.info({ call }, 'provider call');
-          },
+          // The driver logs each call itself (src/providers/http.ts recordCall).
+          recordCall: (call) => calls.push(call),
         });
         this.deps.onProviderWork?.(step.provider, 'success', (performance.now() - started) / 1000);
         controller.signal.throwIfAborted();

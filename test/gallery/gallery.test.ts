@@ -126,7 +126,8 @@ describe('guests and the gallery', () => {
   it('writes a thumbnail with each result and removes it with the result', async () => {
     const { id } = await shoot('slot-003', await jpegBytes(1200, 800));
     let row = await jobRow(id);
-    for (let i = 0; i < 50 && !row.thumb_path; i++) {
+    // Made once the booths have been quiet for a second (src/gallery/thumbnails.ts).
+    for (let i = 0; i < 150 && !row.thumb_path; i++) {
       await new Promise((r) => setTimeout(r, 20));
       row = await jobRow(id);
     }

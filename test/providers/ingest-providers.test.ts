@@ -74,7 +74,7 @@ describe('booth ingests through the AI providers', () => {
 
     const row = await job(res.headers.get('x-job-id')!);
     expect(row.provider_calls).toEqual([expect.objectContaining({ provider: 'gemini', model: 'gemini-3.1-flash-lite-image', attempt: 1, outcome: 'success', responseId: expect.any(String) })]);
-    const logged = server.logLines.filter((l) => l.includes(row.id) && l.includes('provider call'));
+    const logged = server.logLines.filter((l) => l.includes(row.id) && l.includes('"providerCall"'));
     expect(logged.length).toBeGreaterThan(0);
     // No base64 payload in any log line.
     expect(server.logLines.some((l) => /[A-Za-z0-9+/]{200,}/.test(l))).toBe(false);
