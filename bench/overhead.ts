@@ -442,12 +442,10 @@ async function logBreakdown(file: string, from: number, to: number): Promise<Log
   }
   if (answered.length === 0) return undefined;
   const steps: Array<[string, string, string]> = [
-    ['request in → job enqueued (slot, settings, in-flight count, upload to disk, type sniff, header decode, INSERT)', 'incoming request', 'job enqueued'],
-    ['job enqueued → job claimed (NOTIFY, claim UPDATE)', 'job enqueued', 'job claimed'],
-    ['job claimed → Gemini answer (templates, key, read + metadata of the photo, base64, JSON, HTTP, parse)', 'job claimed', 'Gemini answer'],
-    ['Gemini answer → job succeeded (decode, sniff, settings, write result, finalize UPDATE)', 'Gemini answer', 'job succeeded'],
-    ['job succeeded → ingest answered (NOTIFY, poll + outcome SELECTs, read result file)', 'job succeeded', 'ingest answered'],
-    ['ingest answered → request completed (payload rm, markResponded, revoke links, send)', 'ingest answered', 'request completed'],
+    ['request in → Gemini answer (slot, settings, in-flight count, upload to disk, type sniff, header decode, INSERT, claim, templates, key, read + metadata of the photo, base64, JSON, HTTP, parse)', 'incoming request', 'Gemini answer'],
+    ['Gemini answer → job succeeded (decode, sniff, write result, finalize UPDATE)', 'Gemini answer', 'job succeeded'],
+    ['job succeeded → ingest answered (the bytes handed over in memory)', 'job succeeded', 'ingest answered'],
+    ['ingest answered → request completed (payload rm, temporary links revoked, send)', 'ingest answered', 'request completed'],
   ];
   const stages = steps.map(([stage, a, b]) => {
     const deltas: number[] = [];
@@ -625,6 +623,7 @@ async function main(): Promise<void> {
     console.log('sent to the fake', { photochanger: pcSent, proxy: proxySent });
 
     await stopChild(pc.proc); // flushes its log (and its CPU profile)
+    if (process.env.BENCH_OVERHEAD_KEEP_LOG) await fs.copyFile(logFile, process.env.BENCH_OVERHEAD_KEEP_LOG);
     const seqLog = await logBreakdown(logFile, seqFrom, seqTo);
     const concLog = await logBreakdown(logFile, concWindows[0]?.[0] ?? 0, concWindows.at(-1)?.[1] ?? 0);
     if (seqLog) console.log('PhotoChanger log, one at a time (p50 ms)', seqLog);

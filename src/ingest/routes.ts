@@ -85,10 +85,16 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
       };
       try {
         if (deps.isShuttingDown?.()) throw new AppError('shutting_down', undefined, { headers: { Connection: 'close', 'Retry-After': '5' } });
-        // Decided before the body is read: unknown/disabled slot, queue already full.
+        // Decided before the body is read: unknown/disabled slot, queue already full. The slot, the
+        // runtime settings and the queue's fill are read at once (one round trip of waiting, not three).
         // Only ids of the slot-NNN form reach the database (a NUL or a path would only make it fail).
-        const slot = /^slot-[0-9]{3}$/.test(slotId) ? await queueStatement(() => findSlot(db, slotId)) : undefined;
-        if (!slot || !slot.enabled) throw new AppError('slot_not_found', `Slot ${slotId} does not exist or is disabled`, { details: { slot_id: slotId }, headers: { Connection: 'close' } });
+        if (!/^slot-[0-9]{3}$/.test(slotId)) throw slotNotFound(slotId);
+        const [slot, runtime, inFlight] = await Promise.all([
+          queueStatement(() => findSlot(db, slotId)),
+          queueStatement(() => settings.runtime()),
+          queueStatement(() => countInFlightJobs(db, receivedAt)),
+        ]);
+        if (!slot || !slot.enabled) throw slotNotFound(slotId);
         const operation = providers.operation(slot.provider, slot.operation);
         if (!operation) {
           throw new AppError('provider_error', `Slot ${slot.id} uses ${slot.provider}/${slot.operation}, which this server does not provide`, { details: { reason: 'provider_unknown' }, headers: { Connection: 'close' } });
@@ -96,10 +102,8 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
         // An address guessing passwords waits, unread, before any argon2 is spent on it.
         const wait = throttle.waitMs(...throttleKeys);
         if (wait > 0) throw tooManyAttempts(wait);
-        // The runtime settings and the queue's fill, read at once (one round trip of waiting, not two).
         // Refused before the body is read when the queue could not take it (jobs in flight +
         // photos being received) or the cap of photos received at once is reached.
-        const [runtime, inFlight] = await Promise.all([queueStatement(() => settings.runtime()), queueStatement(() => countInFlightJobs(db, receivedAt))]);
         if (gate.count >= gate.max || inFlight + gate.count >= config.queueMaxInFlightJobs) throw withClose(queueBusy(config));
         const limit = photoLimitBytes(config.maxUploadBytes, slot, operation);
         if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
@@ -189,6 +193,10 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
     },
   );
 };
+
+function slotNotFound(slotId: string): AppError {
+  return new AppError('slot_not_found', `Slot ${slotId} does not exist or is disabled`, { details: { slot_id: slotId }, headers: { Connection: 'close' } });
+}
 
 function firstValue(field: string | string[] | undefined): string | undefined {
   return Array.isArray(field) ? field[0] : field;

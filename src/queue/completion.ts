@@ -54,7 +54,7 @@ export class JobCompletion {
     this.wake(jobId);
   }
 
-  /** The success delivered for `jobId`, once (undefined: read it from the database). */
+  /** The success delivered for `jobId`, once (undefined: read it from the database). The waiter calls it whatever its wait's outcome, so nothing is kept. */
   take(jobId: string): DeliveredResult | undefined {
     const r = this.delivered.get(jobId);
     this.delivered.delete(jobId);
@@ -118,10 +118,6 @@ export class JobCompletion {
       signal?.removeEventListener('abort', onAbort);
       set.delete(onNotify);
       if (set.size === 0) this.waiters.delete(jobId);
-      // Not taken (the request went another way): nothing is kept.
-      if (!this.waiters.has(jobId)) queueMicrotask(() => {
-        if (!this.waiters.has(jobId)) this.delivered.delete(jobId);
-      });
     }
   }
 

@@ -99,9 +99,9 @@ export async function submitAndWait(deps: JobServiceDeps, job: JobSubmission): P
       job.log.info({ job_id: job.jobId }, 'job timed out');
     }
   }
-  // Answered by a worker of this process: the bytes are here already.
-  const delivered = waited === 'finalized' ? deps.completion.take(job.jobId) : undefined;
-  if (delivered) {
+  // Answered by a worker of this process: the bytes are here already (taken in any case: nothing stays behind).
+  const delivered = deps.completion.take(job.jobId);
+  if (delivered && waited === 'finalized') {
     const timings = timingsOf({ created_at: delivered.createdAt, claimed_at: delivered.claimedAt, finalized_at: delivered.finalizedAt });
     return { outcome: 'succeeded', jobId: job.jobId, expiresAt, bytes: delivered.bytes, mime: delivered.mime, timings };
   }

@@ -5,6 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.js';
 import { createLogger } from '../../src/logger.js';
 import { runMediaCleanup } from '../../src/media/cleanup.js';
+import { JobCompletion } from '../../src/queue/completion.js';
+import type { NotificationHub } from '../../src/db/notifications.js';
 import { MediaStore } from '../../src/media/storage.js';
 import {
   cancelJob,
@@ -54,6 +56,28 @@ describe('queue statements', () => {
     await registerInstance(t.db, instanceId, 'test', 1, now);
   });
   afterAll(() => t.destroy());
+
+  it('a success finished in this process reaches its waiting request in memory, at once, and is not kept', async () => {
+    const quietHub = { subscribe: () => () => undefined, onReconnect: () => () => undefined } as unknown as NotificationHub;
+    // No notification will come and the poll is a minute away: only the hand-over can end the wait.
+    const completion = new JobCompletion(t.db, quietHub, new ManualClock(now), log, 60_000);
+    const job = newJob();
+    expect(await enqueueJob(t.db, job, 100)).toBe('enqueued');
+    const jobId = job.id;
+    const started = performance.now();
+    const waiting = completion.waitForFinalization(jobId, new Date(now.getTime() + 48_000));
+    await new Promise((r) => setTimeout(r, 20));
+    completion.deliver(randomUUID(), { bytes: Buffer.from('nobody waits'), mime: 'image/jpeg', createdAt: now, claimedAt: now, finalizedAt: now });
+    completion.deliver(jobId, { bytes: Buffer.from('the result'), mime: 'image/jpeg', createdAt: now, claimedAt: now, finalizedAt: now });
+    expect(await waiting).toBe('finalized');
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(completion.take(jobId)?.bytes.toString()).toBe('the result');
+    expect(completion.take(jobId)).toBeUndefined();
+    expect(completion.waiting).toBe(0);
+    completion.close();
+    await cancelJob(t.db, jobId, 'test over', now); // the next tests claim the oldest pending job
+
+  });
 
   it('timeout first: the late worker result loses and is not stored', async () => {
     const job = newJob();
