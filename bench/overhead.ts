@@ -30,6 +30,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { multipart } from './support.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const MODEL = 'gemini-3.1-flash-lite-image'; // the table's default model (src/providers/gemini/models.ts)
@@ -312,21 +313,6 @@ async function stopChild(proc: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-function multipart(fields: Array<{ name: string; value: Buffer | string; filename?: string; type?: string }>) {
-  const boundary = `----overhead${randomUUID()}`;
-  const chunks: Buffer[] = [];
-  for (const f of fields) {
-    chunks.push(
-      Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="${f.name}"${f.filename ? `; filename="${f.filename}"` : ''}\r\n${f.type ? `Content-Type: ${f.type}\r\n` : ''}\r\n`,
-      ),
-      Buffer.isBuffer(f.value) ? f.value : Buffer.from(f.value),
-      Buffer.from('\r\n'),
-    );
-  }
-  chunks.push(Buffer.from(`--${boundary}--\r\n`));
-  return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
-}
 
 interface Target {
   name: 'photochanger' | 'proxy';

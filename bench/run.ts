@@ -18,6 +18,7 @@ import pg from 'pg';
 import sharp from 'sharp';
 import { writeBenchSection } from './report.js';
 import { jpegOptions } from '../src/media/imaging.js';
+import { multipart } from './support.js';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
 const CONNECTIONS = 8;
@@ -50,21 +51,6 @@ async function stopChild(child: Child): Promise<void> {
   await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
 }
 
-function multipart(fields: Array<{ name: string; value: Buffer | string; filename?: string; type?: string }>) {
-  const boundary = `----bench${randomUUID()}`;
-  const chunks: Buffer[] = [];
-  for (const f of fields) {
-    chunks.push(
-      Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="${f.name}"${f.filename ? `; filename="${f.filename}"` : ''}\r\n${f.type ? `Content-Type: ${f.type}\r\n` : ''}\r\n`,
-      ),
-      Buffer.isBuffer(f.value) ? f.value : Buffer.from(f.value),
-      Buffer.from('\r\n'),
-    );
-  }
-  chunks.push(Buffer.from(`--${boundary}--\r\n`));
-  return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
-}
 
 /** A noisy JPEG of about `target` bytes (noise does not compress, so the size is predictable). */
 async function makePhoto(target: number): Promise<Buffer> {

@@ -16,6 +16,7 @@ import os from 'node:os';
 import readline from 'node:readline';
 import sharp from 'sharp';
 import { writeBenchSection } from './report.js';
+import { multipart } from './support.js';
 
 const PASSWORD = 'bench-password';
 
@@ -36,17 +37,6 @@ const fds = (pid: number) => fs.readdirSync(`/proc/${pid}/fd`).length;
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
-function multipart(fields: Array<{ name: string; value: Buffer | string; filename?: string; type?: string }>) {
-  const boundary = '----bench';
-  const parts = fields.map((f) =>
-    Buffer.concat([
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${f.name}"${f.filename ? `; filename="${f.filename}"` : ''}\r\n${f.type ? `Content-Type: ${f.type}\r\n` : ''}\r\n`),
-      Buffer.isBuffer(f.value) ? f.value : Buffer.from(f.value),
-      Buffer.from('\r\n'),
-    ]),
-  );
-  return { body: Buffer.concat([...parts, Buffer.from(`--${boundary}--\r\n`)]), contentType: `multipart/form-data; boundary=${boundary}` };
-}
 
 /** One request over a raw socket from `localAddress`; resolves with the status and the time. */
 function post(url: string, path: string, form: { body: Buffer; contentType: string }, localAddress: string): Promise<{ status: number; ms: number }> {

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
+import type { paths } from './api-types';
 
 const en = {
   appName: 'PhotoChanger',
@@ -609,13 +610,7 @@ export function t(key: MessageKey, params: Record<string, string | number> = {})
 }
 
 /** One language's words for a provider, as its driver gives them in GET /api/providers (`labels`). */
-export interface ProviderLabels {
-  title?: string;
-  operations?: Record<string, { title: string; description?: string }>;
-  templates?: Record<string, string>;
-  fields?: Record<string, { title: string; description?: string }>;
-  options?: Record<string, string>;
-}
+export type ProviderLabels = NonNullable<paths['/api/providers']['get']['responses'][200]['content']['application/json']['providers'][number]['labels']['ru']>;
 
 /** The providers' own words (src/providers/<id>/labels.ts), kept from the catalog once loaded. */
 const providerWords = new Map<string, { title: string; labels: Partial<Record<Lang, ProviderLabels>> }>();
