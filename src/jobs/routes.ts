@@ -176,10 +176,10 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (ap
         res.write(`event: job\ndata: ${JSON.stringify({ id: s.id, slot_id: s.slot_id, status: s.status, outcome: s.outcome, is_finalized: s.is_finalized, failure_reason: s.failure_reason, at: deps.clock.now().toISOString() })}\n\n`);
       });
       // Each heartbeat asks again who is listening: a stream ends with its session (logout, password
-      // reset, removed account) within one beat.
+      // reset, removed account) or with its permission to read jobs, within one beat.
       const heartbeat = setInterval(() => {
         deps.auth.identify(request).then(
-          (caller) => (caller ? res.write(': keep-alive\n\n') : res.end()),
+          (caller) => (caller?.principal.permissions.includes('stats:read') ? res.write(': keep-alive\n\n') : res.end()),
           () => res.end(),
         );
       }, STREAM_HEARTBEAT_MS);

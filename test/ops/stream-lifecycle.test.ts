@@ -33,6 +33,22 @@ describe('GET /api/jobs/stream lifecycle', () => {
     expect(endedAt - loggedOutAt).toBeLessThan(3000);
   });
 
+  it('a stream ends within a heartbeat of its account losing stats:read', async () => {
+    const admin = authHeader(server);
+    const add = await fetch(`${server.url}/api/accounts`, { method: 'POST', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ username: 'watcher', password: 'watcher-pass-1', permissions: ['stats:read', 'slots:read'] }) });
+    expect(add.status).toBe(201);
+    const login = await fetch(`${server.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'watcher', password: 'watcher-pass-1' }) });
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const stream = await open({ cookie });
+    let ended = false;
+    void stream.ended.then(() => (ended = true));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(ended).toBe(false); // heartbeats keep it open while the permission holds
+    const demotedAt = Date.now();
+    expect((await fetch(`${server.url}/api/accounts/watcher`, { method: 'PUT', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ permissions: ['slots:read'] }) })).status).toBe(200);
+    expect((await stream.ended) - demotedAt).toBeLessThan(3000);
+  });
+
   it('an open stream does not hold the graceful stop (SIGTERM): it ends, and the stop completes at once', async () => {
     const stream = await open(authHeader(server, ['stats:read']) as Record<string, string>);
     const started = Date.now();
