@@ -119,7 +119,8 @@ export class MediaStore {
 
   /** Deletes a job's uploaded payload directory (idempotent). */
   async removePayload(jobId: string): Promise<void> {
-    await fs.rm(this.payloadDir(jobId), { recursive: true, force: true });
+    // Retried when a file appeared while the directory was being removed (ENOTEMPTY).
+    await fs.rm(this.payloadDir(jobId), { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
   }
 
   /** Writes a result atomically (temp file + rename) and returns its checksum and size. */

@@ -1,4 +1,5 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { once } from 'node:events';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -88,6 +89,9 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
   // handler waiting for a part that will never come: the wait is raced against the close, and the
   // file being written is destroyed.
   let current: { destroy(err?: Error): void } | undefined;
+  // The file being written: on an interruption it is waited for until closed, so it cannot be
+  // created after the caller has removed the payload directory.
+  let writing: WriteStream | undefined;
   let rejectInterrupted: (err: Error) => void = () => undefined;
   const interrupted = new Promise<never>((_, reject) => (rejectInterrupted = reject));
   interrupted.catch(() => undefined);
@@ -180,7 +184,9 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
       current = part.file;
       // At the limit, stop at once (busboy would otherwise read the rest of the part to discard it).
       part.file.once('limit', () => part.file.destroy(tooLarge(options.fileLimitBytes)));
-      await pipeline(part.file, createWriteStream(target, { flags: 'wx' }));
+      writing = createWriteStream(target, { flags: 'wx' });
+      await pipeline(part.file, writing);
+      writing = undefined;
       current = undefined;
       if (part.file.truncated) throw tooLarge(options.fileLimitBytes);
       const size = (await fs.stat(target)).size;
@@ -193,6 +199,7 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
       }
     }
   } catch (err) {
+    if (writing && !writing.closed) await once(writing, 'close', { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
     throw toIntakeError(err, options.fileLimitBytes);
   } finally {
     clearInterval(watchdog);
