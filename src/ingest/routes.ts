@@ -110,7 +110,8 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
 
         const checkPassword = async (password: string) => {
           const known = ingestPassword.knownVerdict(runtime.ingestPasswordHash, password);
-          if (known === undefined) {
+          // The same candidate being checked for another request is shared, not a new attempt.
+          if (known === undefined && !ingestPassword.isBeingChecked(runtime.ingestPasswordHash, password)) {
             // An argon2 check is about to be spent: it counts as a failure until it succeeds, so
             // guesses sent in parallel from one address are bounded too, not only sequential ones.
             const wait = throttle.waitMs(...throttleKeys);
