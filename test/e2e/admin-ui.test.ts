@@ -367,9 +367,16 @@ describe('admin UI in Chromium', () => {
     await page.fill('#repeat-password', 'admin-pass-new-9');
     await page.click('[data-testid=own-password] button[type=submit]');
     await expect.poll(() => page.locator('#current-password-error').textContent()).toBe('Текущий пароль неверен.');
+    // Another tab of the same browser, open before the change, keeps working after it (the session is renewed, not ended).
+    const other = await context.newPage();
+    await other.goto(`${server.url}/admin/#/settings`);
+    await other.waitForSelector('[data-testid=check-openai]');
     await page.fill('#current-password', TEST_ADMIN.password);
     await page.click('[data-testid=own-password] button[type=submit]');
     await expect.poll(() => page.locator('[data-testid=own-password] [role=status]').textContent()).toBe('Пароль изменён.');
+    await other.click('[data-testid=check-openai]');
+    await expect.poll(() => other.locator('[data-testid=check-result-openai]').textContent()).toContain('Ключ работает');
+    await other.close();
     // Add an operator who sees slots and statistics, then let them see the settings too.
     await page.fill('#new-username', 'operator');
     await page.fill('#new-account-password', 'operator-pass-1');

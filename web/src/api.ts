@@ -67,7 +67,7 @@ export async function changeOwnPassword(currentPassword: string, newPassword: st
   if (current && data.csrf_token) current = { ...current, csrf: data.csrf_token };
 }
 
-export async function api<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, auth = true): Promise<{ data: T; headers: Headers; status: number }> {
+export async function api<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, auth = true, retry = true): Promise<{ data: T; headers: Headers; status: number }> {
   const h: Record<string, string> = { ...headers };
   if (current && method !== 'GET' && method !== 'HEAD') h['x-csrf-token'] = current.csrf;
   let payload: BodyInit | undefined;
@@ -82,6 +82,12 @@ export async function api<T>(method: string, path: string, body?: unknown, heade
   const data = type.includes('json') ? ((await res.json()) as unknown) : undefined;
   if (!res.ok) {
     const e = (data as { error?: { code: string; message: string; details?: Record<string, unknown> } } | undefined)?.error;
+    // The session was renewed in another tab (a password change there): take its CSRF token and retry once.
+    if (res.status === 403 && e?.code === 'csrf_failed' && auth && retry) {
+      const before = current?.csrf;
+      await restoreSession();
+      if (current && current.csrf !== before) return api<T>(method, path, body, headers, auth, false);
+    }
     if (res.status === 401 && auth) onUnauthorized();
     throw new ApiError(res.status, e?.code ?? 'http_error', e?.message ?? `HTTP ${res.status}`, e?.details ?? {});
   }
