@@ -10,3 +10,12 @@ export function LiteralUnion<const T extends readonly string[]>(values: T, optio
 export function Nullable<T extends TSchema>(schema: T) {
   return Type.Union([schema, Type.Null()]);
 }
+
+/** A slot's id, slot-001 … slot-015 (the slot table's CHECK in migration 001 says the same). */
+export const SLOT_ID_PATTERN = '^slot-[0-9]{3}$';
+const SLOT_ID = new RegExp(SLOT_ID_PATTERN);
+
+/** Whether `value` has a slot id's form (whether such a slot exists is the database's to say). */
+export function isSlotId(value: string): boolean {
+  return SLOT_ID.test(value);
+}

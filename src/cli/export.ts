@@ -17,6 +17,7 @@ import { loadConfig } from '../config.js';
 import { collectExport, MAX_EXPORT_ENTRIES, zipResults } from '../gallery/export.js';
 import { createLogger } from '../logger.js';
 import { openCliDatabase } from './database.js';
+import { isSlotId } from '../schemas.js';
 
 const USAGE = `Usage:
   npm run export -- --out <file.zip> [--slot slot-003 [--slot slot-004]] [--since <date-time>] [--until <date-time>] [--force]
@@ -45,7 +46,7 @@ export async function runExport(argv: string[], env: NodeJS.ProcessEnv = process
   try {
     from = parseDate(values.since, 'since');
     to = parseDate(values.until, 'until');
-    for (const slot of values.slot ?? []) if (!/^slot-\d{3}$/.test(slot)) throw new UsageError(`--slot must look like slot-003, not ${slot}`);
+    for (const slot of values.slot ?? []) if (!isSlotId(slot)) throw new UsageError(`--slot must look like slot-003, not ${slot}`);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     console.error(`${err.message}\n${USAGE}`);

@@ -12,7 +12,7 @@ import type { AppDeps } from '../deps.js';
 import { audit } from '../auth/accounts.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { AppError, errorResponses } from '../errors.js';
-import { Nullable } from '../schemas.js';
+import { Nullable, SLOT_ID_PATTERN } from '../schemas.js';
 import { shortJobId } from '../media/guest-qr.js';
 import { DownloadQuery, sendMediaFile } from '../media/public-results-routes.js';
 import { isUuid, resultFileName } from '../media/storage.js';
@@ -23,7 +23,7 @@ import { thumbnailOrGone } from './thumbnails.js';
 /** The public address guests reach, and where it comes from (src/ops/public-address.ts, read through deps). */
 type PublicBase = ReturnType<AppDeps['publicAddress']['base']>;
 
-const SLOT_ID = Type.String({ pattern: '^slot-[0-9]{3}$' });
+const SLOT_ID = Type.String({ pattern: SLOT_ID_PATTERN });
 
 export const GalleryItemSchema = Type.Object({
   id: Type.String(),

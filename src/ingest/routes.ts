@@ -10,6 +10,7 @@ import { BOOTH_FIELD_LIMITS, emptyUpload, photoLimitBytes, photoOf, receiveUploa
 import { markJobAnswered, queueBusy, releaseAnsweredJob, releaseJobFiles, submitAndWait } from '../queue/submit.js';
 import { UploadGate } from './upload-gate.js';
 import { decodeBudget, decodedBytesOf, DecodeTooLargeError } from '../media/decode-budget.js';
+import { isSlotId } from '../schemas.js';
 
 /** Where booths post: ours, and the one of the Python system PhotoChanger replaces. */
 export const INGEST_PATHS = ['/ingest/:slotId', '/api/ingest/:slotId'] as const;
@@ -88,7 +89,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
         // Decided before the body is read: unknown/disabled slot, queue already full. The slot, the
         // runtime settings and the queue's fill are read at once (one round trip of waiting, not three).
         // Only ids of the slot-NNN form reach the database (a NUL or a path would only make it fail).
-        if (!/^slot-[0-9]{3}$/.test(slotId)) throw slotNotFound(slotId);
+        if (!isSlotId(slotId)) throw slotNotFound(slotId);
         const [slot, runtime, inFlight] = await Promise.all([
           queueStatement(() => findSlot(db, slotId)),
           queueStatement(() => settings.runtime()),

@@ -5,7 +5,7 @@ import { JobFeed, MAX_STREAMS_PER_ACCOUNT, MAX_STREAMS_PER_PROCESS } from './fee
 import type { PublicBase } from '../ops/public-address.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { AppError, errorResponses } from '../errors.js';
-import { LiteralUnion, Nullable } from '../schemas.js';
+import { LiteralUnion, Nullable, SLOT_ID_PATTERN } from '../schemas.js';
 import { timingsOf } from '../queue/submit.js';
 import { isUuid } from '../media/storage.js';
 import { guestLinkOf, shortJobId } from '../media/guest-qr.js';
@@ -115,7 +115,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (ap
         tags: ['jobs'],
         security: BEARER_SECURITY,
         querystring: Type.Object({
-          slot_id: Type.Optional(Type.String({ pattern: '^slot-[0-9]{3}$' })),
+          slot_id: Type.Optional(Type.String({ pattern: SLOT_ID_PATTERN })),
           status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('processing')])),
           finalized: Type.Optional(Type.Boolean()),
           failure_reason: Type.Optional(LiteralUnion([...FAILURES, 'none'] as const)),

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { extensionForMime } from './mime.js';
+import { isSlotId } from '../schemas.js';
 
 /** Directories under MEDIA_ROOT (docs/operations.md, Media and retention). */
 export const MEDIA_DIRS = ['payloads', 'results', 'thumbs', 'templates', 'temporary'] as const;
@@ -94,7 +95,7 @@ export class MediaStore {
 
   /** A slot's template image: templates/<slot>/<template id>.<ext>. */
   templatePath(slotId: string, templateId: string, mime: string): string {
-    if (!/^slot-\d{3}$/.test(slotId)) throw new Error(`not a slot id: ${slotId}`);
+    if (!isSlotId(slotId)) throw new Error(`not a slot id: ${slotId}`);
     assertUuid(templateId);
     return path.join(this.root, 'templates', slotId, `${templateId}.${extensionForMime(mime)}`);
   }

@@ -3,8 +3,8 @@ import type { Db } from '../db/database.js';
 import { countUnfinishedJobs } from '../queue/statements.js';
 import type { CleanupReport } from '../media/cleanup.js';
 import type { MediaStore } from '../media/storage.js';
+import { isSlotId } from '../schemas.js';
 
-const SLOT = /^slot-[0-9]{3}$/;
 
 /**
  * Prometheus metrics of one server (its own registry, so several servers in one process — tests —
@@ -64,7 +64,7 @@ export class Metrics {
   }
 
   observeIngest(slotId: string, status: number, code: string | undefined, seconds: number): void {
-    this.ingestDuration.observe({ slot: SLOT.test(slotId) ? slotId : 'unknown', status: String(status) }, seconds);
+    this.ingestDuration.observe({ slot: isSlotId(slotId) ? slotId : 'unknown', status: String(status) }, seconds);
     this.responses.inc({ status: String(status), code: code ?? (status === 200 ? 'ok' : 'unknown') });
   }
 

@@ -3,7 +3,7 @@
  * src/slots/templates.ts, and the OpenAPI document's. The API types are derived from them.
  */
 import { Type, type Static } from 'typebox';
-import { LiteralUnion } from '../schemas.js';
+import { LiteralUnion, SLOT_ID_PATTERN } from '../schemas.js';
 
 /** Largest template image accepted (templates are frames/backgrounds, not photos). */
 export const MAX_TEMPLATE_BYTES = 20 * 1024 * 1024;
@@ -11,7 +11,7 @@ export const PREVIEW_SIDE = 320;
 /** Template images: formats every provider and sharp compose handle. */
 export const TEMPLATE_MIME_TYPES = ['image/jpeg', 'image/png', 'image/webp'];
 
-export const SlotId = Type.Object({ id: Type.String({ pattern: '^slot-[0-9]{3}$' }) });
+export const SlotId = Type.Object({ id: Type.String({ pattern: SLOT_ID_PATTERN }) });
 export const FailoverSchema = Type.Object(
   {
     steps: Type.Array(

@@ -18,6 +18,7 @@ import { receiveUpload } from '../media/upload.js';
 import { MAX_TEMPLATE_BYTES, PREVIEW_SIDE, SlotId, TEMPLATE_MIME_TYPES, TemplateSchema } from './schemas.js';
 import { templateView } from './service.js';
 import { bindTemplate, deleteTemplate, findSlot, findTemplate, isTemplateFileUsed } from './statements.js';
+import { SLOT_ID_PATTERN } from '../schemas.js';
 
 export const slotTemplateRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
   const { db, clock, providers, media } = deps;
@@ -108,7 +109,7 @@ export const slotTemplateRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = 
         summary: 'A template image (or, with ?preview=1, a small JPEG preview)',
         tags: ['slots'],
         security: BEARER_SECURITY,
-        params: Type.Object({ id: Type.String({ pattern: '^slot-[0-9]{3}$' }), templateId: Type.String({ format: 'uuid' }) }),
+        params: Type.Object({ id: Type.String({ pattern: SLOT_ID_PATTERN }), templateId: Type.String({ format: 'uuid' }) }),
         querystring: Type.Object({ preview: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('0')])) }),
         response: { 200: { description: 'The image', content: { 'image/*': { schema: { type: 'string', format: 'binary' } } } }, ...errorResponses(401, 403, 404) },
       },
@@ -134,7 +135,7 @@ export const slotTemplateRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = 
         summary: 'Unbind a template (its file is deleted when nothing else uses it)',
         tags: ['slots'],
         security: BEARER_SECURITY,
-        params: Type.Object({ id: Type.String({ pattern: '^slot-[0-9]{3}$' }), templateId: Type.String({ format: 'uuid' }) }),
+        params: Type.Object({ id: Type.String({ pattern: SLOT_ID_PATTERN }), templateId: Type.String({ format: 'uuid' }) }),
         response: { 204: Type.Null(), ...errorResponses(401, 403, 404) },
       },
     },

@@ -13,8 +13,8 @@ import { sql } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
+import { isSlotId } from '../schemas.js';
 
-const SLOT_ID = /^slot-[0-9]{3}$/;
 export const SAMPLES_PER_MINUTE = 120;
 export const SAMPLES_PER_CLIENT = 5;
 export const KEEP_SAMPLES = 1000;
@@ -75,7 +75,7 @@ export class RejectionCounter {
   count(slotId: string, status: number, code: string, client?: RefusedClient): void {
     const at = this.deps.clock.now();
     const hour = new Date(Math.floor(at.getTime() / 3_600_000) * 3_600_000);
-    const slot = SLOT_ID.test(slotId) ? slotId : '';
+    const slot = isSlotId(slotId) ? slotId : '';
     const key = `${hour.getTime()}|${slot}|${code}`;
     const p = this.pending.get(key);
     if (p) p.count += 1;

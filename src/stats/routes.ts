@@ -7,7 +7,7 @@ import { boothActivity, computeStats, listRefusals, slotLastOutcomes, slotStatsR
 import { mergeUnnamedContacts } from './booths.js';
 import { KEEP_SAMPLES, SAMPLES_PER_CLIENT, SAMPLES_PER_MINUTE } from './rejections.js';
 import { MEDIA_DIRS } from '../media/storage.js';
-import { Nullable } from '../schemas.js';
+import { Nullable, SLOT_ID_PATTERN } from '../schemas.js';
 
 const MAX_BUCKETS = 2000;
 const BUCKET_MS: Record<GroupBy, number> = { hour: 3600_000, day: 86_400_000, week: 7 * 86_400_000 };
@@ -108,7 +108,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (
         description,
         tags: ['stats'],
         security: BEARER_SECURITY,
-        params: Type.Object({ id: Type.String({ pattern: '^slot-[0-9]{3}$' }) }),
+        params: Type.Object({ id: Type.String({ pattern: SLOT_ID_PATTERN }) }),
         querystring: Query,
         response: { 200: SlotStatsSchema, ...errorResponses(400, 401, 403, 404) },
       },
