@@ -23,6 +23,32 @@ function ViewTabs({ view }: { view: JobsView }) {
   );
 }
 
+/** A monitor view's title with its live badge, and the tabs to the other views. */
+function MonitorHeader({ view, title, live }: { view: JobsView; title: string; live: boolean }) {
+  return (
+    <>
+      <h1 id="jobs-title">
+        {title} <span class={`badge ${live ? 'on' : 'off'}`} aria-live="polite">{live ? `● ${t('live')}` : '○'}</span>
+      </h1>
+      <ViewTabs view={view} />
+    </>
+  );
+}
+
+/**
+ * Reloads a view that no job row carries (refusals make no job; booths are aggregates): on each job
+ * event and every 10 s. Returns whether the live feed is connected.
+ */
+function useLiveRefresh(reload: () => void): boolean {
+  const [live, setLive] = useState(false);
+  useJobEvents(() => true, reload, setLive, [], 500);
+  useEffect(() => {
+    const timer = setInterval(reload, 10_000);
+    return () => clearInterval(timer);
+  }, []);
+  return live;
+}
+
 /** A booth as an operator names it: its DSLR Remote Pro name, else its user id, else "—". */
 function boothLabel(name: string | null, userId: string | null): string {
   return name || userId || '—';
@@ -33,7 +59,6 @@ export function RefusedPage() {
   const [rows, setRows] = useState<Refusal[]>();
   const [next, setNext] = useState<string | null>(null);
   const [error, setError] = useState<unknown>();
-  const [live, setLive] = useState(false);
   // A live refresh reloads as many rows as are shown (up to 200), so "Show more" pages stay.
   const shown = useRef(50);
   const load = async () => {
@@ -61,18 +86,10 @@ export function RefusedPage() {
     }
   };
   useEffect(() => void load(), []);
-  // A refusal makes no job: new ones are looked for on each job event and every 10 s.
-  useJobEvents(() => true, () => void load(), setLive, [], 500);
-  useEffect(() => {
-    const timer = setInterval(() => void load(), 10_000);
-    return () => clearInterval(timer);
-  }, []);
+  const live = useLiveRefresh(() => void load());
   return (
     <section aria-labelledby="jobs-title">
-      <h1 id="jobs-title">
-        {t('refusedTitle')} <span class={`badge ${live ? 'on' : 'off'}`} aria-live="polite">{live ? `● ${t('live')}` : '○'}</span>
-      </h1>
-      <ViewTabs view="refused" />
+      <MonitorHeader view="refused" title={t('refusedTitle')} live={live} />
       <p class="muted">{t('refusedHelp')}</p>
       <ErrorBox error={error} />
       {!rows ? (
@@ -121,18 +138,10 @@ export function RefusedPage() {
 export function BoothsPage() {
   useLang();
   const { data, error, reload } = useLoad(async () => (await api<{ since: string; booths: Booth[] }>('GET', '/api/stats/booths')).data, []);
-  const [live, setLive] = useState(false);
-  useJobEvents(() => true, reload, setLive, [], 500);
-  useEffect(() => {
-    const timer = setInterval(reload, 10_000);
-    return () => clearInterval(timer);
-  }, []);
+  const live = useLiveRefresh(reload);
   return (
     <section aria-labelledby="jobs-title">
-      <h1 id="jobs-title">
-        {t('boothsTitle')} <span class={`badge ${live ? 'on' : 'off'}`} aria-live="polite">{live ? `● ${t('live')}` : '○'}</span>
-      </h1>
-      <ViewTabs view="booths" />
+      <MonitorHeader view="booths" title={t('boothsTitle')} live={live} />
       <p class="muted">{t('boothsHelp')}</p>
       <ErrorBox error={error} />
       {!data ? (
@@ -216,10 +225,7 @@ export function JobsPage() {
   useJobEvents(() => true, () => void load(), setLive, [slot, outcome], 200);
   return (
     <section aria-labelledby="jobs-title">
-      <h1 id="jobs-title">
-        {t('jobsTitle')} <span class={`badge ${live ? 'on' : 'off'}`} aria-live="polite">{live ? `● ${t('live')}` : '○'}</span>
-      </h1>
-      <ViewTabs view="jobs" />
+      <MonitorHeader view="jobs" title={t('jobsTitle')} live={live} />
       <div class="filters">
         <label>
           {t('slot')}{' '}
