@@ -127,6 +127,12 @@ export async function listAccounts(db: Db): Promise<AccountSummary[]> {
   return rows.map((r) => ({ ...r, permissions: toPermissions(r.permissions) }));
 }
 
+/** One account (undefined: no such name). */
+export async function findAccount(db: Db, username: string): Promise<AccountSummary | undefined> {
+  const r = await db.selectFrom('admin_account').select(['username', 'permissions', 'locked_until', 'created_at']).where('username', '=', username).executeTakeFirst();
+  return r && { ...r, permissions: toPermissions(r.permissions) };
+}
+
 /**
  * Checks a login. Wrong user and wrong password are the same 401 (no user enumeration), and cost
  * the same argon2 time. Throttling is per address and name (src/auth/login-guard.ts), not a lock

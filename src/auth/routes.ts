@@ -6,7 +6,7 @@ import { errorResponses } from '../errors.js';
 import { sql } from 'kysely';
 import { AppError } from '../errors.js';
 import { CHANNELS } from '../db/notifications.js';
-import { audit, authenticate, createAccount, credentialErrors, listAccounts, loginThrottled, passwordMatches, removeAccount, resetPassword, setPermissions, USERNAME_PATTERN } from './accounts.js';
+import { type AccountSummary, audit, authenticate, createAccount, credentialErrors, findAccount, listAccounts, loginThrottled, passwordMatches, removeAccount, resetPassword, setPermissions, USERNAME_PATTERN } from './accounts.js';
 import { clientKey } from './attempts.js';
 import { Authenticator, sessionToken, setSessionCookie } from './sessions.js';
 import { BEARER_SECURITY, requirePermission } from './guard.js';
@@ -123,7 +123,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
       },
     },
     async () => ({
-      accounts: (await listAccounts(deps.db)).map((a) => ({ username: a.username, permissions: a.permissions, created_at: a.created_at.toISOString() })),
+      accounts: (await listAccounts(deps.db)).map(accountView),
     }),
   );
 
@@ -141,8 +141,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
     },
     async (request) => {
       const { username } = request.params;
-      const exists = (await listAccounts(deps.db)).some((a) => a.username === username);
-      if (!exists) throw new AppError('not_found', `No administrator named ${username}`, { details: { username } });
+      if (!(await findAccount(deps.db, username))) throw noAccount(username);
       const forgotten = deps.loginGuard.unlock(username);
       await sql`SELECT pg_notify(${CHANNELS.accountUnlocked}, ${username})`.execute(deps.db);
       await audit(deps.db, deps.clock, { actor: request.principal!.username, action: 'account.unlock', target: username });
@@ -220,8 +219,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
         throw err;
       }
       await audit(deps.db, deps.clock, { actor: request.principal!.username, action: 'account.create', target: username, fields: ['permissions'] });
-      const created = (await listAccounts(deps.db)).find((a) => a.username === username)!;
-      return reply.code(201).send({ username, permissions: created.permissions, created_at: created.created_at.toISOString() });
+      return reply.code(201).send(accountView((await findAccount(deps.db, username))!));
     },
   );
 
@@ -252,7 +250,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
       if (problems.length) throw new AppError('invalid_settings', problems.map((e) => e.message).join('; '), { details: { errors: problems } });
       const fields: string[] = [];
       if (permissions !== undefined) {
-        const before = (await listAccounts(deps.db)).find((a) => a.username === username);
+        const before = await findAccount(deps.db, username);
         if (!before) throw noAccount(username);
         grantable(request.principal!.permissions, permissions.filter((p) => !before.permissions.includes(p)));
         if (!(await setPermissions(deps.db, deps.clock, username, permissions))) throw noAccount(username);
@@ -263,9 +261,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
         fields.push('password');
       }
       await audit(deps.db, deps.clock, { actor: request.principal!.username, action: 'account.update', target: username, fields });
-      const account = (await listAccounts(deps.db)).find((a) => a.username === username);
+      const account = await findAccount(deps.db, username);
       if (!account) throw noAccount(username);
-      return { username, permissions: account.permissions, created_at: account.created_at.toISOString() };
+      return accountView(account);
     },
   );
 
@@ -291,6 +289,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
     },
   );
 };
+
+function accountView(a: AccountSummary) {
+  return { username: a.username, permissions: a.permissions, created_at: a.created_at.toISOString() };
+}
 
 /** Nobody grants a permission they do not hold themselves (403 forbidden, naming them). */
 function grantable(held: readonly string[], granted: readonly string[]): void {

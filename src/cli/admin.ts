@@ -9,7 +9,7 @@ import 'dotenv/config';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { AppError } from '../errors.js';
-import { createAccount, listAccounts, parsePermissions, resetPassword } from '../auth/accounts.js';
+import { createAccount, findAccount, listAccounts, parsePermissions, resetPassword } from '../auth/accounts.js';
 import { systemClock } from '../clock.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { sql } from 'kysely';
@@ -43,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (command === 'unlock') {
-      if (!(await listAccounts(database.db)).some((a) => a.username === username)) {
+      if (!(await findAccount(database.db, username!))) {
         console.error(`No administrator named ${username}.`);
         return 1;
       }
