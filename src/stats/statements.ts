@@ -1,5 +1,6 @@
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import type { Db } from '../db/database.js';
+import type { IngestRefusalTable } from '../db/schema.js';
 
 export type GroupBy = 'hour' | 'day' | 'week';
 
@@ -226,16 +227,8 @@ export async function slotLastOutcomes(db: Db, slotId: string): Promise<{ lastSu
   };
 }
 
-export interface RefusalRow {
-  id: string;
-  occurred_at: Date;
-  slot_id: string;
-  status: number;
-  code: string;
-  client_address: string;
-  booth_name: string | null;
-  booth_user_id: string | null;
-}
+/** A kept refusal as read (the id, a bigint, sent as text). */
+export type RefusalRow = Selectable<IngestRefusalTable>;
 
 /** The newest kept refusals, newest first, before the refusal `beforeId` (keyset paging). */
 export async function listRefusals(db: Db, options: { limit: number; beforeId?: string; slotId?: string }): Promise<RefusalRow[]> {
