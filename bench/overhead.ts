@@ -14,7 +14,7 @@
  * Environment: BENCH_OVERHEAD_SEQUENTIAL (requests per target, default 200), BENCH_OVERHEAD_BLOCK_S
  * (seconds per block of (b), three blocks per target, default 5), BENCH_OVERHEAD_LOG_LEVEL
  * (PhotoChanger's log level, default info as in production), BENCH_OVERHEAD_CPU_PROF (a directory:
- * PhotoChanger runs with --cpu-prof there), BENCH_OVERHEAD_RESULT=tiny (the fake answers its 1×1 PNG
+ * PhotoChanger runs with --cpu-prof there, the proxy in its subdirectory proxy/), BENCH_OVERHEAD_RESULT=tiny (the fake answers its 1×1 PNG
  * instead of a 1K JPEG), BENCH_OVERHEAD_TRACE=1 (PhotoChanger prints every SQL statement's round trip
  * when it stops), BENCH_OVERHEAD_NO_WRITE=1 (print only), and
  * PHOTOCHANGER_BENCH_DATABASE_URL (an external PostgreSQL instead of the embedded one). Other
@@ -509,10 +509,12 @@ async function main(): Promise<void> {
     console.log(`photo: ${meta.width}×${meta.height} JPEG, ${photo.length} bytes`);
 
     const fake = await startChild<{ photochanger: string; proxy: string; apiKey: string; resultBytes: number; result: string }>(['fake']);
-    const proxy = await startChild<{ url: string }>(['proxy', fake.ready.proxy, fake.ready.apiKey]);
+    const cpuProf = process.env.BENCH_OVERHEAD_CPU_PROF;
+    const proxy = await startChild<{ url: string }>(['proxy', fake.ready.proxy, fake.ready.apiKey], {
+      execArgv: cpuProf ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(path.join(cpuProf, 'proxy'))] : [],
+    });
     const logFile = path.join(tmp, 'photochanger.log');
     const log = await fs.open(logFile, 'w');
-    const cpuProf = process.env.BENCH_OVERHEAD_CPU_PROF;
     const pc = await startChild<{ url: string; external: boolean }>(['photochanger', fake.ready.photochanger, fake.ready.apiKey], {
       stdout: log.fd,
       execArgv: cpuProf ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(cpuProf)] : [],

@@ -21,6 +21,7 @@ import type { RejectionCounter } from './stats/rejections.js';
 import type { ModelCatalog } from './providers/models.js';
 import type { ProviderRegistry } from './providers/registry.js';
 import type { JobCompletion } from './queue/completion.js';
+import type { JobDispatcher } from './queue/workers.js';
 import type { IngestPasswordVerifier } from './settings/ingest-password.js';
 import type { StoredProviderKeys } from './settings/provider-keys.js';
 import type { SettingsStore } from './settings/store.js';
@@ -35,12 +36,12 @@ export interface AppDeps {
   hub: NotificationHub;
   media: MediaStore;
   completion: JobCompletion;
+  /** This process's workers: an idle one takes a new job at once (absent: jobs wait to be claimed). */
+  dispatch?: JobDispatcher;
   settings: SettingsStore;
   ingestPassword: IngestPasswordVerifier;
   /** This process's id in the `instance` table; jobs it enqueues belong to it. */
   instanceId: string;
-  /** Temporary public links of a job (Turbotext), revoked right after the response. */
-  temporaryMedia?: { revokeForJob(jobId: string): Promise<void> };
   /** Deliveries of Turbotext webhooks (any instance may receive one). */
   webhookInbox?: TurbotextWebhookInbox;
   /** Admin access tokens (login issues them, protected routes verify them). */

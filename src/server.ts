@@ -13,7 +13,7 @@ import type { Logger } from './logger.js';
 import { runMediaCleanup, startCleanupTask, type CleanupReport } from './media/cleanup.js';
 import { Metrics } from './ops/metrics.js';
 import { MediaStore } from './media/storage.js';
-import { purgeExpiredTemporaryMedia, revokeTemporaryMediaForJob, createTemporaryMediaPublisher, type TemporaryMediaDeps } from './media/temporary-links.js';
+import { purgeExpiredTemporaryMedia, createTemporaryMediaPublisher, type TemporaryMediaDeps } from './media/temporary-links.js';
 import { createGeminiProvider } from './providers/gemini/driver.js';
 import type { ProviderKeySource } from './providers/keys.js';
 import { createLocalProvider } from './providers/local/driver.js';
@@ -189,6 +189,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       hub,
       media,
       completion,
+      dispatch: workers,
       settings,
       ingestPassword: new IngestPasswordVerifier(),
       instanceId,
@@ -203,7 +204,6 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       metrics,
       purgeMedia: () => runMediaCleanup(cleanupDeps),
       webhookInbox,
-      temporaryMedia: { revokeForJob: async (jobId) => void (await revokeTemporaryMediaForJob(mediaDeps, jobId)) },
       isShuttingDown: () => shuttingDown,
       webRoot: options.webRoot,
     });

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
 import type { AppDeps } from '../deps.js';
 import { AppError, ErrorSchema } from '../errors.js';
-import { queueStatement, countInFlightJobs } from '../queue/statements.js';
-import { findSlot } from '../slots/statements.js';
+import { queueStatement } from '../queue/statements.js';
+import { readAdmission } from './statements.js';
 import { AttemptThrottle, clientKey } from '../auth/attempts.js';
 import { BOOTH_FIELD_LIMITS, emptyUpload, photoLimitBytes, photoOf, receiveUpload, type ReceivedFile, type ReceivedUpload } from '../media/upload.js';
 import { markJobAnswered, queueBusy, releaseAnsweredJob, releaseJobFiles, submitAndWait } from '../queue/submit.js';
@@ -78,23 +78,23 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
       });
       // The payload never outlives the response; the inline copy is cleared once answered.
       let filesReleased = false;
+      // The payload's file once received (removed by name: no directory walk on the answer's path).
+      const payloadFiles: string[] = [];
       const cleanUp = async () => {
         if (cleaned) return;
         cleaned = true;
         if (filesReleased) await markJobAnswered(deps, jobId, log);
-        else await releaseAnsweredJob(deps, jobId, jobCreated, log);
+        else await releaseAnsweredJob(deps, jobId, jobCreated, log, payloadFiles);
       };
       try {
         if (deps.isShuttingDown?.()) throw new AppError('shutting_down', undefined, { headers: { Connection: 'close', 'Retry-After': '5' } });
         // Decided before the body is read: unknown/disabled slot, queue already full. The slot, the
-        // runtime settings and the queue's fill are read at once (one round trip of waiting, not three).
+        // runtime settings and the queue's fill are read in one statement.
         // Only ids of the slot-NNN form reach the database (a NUL or a path would only make it fail).
         if (!isSlotId(slotId)) throw slotNotFound(slotId);
-        const [slot, runtime, inFlight] = await Promise.all([
-          queueStatement(() => findSlot(db, slotId)),
-          queueStatement(() => settings.runtime()),
-          queueStatement(() => countInFlightJobs(db, receivedAt)),
-        ]);
+        const admission = await queueStatement(() => readAdmission(db, slotId, receivedAt));
+        const { slot, inFlight } = admission;
+        const runtime = settings.runtimeOf(admission.settings);
         if (!slot || !slot.enabled) throw slotNotFound(slotId);
         const operation = providers.operation(slot.provider, slot.operation);
         if (!operation) {
@@ -143,6 +143,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
         }, received);
         if (entered) gate.leave();
         entered = false;
+        if (upload.file) payloadFiles.push(upload.file.path);
         const photo = await checkUpload(upload, (p) => checkPassword(p), operation.acceptedMimeTypes);
         // Its decoded size, from the header, before anything decodes it (a small file can hide a huge image).
         const decoded = await decodedBytesOf(photo.path);
@@ -168,9 +169,9 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
         });
         if (outcome.outcome !== 'succeeded') throw outcome.error;
         log.info({ outcome: 'succeeded', size: outcome.bytes.length, timings: outcome.timings }, 'ingest answered');
-        // The photo and its public links are gone before the bytes go out, so nothing of them is left
-        // once the booth has them; the row's bookkeeping (answered) follows the send (finally below).
-        await releaseJobFiles(deps, jobId, jobCreated, log);
+        // The photo is gone before the bytes go out, so nothing of it is left once the booth has
+        // them; the row's bookkeeping (answered) follows the send (finally below).
+        await releaseJobFiles(deps, jobId, log, payloadFiles);
         filesReleased = true;
         void reply
           .code(200)

@@ -1,8 +1,9 @@
 /**
  * Temporary public links (docs/architecture.md): inputs published at `{PUBLIC_BASE_URL}/public/media/{id}` for
  * providers that download them by URL (Turbotext). A link lives clamp(T_sync_response, 45, 60) s
- * from its creation, then answers 410; the ingest revokes a job's links right after its response
- * and the cleanup task purges whatever is left.
+ * from its creation, then answers 410; the worker revokes a job's links as soon as the provider's
+ * work on it is over (TemporaryMediaPublisher.revokeForJob through ProviderDriver.releaseJob) and
+ * the cleanup task purges whatever a crash left.
  *
  * Storage choice: every link gets its own file under MEDIA_ROOT/temporary/{id}{ext} — a hard link
  * to the source when possible (free, same inode), else a copy; prepared bytes are written out. The
@@ -147,6 +148,11 @@ export async function purgeExpiredTemporaryMedia(deps: Pick<TemporaryMediaDeps, 
 export interface TemporaryMediaPublisher {
   readonly publicBaseUrl: string | undefined;
   publish(input: { jobId: string; file: TemporaryMediaSource }): Promise<PublishedMedia>;
+  /**
+   * Revokes the links this publisher made for the job (rows and files). A job it published
+   * nothing for costs nothing (no statement): the worker calls this after every job.
+   */
+  revokeForJob(jobId: string): Promise<void>;
 }
 
 export function createTemporaryMediaPublisher(
@@ -154,9 +160,18 @@ export function createTemporaryMediaPublisher(
   /** Current T_sync_response in seconds (the admin settings may override the environment). */
   tSyncResponseSeconds: () => number | Promise<number>,
 ): TemporaryMediaPublisher {
+  // Jobs with links published by this process and not yet revoked (a crash leaves them to the
+  // cleanup task, which purges expired links).
+  const published = new Set<string>();
   return {
     publicBaseUrl: deps.publicBaseUrl,
-    publish: async ({ jobId, file }) =>
-      publishTemporaryMedia(deps, { jobId, file, ttlSeconds: temporaryMediaTtlSeconds(await tSyncResponseSeconds()) }),
+    publish: async ({ jobId, file }) => {
+      published.add(jobId);
+      return publishTemporaryMedia(deps, { jobId, file, ttlSeconds: temporaryMediaTtlSeconds(await tSyncResponseSeconds()) });
+    },
+    revokeForJob: async (jobId) => {
+      if (!published.delete(jobId)) return;
+      await revokeTemporaryMediaForJob(deps, jobId);
+    },
   };
 }

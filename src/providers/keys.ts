@@ -33,6 +33,23 @@ export async function requireKey(keys: ProviderKeySource, providerId: string, ti
   return key;
 }
 
+/**
+ * The key and the result of `work` (preparing the images) at once: the key's read from the
+ * settings waits behind the image work instead of before it. A missing key is still the failure
+ * reported, whatever the work did (as if the key had been read first); nothing else changes.
+ */
+export async function requireKeyAlongside<T>(keys: ProviderKeySource, providerId: string, title: string, work: () => Promise<T>): Promise<[string, T]> {
+  const key = requireKey(keys, providerId, title);
+  key.catch(() => undefined);
+  try {
+    const value = await work();
+    return [await key, value];
+  } catch (err) {
+    await key;
+    throw err;
+  }
+}
+
 /** Whether a non-blank key is configured (for readiness). */
 export async function hasKey(keys: ProviderKeySource, providerId: string): Promise<boolean> {
   return Boolean((await keys.get(providerId))?.trim());

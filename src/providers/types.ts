@@ -26,6 +26,12 @@ export interface ProviderDriver {
   /** Whether this provider can work right now (key present, base URL set…); shown in the catalog. */
   readiness?(context: ReadinessContext): Promise<ProviderReadiness>;
   process(request: ProviderRequest): Promise<ProviderResult>;
+  /**
+   * The job's provider work is over (whatever its outcome): withdraw what the driver published for
+   * it, such as the temporary public links of its inputs. Called by the worker that ran process();
+   * never throws.
+   */
+  releaseJob?(jobId: string): Promise<void>;
 }
 
 /** One language's words for a provider (every entry optional; the UI falls back to the catalog's English). */

@@ -59,36 +59,30 @@ export interface NewJob {
   expiresAt: Date;
 }
 
-/**
- * Inserts a job unless the cap of unfinished jobs is reached. The advisory lock makes
- * count-then-insert atomic across instances; the count runs in a statement that starts after the
- * lock is held, so it sees every job committed by the previous holder. Jobs past their deadline
- * no longer count (the sweeper finalizes them).
- */
-export async function enqueueJob(db: Db, job: NewJob, maxInFlight: number): Promise<'enqueued' | 'queue_busy'> {
-  return db.transaction().execute(async (trx) => {
-    await sql`SELECT pg_advisory_xact_lock(${ENQUEUE_LOCK_KEY}::bigint), ${ASYNC_COMMIT}`.execute(trx);
-    const inserted = await sql<{ id: string }>`
-      WITH inserted AS (
-        INSERT INTO job (id, slot_id, instance_id, provider, operation, settings, failover, is_test,
-                         payload_path, payload_mime, payload_size, metadata, client_address, correlation_id,
-                         received_at, created_at, expires_at)
-        SELECT ${job.id}, ${job.slotId}, ${job.instanceId}, ${job.provider}, ${job.operation},
-               ${JSON.stringify(job.settings)}::jsonb, ${job.failover ? JSON.stringify(job.failover) : null}::jsonb, ${job.isTest}, ${job.payloadPath}, ${job.payloadMime},
-               ${job.payloadSize}, ${JSON.stringify(job.metadata)}::jsonb, ${job.clientAddress ?? null}, ${job.correlationId},
-               ${job.receivedAt}, ${job.createdAt}, ${job.expiresAt}
-        WHERE (SELECT count(*) FROM job WHERE NOT is_finalized AND expires_at > ${job.createdAt}) < ${maxInFlight}
-        RETURNING id
-      )
-      SELECT id, pg_notify(${CHANNELS.jobEnqueued}, id::text) FROM inserted`.execute(trx);
-    return inserted.rows.length === 1 ? 'enqueued' : 'queue_busy';
-  });
+/** A job's row was inserted: the slot's template images at that moment come with it. */
+export interface Enqueued {
+  templates: SlotTemplateRecord[];
 }
 
-/** Unfinished, unexpired jobs right now (the quantity the cap bounds). */
-export async function countInFlightJobs(db: Db, now: Date): Promise<number> {
-  const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM job WHERE NOT is_finalized AND expires_at > ${now}`.execute(db);
-  return r.rows[0]?.n ?? 0;
+/**
+ * Inserts a job unless the cap of unfinished jobs is reached, in one round trip: the function
+ * enqueue_job (migration 013_enqueue_function) takes the advisory lock, then counts in a statement
+ * that starts after the lock is held (so it sees every job committed by the previous holder), then
+ * inserts and announces the job. Jobs past their deadline no longer count (the sweeper finalizes
+ * them). `claimed`: a worker of this process takes the job at once (WorkerPool.reserve), so the row
+ * is inserted as processing and nobody else claims it.
+ */
+export async function enqueueJob(db: Db, job: NewJob, maxInFlight: number, claimed = false): Promise<Enqueued | 'queue_busy'> {
+  const r = await sql<{ templates: Array<SlotTemplateRecord> | null }>`
+    SELECT enqueue_job(
+      ${job.id}::uuid, ${job.slotId}::text, ${job.instanceId}::uuid, ${job.provider}::text, ${job.operation}::text,
+      ${JSON.stringify(job.settings)}::jsonb, ${job.failover ? JSON.stringify(job.failover) : null}::jsonb, ${job.isTest}::boolean,
+      ${job.payloadPath}::text, ${job.payloadMime}::text, ${job.payloadSize}::bigint, ${JSON.stringify(job.metadata)}::jsonb,
+      ${job.clientAddress ?? null}::text, ${job.correlationId}::text, ${job.receivedAt}::timestamptz, ${job.createdAt}::timestamptz,
+      ${job.expiresAt}::timestamptz, ${maxInFlight}::integer, ${claimed}::boolean, ${ENQUEUE_LOCK_KEY}::bigint, ${CHANNELS.jobEnqueued}::text
+    ) AS templates`.execute(db);
+  const templates = r.rows[0]?.templates;
+  return templates ? { templates: templates.map(templateRecord) } : 'queue_busy';
 }
 
 export interface ClaimedJob {
@@ -106,6 +100,8 @@ export interface ClaimedJob {
   is_test: boolean;
   expires_at: Date;
   created_at: Date;
+  /** The slot's template images when the job was claimed (read in the same statement). */
+  templates: SlotTemplateRecord[];
 }
 
 /**
@@ -129,8 +125,12 @@ export async function claimNextJob(db: Db, now: Date, aliveSince: Date, saturate
       FOR UPDATE OF j SKIP LOCKED
     )
     RETURNING id, slot_id, instance_id, provider, operation, settings, failover, payload_path, payload_mime, payload_size,
-              correlation_id, is_test, expires_at, created_at`.execute(db);
-  return r.rows[0];
+              correlation_id, is_test, expires_at, created_at,
+              (SELECT coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'key', t.setting_key, 'path', t.path, 'mime', t.mime, 'size', t.size)
+                                         ORDER BY t.setting_key), '[]'::jsonb)
+                 FROM template t WHERE t.slot_id = job.slot_id) AS templates`.execute(db);
+  const job = r.rows[0];
+  return job && { ...job, templates: job.templates.map(templateRecord) };
 }
 
 export interface StoredResult {
@@ -144,6 +144,8 @@ export interface StoredResult {
   providerRef: string | undefined;
   /** The provider whose image this is (another than the job's after a failover). */
   answeredBy?: string;
+  /** The job's provider call records, appended in the same statement (see recordProviderCalls). */
+  providerCalls?: readonly unknown[];
 }
 
 /** A worker's success. Returns false when someone else (timeout, cancel) finalized first. */
@@ -154,7 +156,8 @@ export async function finalizeSucceeded(db: Db, jobId: string, result: StoredRes
              result_path = ${result.path}, result_mime = ${result.mime}, result_size = ${result.size},
              result_sha256 = ${result.sha256}, result_expires_at = ${result.expiresAt},
              result_inline = ${result.inline}, provider_ref = ${result.providerRef ?? null},
-             answered_by = ${result.answeredBy ?? null}
+             answered_by = ${result.answeredBy ?? null},
+             provider_calls = provider_calls || ${JSON.stringify(result.providerCalls ?? [])}::jsonb
       WHERE id = ${jobId} AND NOT is_finalized
       RETURNING id
     )
@@ -284,13 +287,7 @@ export interface SlotTemplateRecord {
   size: number;
 }
 
-/** The template images bound to a slot's settings keys (what a job of the slot sends with the photo) (frame, style, face, background, …). */
-export async function listTemplatesForSlot(db: Db, slotId: string): Promise<SlotTemplateRecord[]> {
-  const rows = await db
-    .selectFrom('template')
-    .select(['id', 'setting_key', 'path', 'mime', 'size'])
-    .where('slot_id', '=', slotId)
-    .orderBy('setting_key')
-    .execute();
-  return rows.map((r) => ({ id: r.id, key: r.setting_key, path: r.path, mime: r.mime, size: Number(r.size) }));
+/** A template row as the enqueue and the claim return it (JSON: the size may come as a string). */
+function templateRecord(t: SlotTemplateRecord): SlotTemplateRecord {
+  return { id: t.id, key: t.key, path: t.path, mime: t.mime, size: Number(t.size) };
 }

@@ -6,7 +6,8 @@ import { AppError } from '../errors.js';
 import type { Failover } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { JobCompletion } from './completion.js';
-import { cancelJob, enqueueJob, finalizeAsTimedOut, markResponded, queueStatement, readJobOutcome, type JobOutcomeRow } from './statements.js';
+import type { JobDispatcher } from './workers.js';
+import { cancelJob, enqueueJob, finalizeAsTimedOut, markResponded, queueStatement, readJobOutcome, type JobOutcomeRow, type NewJob } from './statements.js';
 
 export interface JobServiceDeps {
   db: Db;
@@ -14,6 +15,8 @@ export interface JobServiceDeps {
   clock: Clock;
   completion: JobCompletion;
   instanceId: string;
+  /** This process's workers: an idle one takes a new job at once (no claim, no notification round trip). */
+  dispatch?: JobDispatcher;
 }
 
 export interface JobSubmission {
@@ -60,36 +63,60 @@ export async function submitAndWait(deps: JobServiceDeps, job: JobSubmission): P
     // The upload alone used up the window.
     return failure('timeout', job.jobId, expiresAt, syncTimeout(job.jobId, expiresAt), emptyTimings());
   }
-  const enqueued = await queueStatement(() =>
-    enqueueJob(
-      db,
-      {
-        id: job.jobId,
-        slotId: job.slot.id,
-        instanceId: deps.instanceId,
-        provider: job.slot.provider,
-        operation: job.slot.operation,
-        settings: job.slot.settings,
-        ...(job.slot.failover && job.slot.failover.steps.length > 0 ? { failover: job.slot.failover } : {}),
-        isTest: job.isTest,
-        payloadPath: job.photo.path,
-        payloadMime: job.photo.mime,
-        payloadSize: job.photo.size,
-        metadata: job.metadata,
-        clientAddress: job.clientAddress ?? null,
-        correlationId: job.correlationId,
-        receivedAt: job.receivedAt,
-        createdAt,
-        expiresAt,
-      },
-      config.queueMaxInFlightJobs,
-    ),
-  );
-  if (enqueued === 'queue_busy') throw queueBusy(deps.config);
+  const newJob: NewJob = {
+    id: job.jobId,
+    slotId: job.slot.id,
+    instanceId: deps.instanceId,
+    provider: job.slot.provider,
+    operation: job.slot.operation,
+    settings: job.slot.settings,
+    ...(job.slot.failover && job.slot.failover.steps.length > 0 ? { failover: job.slot.failover } : {}),
+    isTest: job.isTest,
+    payloadPath: job.photo.path,
+    payloadMime: job.photo.mime,
+    payloadSize: job.photo.size,
+    metadata: job.metadata,
+    clientAddress: job.clientAddress ?? null,
+    correlationId: job.correlationId,
+    receivedAt: job.receivedAt,
+    createdAt,
+    expiresAt,
+  };
+  // An idle worker of this process is set aside first: the row then goes in already claimed by it.
+  const reservation = deps.dispatch?.reserve(job.jobId, job.slot.provider);
+  let enqueued: Awaited<ReturnType<typeof enqueueJob>>;
+  try {
+    enqueued = await queueStatement(() => enqueueJob(db, newJob, config.queueMaxInFlightJobs, reservation !== undefined));
+  } catch (err) {
+    reservation?.cancel();
+    throw err;
+  }
+  if (enqueued === 'queue_busy') {
+    reservation?.cancel();
+    throw queueBusy(deps.config);
+  }
+  reservation?.start({
+    id: newJob.id,
+    slot_id: newJob.slotId,
+    instance_id: newJob.instanceId,
+    provider: newJob.provider,
+    operation: newJob.operation,
+    settings: newJob.settings,
+    failover: newJob.failover ?? null,
+    payload_path: newJob.payloadPath,
+    payload_mime: newJob.payloadMime,
+    payload_size: newJob.payloadSize,
+    correlation_id: newJob.correlationId,
+    is_test: newJob.isTest,
+    expires_at: expiresAt,
+    created_at: createdAt,
+    templates: enqueued.templates,
+  });
   job.onEnqueued?.();
   job.log.debug({ job_id: job.jobId, slot_id: job.slot.id, expires_at: expiresAt.toISOString() }, 'job enqueued');
 
-  const waited = await deps.completion.waitForFinalization(job.jobId, expiresAt, job.clientGone);
+  // Called in the same turn as the enqueue's answer: no notification can have been missed yet.
+  const waited = await deps.completion.waitForFinalization(job.jobId, expiresAt, job.clientGone, { justEnqueued: true });
   if (waited === 'aborted') {
     const cancelled = await queueStatement(() => cancelJob(db, job.jobId, 'client_disconnected', clock.now())).catch(() => false);
     job.log.info({ job_id: job.jobId, cancelled }, 'client went away; job cancelled');
@@ -170,24 +197,23 @@ export function syncTimeout(jobId: string, expiresAt: Date): AppError {
   return new AppError('sync_timeout', undefined, { details: { job_id: jobId, expires_at: expiresAt.toISOString() } });
 }
 
-type ReleaseDeps = { db: Db; clock: Clock; media: { removePayload(jobId: string): Promise<void> }; temporaryMedia?: { revokeForJob(jobId: string): Promise<void> } };
+type ReleaseDeps = { db: Db; clock: Clock; media: { removePayload(jobId: string, files?: readonly string[]): Promise<void> } };
 
 /**
- * What a job keeps after its answer is sent: nothing but the result file. Deletes the payload,
- * revokes temporary public links, and marks the row answered (clearing the inline result copy).
- * Idempotent; never throws.
+ * What a job keeps after its answer is sent: nothing but the result file. Deletes the payload and
+ * marks the row answered (clearing the inline result copy); the temporary public links of its
+ * inputs were revoked by the worker when the provider's work ended (ProviderDriver.releaseJob).
+ * `files`: the payload's files when known (removed without listing the directory). Idempotent;
+ * never throws.
  */
-export async function releaseAnsweredJob(deps: ReleaseDeps, jobId: string, jobCreated: boolean, log: Logger): Promise<void> {
-  await releaseJobFiles(deps, jobId, jobCreated, log);
+export async function releaseAnsweredJob(deps: ReleaseDeps, jobId: string, jobCreated: boolean, log: Logger, files?: readonly string[]): Promise<void> {
+  await releaseJobFiles(deps, jobId, log, files);
   if (jobCreated) await markJobAnswered(deps, jobId, log);
 }
 
-/** The part that must be done before the booth has its answer: the photo and its public links are gone. */
-export async function releaseJobFiles(deps: ReleaseDeps, jobId: string, jobCreated: boolean, log: Logger): Promise<void> {
-  await Promise.all([
-    deps.media.removePayload(jobId).catch((e: unknown) => log.error({ err: e }, 'could not remove payload')),
-    jobCreated ? deps.temporaryMedia?.revokeForJob(jobId).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not revoke temporary media')) : undefined,
-  ]);
+/** The part that must be done before the booth has its answer: the photo is gone. */
+export async function releaseJobFiles(deps: ReleaseDeps, jobId: string, log: Logger, files?: readonly string[]): Promise<void> {
+  await deps.media.removePayload(jobId, files).catch((e: unknown) => log.error({ err: e }, 'could not remove payload'));
 }
 
 /** The bookkeeping that may follow the answer: the row says answered, its inline copy cleared. */

@@ -13,7 +13,7 @@ import type { ProviderRegistry } from '../providers/registry.js';
 import { ProviderFailure, type ProviderCallRecord, type ProviderResult } from '../providers/types.js';
 import type { FailoverStep } from '../db/schema.js';
 import type { SettingsStore } from '../settings/store.js';
-import { claimNextJob, finalizeFailed, finalizeSucceeded, listTemplatesForSlot, recordProviderCalls, type ClaimedJob } from './statements.js';
+import { claimNextJob, finalizeFailed, finalizeSucceeded, recordProviderCalls, type ClaimedJob } from './statements.js';
 import type { Thumbnails } from '../gallery/thumbnails.js';
 import type { JobCompletion } from './completion.js';
 
@@ -48,6 +48,20 @@ const MIN_FAILOVER_ATTEMPT_MS = 1000;
 /** Refusals for safety reasons: another provider is not asked unless the slot says so. */
 const SAFETY_REASONS = new Set(['safety_block', 'moderation_blocked', 'recitation']);
 
+/**
+ * A worker of this process set aside for a job about to be enqueued (WorkerPool.reserve): exactly
+ * one of start (the job's row is in, as processing) or cancel (it is not) must follow.
+ */
+export interface WorkerReservation {
+  start(job: ClaimedJob): void;
+  cancel(): void;
+}
+
+/** What the enqueueing side sees of the pool. */
+export interface JobDispatcher {
+  reserve(jobId: string, provider: string): WorkerReservation | undefined;
+}
+
 class JobAborted extends Error {
   constructor(readonly why: 'deadline' | 'finalized_elsewhere' | 'shutdown' | 'share') {
     super(`job aborted: ${why}`);
@@ -66,10 +80,13 @@ export class WorkerPool {
   private running = false;
   private claimChain: Promise<void> = Promise.resolve();
   private readonly loops: Promise<void>[] = [];
-  private sleepers: Array<() => void> = [];
+  /** Loops waiting for work: 'wake' (maybe something to claim) or 'done' (their reserved job is over). */
+  private sleepers: Array<(reason: 'wake' | 'done') => void> = [];
   private readonly inFlight = new Map<string, AbortController>();
   private readonly perProvider = new Map<string, number>();
   private readonly unsubscribe: Array<() => void> = [];
+  /** Jobs handed to a reserved worker: their job-enqueued notification wakes nobody. */
+  private readonly reserved = new Set<string>();
   private pollTimer: NodeJS.Timeout | undefined;
   busy = 0;
 
@@ -81,7 +98,7 @@ export class WorkerPool {
     const { hub } = this.deps;
     // One new job wakes one sleeping worker (waking all made the others' claims find nothing while
     // the next photo arrived); a worker that finishes, the poll and a reconnect wake them all.
-    this.unsubscribe.push(hub.subscribe(CHANNELS.jobEnqueued, () => this.wakeOne()));
+    this.unsubscribe.push(hub.subscribe(CHANNELS.jobEnqueued, (jobId) => (this.reserved.has(jobId) ? undefined : this.wakeOne())));
     this.unsubscribe.push(
       hub.subscribe(CHANNELS.jobFinalized, (jobId) => this.inFlight.get(jobId)?.abort(new JobAborted('finalized_elsewhere'))),
     );
@@ -107,30 +124,80 @@ export class WorkerPool {
     for (const ac of this.inFlight.values()) ac.abort(new JobAborted('shutdown'));
   }
 
+  /**
+   * A sleeping worker of this process, set aside for a job the caller is about to enqueue as
+   * already claimed: the job starts without a claim statement and without waiting for the
+   * notification to come back from the database. Only a sleeping worker is taken (it found nothing
+   * to claim, so no older job waits for it) and only when the provider has room; otherwise
+   * undefined, and the job is enqueued as pending for any instance's workers.
+   */
+  reserve(jobId: string, provider: string): WorkerReservation | undefined {
+    if (!this.running || this.isSaturated(provider)) return undefined;
+    const sleeper = this.sleepers.shift();
+    if (!sleeper) return undefined;
+    this.busy++;
+    this.perProvider.set(provider, (this.perProvider.get(provider) ?? 0) + 1);
+    this.reserved.add(jobId);
+    let settled = false;
+    // The worker's loop resumes (and claims) once the job is over, or at once when it never starts.
+    const release = () => {
+      this.reserved.delete(jobId);
+      this.finished(provider);
+      sleeper('done');
+    };
+    return {
+      start: (job) => {
+        if (settled) return;
+        settled = true;
+        const log = this.deps.log.child({ job_id: job.id, correlation_id: job.correlation_id, slot_id: job.slot_id });
+        void this.process(job, log).finally(release);
+      },
+      cancel: () => {
+        if (settled) return;
+        settled = true;
+        release();
+      },
+    };
+  }
+
+  /** A job of `provider` is over (or a reservation was not used): its counts drop. */
+  private finished(provider: string): void {
+    this.busy--;
+    const wasSaturated = this.isSaturated(provider);
+    this.perProvider.set(provider, (this.perProvider.get(provider) ?? 1) - 1);
+    // A freed provider slot may unblock jobs the sleeping workers skipped while it was
+    // saturated; otherwise they have nothing new to find (the finishing loop claims again
+    // itself), and waking them would cost an empty claim each per finished job.
+    if (wasSaturated) this.wake();
+  }
+
   private wakeOne(): void {
-    this.sleepers.shift()?.();
+    this.sleepers.shift()?.('wake');
   }
 
   private wake(): void {
     const s = this.sleepers;
     this.sleepers = [];
-    for (const w of s) w();
+    for (const w of s) w('wake');
   }
 
-  private sleep(): Promise<void> {
+  private sleep(): Promise<'wake' | 'done'> {
     // A loop that finds no job just after stop() woke the sleepers must not go to sleep for good
     // (the lost wake-up that could hang a shutdown under load).
-    if (!this.running) return Promise.resolve();
+    if (!this.running) return Promise.resolve('wake');
     return new Promise((resolve) => this.sleepers.push(resolve));
   }
 
+  private isSaturated(provider: string): boolean {
+    const limit = this.deps.providers.get(provider)?.maxConcurrency ?? this.deps.workerCount;
+    return (this.perProvider.get(provider) ?? 0) >= limit;
+  }
+
   private saturatedProviders(): string[] {
-    const out: string[] = [];
-    for (const driver of this.deps.providers.list()) {
-      const limit = driver.maxConcurrency ?? this.deps.workerCount;
-      if ((this.perProvider.get(driver.id) ?? 0) >= limit) out.push(driver.id);
-    }
-    return out;
+    return this.deps.providers
+      .list()
+      .filter((driver) => this.isSaturated(driver.id))
+      .map((driver) => driver.id);
   }
 
   /**
@@ -168,16 +235,16 @@ export class WorkerPool {
         continue;
       }
       if (!job) {
-        await this.sleep();
+        // Back from a reserved job while other workers sleep: nothing was left unclaimed meanwhile
+        // (a new job would have woken or reserved one of them), so no claim is spent on finding out.
+        let reason = await this.sleep();
+        while (reason === 'done' && this.running && this.sleepers.length > 0) reason = await this.sleep();
         continue;
       }
       try {
         await this.process(job, log.child({ job_id: job.id, correlation_id: job.correlation_id, slot_id: job.slot_id }));
       } finally {
-        this.busy--;
-        this.perProvider.set(job.provider, (this.perProvider.get(job.provider) ?? 1) - 1);
-        // A freed provider slot may unblock jobs skipped while it was saturated.
-        this.wake();
+        this.finished(job.provider);
       }
     }
   }
@@ -194,6 +261,8 @@ export class WorkerPool {
     const calls: ProviderCallRecord[] = [];
     let resultFile: string | undefined;
     let thumbnailOf: string | undefined;
+    // A success records its provider calls in its finalize statement; any other end, after it.
+    let callsRecorded = false;
     log.debug({ provider: job.provider, operation: job.operation }, 'job claimed');
     // The result's retention, read while the provider works (not after it, on the answer's path).
     const runtimeRead = settings.runtime();
@@ -220,10 +289,12 @@ export class WorkerPool {
           inline: job.instance_id === this.deps.instanceId ? null : output.bytes,
           providerRef: produced.providerRef,
           answeredBy,
+          providerCalls: calls,
         },
         now,
       );
       if (won) {
+        callsRecorded = true;
         resultFile = undefined;
         this.deps.completion?.deliver(job.id, { bytes: output.bytes, mime: output.mime, createdAt: job.created_at, claimedAt: started, finalizedAt: now });
         log.info({ duration_ms: now.getTime() - started.getTime(), result_size: stored.size }, 'job succeeded');
@@ -237,7 +308,7 @@ export class WorkerPool {
       clearTimeout(deadlineTimer);
       this.inFlight.delete(job.id);
       if (resultFile) await media.removeFile(resultFile).catch(() => undefined);
-      await recordProviderCalls(db, job.id, calls).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not record provider calls'));
+      if (!callsRecorded) await recordProviderCalls(db, job.id, calls).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not record provider calls'));
       // After the answer, in the background (the worker is free at once): the gallery's thumbnail.
       if (thumbnailOf && !job.is_test) this.deps.thumbnails?.enqueue(job.id, thumbnailOf);
     }
@@ -257,10 +328,10 @@ export class WorkerPool {
     calls: ProviderCallRecord[],
     log: Logger,
   ): Promise<{ produced: ProviderResult; output: { bytes: Buffer; mime: string }; answeredBy: string }> {
-    const { db, clock, providers } = this.deps;
+    const { clock, providers } = this.deps;
     const steps: FailoverStep[] = [{ provider: job.provider, operation: job.operation, settings: job.settings }, ...(job.failover?.steps ?? [])];
     const onSafety = job.failover?.on_safety ?? false;
-    const slotTemplates = await listTemplatesForSlot(db, job.slot_id);
+    const slotTemplates = job.templates;
     let lastError: unknown;
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i]!;
@@ -315,6 +386,7 @@ export class WorkerPool {
         lastError = failure;
       } finally {
         clearTimeout(shareTimer);
+        await driver.releaseJob?.(job.id).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not withdraw what the provider was given'));
       }
     }
     throw lastError ?? new ProviderFailure('deadline_exceeded', 'No time was left for the next provider');

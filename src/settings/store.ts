@@ -15,6 +15,9 @@ export interface SettingRow<T = unknown> {
   updatedBy: string | null;
 }
 
+/** The rows RuntimeSettings is read from. */
+export const RUNTIME_SETTING_KEYS: readonly string[] = [SETTING_KEYS.ingestPassword, SETTING_KEYS.tSyncResponseSeconds, SETTING_KEYS.resultTtlSeconds];
+
 /** The runtime values an ingest needs, resolved from the settings table over the environment. */
 export interface RuntimeSettings {
   tSyncResponseSeconds: number;
@@ -54,15 +57,15 @@ export class SettingsStore {
 
   /** One query for everything the ingest path reads. */
   async runtime(): Promise<RuntimeSettings> {
-    const rows = await this.db
-      .selectFrom('setting')
-      .select(['key', 'value'])
-      .where('key', 'in', [SETTING_KEYS.ingestPassword, SETTING_KEYS.tSyncResponseSeconds, SETTING_KEYS.resultTtlSeconds])
-      .execute();
-    const byKey = new Map(rows.map((r) => [r.key, r.value]));
-    const tSync = byKey.get(SETTING_KEYS.tSyncResponseSeconds);
-    const ttl = byKey.get(SETTING_KEYS.resultTtlSeconds);
-    const password = byKey.get(SETTING_KEYS.ingestPassword) as { hash?: unknown } | undefined;
+    const rows = await this.db.selectFrom('setting').select(['key', 'value']).where('key', 'in', RUNTIME_SETTING_KEYS).execute();
+    return this.runtimeOf(Object.fromEntries(rows.map((r) => [r.key, r.value])));
+  }
+
+  /** The runtime settings from the rows of RUNTIME_SETTING_KEYS (by key; absent ones fall back to the environment). */
+  runtimeOf(byKey: Readonly<Record<string, unknown>>): RuntimeSettings {
+    const tSync = byKey[SETTING_KEYS.tSyncResponseSeconds];
+    const ttl = byKey[SETTING_KEYS.resultTtlSeconds];
+    const password = byKey[SETTING_KEYS.ingestPassword] as { hash?: unknown } | undefined;
     return {
       tSyncResponseSeconds: typeof tSync === 'number' ? tSync : this.config.tSyncResponseSeconds,
       resultTtlSeconds: typeof ttl === 'number' ? ttl : this.config.resultTtlSeconds,

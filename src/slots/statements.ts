@@ -27,6 +27,22 @@ export interface SlotRecord extends SlotCore {
   updatedAt: Date;
 }
 
+/** The slot columns a SlotRecord is made of (findSlot, and the ingest's admission read in src/ingest/statements.ts). */
+export interface SlotRecordRow extends SlotCore {
+  failover: Failover | null;
+  max_upload_bytes: number | string | null;
+  updated_at: Date;
+}
+
+export function slotRecordOf(row: SlotRecordRow): SlotRecord {
+  return {
+    ...slotCoreOf(row),
+    failover: row.failover ?? NO_FAILOVER,
+    maxUploadBytes: row.max_upload_bytes === null ? null : Number(row.max_upload_bytes),
+    updatedAt: row.updated_at,
+  };
+}
+
 /** The slot an ingest targets (enabled or not; the caller decides). */
 export async function findSlot(db: Db, id: string): Promise<SlotRecord | undefined> {
   const row = await db
@@ -34,13 +50,7 @@ export async function findSlot(db: Db, id: string): Promise<SlotRecord | undefin
     .select(['id', 'name', 'enabled', 'provider', 'operation', 'settings', 'failover', 'max_upload_bytes', 'updated_at'])
     .where('id', '=', id)
     .executeTakeFirst();
-  if (!row) return undefined;
-  return {
-    ...slotCoreOf(row),
-    failover: row.failover ?? NO_FAILOVER,
-    maxUploadBytes: row.max_upload_bytes === null ? null : Number(row.max_upload_bytes),
-    updatedAt: row.updated_at,
-  };
+  return row ? slotRecordOf(row) : undefined;
 }
 
 

@@ -227,6 +227,28 @@ describe('Turbotext driver against the fake Turbotext server', () => {
     await eventually(() => apiCalls()[0]!.aborted);
   });
 
+  it('releaseJob withdraws the links it published for that job only (rows, files, 404), once', async () => {
+    const { result, request } = run('generate_image2image', { prompt: 'x' });
+    await result;
+    const other = run('generate_image2image', { prompt: 'y' });
+    await other.result;
+    const linkOf = (i: number) => apiCalls().filter((r) => r.form?.do === 'create_queue')[i]!.form!.url!;
+    const [mine, theirs] = [linkOf(0), linkOf(1)];
+    const rows = async (jobId: string) => t.db.selectFrom('temporary_media').select(['path']).where('job_id', '=', jobId).execute();
+    const files = (await rows(request.jobId)).map((r) => r.path);
+    expect(files).toHaveLength(1);
+    expect((await fetch(mine)).status).toBe(200);
+    await driver.releaseJob!(request.jobId);
+    expect(await rows(request.jobId)).toEqual([]);
+    await expect(fs.stat(files[0]!)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect((await fetch(mine)).status).toBe(404);
+    // The other job's link stands until its own release; a second release is a no-op.
+    expect((await fetch(theirs)).status).toBe(200);
+    await driver.releaseJob!(request.jobId);
+    await driver.releaseJob!(other.request.jobId);
+    expect((await fetch(theirs)).status).toBe(404);
+  });
+
   it('fails with url_error when our links have already expired (410) for Turbotext', async () => {
     const past = new ManualClock(Date.now() - 120_000);
     const d = make({ publisher: createTemporaryMediaPublisher({ ...mediaDeps, clock: past }, () => 48) });

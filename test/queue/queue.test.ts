@@ -19,6 +19,7 @@ import {
   registerInstance,
   type NewJob,
 } from '../../src/queue/statements.js';
+import { readAdmission } from '../../src/ingest/statements.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { createScriptedProvider } from '../support/scripted-provider.js';
 import { jpegBytes, jsonOf, postIngest } from '../support/http.js';
@@ -62,7 +63,7 @@ describe('queue statements', () => {
     // No notification will come and the poll is a minute away: only the hand-over can end the wait.
     const completion = new JobCompletion(t.db, quietHub, new ManualClock(now), log, 60_000);
     const job = newJob();
-    expect(await enqueueJob(t.db, job, 100)).toBe('enqueued');
+    expect(await enqueueJob(t.db, job, 100)).toEqual({ templates: [] });
     const jobId = job.id;
     const started = performance.now();
     const waiting = completion.waitForFinalization(jobId, new Date(now.getTime() + 48_000));
@@ -79,9 +80,27 @@ describe('queue statements', () => {
 
   });
 
+  it('a wait for a job just enqueued reads nothing first: only a notification, a hand-over or the poll ends it', async () => {
+    const subscribers: Array<(id: string) => void> = [];
+    const hub = { subscribe: (_c: string, f: (id: string) => void) => (subscribers.push(f), () => undefined), onReconnect: () => () => undefined } as unknown as NotificationHub;
+    const completion = new JobCompletion(t.db, hub, new ManualClock(now), log, 60_000);
+    const job = newJob();
+    await enqueueJob(t.db, job, 100);
+    await cancelJob(t.db, job.id, 'finalized before the wait', now);
+    // Without the flag the row is read at once; with it (the caller's promise), not.
+    expect(await completion.waitForFinalization(job.id, new Date(now.getTime() + 48_000))).toBe('finalized');
+    let settled = false;
+    const waiting = completion.waitForFinalization(job.id, new Date(now.getTime() + 48_000), undefined, { justEnqueued: true }).finally(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(settled).toBe(false);
+    for (const notify of subscribers) notify(job.id);
+    expect(await waiting).toBe('finalized');
+    completion.close();
+  });
+
   it('timeout first: the late worker result loses and is not stored', async () => {
     const job = newJob();
-    expect(await enqueueJob(t.db, job, 100)).toBe('enqueued');
+    expect(await enqueueJob(t.db, job, 100)).toEqual({ templates: [] });
     expect((await claimNextJob(t.db, now, new Date(now.getTime() - 10_000), []))?.id).toBe(job.id);
     expect(await finalizeAsTimedOut(t.db, job.id, now)).toBe(true);
     expect(await finalizeSucceeded(t.db, job.id, result, now)).toBe(false);
@@ -143,14 +162,142 @@ describe('queue statements', () => {
     expect((await claimNextJob(t.db, now, new Date(now.getTime() - 10_000), []))?.id).toBeDefined();
   });
 
+  it('a job enqueued as claimed is processing at once and no claim takes it; both return the slot templates', async () => {
+    const templateId = randomUUID();
+    await t.db.insertInto('template').values({ id: templateId, slot_id: 'slot-002', setting_key: 'reference', path: '/t/ref.png', mime: 'image/png', size: 123, sha256: 'x', width: 4, height: 4, created_at: now }).execute();
+    const mine = newJob({ slotId: 'slot-002' });
+    const enqueued = await enqueueJob(t.db, mine, 100, true);
+    expect(enqueued).toEqual({ templates: [{ id: templateId, key: 'reference', path: '/t/ref.png', mime: 'image/png', size: 123 }] });
+    const row = await t.db.selectFrom('job').select(['status', 'claimed_at']).where('id', '=', mine.id).executeTakeFirstOrThrow();
+    expect(row).toEqual({ status: 'processing', claimed_at: now });
+    const pending = newJob({ slotId: 'slot-002' });
+    await enqueueJob(t.db, pending, 100);
+    const claimed = await claimNextJob(t.db, now, new Date(now.getTime() - 10_000), []);
+    expect(claimed?.id).toBe(pending.id);
+    expect(claimed?.templates).toEqual([{ id: templateId, key: 'reference', path: '/t/ref.png', mime: 'image/png', size: 123 }]);
+    expect(await claimNextJob(t.db, now, new Date(now.getTime() - 10_000), [])).toBeUndefined();
+    for (const j of [mine, pending]) await cancelJob(t.db, j.id, 'test over', now);
+    await t.db.deleteFrom('template').where('id', '=', templateId).execute();
+  });
+
   it('holds the in-flight cap under concurrent enqueues (many connections)', async () => {
     const t2 = await createTestDatabase();
     try {
       await registerInstance(t2.db, instanceId, 'test', 1, now);
       const results = await Promise.all(Array.from({ length: 30 }, () => enqueueJob(t2.db, newJob(), 7)));
-      expect(results.filter((r) => r === 'enqueued')).toHaveLength(7);
+      expect(results.filter((r) => r !== 'queue_busy')).toHaveLength(7);
+      expect((await readAdmission(t2.db, 'slot-001', now)).inFlight).toBe(7);
     } finally {
       await t2.destroy();
+    }
+  });
+});
+
+describe('the worker and its driver', () => {
+  it('tells the driver to release each job once its work is over, after a success and after a failure', async () => {
+    const scripted = createScriptedProvider();
+    const server = await startTestServer({ providers: [scripted] });
+    try {
+      await server.database.db.updateTable('slot').set({ provider: 'scripted', operation: 'run' }).execute();
+      const photo = await jpegBytes(32, 32);
+      const ok = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo });
+      expect(ok.status).toBe(200);
+      scripted.setScript({ kind: 'fail', reason: 'provider_unavailable', message: 'down' });
+      const failed = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo });
+      expect(failed.status).toBe(502);
+      const ids = [ok.headers.get('x-job-id'), failed.headers.get('x-job-id')];
+      expect(ids.every((id) => typeof id === 'string')).toBe(true);
+      expect(scripted.released).toEqual(ids);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('jobs handed to a waiting worker (WorkerPool.reserve)', () => {
+  /** Counts the claims that found a job (the pool's own poll may add empty ones). */
+  function countClaims(server: Awaited<ReturnType<typeof startTestServer>>): { found: number } {
+    const pool = server.workers as unknown as { claimSerially: () => Promise<unknown> };
+    const original = pool.claimSerially.bind(pool);
+    const counts = { found: 0 };
+    pool.claimSerially = async () => {
+      const job = await original();
+      if (job) counts.found++;
+      return job;
+    };
+    return counts;
+  }
+  const jobRow = (server: Awaited<ReturnType<typeof startTestServer>>, id: string | null) =>
+    server.database.db.selectFrom('job').select(['created_at', 'claimed_at', 'is_finalized']).where('id', '=', id!).executeTakeFirstOrThrow();
+
+  it('an idle server starts each photo at once: the row is claimed when created, and no claim statement takes it', async () => {
+    const scripted = createScriptedProvider();
+    const server = await startTestServer({ providers: [scripted] });
+    try {
+      await server.database.db.updateTable('slot').set({ provider: 'scripted', operation: 'run' }).execute();
+      const claims = countClaims(server);
+      const photo = await jpegBytes(32, 32);
+      for (let i = 0; i < 3; i++) {
+        const r = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo });
+        expect(r.status).toBe(200);
+        const row = await jobRow(server, r.headers.get('x-job-id'));
+        expect(row.claimed_at).toEqual(row.created_at);
+        expect(row.is_finalized).toBe(true);
+      }
+      expect(claims.found).toBe(0);
+      expect(server.workers.busy).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a provider at its limit is not handed more: the job waits as pending and is claimed when the first ends', async () => {
+    const scripted = createScriptedProvider();
+    (scripted as { maxConcurrency: number }).maxConcurrency = 1;
+    scripted.setScript({ kind: 'echo', delayMs: 300 });
+    const server = await startTestServer({ providers: [scripted] });
+    try {
+      await server.database.db.updateTable('slot').set({ provider: 'scripted', operation: 'run' }).execute();
+      const claims = countClaims(server);
+      const photo = await jpegBytes(32, 32);
+      const responses = await Promise.all([0, 1].map(() => postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })));
+      expect(responses.map((r) => r.status)).toEqual([200, 200]);
+      const rows = await Promise.all(responses.map((r) => jobRow(server, r.headers.get('x-job-id'))));
+      const direct = rows.filter((r) => r.claimed_at!.getTime() === r.created_at.getTime());
+      expect(direct).toHaveLength(1);
+      const waited = rows.find((r) => r !== direct[0])!;
+      expect(waited.claimed_at!.getTime() - waited.created_at.getTime()).toBeGreaterThanOrEqual(200);
+      expect(claims.found).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a reservation counts as a busy worker until it is started and ends, or cancelled (once)', async () => {
+    const scripted = createScriptedProvider();
+    const server = await startTestServer({ providers: [scripted], env: { PHOTOCHANGER_WORKERS: '2' } });
+    try {
+      const pool = server.workers;
+      // Both workers asleep (their first claims found nothing).
+      const deadline = Date.now() + 3000;
+      while ((pool as unknown as { sleepers: unknown[] }).sleepers.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      const a = pool.reserve('a', 'scripted');
+      const b = pool.reserve('b', 'scripted');
+      expect(a && b).toBeTruthy();
+      expect(pool.reserve('c', 'scripted')).toBeUndefined(); // nobody left asleep
+      expect(pool.busy).toBe(2);
+      a!.cancel();
+      a!.cancel();
+      expect(pool.busy).toBe(1);
+      b!.cancel();
+      expect(pool.busy).toBe(0);
+      // The released workers go back to sleep and can be reserved again.
+      while ((pool as unknown as { sleepers: unknown[] }).sleepers.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      const d = pool.reserve('d', 'scripted');
+      expect(d).toBeDefined();
+      d!.cancel();
+    } finally {
+      await server.close();
     }
   });
 });

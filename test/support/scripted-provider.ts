@@ -15,12 +15,18 @@ export type Script =
  */
 export function createScriptedProvider(id = 'scripted') {
   const calls: Array<{ jobId: string; aborted: boolean; finished: boolean }> = [];
+  /** Jobs the worker told this driver to release (ProviderDriver.releaseJob), in order. */
+  const released: string[] = [];
   let script: Script = { kind: 'echo' };
-  const driver: ProviderDriver & { calls: typeof calls; setScript(s: Script): void } = {
+  const driver: ProviderDriver & { calls: typeof calls; released: string[]; setScript(s: Script): void } = {
     id,
     title: 'Scripted test provider',
     maxConcurrency: 16,
     calls,
+    released,
+    async releaseJob(jobId: string) {
+      released.push(jobId);
+    },
     setScript(s: Script) {
       script = s;
     },

@@ -10,6 +10,7 @@ import * as m009 from './009_failover.js';
 import * as m010 from './010_gallery.js';
 import * as m011 from './011_booths.js';
 import * as m012 from './012_account_admin.js';
+import * as m013 from './013_enqueue_function.js';
 
 /**
  * Ordered migrations, run at start (names sort in execution order). Add new ones at the end.
@@ -28,4 +29,5 @@ export const migrations: Record<string, Migration> = {
   '010_gallery': m010,
   '011_booths': m011,
   '012_account_admin': m012,
+  '013_enqueue_function': m013,
 };

@@ -26,7 +26,7 @@ import {
   type FetchLike,
   type RetryPolicy,
 } from '../http.js';
-import { hasKey, requireKey, type ProviderKeySource } from '../keys.js';
+import { hasKey, requireKey, requireKeyAlongside, type ProviderKeySource } from '../keys.js';
 import { ProviderFailure, type OperationDescriptor, type ProviderDriver, type ProviderRequest, type ProviderResult } from '../types.js';
 import { modelUnavailable, type LiveModelEntry, type ModelLister } from '../models.js';
 import { GEMINI_MODEL_TABLE, geminiCapabilities, geminiInputSide } from './models.js';
@@ -238,13 +238,14 @@ export function createGeminiProvider(options: GeminiProviderOptions): ProviderDr
     },
     async process(request: ProviderRequest): Promise<ProviderResult> {
       if (request.operation !== 'edit') throw new ProviderFailure('unknown_operation', `Gemini has no operation "${request.operation}"`);
-      const key = await requireKey(options.keys, PROVIDER, TITLE);
       const settings = request.settings as GeminiEditSettings;
       const caps = geminiCapabilities(settings.model);
       const inputSide = geminiInputSide(caps, caps.imageSizes.includes(settings.image_size ?? '') ? settings.image_size : undefined, settings.input_max_side);
       const order = GEMINI_OPERATIONS[0]!.templateKeys.map((t) => t.key);
       // One request carries every image inline: the budget is shared between them.
-      const images = await prepareInputs(request, order, caps.maxInputImages, (count) => ({ accepted: GEMINI_INPUT_MIME_TYPES, maxSide: inputSide, maxBytes: Math.floor(INLINE_BUDGET_BYTES / count) }));
+      const [key, images] = await requireKeyAlongside(options.keys, PROVIDER, TITLE, () =>
+        prepareInputs(request, order, caps.maxInputImages, (count) => ({ accepted: GEMINI_INPUT_MIME_TYPES, maxSide: inputSide, maxBytes: Math.floor(INLINE_BUDGET_BYTES / count) })),
+      );
       // A string body: the same JSON as a Buffer cost more CPU per request through fetch (measured, bench:overhead).
       const body = JSON.stringify(buildGeminiBody(settings, images));
       const url = `${baseUrl}/v1beta/models/${encodeURIComponent(settings.model)}:generateContent`;

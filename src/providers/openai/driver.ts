@@ -28,7 +28,7 @@ import {
   type FetchLike,
   type RetryPolicy,
 } from '../http.js';
-import { hasKey, requireKey, type ProviderKeySource } from '../keys.js';
+import { hasKey, requireKey, requireKeyAlongside, type ProviderKeySource } from '../keys.js';
 import { ProviderFailure, type OperationDescriptor, type ProviderDriver, type ProviderRequest, type ProviderResult } from '../types.js';
 import { modelUnavailable, type LiveModelEntry, type ModelLister } from '../models.js';
 import { OPENAI_MODEL_TABLE, openaiCapabilities, openaiSizeProblem } from './models.js';
@@ -157,11 +157,12 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ProviderDr
     },
     async process(request: ProviderRequest): Promise<ProviderResult> {
       if (request.operation !== 'edit') throw new ProviderFailure('unknown_operation', `OpenAI has no operation "${request.operation}"`);
-      const key = await requireKey(options.keys, PROVIDER, TITLE);
       const settings = request.settings as OpenAIEditSettings;
       const order = OPENAI_OPERATIONS[0]!.templateKeys.map((t) => t.key);
       const caps = openaiCapabilities(settings.model);
-      const images = await prepareInputs(request, order, caps.maxInputImages, () => ({ accepted: OPENAI_INPUT_MIME_TYPES, maxSide: caps.inputMaxSide, maxBytes: MAX_IMAGE_BYTES }));
+      const [key, images] = await requireKeyAlongside(options.keys, PROVIDER, TITLE, () =>
+        prepareInputs(request, order, caps.maxInputImages, () => ({ accepted: OPENAI_INPUT_MIME_TYPES, maxSide: caps.inputMaxSide, maxBytes: MAX_IMAGE_BYTES })),
+      );
       const meta: CallMeta = { provider: PROVIDER, title: TITLE, model: settings.model, secrets: [key] };
       let responseId: string | undefined;
       const image = await withRetries(request, meta, policy, async () => {

@@ -293,6 +293,8 @@ export function createTurbotextProvider(options: TurbotextProviderOptions): Prov
       if (!options.publisher.publicBaseUrl) return { configured: false, reason: 'public_base_url_missing' };
       return { configured: true };
     },
+    // Turbotext has fetched its inputs once the job's work is over: their links go at once.
+    releaseJob: (jobId) => options.publisher.revokeForJob(jobId),
     async process(request: ProviderRequest): Promise<ProviderResult> {
       const descriptor = TURBOTEXT_OPERATIONS.find((o) => o.id === request.operation);
       if (!descriptor) throw new ProviderFailure('unknown_operation', `Turbotext has no operation "${request.operation}"`);
