@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
-import { fileTypeFromFile } from 'file-type';
+import { fileTypeFromBuffer } from 'file-type';
 import { AppError } from '../errors.js';
 import { withoutNul } from '../json-safety.js';
 import { sanitizeFileName } from './storage.js';
@@ -14,7 +14,12 @@ export interface ReceivedFile {
   originalName: string;
   mime: string;
   size: number;
+  /** The file's first bytes (at most HEAD_BYTES), kept while it was written: its type and header are read from them, not from the disk again. */
+  head: Buffer;
 }
+
+/** Enough for the type and, for a booth's photo, the header with its EXIF (an APP1 segment is at most 64 KiB). */
+export const HEAD_BYTES = 128 * 1024;
 
 export interface ReceivedUpload {
   password: string | undefined;
@@ -185,14 +190,25 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
       // At the limit, stop at once (busboy would otherwise read the rest of the part to discard it).
       part.file.once('limit', () => part.file.destroy(tooLarge(options.fileLimitBytes)));
       writing = createWriteStream(target, { flags: 'wx' });
-      await pipeline(part.file, writing);
+      // The first bytes are kept on their way to the disk (the stream's own chunks, no copy).
+      const headChunks: Buffer[] = [];
+      let headBytes = 0;
+      const keepHead = (chunk: Buffer) => {
+        headChunks.push(chunk);
+        headBytes += chunk.length;
+        if (headBytes >= HEAD_BYTES) part.file.off('data', keepHead);
+      };
+      part.file.on('data', keepHead);
+      const written = writing;
+      await pipeline(part.file, written);
       writing = undefined;
       current = undefined;
       if (part.file.truncated) throw tooLarge(options.fileLimitBytes);
-      const size = (await fs.stat(target)).size;
-      const detected = size > 0 ? await fileTypeFromFile(target) : undefined;
+      const size = written.bytesWritten;
+      const head = Buffer.concat(headChunks).subarray(0, HEAD_BYTES);
+      const detected = size > 0 ? await fileTypeFromBuffer(head) : undefined;
       if (size > 0 && detected && options.acceptedMimeTypes.includes(detected.mime)) {
-        result.file = { path: target, originalName: withoutNul(part.filename ?? ''), mime: detected.mime, size };
+        result.file = { path: target, originalName: withoutNul(part.filename ?? ''), mime: detected.mime, size, head };
       } else {
         result.rejectedFile ??= { mime: detected?.mime ?? (size > 0 ? 'unknown' : undefined), empty: size === 0 };
         await fs.rm(target, { force: true });

@@ -2,6 +2,7 @@ import { getEventListeners } from 'node:events';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecodeBudget, decodedBytes, MIB } from '../../src/media/decode-budget.js';
+import { HEAD_BYTES } from '../../src/media/upload.js';
 import { jpegBytes, jsonOf, postIngest } from '../support/http.js';
 import { listFiles, startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
 
@@ -41,6 +42,22 @@ describe('finding 6: decode memory is budgeted from the header, before decoding'
     expect(peak).toBeLessThan(1536);
     // A normal photo still goes through.
     expect((await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: await jpegBytes(640, 480) })).status).toBe(200);
+  });
+
+  it('a header longer than the bytes kept on the way in is read from the file: a huge JPEG behind 200 KB of APP segments is refused too', async () => {
+    // SOI, four 50 KB APP15 segments, then the rest of a small JPEG whose frame header says 30000×30000.
+    const small = await jpegBytes(64, 48);
+    const app = (n: number) => Buffer.concat([Buffer.from([0xff, 0xef, 0xc3, 0x52]), Buffer.alloc(50_000 - 2, n)]);
+    const sof = small.indexOf(Buffer.from([0xff, 0xc0]));
+    const patched = Buffer.from(small);
+    patched.writeUInt16BE(30_000, sof + 5);
+    patched.writeUInt16BE(30_000, sof + 7);
+    const jpeg = Buffer.concat([patched.subarray(0, 2), app(1), app(2), app(3), app(4), patched.subarray(2)]);
+    expect(jpeg.indexOf(Buffer.from([0xff, 0xc0]))).toBeGreaterThan(HEAD_BYTES);
+    expect(decodedBytes(await sharp(jpeg, { limitInputPixels: false }).metadata())).toBe(30_000 * 30_000 * 3);
+    const answer = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: jpeg });
+    expect(answer.status).toBe(413);
+    expect((await jsonOf(answer)).error).toMatchObject({ code: 'payload_too_large', details: { decoded_bytes: 30_000 * 30_000 * 3 } });
   });
 
   it('decodes at once share the total budget: a decode waits for room', async () => {
