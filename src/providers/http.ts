@@ -161,6 +161,137 @@ export function parseJson(body: Buffer): unknown {
   }
 }
 
+/** A JSON answer whose inline images were kept as bytes (parseJsonWithInlineData). */
+export interface JsonWithInlineData {
+  value: unknown;
+  /** A `data` string of `value` decoded as strict base64 (decodeBase64Strict's rules), or undefined. */
+  decodeData(data: string): Buffer | undefined;
+}
+
+/**
+ * Parses a JSON answer that carries images inline as `"data": "<base64>"` (Gemini's inlineData),
+ * or undefined when it is not JSON. A `data` value of 64 KiB or more without escapes is not made a
+ * string: it is cut out of the text before JSON.parse and decoded from its bytes by decodeData.
+ * Making a megabyte string of an image and parsing it took 3 to 4 ms of every answer on the
+ * benchmark machine, and decoding it from the string 1.5 more (docs/benchmarks.md, bench:overhead).
+ * Everything else is exactly what JSON.parse gives (test/providers/json.test.ts).
+ */
+export function parseJsonWithInlineData(body: Buffer): JsonWithInlineData | undefined {
+  const kept: Buffer[] = [];
+  const decodeData = (data: string): Buffer | undefined => {
+    if (!data.startsWith(KEPT_MARK)) return decodeBase64Strict(data);
+    const bytes = kept[Number(data.slice(KEPT_MARK.length))];
+    // Anything but one unbroken line of base64 (line breaks, say) goes the string's way, as before.
+    return bytes && (decodeBase64Bytes(bytes) ?? decodeBase64Strict(bytes.toString('latin1')));
+  };
+  try {
+    const text = withInlineDataCutOut(body, kept);
+    return { value: JSON.parse(text ?? body.toString('utf8')) as unknown, decodeData };
+  } catch {
+    return undefined;
+  }
+}
+
+const KEPT_BYTES = 64 * 1024;
+/** A kept value's stand-in, then its index: in the text as the JSON escape \u0000, parsed as a NUL character. */
+const KEPT_MARK_TEXT = '\\u0000photochanger-kept-data:';
+const KEPT_MARK = '\u0000photochanger-kept-data:';
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const DATA_KEY = Buffer.from('data');
+
+/**
+ * The JSON text with the large values of `data` keys replaced by stand-ins (their bytes kept in
+ * `kept` by index), or undefined when there is none. Every unescaped quote opens or closes a string
+ * (JSON has no quotes elsewhere); an unterminated string is left to JSON.parse to refuse.
+ */
+function withInlineDataCutOut(body: Buffer, kept: Buffer[]): string | undefined {
+  const pieces: string[] = [];
+  let copied = 0;
+  let at = 0;
+  let previous: { open: number; close: number } | undefined;
+  for (;;) {
+    const open = body.indexOf(QUOTE, at);
+    if (open < 0) break;
+    let close = open;
+    do close = body.indexOf(QUOTE, close + 1);
+    while (close > 0 && isEscaped(body, close));
+    if (close < 0) break;
+    if (close - open - 1 >= KEPT_BYTES && previous && isDataKeyBefore(body, previous, open)) {
+      const inner = body.subarray(open + 1, close);
+      if (inner.indexOf(BACKSLASH) < 0) {
+        // Cut at quotes (single bytes): no UTF-8 sequence is split.
+        pieces.push(body.toString('utf8', copied, open + 1), `${KEPT_MARK_TEXT}${kept.length}`);
+        kept.push(inner);
+        copied = close;
+      }
+    }
+    previous = { open, close };
+    at = close + 1;
+  }
+  if (kept.length === 0) return undefined;
+  pieces.push(body.toString('utf8', copied));
+  return pieces.join('');
+}
+
+/** Whether the string `key` is "data" and only a colon (and white space) lies between it and `open`. */
+function isDataKeyBefore(body: Buffer, key: { open: number; close: number }, open: number): boolean {
+  if (key.close - key.open - 1 !== DATA_KEY.length || !body.subarray(key.open + 1, key.close).equals(DATA_KEY)) return false;
+  let colons = 0;
+  for (let i = key.close + 1; i < open; i++) {
+    const c = body[i]!;
+    if (c === 0x3a) colons++;
+    else if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return false;
+  }
+  return colons === 1;
+}
+
+/** Whether the byte at `i` follows an odd number of backslashes. */
+function isEscaped(body: Buffer, i: number): boolean {
+  let n = 0;
+  while (i - 1 - n >= 0 && body[i - 1 - n] === BACKSLASH) n++;
+  return n % 2 === 1;
+}
+
+const BASE64_VALUES = (() => {
+  const table = new Int16Array(256).fill(-1);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  for (let i = 0; i < alphabet.length; i++) table[alphabet.charCodeAt(i)] = i;
+  return table;
+})();
+
+/**
+ * Strict base64 from bytes, without making a string of them: one unbroken line of the standard
+ * alphabet, padded to a multiple of four. Undefined for anything else (decodeBase64Strict then
+ * decides, as for a string).
+ */
+export function decodeBase64Bytes(src: Uint8Array): Buffer | undefined {
+  const n = src.length;
+  if (n === 0 || n % 4 !== 0) return undefined;
+  const pad = src[n - 1] === 0x3d ? (src[n - 2] === 0x3d ? 2 : 1) : 0;
+  const out = Buffer.allocUnsafe((n / 4) * 3 - pad);
+  const v = BASE64_VALUES;
+  let o = 0;
+  const whole = pad === 0 ? n : n - 4;
+  for (let i = 0; i < whole; i += 4) {
+    const a = v[src[i]!]!, b = v[src[i + 1]!]!, c = v[src[i + 2]!]!, d = v[src[i + 3]!]!;
+    if ((a | b | c | d) < 0) return undefined;
+    const triple = (a << 18) | (b << 12) | (c << 6) | d;
+    out[o++] = triple >> 16;
+    out[o++] = (triple >> 8) & 0xff;
+    out[o++] = triple & 0xff;
+  }
+  if (pad > 0) {
+    const a = v[src[n - 4]!]!, b = v[src[n - 3]!]!;
+    const c = pad === 1 ? v[src[n - 2]!]! : 0;
+    if ((a | b | c) < 0) return undefined;
+    const triple = (a << 18) | (b << 12) | (c << 6);
+    out[o++] = triple >> 16;
+    if (pad === 1) out[o++] = (triple >> 8) & 0xff;
+  }
+  return out.length > 0 ? out : undefined;
+}
+
 /** A short, masked excerpt of a non-JSON body for messages (HTML pages from front ends). */
 export function bodyExcerpt(body: Buffer, secrets: readonly string[] = []): string {
   const text = body

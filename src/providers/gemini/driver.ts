@@ -14,9 +14,9 @@ import { PHOTO_MIME_TYPES } from '../../media/imaging.js';
 import { prepareInputs } from '../inputs.js';
 import {
   bodyExcerpt,
-  decodeBase64Strict,
   maskSecrets,
   parseJson,
+  parseJsonWithInlineData,
   parseRetryAfter,
   ProviderCallFailure,
   fetchModelList,
@@ -146,8 +146,8 @@ function httpFailure(status: number, body: Buffer, headers: Headers, now: Date, 
   return new ProviderCallFailure('provider_error', `Gemini answered ${what}: ${text}`, opts);
 }
 
-/** A 200 answer: the image, or the reason there is none. */
-function readGeminiAnswer(json: GeminiResponse): { bytes: Buffer; mime: string } {
+/** A 200 answer: the image, or the reason there is none. `decodeData` decodes an inline image's base64. */
+function readGeminiAnswer(json: GeminiResponse, decodeData: (data: string) => Buffer | undefined): { bytes: Buffer; mime: string } {
   const responseId = json.responseId;
   const candidate = json.candidates?.[0];
   if (!candidate) {
@@ -163,7 +163,7 @@ function readGeminiAnswer(json: GeminiResponse): { bytes: Buffer; mime: string }
     const data = part.inlineData?.data ?? part.inline_data?.data;
     if (data === undefined) continue;
     const declared = part.inlineData?.mimeType ?? part.inline_data?.mime_type;
-    const bytes = decodeBase64Strict(data);
+    const bytes = typeof data === 'string' ? decodeData(data) : undefined;
     const sniffed = bytes ? sniffImageMime(bytes) : undefined;
     if (!bytes || !sniffed) {
       throw new ProviderCallFailure('invalid_response', 'Gemini returned image data that is not valid base64 of an image', { httpStatus: 200 }, responseId);
@@ -260,8 +260,9 @@ export function createGeminiProvider(options: GeminiProviderOptions): ProviderDr
           TITLE,
         );
         if (response.status !== 200) throw httpFailure(response.status, answer, response.headers, request.clock.now(), [key]);
-        const json = parseJson(answer) as GeminiResponse | undefined;
-        if (!json || typeof json !== 'object') {
+        const parsed = parseJsonWithInlineData(answer);
+        const json = parsed?.value as GeminiResponse | undefined;
+        if (!parsed || !json || typeof json !== 'object') {
           throw new ProviderCallFailure('invalid_response', `Gemini answered 200 with a body that is not JSON: ${bodyExcerpt(answer, [key])}`, { httpStatus: 200 });
         }
         request.log.info(
@@ -276,7 +277,7 @@ export function createGeminiProvider(options: GeminiProviderOptions): ProviderDr
           },
           'Gemini answer',
         );
-        const image = readGeminiAnswer(json);
+        const image = readGeminiAnswer(json, parsed.decodeData);
         responseId = json.responseId;
         return { value: image, httpStatus: 200, ...(json.responseId ? { responseId: json.responseId } : {}), detail: `finishReason=${json.candidates?.[0]?.finishReason ?? '?'}` };
       }).catch((err: unknown) => {
