@@ -141,8 +141,11 @@ export class MediaStore {
   /** Writes a result atomically (temp file + rename) and returns its checksum and size. */
   async writeResult(jobId: string, extension: string, bytes: Buffer): Promise<{ path: string; sha256: string; size: number }> {
     const target = this.resultPath(jobId, extension);
-    await writeAtomically(target, bytes);
-    return { path: target, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
+    // The checksum is computed while the file is written (the write runs off the main thread).
+    const written = writeAtomically(target, bytes);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    await written;
+    return { path: target, sha256, size: bytes.length };
   }
 
   /** Deletes a file under the media root (idempotent); refuses paths outside it. */

@@ -88,7 +88,9 @@ export function emptyUpload(): ReceivedUpload {
  * Errors are AppErrors (400/401/413), and may leave files in payloadDir for the caller to remove.
  */
 export async function receiveUpload(request: FastifyRequest, options: IntakeOptions, result: ReceivedUpload = emptyUpload()): Promise<ReceivedUpload> {
-  await fs.mkdir(options.payloadDir, { recursive: true });
+  // The folder is made while the first fields are read (awaited before the file is written).
+  const folderReady = fs.mkdir(options.payloadDir, { recursive: true });
+  folderReady.catch(() => undefined);
   let fileIndex = 0;
   // A booth that drops the connection mid-upload (even before this point) must not leave the
   // handler waiting for a part that will never come: the wait is raced against the close, and the
@@ -187,6 +189,7 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
       fileIndex += 1;
       const target = path.join(options.payloadDir, `${fileIndex}-${sanitizeFileName(part.filename)}`);
       current = part.file;
+      await Promise.race([folderReady, interrupted]);
       // At the limit, stop at once (busboy would otherwise read the rest of the part to discard it).
       part.file.once('limit', () => part.file.destroy(tooLarge(options.fileLimitBytes)));
       writing = createWriteStream(target, { flags: 'wx' });
@@ -214,7 +217,10 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
         await fs.rm(target, { force: true });
       }
     }
+    await folderReady;
   } catch (err) {
+    // The folder exists (or failed) before the caller removes it: a refusal never races its creation.
+    await folderReady.catch(() => undefined);
     if (writing && !writing.closed) await once(writing, 'close', { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
     throw toIntakeError(err, options.fileLimitBytes);
   } finally {
