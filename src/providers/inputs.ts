@@ -19,7 +19,8 @@ export async function prepareInputs(
   const options = limits(inputs.length);
   const images: PreparedImage[] = [];
   for (const input of inputs) {
-    images.push(await prepareInputImage({ path: input.path, mime: input.mime }, { ...options, signal: request.signal }));
+    const source = input.contents ? { bytes: input.contents, mime: input.mime } : { path: input.path, mime: input.mime };
+    images.push(await prepareInputImage(source, { ...options, signal: request.signal }));
     if (request.signal.aborted) throw abortReason(request.signal);
   }
   return images;

@@ -98,6 +98,8 @@ export interface InputImage {
   path: string;
   mime: string;
   size: number;
+  /** The file's bytes when they are in memory already (read while the job was enqueued); else read `path`. */
+  contents?: Buffer;
 }
 
 export interface TemplateImage extends InputImage {

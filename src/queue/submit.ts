@@ -82,8 +82,10 @@ export async function submitAndWait(deps: JobServiceDeps, job: JobSubmission): P
     createdAt,
     expiresAt,
   };
-  // An idle worker of this process is set aside first: the row then goes in already claimed by it.
+  // An idle worker of this process is set aside first: the row then goes in already claimed by it,
+  // and the photo is read while the row is inserted (the worker would read it right after).
   const reservation = deps.dispatch?.reserve(job.jobId, job.slot.provider);
+  const photoRead = reservation ? fs.readFile(job.photo.path).catch(() => undefined) : undefined;
   let enqueued: Awaited<ReturnType<typeof enqueueJob>>;
   try {
     enqueued = await queueStatement(() => enqueueJob(db, newJob, config.queueMaxInFlightJobs, reservation !== undefined));
@@ -111,7 +113,7 @@ export async function submitAndWait(deps: JobServiceDeps, job: JobSubmission): P
     expires_at: expiresAt,
     created_at: createdAt,
     templates: enqueued.templates,
-  });
+  }, photoRead);
   job.onEnqueued?.();
   job.log.debug({ job_id: job.jobId, slot_id: job.slot.id, expires_at: expiresAt.toISOString() }, 'job enqueued');
 

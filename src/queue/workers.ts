@@ -53,7 +53,8 @@ const SAFETY_REASONS = new Set(['safety_block', 'moderation_blocked', 'recitatio
  * one of start (the job's row is in, as processing) or cancel (it is not) must follow.
  */
 export interface WorkerReservation {
-  start(job: ClaimedJob): void;
+  /** `photo`: the payload's bytes, when the caller is already reading them (the driver then need not). */
+  start(job: ClaimedJob, photo?: Promise<Buffer | undefined>): void;
   cancel(): void;
 }
 
@@ -146,11 +147,11 @@ export class WorkerPool {
       sleeper('done');
     };
     return {
-      start: (job) => {
+      start: (job, photo) => {
         if (settled) return;
         settled = true;
         const log = this.deps.log.child({ job_id: job.id, correlation_id: job.correlation_id, slot_id: job.slot_id });
-        void this.process(job, log).finally(release);
+        void this.process(job, log, photo).finally(release);
       },
       cancel: () => {
         if (settled) return;
@@ -249,7 +250,7 @@ export class WorkerPool {
     }
   }
 
-  private async process(job: ClaimedJob, log: Logger): Promise<void> {
+  private async process(job: ClaimedJob, log: Logger, photo?: Promise<Buffer | undefined>): Promise<void> {
     const { db, clock, media, settings } = this.deps;
     const started = clock.now();
     const controller = new AbortController();
@@ -268,7 +269,7 @@ export class WorkerPool {
     const runtimeRead = settings.runtime();
     runtimeRead.catch(() => undefined);
     try {
-      const { produced, output, answeredBy } = await this.produce(job, controller, calls, log);
+      const { produced, output, answeredBy } = await this.produce(job, controller, calls, log, photo);
       controller.signal.throwIfAborted();
       const runtime = await runtimeRead;
       const stored = await media.writeResult(job.id, extensionForMime(output.mime), output.bytes);
@@ -327,11 +328,14 @@ export class WorkerPool {
     controller: AbortController,
     calls: ProviderCallRecord[],
     log: Logger,
+    photoRead?: Promise<Buffer | undefined>,
   ): Promise<{ produced: ProviderResult; output: { bytes: Buffer; mime: string }; answeredBy: string }> {
     const { clock, providers } = this.deps;
     const steps: FailoverStep[] = [{ provider: job.provider, operation: job.operation, settings: job.settings }, ...(job.failover?.steps ?? [])];
     const onSafety = job.failover?.on_safety ?? false;
     const slotTemplates = job.templates;
+    // Read while the job was enqueued (a read that failed leaves the driver to read the file itself).
+    const contents = await photoRead?.catch(() => undefined);
     let lastError: unknown;
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i]!;
@@ -361,7 +365,7 @@ export class WorkerPool {
           slotId: job.slot_id,
           operation: step.operation,
           settings,
-          photo: { path: job.payload_path, mime: job.payload_mime, size: Number(job.payload_size) },
+          photo: { path: job.payload_path, mime: job.payload_mime, size: Number(job.payload_size), ...(contents ? { contents } : {}) },
           templates: slotTemplates.filter((t) => keys.has(t.key)),
           signal,
           deadline: new Date(now + share), // the job's own deadline for the last provider

@@ -246,6 +246,8 @@ describe('jobs handed to a waiting worker (WorkerPool.reserve)', () => {
       }
       expect(claims.found).toBe(0);
       expect(server.workers.busy).toBe(0);
+      // The photo was read while its row was inserted: the driver got its bytes with the request.
+      expect(scripted.calls.map((c) => c.contents)).toEqual(['matching', 'matching', 'matching']);
     } finally {
       await server.close();
     }
@@ -268,6 +270,8 @@ describe('jobs handed to a waiting worker (WorkerPool.reserve)', () => {
       const waited = rows.find((r) => r !== direct[0])!;
       expect(waited.claimed_at!.getTime() - waited.created_at.getTime()).toBeGreaterThanOrEqual(200);
       expect(claims.found).toBe(1);
+      // Only the job handed over directly came with the photo's bytes; the claimed one read its file.
+      expect(scripted.calls.map((c) => c.contents ?? 'read from the file').sort()).toEqual(['matching', 'read from the file']);
     } finally {
       await server.close();
     }

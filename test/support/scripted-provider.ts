@@ -14,7 +14,8 @@ export type Script =
  * called" or "its call was aborted at the deadline".
  */
 export function createScriptedProvider(id = 'scripted') {
-  const calls: Array<{ jobId: string; aborted: boolean; finished: boolean }> = [];
+  /** `contents`: whether the photo's bytes came with the request (read while the job was enqueued) and matched its file. */
+  const calls: Array<{ jobId: string; aborted: boolean; finished: boolean; contents?: 'matching' | 'different' }> = [];
   /** Jobs the worker told this driver to release (ProviderDriver.releaseJob), in order. */
   const released: string[] = [];
   let script: Script = { kind: 'echo' };
@@ -42,7 +43,8 @@ export function createScriptedProvider(id = 'scripted') {
       },
     ],
     async process(request: ProviderRequest) {
-      const call = { jobId: request.jobId, aborted: false, finished: false };
+      const call: (typeof calls)[number] = { jobId: request.jobId, aborted: false, finished: false };
+      if (request.photo.contents) call.contents = request.photo.contents.equals(await fs.readFile(request.photo.path)) ? 'matching' : 'different';
       calls.push(call);
       request.signal.addEventListener('abort', () => (call.aborted = true));
       const current = script;
