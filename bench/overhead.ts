@@ -428,10 +428,10 @@ async function logBreakdown(file: string, from: number, to: number): Promise<Log
   }
   if (answered.length === 0) return undefined;
   const steps: Array<[string, string, string]> = [
-    ['request in → Gemini answer (slot, settings, in-flight count, upload to disk, type sniff, header decode, INSERT, claim, templates, key, read + metadata of the photo, base64, JSON, HTTP, parse)', 'incoming request', 'Gemini answer'],
-    ['Gemini answer → job succeeded (decode, sniff, write result, finalize UPDATE)', 'Gemini answer', 'job succeeded'],
+    ['request in → Gemini answer (admission read: slot, settings, queue fill; upload to disk with type and header from its first bytes; enqueue handed to an idle worker with the templates; key read alongside the photo read + metadata; base64, JSON, HTTP, parse with the image kept as bytes)', 'incoming request', 'Gemini answer'],
+    ['Gemini answer → job succeeded (base64 decode from the bytes, sniff, write result, finalize UPDATE)', 'Gemini answer', 'job succeeded'],
     ['job succeeded → ingest answered (the bytes handed over in memory)', 'job succeeded', 'ingest answered'],
-    ['ingest answered → request completed (payload rm, temporary links revoked, send)', 'ingest answered', 'request completed'],
+    ['ingest answered → request completed (payload file and folder removed, send)', 'ingest answered', 'request completed'],
   ];
   const stages = steps.map(([stage, a, b]) => {
     const deltas: number[] = [];
