@@ -166,14 +166,22 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
           clientGone: clientGone.signal,
           // Only a job that exists is named to the booth (X-Job-Id); a refusal before it is counted.
           onEnqueued: () => (jobCreated = true),
+          // The photo is gone before the bytes go out, so nothing of it is left once the booth has
+          // them: removed while the worker's finalize runs; the row's bookkeeping (answered)
+          // follows the send (finally below).
+          whileRecording: async () => {
+            await releaseJobFiles(deps, jobId, log, payloadFiles);
+            filesReleased = true;
+          },
           log,
         });
         if (outcome.outcome !== 'succeeded') throw outcome.error;
         log.info({ outcome: 'succeeded', size: outcome.bytes.length, timings: outcome.timings }, 'ingest answered');
-        // The photo is gone before the bytes go out, so nothing of it is left once the booth has
-        // them; the row's bookkeeping (answered) follows the send (finally below).
-        await releaseJobFiles(deps, jobId, log, payloadFiles);
-        filesReleased = true;
+        // A result read from the row (another instance's worker) did not pass through whileRecording.
+        if (!filesReleased) {
+          await releaseJobFiles(deps, jobId, log, payloadFiles);
+          filesReleased = true;
+        }
         void reply
           .code(200)
           .header('Content-Type', outcome.mime)

@@ -13,6 +13,8 @@ export interface DeliveredResult {
   createdAt: Date;
   claimedAt: Date;
   finalizedAt: Date;
+  /** The worker's finalize statement: true once the row says succeeded, false when it did not win or failed. */
+  recorded: Promise<boolean>;
 }
 
 /**
@@ -44,9 +46,10 @@ export class JobCompletion {
   lastActivityAt = 0;
 
   /**
-   * A worker of this process finalized `jobId` as succeeded (the row is committed): a request of
-   * this process waiting for it is answered from these bytes at once, without waiting for the
-   * notification, reading the row and the result file back. Kept only while someone waits.
+   * A worker of this process has the result of `jobId` written and its finalize statement sent: a
+   * request of this process waiting for it gets these bytes at once, without the notification round
+   * trip, reading the row and the result file back; it answers once `recorded` says the row is
+   * finalized. Kept only while someone waits.
    */
   deliver(jobId: string, result: DeliveredResult): void {
     if (!this.waiters.has(jobId)) return;

@@ -36,6 +36,11 @@ export interface JobSubmission {
   clientGone?: AbortSignal;
   /** Called once the job row exists (not when the window was used up or the queue was full). */
   onEnqueued?: () => void;
+  /**
+   * Work of the caller's to do once a worker of this process has handed the result over, while the
+   * job's row is being finalized (before the outcome is returned): the ingest removes the payload.
+   */
+  whileRecording?: () => Promise<void>;
   log: Logger;
 }
 
@@ -131,8 +136,13 @@ export async function submitAndWait(deps: JobServiceDeps, job: JobSubmission): P
   // Answered by a worker of this process: the bytes are here already (taken in any case: nothing stays behind).
   const delivered = deps.completion.take(job.jobId);
   if (delivered && waited === 'finalized') {
-    const timings = timingsOf({ created_at: delivered.createdAt, claimed_at: delivered.claimedAt, finalized_at: delivered.finalizedAt });
-    return { outcome: 'succeeded', jobId: job.jobId, expiresAt, bytes: delivered.bytes, mime: delivered.mime, timings };
+    await job.whileRecording?.();
+    // The answer never runs ahead of the record: whoever reads the job after it sees it succeeded.
+    if (await delivered.recorded) {
+      const timings = timingsOf({ created_at: delivered.createdAt, claimed_at: delivered.claimedAt, finalized_at: delivered.finalizedAt });
+      return { outcome: 'succeeded', jobId: job.jobId, expiresAt, bytes: delivered.bytes, mime: delivered.mime, timings };
+    }
+    job.log.warn({ job_id: job.jobId }, 'the worker could not record its result; the job row decides the answer');
   }
   const row = await queueStatement(() => readJobOutcome(db, job.jobId));
   if (!row) throw new AppError('internal_error', 'The job disappeared');

@@ -275,7 +275,7 @@ export class WorkerPool {
       const stored = await media.writeResult(job.id, extensionForMime(output.mime), output.bytes);
       resultFile = stored.path;
       const now = clock.now();
-      const won = await finalizeSucceeded(
+      const finalizing = finalizeSucceeded(
         db,
         job.id,
         {
@@ -294,10 +294,20 @@ export class WorkerPool {
         },
         now,
       );
+      // A request of this process waiting for the job gets the bytes at once, with the finalize's
+      // outcome to wait for: it does its own work meanwhile and answers once the row says so.
+      this.deps.completion?.deliver(job.id, {
+        bytes: output.bytes,
+        mime: output.mime,
+        createdAt: job.created_at,
+        claimedAt: started,
+        finalizedAt: now,
+        recorded: finalizing.catch(() => false),
+      });
+      const won = await finalizing;
       if (won) {
         callsRecorded = true;
         resultFile = undefined;
-        this.deps.completion?.deliver(job.id, { bytes: output.bytes, mime: output.mime, createdAt: job.created_at, claimedAt: started, finalizedAt: now });
         log.info({ duration_ms: now.getTime() - started.getTime(), result_size: stored.size }, 'job succeeded');
         thumbnailOf = stored.path;
       } else {

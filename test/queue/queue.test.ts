@@ -6,6 +6,8 @@ import { ManualClock } from '../../src/clock.js';
 import { createLogger } from '../../src/logger.js';
 import { runMediaCleanup } from '../../src/media/cleanup.js';
 import { JobCompletion } from '../../src/queue/completion.js';
+import { submitAndWait } from '../../src/queue/submit.js';
+import { loadConfig } from '../../src/config.js';
 import type { NotificationHub } from '../../src/db/notifications.js';
 import { MediaStore } from '../../src/media/storage.js';
 import {
@@ -68,8 +70,8 @@ describe('queue statements', () => {
     const started = performance.now();
     const waiting = completion.waitForFinalization(jobId, new Date(now.getTime() + 48_000));
     await new Promise((r) => setTimeout(r, 20));
-    completion.deliver(randomUUID(), { bytes: Buffer.from('nobody waits'), mime: 'image/jpeg', createdAt: now, claimedAt: now, finalizedAt: now });
-    completion.deliver(jobId, { bytes: Buffer.from('the result'), mime: 'image/jpeg', createdAt: now, claimedAt: now, finalizedAt: now });
+    completion.deliver(randomUUID(), { bytes: Buffer.from('nobody waits'), mime: 'image/jpeg', createdAt: now, claimedAt: now, finalizedAt: now, recorded: Promise.resolve(true) });
+    completion.deliver(jobId, { bytes: Buffer.from('the result'), mime: 'image/jpeg', createdAt: now, claimedAt: now, finalizedAt: now, recorded: Promise.resolve(true) });
     expect(await waiting).toBe('finalized');
     expect(performance.now() - started).toBeLessThan(1000);
     expect(completion.take(jobId)?.bytes.toString()).toBe('the result');
@@ -95,6 +97,39 @@ describe('queue statements', () => {
     expect(settled).toBe(false);
     for (const notify of subscribers) notify(job.id);
     expect(await waiting).toBe('finalized');
+    completion.close();
+  });
+
+  it('a hand-over whose record failed is not answered as a success: the job row decides, after the caller did its work', async () => {
+    const quietHub = { subscribe: () => () => undefined, onReconnect: () => () => undefined } as unknown as NotificationHub;
+    const completion = new JobCompletion(t.db, quietHub, new ManualClock(now), log, 60_000);
+    const jobId = randomUUID();
+    const steps: string[] = [];
+    const submitted = submitAndWait(
+      { db: t.db, config: loadConfig({}), clock: new ManualClock(now), completion, instanceId },
+      {
+        jobId,
+        slot: { id: 'slot-001', provider: 'local', operation: 'neutral', settings: {} },
+        photo: { path: '/nonexistent', mime: 'image/jpeg', size: 1 },
+        metadata: {},
+        isTest: false,
+        correlationId: 'c',
+        receivedAt: now,
+        tSyncResponseSeconds: 48,
+        whileRecording: async () => void steps.push('caller work'),
+        log,
+      },
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    // Another writer finalized the row first (say, a cancellation); the worker's finalize lost.
+    expect(await cancelJob(t.db, jobId, 'test', now)).toBe(true);
+    let record!: (won: boolean) => void;
+    completion.deliver(jobId, { bytes: Buffer.from('late'), mime: 'image/jpeg', createdAt: now, claimedAt: now, finalizedAt: now, recorded: new Promise((r) => (record = r)) });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(steps).toEqual(['caller work']); // done while the record was pending
+    record(false);
+    const outcome = await submitted;
+    expect(outcome.outcome).toBe('cancelled');
     completion.close();
   });
 
