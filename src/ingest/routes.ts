@@ -146,8 +146,8 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
         if (upload.file) payloadFiles.push(upload.file.path);
         const photo = await checkUpload(upload, (p) => checkPassword(p), operation.acceptedMimeTypes);
         // Its decoded size, from the header, before anything decodes it (a small file can hide a huge
-        // image): read from the bytes kept on the way in, from the file only when the header is longer.
-        const decoded = (await decodedBytesOf(photo.head)) ?? (photo.head.length < photo.size ? await decodedBytesOf(photo.path) : undefined);
+        // image): measured on the bytes kept on the way in, from the file only when the header is longer.
+        const decoded = (await photo.decodedBytes) ?? (photo.head.length < photo.size ? await decodedBytesOf(photo.path) : undefined);
         if (decoded !== undefined && decoded > Math.min(decodeBudget.perImageBytes, decodeBudget.totalBytes)) {
           const limit = Math.min(decodeBudget.perImageBytes, decodeBudget.totalBytes);
           throw new AppError('payload_too_large', new DecodeTooLargeError(decoded, limit).message, { details: { decoded_bytes: decoded, limit_decoded_bytes: limit } });

@@ -8,6 +8,7 @@ import { fileTypeFromBuffer } from 'file-type';
 import { AppError } from '../errors.js';
 import { withoutNul } from '../json-safety.js';
 import { sanitizeFileName } from './storage.js';
+import { decodedBytesOf } from './decode-budget.js';
 
 export interface ReceivedFile {
   path: string;
@@ -16,6 +17,11 @@ export interface ReceivedFile {
   size: number;
   /** The file's first bytes (at most HEAD_BYTES), kept while it was written: its type and header are read from them, not from the disk again. */
   head: Buffer;
+  /**
+   * The image's decoded size from the header in `head` (decodedBytesOf; undefined when the head
+   * does not hold it), measured while the rest of the file was still arriving.
+   */
+  decodedBytes: Promise<number | undefined>;
 }
 
 /** Enough for the type and, for a booth's photo, the header with its EXIF (an APP1 segment is at most 64 KiB). */
@@ -196,10 +202,14 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
       // The first bytes are kept on their way to the disk (the stream's own chunks, no copy).
       const headChunks: Buffer[] = [];
       let headBytes = 0;
+      let fullHead: { head: Buffer; decodedBytes: Promise<number | undefined> } | undefined;
       const keepHead = (chunk: Buffer) => {
         headChunks.push(chunk);
         headBytes += chunk.length;
-        if (headBytes >= HEAD_BYTES) part.file.off('data', keepHead);
+        if (headBytes < HEAD_BYTES) return;
+        part.file.off('data', keepHead);
+        const head = Buffer.concat(headChunks).subarray(0, HEAD_BYTES);
+        fullHead = { head, decodedBytes: decodedBytesOf(head) };
       };
       part.file.on('data', keepHead);
       const written = writing;
@@ -208,10 +218,11 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
       current = undefined;
       if (part.file.truncated) throw tooLarge(options.fileLimitBytes);
       const size = written.bytesWritten;
-      const head = Buffer.concat(headChunks).subarray(0, HEAD_BYTES);
+      const head = fullHead?.head ?? Buffer.concat(headChunks);
       const detected = size > 0 ? await fileTypeFromBuffer(head) : undefined;
       if (size > 0 && detected && options.acceptedMimeTypes.includes(detected.mime)) {
-        result.file = { path: target, originalName: withoutNul(part.filename ?? ''), mime: detected.mime, size, head };
+        const decodedBytes = fullHead?.decodedBytes ?? decodedBytesOf(head);
+        result.file = { path: target, originalName: withoutNul(part.filename ?? ''), mime: detected.mime, size, head, decodedBytes };
       } else {
         result.rejectedFile ??= { mime: detected?.mime ?? (size > 0 ? 'unknown' : undefined), empty: size === 0 };
         await fs.rm(target, { force: true });
