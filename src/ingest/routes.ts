@@ -159,6 +159,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
           photo,
           metadata: { ...upload.fields, original_filename: photo.originalName },
           clientAddress: request.ip,
+          templates: admission.templates,
           isTest: false,
           correlationId: request.id,
           receivedAt,

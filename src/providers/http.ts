@@ -138,9 +138,11 @@ export async function sendRequest(
   fetchImpl: FetchLike,
   url: string,
   init: RequestInit,
-  request: Pick<ProviderRequest, 'signal' | 'deadline' | 'clock'>,
+  request: Pick<ProviderRequest, 'signal' | 'deadline' | 'clock' | 'ready'>,
   title: string,
 ): Promise<{ response: Response; body: Buffer; signal: AbortSignal }> {
+  // Nothing reaches a provider for a job whose row is not in the queue (a refused enqueue aborts the job).
+  if (request.ready) await request.ready.catch(() => undefined);
   if (request.signal.aborted) throw abortReason(request.signal);
   const signal = callSignal(request);
   try {

@@ -122,6 +122,11 @@ export interface ProviderRequest {
   log: Logger;
   /** Records one call to the provider's API (stored in job.provider_calls and logged). */
   recordCall(call: ProviderCallRecord): void;
+  /**
+   * Resolves once the job's row is in the queue (a worker may be handed a job while its row is
+   * being inserted): sendRequest sends nothing to a provider before. Absent: the row is in already.
+   */
+  ready?: Promise<void>;
 }
 
 export interface ProviderResult {

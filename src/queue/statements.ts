@@ -7,7 +7,7 @@
  * wins and the others see zero rows. The winner announces it on the job-finalized channel in the
  * same statement, so waiting requests and running workers of every instance learn of it at commit.
  */
-import { sql, type Transaction } from 'kysely';
+import { sql, type RawBuilder, type Transaction } from 'kysely';
 import type { Db } from '../db/database.js';
 import { isDatabaseUnavailable } from '../db/database.js';
 import { CHANNELS } from '../db/notifications.js';
@@ -125,10 +125,7 @@ export async function claimNextJob(db: Db, now: Date, aliveSince: Date, saturate
       FOR UPDATE OF j SKIP LOCKED
     )
     RETURNING id, slot_id, instance_id, provider, operation, settings, failover, payload_path, payload_mime, payload_size,
-              correlation_id, is_test, expires_at, created_at,
-              (SELECT coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'key', t.setting_key, 'path', t.path, 'mime', t.mime, 'size', t.size)
-                                         ORDER BY t.setting_key), '[]'::jsonb)
-                 FROM template t WHERE t.slot_id = job.slot_id) AS templates`.execute(db);
+              correlation_id, is_test, expires_at, created_at, ${slotTemplatesJson(sql.ref('job.slot_id'))} AS templates`.execute(db);
   const job = r.rows[0];
   return job && { ...job, templates: job.templates.map(templateRecord) };
 }
@@ -287,7 +284,17 @@ export interface SlotTemplateRecord {
   size: number;
 }
 
-/** A template row as the enqueue and the claim return it (JSON: the size may come as a string). */
-function templateRecord(t: SlotTemplateRecord): SlotTemplateRecord {
+/**
+ * The slot's template images as one JSON array, in key order: a sub-select for the claim and the
+ * ingest's admission read (enqueue_job, migration 013, builds the same).
+ */
+export function slotTemplatesJson(slotId: string | RawBuilder<unknown>): RawBuilder<SlotTemplateRecord[]> {
+  return sql<SlotTemplateRecord[]>`(SELECT coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'key', t.setting_key, 'path', t.path, 'mime', t.mime, 'size', t.size)
+                                                ORDER BY t.setting_key), '[]'::jsonb)
+                       FROM template t WHERE t.slot_id = ${slotId})`;
+}
+
+/** A template row as the enqueue, the claim and the ingest's admission read return it (JSON: the size may come as a string). */
+export function templateRecord(t: SlotTemplateRecord): SlotTemplateRecord {
   return { id: t.id, key: t.key, path: t.path, mime: t.mime, size: Number(t.size) };
 }

@@ -7,7 +7,7 @@ import type { Failover } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { JobCompletion } from './completion.js';
 import type { JobDispatcher } from './workers.js';
-import { cancelJob, enqueueJob, finalizeAsTimedOut, markResponded, queueStatement, readJobOutcome, type JobOutcomeRow, type NewJob } from './statements.js';
+import { cancelJob, enqueueJob, finalizeAsTimedOut, markResponded, queueStatement, readJobOutcome, type ClaimedJob, type JobOutcomeRow, type NewJob, type SlotTemplateRecord } from './statements.js';
 
 export interface JobServiceDeps {
   db: Db;
@@ -34,6 +34,8 @@ export interface JobSubmission {
   tSyncResponseSeconds: number;
   /** Fires when the waiting client goes away. */
   clientGone?: AbortSignal;
+  /** The slot's template images when the photo arrived, if the caller read them (a worker may then start before the row is in). */
+  templates?: SlotTemplateRecord[];
   /** Called once the job row exists (not when the window was used up or the queue was full). */
   onEnqueued?: () => void;
   /**
@@ -90,35 +92,32 @@ export async function submitAndWait(deps: JobServiceDeps, job: JobSubmission): P
   // An idle worker of this process is set aside first: the row then goes in already claimed by it,
   // and the photo is read while the row is inserted (the worker would read it right after).
   const reservation = deps.dispatch?.reserve(job.jobId, job.slot.provider);
-  const photoRead = reservation ? fs.readFile(job.photo.path).catch(() => undefined) : undefined;
-  let enqueued: Awaited<ReturnType<typeof enqueueJob>>;
+  const photo = reservation ? fs.readFile(job.photo.path).catch(() => undefined) : undefined;
+  const enqueuing = queueStatement(() => enqueueJob(db, newJob, config.queueMaxInFlightJobs, reservation !== undefined));
+  // With the slot's templates known (the ingest read them with the slot), the worker starts at once
+  // and prepares the request while the row is inserted; it sends and writes nothing before
+  // (StartExtras.admitted, ProviderRequest.ready), and a refused enqueue ends it with nothing done.
+  let startedEarly = false;
+  if (reservation && job.templates) {
+    const admitted = enqueuing.then((r) => {
+      if (r === 'queue_busy') throw queueBusy(deps.config);
+    });
+    admitted.catch(() => undefined);
+    reservation.start(claimedJobOf(newJob, job.templates), { photo, admitted });
+    startedEarly = true;
+  }
+  let enqueued: Awaited<typeof enqueuing>;
   try {
-    enqueued = await queueStatement(() => enqueueJob(db, newJob, config.queueMaxInFlightJobs, reservation !== undefined));
+    enqueued = await enqueuing;
   } catch (err) {
-    reservation?.cancel();
+    if (!startedEarly) reservation?.cancel();
     throw err;
   }
   if (enqueued === 'queue_busy') {
-    reservation?.cancel();
+    if (!startedEarly) reservation?.cancel();
     throw queueBusy(deps.config);
   }
-  reservation?.start({
-    id: newJob.id,
-    slot_id: newJob.slotId,
-    instance_id: newJob.instanceId,
-    provider: newJob.provider,
-    operation: newJob.operation,
-    settings: newJob.settings,
-    failover: newJob.failover ?? null,
-    payload_path: newJob.payloadPath,
-    payload_mime: newJob.payloadMime,
-    payload_size: newJob.payloadSize,
-    correlation_id: newJob.correlationId,
-    is_test: newJob.isTest,
-    expires_at: expiresAt,
-    created_at: createdAt,
-    templates: enqueued.templates,
-  }, photoRead);
+  if (reservation && !startedEarly) reservation.start(claimedJobOf(newJob, enqueued.templates), { photo });
   job.onEnqueued?.();
   job.log.debug({ job_id: job.jobId, slot_id: job.slot.id, expires_at: expiresAt.toISOString() }, 'job enqueued');
 
@@ -231,6 +230,27 @@ export async function releaseJobFiles(deps: ReleaseDeps, jobId: string, log: Log
 /** The bookkeeping that may follow the answer: the row says answered, its inline copy cleared. */
 export async function markJobAnswered(deps: ReleaseDeps, jobId: string, log: Logger): Promise<void> {
   await markResponded(deps.db, jobId, deps.clock.now()).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not clear inline result'));
+}
+
+/** The job as a worker is handed it (the row as enqueue_job inserts it, claimed). */
+function claimedJobOf(job: NewJob, templates: SlotTemplateRecord[]): ClaimedJob {
+  return {
+    id: job.id,
+    slot_id: job.slotId,
+    instance_id: job.instanceId,
+    provider: job.provider,
+    operation: job.operation,
+    settings: job.settings,
+    failover: job.failover ?? null,
+    payload_path: job.payloadPath,
+    payload_mime: job.payloadMime,
+    payload_size: job.payloadSize,
+    correlation_id: job.correlationId,
+    is_test: job.isTest,
+    expires_at: job.expiresAt,
+    created_at: job.createdAt,
+    templates,
+  };
 }
 
 /** 429 with a Retry-After long enough for a few jobs to finish. */

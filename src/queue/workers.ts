@@ -53,9 +53,18 @@ const SAFETY_REASONS = new Set(['safety_block', 'moderation_blocked', 'recitatio
  * one of start (the job's row is in, as processing) or cancel (it is not) must follow.
  */
 export interface WorkerReservation {
-  /** `photo`: the payload's bytes, when the caller is already reading them (the driver then need not). */
-  start(job: ClaimedJob, photo?: Promise<Buffer | undefined>): void;
+  start(job: ClaimedJob, extras?: StartExtras): void;
   cancel(): void;
+}
+
+export interface StartExtras {
+  /** The payload's bytes, when the caller is already reading them (the driver then need not). */
+  photo?: Promise<Buffer | undefined>;
+  /**
+   * The job's row being inserted: the worker may prepare meanwhile, but sends nothing to a provider
+   * and writes nothing before it resolves; when it rejects, the job ends with nothing written.
+   */
+  admitted?: Promise<void>;
 }
 
 /** What the enqueueing side sees of the pool. */
@@ -64,7 +73,7 @@ export interface JobDispatcher {
 }
 
 class JobAborted extends Error {
-  constructor(readonly why: 'deadline' | 'finalized_elsewhere' | 'shutdown' | 'share') {
+  constructor(readonly why: 'deadline' | 'finalized_elsewhere' | 'shutdown' | 'share' | 'not_enqueued') {
     super(`job aborted: ${why}`);
   }
 }
@@ -147,11 +156,11 @@ export class WorkerPool {
       sleeper('done');
     };
     return {
-      start: (job, photo) => {
+      start: (job, extras) => {
         if (settled) return;
         settled = true;
         const log = this.deps.log.child({ job_id: job.id, correlation_id: job.correlation_id, slot_id: job.slot_id });
-        void this.process(job, log, photo).finally(release);
+        void this.process(job, log, extras).finally(release);
       },
       cancel: () => {
         if (settled) return;
@@ -250,11 +259,13 @@ export class WorkerPool {
     }
   }
 
-  private async process(job: ClaimedJob, log: Logger, photo?: Promise<Buffer | undefined>): Promise<void> {
+  private async process(job: ClaimedJob, log: Logger, extras: StartExtras = {}): Promise<void> {
     const { db, clock, media, settings } = this.deps;
     const started = clock.now();
     const controller = new AbortController();
     this.inFlight.set(job.id, controller);
+    // Registered first, so the job is aborted before anything awaiting `admitted` resumes.
+    const admitted = extras.admitted?.catch(() => controller.abort(new JobAborted('not_enqueued')));
     const deadlineTimer = setTimeout(
       () => controller.abort(new JobAborted('deadline')),
       Math.max(0, job.expires_at.getTime() - started.getTime()),
@@ -269,7 +280,8 @@ export class WorkerPool {
     const runtimeRead = settings.runtime();
     runtimeRead.catch(() => undefined);
     try {
-      const { produced, output, answeredBy } = await this.produce(job, controller, calls, log, photo);
+      const { produced, output, answeredBy } = await this.produce(job, controller, calls, log, extras);
+      await admitted; // the row is in before anything is written to it
       controller.signal.throwIfAborted();
       const runtime = await runtimeRead;
       const stored = await media.writeResult(job.id, extensionForMime(output.mime), output.bytes);
@@ -314,6 +326,7 @@ export class WorkerPool {
         log.info('job was finalized elsewhere first; result discarded');
       }
     } catch (err) {
+      await admitted;
       await this.fail(job, err, controller.signal, log);
     } finally {
       clearTimeout(deadlineTimer);
@@ -338,14 +351,14 @@ export class WorkerPool {
     controller: AbortController,
     calls: ProviderCallRecord[],
     log: Logger,
-    photoRead?: Promise<Buffer | undefined>,
+    extras: StartExtras,
   ): Promise<{ produced: ProviderResult; output: { bytes: Buffer; mime: string }; answeredBy: string }> {
     const { clock, providers } = this.deps;
     const steps: FailoverStep[] = [{ provider: job.provider, operation: job.operation, settings: job.settings }, ...(job.failover?.steps ?? [])];
     const onSafety = job.failover?.on_safety ?? false;
     const slotTemplates = job.templates;
     // Read while the job was enqueued (a read that failed leaves the driver to read the file itself).
-    const contents = await photoRead?.catch(() => undefined);
+    const contents = await extras.photo?.catch(() => undefined);
     let lastError: unknown;
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i]!;
@@ -383,6 +396,7 @@ export class WorkerPool {
           log,
           // The driver logs each call itself (src/providers/http.ts recordCall).
           recordCall: (call) => calls.push(call),
+          ...(extras.admitted ? { ready: extras.admitted } : {}),
         });
         this.deps.onProviderWork?.(step.provider, 'success', (performance.now() - started) / 1000);
         controller.signal.throwIfAborted();

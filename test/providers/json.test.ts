@@ -84,3 +84,38 @@ describe('decodeBase64Bytes', () => {
     }
   });
 });
+
+describe('sendRequest and a job whose row is being inserted (ProviderRequest.ready)', () => {
+  it('sends nothing before `ready`, then sends; a refused job (aborted) sends nothing at all', async () => {
+    const { default: http } = await import('node:http');
+    const { sendRequest } = await import('../../src/providers/http.js');
+    const { systemClock } = await import('../../src/clock.js');
+    let received = 0;
+    const server = http.createServer((_req, res) => {
+      received++;
+      res.end('{}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
+    try {
+      let admit!: () => void;
+      const ready = new Promise<void>((r) => (admit = r));
+      const controller = new AbortController();
+      const request = { signal: controller.signal, deadline: new Date(Date.now() + 5000), clock: systemClock, ready };
+      const sent = sendRequest(fetch, url, { method: 'POST', body: 'x' }, request, 'Test');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(received).toBe(0);
+      admit();
+      expect((await sent).response.status).toBe(200);
+      expect(received).toBe(1);
+
+      const refused = new AbortController();
+      const refusal = Promise.reject(new Error('queue_busy'));
+      refusal.catch(() => refused.abort(new Error('not enqueued')));
+      await expect(sendRequest(fetch, url, {}, { ...request, signal: refused.signal, ready: refusal }, 'Test')).rejects.toThrow('not enqueued');
+      expect(received).toBe(1);
+    } finally {
+      server.close();
+    }
+  });
+});

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock, systemClock } from '../../src/clock.js';
 import { createLogger } from '../../src/logger.js';
 import { runMediaCleanup } from '../../src/media/cleanup.js';
 import { JobCompletion } from '../../src/queue/completion.js';
@@ -307,6 +307,44 @@ describe('jobs handed to a waiting worker (WorkerPool.reserve)', () => {
       expect(claims.found).toBe(1);
       // Only the job handed over directly came with the photo's bytes; the claimed one read its file.
       expect(scripted.calls.map((c) => c.contents ?? 'read from the file').sort()).toEqual(['matching', 'read from the file']);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a job started before its row is in, whose enqueue is then refused, reaches no provider and leaves nothing', async () => {
+    const scripted = createScriptedProvider();
+    const server = await startTestServer({ providers: [scripted] });
+    try {
+      const deadline = Date.now() + 3000;
+      while ((server.workers as unknown as { sleepers: unknown[] }).sleepers.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      const photoPath = path.join(server.mediaRoot, 'payloads', 'refused.jpg');
+      await fs.writeFile(photoPath, await jpegBytes(16, 16));
+      const jobId = randomUUID();
+      const quietHub = { subscribe: () => () => undefined, onReconnect: () => () => undefined } as unknown as NotificationHub;
+      const completion = new JobCompletion(server.database.db, quietHub, systemClock, log);
+      // The cap at 0: the enqueue refuses whatever the queue holds.
+      const refusing = { db: server.database.db, config: { ...server.config, queueMaxInFlightJobs: 0 }, clock: systemClock, completion, instanceId: randomUUID(), dispatch: server.workers };
+      await expect(
+        submitAndWait(refusing, {
+          jobId,
+          slot: { id: 'slot-001', provider: 'scripted', operation: 'run', settings: {} },
+          templates: [],
+          photo: { path: photoPath, mime: 'image/jpeg', size: 1 },
+          metadata: {},
+          isTest: false,
+          correlationId: 'c',
+          receivedAt: new Date(),
+          tSyncResponseSeconds: 10,
+          log,
+        }),
+      ).rejects.toMatchObject({ code: 'queue_busy' });
+      // The worker was handed the job (it let the driver go) and ended without calling it.
+      await expect.poll(() => scripted.released).toEqual([jobId]);
+      expect(scripted.calls).toEqual([]);
+      await expect.poll(() => server.workers.busy).toBe(0);
+      expect(await server.database.db.selectFrom('job').select('id').where('id', '=', jobId).execute()).toEqual([]);
+      expect((await listFiles(path.join(server.mediaRoot, 'results'))).filter((f) => !f.endsWith('/'))).toEqual([]);
     } finally {
       await server.close();
     }

@@ -43,6 +43,11 @@ export function createScriptedProvider(id = 'scripted') {
       },
     ],
     async process(request: ProviderRequest) {
+      // Like a remote provider behind sendRequest: nothing reaches it before the job's row is in.
+      if (request.ready) {
+        await request.ready.catch(() => undefined);
+        if (request.signal.aborted) throw request.signal.reason as Error;
+      }
       const call: (typeof calls)[number] = { jobId: request.jobId, aborted: false, finished: false };
       if (request.photo.contents) call.contents = request.photo.contents.equals(await fs.readFile(request.photo.path)) ? 'matching' : 'different';
       calls.push(call);
