@@ -17,6 +17,8 @@ export interface ProviderDriver {
   readonly maxConcurrency?: number;
   /** The provider fetches inputs by URL: slots on it need PHOTOCHANGER_PUBLIC_BASE_URL. */
   readonly requiresPublicBaseUrl?: boolean;
+  /** process() reads the whole photo into memory (and takes InputImage.contents instead when given). */
+  readonly readsPhoto?: boolean;
   /**
    * How the admin UI names this provider, its operations, template images, settings and option
    * values, per language (the schemas' own titles and descriptions are the English fallback). They

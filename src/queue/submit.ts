@@ -90,9 +90,11 @@ export async function submitAndWait(deps: JobServiceDeps, job: JobSubmission): P
     expiresAt,
   };
   // An idle worker of this process is set aside first: the row then goes in already claimed by it,
-  // and the photo is read while the row is inserted (the worker would read it right after).
+  // and the photo is read while the row is inserted when its driver would read it whole right after
+  // (up to PHOTO_READ_AHEAD_BYTES: a larger upload is left to the driver's own limits).
   const reservation = deps.dispatch?.reserve(job.jobId, job.slot.provider);
-  const photo = reservation ? fs.readFile(job.photo.path).catch(() => undefined) : undefined;
+  const readAhead = reservation?.wantsPhoto === true && job.photo.size <= PHOTO_READ_AHEAD_BYTES;
+  const photo = readAhead ? fs.readFile(job.photo.path).catch(() => undefined) : undefined;
   const enqueuing = queueStatement(() => enqueueJob(db, newJob, config.queueMaxInFlightJobs, reservation !== undefined));
   // With the slot's templates known (the ingest read them with the slot), the worker starts at once
   // and prepares the request while the row is inserted; it sends and writes nothing before
@@ -231,6 +233,9 @@ export async function releaseJobFiles(deps: ReleaseDeps, jobId: string, log: Log
 export async function markJobAnswered(deps: ReleaseDeps, jobId: string, log: Logger): Promise<void> {
   await markResponded(deps.db, jobId, deps.clock.now()).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not clear inline result'));
 }
+
+/** The largest photo read while its job is enqueued (a DSLR JPEG is 5 to 15 MB). */
+export const PHOTO_READ_AHEAD_BYTES = 32 * 1024 * 1024;
 
 /** The job as a worker is handed it (the row as enqueue_job inserts it, claimed). */
 function claimedJobOf(job: NewJob, templates: SlotTemplateRecord[]): ClaimedJob {

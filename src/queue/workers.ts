@@ -53,6 +53,8 @@ const SAFETY_REASONS = new Set(['safety_block', 'moderation_blocked', 'recitatio
  * one of start (the job's row is in, as processing) or cancel (it is not) must follow.
  */
 export interface WorkerReservation {
+  /** The job's provider reads the whole photo (ProviderDriver.readsPhoto): worth reading it during the enqueue. */
+  readonly wantsPhoto: boolean;
   start(job: ClaimedJob, extras?: StartExtras): void;
   cancel(): void;
 }
@@ -156,6 +158,7 @@ export class WorkerPool {
       sleeper('done');
     };
     return {
+      wantsPhoto: this.deps.providers.get(provider)?.readsPhoto ?? false,
       start: (job, extras) => {
         if (settled) return;
         settled = true;

@@ -6,7 +6,7 @@ import { ManualClock, systemClock } from '../../src/clock.js';
 import { createLogger } from '../../src/logger.js';
 import { runMediaCleanup } from '../../src/media/cleanup.js';
 import { JobCompletion } from '../../src/queue/completion.js';
-import { submitAndWait } from '../../src/queue/submit.js';
+import { PHOTO_READ_AHEAD_BYTES, submitAndWait } from '../../src/queue/submit.js';
 import { loadConfig } from '../../src/config.js';
 import type { NotificationHub } from '../../src/db/notifications.js';
 import { MediaStore } from '../../src/media/storage.js';
@@ -283,6 +283,14 @@ describe('jobs handed to a waiting worker (WorkerPool.reserve)', () => {
       expect(server.workers.busy).toBe(0);
       // The photo was read while its row was inserted: the driver got its bytes with the request.
       expect(scripted.calls.map((c) => c.contents)).toEqual(['matching', 'matching', 'matching']);
+      // Not a photo over PHOTO_READ_AHEAD_BYTES (the driver's own limits apply to it), nor for a
+      // driver that does not read photos whole.
+      const large = Buffer.concat([photo, Buffer.alloc(PHOTO_READ_AHEAD_BYTES + 1)]);
+      expect((await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: large })).status).toBe(200);
+      expect(scripted.calls.at(-1)?.contents).toBeUndefined();
+      (scripted as { readsPhoto: boolean }).readsPhoto = false;
+      expect((await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })).status).toBe(200);
+      expect(scripted.calls.at(-1)?.contents).toBeUndefined();
     } finally {
       await server.close();
     }

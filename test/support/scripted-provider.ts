@@ -23,6 +23,7 @@ export function createScriptedProvider(id = 'scripted') {
     id,
     title: 'Scripted test provider',
     maxConcurrency: 16,
+    readsPhoto: true,
     calls,
     released,
     async releaseJob(jobId: string) {

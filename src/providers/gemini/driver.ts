@@ -231,6 +231,7 @@ export function createGeminiProvider(options: GeminiProviderOptions): ProviderDr
     labels: GEMINI_LABELS,
     operations: GEMINI_OPERATIONS,
     maxConcurrency: options.maxConcurrency,
+    readsPhoto: true,
     modelTable: GEMINI_MODEL_TABLE,
     listModels,
     async readiness() {

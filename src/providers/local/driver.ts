@@ -94,9 +94,10 @@ export function createLocalProvider(): ProviderDriver {
     labels: LOCAL_LABELS,
     operations,
     maxConcurrency: 4,
+    readsPhoto: true,
     readiness: async () => ({ configured: true }),
     async process(request) {
-      const photo = await fs.readFile(request.photo.path);
+      const photo = request.photo.contents ?? (await fs.readFile(request.photo.path));
       request.signal.throwIfAborted();
       const started = Date.now();
       // Decoding the photo is the memory this costs (a frame or background is held to the same limit).

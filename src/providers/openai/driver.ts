@@ -150,6 +150,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ProviderDr
     labels: OPENAI_LABELS,
     operations: OPENAI_OPERATIONS,
     maxConcurrency: options.maxConcurrency,
+    readsPhoto: true,
     modelTable: OPENAI_MODEL_TABLE,
     listModels,
     async readiness() {
