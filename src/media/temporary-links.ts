@@ -170,8 +170,9 @@ export function createTemporaryMediaPublisher(
       return publishTemporaryMedia(deps, { jobId, file, ttlSeconds: temporaryMediaTtlSeconds(await tSyncResponseSeconds()) });
     },
     revokeForJob: async (jobId) => {
-      if (!published.delete(jobId)) return;
+      if (!published.has(jobId)) return;
       await revokeTemporaryMediaForJob(deps, jobId);
+      published.delete(jobId); // kept on failure: a later call tries again
     },
   };
 }

@@ -133,6 +133,15 @@ export function translateFetchError(err: unknown, request: Pick<ProviderRequest,
   });
 }
 
+/**
+ * Waits until the job's row is in the queue (ProviderRequest.ready); throws the abort reason when
+ * the job ended meanwhile (a refused enqueue). Everything a driver sends or writes comes after it.
+ */
+export async function whenAdmitted(request: Pick<ProviderRequest, 'ready' | 'signal'>): Promise<void> {
+  if (request.ready) await request.ready.catch(() => undefined);
+  if (request.signal.aborted) throw abortReason(request.signal);
+}
+
 /** fetch bounded by the job: aborts cancel the socket at once; failures are typed. */
 export async function sendRequest(
   fetchImpl: FetchLike,
@@ -142,8 +151,7 @@ export async function sendRequest(
   title: string,
 ): Promise<{ response: Response; body: Buffer; signal: AbortSignal }> {
   // Nothing reaches a provider for a job whose row is not in the queue (a refused enqueue aborts the job).
-  if (request.ready) await request.ready.catch(() => undefined);
-  if (request.signal.aborted) throw abortReason(request.signal);
+  await whenAdmitted(request);
   const signal = callSignal(request);
   try {
     const response = await fetchImpl(url, { ...init, signal });
@@ -183,8 +191,13 @@ export function parseJsonWithInlineData(body: Buffer): JsonWithInlineData | unde
   const decodeData = (data: string): Buffer | undefined => {
     if (!data.startsWith(KEPT_MARK)) return decodeBase64Strict(data);
     const bytes = kept[Number(data.slice(KEPT_MARK.length))];
-    // Anything but one unbroken line of base64 (line breaks, say) goes the string's way, as before.
-    return bytes && (decodeBase64Bytes(bytes) ?? decodeBase64Strict(bytes.toString('latin1')));
+    if (!bytes) return undefined;
+    const decoded = decodeBase64Bytes(bytes);
+    if (decoded) return decoded;
+    // A raw control character (a line break not written as \n) would have made JSON.parse refuse
+    // the whole answer: refused here too. Anything else goes the string's way, as before.
+    if (bytes.some((b) => b < 0x20)) return undefined;
+    return decodeBase64Strict(bytes.toString('latin1'));
   };
   try {
     const text = withInlineDataCutOut(body, kept);

@@ -126,7 +126,9 @@ export interface ProviderRequest {
   recordCall(call: ProviderCallRecord): void;
   /**
    * Resolves once the job's row is in the queue (a worker may be handed a job while its row is
-   * being inserted): sendRequest sends nothing to a provider before. Absent: the row is in already.
+   * being inserted): sendRequest sends nothing to a provider before, and a driver that writes
+   * anything before its first request (links, rows) awaits whenAdmitted first (src/providers/http.ts).
+   * Absent: the row is in already.
    */
   ready?: Promise<void>;
 }

@@ -144,6 +144,9 @@ export async function submitAndWait(deps: JobServiceDeps, job: JobSubmission): P
       return { outcome: 'succeeded', jobId: job.jobId, expiresAt, bytes: delivered.bytes, mime: delivered.mime, timings };
     }
     job.log.warn({ job_id: job.jobId }, 'the worker could not record its result; the job row decides the answer');
+    // The worker records its failure next: the row is read once it is final (or the deadline passed).
+    const again = await deps.completion.waitForFinalization(job.jobId, expiresAt, job.clientGone);
+    if (again === 'deadline') await queueStatement(() => finalizeAsTimedOut(db, job.jobId, clock.now())).catch(() => false);
   }
   const row = await queueStatement(() => readJobOutcome(db, job.jobId));
   if (!row) throw new AppError('internal_error', 'The job disappeared');

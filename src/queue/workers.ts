@@ -99,6 +99,10 @@ export class WorkerPool {
   private readonly unsubscribe: Array<() => void> = [];
   /** Jobs handed to a reserved worker: their job-enqueued notification wakes nobody. */
   private readonly reserved = new Set<string>();
+  /** Claims under way: a reservation waits for none, so it is refused while one runs (see reserve). */
+  private claimsInFlight = 0;
+  /** A new job's notification found no sleeping worker: the next loop to go to sleep claims first. */
+  private unclaimedNotice = false;
   private pollTimer: NodeJS.Timeout | undefined;
   busy = 0;
 
@@ -144,7 +148,8 @@ export class WorkerPool {
    * undefined, and the job is enqueued as pending for any instance's workers.
    */
   reserve(jobId: string, provider: string): WorkerReservation | undefined {
-    if (!this.running || this.isSaturated(provider)) return undefined;
+    // A claim under way may take a job of the same provider after having seen it unsaturated.
+    if (!this.running || this.claimsInFlight > 0 || this.isSaturated(provider)) return undefined;
     const sleeper = this.sleepers.shift();
     if (!sleeper) return undefined;
     this.busy++;
@@ -185,7 +190,9 @@ export class WorkerPool {
   }
 
   private wakeOne(): void {
-    this.sleepers.shift()?.('wake');
+    const sleeper = this.sleepers.shift();
+    if (sleeper) sleeper('wake');
+    else this.unclaimedNotice = true;
   }
 
   private wake(): void {
@@ -198,6 +205,11 @@ export class WorkerPool {
     // A loop that finds no job just after stop() woke the sleepers must not go to sleep for good
     // (the lost wake-up that could hang a shutdown under load).
     if (!this.running) return Promise.resolve('wake');
+    // A job announced while every worker was busy or claiming: claim once more before sleeping.
+    if (this.unclaimedNotice) {
+      this.unclaimedNotice = false;
+      return Promise.resolve('wake');
+    }
     return new Promise((resolve) => this.sleepers.push(resolve));
   }
 
@@ -219,6 +231,7 @@ export class WorkerPool {
    * concurrency limit.
    */
   private claimSerially(): Promise<ClaimedJob | undefined> {
+    this.claimsInFlight++;
     const claim = this.claimChain.then(async () => {
       const now = this.deps.clock.now();
       const job = await claimNextJob(this.deps.db, now, new Date(now.getTime() - INSTANCE_ALIVE_WINDOW_MS), this.saturatedProviders());
@@ -228,6 +241,10 @@ export class WorkerPool {
       }
       return job;
     });
+    void claim.then(
+      () => this.claimsInFlight--,
+      () => this.claimsInFlight--,
+    );
     this.claimChain = claim.then(
       () => undefined,
       () => undefined,
@@ -407,7 +424,9 @@ export class WorkerPool {
         const output = await normalizeOutputImage(produced.bytes, produced.mime, settings.output as OutputSettings | undefined, controller.signal, base ? guestLinkOf(base, job.id) : undefined);
         return { produced, output, answeredBy: step.provider };
       } catch (err) {
-        this.deps.onProviderWork?.(step.provider, signal.aborted ? 'aborted' : 'failure', (performance.now() - started) / 1000);
+        // A job whose enqueue was refused never reached its provider: not a provider outcome.
+        const notEnqueued = controller.signal.reason instanceof JobAborted && controller.signal.reason.why === 'not_enqueued';
+        if (!notEnqueued) this.deps.onProviderWork?.(step.provider, signal.aborted ? 'aborted' : 'failure', (performance.now() - started) / 1000);
         if (controller.signal.aborted) throw err;
         const shareUsed = attempt.signal.aborted;
         const safety = err instanceof ProviderFailure && SAFETY_REASONS.has(err.reason);
@@ -417,7 +436,10 @@ export class WorkerPool {
         lastError = failure;
       } finally {
         clearTimeout(shareTimer);
-        await driver.releaseJob?.(job.id).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not withdraw what the provider was given'));
+        // Never throws from here, whatever the driver does (a success must not be lost to it).
+        await Promise.resolve()
+          .then(() => driver.releaseJob?.(job.id))
+          .catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not withdraw what the provider was given'));
       }
     }
     throw lastError ?? new ProviderFailure('deadline_exceeded', 'No time was left for the next provider');

@@ -59,6 +59,9 @@ describe('parseJsonWithInlineData', () => {
     same(JSON.stringify({ data: `${image}A` })); // length not a multiple of four
     same(JSON.stringify({ data: 'é'.repeat(70_000) }));
     same(`{"data": "${image.slice(0, 70_000)}\\/${image.slice(70_000)}"}`); // an escape: parsed as a string
+    // A raw line break inside the string: not JSON, so not an image either (JSON.parse refuses it).
+    const raw = parseJsonWithInlineData(Buffer.from(`{"data": "${image.slice(0, 76)}\n${image.slice(76)}"}`));
+    expect(raw!.decodeData((raw!.value as { data: string }).data)).toBeUndefined();
   });
 
   it('not JSON: undefined, whatever the size', () => {
@@ -115,7 +118,8 @@ describe('sendRequest and a job whose row is being inserted (ProviderRequest.rea
       await expect(sendRequest(fetch, url, {}, { ...request, signal: refused.signal, ready: refusal }, 'Test')).rejects.toThrow('not enqueued');
       expect(received).toBe(1);
     } finally {
-      server.close();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
     }
   });
 });

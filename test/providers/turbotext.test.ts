@@ -249,6 +249,17 @@ describe('Turbotext driver against the fake Turbotext server', () => {
     expect((await fetch(theirs)).status).toBe(404);
   });
 
+  it('a job whose enqueue is refused while it prepares publishes no link, registers no webhook and sends nothing', async () => {
+    const c = makeProviderRequest({ operation: 'generate_image2image', settings: { delivery: 'webhook', prompt: 'x' }, photo, deadlineMs: 3000 });
+    captured.push(c);
+    const refusal = Promise.reject(new Error('queue_busy'));
+    refusal.catch(() => c.controller.abort(new Error('not enqueued')));
+    await expect(driver.process({ ...c.request, ready: refusal })).rejects.toThrow('not enqueued');
+    expect(await t.db.selectFrom('temporary_media').select('id').where('job_id', '=', c.request.jobId).execute()).toEqual([]);
+    expect(await t.db.selectFrom('turbotext_webhook').select('job_id').where('job_id', '=', c.request.jobId).execute()).toEqual([]);
+    expect(fake.requests).toEqual([]);
+  });
+
   it('fails with url_error when our links have already expired (410) for Turbotext', async () => {
     const past = new ManualClock(Date.now() - 120_000);
     const d = make({ publisher: createTemporaryMediaPublisher({ ...mediaDeps, clock: past }, () => 48) });

@@ -120,7 +120,8 @@ describe('queue statements', () => {
         log,
       },
     );
-    await new Promise((r) => setTimeout(r, 50));
+    // Enqueued and waiting (no fixed sleep: the insert may take long on a loaded machine).
+    await expect.poll(() => completion.waiting, { timeout: 10_000 }).toBe(1);
     // Another writer finalized the row first (say, a cancellation); the worker's finalize lost.
     expect(await cancelJob(t.db, jobId, 'test', now)).toBe(true);
     let record!: (won: boolean) => void;
@@ -262,6 +263,8 @@ describe('jobs handed to a waiting worker (WorkerPool.reserve)', () => {
     };
     return counts;
   }
+  /** The pool's 1 s poll wakes every worker for a claim; the tests here need them asleep when a photo comes. */
+  const stopPoll = (server: Awaited<ReturnType<typeof startTestServer>>) => clearInterval((server.workers as unknown as { pollTimer: NodeJS.Timeout }).pollTimer);
   const jobRow = (server: Awaited<ReturnType<typeof startTestServer>>, id: string | null) =>
     server.database.db.selectFrom('job').select(['created_at', 'claimed_at', 'is_finalized']).where('id', '=', id!).executeTakeFirstOrThrow();
 
@@ -270,6 +273,7 @@ describe('jobs handed to a waiting worker (WorkerPool.reserve)', () => {
     const server = await startTestServer({ providers: [scripted] });
     try {
       await server.database.db.updateTable('slot').set({ provider: 'scripted', operation: 'run' }).execute();
+      stopPoll(server);
       const claims = countClaims(server);
       const photo = await jpegBytes(32, 32);
       for (let i = 0; i < 3; i++) {
@@ -362,6 +366,7 @@ describe('jobs handed to a waiting worker (WorkerPool.reserve)', () => {
     const scripted = createScriptedProvider();
     const server = await startTestServer({ providers: [scripted], env: { PHOTOCHANGER_WORKERS: '2' } });
     try {
+      stopPoll(server);
       const pool = server.workers;
       // Both workers asleep (their first claims found nothing).
       const deadline = Date.now() + 3000;
@@ -378,6 +383,8 @@ describe('jobs handed to a waiting worker (WorkerPool.reserve)', () => {
       expect(pool.busy).toBe(0);
       // The released workers go back to sleep and can be reserved again.
       while ((pool as unknown as { sleepers: unknown[] }).sleepers.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      const again = Date.now() + 3000;
+      while ((pool as unknown as { sleepers: unknown[] }).sleepers.length < 2 && Date.now() < again) await new Promise((r) => setTimeout(r, 10));
       const d = pool.reserve('d', 'scripted');
       expect(d).toBeDefined();
       d!.cancel();

@@ -47,7 +47,8 @@ describe('finding 6: decode memory is budgeted from the header, before decoding'
   it('a header longer than the bytes kept on the way in is read from the file: a huge JPEG behind 200 KB of APP segments is refused too', async () => {
     // SOI, four 50 KB APP15 segments, then the rest of a small JPEG whose frame header says 30000×30000.
     const small = await jpegBytes(64, 48);
-    const app = (n: number) => Buffer.concat([Buffer.from([0xff, 0xef, 0xc3, 0x52]), Buffer.alloc(50_000 - 2, n)]);
+    // Marker, then a length that counts itself and the 49 998 bytes that follow.
+    const app = (n: number) => Buffer.concat([Buffer.from([0xff, 0xef, 0xc3, 0x50]), Buffer.alloc(50_000 - 2, n)]);
     const sof = small.indexOf(Buffer.from([0xff, 0xc0]));
     const patched = Buffer.from(small);
     patched.writeUInt16BE(30_000, sof + 5);

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import { Type } from 'typebox';
 import { ProviderFailure, type ProviderDriver, type ProviderRequest } from '../../src/providers/types.js';
+import { whenAdmitted } from '../../src/providers/http.js';
 
 export type Script =
   | { kind: 'echo'; delayMs?: number }
@@ -45,10 +46,7 @@ export function createScriptedProvider(id = 'scripted') {
     ],
     async process(request: ProviderRequest) {
       // Like a remote provider behind sendRequest: nothing reaches it before the job's row is in.
-      if (request.ready) {
-        await request.ready.catch(() => undefined);
-        if (request.signal.aborted) throw request.signal.reason as Error;
-      }
+      await whenAdmitted(request);
       const call: (typeof calls)[number] = { jobId: request.jobId, aborted: false, finished: false };
       if (request.photo.contents) call.contents = request.photo.contents.equals(await fs.readFile(request.photo.path)) ? 'matching' : 'different';
       calls.push(call);

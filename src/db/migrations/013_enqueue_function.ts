@@ -8,7 +8,9 @@ import { sql, type Kysely } from 'kysely';
  * committed by the previous holder. `p_claimed`: the job is inserted already taken by a worker of
  * the enqueueing process (processing, claimed_at = created_at), which then skips the claim.
  * Returns the slot's template images (what the worker sends with the photo) as JSON, or NULL when
- * the cap of unfinished jobs is reached and nothing was inserted. The lock key and the notification
+ * the cap of unfinished jobs is reached and nothing was inserted. The fresh snapshot per statement
+ * is READ COMMITTED's (PostgreSQL's default, which the server's connections use); under
+ * REPEATABLE READ the count would not see the previous holder's insert. The lock key and the notification
  * channel are the caller's (one definition each, in src/queue/statements.ts and src/db/notifications.ts).
  */
 export async function up(db: Kysely<unknown>): Promise<void> {

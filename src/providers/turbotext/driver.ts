@@ -18,6 +18,7 @@ import {
   recordCall,
   remainingMs,
   sendRequest,
+  whenAdmitted,
   sleep,
   withRetries,
   type CallMeta,
@@ -316,6 +317,8 @@ export function createTurbotextProvider(options: TurbotextProviderOptions): Prov
         if (request.signal.aborted) throw abortReason(request.signal);
         return options.publisher.publish({ jobId: request.jobId, file: { bytes: prepared.bytes, mime: prepared.mime } });
       };
+      // Links and webhook rows are written only for a job whose row is in the queue.
+      await whenAdmitted(request);
       const photoLink = await publish(request.photo);
       const templateLink = template ? await publish(template) : undefined;
       const fields = createQueueFields(request.operation, request.settings, { photo: photoLink.url, ...(templateLink ? { template: templateLink.url } : {}) });
