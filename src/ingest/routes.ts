@@ -7,7 +7,7 @@ import { queueStatement } from '../queue/statements.js';
 import { readAdmission } from './statements.js';
 import { AttemptThrottle, clientKey } from '../auth/attempts.js';
 import { BOOTH_FIELD_LIMITS, emptyUpload, photoLimitBytes, photoOf, receiveUpload, type ReceivedFile, type ReceivedUpload } from '../media/upload.js';
-import { markJobAnswered, queueBusy, releaseAnsweredJob, releaseJobFiles, submitAndWait } from '../queue/submit.js';
+import { markJobAnswered, queueBusy, releaseJobFiles, submitAndWait } from '../queue/submit.js';
 import { UploadGate } from './upload-gate.js';
 import { decodeBudget, decodedBytesOf, DecodeTooLargeError } from '../media/decode-budget.js';
 import { isSlotId } from '../schemas.js';
@@ -77,14 +77,16 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
         if (!reply.raw.writableFinished) clientGone.abort();
       });
       // The payload never outlives the response; the inline copy is cleared once answered.
-      let filesReleased = false;
       // The payload's file once received (removed by name: no directory walk on the answer's path).
       const payloadFiles: string[] = [];
+      // Its removal, done once by whichever comes first: the worker's finalize, the answer, the clean-up.
+      let filesReleased: Promise<void> | undefined;
+      const releaseFiles = () => (filesReleased ??= releaseJobFiles(deps, jobId, log, payloadFiles));
       const cleanUp = async () => {
         if (cleaned) return;
         cleaned = true;
-        if (filesReleased) await markJobAnswered(deps, jobId, log);
-        else await releaseAnsweredJob(deps, jobId, jobCreated, log, payloadFiles);
+        await releaseFiles();
+        if (jobCreated) await markJobAnswered(deps, jobId, log);
       };
       try {
         if (deps.isShuttingDown?.()) throw new AppError('shutting_down', undefined, { headers: { Connection: 'close', 'Retry-After': '5' } });
@@ -170,19 +172,13 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
           // The photo is gone before the bytes go out, so nothing of it is left once the booth has
           // them: removed while the worker's finalize runs; the row's bookkeeping (answered)
           // follows the send (finally below).
-          whileRecording: async () => {
-            await releaseJobFiles(deps, jobId, log, payloadFiles);
-            filesReleased = true;
-          },
+          whileRecording: releaseFiles,
           log,
         });
         if (outcome.outcome !== 'succeeded') throw outcome.error;
         log.info({ outcome: 'succeeded', size: outcome.bytes.length, timings: outcome.timings }, 'ingest answered');
         // A result read from the row (another instance's worker) did not pass through whileRecording.
-        if (!filesReleased) {
-          await releaseJobFiles(deps, jobId, log, payloadFiles);
-          filesReleased = true;
-        }
+        await releaseFiles();
         void reply
           .code(200)
           .header('Content-Type', outcome.mime)

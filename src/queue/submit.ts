@@ -99,27 +99,26 @@ export async function submitAndWait(deps: JobServiceDeps, job: JobSubmission): P
   // With the slot's templates known (the ingest read them with the slot), the worker starts at once
   // and prepares the request while the row is inserted; it sends and writes nothing before
   // (StartExtras.admitted, ProviderRequest.ready), and a refused enqueue ends it with nothing done.
-  let startedEarly = false;
   if (reservation && job.templates) {
     const admitted = enqueuing.then((r) => {
       if (r === 'queue_busy') throw queueBusy(deps.config);
     });
     admitted.catch(() => undefined);
     reservation.start(claimedJobOf(newJob, job.templates), { photo, admitted });
-    startedEarly = true;
   }
+  // cancel() does nothing once the worker has started (it then ends the job itself).
   let enqueued: Awaited<typeof enqueuing>;
   try {
     enqueued = await enqueuing;
   } catch (err) {
-    if (!startedEarly) reservation?.cancel();
+    reservation?.cancel();
     throw err;
   }
   if (enqueued === 'queue_busy') {
-    if (!startedEarly) reservation?.cancel();
+    reservation?.cancel();
     throw queueBusy(deps.config);
   }
-  if (reservation && !startedEarly) reservation.start(claimedJobOf(newJob, enqueued.templates), { photo });
+  if (reservation && !job.templates) reservation.start(claimedJobOf(newJob, enqueued.templates), { photo });
   job.onEnqueued?.();
   job.log.debug({ job_id: job.jobId, slot_id: job.slot.id, expires_at: expiresAt.toISOString() }, 'job enqueued');
 

@@ -49,8 +49,9 @@ const MIN_FAILOVER_ATTEMPT_MS = 1000;
 const SAFETY_REASONS = new Set(['safety_block', 'moderation_blocked', 'recitation']);
 
 /**
- * A worker of this process set aside for a job about to be enqueued (WorkerPool.reserve): exactly
- * one of start (the job's row is in, as processing) or cancel (it is not) must follow.
+ * A worker of this process set aside for a job about to be enqueued (WorkerPool.reserve): start
+ * (the job's row is, or is about to be, in as processing) or cancel (it is not) must follow; the
+ * first of them counts and any later call does nothing.
  */
 export interface WorkerReservation {
   /** The job's provider reads the whole photo (ProviderDriver.readsPhoto): worth reading it during the enqueue. */
