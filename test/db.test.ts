@@ -19,6 +19,13 @@ describe('database', () => {
     expect(slots.every((s) => s.provider === 'local' && s.enabled)).toBe(true);
   });
 
+  it("the database's clock is the server's: now() agrees with Node's clock (also when faketime moves both, scripts/test-future-clock.sh)", async () => {
+    const { rows } = await sql<{ now: Date }>`SELECT now() AS now`.execute(t.db);
+    // Against a system PostgreSQL (PHOTOCHANGER_TEST_DATABASE_URL) under faketime the two would
+    // differ by the offset: the script always uses the embedded server.
+    expect(Math.abs(rows[0]!.now.getTime() - Date.now())).toBeLessThan(60_000);
+  });
+
   it('bounds every statement by the statement timeout and classifies it as unavailable', async () => {
     const err = await sql`SELECT pg_sleep(2)`.execute(t.db).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Error);

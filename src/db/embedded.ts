@@ -385,9 +385,14 @@ function tail(text: string, lines = 8): string {
   return text.trim().split('\n').slice(-lines).join('\n');
 }
 
-/** The database programs get a minimal environment: no PhotoChanger secret reaches another user's processes. */
+/**
+ * The database programs get a minimal environment: no PhotoChanger secret reaches another user's
+ * processes. The time zone and a moved clock (libfaketime's variables, as scripts/test-future-clock.sh
+ * sets them) are passed on, so the database's now() is the server's.
+ */
 function childEnv(): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_MESSAGES: 'C', LC_ALL: 'C', LANG: 'C', ...(process.env.TZ ? { TZ: process.env.TZ } : {}) };
+  const clock = Object.fromEntries(Object.entries(process.env).filter(([k]) => k === 'TZ' || k === 'LD_PRELOAD' || k.startsWith('FAKETIME') || k === 'DONT_FAKE_MONOTONIC'));
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_MESSAGES: 'C', LC_ALL: 'C', LANG: 'C', ...clock };
 }
 
 function run(file: string, args: string[], user: DbUser | undefined): Promise<{ code: number | null; output: string }> {

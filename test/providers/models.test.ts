@@ -49,8 +49,11 @@ describe('AI models: lifecycle, live catalog, migration off retired models', () 
   beforeAll(async () => {
     [gemini, openai] = await Promise.all([startGeminiFake({ extraModels: [LIVE_ONLY_GEMINI] }), startOpenAIFake()]);
     database = await createEmptyDatabase();
+    // The whole test runs on 2026-12-02 (gpt-image-1.5 was shut down the day before), whatever the
+    // real date: both servers (accounts, tokens, model lifecycles) read this one clock.
+    clock.setDay('2026-12-02');
     // An installation from before: slots saved on models that have since been shut down.
-    const before = await startTestServer({ databaseUrl: database.url, env: env() });
+    const before = await startTestServer({ databaseUrl: database.url, env: env(), clock });
     const set = (id: string, provider: string, settings: Record<string, unknown>) =>
       before.database.db.updateTable('slot').set({ provider, operation: 'edit', settings: JSON.stringify(settings) }).where('id', '=', id).execute();
     await set('slot-002', 'gemini', { model: 'gemini-2.5-flash-image', prompt: 'Watercolour', aspect_ratio: '3:4' });
@@ -58,8 +61,6 @@ describe('AI models: lifecycle, live catalog, migration off retired models', () 
     await set('slot-004', 'openai', { model: 'gpt-image-1.5', prompt: 'Comic', input_fidelity: 'high', size: '1024x1536' });
     await set('slot-005', 'gemini', { model: 'gemini-3.1-flash-image', prompt: 'Pop art', image_size: '512' });
     await before.close();
-    // The upgrade starts on 2026-12-02: gpt-image-1.5 was shut down the day before.
-    clock.setDay('2026-12-02');
     server = await startTestServer({ databaseUrl: database.url, env: env(), clock });
   });
   afterAll(async () => {
