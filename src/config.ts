@@ -26,6 +26,10 @@ export interface Config {
   uploadTimeoutSeconds: number;
   uploadMinBytesPerSecond: number;
   uploadRateGraceSeconds: number;
+  /** Photo bytes received before their password, on disk at once (strangers' uploads; beyond: 503). */
+  unverifiedUploadBudgetBytes: number;
+  /** Uploads without a verified password received at once from one client address (beyond: 429). */
+  unverifiedUploadsPerAddress: number;
   /** Open HTTP connections this process accepts (kept below its file limit). */
   maxConnections: number;
   /** Memory one image may take decoded, and all decodes at once (MiB). */
@@ -90,6 +94,8 @@ export const CONFIG_VARIABLES: VariableSpec[] = [
   { name: 'PHOTOCHANGER_UPLOAD_TIMEOUT_SECONDS', default: '120', description: 'A booth upload must be complete within this many seconds (408 `upload_timeout`, connection closed, partial file deleted).' },
   { name: 'PHOTOCHANGER_UPLOAD_MIN_BYTES_PER_SECOND', default: '16384', description: 'After the grace period, an upload slower than this on average is cut off (408 `upload_timeout`). 16 KiB/s sends a 5 MB photo in about 5 minutes; any booth line is far faster.' },
   { name: 'PHOTOCHANGER_UPLOAD_RATE_GRACE_SECONDS', default: '10', description: 'Seconds before the minimum upload rate applies (a slow start on 4G is not punished).' },
+  { name: 'PHOTOCHANGER_UNVERIFIED_UPLOAD_BUDGET_MIB', default: '512', description: 'Photo bytes received before their password (a booth that sends the file first, then `password`) that this process keeps on disk at once, in MiB. A new such upload beyond it gets 503 `uploads_busy` with Retry-After, and one that would cross it is stopped the same way. Uploads whose password came first (or in the URL), and uploads from an address that sent the right password in the last 12 h, are not counted.' },
+  { name: 'PHOTOCHANGER_UNVERIFIED_UPLOADS_PER_ADDRESS', default: '4', description: 'Uploads without a verified password yet (file before the password) received at once from one client address (an IPv6 /64 is one); the next gets 429 `too_many_requests` with Retry-After.' },
   { name: 'PHOTOCHANGER_MAX_CONNECTIONS', default: '2048', description: 'Open HTTP connections one process accepts; further ones are closed at once. Lowered automatically to keep 256 file descriptors below the process limit (ulimit -n) for uploads, the database and logs.' },
   { name: 'PHOTOCHANGER_INGEST_FREE_FAILURES', default: '5', description: 'Wrong ingest passwords one client address may send before it must wait (2 s, doubling up to 15 min; 429 `too_many_attempts` with Retry-After). A booth at another address is not affected.' },
   { name: 'PHOTOCHANGER_DECODE_MAX_MIB', default: '256', description: 'Memory one image may take decoded (width × height × channels × bytes per sample, read from its header before decoding). A booth photo over it is refused with 413 `payload_too_large` (a 24 MP JPEG takes 72 MiB).' },
@@ -227,6 +233,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     uploadTimeoutSeconds: number('PHOTOCHANGER_UPLOAD_TIMEOUT_SECONDS', between(1, 24 * 3600)),
     uploadMinBytesPerSecond: number('PHOTOCHANGER_UPLOAD_MIN_BYTES_PER_SECOND', between(0, 1024 ** 3)),
     uploadRateGraceSeconds: number('PHOTOCHANGER_UPLOAD_RATE_GRACE_SECONDS', between(0, 3600)),
+    unverifiedUploadBudgetBytes: number('PHOTOCHANGER_UNVERIFIED_UPLOAD_BUDGET_MIB', between(1, 1024 * 1024)) * 1024 * 1024,
+    unverifiedUploadsPerAddress: number('PHOTOCHANGER_UNVERIFIED_UPLOADS_PER_ADDRESS', between(1, 1000)),
     maxConnections: number('PHOTOCHANGER_MAX_CONNECTIONS', between(16, 1_000_000)),
     ingestFreeFailures: number('PHOTOCHANGER_INGEST_FREE_FAILURES', between(1, 1000)),
     trustProxy: parseTrustProxy(optional('PHOTOCHANGER_TRUST_PROXY'), problems),

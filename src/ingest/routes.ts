@@ -9,20 +9,31 @@ import { AttemptThrottle, clientKey } from '../auth/attempts.js';
 import { BOOTH_FIELD_LIMITS, emptyUpload, photoLimitBytes, photoOf, receiveUpload, type ReceivedFile, type ReceivedUpload } from '../media/upload.js';
 import { markJobAnswered, queueBusy, releaseJobFiles, submitAndWait } from '../queue/submit.js';
 import { UploadGate } from './upload-gate.js';
+import { TrustedAddresses, UnverifiedUploads, type UnverifiedTicket } from './unverified.js';
+import { lingerAfterRefusal } from './lingering-close.js';
 import { decodeBudget, decodedBytesOf, DecodeTooLargeError } from '../media/decode-budget.js';
 import { isSlotId } from '../schemas.js';
+import { withoutNul } from '../json-safety.js';
 
 /** Where booths post: ours, and the one of the Python system PhotoChanger replaces. */
 export const INGEST_PATHS = ['/ingest/:slotId', '/api/ingest/:slotId'] as const;
 
-const INGEST_DESCRIPTION = `DSLR Remote Pro "web based post-processing": a multipart/form-data upload with \`password\`
-and \`fileToUpload\` (plus any text fields, kept as job metadata). Answers within T_sync_response with the
-processed image (200, the image bytes) or a JSON error. Every answer carries \`Cache-Control: no-store\`.`;
+const INGEST_DESCRIPTION = `DSLR Remote Pro / Breeze "web based post-processing": a multipart/form-data upload with the photo
+(\`fileToUpload\`, or \`image\` / \`file\`) and the ingest password, as the \`password\` field (before, between or
+after the files) or the \`password\` query parameter (Breeze Booth sends no password field). Other text fields and
+query parameters are kept as job metadata. Answers within T_sync_response with the processed image (200, the image
+bytes) or a JSON error, always a complete HTTP answer. Every answer carries \`Cache-Control: no-store\`.`;
+
+/** Query parameters kept with a job's fields (Breeze URL tokens): how many, and how long each. */
+const QUERY_FIELD_LIMITS = { count: 16, chars: 1024 } as const;
 
 /** POST /ingest/:slotId — the booth's synchronous contract (docs/api.md). */
 export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
   const { db, clock, config, providers, media, settings, ingestPassword } = deps;
   const gate = new UploadGate(config.maxConcurrentUploads);
+  // Photo bytes whose password has not come yet (file first): bounded per address and in all.
+  const unverified = new UnverifiedUploads({ budgetBytes: config.unverifiedUploadBudgetBytes, perAddress: config.unverifiedUploadsPerAddress });
+  const trusted = new TrustedAddresses(clock);
   // Wrong passwords per client address, and per address and slot (a booth elsewhere is unaffected).
   const throttle = new AttemptThrottle({ clock, freeFailures: config.ingestFreeFailures });
   const transfer = {
@@ -36,12 +47,15 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
   app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
   // Every answer of the ingest, including errors raised before the handler, is not cacheable.
-  app.addHook('onSend', async (_request, reply) => {
+  // A refusal in the middle of a body is answered completely before the connection closes: the
+  // booth may still be sending (src/ingest/lingering-close.ts).
+  app.addHook('onSend', async (request, reply) => {
     void reply.header('Cache-Control', 'no-store');
+    lingerAfterRefusal(request, reply);
   });
 
   // The previous system's path answers exactly the same (booths moved from it keep their URL).
-  for (const url of INGEST_PATHS) app.post<{ Params: { slotId: string } }>(
+  for (const url of INGEST_PATHS) app.post<{ Params: { slotId: string }; Querystring: Record<string, string | string[] | undefined> }>(
     url,
     {
       schema: {
@@ -50,6 +64,10 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
         tags: ['ingest'],
         consumes: ['multipart/form-data'],
         params: Type.Object({ slotId: Type.String({ maxLength: 64 }) }),
+        querystring: Type.Object(
+          { password: Type.Optional(Type.String({ description: 'The ingest password, for booths that cannot send a form field (Breeze Booth); the form field wins when both are sent. Never logged.' })) },
+          { additionalProperties: Type.Union([Type.String(), Type.Array(Type.String())]), description: 'Other query parameters (Breeze URL tokens such as `style` or survey answers) are kept with the job fields.' },
+        ),
         response: {
           200: { description: 'The processed image (Content-Type = its MIME); header X-Job-Id', content: { 'image/*': { schema: { type: 'string', format: 'binary' } } } },
           400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 408: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema, 429: ErrorSchema,
@@ -69,6 +87,14 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
       const throttleKeys = [`ip:${client}`, `ip:${client}|slot:${slotId.slice(0, 64)}`];
       let entered = false;
       let cleaned = false;
+      // A password verified for this request (URL or form), and the photo's unverified accounting
+      // while its password has not come.
+      let verified = false;
+      let ticket: UnverifiedTicket | undefined;
+      const releaseTicket = () => {
+        ticket?.release();
+        ticket = undefined;
+      };
       // Filled while the body is read: a refusal names the booth when it sent its name first.
       const received = emptyUpload();
       // The booth went away: a queued password check is dropped, a running job is told.
@@ -122,31 +148,60 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
             throttle.fail(...throttleKeys);
           }
           const ok = known ?? (await ingestPassword.verify(runtime.ingestPasswordHash, password, clientGone.signal));
-          if (ok) throttle.succeed(...throttleKeys);
-          else if (known === false) throttle.fail(...throttleKeys);
+          if (ok) {
+            throttle.succeed(...throttleKeys);
+            trusted.remember(client);
+          } else if (known === false) throttle.fail(...throttleKeys);
           return ok;
         };
+        // The photo's place among the uploads being received is taken once its password is verified.
+        const enterGate = () => {
+          if (gate.tryEnter(inFlight, config.queueMaxInFlightJobs) !== 'ok') throw withClose(queueBusy(config));
+          entered = true;
+        };
+        // The URL's password (Breeze Booth has no password field): checked before the body is read.
+        // A wrong one is decided at the end, when the form has sent no password of its own.
+        const queryPassword = firstValue(request.query.password);
+        const queryVerdict = queryPassword ? await checkPassword(queryPassword) : undefined;
+        if (queryVerdict) verified = true;
         const upload = await receiveUpload(request, {
           payloadDir,
           fileLimitBytes: limit,
           acceptedMimeTypes: operation.acceptedMimeTypes,
-          requirePasswordFirst: true,
           fieldLimits: BOOTH_FIELD_LIMITS,
           transfer,
-          // The photo's place is reserved when its bytes begin (after a valid password): only a
-          // booth that knows the password can hold one; the reservation is atomic (one thread).
-          onFileStart: () => {
-            if (gate.tryEnter(inFlight, config.queueMaxInFlightJobs) !== 'ok') throw withClose(queueBusy(config));
-            entered = true;
-          },
-          onEarlyPassword: async (password) => {
+          authenticated: () => verified,
+          // The password field, wherever it comes. First: a wrong one is refused before the photo is
+          // read. After the photo: a wrong one is refused (the photo removed), a right one makes the
+          // photo's bytes verified.
+          onPassword: async (password, beforeFile) => {
+            if (password === '') return; // the same as none (400 at the end unless the URL has one)
             if (!(await checkPassword(password))) throw invalidPassword(true);
+            const wasVerified = verified;
+            verified = true;
+            if (!beforeFile && !wasVerified) {
+              releaseTicket();
+              if (!entered) enterGate();
+            }
+          },
+          // Verified: the photo's place is reserved when its bytes begin (atomic: one thread). Not
+          // yet: it is received within the unverified bounds until its password comes.
+          onFileStart: () => {
+            if (verified) return enterGate();
+            const started = unverified.tryStart(client, trusted.has(client));
+            if (started === 'per_address') throw tooManyUnverified(config.unverifiedUploadsPerAddress);
+            if (started === 'budget') throw unverifiedBudgetFull(config.unverifiedUploadBudgetBytes);
+            ticket = started;
+          },
+          onFileBytes: (n) => {
+            if (ticket && !ticket.add(n)) throw unverifiedBudgetFull(config.unverifiedUploadBudgetBytes);
           },
         }, received);
+        releaseTicket();
         if (entered) gate.leave();
         entered = false;
         if (upload.file) payloadFiles.push(upload.file.path);
-        const photo = await checkUpload(upload, (p) => checkPassword(p), operation.acceptedMimeTypes);
+        const photo = checkUpload(upload, { verified, queryPasswordSent: queryPassword !== undefined && queryPassword !== '' }, operation.acceptedMimeTypes);
         // Its decoded size, from the header, before anything decodes it (a small file can hide a huge
         // image): measured on the bytes kept on the way in, from the file only when the header is longer.
         const decoded = (await photo.decodedBytes) ?? (photo.head.length < photo.size ? await decodedBytesOf(photo.path) : undefined);
@@ -159,7 +214,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
           jobId,
           slot,
           photo,
-          metadata: { ...upload.fields, original_filename: photo.originalName },
+          metadata: { ...queryFields(request.query), ...upload.fields, original_filename: photo.originalName },
           clientAddress: request.ip,
           templates: admission.templates,
           isTest: false,
@@ -197,6 +252,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
         throw err;
       } finally {
         if (entered) gate.leave();
+        releaseTicket();
         await cleanUp();
       }
     },
@@ -224,15 +280,45 @@ function invalidPassword(early: boolean): AppError {
   return new AppError('invalid_password', undefined, { headers: early ? { Connection: 'close' } : undefined });
 }
 
-/** The contract's checks on a received upload, in the order docs/api.md lists them. */
-async function checkUpload(
-  upload: ReceivedUpload,
-  verify: (password: string) => Promise<boolean>,
-  accepted: readonly string[],
-): Promise<ReceivedFile> {
-  if (upload.password === undefined || upload.password === '') throw new AppError('invalid_request', 'The password field is missing');
-  // A missing or empty file is a 400 before the password is checked; a wrong type is a 415 after.
+/** 429: this address already sends as many photos without a verified password as it may. */
+function tooManyUnverified(perAddress: number): AppError {
+  return new AppError('too_many_requests', `This address is already sending ${perAddress} photos without a verified password; send the password before the file, or retry shortly`, {
+    details: { limit: perAddress, retry_after_seconds: 5 },
+    headers: { 'Retry-After': '5', Connection: 'close' },
+  });
+}
+
+/** 503: the server-wide budget of photo bytes received before their password is used up. */
+function unverifiedBudgetFull(budgetBytes: number): AppError {
+  return new AppError('uploads_busy', undefined, { details: { budget_bytes: budgetBytes, retry_after_seconds: 10 }, headers: { 'Retry-After': '10', Connection: 'close' } });
+}
+
+/**
+ * Query parameters kept with the job's fields (Breeze URL tokens such as `style` or survey answers):
+ * never the password, at most QUERY_FIELD_LIMITS, NULs removed. A form field of the same name wins.
+ */
+function queryFields(query: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [key, value] of Object.entries(query)) {
+    if (key === 'password' || value === undefined) continue;
+    if (Object.keys(out).length >= QUERY_FIELD_LIMITS.count) break;
+    const cut = (v: string) => withoutNul(v).slice(0, QUERY_FIELD_LIMITS.chars);
+    out[withoutNul(key).slice(0, 64)] = Array.isArray(value) ? value.slice(0, 8).map(cut) : cut(value);
+  }
+  return out;
+}
+
+/**
+ * The contract's checks on a received upload, in the order docs/api.md lists them: the password
+ * was checked where it came (a wrong one refused there); what is left is a missing one.
+ */
+function checkUpload(upload: ReceivedUpload, password: { verified: boolean; queryPasswordSent: boolean }, accepted: readonly string[]): ReceivedFile {
+  if (!password.verified && (upload.password === undefined || upload.password === '') && !password.queryPasswordSent) {
+    throw new AppError('invalid_request', 'The password is missing: send the password field (or ?password= in the URL)');
+  }
+  // A missing or empty file is a 400 before a wrong password; a wrong type is a 415 after.
   if (!upload.file && (!upload.rejectedFile || upload.rejectedFile.empty)) photoOf(upload, accepted);
-  if (!(await verify(upload.password))) throw invalidPassword(false);
+  // Only the URL's password was sent, and it is wrong (an empty form password is the same as none).
+  if (!password.verified) throw invalidPassword(false);
   return photoOf(upload, accepted);
 }

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import { fileTypeFromBuffer } from 'file-type';
 import { AppError } from '../errors.js';
@@ -48,17 +49,26 @@ export interface IntakeOptions {
    * when the caller has no password field (admin uploads: every text field is metadata).
    */
   passwordField?: string | null;
-  /** Called as soon as a password field arrives before any file (to refuse early, unread). */
-  onEarlyPassword?: (password: string) => Promise<void>;
   /**
-   * The password field must come before any file (a booth sends it first): a file part first is
-   * refused with 400 before any of its bytes are written, so nothing is kept for an unknown sender.
+   * Called for the password field wherever it comes: before the file (`beforeFile`: the caller can
+   * refuse the rest of the body unread), between or after the files. May throw to refuse.
    */
-  requirePasswordFirst?: boolean;
+  onPassword?: (password: string, beforeFile: boolean) => Promise<void>;
+  /**
+   * Whether the caller holds a verified password for this upload (by an earlier field or the URL).
+   * With it, an upload that has sent neither a verified password nor the start of a file within
+   * the grace period is cut off (408): fields alone cannot hold a connection.
+   */
+  authenticated?: () => boolean;
   /** Bounds on the transfer: a whole-upload deadline and a minimum rate after a grace period. */
   transfer?: TransferLimits;
   /** Called when the file part begins, before any of its bytes are read (may throw to refuse). */
   onFileStart?: () => void;
+  /**
+   * Called with each chunk's size before it is written to disk (may throw to refuse: the chunk is
+   * not written). The caller bounds bytes on disk with it (src/ingest/unverified.ts).
+   */
+  onFileBytes?: (bytes: number) => void;
   /**
    * Text fields held in memory: how many and how long each (longer values are cut). Defaults suit
    * an administrator's upload; the booth's intake, open to anyone before the password, takes fewer.
@@ -88,7 +98,8 @@ export function emptyUpload(): ReceivedUpload {
 }
 
 /**
- * Streams a booth's multipart upload: text fields before or after the file, the first file of
+ * Streams a booth's multipart upload: text fields (the password too) before, between or after the
+ * files, in any order; the first file of
  * an accepted type written to disk under `payloadDir` with a sanitized name, its type detected
  * from its bytes. Nothing is buffered beyond a part's chunk; the byte limit stops the upload.
  * Errors are AppErrors (400/401/413), and may leave files in payloadDir for the caller to remove.
@@ -119,7 +130,7 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
   // The transfer's bounds: checked every 250 ms against the socket's byte count, so a client
   // trickling one byte every few seconds (which would reset any idle timer) is cut off.
   let watchdog: NodeJS.Timeout | undefined;
-  let passwordAccepted = false;
+  let fileStarted = false;
   if (options.transfer) {
     const { totalMs, minBytesPerSecond, graceMs } = options.transfer;
     const socket = request.raw.socket;
@@ -133,9 +144,9 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
     watchdog = setInterval(() => {
       const elapsed = performance.now() - started;
       const received = (socket?.bytesRead ?? startBytes) - startBytes;
-      if (options.onEarlyPassword && !passwordAccepted && elapsed > graceMs) {
-        // Without a valid password no one holds an upload past the grace period.
-        stop(uploadTooSlow(`No valid password within ${Math.round(graceMs / 1000)} s of the upload's start`, { grace_seconds: Math.round(graceMs / 1000) }));
+      if (options.authenticated && !options.authenticated() && !fileStarted && elapsed > graceMs) {
+        // Text fields alone (no valid password, no photo yet) hold no upload past the grace period.
+        stop(uploadTooSlow(`Neither a valid password nor the photo within ${Math.round(graceMs / 1000)} s of the upload's start`, { grace_seconds: Math.round(graceMs / 1000) }));
       } else if (elapsed > totalMs) {
         stop(uploadTooSlow(`The upload did not complete within ${Math.round(totalMs / 1000)} s`, { limit_seconds: Math.round(totalMs / 1000), received_bytes: received }));
       } else if (elapsed > graceMs && received / (elapsed / 1000) < minBytesPerSecond) {
@@ -167,18 +178,12 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
         const passwordField = options.passwordField === undefined ? 'password' : options.passwordField;
         if (passwordField !== null && fieldname === passwordField) {
           result.password = value;
-          if (!result.file && options.onEarlyPassword) {
-            await options.onEarlyPassword(value);
-            passwordAccepted = true;
-          }
+          await options.onPassword?.(value, !fileStarted);
         } else {
           const existing = result.fields[fieldname];
           result.fields[fieldname] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
         }
         continue;
-      }
-      if (options.requirePasswordFirst && result.password === undefined) {
-        throw new AppError('invalid_request', 'Send the password field before the file (fileToUpload)', { details: { field_order: ['password', 'fileToUpload'] }, headers: { Connection: 'close' } });
       }
       if (result.file) {
         part.file.resume(); // a later file: drained, not stored
@@ -191,7 +196,10 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
         ]);
         continue;
       }
-      if (fileIndex === 0) options.onFileStart?.();
+      if (fileIndex === 0) {
+        fileStarted = true;
+        options.onFileStart?.();
+      }
       fileIndex += 1;
       const target = path.join(options.payloadDir, `${fileIndex}-${sanitizeFileName(part.filename)}`);
       current = part.file;
@@ -213,7 +221,23 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
       };
       part.file.on('data', keepHead);
       const written = writing;
-      await pipeline(part.file, written);
+      const onFileBytes = options.onFileBytes;
+      if (onFileBytes) {
+        // Each chunk is counted before it is written: a refused chunk never reaches the disk.
+        const meter = new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            try {
+              onFileBytes(chunk.length);
+              callback(null, chunk);
+            } catch (err) {
+              callback(err as Error);
+            }
+          },
+        });
+        await pipeline(part.file, meter, written);
+      } else {
+        await pipeline(part.file, written);
+      }
       writing = undefined;
       current = undefined;
       if (part.file.truncated) throw tooLarge(options.fileLimitBytes);

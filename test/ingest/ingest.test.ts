@@ -143,15 +143,12 @@ describe('POST /ingest/:slotId', () => {
     expect(await payloadsLeft()).toEqual([]);
   });
 
-  it('400: a file sent before the password is refused before any of it is written (the booth sends the password first)', async () => {
-    const big = Buffer.concat([photo, Buffer.alloc(8 * 1024 * 1024, 7)]);
-    for (const password of [TEST_INGEST_PASSWORD, 'nope']) {
-      const { body, contentType } = multipartBody([{ name: 'fileToUpload', value: big, filename: 'a.jpg' }, { name: 'password', value: password }]);
+  it('a file sent before the password: the right password processes it, a wrong one is 401 and nothing is kept', async () => {
+    // test/ingest/booth-contract.test.ts covers every order, Breeze Booth and the bounds.
+    for (const [password, status] of [[TEST_INGEST_PASSWORD, 200], ['nope', 401]] as const) {
+      const { body, contentType } = multipartBody([{ name: 'fileToUpload', value: photo, filename: 'a.jpg' }, { name: 'password', value: password }]);
       const res = await rawPost(server.url, '/ingest/slot-001', body, { 'Content-Type': contentType });
-      expect(res.status).toBe(400);
-      expect(JSON.parse(res.body.toString()).error).toMatchObject({ code: 'invalid_request', details: { field_order: ['password', 'fileToUpload'] } });
-      expect(res.headers.connection).toBe('close');
-      expect(res.bodyBytesSentBeforeAnswer).toBeLessThan(body.length);
+      expect(res.status).toBe(status);
     }
     expect(await payloadsLeft()).toEqual([]);
   });

@@ -22,7 +22,7 @@ export function multipartBody(parts: BoothPart[], boundary = '----DSLRRemoteProB
     head += '\r\n';
     if (p.contentType) head += `Content-Type: ${p.contentType}\r\n`;
     head += '\r\n';
-    chunks.push(Buffer.from(head, 'latin1'), Buffer.isBuffer(p.value) ? p.value : Buffer.from(p.value, 'utf8'), Buffer.from('\r\n'));
+    chunks.push(Buffer.from(head, 'utf8'), Buffer.isBuffer(p.value) ? p.value : Buffer.from(p.value, 'utf8'), Buffer.from('\r\n'));
   }
   chunks.push(Buffer.from(`--${boundary}--\r\n`));
   return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };

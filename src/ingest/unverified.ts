@@ -1,0 +1,94 @@
+import type { Clock } from '../clock.js';
+
+/**
+ * Photo bytes received before their password was verified ("unverified": the booth sent the file
+ * before its `password` field, as Breeze's field table lists them). Nobody knows which order a real
+ * booth uses (docs/api.md), so such uploads are accepted, within bounds that hold whatever a
+ * stranger sends (docs/security.md):
+ *  - at most `perAddress` unverified uploads at once from one client (an IPv6 /64 is one);
+ *  - at most `budgetBytes` of unverified bytes on disk for the whole process, counted before each
+ *    chunk is written (src/media/upload.ts onFileBytes), so the peak never exceeds it;
+ *  - the transfer's minimum rate and whole-upload deadline, like every upload.
+ * An address that presented the right password recently (TrustedAddresses) is not counted against
+ * the strangers' budget: a working booth is never refused because of others' unverified bytes.
+ * Its uploads are still bounded by the per-address cap and the slot's size limit.
+ * Node runs this on one thread: each check-and-add is atomic.
+ */
+export class UnverifiedUploads {
+  private bytes = 0;
+  private readonly perClient = new Map<string, number>();
+
+  constructor(private readonly limits: { budgetBytes: number; perAddress: number }) {}
+
+  /** Unverified bytes on disk now (strangers' only). */
+  get usedBytes(): number {
+    return this.bytes;
+  }
+
+  /** Starts an unverified upload for `client`, or says why not. */
+  tryStart(client: string, trusted: boolean): UnverifiedTicket | 'per_address' | 'budget' {
+    const current = this.perClient.get(client) ?? 0;
+    if (current >= this.limits.perAddress) return 'per_address';
+    // A new stranger's upload needs room for at least one chunk; a trusted booth's does not count.
+    if (!trusted && this.bytes >= this.limits.budgetBytes) return 'budget';
+    this.perClient.set(client, current + 1);
+    let held = 0;
+    let open = true;
+    const release = () => {
+      if (!open) return;
+      open = false;
+      this.bytes -= held;
+      held = 0;
+      const n = (this.perClient.get(client) ?? 1) - 1;
+      if (n <= 0) this.perClient.delete(client);
+      else this.perClient.set(client, n);
+    };
+    return {
+      add: (n: number) => {
+        if (!open || trusted) return true;
+        if (this.bytes + n > this.limits.budgetBytes) return false;
+        this.bytes += n;
+        held += n;
+        return true;
+      },
+      release,
+    };
+  }
+}
+
+export interface UnverifiedTicket {
+  /** Counts `n` more bytes about to be written; false (nothing counted) when they would exceed the budget. */
+  add(n: number): boolean;
+  /** Ends the upload's unverified state (its password was verified, or it was removed); once. */
+  release(): void;
+}
+
+/**
+ * Client addresses that sent the right ingest password lately (default 12 h): their file-first
+ * uploads are not counted against the strangers' budget. Bounded: the oldest entries go first.
+ */
+export class TrustedAddresses {
+  private readonly seen = new Map<string, number>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly ttlMs = 12 * 3600_000,
+    private readonly max = 4096,
+  ) {}
+
+  remember(client: string): void {
+    this.seen.delete(client);
+    this.seen.set(client, this.clock.now().getTime());
+    if (this.seen.size > this.max) this.seen.delete(this.seen.keys().next().value!);
+  }
+
+  has(client: string): boolean {
+    const at = this.seen.get(client);
+    if (at === undefined) return false;
+    if (this.clock.now().getTime() - at > this.ttlMs) {
+      this.seen.delete(client);
+      return false;
+    }
+    return true;
+  }
+}

@@ -1,0 +1,236 @@
+import path from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { boothUpload, type BoothRequest } from '../support/booth-client.js';
+import { jpegBytes, multipartBody, type BoothPart } from '../support/http.js';
+import { listFiles, startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
+
+/**
+ * The booth contract as real clients may send it (docs/api.md, docs/booth-setup.md): nobody has
+ * seen the part order a real DSLR Remote Pro uses, Breeze lists the file first, and Breeze Booth
+ * (iPad) sends no password field. Every case runs over a raw socket against the real server.
+ */
+describe('booth contract: any part order, Breeze Booth, URL tokens', () => {
+  let server: TestServer;
+  let photo: Buffer;
+
+  beforeAll(async () => {
+    server = await startTestServer({ env: { PHOTOCHANGER_T_SYNC_RESPONSE_SECONDS: '5' } });
+    photo = await jpegBytes(320, 240);
+  });
+  afterAll(() => server.close());
+
+  const payloadsLeft = () => listFiles(path.join(server.mediaRoot, 'payloads'));
+  const job = (id: string) => server.database.db.selectFrom('job').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const send = (parts: BoothPart[], options: Partial<BoothRequest> & { query?: string } = {}) => {
+    const { body, contentType } = multipartBody(parts, `------------${'0123456789'.repeat(3).slice(0, 24)}`);
+    return boothUpload({ url: server.url, path: `/ingest/slot-001${options.query ?? ''}`, body, headers: { 'Content-Type': contentType }, ...options }).answer;
+  };
+  const file = (name = 'fileToUpload', extra: Partial<BoothPart> = {}): BoothPart => ({ name, value: photo, filename: 'IMG_0001.jpg', contentType: 'image/jpeg', ...extra });
+  const password = (value = TEST_INGEST_PASSWORD): BoothPart => ({ name: 'password', value });
+
+  it('takes the password before, between or after the files', async () => {
+    const orders: Record<string, BoothPart[]> = {
+      first: [password(), { name: 'name', value: 'Booth 1' }, file()],
+      between: [file(), password(), file('second', { value: Buffer.from('not an image') })],
+      last: [{ name: 'time', value: '2026-11-24 18:03:11' }, file(), { name: 'name', value: 'Booth 1' }, password()],
+    };
+    for (const [order, parts] of Object.entries(orders)) {
+      const answer = await send(parts);
+      expect({ order, status: answer.status, complete: answer.complete, error: answer.socketError }).toEqual({ order, status: 200, complete: true, error: undefined });
+      expect(answer.headers['content-type']).toBe('image/jpeg');
+      expect((await sharp(answer.body).metadata()).width).toBe(320);
+    }
+    expect(await payloadsLeft()).toEqual([]);
+  });
+
+  it('file first: chunked, HTTP/1.0, an octet-stream part, a non-ASCII file name', async () => {
+    const parts = [file('fileToUpload', { contentType: 'application/octet-stream', filename: 'C:\\Фото\\Свадьба №1.jpg' }), password()];
+    for (const variant of [{ chunked: true }, { httpVersion: '1.0' as const }, { chunkBytes: 997, pauseMs: 1 }]) {
+      const answer = await send(parts, variant);
+      expect({ variant, status: answer.status, complete: answer.complete }).toEqual({ variant, status: 200, complete: true });
+      const row = await job(answer.headers['x-job-id']!);
+      expect((row.metadata as Record<string, unknown>).original_filename).toBe('C:\\Фото\\Свадьба №1.jpg');
+    }
+  });
+
+  it('file first: a wrong password after the file is 401 and the file is gone; no password at all is 400', async () => {
+    const wrong = await send([file(), password('not-the-password')]);
+    expect(wrong.status).toBe(401);
+    expect(JSON.parse(wrong.body.toString()).error.code).toBe('invalid_password');
+    const none = await send([file(), { name: 'name', value: 'Booth 1' }]);
+    expect(none.status).toBe(400);
+    expect(JSON.parse(none.body.toString())).toEqual({ error: { code: 'invalid_request', message: expect.stringMatching(/password is missing/) } });
+    const empty = await send([file(), password('')]);
+    expect(empty.status).toBe(400);
+    expect(await payloadsLeft()).toEqual([]);
+  });
+
+  it('accepts the photo under image or file when fileToUpload is absent', async () => {
+    for (const name of ['image', 'file']) {
+      const answer = await send([password(), file(name)]);
+      expect({ name, status: answer.status }).toEqual({ name, status: 200 });
+    }
+  });
+
+  it("Breeze Booth's webhook: no password field, the password and tokens in the URL; the password is kept nowhere", async () => {
+    const breeze: BoothPart[] = [
+      file(),
+      ...['eventkitesessionid', 'eventkitegalleryid', 'status', 'model', 'name', 'username', 'user_id', 'profile', 'time', 'hash', 'version', 'id'].map((name, i) => ({ name, value: name === 'hash' ? 'a'.repeat(40) : `${name}-${i}` })),
+      { name: 'survey1_type_id', value: '3' },
+      { name: '{qr1}', value: 'https://example.test/q' },
+    ];
+    const secret = encodeURIComponent(TEST_INGEST_PASSWORD);
+    const answer = await send(breeze, { query: `?style=Cartoon&password=${secret}&survey=${encodeURIComponent('Ёлка')}` });
+    expect(answer.status).toBe(200);
+    expect(answer.headers['content-type']).toBe('image/jpeg'); // a plain image, not a multipart answer
+    const row = await job(answer.headers['x-job-id']!);
+    expect(row.metadata).toMatchObject({ style: 'Cartoon', survey: 'Ёлка', eventkitesessionid: 'eventkitesessionid-0', survey1_type_id: '3', '{qr1}': 'https://example.test/q' });
+    expect(JSON.stringify(row)).not.toContain(TEST_INGEST_PASSWORD);
+    expect(server.logLines.join('\n')).not.toContain(TEST_INGEST_PASSWORD);
+    expect(server.logLines.join('\n')).not.toContain(secret);
+
+    // A form password wins over the URL's; a wrong URL password without a form one is 401.
+    expect((await send([file(), password()], { query: '?password=wrong-one' })).status).toBe(200);
+    const wrong = await send(breeze, { query: '?password=wrong-one' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.toString()).not.toContain('wrong-one');
+    expect((await send(breeze)).status).toBe(400);
+    expect(await payloadsLeft()).toEqual([]);
+  });
+});
+
+/**
+ * Every refusal is a complete HTTP answer, even when it is decided in the middle of a body and the
+ * booth goes on sending: the booth reads it after it has sent everything, and sees no reset.
+ */
+describe('never leave a booth hanging', () => {
+  let server: TestServer;
+  let photo: Buffer;
+  beforeAll(async () => {
+    server = await startTestServer({ env: { PHOTOCHANGER_UPLOAD_TIMEOUT_SECONDS: '2', PHOTOCHANGER_UPLOAD_RATE_GRACE_SECONDS: '1', PHOTOCHANGER_UPLOAD_MIN_BYTES_PER_SECOND: '0' } });
+    photo = await jpegBytes(320, 240);
+    await server.database.db.updateTable('slot').set({ max_upload_bytes: 200_000 }).where('id', '=', 'slot-003').execute();
+  });
+  afterAll(() => server.close());
+
+  const big = (size: number) => Buffer.concat([photo, Buffer.alloc(size, 7)]);
+  const upload = (slot: string, parts: BoothPart[], options: Partial<BoothRequest> = {}) => {
+    const { body, contentType } = multipartBody(parts);
+    return boothUpload({ url: server.url, path: `/ingest/${slot}`, body, headers: { 'Content-Type': contentType }, ...options }).answer;
+  };
+  const expectCompleteRefusal = (answer: Awaited<ReturnType<typeof upload>>, status: number, code: string) => {
+    expect({ status: answer.status, code: JSON.parse(answer.body.toString() || '{}').error?.code, complete: answer.complete, socketError: answer.socketError }).toEqual({
+      status,
+      code,
+      complete: true,
+      socketError: undefined,
+    });
+    expect(answer.headers.connection).toBe('close');
+    // Decided mid-body, and the booth still sent everything after it without a reset.
+    expect(answer.sentBeforeAnswer).toBeLessThan(answer.sent);
+  };
+
+  it('401 on a wrong password before the photo', async () => {
+    expectCompleteRefusal(await upload('slot-001', [{ name: 'password', value: 'wrong' }, { name: 'fileToUpload', value: big(16 << 20), filename: 'a.jpg' }]), 401, 'invalid_password');
+  });
+
+  it('413 at the slot limit, the photo first or the password first', async () => {
+    expectCompleteRefusal(await upload('slot-003', [{ name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'fileToUpload', value: big(16 << 20), filename: 'a.jpg' }]), 413, 'payload_too_large');
+    expectCompleteRefusal(await upload('slot-003', [{ name: 'fileToUpload', value: big(16 << 20), filename: 'a.jpg' }, { name: 'password', value: TEST_INGEST_PASSWORD }]), 413, 'payload_too_large');
+  });
+
+  it('408 when the upload outlasts its deadline', async () => {
+    // 1.2 MB at about 400 KB/s: the 2 s deadline passes after half of it.
+    expectCompleteRefusal(await upload('slot-001', [{ name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'fileToUpload', value: big(1_200_000), filename: 'a.jpg' }], { chunkBytes: 40_000, pauseMs: 100 }), 408, 'upload_timeout');
+  });
+
+  it('404 for an unknown slot, decided before the body', async () => {
+    expectCompleteRefusal(await upload('slot-099', [{ name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'fileToUpload', value: big(16 << 20), filename: 'a.jpg' }]), 404, 'slot_not_found');
+  });
+
+  it('401 after the photo, once the whole body is read', async () => {
+    const answer = await upload('slot-001', [{ name: 'fileToUpload', value: photo, filename: 'a.jpg' }, { name: 'password', value: 'wrong' }]);
+    expect({ status: answer.status, complete: answer.complete, socketError: answer.socketError }).toEqual({ status: 401, complete: true, socketError: undefined });
+    expect(await listFiles(path.join(server.mediaRoot, 'payloads'))).toEqual([]);
+  });
+});
+
+/**
+ * Photo bytes before their password are bounded (docs/security.md): per address, in all on disk,
+ * and a booth whose password is known is never refused because of strangers' bytes.
+ */
+describe('unverified photo bytes are bounded', () => {
+  const BUDGET = 1024 * 1024;
+  let server: TestServer;
+  let photo: Buffer;
+  let bigPhoto: Buffer;
+  let midPhoto: Buffer;
+  beforeAll(async () => {
+    server = await startTestServer({
+      env: { PHOTOCHANGER_UNVERIFIED_UPLOAD_BUDGET_MIB: '1', PHOTOCHANGER_UNVERIFIED_UPLOADS_PER_ADDRESS: '2', PHOTOCHANGER_UPLOAD_MIN_BYTES_PER_SECOND: '0', PHOTOCHANGER_UPLOAD_TIMEOUT_SECONDS: '30' },
+    });
+    photo = await jpegBytes(320, 240);
+    // A real photo larger than the whole budget: noise does not compress.
+    bigPhoto = await sharp({ create: { width: 1400, height: 1000, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).jpeg({ quality: 98 }).toBuffer();
+    expect(bigPhoto.length).toBeGreaterThan(BUDGET);
+    // One that fits the budget alone, but not twice.
+    midPhoto = await sharp({ create: { width: 900, height: 700, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).jpeg({ quality: 98 }).toBuffer();
+    expect(midPhoto.length).toBeGreaterThan(BUDGET / 2);
+    expect(midPhoto.length).toBeLessThan(BUDGET - 64 * 1024);
+  });
+  afterAll(() => server.close());
+
+  const payloadBytes = async () => {
+    const files = await listFiles(path.join(server.mediaRoot, 'payloads'));
+    const { stat } = await import('node:fs/promises');
+    let total = 0;
+    for (const f of files.filter((f) => !f.endsWith('/'))) total += (await stat(f).catch(() => ({ size: 0 }))).size;
+    return total;
+  };
+  const fileFirst = (localAddress: string, value: Buffer, holdAt?: number, pass = TEST_INGEST_PASSWORD) => {
+    const { body, contentType } = multipartBody([{ name: 'fileToUpload', value, filename: 'a.jpg' }, { name: 'password', value: pass }]);
+    return boothUpload({ url: server.url, path: '/ingest/slot-001', body, headers: { 'Content-Type': contentType }, localAddress, holdAt });
+  };
+  const passwordFirst = (localAddress: string, value: Buffer) => {
+    const { body, contentType } = multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'fileToUpload', value, filename: 'a.jpg' }]);
+    return boothUpload({ url: server.url, path: '/ingest/slot-001', body, headers: { 'Content-Type': contentType }, localAddress }).answer;
+  };
+  const code = (answer: { body: Buffer }) => JSON.parse(answer.body.toString()).error.code;
+
+  it('per address, in all, and never at the expense of a known booth', async () => {
+    // A trusted booth: its password was right a moment ago, from its address.
+    expect((await passwordFirst('127.0.0.6', photo)).status).toBe(200);
+
+    // Two strangers' uploads from one address hold about half the budget each, unverified.
+    const held = [fileFirst('127.0.0.2', midPhoto, 500 * 1024), fileFirst('127.0.0.2', midPhoto, 500 * 1024)];
+    await Promise.all(held.map((h) => h.held));
+    await expect.poll(payloadBytes, { timeout: 3000 }).toBeGreaterThan(900 * 1024);
+
+    // A third from the same address: 429, a complete answer.
+    const third = await fileFirst('127.0.0.2', photo).answer;
+    expect([third.status, code(third), third.headers['retry-after'], third.complete]).toEqual([429, 'too_many_requests', '5', true]);
+
+    // Another stranger's photo would cross the budget: 503 with Retry-After, never more on disk.
+    const over = await fileFirst('127.0.0.3', bigPhoto).answer;
+    expect([over.status, code(over), over.headers['retry-after'], over.complete, over.socketError]).toEqual([503, 'uploads_busy', '10', true, undefined]);
+    expect(await payloadBytes()).toBeLessThanOrEqual(BUDGET);
+
+    // Booths are not refused: the password first from a new address, and file first from a trusted one.
+    expect((await passwordFirst('127.0.0.4', bigPhoto)).status).toBe(200);
+    const trusted = await fileFirst('127.0.0.6', bigPhoto).answer;
+    expect(trusted.status).toBe(200);
+
+    // The held uploads go on. Both photos cannot fit at once: the first to cross the budget is
+    // stopped (503), the other then has room and is processed once its password arrives.
+    held[0]!.resume();
+    const first = await held[0]!.answer;
+    expect([first.status, code(first), first.complete]).toEqual([503, 'uploads_busy', true]);
+    expect(await payloadBytes()).toBeLessThanOrEqual(BUDGET);
+    held[1]!.resume();
+    expect((await held[1]!.answer).status).toBe(200);
+    const liar = fileFirst('127.0.0.5', midPhoto, undefined, 'wrong');
+    expect((await liar.answer).status).toBe(401);
+    expect(await listFiles(path.join(server.mediaRoot, 'payloads'))).toEqual([]);
+  });
+});
