@@ -77,7 +77,7 @@ if (mode === 'baseline') {
   });
   const server = await startServer(config, createLogger(config.logLevel), { providers: [createLocalProvider(), sink], announce: () => undefined });
   await server.database.db.updateTable('slot').set({ provider: 'sink', operation: 'read' }).where('id', '=', 'slot-015').execute();
-  console.log(JSON.stringify({ url: server.url, databaseUrl: server.database.url }));
+  console.log(JSON.stringify({ url: server.url, databaseUrl: server.database.url, mediaRoot: config.mediaRoot }));
   process.on('SIGTERM', () => void server.forceStop().finally(() => fs.rm(dir, { recursive: true, force: true }).finally(() => process.exit(0))));
 }
 if (mode === 'baseline') process.on('SIGTERM', () => void fs.rm(dir, { recursive: true, force: true }).finally(() => process.exit(0)));

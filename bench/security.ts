@@ -8,6 +8,11 @@
  *     address: open descriptors, RSS, a booth's and /healthz's latency meanwhile, how they end.
  * (b) 300 wrong ingest passwords from 30 addresses at once: 401 vs 429, the booth meanwhile.
  * (c) 12 decode bombs (10000×10000 16-bit RGBA PNG, ~1 MB each, 800 MB decoded) at once: answers, RSS.
+ * (d) 10,000 slow file-first uploads (the photo before the password) from 4 addresses, 400 open at
+ *     a time: a password-first booth's p50 against its baseline, peak unverified bytes on disk
+ *     against the budget, descriptors back to idle.
+ * (e) 1,000 fast file-first uploads at the slot's size limit with wrong passwords, 16 at a time from
+ *     4 addresses: the answers, the booth's p50 meanwhile, peak bytes on disk.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -19,16 +24,20 @@ import { writeBenchSection } from './report.js';
 import { multipart } from './support.js';
 
 const PASSWORD = 'bench-password';
+/** The unverified-bytes budget of the run: small, so that the floods reach it. */
+const BUDGET_MIB = 2;
 
 interface Child {
   proc: ChildProcess;
   url: string;
+  databaseUrl: string;
+  mediaRoot: string;
 }
 
 async function startChild(env: Record<string, string>): Promise<Child> {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/child.ts', 'photochanger'], { env: { ...process.env, PHOTOCHANGER_HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   for await (const line of readline.createInterface({ input: proc.stdout! })) {
-    if (line.startsWith('{')) return { proc, url: (JSON.parse(line) as { url: string }).url };
+    if (line.startsWith('{')) return { proc, ...(JSON.parse(line) as { url: string; databaseUrl: string; mediaRoot: string }) };
   }
   throw new Error('the server did not start');
 }
@@ -64,6 +73,74 @@ async function boothLatencies(url: string, photo: Buffer, n: number): Promise<nu
   }
   return out;
 }
+
+/** Bytes of the payload files on disk now (photos being received). */
+function payloadBytes(mediaRoot: string): number {
+  let total = 0;
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = `${dir}/${e.name}`;
+      try {
+        if (e.isDirectory()) walk(p);
+        else total += fs.statSync(p).size;
+      } catch {
+        // removed meanwhile
+      }
+    }
+  };
+  try {
+    walk(`${mediaRoot}/payloads`);
+  } catch {
+    // no payloads yet
+  }
+  return total;
+}
+
+/** A file-first upload that sends its first `firstBytes` at once, then a byte a second; ends on the server's answer. */
+function slowFileFirst(url: string, form: { body: Buffer; contentType: string }, firstBytes: number, localAddress: string): Promise<number> {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    let answer = '';
+    let sent = firstBytes;
+    let timer: NodeJS.Timeout | undefined;
+    const socket = net.connect({ port: Number(u.port), host: u.hostname, localAddress }, () => {
+      socket.write(`POST /ingest/slot-001 HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: ${form.contentType}\r\nContent-Length: ${form.body.length}\r\nConnection: close\r\n\r\n`);
+      socket.write(form.body.subarray(0, firstBytes));
+      timer = setInterval(() => {
+        if (socket.destroyed || sent >= form.body.length) return clearInterval(timer);
+        socket.write(form.body.subarray(sent, sent + 1));
+        sent++;
+      }, 1000);
+    });
+    socket.on('data', (d: Buffer) => {
+      answer += d.toString('latin1', 0, 64);
+      socket.destroy();
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearInterval(timer);
+      resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0));
+    });
+    setTimeout(() => socket.destroy(), 60_000).unref();
+  });
+}
+
+/** Runs `n` tasks, at most `concurrency` at a time. */
+async function bounded<T>(n: number, concurrency: number, task: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const i = next++;
+        out[i] = await task(i);
+      }
+    }),
+  );
+  return out;
+}
+
+const tally = (xs: number[]) => [...new Set(xs)].sort().map((s) => `${s}: ${xs.filter((x) => x === s).length}`).join(', ');
 
 async function healthLatency(url: string): Promise<number> {
   const t = performance.now();
@@ -134,6 +211,46 @@ async function main(): Promise<void> {
     const bombs = await Promise.all(Array.from({ length: 12 }, (_, i) => post(child.url, '/ingest/slot-001', multipart([{ name: 'password', value: PASSWORD }, { name: 'fileToUpload', value: bomb, filename: 'b.png', type: 'image/png' }]), `127.0.4.${i + 1}`)));
     clearInterval(sampler);
 
+    // (d) slow file-first uploads from 4 addresses
+    const D = 10_000;
+    const slowForm = multipart([{ name: 'fileToUpload', value: Buffer.concat([photo, Buffer.alloc(512 * 1024, 3)]), filename: 'f.jpg', type: 'image/jpeg' }, { name: 'password', value: 'guess-wrong' }]);
+    const slowFirst = slowForm.body.indexOf(Buffer.from('\r\n\r\n'), slowForm.body.indexOf(Buffer.from('name="fileToUpload"'))) + 4 + 256 * 1024;
+    const idleFds = fds(pid);
+    let peakDisk = 0;
+    let peakFdsD = 0;
+    const diskSampler = setInterval(() => {
+      peakDisk = Math.max(peakDisk, payloadBytes(child.mediaRoot));
+      peakFdsD = Math.max(peakFdsD, fds(pid));
+    }, 50);
+    const startedD = performance.now();
+    const flood = bounded(D, 400, (i) => slowFileFirst(child.url, slowForm, slowFirst, `127.0.5.${(i % 4) + 1}`));
+    await new Promise((r) => setTimeout(r, 1500));
+    const duringD = await boothLatencies(child.url, photo, 10);
+    const floodStatuses = await flood;
+    const floodS = (performance.now() - startedD) / 1000;
+    await new Promise((r) => setTimeout(r, 6000)); // lingering connections end (5 s of silence at most)
+    const afterFdsD = fds(pid);
+
+    // (e) fast file-first uploads at the size limit with wrong passwords
+    const E = 1000;
+    const LIMIT = 4 * 1024 * 1024;
+    const { default: pg } = await import('pg');
+    const admin = new pg.Client({ connectionString: child.databaseUrl });
+    await admin.connect();
+    await admin.query(`UPDATE slot SET max_upload_bytes = $1 WHERE id = 'slot-001'`, [LIMIT]);
+    await admin.end();
+    const bigWrong = (i: number) => multipart([{ name: 'fileToUpload', value: Buffer.concat([photo, Buffer.alloc(LIMIT - photo.length - 1024, 5)]), filename: 'w.jpg', type: 'image/jpeg' }, { name: 'password', value: `wrong-${i}` }]);
+    const startedE = performance.now();
+    const fast = bounded(E, 16, (i) => post(child.url, '/ingest/slot-001', bigWrong(i), `127.0.6.${(i % 4) + 1}`).then((r) => r.status));
+    await new Promise((r) => setTimeout(r, 500));
+    const duringE = await boothLatencies(child.url, photo, 10);
+    const fastStatuses = await fast;
+    const fastS = (performance.now() - startedE) / 1000;
+    clearInterval(diskSampler);
+    await new Promise((r) => setTimeout(r, 6000));
+    const afterFdsE = fds(pid);
+    const leftBytes = payloadBytes(child.mediaRoot);
+
     const f = (n: number, d = 0) => n.toFixed(d);
     const section = [
       '<!-- bench:security:start (written by `npm run bench:security`; do not edit by hand) -->',
@@ -158,6 +275,28 @@ async function main(): Promise<void> {
       '### (c) 12 decode bombs at once (10000×10000 16-bit RGBA PNG, ' + `${(bomb.length / 1024 / 1024).toFixed(1)} MB each, 800 MB decoded)`,
       '',
       `Answers: ${[...new Set(bombs.map((b) => b.status))].join(', ')} (413 \`payload_too_large\` expected, ${bombs.filter((b) => b.status === 413).length} of 12). Server RSS: ${f(rssBefore)} MB before, ${f(rssPeak)} MB at most (target: under 1536 MB).`,
+      '',
+      `### (d) ${D.toLocaleString('en')} slow file-first uploads from 4 addresses (400 open at a time; the photo before the password, 256 KiB at once, then a byte a second)`,
+      '',
+      `Unverified-bytes budget of this run: ${BUDGET_MIB} MiB (\`PHOTOCHANGER_UNVERIFIED_UPLOAD_BUDGET_MIB\`), at most 4 such uploads per address (the default).`,
+      '',
+      '| | value |',
+      '|---|---|',
+      `| answers | ${tally(floodStatuses)} (429 \`too_many_requests\`: over the per-address cap; 408: cut off by the minimum rate; 503 \`uploads_busy\`: over the budget) |`,
+      `| all ${D.toLocaleString('en')} answered within | ${f(floodS, 1)} s |`,
+      `| a password-first booth's p50 ms: baseline / during | ${f(median(baseline))} / ${f(median(duringD))} (**${(median(duringD) / median(baseline)).toFixed(2)}×**, target ≤ 1.1×) |`,
+      `| peak payload bytes on disk | ${(peakDisk / 1024 / 1024).toFixed(2)} MiB (budget ${BUDGET_MIB} MiB; the booth's own photos are in it too) |`,
+      `| open file descriptors: idle / peak / 6 s after | ${idleFds} / ${peakFdsD} / ${afterFdsD} |`,
+      '',
+      `### (e) ${E.toLocaleString('en')} fast file-first uploads of ${LIMIT / 1024 / 1024} MiB (the slot's limit) with wrong passwords, 16 at a time from 4 addresses`,
+      '',
+      '| | value |',
+      '|---|---|',
+      `| answers | ${tally(fastStatuses)} (401: read, then refused and deleted; 429 \`too_many_attempts\`: the address guessed too often, refused before its body; 503: over the budget) |`,
+      `| all answered within | ${f(fastS, 1)} s |`,
+      `| a password-first booth's p50 ms: baseline / during | ${f(median(baseline))} / ${f(median(duringE))} (**${(median(duringE) / median(baseline)).toFixed(2)}×**) |`,
+      `| peak payload bytes on disk during (d) and (e) | ${(peakDisk / 1024 / 1024).toFixed(2)} MiB |`,
+      `| payload bytes left after / descriptors 6 s after | ${leftBytes} / ${afterFdsE} (idle ${idleFds}) |`,
       '<!-- bench:security:end -->',
     ].join('\n');
     await writeBenchSection('security', section);

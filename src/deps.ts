@@ -18,6 +18,7 @@ import type { TurbotextWebhookInbox } from './providers/turbotext/webhooks.js';
 import type { Metrics } from './ops/metrics.js';
 import type { PublicAddress } from './ops/public-address.js';
 import type { RejectionCounter } from './stats/rejections.js';
+import type { BoothRequestLog } from './stats/booth-requests.js';
 import type { ModelCatalog } from './providers/models.js';
 import type { ProviderRegistry } from './providers/registry.js';
 import type { JobCompletion } from './queue/completion.js';
@@ -60,6 +61,8 @@ export interface AppDeps {
   thumbnails: Thumbnails;
   /** Refused booth requests, counted for the statistics. */
   rejections: RejectionCounter;
+  /** Each booth's last requests (the booth check). */
+  boothRequests: BoothRequestLog;
   /** One media cleanup pass now (POST /api/media/cache/purge). */
   purgeMedia: () => Promise<CleanupReport>;
   /** Prometheus metrics (GET /metrics); absent in tests that do not need them. */

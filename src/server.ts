@@ -27,6 +27,7 @@ import { ModelCatalog } from './providers/models.js';
 import { ProviderRegistry } from './providers/registry.js';
 import { migrateShutDownModels } from './slots/models.js';
 import { RejectionCounter } from './stats/rejections.js';
+import { BoothRequestLog } from './stats/booth-requests.js';
 import { LoginGuard } from './auth/login-guard.js';
 import { Authenticator } from './auth/sessions.js';
 import type { ProviderDriver } from './providers/types.js';
@@ -180,6 +181,8 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     // An unlock on any instance (API or CLI) reaches every instance.
     hub.subscribe(CHANNELS.accountUnlocked, (username) => void loginGuard.unlock(username));
     rejections.start();
+    const boothRequests = new BoothRequestLog({ db: database.db, clock, log });
+    boothRequests.start();
     const app = await buildApp({
       config,
       db: database.db,
@@ -199,6 +202,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       publicAddress,
       thumbnails,
       rejections,
+      boothRequests,
       loginGuard,
       auth: new Authenticator({ db: database.db, clock, tokens }),
       metrics,
@@ -221,6 +225,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       };
       await step('cleanup', () => cleanup.stop());
       await step('rejection counts', () => rejections.stop());
+      await step('booth requests', () => boothRequests.stop());
       await step('workers', () => workers.stop());
       await step('thumbnails', () => thumbnails.idle());
       await step('queue maintenance', () => maintenance.stop());

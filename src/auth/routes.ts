@@ -66,7 +66,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
       const principal = await authenticate(deps.db, deps.clock, username, password);
       deps.loginGuard.succeed(client, username);
       const session = await deps.auth.createSession(principal.username, remember === true);
-      setSessionCookie(request, reply, session.token, { remember: remember === true, expiresAt: session.expiresAt });
+      setSessionCookie(request, reply, session.token, { remember: remember === true, expiresAt: session.expiresAt, now: deps.clock.now() });
       request.log.info({ username, remember: remember === true }, 'administrator logged in');
       return { ...deps.tokens.sign(principal), csrf_token: session.csrfToken, user: principal };
     },
@@ -186,7 +186,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
       let csrf: string | undefined;
       if (caller.via === 'session') {
         const session = await deps.auth.createSession(username, caller.remember === true);
-        setSessionCookie(request, reply, session.token, { remember: caller.remember === true, expiresAt: session.expiresAt });
+        setSessionCookie(request, reply, session.token, { remember: caller.remember === true, expiresAt: session.expiresAt, now: deps.clock.now() });
         csrf = session.csrfToken;
       }
       return { ...deps.tokens.sign(caller.principal), ...(csrf ? { csrf_token: csrf } : {}), user: caller.principal };

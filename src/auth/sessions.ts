@@ -118,7 +118,7 @@ export function sessionToken(request: FastifyRequest): string | undefined {
 }
 
 /** Sets (or, with `token` undefined, clears) the session cookie. */
-export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, token: string | undefined, options: { remember?: boolean; expiresAt?: Date } = {}): void {
+export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, token: string | undefined, options: { remember?: boolean; expiresAt?: Date; now?: Date } = {}): void {
   const secure = request.protocol === 'https';
   const cookie = stringifySetCookie(SESSION_COOKIE, token ?? '', {
     httpOnly: true,
@@ -126,7 +126,13 @@ export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, t
     secure,
     path: '/',
     // "Remember me": kept by the browser for the session's life; otherwise gone with the browser.
-    ...(token === undefined ? { maxAge: 0 } : options.remember && options.expiresAt ? { expires: options.expiresAt } : {}),
+    // As a Max-Age (seconds from now), not a date: a browser whose clock differs from the server's
+    // (an operator's phone, a booth laptop) keeps it just as long.
+    ...(token === undefined
+      ? { maxAge: 0 }
+      : options.remember && options.expiresAt && options.now
+        ? { maxAge: Math.max(1, Math.round((options.expiresAt.getTime() - options.now.getTime()) / 1000)) }
+        : {}),
   });
   void reply.header('Set-Cookie', cookie);
 }

@@ -122,6 +122,20 @@ export interface IngestRefusalTable {
   booth_user_id: string | null;
 }
 
+/** One booth request as the booth check shows it (migration 014). */
+export interface BoothRequestTable {
+  id: Generated<string>;
+  booth_key: string;
+  occurred_at: Timestamp;
+  slot_id: string;
+  client_address: string;
+  request: Json;
+  status: number;
+  code: string | null;
+  job_id: string | null;
+  timings: Json;
+}
+
 export interface SettingTable {
   key: string;
   value: Json;
@@ -148,6 +162,7 @@ export interface Database {
   job: JobTable;
   ingest_rejection_count: IngestRejectionCountTable;
   ingest_refusal: IngestRefusalTable;
+  booth_request: BoothRequestTable;
   setting: SettingTable;
   template: TemplateTable;
   temporary_media: TemporaryMediaTable;

@@ -14,6 +14,7 @@ import { lingerAfterRefusal } from './lingering-close.js';
 import { decodeBudget, decodedBytesOf, DecodeTooLargeError } from '../media/decode-budget.js';
 import { isSlotId } from '../schemas.js';
 import { withoutNul } from '../json-safety.js';
+import { BOOTH_CHECK_HEADERS } from '../stats/booth-requests.js';
 
 /** Where booths post: ours, and the one of the Python system PhotoChanger replaces. */
 export const INGEST_PATHS = ['/ingest/:slotId', '/api/ingest/:slotId'] as const;
@@ -78,6 +79,9 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
     async (request, reply) => {
       void reply.header('Cache-Control', 'no-store');
       const receivedAt = clock.now();
+      const startedMs = performance.now();
+      // What the booth check keeps of this request (src/stats/booth-requests.ts), filled as it goes.
+      const check: { status: number; code: string | undefined; bodyMs: number | undefined } = { status: 200, code: undefined, bodyMs: undefined };
       const slotId = request.params.slotId;
       const jobId = randomUUID();
       const payloadDir = media.payloadDir(jobId);
@@ -197,6 +201,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
             if (ticket && !ticket.add(n)) throw unverifiedBudgetFull(config.unverifiedUploadBudgetBytes);
           },
         }, received);
+        check.bodyMs = Math.round(performance.now() - startedMs);
         releaseTicket();
         if (entered) gate.leave();
         entered = false;
@@ -242,6 +247,9 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
           .send(outcome.bytes);
         return reply;
       } catch (err) {
+        check.status = err instanceof AppError ? err.status : 500;
+        check.code = err instanceof AppError ? err.code : 'internal_error';
+        if (clientGone.signal.aborted) Object.assign(check, { status: 499, code: 'client_gone' });
         if (err instanceof AppError) {
           if (jobCreated) void reply.header('X-Job-Id', jobId);
           // A booth that hung up was not refused (and shutting down is not the booth's fault).
@@ -253,6 +261,21 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
       } finally {
         if (entered) gate.leave();
         releaseTicket();
+        deps.boothRequests.record({
+          at: receivedAt,
+          slotId,
+          address: request.ip,
+          clientKey: client,
+          boothName: firstValue(received.fields.name),
+          httpVersion: request.raw.httpVersion,
+          headers: Object.fromEntries(BOOTH_CHECK_HEADERS.flatMap((h) => (typeof request.headers[h] === 'string' ? [[h, request.headers[h]]] : []))),
+          queryKeys: Object.keys(request.query),
+          parts: received.parts,
+          status: check.status,
+          code: check.code,
+          jobId: jobCreated ? jobId : undefined,
+          timings: { ...(check.bodyMs === undefined ? {} : { body_ms: check.bodyMs }), total_ms: Math.round(performance.now() - startedMs) },
+        });
         await cleanUp();
       }
     },

@@ -42,7 +42,8 @@ export function guestLinkOf(base: string, jobId: string): string {
   return `${base}/r/${shortJobId(jobId)}`;
 }
 
-const escapeXml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** Text safe inside an SVG document. */
+export const escapeXml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** A plate to paste into the photo: RGB pixels, opaque, at (left, top). */
 export interface Overlay {

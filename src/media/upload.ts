@@ -35,7 +35,21 @@ export interface ReceivedUpload {
   fields: Record<string, string | string[]>;
   /** Why no file was chosen, when files were sent: the first unsupported type seen, or 'empty'. */
   rejectedFile: { mime: string | undefined; empty: boolean } | undefined;
+  /** The parts in the order they came, as the booth check shows them (never a value). */
+  parts: ReceivedPart[];
 }
+
+/** One part of a multipart body: its name, size, declared type; a file or a text field. */
+export interface ReceivedPart {
+  name: string;
+  bytes: number;
+  file: boolean;
+  /** A file part's declared Content-Type. */
+  type?: string;
+}
+
+/** Parts listed per upload (the rest are counted, not listed). */
+const LISTED_PARTS = 40;
 
 export interface IntakeOptions {
   /** Directory for this job's payload (created here, removed by the caller in every case). */
@@ -94,7 +108,7 @@ const MAX_FIELD_BYTES = 64 * 1024;
 
 /** Nothing received yet. A caller that passes its own to receiveUpload sees the fields read before a refusal. */
 export function emptyUpload(): ReceivedUpload {
-  return { password: undefined, file: undefined, fields: {}, rejectedFile: undefined };
+  return { password: undefined, file: undefined, fields: {}, rejectedFile: undefined, parts: [] };
 }
 
 /**
@@ -176,6 +190,7 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
         const value = withoutNul(typeof part.value === 'string' ? part.value : String(part.value ?? ''));
         const fieldname = withoutNul(part.fieldname);
         const passwordField = options.passwordField === undefined ? 'password' : options.passwordField;
+        if (result.parts.length < LISTED_PARTS) result.parts.push({ name: fieldname.slice(0, 64), bytes: Buffer.byteLength(value), file: false });
         if (passwordField !== null && fieldname === passwordField) {
           result.password = value;
           await options.onPassword?.(value, !fileStarted);
@@ -185,7 +200,14 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
         }
         continue;
       }
+      const listed: ReceivedPart | undefined = result.parts.length < LISTED_PARTS ? { name: withoutNul(part.fieldname).slice(0, 64), bytes: 0, file: true, type: part.mimetype?.slice(0, 100) } : undefined;
+      if (listed) result.parts.push(listed);
+      // Its size, counted as it flows (the listener goes on just before it flows: nothing is missed).
+      const countPart = () => {
+        if (listed) part.file.on('data', (chunk: Buffer) => (listed.bytes += chunk.length));
+      };
       if (result.file) {
+        countPart();
         part.file.resume(); // a later file: drained, not stored
         await Promise.race([
           new Promise<void>((resolve, reject) => {
@@ -220,6 +242,7 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
         fullHead = { head, decodedBytes: decodedBytesOf(head) };
       };
       part.file.on('data', keepHead);
+      countPart();
       const written = writing;
       const onFileBytes = options.onFileBytes;
       if (onFileBytes) {

@@ -14,11 +14,11 @@ import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import { isSlotId } from '../schemas.js';
+import { BatchedWriter, MinuteSampler } from './batching.js';
 
 export const SAMPLES_PER_MINUTE = 120;
 export const SAMPLES_PER_CLIENT = 5;
 export const KEEP_SAMPLES = 1000;
-const SAMPLE_WINDOW_MS = 60_000;
 /** Longest slot id, booth name or user id kept with a refusal (they come from strangers). */
 const TEXT_LIMIT = 64;
 
@@ -49,27 +49,16 @@ interface Sample {
   boothUserId: string | null;
 }
 
-export class RejectionCounter {
+export class RejectionCounter extends BatchedWriter {
   private pending = new Map<string, Pending>();
   private samples: Sample[] = [];
-  /** The sampling caps' current minute: samples taken in all and per client. */
-  private window = { start: 0, total: 0, perClient: new Map<string, number>() };
-  private timer: NodeJS.Timeout | undefined;
+  private readonly sampler = new MinuteSampler({ perClient: SAMPLES_PER_CLIENT, total: SAMPLES_PER_MINUTE });
 
   constructor(
     private readonly deps: { db: Db; clock: Clock; log: Logger },
-    private readonly flushIntervalMs = 5000,
-  ) {}
-
-  start(): void {
-    this.timer ??= setInterval(() => void this.flush(), this.flushIntervalMs);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.flush();
+    flushIntervalMs = 5000,
+  ) {
+    super(flushIntervalMs);
   }
 
   count(slotId: string, status: number, code: string, client?: RefusedClient): void {
@@ -80,19 +69,9 @@ export class RejectionCounter {
     const p = this.pending.get(key);
     if (p) p.count += 1;
     else this.pending.set(key, { hour, slotId: slot, code, status, count: 1 });
-    if (client && this.mayTakeSample(client.key, at)) {
+    if (client && this.sampler.take(client.key, at)) {
       this.samples.push({ at, slotId: text(slotId) ?? '', status, code, address: text(client.address) ?? '', boothName: text(client.boothName), boothUserId: text(client.boothUserId) });
     }
-  }
-
-  /** The per-minute caps (the map holds at most SAMPLES_PER_MINUTE clients). */
-  private mayTakeSample(key: string, at: Date): boolean {
-    if (at.getTime() - this.window.start >= SAMPLE_WINDOW_MS) this.window = { start: at.getTime(), total: 0, perClient: new Map() };
-    const seen = this.window.perClient.get(key) ?? 0;
-    if (seen >= SAMPLES_PER_CLIENT || this.window.total >= SAMPLES_PER_MINUTE) return false;
-    this.window.perClient.set(key, seen + 1);
-    this.window.total += 1;
-    return true;
   }
 
   /** Writes the counts and samples so far. Counts that cannot be written are kept for the next try. */

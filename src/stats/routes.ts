@@ -5,6 +5,7 @@ import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { AppError, errorResponses } from '../errors.js';
 import { boothActivity, computeStats, listRefusals, slotLastOutcomes, slotStatsResetAt, slotTotalsSince, type GroupBy } from './statements.js';
 import { mergeUnnamedContacts } from './booths.js';
+import { BoothRequestLog, KEEP_PER_BOOTH } from './booth-requests.js';
 import { KEEP_SAMPLES, SAMPLES_PER_CLIENT, SAMPLES_PER_MINUTE } from './rejections.js';
 import { MEDIA_DIRS } from '../media/storage.js';
 import { Nullable, SLOT_ID_PATTERN } from '../schemas.js';
@@ -51,6 +52,7 @@ const RefusalSchema = Type.Object({
   booth_user_id: Nullable(Type.String()),
 });
 const BoothSchema = Type.Object({
+  key: Type.String({ description: 'The booth as the booth check knows it: its `name` field, else its address (GET /api/booths/{key}/requests)' }),
   address: Type.String(),
   name: Type.String({ description: "DSLR Remote Pro's `name` field ('' when the booth sends none)" }),
   user_id: Type.String({ description: "DSLR Remote Pro's `user_id` field ('' when none)" }),
@@ -60,6 +62,25 @@ const BoothSchema = Type.Object({
   refusals: Type.Integer({ description: 'Refusals kept for it in the period (sampled under a flood)' }),
   last_result: Nullable(Type.Object({ at: Type.String(), outcome: Type.String(), job_id: Type.String() })),
   last_refusal: Nullable(Type.Object({ at: Type.String(), status: Type.Integer(), code: Type.String() })),
+});
+const BoothPartSchema = Type.Object({
+  name: Type.String(),
+  bytes: Type.Integer(),
+  file: Type.Boolean(),
+  type: Type.Optional(Type.String({ description: "A file part's declared Content-Type" })),
+});
+const BoothRequestSchema = Type.Object({
+  at: Type.String(),
+  slot_id: Type.String(),
+  client_address: Type.String(),
+  http_version: Type.String(),
+  headers: Type.Record(Type.String(), Type.String(), { description: 'User-Agent, Content-Type, Content-Length, Transfer-Encoding, Expect as sent' }),
+  query_keys: Type.Array(Type.String(), { description: "The URL's query keys (never their values)" }),
+  parts: Type.Array(BoothPartSchema, { description: 'The multipart parts in the order they came (never a value)' }),
+  status: Type.Integer(),
+  code: Nullable(Type.String()),
+  job_id: Nullable(Type.String()),
+  timings: Type.Object({ body_ms: Type.Optional(Type.Integer({ description: 'Until the body was read' })), total_ms: Type.Integer({ description: 'Until the answer' }) }),
 });
 const StorageSchema = Type.Object({
   measured_at: Type.String(),
@@ -193,6 +214,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (
       return {
         since: since.toISOString(),
         booths: rows.map((b) => ({
+          key: BoothRequestLog.keyOf(b.name, b.address),
           address: b.address,
           name: b.name,
           user_id: b.user_id,
@@ -205,6 +227,22 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (
         })),
       };
     },
+  );
+
+  app.get(
+    '/api/booths/:key/requests',
+    {
+      onRequest: canRead,
+      schema: {
+        summary: "The booth check: a booth's last requests as the server received them",
+        description: `The newest ${KEEP_PER_BOOTH} requests of one booth (its \`key\` from GET /api/stats/booths: its \`name\` field, else its address), newest first: time, slot, the multipart parts in order (name, size, declared type), the headers that matter, the query keys, the answer's status and code, and the timings. Never a password, a field's value or an image. Requests are sampled under a flood (at most 30 a minute per address).`,
+        tags: ['stats'],
+        security: BEARER_SECURITY,
+        params: Type.Object({ key: Type.String({ minLength: 1, maxLength: 64 }) }),
+        response: { 200: Type.Object({ key: Type.String(), requests: Type.Array(BoothRequestSchema) }), ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (request) => ({ key: request.params.key, requests: await deps.boothRequests.list(request.params.key) }),
   );
 
   app.get(

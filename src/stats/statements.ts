@@ -1,6 +1,6 @@
-import { sql, type Selectable } from 'kysely';
+import { sql, type Insertable, type Selectable } from 'kysely';
 import type { Db } from '../db/database.js';
-import type { IngestRefusalTable } from '../db/schema.js';
+import type { BoothRequestTable, IngestRefusalTable } from '../db/schema.js';
 
 export type GroupBy = 'hour' | 'day' | 'week';
 
@@ -298,4 +298,30 @@ export async function boothActivity(db: Db, since: Date, limit: number): Promise
      ORDER BY count(job_id) > 0 DESC, last_contact_at DESC
      LIMIT ${limit}`.execute(db);
   return r.rows;
+}
+
+export type BoothRequestRow = Selectable<BoothRequestTable>;
+
+/**
+ * The booth check's new rows, then the table trimmed (one transaction): the newest `perBooth`
+ * rows of each booth, and only the `booths` booths seen last.
+ */
+export async function insertBoothRequests(db: Db, rows: Insertable<BoothRequestTable>[], keep: { perBooth: number; booths: number }): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await trx.insertInto('booth_request').values(rows).execute();
+    const keys = [...new Set(rows.map((r) => r.booth_key))];
+    await sql`
+      DELETE FROM booth_request b
+       USING (SELECT id, row_number() OVER (PARTITION BY booth_key ORDER BY id DESC) AS n
+                FROM booth_request WHERE booth_key = ANY(${keys}::text[])) ranked
+       WHERE b.id = ranked.id AND ranked.n > ${keep.perBooth}`.execute(trx);
+    await sql`
+      DELETE FROM booth_request
+       WHERE booth_key IN (SELECT booth_key FROM booth_request GROUP BY booth_key ORDER BY max(id) DESC OFFSET ${keep.booths})`.execute(trx);
+  });
+}
+
+/** A booth's last requests, newest first. */
+export async function listBoothRequests(db: Db, key: string, limit: number): Promise<BoothRequestRow[]> {
+  return db.selectFrom('booth_request').selectAll().where('booth_key', '=', key).orderBy('id', 'desc').limit(limit).execute();
 }

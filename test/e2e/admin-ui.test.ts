@@ -7,6 +7,7 @@ import { WEB_DIST } from '../../src/guest/admin-ui-routes.js';
 import { startOpenAIFake, type OpenAIFake } from '../support/fakes/openai.js';
 import { jpegBytes, multipartBody, postIngest, rawPost } from '../support/http.js';
 import { makeFrameTemplate } from '../support/images.js';
+import { ShiftedClock } from '../support/clock.js';
 import { startTestServer, TEST_ADMIN, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -19,6 +20,7 @@ const SHOTS = 'test-artifacts/screenshots';
  * page at desktop size and at 375 px.
  */
 describe('admin UI in Chromium', () => {
+  const clock = new ShiftedClock().setDay('2026-11-28');
   let server: TestServer;
   let openai: OpenAIFake;
   let browser: Browser;
@@ -46,6 +48,9 @@ describe('admin UI in Chromium', () => {
     // The guest links and QR codes need a public address: the test's own loopback one.
     const port = await freePort();
     server = await startTestServer({
+      // The whole UI runs on 2026-11-28 (gpt-image-1.5 deprecated, shut down on 2026-12-01), whatever
+      // the real date: the server, its sessions and the model lifecycles read this one clock.
+      clock,
       env: {
         PHOTOCHANGER_PORT: String(port),
         PHOTOCHANGER_PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
@@ -59,6 +64,9 @@ describe('admin UI in Chromium', () => {
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
     });
     context = await browser.newContext({ locale: 'ru-RU', viewport: { width: 1280, height: 900 } });
+    // The browser's clock is the server's (its time flows from there): the pages' date ranges and
+    // relative times agree with the server's data.
+    await context.clock.install({ time: clock.now() });
     page = await context.newPage();
   });
   afterAll(async () => {
@@ -283,6 +291,16 @@ describe('admin UI in Chromium', () => {
     expect(await page.locator('[data-booth="127.0.0.3"] [data-testid=last-refusal]').textContent()).toContain('404');
     await shot('booths');
 
+    // The booth check: what the booth sent, part by part, and what it was answered; never the password.
+    await card.locator('.booth-requests summary').click();
+    await page.waitForSelector('[data-booth="127.0.0.2"] [data-testid=booth-requests] li');
+    const requests = card.locator('[data-testid=booth-requests] li');
+    expect(await requests.count()).toBe(2);
+    expect(await requests.first().textContent()).toMatch(/401.*неверный пароль/);
+    expect(await requests.last().textContent()).toMatch(/name \([\d,.\s]+Б\) → password \([\d,.\s]+Б\) → fileToUpload \(файл, [\d,.\s]+К?Б, image\/jpeg\)/);
+    expect(await card.textContent()).not.toContain('new-booth-pass-7');
+    await shot('booth-check');
+
     // Statistics: each slot's last success and last error, and the storage used.
     await page.goto(`${server.url}/admin/#/stats`);
     await page.waitForSelector('[data-testid=storage]');
@@ -298,7 +316,7 @@ describe('admin UI in Chromium', () => {
     expect(guest?.status()).toBe(200);
     await page.waitForSelector('a.button[download]');
     await shot('guest');
-    await server.database.db.updateTable('job').set({ result_expires_at: new Date(Date.now() - 1000) }).where('id', '=', id).execute();
+    await server.database.db.updateTable('job').set({ result_expires_at: new Date(clock.now().getTime() - 1000) }).where('id', '=', id).execute();
     const expired = await page.goto(`${server.url}/r/${id}`);
     expect(expired?.status()).toBe(410);
     expect(await page.locator('h1').textContent()).toBe('Срок хранения фото истёк');

@@ -63,7 +63,8 @@ describe.each([
       .replace('listen 80;', `listen 127.0.0.1:${plain};`)
       .replace(/ssl_certificate\s+\S+;/, `ssl_certificate ${path.join(dir, 'cert.pem')};`)
       .replace(/ssl_certificate_key\s+\S+;/, `ssl_certificate_key ${path.join(dir, 'key.pem')};`)
-      .replace('root /var/www/certbot;', `root ${dir}/webroot;`);
+      .replace('root /var/www/certbot;', `root ${dir}/webroot;`)
+      .replaceAll('access_log /var/log/nginx/photochanger.access.log', `access_log ${dir}/access.log`);
     if (ports[1]) site = site.replace('server 127.0.0.1:8001', `server 127.0.0.1:${ports[1]}`);
     expect(site.split('\n').filter((l) => !l.trim().startsWith('#')).join('\n')).not.toMatch(/:800[01]\b/);
     await fs.mkdir(path.join(dir, 'webroot', '.well-known', 'acme-challenge'), { recursive: true });
@@ -104,6 +105,14 @@ describe.each([
     form.append('password', TEST_INGEST_PASSWORD);
     form.append('fileToUpload', new Blob([new Uint8Array(photo)], { type: 'image/jpeg' }), 'shot.jpg');
     expect((await fetch(`${plainUrl}/api/ingest/slot-001`, { method: 'POST', body: form })).status).toBe(200);
+    // Breeze Booth: the password in the URL. nginx's access log names the path, never the query.
+    const breeze = new FormData();
+    breeze.append('fileToUpload', new Blob([new Uint8Array(photo)], { type: 'image/jpeg' }), 'shot.jpg');
+    expect((await fetch(`${plainUrl}/ingest/slot-001?style=warm&password=${encodeURIComponent(TEST_INGEST_PASSWORD)}`, { method: 'POST', body: breeze })).status).toBe(200);
+    const accessLog = await fs.readFile(path.join(dir, 'access.log'), 'utf8');
+    expect(accessLog).toContain('"POST /ingest/slot-001 HTTP/1.1" 200');
+    expect(accessLog).not.toContain(TEST_INGEST_PASSWORD);
+    expect(accessLog).not.toContain('style=warm');
 
     const tlsForm = multipartBody([
       { name: 'password', value: TEST_INGEST_PASSWORD },

@@ -3,7 +3,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { boothUpload, type BoothRequest } from '../support/booth-client.js';
 import { jpegBytes, multipartBody, type BoothPart } from '../support/http.js';
-import { listFiles, startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
+import { authHeader, listFiles, startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
 
 /**
  * The booth contract as real clients may send it (docs/api.md, docs/booth-setup.md): nobody has
@@ -232,5 +232,92 @@ describe('unverified photo bytes are bounded', () => {
     const liar = fileFirst('127.0.0.5', midPhoto, undefined, 'wrong');
     expect((await liar.answer).status).toBe(401);
     expect(await listFiles(path.join(server.mediaRoot, 'payloads'))).toEqual([]);
+  });
+});
+
+/** The operator's booth check: what each booth really sends, and a booth test without AI calls. */
+describe('booth check', () => {
+  let server: TestServer;
+  let photo: Buffer;
+  beforeAll(async () => {
+    server = await startTestServer({});
+    photo = await jpegBytes(400, 300, { r: 30, g: 60, b: 200 });
+  });
+  afterAll(() => server.close());
+
+  const requestsOf = async (key: string) => {
+    const res = await fetch(`${server.url}/api/booths/${encodeURIComponent(key)}/requests`, { headers: authHeader(server) });
+    expect(res.status).toBe(200);
+    return { text: await res.clone().text(), body: (await res.json()) as { requests: Array<Record<string, unknown>> } };
+  };
+  const post = (parts: BoothPart[], query = '', localAddress?: string, extraHeaders: Record<string, string> = {}) => {
+    const { body, contentType } = multipartBody(parts);
+    return boothUpload({ url: server.url, path: `/ingest/slot-004${query}`, body, headers: { 'Content-Type': contentType, 'User-Agent': 'BreezeBooth/5.1', ...extraHeaders }, localAddress }).answer;
+  };
+
+  it("keeps each booth's last requests: parts in order, headers, query keys, outcome, timings; never the password or the photo", async () => {
+    const parts: BoothPart[] = [
+      { name: 'fileToUpload', value: photo, filename: 'a.jpg', contentType: 'image/jpeg' },
+      { name: 'name', value: 'Kitchen booth' },
+      { name: 'user_id', value: '42' },
+    ];
+    const ok = await post(parts, `?style=cartoon&password=${encodeURIComponent(TEST_INGEST_PASSWORD)}`, '127.0.0.21');
+    expect(ok.status).toBe(200);
+    const refused = await post([{ name: 'password', value: 'wrong-password-1' }, ...parts], '', '127.0.0.21');
+    expect(refused.status).toBe(401);
+
+    const { text, body } = await requestsOf('Kitchen booth');
+    expect(text).not.toContain(TEST_INGEST_PASSWORD);
+    expect(text).not.toContain('wrong-password-1');
+    expect(text).not.toContain('cartoon');
+    // The 401 came before the booth's name: it is kept under its address.
+    expect(body.requests).toHaveLength(1);
+    expect(body.requests[0]).toMatchObject({
+      slot_id: 'slot-004',
+      client_address: '127.0.0.21',
+      http_version: '1.1',
+      headers: { 'user-agent': 'BreezeBooth/5.1', 'content-type': expect.stringContaining('multipart/form-data'), 'content-length': expect.any(String) },
+      query_keys: ['style', 'password'],
+      parts: [
+        { name: 'fileToUpload', bytes: photo.length, file: true, type: 'image/jpeg' },
+        { name: 'name', bytes: 13, file: false },
+        { name: 'user_id', bytes: 2, file: false },
+      ],
+      status: 200,
+      code: null,
+      job_id: ok.headers['x-job-id'],
+      timings: { body_ms: expect.any(Number), total_ms: expect.any(Number) },
+    });
+    const byAddress = await requestsOf('127.0.0.21');
+    expect(byAddress.body.requests[0]).toMatchObject({ status: 401, code: 'invalid_password', parts: [{ name: 'password', bytes: 16, file: false }] });
+    // The booth list names the key.
+    const booths = (await (await fetch(`${server.url}/api/stats/booths`, { headers: authHeader(server) })).json()) as { booths: Array<{ key: string; name: string }> };
+    expect(booths.booths.find((b) => b.name === 'Kitchen booth')?.key).toBe('Kitchen booth');
+  });
+
+  it('keeps the newest 20 per booth', async () => {
+    for (let i = 0; i < 23; i++) expect((await post([{ name: 'name', value: 'Busy booth' }, { name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'n', value: String(i) }], '', '127.0.0.22')).status).toBe(400);
+    const { body } = await requestsOf('Busy booth');
+    expect(body.requests).toHaveLength(20);
+    expect(body.requests.every((r) => r.code === 'invalid_request')).toBe(true);
+  });
+
+  it('the booth test answers the booth photo with a banner, without an AI call', async () => {
+    await server.database.db.updateTable('slot').set({ provider: 'local', operation: 'booth_test', settings: '{}' }).where('id', '=', 'slot-004').execute();
+    const answer = await post([{ name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'fileToUpload', value: photo, filename: 'a.jpg', contentType: 'image/jpeg' }]);
+    expect([answer.status, answer.status === 200 ? '' : answer.body.toString()]).toEqual([200, '']);
+    const { data, info } = await sharp(answer.body).raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height]).toEqual([400, 300]);
+    const pixel = (x: number, y: number) => Array.from(data.subarray((y * info.width + x) * info.channels, (y * info.width + x) * info.channels + 3));
+    // The photo above, the green banner at the bottom, white text in its middle.
+    const [r, , b] = pixel(5, 5);
+    expect(b!).toBeGreaterThan(150);
+    expect(r!).toBeLessThan(80);
+    const [br, bg, bb] = pixel(2, info.height - 3);
+    expect(bg!).toBeGreaterThan(br! + 30);
+    expect(bg!).toBeGreaterThan(bb! + 30);
+    let white = 0;
+    for (let x = 0; x < info.width; x++) for (let y = info.height - 28; y < info.height; y++) if (pixel(x, y).every((c) => c > 200)) white++;
+    expect(white).toBeGreaterThan(50);
   });
 });

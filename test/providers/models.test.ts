@@ -1,21 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Clock } from '../../src/clock.js';
+import { ShiftedClock } from '../support/clock.js';
 import { startGeminiFake, type GeminiFake } from '../support/fakes/gemini.js';
 import { startOpenAIFake, type OpenAIFake } from '../support/fakes/openai.js';
 import { createEmptyDatabase } from '../support/db.js';
 import { jpegBytes, jsonOf, postIngest } from '../support/http.js';
 import { authHeader, startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
-
-/** Real time moved by an offset: deadlines still run, model lifecycles see another day. */
-class ShiftedClock implements Clock {
-  offsetMs = 0;
-  now(): Date {
-    return new Date(Date.now() + this.offsetMs);
-  }
-  setDay(isoDay: string): void {
-    this.offsetMs = Date.parse(`${isoDay}T12:00:00Z`) - Date.now();
-  }
-}
 
 const LIVE_ONLY_GEMINI = 'gemini-3.9-flash-image-exp';
 

@@ -1,16 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword, PasswordCheckDropped, passwordChecksComputed, pendingPasswordChecks, verifyPassword } from '../../src/auth/passwords.js';
-import type { Clock } from '../../src/clock.js';
+import { ShiftedClock } from '../support/clock.js';
 import { jpegBytes, multipartBody, rawPost } from '../support/http.js';
 import { authHeader, startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
-
-/** Real time plus an offset the test moves (deadlines keep running; throttles see the future). */
-class ShiftedClock implements Clock {
-  offsetMs = 0;
-  now(): Date {
-    return new Date(Date.now() + this.offsetMs);
-  }
-}
 
 describe('finding 3: guessing the ingest password is throttled per client address', () => {
   let server: TestServer;

@@ -535,6 +535,129 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/booths/{key}/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The booth check: a booth's last requests as the server received them
+         * @description The newest 20 requests of one booth (its `key` from GET /api/stats/booths: its `name` field, else its address), newest first: time, slot, the multipart parts in order (name, size, declared type), the headers that matter, the query keys, the answer's status and code, and the timings. Never a password, a field's value or an image. Requests are sampled under a flood (at most 30 a minute per address).
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    key: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            key: string;
+                            requests: {
+                                at: string;
+                                client_address: string;
+                                code: string | null;
+                                /** @description User-Agent, Content-Type, Content-Length, Transfer-Encoding, Expect as sent */
+                                headers: {
+                                    [key: string]: string;
+                                };
+                                http_version: string;
+                                job_id: string | null;
+                                /** @description The multipart parts in the order they came (never a value) */
+                                parts: {
+                                    bytes: number;
+                                    file: boolean;
+                                    name: string;
+                                    /** @description A file part's declared Content-Type */
+                                    type?: string;
+                                }[];
+                                /** @description The URL's query keys (never their values) */
+                                query_keys: string[];
+                                slot_id: string;
+                                status: number;
+                                timings: {
+                                    /** @description Until the body was read */
+                                    body_ms?: number;
+                                    /** @description Until the answer */
+                                    total_ms: number;
+                                };
+                            }[];
+                        };
+                    };
+                };
+                /** @description Error: {"error":{"code","message","details"}} */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error: {"error":{"code","message","details"}} */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error: {"error":{"code","message","details"}} */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/gallery": {
         parameters: {
             query?: never;
@@ -1389,13 +1512,18 @@ export interface paths {
         put?: never;
         /**
          * The same as POST /ingest/{slotId} (the path of the system PhotoChanger replaces)
-         * @description DSLR Remote Pro "web based post-processing": a multipart/form-data upload with `password`
-         *     and `fileToUpload` (plus any text fields, kept as job metadata). Answers within T_sync_response with the
-         *     processed image (200, the image bytes) or a JSON error. Every answer carries `Cache-Control: no-store`.
+         * @description DSLR Remote Pro / Breeze "web based post-processing": a multipart/form-data upload with the photo
+         *     (`fileToUpload`, or `image` / `file`) and the ingest password, as the `password` field (before, between or
+         *     after the files) or the `password` query parameter (Breeze Booth sends no password field). Other text fields and
+         *     query parameters are kept as job metadata. Answers within T_sync_response with the processed image (200, the image
+         *     bytes) or a JSON error, always a complete HTTP answer. Every answer carries `Cache-Control: no-store`.
          */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description The ingest password, for booths that cannot send a form field (Breeze Booth); the form field wins when both are sent. Never logged. */
+                    password?: string;
+                };
                 header?: never;
                 path: {
                     slotId: string;
@@ -4341,6 +4469,8 @@ export interface paths {
                                 address: string;
                                 /** @description Photos accepted from it in the period */
                                 jobs: number;
+                                /** @description The booth as the booth check knows it: its `name` field, else its address (GET /api/booths/{key}/requests) */
+                                key: string;
                                 last_contact_at: string;
                                 last_refusal: {
                                     at: string;
@@ -5174,13 +5304,18 @@ export interface paths {
         put?: never;
         /**
          * Process a booth photo (DSLR Remote Pro HTTP POST)
-         * @description DSLR Remote Pro "web based post-processing": a multipart/form-data upload with `password`
-         *     and `fileToUpload` (plus any text fields, kept as job metadata). Answers within T_sync_response with the
-         *     processed image (200, the image bytes) or a JSON error. Every answer carries `Cache-Control: no-store`.
+         * @description DSLR Remote Pro / Breeze "web based post-processing": a multipart/form-data upload with the photo
+         *     (`fileToUpload`, or `image` / `file`) and the ingest password, as the `password` field (before, between or
+         *     after the files) or the `password` query parameter (Breeze Booth sends no password field). Other text fields and
+         *     query parameters are kept as job metadata. Answers within T_sync_response with the processed image (200, the image
+         *     bytes) or a JSON error, always a complete HTTP answer. Every answer carries `Cache-Control: no-store`.
          */
         post: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description The ingest password, for booths that cannot send a form field (Breeze Booth); the form field wins when both are sent. Never logged. */
+                    password?: string;
+                };
                 header?: never;
                 path: {
                     slotId: string;

@@ -161,6 +161,7 @@ export type JobSummary = Answer<'/api/jobs', 'get'>['jobs'][number];
 export type Job = Answer<'/api/jobs/{id}', 'get'>;
 export type Refusal = Answer<'/api/stats/refusals', 'get'>['refusals'][number];
 export type Booth = Answer<'/api/stats/booths', 'get'>['booths'][number];
+export type BoothRequest = Answer<'/api/booths/{key}/requests', 'get'>['requests'][number];
 export type Storage = Answer<'/api/stats/storage', 'get'>;
 export type SlotStats = Answer<'/api/stats/slots/{id}', 'get'>;
 export type Account = Answer<'/api/accounts', 'get'>['accounts'][number];

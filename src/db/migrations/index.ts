@@ -11,6 +11,7 @@ import * as m010 from './010_gallery.js';
 import * as m011 from './011_booths.js';
 import * as m012 from './012_account_admin.js';
 import * as m013 from './013_enqueue_function.js';
+import * as m014 from './014_booth_requests.js';
 
 /**
  * Ordered migrations, run at start (names sort in execution order). Add new ones at the end.
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '011_booths': m011,
   '012_account_admin': m012,
   '013_enqueue_function': m013,
+  '014_booth_requests': m014,
 };

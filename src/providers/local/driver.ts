@@ -10,6 +10,7 @@ import { decodeBudget, decodedBytesOf } from '../../media/decode-budget.js';
 import { ImageDecodeError, jpegOptions, openImage, OutputSettingsSchema } from '../../media/imaging.js';
 import { ProviderFailure, type OperationDescriptor, type ProviderDriver, type ProviderRequest, type TemplateImage } from '../types.js';
 import { LOCAL_LABELS } from './labels.js';
+import { escapeXml } from '../../media/guest-qr.js';
 
 const ACCEPTED = ['image/jpeg', 'image/png', 'image/webp'] as const;
 const MAX_INPUT_BYTES = 50 * 1024 * 1024;
@@ -85,6 +86,17 @@ const operations: OperationDescriptor[] = [
     maxInputBytes: MAX_INPUT_BYTES,
     templateKeys: [{ key: 'background', title: 'Background image', required: true }],
   },
+
+  {
+    id: 'booth_test',
+    title: 'Booth test',
+    description:
+      'Answers the booth’s own photo with a banner “PhotoChanger OK · slot · time”: wire a booth (and read its requests in Jobs → Booths) without spending AI calls.',
+    settingsSchema: Type.Object({ max_side: maxSide, output }, { additionalProperties: false }),
+    acceptedMimeTypes: ACCEPTED,
+    maxInputBytes: MAX_INPUT_BYTES,
+    templateKeys: [],
+  },
 ];
 
 export function createLocalProvider(): ProviderDriver {
@@ -121,6 +133,8 @@ async function run(request: ProviderRequest, photo: Buffer): Promise<Buffer> {
         return await intoFrame(photo, template(request, 'frame'), s, request.signal);
       case 'background':
         return await overBackground(photo, template(request, 'background'), num(s.scale_percent, 90), request.signal);
+      case 'booth_test':
+        return await withBanner(photo, `PhotoChanger OK · ${request.slotId} · ${request.clock.now().toLocaleTimeString('en-GB', { hour12: false })}`, num(s.max_side, 2048));
       default:
         throw new ProviderFailure('operation_unknown', `The local provider has no operation ${request.operation}`);
     }
@@ -219,4 +233,15 @@ async function overBackground(photo: Buffer, backgroundTemplate: TemplateImage, 
   const left = Math.round((bg.width - subject.info.width) / 2);
   const top = bg.height - subject.info.height;
   return sharp(bg.bytes).rotate().composite([{ input: subject.data, left, top }]).flatten({ background: '#ffffff' }).jpeg(jpegOptions(JPEG_QUALITY)).toBuffer();
+}
+
+/** The photo, upright and resized, with a banner across its bottom (the booth test). */
+async function withBanner(photo: Buffer, text: string, side: number): Promise<Buffer> {
+  const { data, info } = await upright(photo, side).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const height = Math.max(24, Math.round(info.height * 0.1));
+  const fontSize = Math.max(10, Math.min(Math.round(height * 0.5), Math.floor((info.width * 0.92) / (text.length * 0.6))));
+  const banner = Buffer.from(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${info.width}" height="${height}"><rect width="100%" height="100%" fill="#1b5e20" fill-opacity="0.88"/><text x="${info.width / 2}" y="${Math.round(height / 2 + fontSize * 0.36)}" font-family="DejaVu Sans, Liberation Sans, Arial, sans-serif" font-size="${fontSize}" fill="#ffffff" text-anchor="middle">${escapeXml(text)}</text></svg>`,
+  );
+  return sharp(data, { raw: { width: info.width, height: info.height, channels: info.channels } }).composite([{ input: banner, left: 0, top: info.height - height }]).jpeg(jpegOptions(JPEG_QUALITY)).toBuffer();
 }

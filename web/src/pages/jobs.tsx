@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, type Booth, type Job, type JobSummary, type Refusal } from '../api';
+import { api, type Booth, type BoothRequest, type Job, type JobSummary, type Refusal } from '../api';
 import { ErrorBox, Loading, OutcomeBadge, useJobEvents, useLoad } from '../components';
-import { formatDate, formatNumber, providerTitle, refusalLabel, t, useLang } from '../i18n';
+import { formatBytes, formatDate, formatNumber, providerTitle, refusalLabel, t, useLang } from '../i18n';
 
 export type JobsView = 'jobs' | 'refused' | 'booths';
 
@@ -190,12 +190,69 @@ export function BoothsPage() {
                     {t('boothOldPassword')}
                   </p>
                 )}
+                <BoothRequests boothKey={b.key} />
               </li>
             );
           })}
         </ul>
       )}
     </section>
+  );
+}
+
+/** The booth check: a booth's last requests as the server received them, loaded when opened. */
+function BoothRequests({ boothKey }: { boothKey: string }) {
+  const [open, setOpen] = useState(false);
+  const [data, setData] = useState<BoothRequest[]>();
+  const [error, setError] = useState<unknown>();
+  useEffect(() => {
+    if (!open) return;
+    api<{ requests: BoothRequest[] }>('GET', `/api/booths/${encodeURIComponent(boothKey)}/requests`).then(
+      (r) => setData(r.data.requests),
+      (e: unknown) => setError(e),
+    );
+  }, [open, boothKey]);
+  return (
+    <details class="booth-requests" onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}>
+      <summary>{t('boothRequests')}</summary>
+      <p class="muted">{t('boothRequestsHelp')}</p>
+      <ErrorBox error={error} />
+      {open && !data && !error && <Loading />}
+      {data && data.length === 0 && <p class="muted">{t('noBoothRequests')}</p>}
+      {data && data.length > 0 && (
+        <ol class="booth-request-list" data-testid="booth-requests">
+          {data.map((r) => (
+            <li>
+              <div>
+                <strong>{formatDate(r.at)}</strong> · {r.slot_id} · HTTP/{r.http_version} ·{' '}
+                <span class={`badge ${r.status === 200 ? 'on' : 'bad'}`}>{r.status}</span> {r.code ? refusalLabel(r.code) : ''}
+                {r.job_id && (
+                  <>
+                    {' '}
+                    · <a href={`#/jobs/${r.job_id}`}>{r.job_id.slice(0, 8)}</a>
+                  </>
+                )}
+              </div>
+              <div>
+                <span class="muted">{t('boothRequestParts')}:</span>{' '}
+                <span class="parts">
+                  {r.parts.map((p) => (p.file ? `${p.name} (${t('filePart')}, ${formatBytes(p.bytes)}${p.type ? `, ${p.type}` : ''})` : `${p.name} (${formatBytes(p.bytes)})`)).join(' → ') || '—'}
+                </span>
+              </div>
+              <div>
+                <span class="muted">{t('boothRequestHeaders')}:</span> <code class="wrap">{Object.entries(r.headers).map(([k, v]) => `${k}: ${v}`).join(' · ') || '—'}</code>
+              </div>
+              {r.query_keys.length > 0 && (
+                <div>
+                  <span class="muted">{t('boothRequestQuery')}:</span> <code>{r.query_keys.join(', ')}</code>
+                </div>
+              )}
+              <div class="muted">{t('boothRequestTimings', { body: r.timings.body_ms ?? '—', total: r.timings.total_ms })}</div>
+            </li>
+          ))}
+        </ol>
+      )}
+    </details>
   );
 }
 
