@@ -87,9 +87,9 @@ interface FakeStats {
 
 async function fakeChild(): Promise<void> {
   const { startGeminiFake } = await import('../test/support/fakes/gemini.js');
-  const { TINY_PNG } = await import('../test/support/fakes/common.js');
+  const { RESULT_PNG } = await import('../test/support/fakes/common.js');
   const tiny = process.env.BENCH_OVERHEAD_RESULT === 'tiny';
-  const result = tiny ? TINY_PNG : await aiResult();
+  const result = tiny ? RESULT_PNG : await aiResult();
   // `image` answers at once (no delayMs): the instant provider.
   const behaviour = { kind: 'image' as const, image: result, mime: tiny ? 'image/png' : 'image/jpeg' };
   const fakes = { photochanger: await startGeminiFake({ initial: behaviour }), proxy: await startGeminiFake({ initial: behaviour }) };

@@ -47,19 +47,28 @@ const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/pr
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 
-/** One request over a raw socket from `localAddress`; resolves with the status and the time. */
+/** One request over a raw socket from `localAddress`; resolves with the status and the time once the answer is complete (then it closes, as an HTTP client does). */
 function post(url: string, path: string, form: { body: Buffer; contentType: string }, localAddress: string): Promise<{ status: number; ms: number }> {
   const u = new URL(url);
   const started = performance.now();
   return new Promise((resolve) => {
-    let answer = '';
+    let answer = Buffer.alloc(0);
+    let ms: number | undefined;
     const socket = net.connect({ port: Number(u.port), host: u.hostname, localAddress }, () => {
       socket.write(`POST ${path} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: ${form.contentType}\r\nContent-Length: ${form.body.length}\r\nConnection: close\r\n\r\n`);
       socket.write(form.body);
     });
-    socket.on('data', (d: Buffer) => (answer += d.toString('latin1', 0, 64)));
+    socket.on('data', (d: Buffer) => {
+      answer = Buffer.concat([answer, d]);
+      const headEnd = answer.indexOf('\r\n\r\n');
+      const length = Number(/content-length: (\d+)/i.exec(answer.toString('latin1', 0, Math.max(0, headEnd)))?.[1] ?? NaN);
+      if (headEnd >= 0 && answer.length - headEnd - 4 >= length) {
+        ms ??= performance.now() - started;
+        socket.destroy();
+      }
+    });
     socket.on('error', () => undefined);
-    socket.on('close', () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0), ms: performance.now() - started }));
+    socket.on('close', () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(answer.toString('latin1', 0, 64))?.[1] ?? 0), ms: ms ?? performance.now() - started }));
   });
 }
 
@@ -150,7 +159,7 @@ async function healthLatency(url: string): Promise<number> {
 
 async function main(): Promise<void> {
   const photo = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: '#c08040' } }).jpeg({ quality: 85 }).toBuffer();
-  const child = await startChild({ PHOTOCHANGER_UPLOAD_RATE_GRACE_SECONDS: '3', PHOTOCHANGER_MAX_CONNECTIONS: '4096' });
+  const child = await startChild({ PHOTOCHANGER_UPLOAD_RATE_GRACE_SECONDS: '3', PHOTOCHANGER_MAX_CONNECTIONS: '4096', PHOTOCHANGER_UNVERIFIED_UPLOAD_BUDGET_MIB: String(BUDGET_MIB) });
   const pid = child.proc.pid!;
   try {
     const baseline = await boothLatencies(child.url, photo, 10);
@@ -264,7 +273,7 @@ async function main(): Promise<void> {
       '|---|---|',
       `| open file descriptors of the server: before / during / after | ${baseFds} / ${peakFds} / ${afterFds} |`,
       `| server RSS MB: before / during | ${f(baseRss)} / ${f(peakRss)} |`,
-      `| answered 408 \`upload_timeout\` (grace 3 s) | ${timedOut} of ${N}, all closed within ${f(allClosedS, 1)} s |`,
+      `| answered 408 \`upload_timeout\` (grace 3 s) | ${timedOut} of ${N} (all answers: ${tally(ends.map((e) => e.status))}), all closed within ${f(allClosedS, 1)} s |`,
       `| booth latency p50 ms: baseline / during the attack | ${f(median(baseline))} / ${f(median(during))} (**${(median(during) / median(baseline)).toFixed(2)}×**) |`,
       `| \`/healthz\` during the attack ms | ${f(duringHealth)} |`,
       '',

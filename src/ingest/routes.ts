@@ -25,6 +25,9 @@ after the files) or the \`password\` query parameter (Breeze Booth sends no pass
 query parameters are kept as job metadata. Answers within T_sync_response with the processed image (200, the image
 bytes) or a JSON error, always a complete HTTP answer. Every answer carries \`Cache-Control: no-store\`.`;
 
+/** What a chunked file-first upload reserves of the unverified budget at first (a booth photo is 5–15 MB). */
+const CHUNKED_RESERVE_BYTES = 16 * 1024 * 1024;
+
 /** Query parameters kept with a job's fields (Breeze URL tokens): how many, and how long each. */
 const QUERY_FIELD_LIMITS = { count: 16, chars: 1024 } as const;
 
@@ -33,7 +36,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
   const { db, clock, config, providers, media, settings, ingestPassword } = deps;
   const gate = new UploadGate(config.maxConcurrentUploads);
   // Photo bytes whose password has not come yet (file first): bounded per address and in all.
-  const unverified = new UnverifiedUploads({ budgetBytes: config.unverifiedUploadBudgetBytes, perAddress: config.unverifiedUploadsPerAddress });
+  const unverified = new UnverifiedUploads({ budgetBytes: config.unverifiedUploadBudgetBytes, perAddress: config.unverifiedUploadsPerAddress, total: config.maxConcurrentUploads });
   const trusted = new TrustedAddresses(clock);
   // Wrong passwords per client address, and per address and slot (a booth elsewhere is unaffected).
   const throttle = new AttemptThrottle({ clock, freeFailures: config.ingestFreeFailures });
@@ -52,7 +55,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
   // booth may still be sending (src/ingest/lingering-close.ts).
   app.addHook('onSend', async (request, reply) => {
     void reply.header('Cache-Control', 'no-store');
-    lingerAfterRefusal(request, reply);
+    lingerAfterRefusal(request, reply, config.uploadMinBytesPerSecond);
   });
 
   // The previous system's path answers exactly the same (booths moved from it keep their URL).
@@ -111,7 +114,8 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
       const payloadFiles: string[] = [];
       // Its removal, done once by whichever comes first: the worker's finalize, the answer, the clean-up.
       let filesReleased: Promise<void> | undefined;
-      const releaseFiles = () => (filesReleased ??= releaseJobFiles(deps, jobId, log, payloadFiles));
+      // A request refused before its folder was made (a stranger's flood) has nothing to remove.
+      const releaseFiles = () => (filesReleased ??= received.folderMade ? releaseJobFiles(deps, jobId, log, payloadFiles) : Promise.resolve());
       const cleanUp = async () => {
         if (cleaned) return;
         cleaned = true;
@@ -192,9 +196,14 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
           // yet: it is received within the unverified bounds until its password comes.
           onFileStart: () => {
             if (verified) return enterGate();
-            const started = unverified.tryStart(client, trusted.has(client));
+            // What it will write: at most its declared body (a file is never longer), else a guess
+            // for a chunked body (grown while the budget has room); never more than the budget.
+            const declared = Number(request.headers['content-length']);
+            const guess = Number.isFinite(declared) && declared > 0 ? declared : CHUNKED_RESERVE_BYTES;
+            const reserve = Math.min(guess, limit, config.unverifiedUploadBudgetBytes);
+            const started = unverified.tryStart(client, trusted.has(client), reserve);
             if (started === 'per_address') throw tooManyUnverified(config.unverifiedUploadsPerAddress);
-            if (started === 'budget') throw unverifiedBudgetFull(config.unverifiedUploadBudgetBytes);
+            if (started === 'budget' || started === 'total') throw unverifiedBudgetFull(config.unverifiedUploadBudgetBytes);
             ticket = started;
           },
           onFileBytes: (n) => {
@@ -202,7 +211,6 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
           },
         }, received);
         check.bodyMs = Math.round(performance.now() - startedMs);
-        releaseTicket();
         if (entered) gate.leave();
         entered = false;
         if (upload.file) payloadFiles.push(upload.file.path);
@@ -260,13 +268,13 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
         throw err;
       } finally {
         if (entered) gate.leave();
-        releaseTicket();
         deps.boothRequests.record({
           at: receivedAt,
           slotId,
           address: request.ip,
           clientKey: client,
-          boothName: firstValue(received.fields.name),
+          // Named only once its password is verified: a stranger cannot write into a booth's log.
+          boothName: verified ? (firstValue(received.fields.name) ?? firstValue(request.query.name)) : undefined,
           httpVersion: request.raw.httpVersion,
           headers: Object.fromEntries(BOOTH_CHECK_HEADERS.flatMap((h) => (typeof request.headers[h] === 'string' ? [[h, request.headers[h]]] : []))),
           queryKeys: Object.keys(request.query),
@@ -277,6 +285,8 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
           timings: { ...(check.bodyMs === undefined ? {} : { body_ms: check.bodyMs }), total_ms: Math.round(performance.now() - startedMs) },
         });
         await cleanUp();
+        // Unverified bytes count until their file is gone, not only until the answer.
+        releaseTicket();
       }
     },
   );
@@ -323,7 +333,7 @@ function unverifiedBudgetFull(budgetBytes: number): AppError {
 function queryFields(query: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [key, value] of Object.entries(query)) {
-    if (key === 'password' || value === undefined) continue;
+    if (key.toLowerCase() === 'password' || value === undefined) continue;
     if (Object.keys(out).length >= QUERY_FIELD_LIMITS.count) break;
     const cut = (v: string) => withoutNul(v).slice(0, QUERY_FIELD_LIMITS.chars);
     out[withoutNul(key).slice(0, 64)] = Array.isArray(value) ? value.slice(0, 8).map(cut) : cut(value);

@@ -5,9 +5,12 @@ import type { Clock } from '../clock.js';
  * before its `password` field, as Breeze's field table lists them). Nobody knows which order a real
  * booth uses (docs/api.md), so such uploads are accepted, within bounds that hold whatever a
  * stranger sends (docs/security.md):
- *  - at most `perAddress` unverified uploads at once from one client (an IPv6 /64 is one);
- *  - at most `budgetBytes` of unverified bytes on disk for the whole process, counted before each
- *    chunk is written (src/media/upload.ts onFileBytes), so the peak never exceeds it;
+ *  - at most `perAddress` unverified uploads at once from one client (an IPv6 /64 is one), and
+ *    `total` from all strangers together (each holds a socket and a file descriptor);
+ *  - at most `budgetBytes` of unverified bytes on disk for the whole process, *reserved* when the
+ *    file begins (its declared Content-Length, or the slot's size limit for a chunked body) and
+ *    checked before each chunk is written (src/media/upload.ts onFileBytes): the peak never
+ *    exceeds it, and an upload admitted is never cut off halfway by others' bytes;
  *  - the transfer's minimum rate and whole-upload deadline, like every upload.
  * An address that presented the right password recently (TrustedAddresses) is not counted against
  * the strangers' budget: a working booth is never refused because of others' unverified bytes.
@@ -18,27 +21,40 @@ export class UnverifiedUploads {
   private bytes = 0;
   private readonly perClient = new Map<string, number>();
 
-  constructor(private readonly limits: { budgetBytes: number; perAddress: number }) {}
+  /** Strangers' unverified uploads now. */
+  private strangers = 0;
 
-  /** Unverified bytes on disk now (strangers' only). */
-  get usedBytes(): number {
+  constructor(private readonly limits: { budgetBytes: number; perAddress: number; total: number }) {}
+
+  /** Unverified bytes reserved now (strangers' only). */
+  get reservedBytes(): number {
     return this.bytes;
   }
 
-  /** Starts an unverified upload for `client`, or says why not. */
-  tryStart(client: string, trusted: boolean): UnverifiedTicket | 'per_address' | 'budget' {
+  /**
+   * Starts an unverified upload for `client`, reserving `reserve` bytes (grown later while the
+   * budget has room), or says why not. A trusted
+   * booth's upload does not count against the budget or the total.
+   */
+  tryStart(client: string, trusted: boolean, reserve: number): UnverifiedTicket | 'per_address' | 'budget' | 'total' {
     const current = this.perClient.get(client) ?? 0;
     if (current >= this.limits.perAddress) return 'per_address';
-    // A new stranger's upload needs room for at least one chunk; a trusted booth's does not count.
-    if (!trusted && this.bytes >= this.limits.budgetBytes) return 'budget';
+    if (!trusted && this.bytes + reserve > this.limits.budgetBytes) return 'budget';
+    if (!trusted && this.strangers >= this.limits.total) return 'total';
     this.perClient.set(client, current + 1);
-    let held = 0;
+    if (!trusted) {
+      this.strangers += 1;
+      this.bytes += reserve;
+    }
+    let written = 0;
     let open = true;
     const release = () => {
       if (!open) return;
       open = false;
-      this.bytes -= held;
-      held = 0;
+      if (!trusted) {
+        this.strangers -= 1;
+        this.bytes -= reserve;
+      }
       const n = (this.perClient.get(client) ?? 1) - 1;
       if (n <= 0) this.perClient.delete(client);
       else this.perClient.set(client, n);
@@ -46,9 +62,14 @@ export class UnverifiedUploads {
     return {
       add: (n: number) => {
         if (!open || trusted) return true;
-        if (this.bytes + n > this.limits.budgetBytes) return false;
-        this.bytes += n;
-        held += n;
+        // Beyond its reservation (a chunked body longer than guessed): grown while the budget has room.
+        if (written + n > reserve) {
+          const more = written + n - reserve;
+          if (this.bytes + more > this.limits.budgetBytes) return false;
+          this.bytes += more;
+          reserve += more;
+        }
+        written += n;
         return true;
       },
       release,
@@ -57,7 +78,7 @@ export class UnverifiedUploads {
 }
 
 export interface UnverifiedTicket {
-  /** Counts `n` more bytes about to be written; false (nothing counted) when they would exceed the budget. */
+  /** Counts `n` more bytes about to be written; false (nothing counted) when they exceed its reservation and the budget. */
   add(n: number): boolean;
   /** Ends the upload's unverified state (its password was verified, or it was removed); once. */
   release(): void;

@@ -37,6 +37,8 @@ export interface ReceivedUpload {
   rejectedFile: { mime: string | undefined; empty: boolean } | undefined;
   /** The parts in the order they came, as the booth check shows them (never a value). */
   parts: ReceivedPart[];
+  /** Whether the payload folder was (being) made: nothing to remove otherwise. */
+  folderMade?: boolean;
 }
 
 /** One part of a multipart body: its name, size, declared type; a file or a text field. */
@@ -120,8 +122,20 @@ export function emptyUpload(): ReceivedUpload {
  */
 export async function receiveUpload(request: FastifyRequest, options: IntakeOptions, result: ReceivedUpload = emptyUpload()): Promise<ReceivedUpload> {
   // The folder is made while the first fields are read (awaited before the file is written).
-  const folderReady = fs.mkdir(options.payloadDir, { recursive: true });
-  folderReady.catch(() => undefined);
+  // The payload folder is made once the upload is worth a folder: at once for a caller without a
+  // password check or with a verified one (made while the first fields are read), else when its
+  // password is verified or its file begins within the bounds. A stranger refused before then
+  // costs no file-system call (a flood of them would queue ahead of the booths' own file work).
+  let folderReady: Promise<unknown> | undefined;
+  const ensureFolder = () => {
+    if (!folderReady) {
+      result.folderMade = true;
+      folderReady = fs.mkdir(options.payloadDir, { recursive: true });
+      folderReady.catch(() => undefined);
+    }
+    return folderReady;
+  };
+  if (!options.authenticated || options.authenticated()) void ensureFolder();
   let fileIndex = 0;
   // A booth that drops the connection mid-upload (even before this point) must not leave the
   // handler waiting for a part that will never come: the wait is raced against the close, and the
@@ -190,10 +204,13 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
         const value = withoutNul(typeof part.value === 'string' ? part.value : String(part.value ?? ''));
         const fieldname = withoutNul(part.fieldname);
         const passwordField = options.passwordField === undefined ? 'password' : options.passwordField;
-        if (result.parts.length < LISTED_PARTS) result.parts.push({ name: fieldname.slice(0, 64), bytes: Buffer.byteLength(value), file: false });
+        // The password's part is listed without its size: not even its length is shown.
+        const isPassword = passwordField !== null && fieldname === passwordField;
+        if (result.parts.length < LISTED_PARTS) result.parts.push({ name: fieldname.slice(0, 64), bytes: isPassword ? 0 : Buffer.byteLength(value), file: false });
         if (passwordField !== null && fieldname === passwordField) {
           result.password = value;
           await options.onPassword?.(value, !fileStarted);
+          if (!options.authenticated || options.authenticated()) void ensureFolder();
         } else {
           const existing = result.fields[fieldname];
           result.fields[fieldname] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
@@ -225,7 +242,7 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
       fileIndex += 1;
       const target = path.join(options.payloadDir, `${fileIndex}-${sanitizeFileName(part.filename)}`);
       current = part.file;
-      await Promise.race([folderReady, interrupted]);
+      await Promise.race([ensureFolder(), interrupted]);
       // At the limit, stop at once (busboy would otherwise read the rest of the part to discard it).
       part.file.once('limit', () => part.file.destroy(tooLarge(options.fileLimitBytes)));
       writing = createWriteStream(target, { flags: 'wx' });
@@ -278,7 +295,7 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
     await folderReady;
   } catch (err) {
     // The folder exists (or failed) before the caller removes it: a refusal never races its creation.
-    await folderReady.catch(() => undefined);
+    await folderReady?.catch(() => undefined);
     if (writing && !writing.closed) await once(writing, 'close', { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
     throw toIntakeError(err, options.fileLimitBytes);
   } finally {

@@ -133,8 +133,12 @@ function view(row: BoothRequestRow): BoothRequestView {
   };
 }
 
-/** A stranger's text as stored: control characters removed (PostgreSQL refuses NUL), cut. */
+/**
+ * A stranger's text as stored: control characters removed (PostgreSQL refuses NUL), a lone
+ * surrogate replaced (jsonb refuses it), cut to `max` characters (code points, as SQL's left()).
+ */
 function clean(value: string, max = 64): string {
   // eslint-disable-next-line no-control-regex
-  return value.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, max);
+  const wellFormed = value.replace(/[\u0000-\u001f\u007f]/g, '').replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+  return Array.from(wellFormed).slice(0, max).join('');
 }

@@ -2,9 +2,9 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { staticKeySource } from '../../src/providers/keys.js';
 import type { ModelLister } from '../../src/providers/models.js';
-import { createGeminiProvider, type GeminiRetryOptions } from '../../src/providers/gemini/driver.js';
+import { createGeminiProvider, readGeminiAnswer, type GeminiRetryOptions } from '../../src/providers/gemini/driver.js';
 import { ProviderFailure, type InputImage, type ProviderDriver, type TemplateImage } from '../../src/providers/types.js';
-import { TINY_PNG } from '../support/fakes/common.js';
+import { RESULT_PNG, TINY_PNG } from '../support/fakes/common.js';
 import { startGeminiFake, type GeminiFake } from '../support/fakes/gemini.js';
 import { DeadlineAbort, eventually, makeProviderRequest, rejectionOf, writeInputImage, writeTemplateImage, type CapturedProviderRequest } from '../support/fakes/request.js';
 import { makeJpeg, makePng } from '../support/images.js';
@@ -50,7 +50,7 @@ describe('Gemini driver against the fake Gemini server', () => {
     const { result, calls } = run({ aspect_ratio: '3:4', image_size: '2K' }, { templates: [frame] });
     const out = await result;
     expect(out.mime).toBe('image/png');
-    expect(out.bytes.equals(TINY_PNG)).toBe(true);
+    expect(out.bytes.equals(RESULT_PNG)).toBe(true);
     expect(out.providerRef).toBe('fake-resp-1');
     expect(fake.requests).toHaveLength(1);
     const req = fake.requests[0]!;
@@ -72,7 +72,7 @@ describe('Gemini driver against the fake Gemini server', () => {
     expect(body.safetySettings).toBeUndefined();
     expect(req.body.toString()).not.toContain('responseMimeType');
     expect(req.body.toString()).not.toContain('imageSize');
-    expect(calls).toEqual([{ provider: 'gemini', model: 'gemini-3.1-flash-lite-image', attempt: 1, durationMs: expect.any(Number), outcome: 'success', responseId: 'fake-resp-1', httpStatus: 200, detail: 'finishReason=STOP' }]);
+    expect(calls).toEqual([{ provider: 'gemini', model: 'gemini-3.1-flash-lite-image', attempt: 1, durationMs: expect.any(Number), outcome: 'success', responseId: 'fake-resp-1', httpStatus: 200, detail: 'finishReason=STOP thought_images=2' }]);
   });
 
   it('sends imageSize and safety settings to gemini-3-pro-image', async () => {
@@ -99,7 +99,7 @@ describe('Gemini driver against the fake Gemini server', () => {
     ['gemini-3.1-flash-image', { image_size: '512', aspect_ratio: '8:1' }, { imageConfig: { aspectRatio: '8:1', imageSize: '512' } }],
   ] as const)('%s: a booth photo is answered, with exactly the parameters the model takes (%j)', async (model, settings, expected) => {
     const { result } = run({ model, ...settings });
-    expect((await result).bytes.equals(TINY_PNG)).toBe(true);
+    expect((await result).bytes.equals(RESULT_PNG)).toBe(true);
     expect(fake.requests).toHaveLength(1);
     expect(fake.requests[0]!.path).toBe(`/v1beta/models/${model}:generateContent`);
     expect((fake.requests[0]!.json as { generationConfig: unknown }).generationConfig).toEqual({ responseModalities: ['IMAGE'], ...expected });
@@ -148,9 +148,33 @@ describe('Gemini driver against the fake Gemini server', () => {
 
   it('reads the image after a text part, in camelCase and in snake_case', async () => {
     fake.setBehaviour([{ kind: 'image', textFirst: true }, { kind: 'image', snakeCase: true, textFirst: true }]);
-    expect((await run({}).result).bytes.equals(TINY_PNG)).toBe(true);
-    expect((await run({}).result).bytes.equals(TINY_PNG)).toBe(true);
+    expect((await run({}).result).bytes.equals(RESULT_PNG)).toBe(true);
+    expect((await run({}).result).bytes.equals(RESULT_PNG)).toBe(true);
     expect(fake.requests).toHaveLength(2);
+  });
+
+  it("Gemini 3's thought drafts are skipped: the last image not marked thought is the result, the drafts are counted with the call", async () => {
+    // Two 1×1 drafts marked thought, then the final image (the fake's default for thinking models).
+    const { result, calls } = run({});
+    expect((await result).bytes.equals(RESULT_PNG)).toBe(true);
+    expect(calls[0]!.detail).toBe('finishReason=STOP thought_images=2');
+    // A model that does not think: no drafts, nothing counted.
+    const plain = run({ model: 'gemini-3-pro-image' });
+    expect((await plain.result).bytes.equals(RESULT_PNG)).toBe(true);
+    expect(plain.calls[0]!.detail).toBe('finishReason=STOP');
+  });
+
+  it('an implausible image (a 1×1 draft not marked thought, a blank page) is invalid_response and retried', async () => {
+    const blank = await sharp({ create: { width: 1024, height: 1024, channels: 3, background: '#ffffff' } }).png().toBuffer();
+    fake.setBehaviour([{ kind: 'image', image: TINY_PNG, thoughts: 0 }, { kind: 'image', image: blank, thoughts: 0 }, { kind: 'image' }]);
+    const { result, calls } = run({});
+    expect((await result).bytes.equals(RESULT_PNG)).toBe(true);
+    expect(calls.map((c) => c.outcome)).toEqual(['retry', 'retry', 'success']);
+    expect(calls[0]!.detail).toMatch(/^invalid_response: Gemini answered an implausible image: 1×1 px, far smaller than the 1024 px asked for/);
+    expect(calls[1]!.detail).toMatch(/one flat colour/);
+    // Only drafts, no final image: no image (never a draft).
+    const draft = { inlineData: { mimeType: 'image/png', data: TINY_PNG.toString('base64') }, thought: true };
+    expect(() => readGeminiAnswer({ candidates: [{ content: { parts: [draft, draft] }, finishReason: 'STOP' }] }, (d) => Buffer.from(d, 'base64'))).toThrow(expect.objectContaining({ reason: 'no_image' }));
   });
 
   it('retries NO_IMAGE after the pause and then succeeds, recording every attempt', async () => {
@@ -322,7 +346,7 @@ describe('Gemini driver against the fake Gemini server', () => {
     expect(all).not.toContain(fake.apiKey);
     const sent = (fake.requests[0]!.json as { contents: { parts: { inline_data?: { data: string } }[] }[] }).contents[0]!.parts[0]!.inline_data!.data;
     expect(all).not.toContain(sent.slice(0, 60));
-    expect(all).not.toContain(TINY_PNG.toString('base64').slice(0, 60));
+    expect(all).not.toContain(RESULT_PNG.toString('base64').slice(0, 60));
   });
 
   it('an abort cancels the in-flight request at once: the fake sees the connection close', async () => {

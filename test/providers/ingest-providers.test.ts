@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/db/embedded.js';
-import { TINY_JPEG, TINY_PNG } from '../support/fakes/common.js';
+import { RESULT_JPEG, RESULT_PNG } from '../support/fakes/common.js';
 import { startGeminiFake, type GeminiFake } from '../support/fakes/gemini.js';
 import { startOpenAIFake, type OpenAIFake } from '../support/fakes/openai.js';
 import { eventually } from '../support/fakes/request.js';
@@ -63,7 +63,7 @@ describe('booth ingests through the AI providers', () => {
     const res = await ingest('slot-006');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('image/png');
-    expect(Buffer.from(await res.arrayBuffer()).equals(TINY_PNG)).toBe(true);
+    expect(Buffer.from(await res.arrayBuffer()).equals(RESULT_PNG)).toBe(true);
     expect(gemini.requests).toHaveLength(1);
     const req = gemini.requests[0]!;
     expect(req.path).toBe('/v1beta/models/gemini-3.1-flash-lite-image:generateContent');
@@ -95,7 +95,7 @@ describe('booth ingests through the AI providers', () => {
     const res = await ingest('slot-007');
     expect(res.status).toBe(200);
     const bytes = Buffer.from(await res.arrayBuffer());
-    expect(bytes.equals(TINY_PNG) || bytes.equals(TINY_JPEG)).toBe(true);
+    expect(bytes.equals(RESULT_PNG) || bytes.equals(RESULT_JPEG)).toBe(true);
     const req = openai.requests[0]!;
     expect(req.path).toBe('/v1/images/edits');
     expect(req.headers.authorization).toBe(`Bearer ${openai.apiKey}`);
@@ -107,7 +107,7 @@ describe('booth ingests through the AI providers', () => {
   it('Turbotext: the provider downloads the photo from the temporary public link; the link is gone after the answer', async () => {
     const res = await ingest('slot-008');
     expect(res.status).toBe(200);
-    expect(Buffer.from(await res.arrayBuffer()).equals(TINY_JPEG)).toBe(true);
+    expect(Buffer.from(await res.arrayBuffer()).equals(RESULT_JPEG)).toBe(true);
     const tj = turbotext.jobs.at(-1)!;
     expect(tj.method).toBe('generate_image2image');
     expect(tj.fields.content).toBe('A portrait in the style of Repin');

@@ -1,9 +1,10 @@
+import { openaiCapabilities, openaiSizeProblem } from '../../src/providers/openai/models.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { staticKeySource } from '../../src/providers/keys.js';
 import type { ModelLister } from '../../src/providers/models.js';
 import { createOpenAIProvider } from '../../src/providers/openai/driver.js';
 import { ProviderFailure, type InputImage, type ProviderDriver, type TemplateImage } from '../../src/providers/types.js';
-import { TINY_JPEG, TINY_PNG } from '../support/fakes/common.js';
+import { RESULT_JPEG, RESULT_PNG } from '../support/fakes/common.js';
 import { startOpenAIFake, type OpenAIFake } from '../support/fakes/openai.js';
 import { eventually, makeProviderRequest, rejectionOf, writeInputImage, writeTemplateImage, type CapturedProviderRequest } from '../support/fakes/request.js';
 import { makeJpeg, makePng } from '../support/images.js';
@@ -50,7 +51,7 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
     );
     const out = await result;
     expect(out.mime).toBe('image/jpeg');
-    expect(out.bytes.equals(TINY_JPEG)).toBe(true);
+    expect(out.bytes.equals(RESULT_JPEG)).toBe(true);
     expect(out.providerRef).toBe('req_fake_1');
     const req = fake.requests[0]!;
     expect(req.path).toBe('/v1/images/edits');
@@ -89,7 +90,7 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
   it('drops input_fidelity for gpt-image-2 (it decides itself) and output_compression for png; the MIME follows output_format', async () => {
     const out = await run({ model: 'gpt-image-2', input_fidelity: 'high', output_format: 'png', output_compression: 50 }).result;
     expect(out.mime).toBe('image/png');
-    expect(out.bytes.equals(TINY_PNG)).toBe(true);
+    expect(out.bytes.equals(RESULT_PNG)).toBe(true);
     const names = fake.requests[0]!.parts!.map((p) => p.name);
     expect(names).toEqual(['model', 'prompt', 'image[]', 'size', 'quality', 'output_format']);
   });
@@ -129,6 +130,35 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
     expect(value('size')).toBe(expected.size);
     expect(value('background')).toBe('background' in expected ? expected.background : undefined);
     expect(value('input_fidelity')).toBe('input_fidelity' in expected ? expected.input_fidelity : undefined);
+  });
+
+  it.each([
+    // size, accepted by the table (and by the fake, as by the API)?
+    ['2560x2560', true], // 6,553,600 px: within the budget, edges within 3840
+    ['3840x2160', true],
+    ['1024x640', true], // exactly the 655,360-pixel floor
+    ['512x512', false], // below the floor
+    ['768x768', false], // below the floor
+    ['3840x2880', false], // 11,059,200 px: over the budget
+    ['4096x1024', false], // an edge over 3840
+    ['3072x768', false], // a 4:1 ratio
+    ['1000x1000', false], // not multiples of 16
+  ] as const)('GPT Image 2 custom size %s is accepted: %s, by the table and by the API alike', async (size, ok) => {
+    expect(openaiSizeProblem(openaiCapabilities('gpt-image-2'), size) === undefined).toBe(ok);
+    // The fake answers as the API does: the size sent as is (the driver would send auto for a size its table refuses).
+    const fakeAnswer = await fetch(`${fake.baseUrl}/v1/images/edits`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${fake.apiKey}` },
+      body: (() => {
+        const form = new FormData();
+        form.append('model', 'gpt-image-2');
+        form.append('prompt', 'x');
+        form.append('size', size);
+        form.append('image[]', new Blob([new Uint8Array(RESULT_PNG)], { type: 'image/png' }), 'a.png');
+        return form;
+      })(),
+    });
+    expect(fakeAnswer.status === 200).toBe(ok);
   });
 
   it('a model OpenAI no longer serves: 404 model_not_found becomes model_unavailable at once (no retry), naming the slot and the replacement', async () => {

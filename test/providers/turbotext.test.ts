@@ -12,7 +12,7 @@ import { createTurbotextProvider, type TurbotextProviderOptions } from '../../sr
 import { turbotextWebhookRoutes } from '../../src/providers/turbotext/webhook-routes.js';
 import { TurbotextWebhookInbox } from '../../src/providers/turbotext/webhooks.js';
 import { ProviderFailure, type InputImage, type ProviderDriver, type TemplateImage } from '../../src/providers/types.js';
-import { TINY_JPEG } from '../support/fakes/common.js';
+import { RESULT_JPEG } from '../support/fakes/common.js';
 import { eventually, makeProviderRequest, rejectionOf, writeInputImage, writeTemplateImage, type CapturedProviderRequest } from '../support/fakes/request.js';
 import { startTurbotextFake, type TurbotextFake } from '../support/fakes/turbotext.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -98,7 +98,7 @@ describe('Turbotext driver against the fake Turbotext server', () => {
     fake.setBehaviour({ kind: 'result', reconnects: 3 });
     const { result, calls } = run('generate_image2image', { prompt: 'в стиле аниме', strength: 40, seed: 7, scale: 7.5, negative_prompt: 'blur', original_language: 'ru' });
     const out = await result;
-    expect(out.bytes.equals(TINY_JPEG)).toBe(true);
+    expect(out.bytes.equals(RESULT_JPEG)).toBe(true);
     expect(out.mime).toBe('image/jpeg');
     const job = fake.jobs[0]!;
     expect(out.providerRef).toBe(String(job.id));
@@ -144,7 +144,7 @@ describe('Turbotext driver against the fake Turbotext server', () => {
   it('deepfake_photo: photo as url, target as url_image_target, absolute URL in data.image', async () => {
     fake.setBehaviour({ kind: 'result', reconnects: 1, uploaded: 'data_image_only' });
     const out = await run('deepfake_photo', { face_restore: true }, { templates: [target] }).result;
-    expect(out.bytes.equals(TINY_JPEG)).toBe(true);
+    expect(out.bytes.equals(RESULT_JPEG)).toBe(true);
     expect(Object.keys(apiCalls()[0]!.form!)).toEqual(['do', 'url', 'url_image_target', 'face_restore']);
     expect(apiCalls()[0]!.form!.face_restore).toBe('1');
   });
@@ -160,7 +160,7 @@ describe('Turbotext driver against the fake Turbotext server', () => {
   it.each(['top', 'data', 'relative'] as const)('reads uploaded_image (%s)', async (uploaded) => {
     fake.setBehaviour({ kind: 'result', reconnects: 0, uploaded });
     const out = await run('generate_image2image', { prompt: 'x' }).result;
-    expect(out.bytes.equals(TINY_JPEG)).toBe(true);
+    expect(out.bytes.equals(RESULT_JPEG)).toBe(true);
     expect(fake.requests.filter((r) => r.path === '/download.php')).toHaveLength(1);
   });
 
@@ -286,7 +286,7 @@ describe('Turbotext driver against the fake Turbotext server', () => {
     fake.setBehaviour({ kind: 'result', webhookDelayMs: 150, webhookCopies: 2 });
     const { result, calls } = run('generate_image2image', { prompt: 'x', delivery: 'webhook' });
     const out = await result;
-    expect(out.bytes.equals(TINY_JPEG)).toBe(true);
+    expect(out.bytes.equals(RESULT_JPEG)).toBe(true);
     const create = apiCalls()[0]!;
     expect(create.form!.webhook).toMatch(new RegExp(`^${publicBaseUrl}/webhooks/turbotext/[A-Za-z0-9_-]{43}$`));
     expect(apiCalls()).toHaveLength(1); // no get_result polling in webhook mode

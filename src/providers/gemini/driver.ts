@@ -9,6 +9,7 @@
  * policy (retry or not, the reason the admin reads). Keeping them would mean patching the global
  * fetch of the whole process. One POST with a JSON body is simpler to own and to assert in tests.
  */
+import { checkPlausibleImage } from '../plausibility.js';
 import { sniffImageMime } from '../../media/mime.js';
 import { PHOTO_MIME_TYPES } from '../../media/imaging.js';
 import { prepareInputs } from '../inputs.js';
@@ -83,6 +84,8 @@ const RECITATION_REASONS = new Set(['RECITATION', 'IMAGE_RECITATION']);
 
 interface GeminiPart {
   text?: string;
+  /** A Gemini 3 image model's interim "thought" (a draft image or reasoning text), not the answer. */
+  thought?: boolean;
   inlineData?: { mimeType?: string; data?: string };
   inline_data?: { mime_type?: string; data?: string };
 }
@@ -146,8 +149,12 @@ function httpFailure(status: number, body: Buffer, headers: Headers, now: Date, 
   return new ProviderCallFailure('provider_error', `Gemini answered ${what}: ${text}`, opts);
 }
 
-/** A 200 answer: the image, or the reason there is none. `decodeData` decodes an inline image's base64. */
-function readGeminiAnswer(json: GeminiResponse, decodeData: (data: string) => Buffer | undefined): { bytes: Buffer; mime: string } {
+/**
+ * A 200 answer: the image, or the reason there is none. `decodeData` decodes an inline image's
+ * base64. Gemini 3 image models send up to two interim draft images marked `thought: true` before
+ * the final one: those are counted, never returned; the last image not marked is the answer.
+ */
+export function readGeminiAnswer(json: GeminiResponse, decodeData: (data: string) => Buffer | undefined): { bytes: Buffer; mime: string; thoughtImages: number } {
   const responseId = json.responseId;
   const candidate = json.candidates?.[0];
   if (!candidate) {
@@ -159,19 +166,22 @@ function readGeminiAnswer(json: GeminiResponse, decodeData: (data: string) => Bu
     throw new ProviderCallFailure('invalid_response', 'Gemini answered without any candidate', { httpStatus: 200 }, responseId);
   }
   const parts = candidate.content?.parts ?? [];
-  for (const part of parts) {
-    const data = part.inlineData?.data ?? part.inline_data?.data;
-    if (data === undefined) continue;
-    const declared = part.inlineData?.mimeType ?? part.inline_data?.mime_type;
+  const images = parts.filter((p) => (p.inlineData?.data ?? p.inline_data?.data) !== undefined);
+  const thoughtImages = images.filter((p) => p.thought === true).length;
+  const final = images.filter((p) => p.thought !== true).at(-1);
+  if (final) {
+    const data = final.inlineData?.data ?? final.inline_data?.data;
+    const declared = final.inlineData?.mimeType ?? final.inline_data?.mime_type;
     const bytes = typeof data === 'string' ? decodeData(data) : undefined;
     const sniffed = bytes ? sniffImageMime(bytes) : undefined;
     if (!bytes || !sniffed) {
       throw new ProviderCallFailure('invalid_response', 'Gemini returned image data that is not valid base64 of an image', { httpStatus: 200 }, responseId);
     }
-    return { bytes, mime: sniffed ?? declared ?? 'image/png' };
+    return { bytes, mime: sniffed ?? declared ?? 'image/png', thoughtImages };
   }
   const reason = candidate.finishReason ?? 'UNKNOWN';
   const text = parts
+    .filter((p) => p.thought !== true)
     .map((p) => p.text)
     .filter((t): t is string => typeof t === 'string')
     .join(' ')
@@ -189,6 +199,11 @@ function readGeminiAnswer(json: GeminiResponse, decodeData: (data: string) => Bu
     throw new ProviderCallFailure('recitation', `Gemini refused to reproduce protected content (finishReason ${reason})${finishMessage}`, opts, responseId);
   }
   throw new ProviderCallFailure('no_image', `Gemini returned no image (finishReason ${reason})${finishMessage}${said}`, opts, responseId);
+}
+
+/** The long side Gemini is asked for (imageSize; 1K when unset). */
+function geminiRequestedLongSide(imageSize: string | undefined): number {
+  return { '512': 512, '1K': 1024, '2K': 2048, '4K': 4096 }[imageSize ?? '1K'] ?? 1024;
 }
 
 export function createGeminiProvider(options: GeminiProviderOptions): ProviderDriver {
@@ -278,9 +293,11 @@ export function createGeminiProvider(options: GeminiProviderOptions): ProviderDr
           },
           'Gemini answer',
         );
-        const image = readGeminiAnswer(json, parsed.decodeData);
+        const { thoughtImages, ...image } = readGeminiAnswer(json, parsed.decodeData);
+        await checkPlausibleImage(image.bytes, { longSide: geminiRequestedLongSide(settings.image_size) }, TITLE, json.responseId);
         responseId = json.responseId;
-        return { value: image, httpStatus: 200, ...(json.responseId ? { responseId: json.responseId } : {}), detail: `finishReason=${json.candidates?.[0]?.finishReason ?? '?'}` };
+        const detail = `finishReason=${json.candidates?.[0]?.finishReason ?? '?'}${thoughtImages > 0 ? ` thought_images=${thoughtImages}` : ''}`;
+        return { value: image, httpStatus: 200, ...(json.responseId ? { responseId: json.responseId } : {}), detail };
       }).catch((err: unknown) => {
         throw err instanceof ProviderFailure && err.reason === 'model_unavailable' ? modelUnavailable(GEMINI_MODEL_TABLE, settings.model, request) : err;
       });

@@ -238,7 +238,7 @@ async function overBackground(photo: Buffer, backgroundTemplate: TemplateImage, 
 /** The photo, upright and resized, with a banner across its bottom (the booth test). */
 async function withBanner(photo: Buffer, text: string, side: number): Promise<Buffer> {
   const { data, info } = await upright(photo, side).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  const height = Math.max(24, Math.round(info.height * 0.1));
+  const height = Math.min(info.height, Math.max(24, Math.round(info.height * 0.1)));
   const fontSize = Math.max(10, Math.min(Math.round(height * 0.5), Math.floor((info.width * 0.92) / (text.length * 0.6))));
   const banner = Buffer.from(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${info.width}" height="${height}"><rect width="100%" height="100%" fill="#1b5e20" fill-opacity="0.88"/><text x="${info.width / 2}" y="${Math.round(height / 2 + fontSize * 0.36)}" font-family="DejaVu Sans, Liberation Sans, Arial, sans-serif" font-size="${fontSize}" fill="#ffffff" text-anchor="middle">${escapeXml(text)}</text></svg>`,

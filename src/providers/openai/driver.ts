@@ -10,6 +10,7 @@
  */
 // Loaded at the first OpenAI call, not at start: the SDK costs ~140 ms of a restart's time.
 import type OpenAI from 'openai';
+import { checkPlausibleImage } from '../plausibility.js';
 import { extensionForMime, mimeForFormat, sniffImageMime } from '../../media/mime.js';
 import { PHOTO_MIME_TYPES } from '../../media/imaging.js';
 import { prepareInputs } from '../inputs.js';
@@ -124,6 +125,12 @@ function httpFailure(status: number, body: Buffer, headers: Headers, now: Date, 
   return new ProviderCallFailure('provider_error', `OpenAI answered ${what}: ${text}`, opts, requestId);
 }
 
+/** The long side OpenAI is asked for (`WxH`; 1024 for auto). */
+function requestedLongSide(size: string | undefined): number {
+  const m = /^(\d+)x(\d+)$/.exec(size ?? '');
+  return m ? Math.max(Number(m[1]), Number(m[2])) : 1024;
+}
+
 export function createOpenAIProvider(options: OpenAIProviderOptions): ProviderDriver {
   const fetchImpl = options.fetch ?? fetch;
   const retry = { ...DEFAULT_OPENAI_RETRY, ...options.retry };
@@ -208,6 +215,7 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ProviderDr
         const bytes = decodeBase64Strict(first.b64_json);
         const sniffed = bytes ? sniffImageMime(bytes) : undefined;
         if (!bytes || !sniffed) throw new ProviderCallFailure('invalid_response', 'OpenAI returned b64_json that is not a valid image', { httpStatus: 200 }, requestId);
+        await checkPlausibleImage(bytes, { longSide: requestedLongSide(settings.size) }, TITLE, requestId);
         responseId = requestId;
         const mime = sniffed ?? mimeForFormat(settings.output_format ?? 'png') ?? 'image/png';
         return { value: { bytes, mime }, httpStatus: 200, ...(requestId ? { responseId: requestId } : {}) };

@@ -23,8 +23,13 @@ export interface OpenAIModel extends ModelLifecycle {
 export const OPENAI_STANDARD_SIZES = ['auto', '1024x1024', '1536x1024', '1024x1536'] as const;
 export const OPENAI_QUALITIES = ['auto', 'low', 'medium', 'high'] as const;
 export const OPENAI_OUTPUT_FORMATS = ['png', 'jpeg', 'webp'] as const;
-/** Flexible sizes (gpt-image-2 and later): both sides multiples of 16, ratio 1:3–3:1, at most 3840x2160. */
-export const OPENAI_FLEXIBLE_SIZE = { multipleOf: 16, maxLongSide: 3840, maxShortSide: 2160, maxRatio: 3, minSide: 256 } as const;
+/**
+ * Flexible sizes (gpt-image-2 and later), as the API checks them: both edges multiples of 16, the
+ * longer at most 3840, the ratio within 1:3–3:1, and between 655,360 and 8,294,400 pixels in all
+ * (docs/providers.md: OpenAI's image-generation guide names the edge, multiple and ratio rules;
+ * the pixel budget and floor are measured by others and match the API's refusals).
+ */
+export const OPENAI_FLEXIBLE_SIZE = { multipleOf: 16, maxEdge: 3840, maxRatio: 3, minPixels: 655_360, maxPixels: 8_294_400 } as const;
 
 const GPT_IMAGE_2_FAMILY = { flexibleSize: true, inputFidelities: [], maxInputImages: 16, inputMaxSide: 2048 } as const;
 const GPT_IMAGE_1_FAMILY = { flexibleSize: false, backgrounds: ['auto', 'opaque', 'transparent'], maxInputImages: 16, inputMaxSide: 2048 } as const;
@@ -79,8 +84,9 @@ export function openaiSizeProblem(model: OpenAIModel, size: string): string | un
   const [w, h] = [Number(m[1]), Number(m[2])];
   const f = OPENAI_FLEXIBLE_SIZE;
   if (w % f.multipleOf || h % f.multipleOf) return `Both sides must be multiples of ${f.multipleOf}`;
-  if (Math.min(w, h) < f.minSide) return `Each side at least ${f.minSide} px`;
-  if (Math.max(w, h) > f.maxLongSide || Math.min(w, h) > f.maxShortSide) return `At most ${f.maxLongSide}x${f.maxShortSide}`;
+  if (Math.max(w, h) > f.maxEdge) return `Each side at most ${f.maxEdge} px`;
   if (Math.max(w, h) / Math.min(w, h) > f.maxRatio) return `The ratio must be within 1:${f.maxRatio} and ${f.maxRatio}:1`;
+  if (w * h < f.minPixels) return `At least ${f.minPixels.toLocaleString('en')} pixels in all (e.g. 1024x640); ${w}x${h} is ${(w * h).toLocaleString('en')}`;
+  if (w * h > f.maxPixels) return `At most ${f.maxPixels.toLocaleString('en')} pixels in all (e.g. 3840x2160); ${w}x${h} is ${(w * h).toLocaleString('en')}`;
   return undefined;
 }

@@ -7,6 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { TemporaryMediaPublisher } from '../../media/temporary-links.js';
+import { checkPlausibleImage } from '../plausibility.js';
 import { sniffImageMime } from '../../media/mime.js';
 import { prepareInputImage, PHOTO_MIME_TYPES } from '../../media/imaging.js';
 import {
@@ -278,6 +279,8 @@ export function createTurbotextProvider(options: TurbotextProviderOptions): Prov
       }
       const mime = sniffImageMime(body);
       if (!mime) throw new ProviderCallFailure('invalid_response', 'The Turbotext result is not an image', { httpStatus: 200 }, ref);
+      // Turbotext does not say what size it makes: anything from 256 px on a side passes.
+      await checkPlausibleImage(body, { longSide: 1024 }, TITLE, ref);
       return { value: { bytes: body, mime }, httpStatus: 200, responseId: ref, detail: 'result download' };
     });
 

@@ -1,3 +1,4 @@
+import sharp from 'sharp';
 /**
  * The machinery every fake provider server shares: a plain node:http server on 127.0.0.1 that
  * records each request (headers, raw body, parsed JSON / form / multipart parts in order), plays a
@@ -182,7 +183,20 @@ export class BehaviourQueue<B> {
   }
 }
 
-/** Smallest valid images, so fakes need no image library: 1×1 PNG and JPEG. */
+/**
+ * What the fakes answer by default: real images a provider could send (1024×768, four colour
+ * blocks: not blank, and large enough for any requested size up to 4K to pass the plausibility
+ * check of src/providers/plausibility.ts).
+ */
+const resultImage = () =>
+  sharp({ create: { width: 1024, height: 768, channels: 3, background: '#d04020' } }).composite([
+    { input: { create: { width: 512, height: 384, channels: 3, background: '#2060c0' } }, left: 512, top: 0 },
+    { input: { create: { width: 512, height: 384, channels: 3, background: '#30a050' } }, left: 0, top: 384 },
+  ]);
+export const RESULT_PNG = await resultImage().png({ palette: true }).toBuffer();
+export const RESULT_JPEG = await resultImage().jpeg({ quality: 80 }).toBuffer();
+
+/** Smallest valid images: 1×1 PNG and JPEG (inputs, and the drafts and broken answers a provider may send). */
 export const TINY_PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
   'base64',

@@ -6,12 +6,12 @@
  * without levels, responseMimeType image/*) with 400 INVALID_ARGUMENT, and plays the configured
  * behaviours.
  */
-import { BehaviourQueue, startFakeServer, TINY_PNG, type FakeServer, type RecordedRequest } from './common.js';
+import { BehaviourQueue, startFakeServer, RESULT_PNG, TINY_PNG, type FakeServer, type RecordedRequest } from './common.js';
 import { GEMINI_EXTENDED_RATIOS, GEMINI_OTHER_LISTED, GEMINI_SERVED, geminiModelNotFound } from './lifecycle.js';
 
 export type GeminiBehaviour =
   /** An image in camelCase `inlineData` (or snake_case), optionally after a text part, optionally late. */
-  | { kind: 'image'; textFirst?: boolean; snakeCase?: boolean; mime?: string; image?: Buffer; delayMs?: number }
+  | { kind: 'image'; textFirst?: boolean; snakeCase?: boolean; mime?: string; image?: Buffer; delayMs?: number; thoughts?: number }
   /** Answers only after `delayMs` (past the deadline); records the client's abort. */
   | { kind: 'slow'; delayMs: number }
   | { kind: 'no_image'; finishMessage?: string }
@@ -44,6 +44,28 @@ const STATUS_NAMES: Record<number, string> = {
 };
 
 const PATH = /^\/v1beta\/models\/([^/:]+):generateContent$/;
+
+/**
+ * The fields generateContent knows (the REST reference's GenerateContentRequest and the parts of it
+ * the driver may send): the real API answers any other name with 400 "Unknown name", so a
+ * request-builder mistake shows up in tests.
+ */
+const KNOWN_FIELDS: Record<string, readonly string[]> = {
+  '': ['contents', 'generationConfig', 'safetySettings', 'systemInstruction', 'tools', 'toolConfig', 'cachedContent'],
+  generationConfig: ['responseModalities', 'imageConfig', 'thinkingConfig', 'temperature', 'topP', 'topK', 'candidateCount', 'maxOutputTokens', 'seed', 'responseMimeType', 'stopSequences'],
+  'generationConfig.imageConfig': ['aspectRatio', 'imageSize'],
+  'generationConfig.thinkingConfig': ['thinkingLevel', 'thinkingBudget', 'includeThoughts'],
+};
+
+function unknownField(body: Record<string, unknown>): string | undefined {
+  for (const [path, known] of Object.entries(KNOWN_FIELDS)) {
+    const node = path === '' ? body : path.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), body);
+    if (!node || typeof node !== 'object') continue;
+    const extra = Object.keys(node).find((k) => !known.includes(k));
+    if (extra) return path === '' ? extra : `${path}.${extra}`;
+  }
+  return undefined;
+}
 
 export interface GeminiFakeOptions {
   apiKey?: string;
@@ -92,6 +114,11 @@ export async function startGeminiFake(options: GeminiFakeOptions = {}): Promise<
       | { generationConfig?: { responseMimeType?: string; imageConfig?: { imageSize?: string; aspectRatio?: string }; thinkingConfig?: { thinkingLevel?: string } } }
       | undefined;
     if (!body) return ctx.json(400, error(400, 'Invalid JSON payload received.'));
+    const unknown = unknownField(body as Record<string, unknown>);
+    if (unknown) {
+      const [parent, name] = unknown.includes('.') ? [unknown.slice(0, unknown.lastIndexOf('.')), unknown.slice(unknown.lastIndexOf('.') + 1)] : ['', unknown];
+      return ctx.json(400, error(400, `Invalid JSON payload received. Unknown name "${name}"${parent ? ` at '${parent.replace(/\./g, '.')}'` : ''}: Cannot find field.`));
+    }
     const config = body.generationConfig;
     if (config?.responseMimeType?.startsWith('image/')) {
       return ctx.json(400, error(400, 'response_mime_type: allowed mimetypes are `text/plain`, `application/json`, ...'));
@@ -118,15 +145,20 @@ export async function startGeminiFake(options: GeminiFakeOptions = {}): Promise<
     switch (b.kind) {
       case 'image': {
         if (b.delayMs && !(await ctx.wait(b.delayMs))) return;
-        const data = (b.image ?? TINY_PNG).toString('base64');
+        const data = (b.image ?? RESULT_PNG).toString('base64');
         const mime = b.mime ?? 'image/png';
         const imagePart = b.snakeCase ? { inline_data: { mime_type: mime, data } } : { inlineData: { mimeType: mime, data } };
-        const parts = b.textFirst ? [{ text: 'Here is your edited photo.' }, imagePart] : [imagePart];
+        // Gemini 3 image models think first: up to two interim drafts (1×1 here) marked thought.
+        const thoughts = Array.from({ length: b.thoughts ?? (caps.thinking ? 2 : 0) }, (_, i) => [
+          { text: `Draft ${i + 1}: composing the scene.`, thought: true },
+          { inlineData: { mimeType: 'image/png', data: TINY_PNG.toString('base64') }, thought: true },
+        ]).flat();
+        const parts = [...thoughts, ...(b.textFirst ? [{ text: 'Here is your edited photo.' }, imagePart] : [imagePart])];
         return ctx.json(200, candidate(parts, 'STOP'));
       }
       case 'slow':
         if (!(await ctx.wait(b.delayMs))) return;
-        return ctx.json(200, candidate([{ inlineData: { mimeType: 'image/png', data: TINY_PNG.toString('base64') } }], 'STOP'));
+        return ctx.json(200, candidate([{ inlineData: { mimeType: 'image/png', data: RESULT_PNG.toString('base64') } }], 'STOP'));
       case 'no_image':
         if (!(await ctx.wait(20))) return;
         return ctx.json(200, candidate(undefined, 'NO_IMAGE', b.finishMessage));

@@ -5,7 +5,7 @@
  * validates per model (sizes, transparent background, `input_fidelity`, `response_format` refused,
  * at least one `image[]`), and plays the behaviours.
  */
-import { BehaviourQueue, startFakeServer, TINY_JPEG, TINY_PNG, type FakeServer } from './common.js';
+import { BehaviourQueue, startFakeServer, RESULT_JPEG, RESULT_PNG, type FakeServer } from './common.js';
 import { OPENAI_OTHER_LISTED, OPENAI_SERVED, openaiModelNotFound } from './lifecycle.js';
 
 export type OpenAIBehaviour =
@@ -24,12 +24,17 @@ export interface OpenAIFake extends FakeServer {
 
 const SIZES = ['1024x1024', '1536x1024', '1024x1536', 'auto'];
 
-/** Flexible sizes (GPT Image 2 and later): multiples of 16, ratio within 1:3–3:1, at most 3840x2160. */
+/**
+ * Flexible sizes (GPT Image 2 and later), as the API checks them: both edges multiples of 16, the
+ * longer at most 3840, the ratio within 1:3–3:1, and 655,360–8,294,400 pixels in all (512x512 and
+ * 768x768 are below the floor; 2560x2560 is within).
+ */
 function flexibleSizeOk(size: string): boolean {
   const m = /^(\d+)x(\d+)$/.exec(size);
   if (!m) return false;
   const [w, h] = [Number(m[1]), Number(m[2])];
-  return w % 16 === 0 && h % 16 === 0 && Math.max(w, h) <= 3840 && Math.min(w, h) <= 2160 && Math.max(w, h) / Math.min(w, h) <= 3;
+  const pixels = w * h;
+  return w % 16 === 0 && h % 16 === 0 && Math.max(w, h) <= 3840 && Math.max(w, h) / Math.min(w, h) <= 3 && pixels >= 655_360 && pixels <= 8_294_400;
 }
 
 export async function startOpenAIFake(options: { apiKey?: string; initial?: OpenAIBehaviour; extraModels?: string[] } = {}): Promise<OpenAIFake> {
@@ -78,7 +83,7 @@ export async function startOpenAIFake(options: { apiKey?: string; initial?: Open
           output_format: format,
           quality: field('quality') ?? 'medium',
           size: size ?? '1024x1024',
-          data: [{ b64_json: (format === 'jpeg' ? TINY_JPEG : TINY_PNG).toString('base64') }],
+          data: [{ b64_json: (format === 'jpeg' ? RESULT_JPEG : RESULT_PNG).toString('base64') }],
           usage: { input_tokens: 600, output_tokens: 1056, total_tokens: 1656, input_tokens_details: { image_tokens: 580, text_tokens: 20 } },
         },
         headers,

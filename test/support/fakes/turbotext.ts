@@ -6,7 +6,7 @@
  * `webhook=<url>`, answers `asyncid` and POSTs the final JSON to the webhook (possibly late or twice).
  * Results are served at `/download.php?f=…` (and `/missing.php` answers 404).
  */
-import { BehaviourQueue, startFakeServer, TINY_JPEG, type FakeServer } from './common.js';
+import { BehaviourQueue, startFakeServer, RESULT_JPEG, type FakeServer } from './common.js';
 
 export type UploadedImagePlacement = 'top' | 'data' | 'relative' | 'data_image_only' | 'missing_file';
 
@@ -109,7 +109,7 @@ export async function startTurbotextFake(options: { apiKey?: string; initial?: T
 
   const server = await startFakeServer(async (ctx) => {
     const { record } = ctx;
-    if (record.method === 'GET' && record.path === '/download.php') return ctx.text(200, TINY_JPEG, 'image/jpeg');
+    if (record.method === 'GET' && record.path === '/download.php') return ctx.text(200, RESULT_JPEG, 'image/jpeg');
     if (record.method === 'GET') return ctx.text(404, 'Not Found', 'text/plain');
     const method = /^\/api_ai\/([a-z0-9_]+)$/.exec(record.path)?.[1];
     if (!method) return ctx.json(404, { success: false, error: 'not_found' });

@@ -1,0 +1,31 @@
+import sharp from 'sharp';
+import { ProviderCallFailure } from './http.js';
+
+/**
+ * A provider's image is checked before it reaches the booth: it decodes, it is not far smaller
+ * than what was asked (a Gemini 3 "thought" draft is 1×1; a result at least a quarter of the
+ * requested long side passes), and it is not blank (one flat colour). A failed check is
+ * `invalid_response`, retried and failed over like any provider failure (src/providers/http.ts).
+ */
+export async function checkPlausibleImage(bytes: Buffer, expected: { longSide: number }, title: string, responseId?: string): Promise<void> {
+  const fail = (why: string) => {
+    throw new ProviderCallFailure('invalid_response', `${title} answered an implausible image: ${why}`, { httpStatus: 200, retryable: true }, responseId);
+  };
+  let width = 0;
+  let height = 0;
+  try {
+    const meta = await sharp(bytes, { failOn: 'error' }).metadata();
+    width = meta.autoOrient?.width ?? meta.width ?? 0;
+    height = meta.autoOrient?.height ?? meta.height ?? 0;
+  } catch (err) {
+    fail(`it does not decode (${(err as Error).message})`);
+  }
+  const minimum = Math.max(1, Math.floor(expected.longSide / 4));
+  if (Math.max(width, height) < minimum) fail(`${width}×${height} px, far smaller than the ${expected.longSide} px asked for (at least ${minimum} px expected)`);
+  // Blank: every channel of a small copy is one flat value (a black or white page).
+  const stats = await sharp(bytes, { failOn: 'none' })
+    .resize(48, 48, { fit: 'inside' })
+    .stats()
+    .catch((err: unknown) => fail(`it does not decode (${(err as Error).message})`));
+  if (stats && stats.channels.slice(0, 3).every((c) => c.stdev < 1)) fail(`${width}×${height} px of one flat colour`);
+}
