@@ -4,6 +4,7 @@ import { staticKeySource } from '../../src/providers/keys.js';
 import type { ModelLister } from '../../src/providers/models.js';
 import { createGeminiProvider, readGeminiAnswer, type GeminiRetryOptions } from '../../src/providers/gemini/driver.js';
 import { ProviderFailure, type InputImage, type ProviderDriver, type TemplateImage } from '../../src/providers/types.js';
+import { ShiftedClock } from '../support/clock.js';
 import { RESULT_PNG, TINY_PNG } from '../support/fakes/common.js';
 import { startGeminiFake, type GeminiFake } from '../support/fakes/gemini.js';
 import { DeadlineAbort, eventually, makeProviderRequest, rejectionOf, writeInputImage, writeTemplateImage, type CapturedProviderRequest } from '../support/fakes/request.js';
@@ -18,8 +19,11 @@ describe('Gemini driver against the fake Gemini server', () => {
   let driver: ProviderDriver;
   const captured: CapturedProviderRequest[] = [];
 
+  // The fake serves what Google served on 2026-10-20 (gemini-3.1-flash-image until 2026-10-29),
+  // whatever the real date; a test moves it across the shutdown.
+  const fakeClock = new ShiftedClock().setDay('2026-10-20');
   beforeAll(async () => {
-    fake = await startGeminiFake();
+    fake = await startGeminiFake({ clock: fakeClock });
     photo = await writeInputImage(await makeJpeg({ width: 64, height: 48 }), 'image/jpeg');
     frame = await writeTemplateImage(await makePng({ width: 32, height: 32 }), 'image/png', 'reference');
     driver = createGeminiProvider({ baseUrl: fake.baseUrl, keys: staticKeySource({ gemini: fake.apiKey }), maxConcurrency: 2, retry: FAST_RETRY });
@@ -133,6 +137,19 @@ describe('Gemini driver against the fake Gemini server', () => {
     expect(fake.requests).toHaveLength(1);
     expect(fake.requests[0]!.outcome).toBe(404);
     expect(calls.map((c) => [c.outcome, c.httpStatus])).toEqual([['failure', 404]]);
+  });
+
+  it('gemini-3.1-flash-image is served until 2026-10-29, then unlisted and 404: model_unavailable naming Nano Banana 2.1', async () => {
+    try {
+      fakeClock.setDay('2026-10-28');
+      expect((await run({ model: 'gemini-3.1-flash-image' }).result).bytes.equals(RESULT_PNG)).toBe(true);
+      fakeClock.setDay('2026-10-29');
+      const err = (await rejectionOf(run({ model: 'gemini-3.1-flash-image' }).result)) as ProviderFailure;
+      expect(err.reason).toBe('model_unavailable');
+      expect(err.message).toContain('gemini-nano-banana-2.1');
+    } finally {
+      fakeClock.setDay('2026-10-20');
+    }
   });
 
   it('lists the models of the key from GET /v1beta/models, every page', async () => {

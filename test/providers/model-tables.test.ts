@@ -43,6 +43,23 @@ describe('model tables', () => {
     expect(new Set(table.models.map((m) => m.id)).size).toBe(table.models.length);
   });
 
+  it("the live listing's image models include Nano Banana ids, not text or embedding models", () => {
+    const image = (id: string) => GEMINI_MODEL_TABLE.isImageModel(id, { id });
+    expect(['gemini-nano-banana-2.1', 'gemini-3-pro-image', 'gemini-3.1-flash-lite-image'].every(image)).toBe(true);
+    expect(['gemini-3.8-flash', 'gemini-embedding-002', 'gemini-2.5-flash-preview-tts'].some(image)).toBe(false);
+  });
+
+  it('the models retired since the tables were written: gpt-image-1 on 2026-10-23, Nano Banana 2 on 2026-10-29 (both sides of each day)', () => {
+    const gpt1 = findModel(OPENAI_MODEL_TABLE, 'gpt-image-1')!;
+    expect(modelStatus(gpt1, new Date('2026-10-22T23:59:59Z'))).toBe('deprecated');
+    expect(modelStatus(gpt1, new Date('2026-10-23T00:00:00Z'))).toBe('shut_down');
+    const nb2 = findModel(GEMINI_MODEL_TABLE, 'gemini-3.1-flash-image')!;
+    expect(modelStatus(nb2, new Date('2026-10-28T23:59:59Z'))).toBe('deprecated');
+    expect(modelStatus(nb2, new Date('2026-10-29T00:00:00Z'))).toBe('shut_down');
+    expect(replacementFor(GEMINI_MODEL_TABLE, 'gemini-3.1-flash-image', new Date('2026-10-29T00:00:00Z'))).toBe('gemini-nano-banana-2.1');
+    expect(replacementFor(OPENAI_MODEL_TABLE, 'gpt-image-1', new Date('2026-10-23T00:00:00Z'))).toBe('gpt-image-2.6-sunburst');
+  });
+
   it('lifecycle follows the injected day: deprecated before the shutdown date, shut down from it', () => {
     const m = findModel(OPENAI_MODEL_TABLE, 'gpt-image-1.5')!;
     expect(modelStatus(m, new Date('2026-11-30T23:59:59Z'))).toBe('deprecated');

@@ -36,18 +36,19 @@ describe('AI models: lifecycle, live catalog, migration off retired models', () 
   };
 
   beforeAll(async () => {
-    [gemini, openai] = await Promise.all([startGeminiFake({ extraModels: [LIVE_ONLY_GEMINI] }), startOpenAIFake()]);
+    [gemini, openai] = await Promise.all([startGeminiFake({ extraModels: [LIVE_ONLY_GEMINI], clock }), startOpenAIFake({ clock })]);
     database = await createEmptyDatabase();
-    // The whole test runs on 2026-12-02 (gpt-image-1.5 was shut down the day before), whatever the
+    // The whole test runs on 2026-10-24 (gpt-image-1 was shut down the day before; Nano Banana 2
+    // is deprecated until its shutdown on 2026-10-29), whatever the
     // real date: both servers (accounts, tokens, model lifecycles) read this one clock.
-    clock.setDay('2026-12-02');
+    clock.setDay('2026-10-24');
     // An installation from before: slots saved on models that have since been shut down.
     const before = await startTestServer({ databaseUrl: database.url, env: env(), clock });
     const set = (id: string, provider: string, settings: Record<string, unknown>) =>
       before.database.db.updateTable('slot').set({ provider, operation: 'edit', settings: JSON.stringify(settings) }).where('id', '=', id).execute();
     await set('slot-002', 'gemini', { model: 'gemini-2.5-flash-image', prompt: 'Watercolour', aspect_ratio: '3:4' });
     await set('slot-003', 'gemini', { model: 'gemini-3-pro-image-preview', prompt: 'Oil painting', image_size: '4K' });
-    await set('slot-004', 'openai', { model: 'gpt-image-1.5', prompt: 'Comic', input_fidelity: 'high', size: '1024x1536' });
+    await set('slot-004', 'openai', { model: 'gpt-image-1', prompt: 'Comic', input_fidelity: 'high', size: '1024x1536' });
     await set('slot-005', 'gemini', { model: 'gemini-3.1-flash-image', prompt: 'Pop art', image_size: '512' });
     await before.close();
     server = await startTestServer({ databaseUrl: database.url, env: env(), clock });
@@ -69,7 +70,7 @@ describe('AI models: lifecycle, live catalog, migration off retired models', () 
 
     const slot4 = (await api('GET', '/api/slots/slot-004')).body;
     expect(slot4.settings).toEqual({ model: 'gpt-image-2.6-sunburst', prompt: 'Comic', size: '1024x1536' });
-    expect(slot4.notice).toMatchObject({ from: 'gpt-image-1.5', to: 'gpt-image-2.6-sunburst', dropped: ['input_fidelity'] });
+    expect(slot4.notice).toMatchObject({ from: 'gpt-image-1', to: 'gpt-image-2.6-sunburst', dropped: ['input_fidelity'] });
 
     const audit = await server.database.db.selectFrom('audit_log').selectAll().where('action', '=', 'slot.model_migrated').orderBy('target').execute();
     expect(audit.map((a) => [a.actor, a.target])).toEqual([
@@ -78,13 +79,13 @@ describe('AI models: lifecycle, live catalog, migration off retired models', () 
       ['system', 'slot-004'],
     ]);
     expect(audit[2]!.fields).toEqual(['settings.model', 'settings.input_fidelity']);
-    expect(server.logLines.some((l) => l.includes('"slot_id":"slot-004"') && l.includes('OpenAI shut down gpt-image-1.5 on 2026-12-01; the slot now uses gpt-image-2.6-sunburst'))).toBe(true);
+    expect(server.logLines.some((l) => l.includes('"slot_id":"slot-004"') && l.includes('OpenAI shut down gpt-image-1 on 2026-10-23; the slot now uses gpt-image-2.6-sunburst'))).toBe(true);
 
     // A deprecated model is left in place, with its warning and the one-click target.
     const slot5 = (await api('GET', '/api/slots/slot-005')).body;
     expect(slot5.settings.model).toBe('gemini-3.1-flash-image');
     expect(slot5.notice).toBeUndefined();
-    expect(slot5.model).toEqual({ id: 'gemini-3.1-flash-image', title: 'Nano Banana 2', status: 'deprecated', known: true, replacement: 'gemini-nano-banana-2.1' });
+    expect(slot5.model).toEqual({ id: 'gemini-3.1-flash-image', title: 'Nano Banana 2', status: 'deprecated', known: true, replacement: 'gemini-nano-banana-2.1', shutdown_date: '2026-10-29' });
   });
 
   it('one click moves a slot off a deprecated model to its replacement, dropping what the new model does not take', async () => {

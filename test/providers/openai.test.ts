@@ -1,3 +1,4 @@
+import { ShiftedClock } from '../support/clock.js';
 import { openaiCapabilities, openaiSizeProblem } from '../../src/providers/openai/models.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { staticKeySource } from '../../src/providers/keys.js';
@@ -16,8 +17,11 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
   let driver: ProviderDriver;
   const captured: CapturedProviderRequest[] = [];
 
+  // The fake serves what OpenAI served on 2026-10-20 (gpt-image-1 until 2026-10-23, gpt-image-1.5
+  // until 2026-12-01), whatever the real date; a test moves it across a shutdown.
+  const fakeClock = new ShiftedClock().setDay('2026-10-20');
   beforeAll(async () => {
-    fake = await startOpenAIFake();
+    fake = await startOpenAIFake({ clock: fakeClock });
     photo = await writeInputImage(await makeJpeg({ width: 64, height: 48 }), 'image/jpeg');
     reference = await writeTemplateImage(await makePng({ width: 32, height: 32 }), 'image/png', 'reference');
     driver = createOpenAIProvider({ baseUrl: fake.baseUrl, keys: staticKeySource({ openai: fake.apiKey }), maxConcurrency: 3, retry: { backoffMs: 50, minAttemptMs: 100 } });
@@ -173,8 +177,25 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
   it('lists the models of the key from GET /v1/models with their shutdown dates', async () => {
     const lister = driver as unknown as ModelLister;
     const models = await lister.listModels(AbortSignal.timeout(2000));
-    expect(models).toEqual(expect.arrayContaining([{ id: 'gpt-image-2' }, { id: 'gpt-image-1.5', shutdownDate: '2026-12-01' }, { id: 'gpt-5.5' }]));
+    expect(models).toEqual(expect.arrayContaining([{ id: 'gpt-image-2' }, { id: 'gpt-image-1', shutdownDate: '2026-10-23' }, { id: 'gpt-image-1.5', shutdownDate: '2026-12-01' }, { id: 'gpt-5.5' }]));
     expect(fake.requests.map((r) => [r.method, r.path, r.headers.authorization])).toEqual([['GET', '/v1/models', `Bearer ${fake.apiKey}`]]);
+  });
+
+  it('on its shutdown day a model is neither listed nor served: model_unavailable at once, naming the replacement', async () => {
+    try {
+      fakeClock.setDay('2026-10-22');
+      expect((await run({ model: 'gpt-image-1' }).result).bytes.length).toBeGreaterThan(0);
+      fakeClock.setDay('2026-10-23');
+      const lister = driver as unknown as ModelLister;
+      expect((await lister.listModels(AbortSignal.timeout(2000))).map((m) => m.id)).not.toContain('gpt-image-1');
+      const { result, calls } = run({ model: 'gpt-image-1' });
+      const err = (await rejectionOf(result)) as ProviderFailure;
+      expect(err.reason).toBe('model_unavailable');
+      expect(err.message).toContain('gpt-image-2.6-sunburst');
+      expect(calls).toHaveLength(1);
+    } finally {
+      fakeClock.setDay('2026-10-20');
+    }
   });
 
   it('maps 401 to auth_failed and never logs the key', async () => {

@@ -39,7 +39,10 @@ const TITLE = 'Gemini';
 
 /** What Gemini accepts inline. */
 export const GEMINI_INPUT_MIME_TYPES = ['image/jpeg', 'image/png', 'image/webp', 'image/heic', 'image/heif'] as const;
-/** Inline requests are limited to about 20 MB in total; base64 adds a third. */
+/**
+ * Our budget for all inline images of one request. Gemini accepts 100 MB inline since January 2026;
+ * ours stays at 14 MB (about 19 MB as base64) because a venue's 4G uplink is the real limit.
+ */
 const INLINE_BUDGET_BYTES = 14 * 1024 * 1024;
 
 export interface GeminiRetryOptions {

@@ -77,7 +77,9 @@ export const GEMINI_MODEL_TABLE: ModelTable<GeminiModel> = {
     {
       id: 'gemini-3.1-flash-image',
       title: 'Nano Banana 2',
-      deprecated: true,
+      // Deprecated 2026-10-06; shut down 2026-10-29 per LiteLLM's Nano Banana 2.1 notes (Google's
+      // page gave no date); the live listing is the authority either way (docs/providers.md).
+      shutdownDate: '2026-10-29',
       replacement: 'gemini-nano-banana-2.1',
       imageSizes: ['512', '1K', '2K', '4K'],
       aspectRatios: EXTENDED_ASPECT_RATIOS,
@@ -89,7 +91,7 @@ export const GEMINI_MODEL_TABLE: ModelTable<GeminiModel> = {
       id: 'gemini-2.5-flash-image',
       title: 'Nano Banana (2.5 Flash Image)',
       shutdownDate: '2026-10-02',
-      replacement: 'gemini-3.1-flash-image',
+      replacement: 'gemini-nano-banana-2.1',
       imageSizes: [],
       aspectRatios: GEMINI_COMMON_ASPECT_RATIOS,
       thinkingLevels: [],
@@ -122,7 +124,7 @@ export const GEMINI_MODEL_TABLE: ModelTable<GeminiModel> = {
     },
   ],
   /** generateContent models that answer images (Imagen models use :predict and are not for editing). */
-  isImageModel: (id: string, entry: LiveModelEntry) => /^gemini-.*image/.test(id) && !/-tts|embedding/.test(id) && entry.id === id,
+  isImageModel: (id: string, entry: LiveModelEntry) => (/^gemini-.*image/.test(id) || /nano-banana/.test(id)) && !/-tts|embedding/.test(id) && entry.id === id,
 };
 
 /** Every value any known model accepts (the settings schema's enums; per-model checks narrow them). */

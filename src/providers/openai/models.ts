@@ -52,6 +52,7 @@ export const OPENAI_MODEL_TABLE: ModelTable<OpenAIModel> = {
     { url: 'https://developers.openai.com/api/docs/models/gpt-image-2', read: '2026-11-27' },
     { url: 'https://developers.openai.com/api/reference/resources/images/methods/edit', read: '2026-11-27' },
     { url: 'https://developers.openai.com/api/docs/deprecations', read: '2026-11-27' },
+    { url: 'third-party deprecation trackers (gpt-image-1 shut down 2026-10-23)', read: '2026-12-07' },
   ],
   models: [
     { id: 'gpt-image-2', title: 'GPT Image 2', note: 'Since 2026-04; transparent background not offered (preview only)', backgrounds: ['auto', 'opaque'], ...GPT_IMAGE_2_FAMILY },
@@ -59,7 +60,9 @@ export const OPENAI_MODEL_TABLE: ModelTable<OpenAIModel> = {
     { id: 'gpt-image-2.6-flare', title: 'GPT Image 2.6 Flare', backgrounds: ['auto', 'opaque', 'transparent'], ...GPT_IMAGE_2_FAMILY },
     { id: 'gpt-image-2.5-sunburst', title: 'GPT Image 2.5 Sunburst', backgrounds: ['auto', 'opaque', 'transparent'], ...GPT_IMAGE_2_FAMILY },
     { id: 'gpt-image-2.5-flare', title: 'GPT Image 2.5 Flare', backgrounds: ['auto', 'opaque', 'transparent'], ...GPT_IMAGE_2_FAMILY },
-    { id: 'gpt-image-1', title: 'GPT Image 1', note: 'Older; no shutdown announced', inputFidelities: ['low', 'high'], ...GPT_IMAGE_1_FAMILY },
+    // Shut down on 2026-10-23 according to third-party deprecation trackers (OpenAI's page named no
+    // date); the live listing is the authority either way (docs/providers.md).
+    { id: 'gpt-image-1', title: 'GPT Image 1', inputFidelities: ['low', 'high'], ...GPT_IMAGE_1_FAMILY, shutdownDate: '2026-10-23', replacement: 'gpt-image-2.6-sunburst' },
     { id: 'gpt-image-1.5', title: 'GPT Image 1.5', inputFidelities: ['low', 'high'], ...GPT_IMAGE_1_FAMILY, ...RETIRED_2026_12_01 },
     { id: 'gpt-image-1-mini', title: 'GPT Image 1 mini', inputFidelities: [], ...GPT_IMAGE_1_FAMILY, ...RETIRED_2026_12_01 },
     { id: 'chatgpt-image-latest', title: 'ChatGPT Image (latest)', inputFidelities: ['low', 'high'], ...GPT_IMAGE_1_FAMILY, ...RETIRED_2026_12_01 },

@@ -7,7 +7,7 @@
  * behaviours.
  */
 import { BehaviourQueue, startFakeServer, RESULT_PNG, TINY_PNG, type FakeServer, type RecordedRequest } from './common.js';
-import { GEMINI_EXTENDED_RATIOS, GEMINI_OTHER_LISTED, GEMINI_SERVED, geminiModelNotFound } from './lifecycle.js';
+import { GEMINI_EXTENDED_RATIOS, GEMINI_OTHER_LISTED, GEMINI_SERVED, geminiModelNotFound, servedAt } from './lifecycle.js';
 
 export type GeminiBehaviour =
   /** An image in camelCase `inlineData` (or snake_case), optionally after a text part, optionally late. */
@@ -72,6 +72,8 @@ export interface GeminiFakeOptions {
   initial?: GeminiBehaviour;
   /** Extra image models this key can use beyond today's (a model newer than the driver's table). */
   extraModels?: string[];
+  /** The fake's date for model shutdowns (default: real time). */
+  clock?: { now(): Date };
 }
 
 export async function startGeminiFake(options: GeminiFakeOptions = {}): Promise<GeminiFake> {
@@ -83,10 +85,13 @@ export async function startGeminiFake(options: GeminiFakeOptions = {}): Promise<
   });
   const extra = options.extraModels ?? [];
   const withdrawn = new Set<string>();
+  const now = () => options.clock?.now() ?? new Date();
   const served = (model: string) =>
-    withdrawn.has(model) ? undefined : (GEMINI_SERVED[model] ?? (extra.includes(model) ? { imageSizes: [], extendedRatios: false, thinking: false } : undefined));
+    withdrawn.has(model) || !servedAt(GEMINI_SERVED[model]?.shutdownDate, now())
+      ? undefined
+      : (GEMINI_SERVED[model] ?? (extra.includes(model) ? { imageSizes: [], extendedRatios: false, thinking: false } : undefined));
   const listing = () => [
-    ...[...Object.keys(GEMINI_SERVED), ...extra].map((id) => ({ id, methods: ['generateContent', 'countTokens', 'batchGenerateContent'] })),
+    ...[...Object.keys(GEMINI_SERVED).filter((id) => servedAt(GEMINI_SERVED[id]?.shutdownDate, now())), ...extra].map((id) => ({ id, methods: ['generateContent', 'countTokens', 'batchGenerateContent'] })),
     ...GEMINI_OTHER_LISTED,
   ]
     .filter((m) => !withdrawn.has(m.id))

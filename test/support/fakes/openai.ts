@@ -6,7 +6,7 @@
  * at least one `image[]`), and plays the behaviours.
  */
 import { BehaviourQueue, startFakeServer, RESULT_JPEG, RESULT_PNG, type FakeServer } from './common.js';
-import { OPENAI_OTHER_LISTED, OPENAI_SERVED, openaiModelNotFound } from './lifecycle.js';
+import { OPENAI_OTHER_LISTED, OPENAI_SERVED, openaiModelNotFound, servedAt } from './lifecycle.js';
 
 export type OpenAIBehaviour =
   | { kind: 'image'; delayMs?: number }
@@ -37,7 +37,10 @@ function flexibleSizeOk(size: string): boolean {
   return w % 16 === 0 && h % 16 === 0 && Math.max(w, h) <= 3840 && Math.max(w, h) / Math.min(w, h) <= 3 && pixels >= 655_360 && pixels <= 8_294_400;
 }
 
-export async function startOpenAIFake(options: { apiKey?: string; initial?: OpenAIBehaviour; extraModels?: string[] } = {}): Promise<OpenAIFake> {
+export async function startOpenAIFake(options: { apiKey?: string; initial?: OpenAIBehaviour; extraModels?: string[]; clock?: { now(): Date } } = {}): Promise<OpenAIFake> {
+  // Models past their shutdown date (by the fake's clock) are neither listed nor served.
+  const now = () => options.clock?.now() ?? new Date();
+  const served = (id: string) => (OPENAI_SERVED[id] && servedAt(OPENAI_SERVED[id].shutdownDate, now()) ? OPENAI_SERVED[id] : undefined);
   const apiKey = options.apiKey ?? 'sk-test-openai-key';
   const behaviours = new BehaviourQueue<OpenAIBehaviour>(options.initial ?? { kind: 'image' });
   let counter = 0;
@@ -50,7 +53,7 @@ export async function startOpenAIFake(options: { apiKey?: string; initial?: Open
     const extra = options.extraModels ?? [];
     if (ctx.record.method === 'GET' && ctx.record.path === '/v1/models') {
       if (ctx.req.headers.authorization !== `Bearer ${apiKey}`) return unauthorized();
-      const ids = [...Object.keys(OPENAI_SERVED), ...extra, ...OPENAI_OTHER_LISTED];
+      const ids = [...Object.keys(OPENAI_SERVED).filter((id) => served(id)), ...extra, ...OPENAI_OTHER_LISTED];
       return ctx.json(200, { object: 'list', data: ids.map((id) => ({ id, object: 'model', created: 1776729600, owned_by: 'system', shutdown_date: OPENAI_SERVED[id]?.shutdownDate ?? null })) }, headers);
     }
     if (ctx.record.method !== 'POST' || ctx.record.path !== '/v1/images/edits') return ctx.json(404, err('Not found', 'invalid_request_error', null, null), headers);
@@ -60,7 +63,7 @@ export async function startOpenAIFake(options: { apiKey?: string; initial?: Open
     const field = (name: string) => parts.find((p) => p.name === name && p.value !== undefined)?.value;
     if (field('response_format') !== undefined) return ctx.json(400, err("Unknown parameter: 'response_format'.", 'invalid_request_error', 'response_format', 'unknown_parameter'), headers);
     const model = field('model') ?? '';
-    const caps = OPENAI_SERVED[model] ?? (extra.includes(model) ? { flexibleSize: false, transparent: false, inputFidelity: false, shutdownDate: null } : undefined);
+    const caps = served(model) ?? (extra.includes(model) ? { flexibleSize: false, transparent: false, inputFidelity: false, shutdownDate: null } : undefined);
     if (!caps) return ctx.json(404, { error: openaiModelNotFound(model) }, headers);
     const size = field('size');
     if (size !== undefined && !SIZES.includes(size) && !(caps.flexibleSize && flexibleSizeOk(size))) {
