@@ -166,6 +166,10 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       workerCount: config.workerCount,
       instanceId,
       guestLinkBase: () => config.publicBaseUrl,
+      modelGone: (provider, settings, request) => {
+        const lister = providers.models(provider);
+        return lister && typeof settings.model === 'string' ? models.unlisted(lister, settings.model, request) : undefined;
+      },
       onProviderWork: (provider, outcome, seconds) => metrics?.observeProviderWork(provider, outcome, seconds),
     });
     metrics = new Metrics({ db: database.db, media, busyWorkers: () => workers.busy, workerCount: config.workerCount });

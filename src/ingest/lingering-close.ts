@@ -5,7 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
  * nginx's lingering_time and lingering_timeout). Bounded, so a stranger cannot hold a connection
  * with it: the bytes are read and dropped, never stored.
  */
-export const LINGER = { totalMs: 30_000, idleMs: 5_000, graceMs: 2_000, maxSockets: 256 } as const;
+export const LINGER = { totalMs: 30_000, idleMs: 5_000, graceMs: 2_000, maxSockets: 64 } as const;
 
 /** Sockets lingering now (beyond LINGER.maxSockets a refused connection is closed at once, as before). */
 let lingering = 0;

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { AppDeps } from '../deps.js';
 import { AppError, ErrorSchema } from '../errors.js';
 import { queueStatement } from '../queue/statements.js';
-import { readAdmission } from './statements.js';
+import { readAdmission, type Admission } from './statements.js';
 import { AttemptThrottle, clientKey } from '../auth/attempts.js';
 import { BOOTH_FIELD_LIMITS, emptyUpload, photoLimitBytes, photoOf, receiveUpload, type ReceivedFile, type ReceivedUpload } from '../media/upload.js';
 import { markJobAnswered, queueBusy, releaseJobFiles, submitAndWait } from '../queue/submit.js';
@@ -38,6 +38,22 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
   // Photo bytes whose password has not come yet (file first): bounded per address and in all.
   const unverified = new UnverifiedUploads({ budgetBytes: config.unverifiedUploadBudgetBytes, perAddress: config.unverifiedUploadsPerAddress, total: config.maxConcurrentUploads });
   const trusted = new TrustedAddresses(clock);
+  // Requests for one slot arriving while its admission is being read share that read: under a
+  // flood of strangers a booth joins the statement in flight instead of queueing behind hundreds
+  // for the pool (bench:security (d)). Stale by at most one statement's time; the enqueue's locked
+  // insert stays the decision.
+  const admissions = new Map<string, Promise<Admission>>();
+  const admit = (slotId: string, at: Date): Promise<Admission> => {
+    const pending = admissions.get(slotId);
+    if (pending) return pending;
+    const read = queueStatement(() => readAdmission(db, slotId, at));
+    admissions.set(slotId, read);
+    const done = () => {
+      if (admissions.get(slotId) === read) admissions.delete(slotId);
+    };
+    read.then(done, done);
+    return read;
+  };
   // Wrong passwords per client address, and per address and slot (a booth elsewhere is unaffected).
   const throttle = new AttemptThrottle({ clock, freeFailures: config.ingestFreeFailures });
   const transfer = {
@@ -128,7 +144,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
         // runtime settings and the queue's fill are read in one statement.
         // Only ids of the slot-NNN form reach the database (a NUL or a path would only make it fail).
         if (!isSlotId(slotId)) throw slotNotFound(slotId);
-        const admission = await queueStatement(() => readAdmission(db, slotId, receivedAt));
+        const admission = await admit(slotId, receivedAt);
         const { slot, inFlight } = admission;
         const runtime = settings.runtimeOf(admission.settings);
         if (!slot || !slot.enabled) throw slotNotFound(slotId);

@@ -153,6 +153,27 @@ export class ModelCatalog {
     }
   }
 
+  /**
+   * The image model ids of the provider's last live list while it is fresh (never a network call:
+   * the booth's path asks this); undefined when there is none. A key change drops it (invalidate).
+   */
+  cachedLiveIds(lister: ModelLister): Set<string> | undefined {
+    const cached = this.cache.get(lister.modelTable.provider);
+    if (!cached || this.options.clock.now().getTime() - cached.at >= this.ttlMs) return undefined;
+    return new Set(cached.models.filter((m) => lister.modelTable.isImageModel(m.id, m)).map((m) => m.id));
+  }
+
+  /**
+   * A table model the key's fresh live list no longer offers, as the failure a call to it would
+   * bring (model_unavailable with the replacement), without the call; undefined when it is listed
+   * or there is no fresh list. The live list is the authority over our table.
+   */
+  unlisted(lister: ModelLister, model: string, request: { slotId: string; clock: Clock }): ProviderFailure | undefined {
+    const live = this.cachedLiveIds(lister);
+    if (!live || live.has(model)) return undefined;
+    return modelUnavailable(lister.modelTable, model, request);
+  }
+
   /** The image model ids the provider lists for the key (cached); undefined without a key or on failure. */
   async liveIds(lister: ModelLister): Promise<Set<string> | undefined> {
     const live = await this.live(lister);

@@ -41,6 +41,11 @@ export interface WorkerPoolDeps {
   guestLinkBase?: () => string | undefined;
   /** Fallback poll when no notification arrives (a lost LISTEN connection, say). */
   pollIntervalMs?: number;
+  /**
+   * Why a step's model cannot be called, known without calling it (the key's live model list no
+   * longer offers it: src/providers/models.ts ModelCatalog.unlisted); undefined to call.
+   */
+  modelGone?: (provider: string, settings: Record<string, unknown>, request: { slotId: string; clock: Clock }) => ProviderFailure | undefined;
 }
 
 /** The next provider of a failover is tried only with at least this much time left. */
@@ -404,6 +409,12 @@ export class WorkerPool {
       const started = performance.now();
       try {
         if (i > 0) log.warn({ from: steps[i - 1]!.provider, to: step.provider, reason: (lastError as ProviderFailure | undefined)?.reason }, 'failing over to the next provider');
+        // A model the key's live list dropped fails at once, without a round trip to the provider.
+        const gone = this.deps.modelGone?.(step.provider, settings, { slotId: job.slot_id, clock });
+        if (gone) {
+          calls.push({ provider: step.provider, ...(typeof settings.model === 'string' ? { model: settings.model } : {}), attempt: 1, durationMs: 0, outcome: 'failure', detail: `${gone.reason}: not in the key's live model list (no call made)` });
+          throw gone;
+        }
         const produced = await driver.process({
           jobId: job.id,
           slotId: job.slot_id,

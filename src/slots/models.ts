@@ -8,7 +8,7 @@ import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
 import type { SlotNotice } from '../db/schema.js';
 import type { Logger } from '../logger.js';
-import { findModel, modelStatus, replacementFor, type ModelStatus } from '../providers/models.js';
+import { findModel, modelStatus, replacementFor, type ModelLister, type ModelStatus } from '../providers/models.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { listSlotSettingsForProvider, replaceSlotSettingsWithNotice } from './statements.js';
 
@@ -19,25 +19,35 @@ export interface SlotModelView {
   /** In the provider's table; false: chosen from the live list (common parameters only). */
   known: boolean;
   shutdown_date?: string;
-  /** Where to move (deprecated or shut-down models). */
+  /** Where to move (deprecated, shut-down or unavailable models). */
   replacement?: string;
+  /** false: the key's live model list no longer offers it (whatever our table says): its jobs fail at once. */
+  available?: false;
 }
 
-/** The model of a slot's settings, when its provider has models. */
-export function slotModelView(providers: ProviderRegistry, provider: string, settings: Record<string, unknown>, now: Date): SlotModelView | undefined {
+/**
+ * The model of a slot's settings, when its provider has models. With the key's live list at hand
+ * (`liveIds`, the catalog's fresh cache), a model it no longer offers is marked unavailable, with
+ * where to move.
+ */
+export function slotModelView(providers: ProviderRegistry, provider: string, settings: Record<string, unknown>, now: Date, liveIds?: (lister: ModelLister) => Set<string> | undefined): SlotModelView | undefined {
   const lister = providers.models(provider);
   const id = typeof settings.model === 'string' ? settings.model : lister?.modelTable.defaultModel;
   if (!lister || !id) return undefined;
   const known = findModel(lister.modelTable, id);
-  if (!known) return { id, title: id, status: 'active', known: false };
+  const live = liveIds?.(lister);
+  const unlisted = live !== undefined && !live.has(id);
+  if (!known) return { id, title: id, status: 'active', known: false, ...(unlisted ? { available: false as const, replacement: lister.modelTable.defaultModel } : {}) };
   const status = modelStatus(known, now);
+  const replacement = replacementFor(lister.modelTable, id, now);
   return {
     id,
     title: known.title,
     status,
     known: true,
     ...(known.shutdownDate ? { shutdown_date: known.shutdownDate } : {}),
-    ...(status !== 'active' ? { replacement: replacementFor(lister.modelTable, id, now) } : {}),
+    ...(status !== 'active' ? { replacement } : {}),
+    ...(unlisted && status !== 'shut_down' ? { available: false as const, replacement: replacement === id ? lister.modelTable.defaultModel : replacement } : {}),
   };
 }
 

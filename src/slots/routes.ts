@@ -52,7 +52,7 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
     const [rows, templates] = await Promise.all([listSlotsForAdmin(db, startOfToday(clock.now()), slotId, clock.now()), listTemplateRows(db, slotId)]);
     const base = baseUrlOf(deps, request);
     const now = clock.now();
-    return Promise.all(rows.map(async (r) => slotView(r, templates, base, await readiness(r.provider), slotModelView(providers, r.provider, r.settings, now))));
+    return Promise.all(rows.map(async (r) => slotView(r, templates, base, await readiness(r.provider), slotModelView(providers, r.provider, r.settings, now, (lister) => deps.models.cachedLiveIds(lister)))));
   };
 
   const loadView = async (request: FastifyRequest, id: string): Promise<SlotView> => {

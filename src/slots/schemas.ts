@@ -53,6 +53,7 @@ export const SlotSchema = Type.Object({
       known: Type.Boolean(),
       shutdown_date: Type.Optional(Type.String()),
       replacement: Type.Optional(Type.String()),
+      available: Type.Optional(Type.Literal(false, { description: "The key's live model list no longer offers this model: its booth jobs fail at once (model_unavailable); move to `replacement`" })),
     }),
   ),
   notice: Type.Optional(

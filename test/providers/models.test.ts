@@ -200,6 +200,32 @@ describe('AI models: lifecycle, live catalog, migration off retired models', () 
     }
   });
 
+  it("a model the key's live list drops: the slot says so before the event, and its shots fail at once without a call", async () => {
+    await putSlot('slot-009', 'gemini', { model: 'gemini-nano-banana-2.1', prompt: 'Poster' });
+    expect((await api('GET', '/api/slots/slot-009')).body.model).not.toHaveProperty('available');
+    gemini.withdrawn.add('gemini-nano-banana-2.1');
+    try {
+      // The list is read again (hourly, or at once after Settings → Check).
+      expect((await api('POST', '/api/settings/provider-keys/gemini/check')).body.image_models).not.toContain('gemini-nano-banana-2.1');
+      const catalog = await api('GET', '/api/providers/gemini/models');
+      expect(catalog.body.models.find((m: { id: string }) => m.id === 'gemini-nano-banana-2.1')).toMatchObject({ status: 'active', live: false });
+      const slot = (await api('GET', '/api/slots/slot-009')).body;
+      expect(slot.model).toMatchObject({ id: 'gemini-nano-banana-2.1', status: 'active', available: false, replacement: 'gemini-3.1-flash-lite-image' });
+      gemini.requests.length = 0;
+      const res = await postIngest(server.url, 'slot-009', { password: TEST_INGEST_PASSWORD, file: await jpegBytes(320, 240) });
+      expect(res.status).toBe(502);
+      const body = await jsonOf(res);
+      expect(body.error.details.reason).toBe('model_unavailable');
+      // No round trip: the provider never saw the shot.
+      expect(gemini.requests.filter((r) => r.method === 'POST')).toHaveLength(0);
+      const job = await api('GET', `/api/jobs/${body.error.details.job_id}`);
+      expect(job.body.failure_detail.message).toContain('switch slot-009 to');
+    } finally {
+      gemini.withdrawn.delete('gemini-nano-banana-2.1');
+      await api('POST', '/api/settings/provider-keys/gemini/check');
+    }
+  });
+
   it('Settings "Check" of a key: the same listing call says valid with the image models, or invalid with the reason; Turbotext cannot be checked', async () => {
     const ok = await api('POST', '/api/settings/provider-keys/gemini/check');
     expect(ok.status).toBe(200);

@@ -141,12 +141,22 @@ describe('Turbotext driver against the fake Turbotext server', () => {
     ]);
   });
 
-  it('deepfake_photo: photo as url, target as url_image_target, absolute URL in data.image', async () => {
+  it('deepfake_photo: the target (whose face is replaced) as url, the photo (the face to use) as url_image_target; swap_roles reverses them', async () => {
     fake.setBehaviour({ kind: 'result', reconnects: 1, uploaded: 'data_image_only' });
     const out = await run('deepfake_photo', { face_restore: true }, { templates: [target] }).result;
     expect(out.bytes.equals(RESULT_JPEG)).toBe(true);
     expect(Object.keys(apiCalls()[0]!.form!)).toEqual(['do', 'url', 'url_image_target', 'face_restore']);
     expect(apiCalls()[0]!.form!.face_restore).toBe('1');
+    const sizes = (i: number) => Object.fromEntries(fake.jobs[i]!.downloads.map((d) => [d.field, d.size]));
+    expect(sizes(0)).toEqual({ url: target.size, url_image_target: photo.size });
+    await run('deepfake_photo', { face_restore: true, swap_roles: true }, { templates: [target] }).result;
+    expect(sizes(1)).toEqual({ url: photo.size, url_image_target: target.size });
+  });
+
+  it('image2image: a result given only as a path in data.image is fetched from the API host', async () => {
+    fake.setBehaviour({ kind: 'result', reconnects: 1, uploaded: 'data_image_relative' });
+    const out = await run('generate_image2image', { prompt: 'Watercolour' }).result;
+    expect(out.bytes.equals(RESULT_JPEG)).toBe(true);
   });
 
   it('fails forbidden_content as moderation_blocked and a missing template clearly', async () => {

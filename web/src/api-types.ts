@@ -3136,6 +3136,11 @@ export interface paths {
                                 last_activity_at: string | null;
                                 max_upload_bytes: number | null;
                                 model?: {
+                                    /**
+                                     * @description The key's live model list no longer offers this model: its booth jobs fail at once (model_unavailable); move to `replacement`
+                                     * @enum {boolean}
+                                     */
+                                    available?: false;
                                     id: string;
                                     known: boolean;
                                     replacement?: string;
@@ -3269,6 +3274,11 @@ export interface paths {
                             last_activity_at: string | null;
                             max_upload_bytes: number | null;
                             model?: {
+                                /**
+                                 * @description The key's live model list no longer offers this model: its booth jobs fail at once (model_unavailable); move to `replacement`
+                                 * @enum {boolean}
+                                 */
+                                available?: false;
                                 id: string;
                                 known: boolean;
                                 replacement?: string;
@@ -3433,6 +3443,11 @@ export interface paths {
                             last_activity_at: string | null;
                             max_upload_bytes: number | null;
                             model?: {
+                                /**
+                                 * @description The key's live model list no longer offers this model: its booth jobs fail at once (model_unavailable); move to `replacement`
+                                 * @enum {boolean}
+                                 */
+                                available?: false;
                                 id: string;
                                 known: boolean;
                                 replacement?: string;
@@ -3737,6 +3752,11 @@ export interface paths {
                             last_activity_at: string | null;
                             max_upload_bytes: number | null;
                             model?: {
+                                /**
+                                 * @description The key's live model list no longer offers this model: its booth jobs fail at once (model_unavailable); move to `replacement`
+                                 * @enum {boolean}
+                                 */
+                                available?: false;
                                 id: string;
                                 known: boolean;
                                 replacement?: string;

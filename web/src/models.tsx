@@ -21,7 +21,7 @@ export function ModelNotes({ slot, onSwitched }: { slot: Slot; onSwitched: (s: S
     setBusy(true);
     setError(undefined);
     try {
-      onSwitched((await api<Slot>('POST', `/api/slots/${slot.id}/switch-model`, { updated_at: slot.updated_at })).data);
+      onSwitched((await api<Slot>('POST', `/api/slots/${slot.id}/switch-model`, { updated_at: slot.updated_at, ...(m?.replacement ? { model: m.replacement } : {}) })).data);
     } catch (e) {
       setError(e);
     } finally {
@@ -36,12 +36,14 @@ export function ModelNotes({ slot, onSwitched }: { slot: Slot; onSwitched: (s: S
           {slot.notice.dropped.length > 0 && ` ${t('modelMigratedDropped', { fields: slot.notice.dropped.join(', ') })}`}
         </p>
       )}
-      {m && m.status !== 'active' && (
-        <div class={m.status === 'shut_down' ? 'warning severe' : 'warning'} role="note" data-testid="model-warning">
+      {m && (m.status !== 'active' || m.available === false) && (
+        <div class={m.status === 'shut_down' || m.available === false ? 'warning severe' : 'warning'} role="note" data-testid="model-warning">
           <p>
             {m.status === 'shut_down'
               ? t('modelShutDown', { model: m.title === m.id ? m.id : `${m.title} (${m.id})` })
-              : m.shutdown_date
+              : m.available === false
+                ? t('modelUnavailable', { model: m.title === m.id ? m.id : `${m.title} (${m.id})` })
+                : m.shutdown_date
                 ? t('modelDeprecatedOn', { model: m.title === m.id ? m.id : `${m.title} (${m.id})`, date: day(m.shutdown_date) })
                 : t('modelDeprecated', { model: m.title === m.id ? m.id : `${m.title} (${m.id})` })}
           </p>

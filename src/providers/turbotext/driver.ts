@@ -141,8 +141,10 @@ export function createQueueFields(
     add('content', s.prompt);
   } else if (operation === 'deepfake_photo') {
     const s = settings as DeepfakePhotoSettings;
-    add('url', urls.photo);
-    add('url_image_target', urls.template);
+    // `url`: whose face is replaced (the template); `url_image_target`: the face to use (the
+    // guest's photo), as a public copy of the method docs says; swap_roles sends them reversed.
+    add('url', s.swap_roles === true ? urls.photo : urls.template);
+    add('url_image_target', s.swap_roles === true ? urls.template : urls.photo);
     add('face_restore', s.face_restore === false ? 0 : 1);
   }
   return fields;
@@ -159,9 +161,12 @@ export function resultImageUrl(json: FinalJson, baseUrl: string): string {
   if (forbidden === true || forbidden === 1 || forbidden === '1' || forbidden === 'true') {
     throw new ProviderCallFailure('moderation_blocked', 'Turbotext refused the image as forbidden content (forbidden_content)', { httpStatus: 200 });
   }
-  const images = Array.isArray(json.data?.image) ? (json.data.image as unknown[]) : [];
-  const absoluteImage = images.find((i): i is string => typeof i === 'string' && /^https?:\/\//.test(i));
-  const candidate = json.uploaded_image ?? json.data?.uploaded_image ?? absoluteImage;
+  // `data.image`: a list or one value, an absolute URL or a path on the API host (as a public copy of
+  // the method docs shows image2image results), resolved against the API's base URL.
+  const raw = json.data?.image;
+  const images = Array.isArray(raw) ? (raw as unknown[]) : raw === undefined ? [] : [raw];
+  const firstImage = images.find((i): i is string => typeof i === 'string' && i.trim() !== '');
+  const candidate = json.uploaded_image ?? json.data?.uploaded_image ?? firstImage;
   if (typeof candidate !== 'string' || candidate === '') {
     throw new ProviderCallFailure('invalid_response', 'Turbotext reported success without any image URL', { httpStatus: 200 });
   }

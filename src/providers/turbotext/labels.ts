@@ -13,6 +13,7 @@ export const TURBOTEXT_LABELS: ProviderLabelSet = {
       original_language: { title: 'Prompt language' },
       delivery: { title: 'Delivery' },
       face_restore: { title: 'Restore the face' },
+      swap_roles: { title: 'Swap the roles (if a test run puts the template’s face on the guest)' },
     },
     options: { poll: 'poll (ask for the result)', webhook: 'webhook (Turbotext calls back)' },
   },
@@ -25,6 +26,7 @@ export const TURBOTEXT_LABELS: ProviderLabelSet = {
     },
     templates: { style: 'Изображение стиля', target: 'Целевое изображение (чьё лицо заменяется)' },
     fields: {
+      swap_roles: { title: 'Поменять роли местами', description: 'Включите, если пробный запуск переносит лицо шаблона на гостя, а не наоборот (официальная документация Turbotext этого не уточняет).' },
       prompt: { title: 'Промпт (задание для ИИ)', description: 'Что сделать с фото.' },
       strength: { title: 'Сила эффекта', description: 'Насколько сильно меняется фото.' },
       seed: { title: 'Seed (зерно)', description: 'Одинаковое зерно даёт повторяемый результат.' },

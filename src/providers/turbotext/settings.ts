@@ -36,6 +36,11 @@ export const MixImagesSettingsSchema = Type.Object(
 export const DeepfakePhotoSettingsSchema = Type.Object(
   {
     face_restore: Type.Boolean({ default: true, description: 'Let Turbotext restore the swapped face.' }),
+    swap_roles: Type.Boolean({
+      default: false,
+      description:
+        "Send the roles the other way round: the photo as `url` and the template as `url_image_target`. Off (default), as a public copy of Turbotext's method docs reads them: `url` is the person whose face is replaced (the template), `url_image_target` the face to use (the guest's photo). No official page settles it: if a test run puts the template's face on the guest, turn this on.",
+    }),
     delivery: Delivery,
     output: Type.Optional(OutputSettingsSchema),
   },

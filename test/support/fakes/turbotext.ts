@@ -8,7 +8,7 @@
  */
 import { BehaviourQueue, startFakeServer, RESULT_JPEG, type FakeServer } from './common.js';
 
-export type UploadedImagePlacement = 'top' | 'data' | 'relative' | 'data_image_only' | 'missing_file';
+export type UploadedImagePlacement = 'top' | 'data' | 'relative' | 'data_image_only' | 'data_image_relative' | 'missing_file';
 
 export type TurbotextBehaviour =
   | {
@@ -79,6 +79,9 @@ export async function startTurbotextFake(options: { apiKey?: string; initial?: T
         return { success: true, uploaded_image: absolute, data: { image }, limits };
       case 'relative':
         return { success: true, data: { image, uploaded_image: relative }, limits };
+      case 'data_image_relative':
+        // As a public copy of the method docs shows image2image results: a path on the API host only.
+        return { success: true, data: { image: [relative] }, limits };
       case 'data_image_only':
         return { success: true, data: { image: [absolute], ...(b.kind === 'result' && b.forbiddenContent ? { forbidden_content: true } : {}) }, limits };
       default:
