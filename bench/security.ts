@@ -36,10 +36,17 @@ interface Child {
 
 async function startChild(env: Record<string, string>): Promise<Child> {
   const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/child.ts', 'photochanger'], { env: { ...process.env, PHOTOCHANGER_HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  for await (const line of readline.createInterface({ input: proc.stdout! })) {
-    if (line.startsWith('{')) return { proc, ...(JSON.parse(line) as { url: string; databaseUrl: string; mediaRoot: string }) };
-  }
-  throw new Error('the server did not start');
+  // Its output is read to the end (a pipe nobody reads would block the server's log writes).
+  const lines = readline.createInterface({ input: proc.stdout! });
+  return new Promise<Child>((resolve, reject) => {
+    let started = false;
+    lines.on('line', (line) => {
+      if (started || !line.startsWith('{"url"')) return;
+      started = true;
+      resolve({ proc, ...(JSON.parse(line) as { url: string; databaseUrl: string; mediaRoot: string }) });
+    });
+    lines.on('close', () => started || reject(new Error('the server did not start')));
+  });
 }
 
 const fds = (pid: number) => fs.readdirSync(`/proc/${pid}/fd`).length;
@@ -157,12 +164,25 @@ async function healthLatency(url: string): Promise<number> {
   return performance.now() - t;
 }
 
+/**
+ * The booth's latencies measured from its own process (a booth is another machine): the flood's
+ * client in this process would otherwise delay the booth's own reads and writes.
+ */
+async function boothLatenciesApart(url: string, n: number): Promise<number[]> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/security.ts', 'booth', url, String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((resolve) => child.on('exit', resolve));
+  return JSON.parse(out.trim().split('\n').pop()!) as number[];
+}
+
 async function main(): Promise<void> {
   const photo = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: '#c08040' } }).jpeg({ quality: 85 }).toBuffer();
   const child = await startChild({ PHOTOCHANGER_UPLOAD_RATE_GRACE_SECONDS: '3', PHOTOCHANGER_MAX_CONNECTIONS: '4096', PHOTOCHANGER_UNVERIFIED_UPLOAD_BUDGET_MIB: String(BUDGET_MIB) });
   const pid = child.proc.pid!;
   try {
     const baseline = await boothLatencies(child.url, photo, 10);
+    const baselineApart = await boothLatenciesApart(child.url, 10);
     const baseFds = fds(pid);
     const baseRss = rssMb(pid);
 
@@ -237,7 +257,7 @@ async function main(): Promise<void> {
     const startedD = performance.now();
     const flood = bounded(D, 400, (i) => slowFileFirst(child.url, slowForm, slowFirst, `127.0.5.${(i % 4) + 1}`));
     await new Promise((r) => setTimeout(r, 1500));
-    const duringD = await boothLatencies(child.url, photo, 10);
+    const duringD = await boothLatenciesApart(child.url, 10);
     const floodStatuses = await flood;
     const floodS = (performance.now() - startedD) / 1000;
     await new Promise((r) => setTimeout(r, 6000)); // lingering connections end (5 s of silence at most)
@@ -256,7 +276,7 @@ async function main(): Promise<void> {
     const startedE = performance.now();
     const fast = bounded(E, 16, (i) => post(child.url, '/ingest/slot-001', bigWrong(i), `127.0.6.${(i % 4) + 1}`).then((r) => r.status));
     await new Promise((r) => setTimeout(r, 500));
-    const duringE = await boothLatencies(child.url, photo, 10);
+    const duringE = await boothLatenciesApart(child.url, 10);
     const fastStatuses = await fast;
     const fastS = (performance.now() - startedE) / 1000;
     clearInterval(diskSampler);
@@ -297,7 +317,7 @@ async function main(): Promise<void> {
       '|---|---|',
       `| answers | ${tally(floodStatuses)} (429 \`too_many_requests\`: over the per-address cap; 408: cut off by the minimum rate; 503 \`uploads_busy\`: over the budget) |`,
       `| all ${D.toLocaleString('en')} answered within | ${f(floodS, 1)} s |`,
-      `| a password-first booth's p50 ms: baseline / during | ${f(median(baseline))} / ${f(median(duringD))} (**${(median(duringD) / median(baseline)).toFixed(2)}×**, target ≤ 1.1×) |`,
+      `| a password-first booth's p50 ms (measured from its own process): baseline / during | ${f(median(baselineApart))} / ${f(median(duringD))} (**${(median(duringD) / median(baselineApart)).toFixed(2)}×**, target ≤ 1.1×) |`,
       `| peak payload bytes on disk | ${(peakDisk / 1024 / 1024).toFixed(2)} MiB (budget ${BUDGET_MIB} MiB; the booth's own photos are in it too) |`,
       `| open file descriptors: idle / peak / 6 s after | ${idleFds} / ${peakFdsD} / ${afterFdsD} |`,
       '',
@@ -307,7 +327,7 @@ async function main(): Promise<void> {
       '|---|---|',
       `| answers | ${tally(fastStatuses)} (401: read, then refused and deleted; 429 \`too_many_attempts\`: the address guessed too often, refused before its body; 503: over the budget) |`,
       `| all answered within | ${f(fastS, 1)} s |`,
-      `| a password-first booth's p50 ms: baseline / during | ${f(median(baseline))} / ${f(median(duringE))} (**${(median(duringE) / median(baseline)).toFixed(2)}×**) |`,
+      `| a password-first booth's p50 ms (measured from its own process): baseline / during | ${f(median(baselineApart))} / ${f(median(duringE))} (**${(median(duringE) / median(baselineApart)).toFixed(2)}×**) |`,
       `| peak payload bytes on disk during (d) and (e) | ${(peakDisk / 1024 / 1024).toFixed(2)} MiB |`,
       `| payload bytes left after / descriptors 6 s after | ${leftBytes} / ${afterFdsE} (idle ${idleFds}) |`,
       '<!-- bench:security:end -->',
@@ -318,4 +338,9 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (process.argv[2] === 'booth') {
+  const photo = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: '#c08040' } }).jpeg({ quality: 85 }).toBuffer();
+  console.log(JSON.stringify(await boothLatencies(process.argv[3]!, photo, Number(process.argv[4] ?? 10))));
+} else {
+  await main();
+}

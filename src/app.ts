@@ -198,12 +198,18 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 const errorCodes = new WeakMap<FastifyReply, string>();
 
 /** The one place an error becomes an HTTP answer. */
+/** 5xx answers that shed load a client caused, not a fault of the server. */
+const SHEDDING_CODES: ReadonlySet<string> = new Set(['uploads_busy']);
+
 export function sendError(error: FastifyError | AppError | Error, correlationId: string, reply: FastifyReply, log: Logger): FastifyReply {
   if (reply.sent) return reply;
   if (error instanceof AppError) {
     errorCodes.set(reply, error.code);
     if (error.headers) void reply.headers(error.headers);
-    if (error.status >= 500) log.warn({ code: error.code, err: error.cause instanceof Error ? { message: error.cause.message } : undefined }, error.message);
+    // A server's trouble is a warning; shedding a stranger's flood (uploads_busy) is not, and one
+    // line per refused request would turn a flood into a log flood (the refusals are counted).
+    if (error.status >= 500 && !SHEDDING_CODES.has(error.code)) log.warn({ code: error.code, err: error.cause instanceof Error ? { message: error.cause.message } : undefined }, error.message);
+    else if (error.status >= 500) log.debug({ code: error.code }, error.message);
     return reply.code(error.status).send(errorBody(error.code, error.message, error.details));
   }
   const fe = error as FastifyError;

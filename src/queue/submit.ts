@@ -191,6 +191,7 @@ const BOOTH_MESSAGES: Record<string, string> = {
   rate_limited: 'The AI provider is rate-limiting this account; retry shortly',
   quota_exceeded: "The AI provider account's quota is exhausted",
   auth_failed: 'The AI provider rejected the configured API key',
+  organization_unverified: "The AI provider requires the key's organization to be verified for this model",
   provider_unavailable: 'The AI provider is unavailable',
   network_error: 'The AI provider could not be reached',
   deadline_exceeded: 'The AI provider did not answer in time',

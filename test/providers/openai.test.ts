@@ -198,6 +198,38 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
     }
   });
 
+  it("an unverified organization's 403 has its own reason and says what to do (not a rejected key)", async () => {
+    fake.setBehaviour({
+      kind: 'error',
+      status: 403,
+      code: null,
+      type: 'invalid_request_error',
+      message: 'Your organization must be verified to use the model `gpt-image-2`. Please go to: https://platform.openai.com/settings/organization/general and click on Verify Organization. If you just verified, it can take up to 15 minutes for access to propagate.',
+    });
+    const err = (await rejectionOf(run({}).result)) as ProviderFailure;
+    expect(err.reason).toBe('organization_unverified');
+    expect(err.message).toContain('Settings → Organization → General');
+    fake.setBehaviour({ kind: 'error', status: 403, code: null, type: 'invalid_request_error', message: 'You are not allowed to sample from this model' });
+    expect(((await rejectionOf(run({}).result)) as ProviderFailure).reason).toBe('auth_failed');
+  });
+
+  it('sends no OpenAI-Organization or OpenAI-Project header, whatever the server environment holds', async () => {
+    const saved = { org: process.env.OPENAI_ORG_ID, project: process.env.OPENAI_PROJECT_ID };
+    process.env.OPENAI_ORG_ID = 'org-from-the-environment';
+    process.env.OPENAI_PROJECT_ID = 'proj-from-the-environment';
+    try {
+      await run({}).result;
+      const headers = fake.requests.at(-1)!.headers;
+      expect(headers['openai-organization']).toBeUndefined();
+      expect(headers['openai-project']).toBeUndefined();
+    } finally {
+      if (saved.org === undefined) delete process.env.OPENAI_ORG_ID;
+      else process.env.OPENAI_ORG_ID = saved.org;
+      if (saved.project === undefined) delete process.env.OPENAI_PROJECT_ID;
+      else process.env.OPENAI_PROJECT_ID = saved.project;
+    }
+  });
+
   it('maps 401 to auth_failed and never logs the key', async () => {
     const wrong = 'sk-proj-WRONGsecretKEY0123456789';
     const d = createOpenAIProvider({ baseUrl: fake.baseUrl, keys: staticKeySource({ openai: wrong }), maxConcurrency: 1 });

@@ -114,6 +114,16 @@ function httpFailure(status: number, body: Buffer, headers: Headers, now: Date, 
   if (status === 404 && (code === 'model_not_found' || /model .* does not exist/i.test(text))) {
     return new ProviderCallFailure('model_unavailable', `OpenAI does not know this model (${what}): ${text}`, opts, requestId);
   }
+  // An organization that has not passed OpenAI's verification may not use the GPT Image models:
+  // the key is fine, the account needs a step the operator takes once.
+  if (status === 403 && /must be verified|verify (your |the )?organi[sz]ation/i.test(text)) {
+    return new ProviderCallFailure(
+      'organization_unverified',
+      `OpenAI requires the key's organization to be verified for this model: verify it at platform.openai.com → Settings → Organization → General (it can take a few minutes), or use another key (${what}): ${text}`,
+      opts,
+      requestId,
+    );
+  }
   if (status === 401 || status === 403) return new ProviderCallFailure('auth_failed', `OpenAI rejected the API key (${what}): ${text}`, opts, requestId);
   if (status === 429 && (code === 'insufficient_quota' || e?.type === 'insufficient_quota')) {
     return new ProviderCallFailure('quota_exceeded', `OpenAI account quota exhausted (${what}): ${text}`, opts, requestId);
@@ -190,7 +200,9 @@ export function createOpenAIProvider(options: OpenAIProviderOptions): ProviderDr
           { Response },
         );
         const { default: OpenAISdk } = await import('openai');
-        const client = new OpenAISdk({ apiKey: key, baseURL: `${baseUrl}/v1`, maxRetries: 0, fetch: sdkFetch });
+        // organization/project null: the SDK would otherwise read OPENAI_ORG_ID / OPENAI_PROJECT_ID
+        // from the server's environment and send them with every call; the key alone decides.
+        const client = new OpenAISdk({ apiKey: key, baseURL: `${baseUrl}/v1`, maxRetries: 0, fetch: sdkFetch, organization: null, project: null });
         await client.images.edit(buildOpenAIEditParams(settings, images), { signal: request.signal }).catch((err: unknown) => {
           if (transportError) throw transportError;
           if (request.signal.aborted) throw abortReason(request.signal);
