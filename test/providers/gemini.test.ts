@@ -152,6 +152,20 @@ describe('Gemini driver against the fake Gemini server', () => {
     }
   });
 
+  it('the fake refuses a field the API does not know, as the API does (so a request-builder slip fails here)', async () => {
+    const send = (body: unknown) =>
+      fetch(`${fake.baseUrl}/v1beta/models/gemini-3.1-flash-lite-image:generateContent`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-goog-api-key': fake.apiKey }, body: JSON.stringify(body) });
+    const contents = [{ role: 'user', parts: [{ text: 'x' }] }];
+    const top = await send({ contents, responseModalities: ['IMAGE'] });
+    expect(top.status).toBe(400);
+    expect(((await top.json()) as { error: { message: string; status: string } }).error).toMatchObject({ status: 'INVALID_ARGUMENT', message: expect.stringContaining('Unknown name "responseModalities"') });
+    const nested = await send({ contents, generationConfig: { responseModalities: ['IMAGE'], imageConfig: { imageSize: '1K', quality: 'hd' } } });
+    expect(nested.status).toBe(400);
+    expect(((await nested.json()) as { error: { message: string } }).error.message).toContain('Unknown name "quality"');
+    // What the driver builds passes.
+    expect((await send({ contents, generationConfig: { responseModalities: ['IMAGE'], imageConfig: { imageSize: '1K' } } })).status).toBe(200);
+  });
+
   it('lists the models of the key from GET /v1beta/models, every page', async () => {
     const lister = driver as unknown as ModelLister;
     fake.requests.length = 0;
