@@ -8,6 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { authRoutes } from './auth/routes.js';
 import { AppError, errorBody } from './errors.js';
+import { capConnectionsPerAddress } from './ops/connection-caps.js';
 import { INGEST_PATHS, ingestRoutes } from './ingest/routes.js';
 import type { Logger } from './logger.js';
 import { mediaPurgeRoutes } from './media/purge-routes.js';
@@ -105,6 +106,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       // Connections beyond this are closed at once: headroom stays below the file limit for the
       // uploads being written, the database and the logs.
       server.maxConnections = connectionLimit(deps.config.maxConnections);
+      // And per client address, so one address's idle sockets cannot take them all.
+      capConnectionsPerAddress(server, deps.config.maxConnectionsPerAddress, deps.config.trustProxy);
       // Slowloris on the headers: a request's headers must arrive within 20 s.
       server.headersTimeout = 20_000;
       // Backstop for any request body (the ingest enforces its own, finer bounds).

@@ -32,6 +32,8 @@ export interface Config {
   unverifiedUploadsPerAddress: number;
   /** Open HTTP connections this process accepts (kept below its file limit). */
   maxConnections: number;
+  /** Open HTTP connections from one client address (an IPv6 /64 is one); trusted proxies excepted. */
+  maxConnectionsPerAddress: number;
   /** Memory one image may take decoded, and all decodes at once (MiB). */
   decodeMaxMib: number;
   decodeBudgetMib: number;
@@ -97,6 +99,7 @@ export const CONFIG_VARIABLES: VariableSpec[] = [
   { name: 'PHOTOCHANGER_UNVERIFIED_UPLOAD_BUDGET_MIB', default: '512', description: 'Photo bytes received before their password (a booth that sends the file first, then `password`) that this process keeps on disk at once, in MiB. Each such upload reserves its declared size (or 16 MiB for a chunked body, grown while there is room) when its photo begins; one that does not fit gets 503 `uploads_busy` with Retry-After before any of it is written. Uploads whose password came first (or in the URL), and uploads from an address that sent the right password in the last 12 h, are not counted.' },
   { name: 'PHOTOCHANGER_UNVERIFIED_UPLOADS_PER_ADDRESS', default: '4', description: 'Uploads without a verified password yet (file before the password) received at once from one client address (an IPv6 /64 is one); the next gets 429 `too_many_requests` with Retry-After.' },
   { name: 'PHOTOCHANGER_MAX_CONNECTIONS', default: '2048', description: 'Open HTTP connections one process accepts; further ones are closed at once. Lowered automatically to keep 256 file descriptors below the process limit (ulimit -n) for uploads, the database and logs.' },
+  { name: 'PHOTOCHANGER_MAX_CONNECTIONS_PER_ADDRESS', default: '64', description: 'Open HTTP connections one client address may hold (an IPv6 /64 is one); further ones are closed at once, before a byte is read. Addresses named in PHOTOCHANGER_TRUST_PROXY are not capped (nginx caps its clients with limit_conn). A booth needs one or two; a venue with many booths and guests behind one router shares the cap.' },
   { name: 'PHOTOCHANGER_INGEST_FREE_FAILURES', default: '5', description: 'Wrong ingest passwords one client address may send before it must wait (2 s, doubling up to 15 min; 429 `too_many_attempts` with Retry-After). A booth at another address is not affected.' },
   { name: 'PHOTOCHANGER_DECODE_MAX_MIB', default: '256', description: 'Memory one image may take decoded (width × height × channels × bytes per sample, read from its header before decoding). A booth photo over it is refused with 413 `payload_too_large` (a 24 MP JPEG takes 72 MiB).' },
   { name: 'PHOTOCHANGER_DECODE_BUDGET_MIB', default: '768', description: 'Memory all image decodes of one process may take at once; a decode waits for room (within its job deadline).' },
@@ -236,6 +239,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     unverifiedUploadBudgetBytes: number('PHOTOCHANGER_UNVERIFIED_UPLOAD_BUDGET_MIB', between(1, 1024 * 1024)) * 1024 * 1024,
     unverifiedUploadsPerAddress: number('PHOTOCHANGER_UNVERIFIED_UPLOADS_PER_ADDRESS', between(1, 1000)),
     maxConnections: number('PHOTOCHANGER_MAX_CONNECTIONS', between(16, 1_000_000)),
+    maxConnectionsPerAddress: number('PHOTOCHANGER_MAX_CONNECTIONS_PER_ADDRESS', between(2, 1_000_000)),
     ingestFreeFailures: number('PHOTOCHANGER_INGEST_FREE_FAILURES', between(1, 1000)),
     trustProxy: parseTrustProxy(optional('PHOTOCHANGER_TRUST_PROXY'), problems),
     decodeMaxMib: number('PHOTOCHANGER_DECODE_MAX_MIB', between(16, 64 * 1024)),

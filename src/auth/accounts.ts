@@ -84,8 +84,10 @@ export async function resetPassword(db: Db, clock: Clock, username: string, pass
  */
 export async function setPermissions(db: Db, clock: Clock, username: string, permissions: Permission[]): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
-    const managers = await lockAccountManagers(trx);
+    const accounts = await lockAccounts(trx);
+    const managers = accounts.filter((a) => a.permissions.includes('accounts:write')).map((a) => a.username);
     if (managers.length === 1 && managers[0] === username && !permissions.includes('accounts:write')) throw lastManager(username);
+    keepsFullAdministrator(accounts.map((a) => (a.username === username ? { ...a, permissions } : a)), username);
     const result = await trx
       .updateTable('admin_account')
       .set({ permissions, updated_at: clock.now(), credentials_changed_at: clock.now() })
@@ -98,18 +100,30 @@ export async function setPermissions(db: Db, clock: Clock, username: string, per
 /** Removes an account and its sessions. Refused (409) for the last account that manages accounts. False: no such account. */
 export async function removeAccount(db: Db, username: string): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
-    const managers = await lockAccountManagers(trx);
+    const accounts = await lockAccounts(trx);
+    const managers = accounts.filter((a) => a.permissions.includes('accounts:write')).map((a) => a.username);
     if (managers.length === 1 && managers[0] === username) throw lastManager(username);
+    keepsFullAdministrator(accounts.filter((a) => a.username !== username), username);
     await trx.deleteFrom('admin_session').where('username', '=', username).execute();
     const result = await trx.deleteFrom('admin_account').where('username', '=', username).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   });
 }
 
-/** The accounts holding accounts:write, locked until the transaction ends (two removals cannot both pass). */
-async function lockAccountManagers(trx: Db): Promise<string[]> {
-  const rows = await trx.selectFrom('admin_account').select('username').where(sql<boolean>`'accounts:write' = ANY(permissions)`).forUpdate().execute();
-  return rows.map((r) => r.username);
+/** Every account with its permissions, locked until the transaction ends (two changes cannot both pass the checks). */
+async function lockAccounts(trx: Db): Promise<{ username: string; permissions: string[] }[]> {
+  return trx.selectFrom('admin_account').select(['username', 'permissions']).orderBy('username').forUpdate().execute();
+}
+
+/**
+ * At least one account always holds every permission (docs/security.md): a change that would
+ * leave none is refused (409), so no combination of partial accounts can lock the owner out.
+ */
+function keepsFullAdministrator(after: readonly { permissions: readonly string[] }[], username: string): void {
+  if (after.some((a) => PERMISSIONS.every((p) => a.permissions.includes(p)))) return;
+  throw new AppError('conflict', `After this change no account would hold every permission; give another account all of them first (${username})`, {
+    details: { reason: 'last_full_administrator', username },
+  });
 }
 
 function lastManager(username: string): AppError {

@@ -231,7 +231,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
         summary: "Change an account's permissions, or set a new password for it",
         description:
           'Either changes what the account ends: a new password ends its sessions and tokens; new permissions end its bearer tokens (its web sessions see them at once). ' +
-          '409 conflict when no account could manage accounts afterwards; 403 forbidden (details.not_held) when adding a permission the caller does not hold.',
+          '403 forbidden (details.not_held) when the account holds a permission the caller does not hold, or when adding one; 409 conflict when no account could manage accounts, or none would hold every permission, afterwards.',
         tags: ['auth'],
         security: BEARER_SECURITY,
         params: UsernameParams,
@@ -249,9 +249,11 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
       const problems = credentialErrors(undefined, password);
       if (problems.length) throw new AppError('invalid_settings', problems.map((e) => e.message).join('; '), { details: { errors: problems } });
       const fields: string[] = [];
+      const before = await findAccount(deps.db, username);
+      if (!before) throw noAccount(username);
+      // Only an account holding all of another's permissions may change its password or permissions.
+      outranks(request.principal!.permissions, before.permissions, username);
       if (permissions !== undefined) {
-        const before = await findAccount(deps.db, username);
-        if (!before) throw noAccount(username);
         grantable(request.principal!.permissions, permissions.filter((p) => !before.permissions.includes(p)));
         if (!(await setPermissions(deps.db, deps.clock, username, permissions))) throw noAccount(username);
         fields.push('permissions');
@@ -273,7 +275,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
       onRequest: requirePermission(deps.auth, 'accounts:write'),
       schema: {
         summary: 'Remove an administrator account (its sessions and tokens stop working at once)',
-        description: '409 conflict for your own account and for the last account that can manage accounts.',
+        description: '403 forbidden (details.not_held) when the account holds a permission the caller does not hold; 409 conflict for your own account, the last account that can manage accounts, and when no account would hold every permission afterwards.',
         tags: ['auth'],
         security: BEARER_SECURITY,
         params: UsernameParams,
@@ -283,6 +285,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
     async (request, reply) => {
       const { username } = request.params;
       if (username === request.principal!.username) throw new AppError('conflict', 'You cannot remove your own account', { details: { reason: 'own_account', username } });
+      const target = await findAccount(deps.db, username);
+      if (!target) throw noAccount(username);
+      outranks(request.principal!.permissions, target.permissions, username);
       if (!(await removeAccount(deps.db, username))) throw noAccount(username);
       await audit(deps.db, deps.clock, { actor: request.principal!.username, action: 'account.remove', target: username });
       return reply.code(204).send(null);
@@ -299,6 +304,18 @@ function grantable(held: readonly string[], granted: readonly string[]): void {
   const notHeld = granted.filter((p) => !held.includes(p));
   if (notHeld.length > 0) {
     throw new AppError('forbidden', `You cannot grant a permission you do not hold: ${notHeld.join(', ')}`, { details: { not_held: notHeld } });
+  }
+}
+
+/**
+ * Changing another account's password or permissions, or removing it, needs every permission that
+ * account holds (403 forbidden, naming the ones missing): accounts:write alone cannot take over
+ * an administrator.
+ */
+function outranks(held: readonly string[], target: readonly string[], username: string): void {
+  const notHeld = target.filter((p) => !held.includes(p));
+  if (notHeld.length > 0) {
+    throw new AppError('forbidden', `${username} holds permissions you do not hold: ${notHeld.join(', ')}`, { details: { not_held: notHeld, username } });
   }
 }
 

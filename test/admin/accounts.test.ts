@@ -136,17 +136,45 @@ describe('accounts: your own password, and administrators managing accounts', ()
     const demote = await call('PUT', '/api/accounts/admin', admin, { permissions: ['slots:read'] });
     expect(demote.status).toBe(409);
     expect((await jsonOf(demote)).error.details.reason).toBe('last_account_manager');
-    // A second manager may remove the first, and then cannot demote itself.
-    expect((await call('POST', '/api/accounts', admin, { username: 'manager', password: 'manager-pass-1', permissions: ['accounts:write', 'settings:read'] })).status).toBe(201);
+    // A second manager may remove an account that holds nothing it lacks.
+    expect((await call('POST', '/api/accounts', admin, { username: 'manager', password: 'manager-pass-1', permissions: ['accounts:write', 'settings:read', 'stats:read'] })).status).toBe(201);
     const manager = await login('manager', 'manager-pass-1');
     expect((await call('DELETE', '/api/accounts/operator', asSession(manager))).status).toBe(204);
     if (op) expect((await call('GET', '/api/me', asSession(op))).status).toBe(401);
     expect((await call('DELETE', '/api/accounts/operator', asSession(manager))).status).toBe(404);
-    expect((await call('DELETE', `/api/accounts/${TEST_ADMIN.username}`, asSession(manager))).status).toBe(204);
-    expect((await call('PUT', '/api/accounts/manager', asSession(manager), { permissions: ['settings:read'] })).status).toBe(409);
     const audit = await server.database.db.selectFrom('audit_log').select(['actor', 'action', 'target']).where('action', 'like', 'account.%').orderBy('id').execute();
-    expect(audit.map((a) => `${a.actor} ${a.action} ${a.target}`)).toEqual(
-      expect.arrayContaining(['admin account.create operator', 'operator account.password operator', 'manager account.remove operator', 'manager account.remove admin']),
-    );
+    expect(audit.map((a) => `${a.actor} ${a.action} ${a.target}`)).toEqual(expect.arrayContaining(['admin account.create operator', 'operator account.password operator', 'manager account.remove operator']));
+  });
+
+  it('accounts:write alone never takes over an administrator: no password, permission or removal of an account holding more', async () => {
+    // The red team's account: accounts:write and one more permission, nothing else.
+    expect((await call('POST', '/api/accounts', admin, { username: 'intruder', password: 'intruder-pass-1', permissions: ['accounts:write', 'stats:read'] })).status).toBe(201);
+    const intruder = await login('intruder', 'intruder-pass-1');
+    const takeover = await call('PUT', '/api/accounts/admin', asSession(intruder), { password: 'owned-by-intruder-1' });
+    expect(takeover.status).toBe(403);
+    expect((await jsonOf(takeover)).error.details.not_held).toEqual(expect.arrayContaining(['slots:read', 'slots:write', 'settings:read', 'settings:write']));
+    expect((await call('POST', '/api/login', {}, { username: 'admin', password: 'owned-by-intruder-1' })).status).toBe(401);
+    expect((await call('PUT', '/api/accounts/admin', asSession(intruder), { permissions: ['slots:read'] })).status).toBe(403);
+    expect((await call('DELETE', '/api/accounts/admin', asSession(intruder))).status).toBe(403);
+    // The only holder of settings:write (besides admin) cannot be removed by it either.
+    expect((await call('POST', '/api/accounts', admin, { username: 'settings-owner', password: 'settings-pass-1', permissions: ['settings:write', 'settings:read'] })).status).toBe(201);
+    expect((await call('DELETE', '/api/accounts/settings-owner', asSession(intruder))).status).toBe(403);
+    const me = await jsonOf(await call('GET', '/api/me', admin));
+    expect(me.user?.permissions ?? me.permissions).toEqual(expect.arrayContaining(['settings:write', 'accounts:write']));
+    for (const name of ['intruder', 'settings-owner']) expect((await call('DELETE', `/api/accounts/${name}`, admin)).status).toBe(204);
+  });
+
+  it('at least one account always holds every permission', async () => {
+    // Another manager keeps accounts:write, so only the full-administrator rule stands in the way.
+    const partial = await call('PUT', '/api/accounts/admin', admin, { permissions: ['slots:read', 'slots:write', 'stats:read', 'settings:read', 'accounts:write'] });
+    expect(partial.status).toBe(409);
+    expect((await jsonOf(partial)).error.details.reason).toBe('last_full_administrator');
+    // With a second full administrator the first may step down, and then cannot remove it.
+    const all = ['slots:read', 'slots:write', 'stats:read', 'settings:read', 'settings:write', 'accounts:write'];
+    expect((await call('POST', '/api/accounts', admin, { username: 'owner2', password: 'owner2-pass-1', permissions: all })).status).toBe(201);
+    const owner2 = await login('owner2', 'owner2-pass-1');
+    expect((await call('PUT', '/api/accounts/admin', admin, { permissions: ['slots:read', 'accounts:write'] })).status).toBe(200);
+    expect((await call('DELETE', '/api/accounts/owner2', authHeader(server, ['slots:read', 'accounts:write']))).status).toBe(403);
+    expect((await call('PUT', '/api/accounts/admin', asSession(owner2), { permissions: all })).status).toBe(200);
   });
 });

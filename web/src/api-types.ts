@@ -207,7 +207,7 @@ export interface paths {
         get?: never;
         /**
          * Change an account's permissions, or set a new password for it
-         * @description Either changes what the account ends: a new password ends its sessions and tokens; new permissions end its bearer tokens (its web sessions see them at once). 409 conflict when no account could manage accounts afterwards; 403 forbidden (details.not_held) when adding a permission the caller does not hold.
+         * @description Either changes what the account ends: a new password ends its sessions and tokens; new permissions end its bearer tokens (its web sessions see them at once). 403 forbidden (details.not_held) when the account holds a permission the caller does not hold, or when adding one; 409 conflict when no account could manage accounts, or none would hold every permission, afterwards.
          */
         put: {
             parameters: {
@@ -348,7 +348,7 @@ export interface paths {
         post?: never;
         /**
          * Remove an administrator account (its sessions and tokens stop working at once)
-         * @description 409 conflict for your own account and for the last account that can manage accounts.
+         * @description 403 forbidden (details.not_held) when the account holds a permission the caller does not hold; 409 conflict for your own account, the last account that can manage accounts, and when no account would hold every permission afterwards.
          */
         delete: {
             parameters: {
