@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { sql } from 'kysely';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.js';

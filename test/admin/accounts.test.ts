@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonOf } from '../support/http.js';
-import { authHeader, startTestServer, TEST_ADMIN, type TestServer } from '../support/server.js';
+import { authHeader, startTestServer, type TestServer } from '../support/server.js';
 
 /** A logged-in web UI session: its cookie and CSRF token, as the browser holds them. */
 interface Session {
