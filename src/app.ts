@@ -72,7 +72,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       const given = req.headers['x-correlation-id'];
       return typeof given === 'string' && CORRELATION_ID.test(given) ? given : randomUUID();
     },
-    bodyLimit: 1024 * 1024,
+    // Admin JSON bodies (docs/security.md); the login and the slots set their own, the ingest and
+    // uploads stream multipart under their own limits.
+    bodyLimit: 64 * 1024,
     trustProxy: typeof deps.config.trustProxy === 'number' ? ((hops: number) => (_address: string, hop: number) => hop < hops)(deps.config.trustProxy) : deps.config.trustProxy,
     // Timeouts are set on the server below (serverFactory): Fastify ignores these with one.
     requestTimeout: 0,

@@ -19,6 +19,8 @@ export interface Config {
   databaseUrl: string | undefined;
   queueStatementTimeoutMs: number;
   queueMaxInFlightJobs: number;
+  /** Photos one client address may have in progress at once in this process (its share of the in-flight cap). */
+  queueSharePerAddress: number;
   tSyncResponseSeconds: number;
   maxUploadBytes: number;
   /** Ingest bodies received at once by this process (beyond: 429 before the body is read). */
@@ -90,6 +92,7 @@ export const CONFIG_VARIABLES: VariableSpec[] = [
   { name: 'PHOTOCHANGER_DATABASE_URL', default: undefined, description: 'PostgreSQL (14+) connection string. Unset: an embedded PostgreSQL is started under the data directory and stopped on shutdown.', secret: true },
   { name: 'PHOTOCHANGER_QUEUE_STATEMENT_TIMEOUT_MS', default: '5000', description: 'Timeout of every queue statement (and of acquiring a connection). Must be below T_sync_response. A statement over it answers 503 `queue_unavailable`.' },
   { name: 'PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS', default: '12', description: 'Unfinished jobs allowed at once across all instances; the next ingest gets 429 `queue_busy`.' },
+  { name: 'PHOTOCHANGER_QUEUE_SHARE_PER_ADDRESS', default: undefined, description: 'Photos one client address (an IPv6 /64 is one) may have in progress at once — being received or processed — in one process; the next gets 429 `queue_busy` (`details.reason` `address_share`). Default: half of PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS (at least 1), so one holder of the booth password cannot fill the queue. Booths behind one router share it: raise it there, or set PHOTOCHANGER_TRUST_PROXY behind a proxy.' },
   { name: 'PHOTOCHANGER_T_SYNC_RESPONSE_SECONDS', default: '48', description: 'T_sync_response: the hard window in which an ingest is answered (45–60 in production; lower values are accepted with a warning, for tests). The admin settings may override it within 45–60.' },
   { name: 'PHOTOCHANGER_MAX_UPLOAD_BYTES', default: String(HARD_MAX_UPLOAD_BYTES), description: 'Largest accepted upload in bytes (at most 2 GiB). A slot or provider may set a lower limit.' },
   { name: 'PHOTOCHANGER_MAX_CONCURRENT_UPLOADS', default: undefined, description: 'Booth uploads received at once by one process; the next one gets 429 `queue_busy` before its body is read. Default: twice PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS. Also, uploads being received count against the in-flight cap, so an upload the queue could not take is refused before it is read.' },
@@ -233,6 +236,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     tSyncResponseSeconds: tSync,
     maxUploadBytes: number('PHOTOCHANGER_MAX_UPLOAD_BYTES', between(1, HARD_MAX_UPLOAD_BYTES)),
     maxConcurrentUploads: NaN,
+    queueSharePerAddress: NaN,
     uploadTimeoutSeconds: number('PHOTOCHANGER_UPLOAD_TIMEOUT_SECONDS', between(1, 24 * 3600)),
     uploadMinBytesPerSecond: number('PHOTOCHANGER_UPLOAD_MIN_BYTES_PER_SECOND', between(0, 1024 ** 3)),
     uploadRateGraceSeconds: number('PHOTOCHANGER_UPLOAD_RATE_GRACE_SECONDS', between(0, 3600)),
@@ -256,6 +260,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     workerCount: number('PHOTOCHANGER_WORKERS', between(1, 64)),
     providers: { gemini: provider('GEMINI'), openai: provider('OPENAI'), turbotext: provider('TURBOTEXT') },
   };
+  config.queueSharePerAddress =
+    raw('PHOTOCHANGER_QUEUE_SHARE_PER_ADDRESS') === undefined ? Math.max(1, Math.floor(config.queueMaxInFlightJobs / 2)) : number('PHOTOCHANGER_QUEUE_SHARE_PER_ADDRESS', between(1, 10_000));
   config.maxConcurrentUploads =
     raw('PHOTOCHANGER_MAX_CONCURRENT_UPLOADS') === undefined ? config.queueMaxInFlightJobs * 2 : number('PHOTOCHANGER_MAX_CONCURRENT_UPLOADS', between(1, 100_000));
   if (problems.length > 0) throw new ConfigError(problems);

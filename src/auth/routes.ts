@@ -26,10 +26,15 @@ const Credentials = Type.Object({
 });
 
 /** POST /api/login (token for a user name and password), GET /api/me (who the token is). */
+/** The login's body at most (docs/security.md). */
+const LOGIN_BODY_LIMIT_BYTES = 4 * 1024;
+
 export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
   app.post(
     '/api/login',
     {
+      // A name and a password: a stranger's body is bounded well below the admin JSON limit.
+      bodyLimit: LOGIN_BODY_LIMIT_BYTES,
       schema: {
         summary: 'Log in: an HS256 access token valid for one hour',
         description:

@@ -38,6 +38,9 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
   // Photo bytes whose password has not come yet (file first): bounded per address and in all.
   const unverified = new UnverifiedUploads({ budgetBytes: config.unverifiedUploadBudgetBytes, perAddress: config.unverifiedUploadsPerAddress, total: config.maxConcurrentUploads });
   const trusted = new TrustedAddresses(clock);
+  // Photos of each client address being received or processed by this process (its share of the
+  // in-flight cap: one booth password holder cannot take the whole queue).
+  const sharesTaken = new Map<string, number>();
   // Requests for one slot arriving while its admission is being read share that read: under a
   // flood of strangers a booth joins the statement in flight instead of queueing behind hundreds
   // for the pool (bench:security (d)). Stale by at most one statement's time; the enqueue's locked
@@ -113,6 +116,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
       // A password verified for this request (URL or form), and the photo's unverified accounting
       // while its password has not come.
       let verified = false;
+      let tookShare = false;
       let ticket: UnverifiedTicket | undefined;
       const releaseTicket = () => {
         ticket?.release();
@@ -180,8 +184,12 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
         };
         // The photo's place among the uploads being received is taken once its password is verified.
         const enterGate = () => {
+          // One address (one password holder) takes at most its share of the in-flight cap.
+          if ((sharesTaken.get(client) ?? 0) >= config.queueSharePerAddress) throw addressShareUsed(config);
           if (gate.tryEnter(inFlight, config.queueMaxInFlightJobs) !== 'ok') throw withClose(queueBusy(config));
           entered = true;
+          sharesTaken.set(client, (sharesTaken.get(client) ?? 0) + 1);
+          tookShare = true;
         };
         // The URL's password (Breeze Booth has no password field): checked before the body is read.
         // A wrong one is decided at the end, when the form has sent no password of its own.
@@ -284,6 +292,11 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
         throw err;
       } finally {
         if (entered) gate.leave();
+        if (tookShare) {
+          const left = (sharesTaken.get(client) ?? 1) - 1;
+          if (left <= 0) sharesTaken.delete(client);
+          else sharesTaken.set(client, left);
+        }
         deps.boothRequests.record({
           at: receivedAt,
           slotId,
@@ -327,6 +340,14 @@ function withClose(err: AppError): AppError {
 
 function invalidPassword(early: boolean): AppError {
   return new AppError('invalid_password', undefined, { headers: early ? { Connection: 'close' } : undefined });
+}
+
+/** 429: this address already has its share of the in-flight cap. */
+function addressShareUsed(config: { queueSharePerAddress: number; queueMaxInFlightJobs: number }): AppError {
+  return new AppError('queue_busy', `This address already has ${config.queueSharePerAddress} photos in progress (its share of the ${config.queueMaxInFlightJobs} the queue takes at once); retry shortly`, {
+    details: { reason: 'address_share', share: config.queueSharePerAddress, retry_after_seconds: 2 },
+    headers: { 'Retry-After': '2', Connection: 'close' },
+  });
 }
 
 /** 429: this address already sends as many photos without a verified password as it may. */

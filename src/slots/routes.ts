@@ -41,6 +41,9 @@ function startOfToday(now: Date): Date {
 }
 
 /** Slots, their template images and test runs (docs/api.md, Admin API). */
+/** A slot's JSON body at most (docs/security.md). */
+const SLOT_BODY_LIMIT_BYTES = 512 * 1024;
+
 export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
   const { db, clock, providers, media } = deps;
   const canRead = requirePermission(deps.auth, 'slots:read');
@@ -103,6 +106,8 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
   app.put(
     '/api/slots/:id',
     {
+      // Prompts run to 10,000 characters, with failover steps: more room than other admin JSON.
+      bodyLimit: SLOT_BODY_LIMIT_BYTES,
       onRequest: canWrite,
       schema: {
         summary: 'Change a slot',

@@ -51,7 +51,8 @@ describe.each([
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'photochanger-nginx-'));
     database = await createEmptyDatabase();
     const media = path.join(dir, 'media');
-    for (let i = 0; i < instances; i++) servers.push(await startTestServer({ databaseUrl: database.url, env: { PHOTOCHANGER_MEDIA_ROOT: media, PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS: '12' } }));
+    // Ten booths here come from one test address (through nginx): its share of the queue is the whole cap.
+    for (let i = 0; i < instances; i++) servers.push(await startTestServer({ databaseUrl: database.url, env: { PHOTOCHANGER_MEDIA_ROOT: media, PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS: '12', PHOTOCHANGER_QUEUE_SHARE_PER_ADDRESS: '12' } }));
     const ports = servers.map((s) => new URL(s.url).port);
     const plain = await freePort();
     tlsPort = await freePort();

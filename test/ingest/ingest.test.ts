@@ -17,7 +17,9 @@ describe('POST /ingest/:slotId', () => {
   beforeAll(async () => {
     server = await startTestServer({
       providers: [createLocalProvider(), scripted],
-      env: { PHOTOCHANGER_T_SYNC_RESPONSE_SECONDS: '2', PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS: '3' },
+      // The test's requests all come from 127.0.0.1: its share is the whole cap here (the share
+      // itself is tested in test/security/uploads.test.ts).
+      env: { PHOTOCHANGER_T_SYNC_RESPONSE_SECONDS: '2', PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS: '3', PHOTOCHANGER_QUEUE_SHARE_PER_ADDRESS: '3' },
     });
     photo = await jpegBytes(320, 240);
     await server.database.db.updateTable('slot').set({ provider: 'scripted', operation: 'run' }).where('id', 'in', ['slot-002', 'slot-003']).execute();

@@ -30,6 +30,8 @@ describe('booth ingests through the AI providers', () => {
         PHOTOCHANGER_GEMINI_BASE_URL: gemini.baseUrl,
         PHOTOCHANGER_GEMINI_API_KEY: gemini.apiKey,
         PHOTOCHANGER_GEMINI_MAX_CONCURRENCY: '2',
+        // Every request comes from 127.0.0.1: its share of the queue is the whole cap here.
+        PHOTOCHANGER_QUEUE_SHARE_PER_ADDRESS: '12',
         PHOTOCHANGER_OPENAI_BASE_URL: openai.baseUrl,
         // No OpenAI key in the environment: the admin settings provide it (or nothing does).
         PHOTOCHANGER_TURBOTEXT_BASE_URL: turbotext.baseUrl,

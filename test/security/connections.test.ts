@@ -45,3 +45,40 @@ describe('connections per client address', () => {
     again.socket.destroy();
   });
 });
+
+/** Red team finding 3: bodies before authentication are small, and a webhook's is not read for a stranger. */
+describe('bodies before authentication', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => server?.close());
+
+  /** Headers announcing `length` bytes, then only `send` of them: the answer, if any comes within 2 s. */
+  const stalled = (path: string, length: number, send: number, contentType = 'application/json') =>
+    new Promise<string>((resolve) => {
+      const u = new URL(server.url);
+      let answer = '';
+      const socket = net.connect({ port: Number(u.port), host: u.hostname, localAddress: '127.0.0.12' }, () => {
+        socket.write(`POST ${path} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: ${contentType}\r\nContent-Length: ${length}\r\n\r\n`);
+        socket.write('x'.repeat(send));
+      });
+      socket.on('data', (d: Buffer) => (answer += d.toString()));
+      socket.on('error', () => undefined);
+      setTimeout(() => {
+        socket.destroy();
+        resolve(answer);
+      }, 2000);
+    });
+
+  it('a login announcing more than 4 KiB is refused at once (413), before its body arrives', async () => {
+    expect(await stalled('/api/login', 1024 * 1024, 10)).toMatch(/^HTTP\/1\.1 413/);
+    expect(await stalled('/api/login', 5000, 10)).toMatch(/^HTTP\/1\.1 413/);
+  });
+
+  it("a Turbotext delivery to an unknown token is answered before its body is read", async () => {
+    const answer = await stalled('/webhooks/turbotext/not-a-live-token', 1024 * 1024, 10, 'application/x-www-form-urlencoded');
+    expect(answer).toMatch(/^HTTP\/1\.1 200/);
+    expect(answer).toContain('"ok":true');
+  });
+});

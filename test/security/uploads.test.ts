@@ -59,6 +59,7 @@ describe('finding 1–2: unauthenticated and slow uploads cannot hold the server
     });
     await server.database.db.updateTable('slot').set({ provider: 'scripted', operation: 'run' }).execute();
     photo = await jpegBytes(640, 480);
+    TEST_SERVER_URL.value = server.url;
   });
   afterAll(async () => server?.close());
 
@@ -138,6 +139,22 @@ describe('finding 1–2: unauthenticated and slow uploads cannot hold the server
     }
   });
 
+  it('finding 5: one address (one booth password holder) gets its share of the queue, and a second booth still gets through', async () => {
+    scripted.setScript({ kind: 'echo', delayMs: 2500 });
+    try {
+      // The cap is 3, so one address's share is 1: its second photo at once is refused.
+      const hog = [1, 2].map(() => postIngestFrom('127.0.8.1', photo));
+      await new Promise((r) => setTimeout(r, 300));
+      const booth = await postIngestFrom('127.0.8.2', photo);
+      const hogs = await Promise.all(hog);
+      expect(hogs.map((h) => h.status).sort()).toEqual([200, 429]);
+      expect(JSON.parse(hogs.find((h) => h.status === 429)!.body.toString()).error.details.reason).toBe('address_share');
+      expect(booth.status).toBe(200);
+    } finally {
+      scripted.setScript({ kind: 'echo' });
+    }
+  });
+
   it('open connections are capped below the file limit', () => {
     expect(server.app.server.maxConnections).toBeGreaterThan(0);
     expect(server.app.server.maxConnections).toBeLessThanOrEqual(2048);
@@ -170,6 +187,13 @@ function careful(url: string, path: string, form: { body: Buffer; contentType: s
     socket.on('close', () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0), photoBytesSent }));
   });
 }
+
+/** A booth upload (password first) from a given address, over a raw socket. */
+function postIngestFrom(localAddress: string, photo: Buffer) {
+  const form = multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'fileToUpload', value: photo, filename: 'p.jpg', contentType: 'image/jpeg' }]);
+  return rawPost(TEST_SERVER_URL.value, '/ingest/slot-001', form.body, { 'Content-Type': form.contentType }, { localAddress });
+}
+const TEST_SERVER_URL = { value: '' };
 
 async function multipartFor(photo: Buffer) {
   return multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'fileToUpload', value: photo, filename: 'p.jpg', contentType: 'image/jpeg' }]);

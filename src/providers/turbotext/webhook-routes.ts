@@ -61,7 +61,17 @@ export const turbotextWebhookRoutes: FastifyPluginAsyncTypebox<TurbotextWebhookR
 
   app.post<{ Params: { token: string } }>(
     '/webhooks/turbotext/:token',
-    { schema: { hide: true, params: { type: 'object', properties: { token: { type: 'string', maxLength: 128 } }, required: ['token'] } } },
+    {
+      schema: { hide: true, params: { type: 'object', properties: { token: { type: 'string', maxLength: 128 } }, required: ['token'] } },
+      // The token is looked up before any byte of the body is read: a stranger's delivery to an
+      // unknown token is answered (200, as Turbotext expects) and its body never read.
+      onRequest: async (request, reply) => {
+        const token = (request.params as { token?: string }).token ?? '';
+        if (token.length <= 128 && (await options.inbox.isLive(token))) return;
+        request.log.info({ outcome: 'ignored' }, 'Turbotext webhook delivery');
+        return reply.code(200).header('Connection', 'close').send({ ok: true });
+      },
+    },
     async (request, reply) => {
       if (!(await options.inbox.isLive(request.params.token))) {
         request.log.info({ outcome: 'ignored' }, 'Turbotext webhook delivery');
