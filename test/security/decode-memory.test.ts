@@ -13,7 +13,8 @@ describe('finding 6: decode memory is budgeted from the header, before decoding'
   let server: TestServer;
   let bomb: Buffer;
   beforeAll(async () => {
-    server = await startTestServer({ env: { PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS: '16' } });
+    // Twelve uploads at once from the test's one address: its share of the queue is the whole cap here.
+    server = await startTestServer({ env: { PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS: '16', PHOTOCHANGER_QUEUE_SHARE_PER_ADDRESS: '16' } });
     // 10000×10000, 16-bit RGBA: 800 MB decoded, about 1 MB as an interlaced PNG of one colour.
     bomb = await sharp({ create: { width: 10_000, height: 10_000, channels: 4, background: { r: 10, g: 20, b: 30, alpha: 1 } } })
       .png({ progressive: true, compressionLevel: 9 })
