@@ -44,7 +44,7 @@ describe('admin UI in Chromium', () => {
     });
     await fs.mkdir(SHOTS, { recursive: true });
     // OpenAI with a key and a model newer than the driver's table; Gemini without a key.
-    openai = await startOpenAIFake({ extraModels: ['gpt-image-3-preview'] });
+    openai = await startOpenAIFake({ extraModels: ['gpt-image-3-preview'], clock });
     // The guest links and QR codes need a public address: the test's own loopback one.
     const port = await freePort();
     server = await startTestServer({
