@@ -315,7 +315,7 @@ async function main(): Promise<void> {
       '',
       '| | value |',
       '|---|---|',
-      `| answers | ${tally(floodStatuses)} (429 \`too_many_requests\`: over the per-address cap; 408: cut off by the minimum rate; 503 \`uploads_busy\`: over the budget) |`,
+      `| answers | ${tally(floodStatuses)} (0: closed at accept by the per-address connection cap; 429 \`too_many_requests\`: over the per-address cap of unverified uploads; 408: cut off by the minimum rate; 503 \`uploads_busy\`: over the budget) |`,
       `| all ${D.toLocaleString('en')} answered within | ${f(floodS, 1)} s |`,
       `| a password-first booth's p50 ms (measured from its own process): baseline / during | ${f(median(baselineApart))} / ${f(median(duringD))} (**${(median(duringD) / median(baselineApart)).toFixed(2)}×**, target ≤ 1.1×) |`,
       `| peak payload bytes on disk | ${(peakDisk / 1024 / 1024).toFixed(2)} MiB (budget ${BUDGET_MIB} MiB; the booth's own photos are in it too) |`,
