@@ -17,7 +17,7 @@ import { shortJobId } from '../media/guest-qr.js';
 import { DownloadQuery, sendMediaFile } from '../media/public-results-routes.js';
 import { isUuid, resultFileName } from '../media/storage.js';
 import { collectExport, MAX_EXPORT_ENTRIES, zipResults } from './export.js';
-import { findGalleryResult, findShare, insertShare, listGallery, listShares, revokeShare, type GalleryRow, type ShareRow } from './statements.js';
+import { existingSlotIds, findGalleryResult, findShare, insertShare, listGallery, listShares, revokeShare, type GalleryRow, type ShareRow } from './statements.js';
 import { newShareRefKey } from './share-refs.js';
 import { thumbnailOrGone } from './thumbnails.js';
 /** The public address guests reach, and where it comes from (src/ops/public-address.ts, read through deps). */
@@ -279,6 +279,12 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async
         throw new AppError('invalid_settings', `A share link cannot outlive the photos: at most until ${latest.toISOString()} (the retention in Settings)`, { details: {
           errors: [{ path: '/expires_at', message: `At most until ${latest.toISOString()}; extend the retention in Settings first` }],
         } });
+      }
+      // A link to a slot that does not exist would show guests nothing, silently (red team finding 15).
+      const known = await existingSlotIds(deps.db, request.body.slot_ids);
+      const unknown = request.body.slot_ids.filter((id) => !known.has(id));
+      if (unknown.length > 0) {
+        throw new AppError('invalid_settings', `No such slot: ${unknown.join(', ')}`, { details: { errors: unknown.map((id) => ({ path: '/slot_ids', message: `${id} does not exist` })) } });
       }
       const share: ShareRow = {
         id: randomUUID(),

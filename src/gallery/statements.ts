@@ -156,3 +156,10 @@ export async function recordThumbnail(db: Db, jobId: string, thumbPath: string):
   const r = await sql`UPDATE job SET thumb_path = ${thumbPath} WHERE id = ${jobId} AND result_path IS NOT NULL`.execute(db);
   return Number(r.numAffectedRows ?? 0) === 1;
 }
+
+/** Which of these slot ids exist (a share names only real slots). */
+export async function existingSlotIds(db: Db, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db.selectFrom('slot').select('id').where('id', 'in', [...ids]).execute();
+  return new Set(rows.map((r) => r.id));
+}

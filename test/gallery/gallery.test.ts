@@ -231,6 +231,10 @@ describe('guests and the gallery', () => {
     const since = clock.now().toISOString();
     const shared = await shoot('slot-008', await jpegBytes(300, 200));
     const hidden = await shoot('slot-009', await jpegBytes(300, 200));
+    // A slot that does not exist is named, not silently shared (red team finding 15).
+    const ghost = await api('/api/gallery/shares', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ slot_ids: ['slot-008', 'slot-999'] }) });
+    expect(ghost.status).toBe(422);
+    expect((await jsonOf(ghost)).error.details.errors).toEqual([{ path: '/slot_ids', message: 'slot-999 does not exist' }]);
     const created = await api('/api/gallery/shares', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ slot_ids: ['slot-008'], title: 'Свадьба Анны', since }) });
     expect(created.status).toBe(201);
     const share = await jsonOf(created);

@@ -264,6 +264,9 @@ describe('POST /ingest/:slotId', () => {
     expect(call === undefined || call.aborted).toBe(true);
     expect(call?.finished ?? false).toBe(false);
     expect(await payloadsLeft()).toEqual([]);
+    // A booth hanging up is not the server's fault: no error line, no internal_error (finding 16).
+    const lines = server.logLines.filter((l) => l.includes(last.id) || l.includes('unexpected error'));
+    expect(lines.filter((l) => l.includes('"level":"error"') || l.includes('internal_error'))).toEqual([]);
   });
 
   it('GET /public/results: 404 for unknown ids', async () => {
