@@ -74,3 +74,14 @@ export function parseUntrustedJson(text: string, parse: (text: string) => unknow
 export function withoutNul(text: string): string {
   return text.includes('\0') ? text.replaceAll('\0', '') : text;
 }
+
+/**
+ * A stranger's text as stored (a booth's name, a header, a part's name): control characters
+ * removed (PostgreSQL refuses NUL), a lone surrogate replaced (jsonb refuses it), cut to `max`
+ * characters (code points, as SQL's left(), so a cut never splits one).
+ */
+export function storedText(value: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  const wellFormed = value.replace(/[\u0000-\u001f\u007f]/g, '').replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+  return Array.from(wellFormed).slice(0, max).join('');
+}

@@ -23,6 +23,28 @@ export function clientKey(ip: string): string {
   return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
+/**
+ * What each client (a clientKey) has open right now — connections, uploads, photos in progress —
+ * counted up and down; a client back at zero is forgotten, so the map holds only open things.
+ */
+export class ClientCounts {
+  private readonly counts = new Map<string, number>();
+
+  of(key: string): number {
+    return this.counts.get(key) ?? 0;
+  }
+
+  add(key: string): void {
+    this.counts.set(key, this.of(key) + 1);
+  }
+
+  remove(key: string): void {
+    const left = this.of(key) - 1;
+    if (left <= 0) this.counts.delete(key);
+    else this.counts.set(key, left);
+  }
+}
+
 interface Entry {
   failures: number;
   /** Until when this key is refused without checking the password (ms since epoch). */

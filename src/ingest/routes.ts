@@ -5,7 +5,7 @@ import type { AppDeps } from '../deps.js';
 import { AppError, ErrorSchema } from '../errors.js';
 import { queueStatement } from '../queue/statements.js';
 import { readAdmission, type Admission } from './statements.js';
-import { AttemptThrottle, clientKey } from '../auth/attempts.js';
+import { AttemptThrottle, ClientCounts, clientKey } from '../auth/attempts.js';
 import { BOOTH_FIELD_LIMITS, emptyUpload, photoLimitBytes, photoOf, receiveUpload, type ReceivedFile, type ReceivedUpload } from '../media/upload.js';
 import { markJobAnswered, queueBusy, releaseJobFiles, submitAndWait } from '../queue/submit.js';
 import { UploadGate } from './upload-gate.js';
@@ -40,7 +40,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
   const trusted = new TrustedAddresses(clock);
   // Photos of each client address being received or processed by this process (its share of the
   // in-flight cap: one booth password holder cannot take the whole queue).
-  const sharesTaken = new Map<string, number>();
+  const sharesTaken = new ClientCounts();
   // Requests for one slot arriving while its admission is being read share that read: under a
   // flood of strangers a booth joins the statement in flight instead of queueing behind hundreds
   // for the pool (bench:security (d)). Stale by at most one statement's time; the enqueue's locked
@@ -185,17 +185,16 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
         // The photo's place among the uploads being received is taken once its password is verified.
         const enterGate = () => {
           // One address (one password holder) takes at most its share of the in-flight cap.
-          if ((sharesTaken.get(client) ?? 0) >= config.queueSharePerAddress) throw addressShareUsed(config);
+          if (sharesTaken.of(client) >= config.queueSharePerAddress) throw addressShareUsed(config);
           if (gate.tryEnter(inFlight, config.queueMaxInFlightJobs) !== 'ok') throw withClose(queueBusy(config));
           entered = true;
-          sharesTaken.set(client, (sharesTaken.get(client) ?? 0) + 1);
+          sharesTaken.add(client);
           tookShare = true;
         };
         // The URL's password (Breeze Booth has no password field): checked before the body is read.
         // A wrong one is decided at the end, when the form has sent no password of its own.
         const queryPassword = firstValue(request.query.password);
-        const queryVerdict = queryPassword ? await checkPassword(queryPassword) : undefined;
-        if (queryVerdict) verified = true;
+        if (queryPassword && (await checkPassword(queryPassword))) verified = true;
         const upload = await receiveUpload(request, {
           payloadDir,
           fileLimitBytes: limit,
@@ -292,11 +291,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
         throw err;
       } finally {
         if (entered) gate.leave();
-        if (tookShare) {
-          const left = (sharesTaken.get(client) ?? 1) - 1;
-          if (left <= 0) sharesTaken.delete(client);
-          else sharesTaken.set(client, left);
-        }
+        if (tookShare) sharesTaken.remove(client);
         deps.boothRequests.record({
           at: receivedAt,
           slotId,

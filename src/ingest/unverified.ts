@@ -1,3 +1,4 @@
+import { ClientCounts } from '../auth/attempts.js';
 import type { Clock } from '../clock.js';
 
 /**
@@ -19,17 +20,12 @@ import type { Clock } from '../clock.js';
  */
 export class UnverifiedUploads {
   private bytes = 0;
-  private readonly perClient = new Map<string, number>();
+  private readonly perClient = new ClientCounts();
 
   /** Strangers' unverified uploads now. */
   private strangers = 0;
 
   constructor(private readonly limits: { budgetBytes: number; perAddress: number; total: number }) {}
-
-  /** Unverified bytes reserved now (strangers' only). */
-  get reservedBytes(): number {
-    return this.bytes;
-  }
 
   /**
    * Starts an unverified upload for `client`, reserving `reserve` bytes (grown later while the
@@ -37,11 +33,10 @@ export class UnverifiedUploads {
    * booth's upload does not count against the budget or the total.
    */
   tryStart(client: string, trusted: boolean, reserve: number): UnverifiedTicket | 'per_address' | 'budget' | 'total' {
-    const current = this.perClient.get(client) ?? 0;
-    if (current >= this.limits.perAddress) return 'per_address';
+    if (this.perClient.of(client) >= this.limits.perAddress) return 'per_address';
     if (!trusted && this.bytes + reserve > this.limits.budgetBytes) return 'budget';
     if (!trusted && this.strangers >= this.limits.total) return 'total';
-    this.perClient.set(client, current + 1);
+    this.perClient.add(client);
     if (!trusted) {
       this.strangers += 1;
       this.bytes += reserve;
@@ -55,9 +50,7 @@ export class UnverifiedUploads {
         this.strangers -= 1;
         this.bytes -= reserve;
       }
-      const n = (this.perClient.get(client) ?? 1) - 1;
-      if (n <= 0) this.perClient.delete(client);
-      else this.perClient.set(client, n);
+      this.perClient.remove(client);
     };
     return {
       add: (n: number) => {

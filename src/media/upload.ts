@@ -135,7 +135,10 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
     }
     return folderReady;
   };
-  if (!options.authenticated || options.authenticated()) void ensureFolder();
+  const ensureFolderIfAuthenticated = () => {
+    if (!options.authenticated || options.authenticated()) void ensureFolder();
+  };
+  ensureFolderIfAuthenticated();
   let fileIndex = 0;
   // A booth that drops the connection mid-upload (even before this point) must not leave the
   // handler waiting for a part that will never come: the wait is raced against the close, and the
@@ -207,10 +210,10 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
         // The password's part is listed without its size: not even its length is shown.
         const isPassword = passwordField !== null && fieldname === passwordField;
         if (result.parts.length < LISTED_PARTS) result.parts.push({ name: fieldname.slice(0, 64), bytes: isPassword ? 0 : Buffer.byteLength(value), file: false });
-        if (passwordField !== null && fieldname === passwordField) {
+        if (isPassword) {
           result.password = value;
           await options.onPassword?.(value, !fileStarted);
-          if (!options.authenticated || options.authenticated()) void ensureFolder();
+          ensureFolderIfAuthenticated();
         } else {
           const existing = result.fields[fieldname];
           result.fields[fieldname] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];

@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import net from 'node:net';
-import { clientKey } from '../auth/attempts.js';
+import { ClientCounts, clientKey } from '../auth/attempts.js';
 
 /**
  * Open connections per client address, counted at accept (an IPv6 /64 is one client): beyond the
@@ -9,26 +9,21 @@ import { clientKey } from '../auth/attempts.js';
  * reverse proxies (PHOTOCHANGER_TRUST_PROXY: `loopback`, addresses, CIDRs) are not capped: every
  * client behind nginx arrives from its address, and nginx caps them itself (`limit_conn`).
  */
-export function capConnectionsPerAddress(server: http.Server, cap: number, trustProxy: boolean | number | string[]): { openFrom(address: string): number } {
+export function capConnectionsPerAddress(server: http.Server, cap: number, trustProxy: boolean | number | string[]): void {
   const proxies = proxyList(trustProxy);
-  const open = new Map<string, number>();
+  const open = new ClientCounts();
   server.on('connection', (socket: net.Socket) => {
     const address = socket.remoteAddress;
-    if (!address || proxies?.check(address.replace(/^::ffff:/i, ''), net.isIPv6(address.replace(/^::ffff:/i, '')) ? 'ipv6' : 'ipv4')) return;
+    const plain = address?.replace(/^::ffff:/i, '');
+    if (!address || !plain || proxies?.check(plain, net.isIPv6(plain) ? 'ipv6' : 'ipv4')) return;
     const key = clientKey(address);
-    const count = (open.get(key) ?? 0) + 1;
-    if (count > cap) {
+    if (open.of(key) >= cap) {
       socket.destroy();
       return;
     }
-    open.set(key, count);
-    socket.once('close', () => {
-      const left = (open.get(key) ?? 1) - 1;
-      if (left <= 0) open.delete(key);
-      else open.set(key, left);
-    });
+    open.add(key);
+    socket.once('close', () => open.remove(key));
   });
-  return { openFrom: (address) => open.get(clientKey(address)) ?? 0 };
 }
 
 /** The proxies PHOTOCHANGER_TRUST_PROXY names, as a block list (undefined: none named). */

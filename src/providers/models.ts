@@ -115,6 +115,13 @@ interface CacheEntry {
   at: number;
   keyFingerprint: string;
   models: LiveModelEntry[];
+  /** The image model ids among them, made once when the list is stored (the booth's path reads it). */
+  imageIds: Set<string>;
+}
+
+/** The image model ids of a provider's live list. */
+function imageIdsOf(lister: ModelLister, models: readonly LiveModelEntry[]): Set<string> {
+  return new Set(models.filter((m) => lister.modelTable.isImageModel(m.id, m)).map((m) => m.id));
 }
 
 export interface ModelCatalogOptions {
@@ -157,10 +164,10 @@ export class ModelCatalog {
    * The image model ids of the provider's last live list while it is fresh (never a network call:
    * the booth's path asks this); undefined when there is none. A key change drops it (invalidate).
    */
-  cachedLiveIds(lister: ModelLister): Set<string> | undefined {
+  cachedLiveIds(lister: ModelLister): ReadonlySet<string> | undefined {
     const cached = this.cache.get(lister.modelTable.provider);
     if (!cached || this.options.clock.now().getTime() - cached.at >= this.ttlMs) return undefined;
-    return new Set(cached.models.filter((m) => lister.modelTable.isImageModel(m.id, m)).map((m) => m.id));
+    return cached.imageIds;
   }
 
   /**
@@ -177,7 +184,7 @@ export class ModelCatalog {
   /** The image model ids the provider lists for the key (cached); undefined without a key or on failure. */
   async liveIds(lister: ModelLister): Promise<Set<string> | undefined> {
     const live = await this.live(lister);
-    return 'models' in live ? new Set(live.models.filter((m) => lister.modelTable.isImageModel(m.id, m)).map((m) => m.id)) : undefined;
+    return 'models' in live ? imageIdsOf(lister, live.models) : undefined;
   }
 
   async view(lister: ModelLister): Promise<ModelCatalogView> {
@@ -239,7 +246,7 @@ export class ModelCatalog {
     }
     try {
       const models = await pending;
-      this.cache.set(provider, { at: now, keyFingerprint: fingerprint, models });
+      this.cache.set(provider, { at: now, keyFingerprint: fingerprint, models, imageIds: imageIdsOf(lister, models) });
       this.failures.delete(provider);
       return { models, at: now };
     } catch (err) {

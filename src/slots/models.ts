@@ -30,7 +30,7 @@ export interface SlotModelView {
  * (`liveIds`, the catalog's fresh cache), a model it no longer offers is marked unavailable, with
  * where to move.
  */
-export function slotModelView(providers: ProviderRegistry, provider: string, settings: Record<string, unknown>, now: Date, liveIds?: (lister: ModelLister) => Set<string> | undefined): SlotModelView | undefined {
+export function slotModelView(providers: ProviderRegistry, provider: string, settings: Record<string, unknown>, now: Date, liveIds?: (lister: ModelLister) => ReadonlySet<string> | undefined): SlotModelView | undefined {
   const lister = providers.models(provider);
   const id = typeof settings.model === 'string' ? settings.model : lister?.modelTable.defaultModel;
   if (!lister || !id) return undefined;

@@ -12,6 +12,7 @@ import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import type { ReceivedPart } from '../media/upload.js';
+import { storedText } from '../json-safety.js';
 import { BatchedWriter, MinuteSampler } from './batching.js';
 import { insertBoothRequests, listBoothRequests, type BoothRequestRow } from './statements.js';
 
@@ -133,12 +134,5 @@ function view(row: BoothRequestRow): BoothRequestView {
   };
 }
 
-/**
- * A stranger's text as stored: control characters removed (PostgreSQL refuses NUL), a lone
- * surrogate replaced (jsonb refuses it), cut to `max` characters (code points, as SQL's left()).
- */
-function clean(value: string, max = 64): string {
-  // eslint-disable-next-line no-control-regex
-  const wellFormed = value.replace(/[\u0000-\u001f\u007f]/g, '').replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
-  return Array.from(wellFormed).slice(0, max).join('');
-}
+/** A stranger's text as the booth check stores it (src/json-safety.ts storedText). */
+const clean = (value: string, max = 64): string => storedText(value, max);

@@ -15,6 +15,7 @@ import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import { isSlotId } from '../schemas.js';
 import { BatchedWriter, MinuteSampler } from './batching.js';
+import { storedText } from '../json-safety.js';
 
 export const SAMPLES_PER_MINUTE = 120;
 export const SAMPLES_PER_CLIENT = 5;
@@ -109,9 +110,8 @@ export class RejectionCounter extends BatchedWriter {
 
 /** A stranger's text as stored: control characters (PostgreSQL refuses NUL) removed, cut, null when empty. */
 function text(value: string | undefined): string | null {
-  // eslint-disable-next-line no-control-regex
-  const clean = value?.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, TEXT_LIMIT);
-  return clean === undefined || clean === '' ? null : clean;
+  const clean = value === undefined ? '' : storedText(value, TEXT_LIMIT);
+  return clean === '' ? null : clean;
 }
 
 /** The samples, then the table trimmed to the newest KEEP_SAMPLES rows (one transaction). */

@@ -43,6 +43,8 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
       templates: options.templates ?? [],
       deadlineMs: options.deadlineMs ?? 3000,
       ...(options.abortAtDeadline === undefined ? {} : { abortAtDeadline: options.abortAtDeadline }),
+      // The driver reads the same fixed date as the fake it calls.
+      clock: fakeClock,
     });
     captured.push(c);
     return { ...c, result: (options.d ?? driver).process(c.request) };

@@ -203,15 +203,11 @@ export function BoothsPage() {
 /** The booth check: a booth's last requests as the server received them, loaded when opened. */
 function BoothRequests({ boothKey }: { boothKey: string }) {
   const [open, setOpen] = useState(false);
-  const [data, setData] = useState<BoothRequest[]>();
-  const [error, setError] = useState<unknown>();
-  useEffect(() => {
-    if (!open) return;
-    api<{ requests: BoothRequest[] }>('GET', `/api/booths/${encodeURIComponent(boothKey)}/requests`).then(
-      (r) => setData(r.data.requests),
-      (e: unknown) => setError(e),
-    );
-  }, [open, boothKey]);
+  // Read when opened (and again at each opening), not with every booth card.
+  const { data, error } = useLoad(
+    async () => (open ? (await api<{ requests: BoothRequest[] }>('GET', `/api/booths/${encodeURIComponent(boothKey)}/requests`)).data.requests : undefined),
+    [open, boothKey],
+  );
   return (
     <details class="booth-requests" onToggle={(e) => setOpen((e.currentTarget as HTMLDetailsElement).open)}>
       <summary>{t('boothRequests')}</summary>
