@@ -7,8 +7,9 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { authRoutes } from './auth/routes.js';
-import { AppError, errorBody } from './errors.js';
+import { AppError, ERROR_CODES, errorBody } from './errors.js';
 import { capConnectionsPerAddress } from './ops/connection-caps.js';
+import { boundConnectionTimes } from './ops/connection-timeouts.js';
 import { INGEST_PATHS, ingestRoutes } from './ingest/routes.js';
 import type { Logger } from './logger.js';
 import { mediaPurgeRoutes } from './media/purge-routes.js';
@@ -35,8 +36,11 @@ export type { AppDeps } from './deps.js';
 export type App = FastifyInstance<http.Server, http.IncomingMessage, http.ServerResponse, Logger, TypeBoxTypeProvider>;
 
 /** Booths reuse their connection between shots, often more than a minute apart. */
-const KEEP_ALIVE_TIMEOUT_MS = 72_000;
-const SOCKET_IDLE_TIMEOUT_MS = 90_000;
+const BOOTH_KEEP_ALIVE_MS = 72_000;
+/** A request in progress may be silent this long: longer than the longest wait for an answer (T_sync ≤ 60 s). */
+const BUSY_IDLE_MS = 90_000;
+/** Admin uploads that stream under the upload deadline instead of the request-body timeout. */
+const ADMIN_UPLOAD = /^\/api\/slots\/[^/?]+\/(test-run|templates)(\?|$)/;
 
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -79,7 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // Timeouts are set on the server below (serverFactory): Fastify ignores these with one.
     requestTimeout: 0,
     connectionTimeout: 0,
-    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    keepAliveTimeout: deps.config.keepAliveSeconds * 1000,
     return503OnClosing: true,
     // Router errors (a URL parameter over the length limit, a malformed URL) in the one error shape.
     frameworkErrors: (error, _request, reply) => {
@@ -93,25 +97,38 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // Malformed HTTP (or a body cut short) never reaches a route: answer in the one error shape.
     clientErrorHandler: (err, socket) => {
       if (!socket.writable) return void socket.destroy();
-      const body = JSON.stringify(errorBody('invalid_request', `Malformed HTTP request: ${(err as { code?: string }).code ?? 'unreadable'}`));
+      const code = (err as { code?: string }).code;
+      // Node's headersTimeout / requestTimeout: the request did not arrive in time (a trickle).
+      const late = code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      const body = JSON.stringify(late ? errorBody('request_timeout', ERROR_CODES.request_timeout.message) : errorBody('invalid_request', `Malformed HTTP request: ${code ?? 'unreadable'}`));
       socket.end(
-        `HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+        `HTTP/1.1 ${late ? '408 Request Timeout' : '400 Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
       );
     },
     serverFactory: (handler) => {
       // With a serverFactory Fastify does not apply its own timeout options: set them here.
-      const server = http.createServer(handler);
-      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+      // Node checks headersTimeout and requestTimeout every connectionsCheckingInterval.
+      const server = http.createServer({ connectionsCheckingInterval: 1000 }, handler);
+      server.keepAliveTimeout = deps.config.keepAliveSeconds * 1000;
       // A socket silent this long is dropped: a stalled upload must not hold a connection and a
-      // payload file forever. Longer than the longest wait for an answer (T_sync ≤ 60 s).
-      server.timeout = SOCKET_IDLE_TIMEOUT_MS;
+      // payload file forever. Per connection, boundConnectionTimes sets finer limits.
+      server.timeout = BUSY_IDLE_MS;
+      boundConnectionTimes(server, {
+        silentMs: deps.config.silentConnectionSeconds * 1000,
+        keepAliveMs: deps.config.keepAliveSeconds * 1000,
+        boothKeepAliveMs: BOOTH_KEEP_ALIVE_MS,
+        busyIdleMs: BUSY_IDLE_MS,
+        bodyMs: deps.config.requestBodyTimeoutSeconds * 1000,
+        ownBodyBounds: (url) => isIngestUrl(url) || ADMIN_UPLOAD.test(url),
+        isBooth: isIngestUrl,
+      });
       // Connections beyond this are closed at once: headroom stays below the file limit for the
       // uploads being written, the database and the logs.
       server.maxConnections = connectionLimit(deps.config.maxConnections);
       // And per client address, so one address's idle sockets cannot take them all.
       capConnectionsPerAddress(server, deps.config.maxConnectionsPerAddress, deps.config.trustProxy);
-      // Slowloris on the headers: a request's headers must arrive within 20 s.
-      server.headersTimeout = 20_000;
+      // Slowloris on the headers: a request's headers must arrive within the silent-connection limit.
+      server.headersTimeout = deps.config.silentConnectionSeconds * 1000;
       // Backstop for any request body (the ingest enforces its own, finer bounds).
       server.requestTimeout = (deps.config.uploadTimeoutSeconds + 30) * 1000;
       server.on('checkContinue', (req, res) => {

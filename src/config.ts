@@ -36,6 +36,12 @@ export interface Config {
   maxConnections: number;
   /** Open HTTP connections from one client address (an IPv6 /64 is one); trusted proxies excepted. */
   maxConnectionsPerAddress: number;
+  /** A new connection must send its request headers within this many seconds. */
+  silentConnectionSeconds: number;
+  /** Idle keep-alive after any answer but a booth's accepted upload. */
+  keepAliveSeconds: number;
+  /** A request body (except the ingest and admin uploads) must arrive within this many seconds. */
+  requestBodyTimeoutSeconds: number;
   /** Memory one image may take decoded, and all decodes at once (MiB). */
   decodeMaxMib: number;
   decodeBudgetMib: number;
@@ -103,6 +109,9 @@ export const CONFIG_VARIABLES: VariableSpec[] = [
   { name: 'PHOTOCHANGER_UNVERIFIED_UPLOADS_PER_ADDRESS', default: '4', description: 'Uploads without a verified password yet (file before the password) received at once from one client address (an IPv6 /64 is one); the next gets 429 `too_many_requests` with Retry-After.' },
   { name: 'PHOTOCHANGER_MAX_CONNECTIONS', default: '2048', description: 'Open HTTP connections one process accepts; further ones are closed at once. Lowered automatically to keep 256 file descriptors below the process limit (ulimit -n) for uploads, the database and logs.' },
   { name: 'PHOTOCHANGER_MAX_CONNECTIONS_PER_ADDRESS', default: '64', description: 'Open HTTP connections one client address may hold (an IPv6 /64 is one); further ones are closed at once, before a byte is read. Addresses named in PHOTOCHANGER_TRUST_PROXY are not capped (nginx caps its clients with limit_conn). A booth needs one or two; a venue with many booths and guests behind one router shares the cap.' },
+  { name: 'PHOTOCHANGER_SILENT_CONNECTION_SECONDS', default: '10', description: 'A new connection must send its request headers within this many seconds (a silent or trickling socket is closed; a header trickle gets 408). A booth sends them at once.' },
+  { name: 'PHOTOCHANGER_KEEP_ALIVE_SECONDS', default: '5', description: 'How long a connection may stay idle after an answer (HTTP keep-alive), on every path except a booth upload that was not refused: booths keep theirs 72 s, since they reuse it for the next shot.' },
+  { name: 'PHOTOCHANGER_REQUEST_BODY_TIMEOUT_SECONDS', default: '15', description: 'A request body must have arrived within this many seconds (408 `request_timeout`, connection closed). The ingest (its own deadline and minimum rate) and the admin uploads (test run, templates: authenticated before their body is read) are bounded by PHOTOCHANGER_UPLOAD_TIMEOUT_SECONDS instead.' },
   { name: 'PHOTOCHANGER_INGEST_FREE_FAILURES', default: '5', description: 'Wrong ingest passwords one client address may send before it must wait (2 s, doubling up to 15 min; 429 `too_many_attempts` with Retry-After). A booth at another address is not affected.' },
   { name: 'PHOTOCHANGER_DECODE_MAX_MIB', default: '256', description: 'Memory one image may take decoded (width × height × channels × bytes per sample, read from its header before decoding). A booth photo over it is refused with 413 `payload_too_large` (a 24 MP JPEG takes 72 MiB).' },
   { name: 'PHOTOCHANGER_DECODE_BUDGET_MIB', default: '768', description: 'Memory all image decodes of one process may take at once; a decode waits for room (within its job deadline).' },
@@ -244,6 +253,9 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     unverifiedUploadsPerAddress: number('PHOTOCHANGER_UNVERIFIED_UPLOADS_PER_ADDRESS', between(1, 1000)),
     maxConnections: number('PHOTOCHANGER_MAX_CONNECTIONS', between(16, 1_000_000)),
     maxConnectionsPerAddress: number('PHOTOCHANGER_MAX_CONNECTIONS_PER_ADDRESS', between(2, 1_000_000)),
+    silentConnectionSeconds: number('PHOTOCHANGER_SILENT_CONNECTION_SECONDS', between(1, 300)),
+    keepAliveSeconds: number('PHOTOCHANGER_KEEP_ALIVE_SECONDS', between(1, 300)),
+    requestBodyTimeoutSeconds: number('PHOTOCHANGER_REQUEST_BODY_TIMEOUT_SECONDS', between(1, 3600)),
     ingestFreeFailures: number('PHOTOCHANGER_INGEST_FREE_FAILURES', between(1, 1000)),
     trustProxy: parseTrustProxy(optional('PHOTOCHANGER_TRUST_PROXY'), problems),
     decodeMaxMib: number('PHOTOCHANGER_DECODE_MAX_MIB', between(16, 64 * 1024)),

@@ -250,7 +250,7 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
           jobId,
           slot,
           photo,
-          metadata: { ...queryFields(request.query), ...upload.fields, original_filename: photo.originalName },
+          metadata: { ...queryFields(request.query), ...upload.fields, original_filename: photo.originalName, ...(upload.droppedFields > 0 ? { fields_dropped: String(upload.droppedFields) } : {}) },
           clientAddress: request.ip,
           templates: admission.templates,
           isTest: false,

@@ -39,6 +39,8 @@ export interface ReceivedUpload {
   parts: ReceivedPart[];
   /** Whether the payload folder was (being) made: nothing to remove otherwise. */
   folderMade?: boolean;
+  /** Text fields dropped over the kept bytes (IntakeOptions.fieldLimits). */
+  droppedFields: number;
 }
 
 /** One part of a multipart body: its name, size, declared type; a file or a text field. */
@@ -86,14 +88,29 @@ export interface IntakeOptions {
    */
   onFileBytes?: (bytes: number) => void;
   /**
-   * Text fields held in memory: how many and how long each (longer values are cut). Defaults suit
-   * an administrator's upload; the booth's intake, open to anyone before the password, takes fewer.
+   * Text fields: how many may come (beyond: 400), how long each (longer values are cut), and how
+   * many bytes of them (names and values) are kept in memory: `keptBytes` in all, and only
+   * `keptBytesUnverified` while the caller has no verified password (`authenticated`). Fields
+   * beyond what is kept are dropped, not refused: a booth's upload is never refused for its
+   * best-effort fields. Defaults suit an administrator's upload; the booth's intake takes fewer.
    */
-  fieldLimits?: { count: number; bytes: number };
+  fieldLimits?: FieldLimits;
 }
 
-/** Text fields a booth may send: DSLR Remote Pro sends a handful of short ones. */
-export const BOOTH_FIELD_LIMITS = { count: 32, bytes: 16 * 1024 } as const;
+export interface FieldLimits {
+  count: number;
+  bytes: number;
+  keptBytes: number;
+  keptBytesUnverified: number;
+}
+
+/**
+ * Text fields a booth may send. DSLR Remote Pro sends a handful of short ones; Breeze Booth about
+ * fifteen plus its survey and QR fields. Before a verified password, 8 KiB of them are kept (a
+ * stranger's request holds no more); once verified, 64 KiB.
+ */
+export const BOOTH_FIELD_LIMITS: FieldLimits = { count: 100, bytes: 16 * 1024, keptBytes: 64 * 1024, keptBytesUnverified: 8 * 1024 };
+const ADMIN_FIELD_LIMITS: FieldLimits = { count: 200, bytes: 64 * 1024, keptBytes: 1024 * 1024, keptBytesUnverified: 1024 * 1024 };
 
 export interface TransferLimits {
   totalMs: number;
@@ -106,11 +123,9 @@ function uploadTooSlow(message: string, details: Record<string, unknown>): AppEr
   return new AppError('upload_timeout', message, { details: details, headers: { Connection: 'close' } });
 }
 
-const MAX_FIELD_BYTES = 64 * 1024;
-
 /** Nothing received yet. A caller that passes its own to receiveUpload sees the fields read before a refusal. */
 export function emptyUpload(): ReceivedUpload {
-  return { password: undefined, file: undefined, fields: {}, rejectedFile: undefined, parts: [] };
+  return { password: undefined, file: undefined, fields: {}, rejectedFile: undefined, parts: [], droppedFields: 0 };
 }
 
 /**
@@ -187,15 +202,11 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
     watchdog.unref();
   }
   try {
+    const fieldLimits = options.fieldLimits ?? ADMIN_FIELD_LIMITS;
+    let keptFieldBytes = 0;
     const parts = request.parts({
       preservePath: true, // keep the booth's C:\\… path as metadata; the name on disk is sanitized
-      limits: {
-        fileSize: options.fileLimitBytes,
-        files: 10,
-        fields: options.fieldLimits?.count ?? 200,
-        fieldSize: options.fieldLimits?.bytes ?? MAX_FIELD_BYTES,
-        parts: (options.fieldLimits?.count ?? 200) + 20,
-      },
+      limits: { fileSize: options.fileLimitBytes, files: 10, fields: fieldLimits.count, fieldSize: fieldLimits.bytes, parts: fieldLimits.count + 20 },
     });
     const iterator = parts[Symbol.asyncIterator]();
     for (;;) {
@@ -215,6 +226,13 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
           await options.onPassword?.(value, !fileStarted);
           ensureFolderIfAuthenticated();
         } else {
+          const cost = Buffer.byteLength(fieldname) + Buffer.byteLength(value);
+          const verified = !options.authenticated || options.authenticated();
+          if (keptFieldBytes + cost > (verified ? fieldLimits.keptBytes : fieldLimits.keptBytesUnverified)) {
+            result.droppedFields += 1;
+            continue;
+          }
+          keptFieldBytes += cost;
           const existing = result.fields[fieldname];
           result.fields[fieldname] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
         }

@@ -274,12 +274,12 @@ describe('POST /ingest/:slotId', () => {
     expect((await fetch(`${server.url}/public/results/not-a-uuid`)).status).toBe(404);
   });
 
-  it('keeps booth connections alive between shots; request bodies are bounded in time', () => {
+  it('request headers and bodies are bounded in time (the keep-alive per path: test/security/connections.test.ts)', () => {
     // Fastify's own timeout options are not applied to a server made by serverFactory.
-    expect(server.app.server.keepAliveTimeout).toBeGreaterThanOrEqual(60_000);
+    expect(server.app.server.keepAliveTimeout).toBe(server.config.keepAliveSeconds * 1000);
     // A backstop above the ingest's own upload deadline (PHOTOCHANGER_UPLOAD_TIMEOUT_SECONDS + 30 s).
     expect(server.app.server.requestTimeout).toBe((server.config.uploadTimeoutSeconds + 30) * 1000);
-    expect(server.app.server.headersTimeout).toBe(20_000);
+    expect(server.app.server.headersTimeout).toBe(server.config.silentConnectionSeconds * 1000);
     expect(server.app.server.maxConnections).toBeGreaterThanOrEqual(16);
     // …but a stalled (silent) socket is dropped once no answer can be pending any more.
     expect(server.app.server.timeout).toBeGreaterThan(60_000);

@@ -1,6 +1,7 @@
 import net from 'node:net';
+import { loadConfig } from '../../src/config.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jpegBytes, postIngest } from '../support/http.js';
+import { jpegBytes, multipartBody, postIngest } from '../support/http.js';
 import { startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
 
 /** Red team finding 2: one address's idle connections no longer lock every booth out. */
@@ -80,5 +81,109 @@ describe('bodies before authentication', () => {
     const answer = await stalled('/webhooks/turbotext/not-a-live-token', 1024 * 1024, 10, 'application/x-www-form-urlencoded');
     expect(answer).toMatch(/^HTTP\/1\.1 200/);
     expect(answer).toContain('"ok":true');
+  });
+});
+
+/**
+ * Red team finding 2, the other half: how long a connection may live (short windows configured
+ * here; the defaults are checked first).
+ */
+describe('connection time limits', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({
+      env: { PHOTOCHANGER_SILENT_CONNECTION_SECONDS: '1', PHOTOCHANGER_KEEP_ALIVE_SECONDS: '1', PHOTOCHANGER_REQUEST_BODY_TIMEOUT_SECONDS: '2' },
+    });
+  });
+  afterAll(async () => server?.close());
+
+  /** A socket from `localAddress` that writes `script` (text, or [delay ms, text] steps); resolves with what came back and when it closed. */
+  const session = (script: Array<string | Buffer | [number, string]>, localAddress = '127.0.0.21', giveUpMs = 6000) =>
+    new Promise<{ answer: string; closedAfterMs: number | undefined }>((resolve) => {
+      const u = new URL(server.url);
+      const started = Date.now();
+      let answer = '';
+      let closedAfterMs: number | undefined;
+      const timers: NodeJS.Timeout[] = [];
+      const socket = net.connect({ port: Number(u.port), host: u.hostname, localAddress }, () => {
+        let at = 0;
+        for (const step of script) {
+          const [delay, text] = Array.isArray(step) ? step : [0, step];
+          at += delay;
+          timers.push(setTimeout(() => !socket.destroyed && socket.write(text), at));
+        }
+      });
+      const finish = () => {
+        timers.forEach(clearTimeout);
+        socket.destroy();
+        resolve({ answer, closedAfterMs });
+      };
+      socket.on('data', (d: Buffer) => (answer += d.toString()));
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        closedAfterMs ??= Date.now() - started;
+        finish();
+      });
+      setTimeout(finish, giveUpMs).unref();
+    });
+
+  const get = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
+
+  it('by default a silent socket lives at most 10 s, an idle one 5 s after an answer, a body 15 s', () => {
+    const config = loadConfig({});
+    expect(config.silentConnectionSeconds).toBeLessThanOrEqual(10);
+    expect(config.keepAliveSeconds).toBeLessThanOrEqual(5);
+    expect(config.requestBodyTimeoutSeconds).toBe(15);
+  });
+
+  it('a silent socket is closed within the silent window; so is one trickling its headers (408)', async () => {
+    const [silent, trickle] = await Promise.all([
+      session([]),
+      session(['GET /healthz HTTP/1.1\r\n', [400, 'X-A: 1\r\n'], [400, 'X-B: 1\r\n'], [400, 'X-C: 1\r\n'], [400, 'X-D: 1\r\n'], [400, 'X-E: 1\r\n'], [400, 'X-F: 1\r\n']], '127.0.0.22'),
+    ]);
+    expect(silent.answer).toBe('');
+    expect(silent.closedAfterMs).toBeGreaterThanOrEqual(900);
+    expect(silent.closedAfterMs).toBeLessThan(1800);
+    expect(trickle.answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(trickle.closedAfterMs).toBeLessThan(3000);
+  });
+
+  it('after an admin or guest answer the connection idles the short keep-alive; a request in progress is not cut by it', async () => {
+    const idleAfter = await session([get('/healthz')]);
+    expect(idleAfter.answer).toMatch(/^HTTP\/1\.1 200/);
+    expect(idleAfter.closedAfterMs).toBeLessThan(2500);
+    // Two requests 800 ms apart on one connection: the second is served (each answer restarts the window).
+    const reused = await session([get('/healthz'), [800, get('/healthz')]], '127.0.0.23');
+    expect(reused.answer.match(/HTTP\/1\.1 200/g)).toHaveLength(2);
+  });
+
+  it("a booth's connection stays open between shots after an accepted upload, not after a refused one", async () => {
+    const photo = await jpegBytes(320, 240);
+    const upload = (password: string) => {
+      const { body, contentType } = multipartBody([
+        { name: 'password', value: password },
+        { name: 'fileToUpload', value: photo, filename: 'shot.jpg', contentType: 'image/jpeg' },
+      ]);
+      return [`POST /ingest/slot-001 HTTP/1.1\r\nHost: x\r\nContent-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n\r\n`, body];
+    };
+    const [accepted, refused] = await Promise.all([
+      session(upload(TEST_INGEST_PASSWORD), '127.0.0.24', 4500),
+      session(upload('wrong-password'), '127.0.0.25', 4500),
+    ]);
+    expect(accepted.answer).toMatch(/^HTTP\/1\.1 200/);
+    expect(accepted.closedAfterMs).toBeUndefined(); // still open when the test let go (4.5 s)
+    expect(refused.answer).toMatch(/^HTTP\/1\.1 401/);
+    expect(refused.closedAfterMs).toBeLessThan(4500);
+  });
+
+  it('a request body that has not arrived within the body timeout is answered 408 request_timeout and the connection closed', async () => {
+    const head = 'POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n';
+    const slow = await session([head, '{"username":', [700, '"a'], [700, 'b'], [700, 'c'], [700, 'd']], '127.0.0.26');
+    expect(slow.answer).toMatch(/^HTTP\/1\.1 408/);
+    expect(slow.answer).toContain('"code":"request_timeout"');
+    expect(slow.closedAfterMs).toBeGreaterThanOrEqual(1900);
+    expect(slow.closedAfterMs).toBeLessThan(3500);
+    // The server logged nothing as an error for it.
+    expect(server.logLines.filter((l) => /"level":(50|60)/.test(l))).toEqual([]);
   });
 });

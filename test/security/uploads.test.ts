@@ -108,6 +108,32 @@ describe('finding 1–2: unauthenticated and slow uploads cannot hold the server
     expect((await listFiles(`${server.mediaRoot}/payloads`)).filter((f) => !f.endsWith('/'))).toEqual([]);
   });
 
+  it('finding 4: before a verified password only 8 KiB of text fields are kept (the rest dropped, not refused); after it, 64 KiB', async () => {
+    const fields = Array.from({ length: 32 }, (_, i) => ({ name: `survey${i}_type_id`, value: String.fromCharCode(97 + (i % 26)).repeat(16 * 1024 - 64) }));
+    const file = { name: 'fileToUpload', value: photo, filename: 'shot.jpg', contentType: 'image/jpeg' };
+    const keptOf = async (res: { headers: Record<string, string> }) => {
+      const row = await server.database.db.selectFrom('job').select('metadata').where('id', '=', res.headers['x-job-id']!).executeTakeFirstOrThrow();
+      const metadata = row.metadata as Record<string, string>;
+      const survey = Object.keys(metadata).filter((k) => k.startsWith('survey'));
+      return { survey, bytes: survey.reduce((n, k) => n + k.length + metadata[k]!.length, 0), dropped: metadata.fields_dropped };
+    };
+    // The password last (the one capture of a real booth): the fields came before it, unverified.
+    const last = multipartBody([...fields, file, { name: 'password', value: TEST_INGEST_PASSWORD }]);
+    const unverified = await rawPost(server.url, '/ingest/slot-001', last.body, { 'Content-Type': last.contentType }, { localAddress: '127.0.0.31' });
+    expect(unverified.status).toBe(200);
+    const early = await keptOf(unverified);
+    expect(early.bytes).toBeLessThanOrEqual(8 * 1024);
+    expect(early.dropped).toBe(String(32 - early.survey.length));
+    // The password first: verified, so 64 KiB of the same fields are kept.
+    const first = multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, ...fields, file]);
+    const verified = await rawPost(server.url, '/ingest/slot-001', first.body, { 'Content-Type': first.contentType }, { localAddress: '127.0.0.32' });
+    expect(verified.status).toBe(200);
+    const late = await keptOf(verified);
+    expect(late.survey.length).toBe(4);
+    expect(late.bytes).toBeLessThanOrEqual(64 * 1024);
+    expect(late.dropped).toBe('28');
+  });
+
   it('an upload that stays slow after a valid password is cut off at the minimum rate (408), its partial file deleted', async () => {
     const body = multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'fileToUpload', value: Buffer.concat([photo, Buffer.alloc(512 * 1024, 3)]), filename: 'z.jpg', contentType: 'image/jpeg' }]);
     const slow = slowUpload(server.url, '/ingest/slot-001', body, { localAddress: '127.0.0.7', firstBytes: 4096, trickleMs: 200 });
