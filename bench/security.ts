@@ -13,6 +13,12 @@
  *     against the budget, descriptors back to idle.
  * (e) 1,000 fast file-first uploads at the slot's size limit with wrong passwords, 16 at a time from
  *     4 addresses: the answers, the booth's p50 meanwhile, peak bytes on disk.
+ * (f) A connection flood: 2,100 silent TCP connections from one address (the red team's case) and
+ *     2,000 from 40 others (50 each, under the per-address cap): a password-first booth's p50
+ *     (target ≤ 1.2×), peak RSS (target ≤ +256 MB over idle), descriptors back to idle.
+ * (g) Stalled bodies: 1,000 logins announcing 4,000 bytes and sending 100, and 1,000 booth uploads
+ *     sending 32 text fields of 16 KiB and no password, then stalling, from 40 addresses; the
+ *     attackers never hang up: the same three numbers, and when the server had closed them all.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -176,6 +182,45 @@ async function boothLatenciesApart(url: string, n: number): Promise<number[]> {
   return JSON.parse(out.trim().split('\n').pop()!) as number[];
 }
 
+/**
+ * `n` connections from `addressOf(i)` that send `first` (or nothing) and then stay silent, never
+ * closing; resolves once all are open or refused. `closedByServer` counts those the server ended.
+ */
+function holdConnections(url: string, n: number, addressOf: (i: number) => string, first?: (i: number) => Buffer): { opened: Promise<void>; closedByServer: () => number; closedAllAt: Promise<number>; destroy(): void } {
+  const u = new URL(url);
+  const sockets: net.Socket[] = [];
+  let closed = 0;
+  let settled = 0;
+  let resolveOpened: () => void = () => undefined;
+  let resolveClosedAll: (t: number) => void = () => undefined;
+  const opened = new Promise<void>((r) => (resolveOpened = r));
+  const closedAllAt = new Promise<number>((r) => (resolveClosedAll = r));
+  const settle = () => ++settled === n && resolveOpened();
+  for (let i = 0; i < n; i++) {
+    const socket = net.connect({ port: Number(u.port), host: u.hostname, localAddress: addressOf(i) }, () => {
+      if (first) socket.write(first(i));
+      settle();
+    });
+    socket.on('data', () => undefined);
+    socket.on('error', () => undefined);
+    socket.once('close', () => {
+      if (socket.connecting) settle();
+      if (++closed === n) resolveClosedAll(performance.now());
+    });
+    sockets.push(socket);
+  }
+  return { opened, closedByServer: () => closed, closedAllAt, destroy: () => sockets.forEach((s) => s.destroy()) };
+}
+
+/** Seconds from `since` until the server's descriptors are back within `slack` of `idle` (polled; at most `limitS`). */
+async function fdsBackAfter(pid: number, idle: number, since: number, limitS = 60, slack = 8): Promise<number> {
+  while (performance.now() - since < limitS * 1000) {
+    if (fds(pid) <= idle + slack) return (performance.now() - since) / 1000;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return NaN;
+}
+
 async function main(): Promise<void> {
   const photo = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: '#c08040' } }).jpeg({ quality: 85 }).toBuffer();
   const child = await startChild({ PHOTOCHANGER_UPLOAD_RATE_GRACE_SECONDS: '3', PHOTOCHANGER_MAX_CONNECTIONS: '4096', PHOTOCHANGER_UNVERIFIED_UPLOAD_BUDGET_MIB: String(BUDGET_MIB) });
@@ -284,6 +329,51 @@ async function main(): Promise<void> {
     const afterFdsE = fds(pid);
     const leftBytes = payloadBytes(child.mediaRoot);
 
+    // (f) a connection flood: silent sockets from one address and from many
+    const idleFdsF = fds(pid);
+    const idleRssF = rssMb(pid);
+    let peakRssF = idleRssF;
+    let peakFdsF = idleFdsF;
+    const samplerF = setInterval(() => {
+      peakRssF = Math.max(peakRssF, rssMb(pid));
+      peakFdsF = Math.max(peakFdsF, fds(pid));
+    }, 100);
+    const startedF = performance.now();
+    const oneAddress = holdConnections(child.url, 2100, () => '127.0.7.1');
+    const manyAddresses = holdConnections(child.url, 2000, (i) => `127.0.8.${(i % 40) + 1}`);
+    await Promise.all([oneAddress.opened, manyAddresses.opened]);
+    const refusedAtOnce = oneAddress.closedByServer();
+    const duringF = await boothLatenciesApart(child.url, 10);
+    const [oneClosedAt, manyClosedAt] = await Promise.all([oneAddress.closedAllAt, manyAddresses.closedAllAt]);
+    const floodClosedS = (Math.max(oneClosedAt, manyClosedAt) - startedF) / 1000;
+    const fdsBackF = await fdsBackAfter(pid, idleFdsF, startedF);
+    clearInterval(samplerF);
+    oneAddress.destroy();
+    manyAddresses.destroy();
+
+    // (g) stalled bodies before authentication
+    const idleFdsG = fds(pid);
+    const idleRssG = rssMb(pid);
+    let peakRssG = idleRssG;
+    const samplerG = setInterval(() => (peakRssG = Math.max(peakRssG, rssMb(pid))), 100);
+    const fieldsForm = multipart(Array.from({ length: 32 }, (_, i) => ({ name: `survey${i}_type_id`, value: 'x'.repeat(16 * 1024 - 64) })));
+    const fieldsBody = fieldsForm.body.subarray(0, fieldsForm.body.length - 64); // all fields, not the end: no password, no photo
+    const startedG = performance.now();
+    const logins = holdConnections(child.url, 1000, (i) => `127.0.9.${(i % 40) + 1}`, () =>
+      Buffer.from(`POST /api/login HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n{"username":"admin","password":"${'x'.repeat(60)}`),
+    );
+    const uploads = holdConnections(child.url, 1000, (i) => `127.0.10.${(i % 40) + 1}`, () =>
+      Buffer.concat([Buffer.from(`POST /ingest/slot-002 HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: ${fieldsForm.contentType}\r\nContent-Length: ${fieldsForm.body.length}\r\n\r\n`), fieldsBody]),
+    );
+    await Promise.all([logins.opened, uploads.opened]);
+    const duringG = await boothLatenciesApart(child.url, 10);
+    const [loginsClosedAt, uploadsClosedAt] = await Promise.all([logins.closedAllAt, uploads.closedAllAt]);
+    const stalledClosedS = (Math.max(loginsClosedAt, uploadsClosedAt) - startedG) / 1000;
+    const fdsBackG = await fdsBackAfter(pid, idleFdsG, startedG);
+    clearInterval(samplerG);
+    logins.destroy();
+    uploads.destroy();
+
     const f = (n: number, d = 0) => n.toFixed(d);
     const section = [
       '<!-- bench:security:start (written by `npm run bench:security`; do not edit by hand) -->',
@@ -330,6 +420,28 @@ async function main(): Promise<void> {
       `| a password-first booth's p50 ms (measured from its own process): baseline / during | ${f(median(baselineApart))} / ${f(median(duringE))} (**${(median(duringE) / median(baselineApart)).toFixed(2)}×**) |`,
       `| peak payload bytes on disk during (d) and (e) | ${(peakDisk / 1024 / 1024).toFixed(2)} MiB |`,
       `| payload bytes left after / descriptors 6 s after | ${leftBytes} / ${afterFdsE} (idle ${idleFds}) |`,
+      '',
+      '### (f) A connection flood: 2,100 silent connections from one address, 2,000 from 40 others (50 each)',
+      '',
+      'Per-address cap 64 (`PHOTOCHANGER_MAX_CONNECTIONS_PER_ADDRESS`), silent sockets closed after 10 s (`PHOTOCHANGER_SILENT_CONNECTION_SECONDS`); the attackers never hang up.',
+      '',
+      '| | value |',
+      '|---|---|',
+      `| connections of the one address closed at accept | ${refusedAtOnce} of 2,100 |`,
+      `| a password-first booth's p50 ms (from its own process): baseline / during | ${f(median(baselineApart))} / ${f(median(duringF))} (**${(median(duringF) / median(baselineApart)).toFixed(2)}×**, target ≤ 1.2×) |`,
+      `| server RSS MB: idle / peak | ${f(idleRssF)} / ${f(peakRssF)} (**+${f(peakRssF - idleRssF)} MB**, target ≤ +256) |`,
+      `| open descriptors: idle / peak | ${idleFdsF} / ${peakFdsF} |`,
+      `| every connection closed by the server after / descriptors back to idle after | ${f(floodClosedS, 1)} s / ${f(fdsBackF, 1)} s (from the flood's start) |`,
+      '',
+      '### (g) Stalled bodies before authentication: 1,000 logins (4,000 bytes announced, 100 sent) and 1,000 booth uploads (32 fields of 16 KiB, no password, never finished), from 40 addresses each',
+      '',
+      'The attackers never hang up: the server closes them (a body within 15 s, `PHOTOCHANGER_REQUEST_BODY_TIMEOUT_SECONDS`; a booth upload without a password or a photo within the grace period, 3 s in this run). A stranger\'s fields are kept to 8 KiB.',
+      '',
+      '| | value |',
+      '|---|---|',
+      `| a password-first booth's p50 ms (from its own process): baseline / during | ${f(median(baselineApart))} / ${f(median(duringG))} (**${(median(duringG) / median(baselineApart)).toFixed(2)}×**, target ≤ 1.2×) |`,
+      `| server RSS MB: idle / peak | ${f(idleRssG)} / ${f(peakRssG)} (**+${f(peakRssG - idleRssG)} MB**, target ≤ +256) |`,
+      `| every connection closed by the server after / descriptors back to idle after | ${f(stalledClosedS, 1)} s / ${f(fdsBackG, 1)} s (from the attack's start; target: within 15 s of the server's own limits) |`,
       '<!-- bench:security:end -->',
     ].join('\n');
     await writeBenchSection('security', section);

@@ -6,6 +6,7 @@ import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import { requirePermission } from './auth/guard.js';
 import { authRoutes } from './auth/routes.js';
 import { AppError, ERROR_CODES, errorBody } from './errors.js';
 import { capConnectionsPerAddress } from './ops/connection-caps.js';
@@ -193,7 +194,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   await registerSecurityHeaders(app);
   // Swagger UI's page has inline scripts: it sends its own CSP with their hashes (staticCSP).
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs', staticCSP: true, transformStaticCSP: (header) => `${header}; frame-ancestors 'none'` });
+  // The API reference is for administrators (any account): the page, its assets and /docs/json.
+  // Swagger UI's own policy allows framing by 'self': replaced, not appended (the first of two wins).
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/docs',
+    uiHooks: { onRequest: requirePermission(deps.auth, null) },
+    staticCSP: true,
+    transformStaticCSP: (header) => header.replace(/frame-ancestors [^;]*/, "frame-ancestors 'none'"),
+  });
 
   await app.register(healthRoutes, { deps });
   await app.register(ingestRoutes, { deps });

@@ -5,6 +5,7 @@
  * docs/configuration.md is generated from this table (`npm run docs`).
  */
 import path from 'node:path';
+import { validAddressEntries } from './ops/address-list.js';
 import { isLoopbackHost } from './ops/public-address.js';
 
 export const GIB = 1024 * 1024 * 1024;
@@ -51,6 +52,10 @@ export interface Config {
   trustProxy: boolean | number | string[];
   resultTtlSeconds: number;
   cleanupIntervalSeconds: number;
+  /** A Prometheus scrape token for GET /metrics (`Authorization: Bearer …`); undefined: none. */
+  metricsToken: string | undefined;
+  /** Client addresses that may read GET /metrics without a token or account. */
+  metricsAllow: string[];
   /** Seconds between keep-alive comments on a live job stream (each also checks the session). */
   streamHeartbeatSeconds: number;
   jwtSecret: string | undefined;
@@ -117,6 +122,8 @@ export const CONFIG_VARIABLES: VariableSpec[] = [
   { name: 'PHOTOCHANGER_DECODE_BUDGET_MIB', default: '768', description: 'Memory all image decodes of one process may take at once; a decode waits for room (within its job deadline).' },
   { name: 'PHOTOCHANGER_TRUST_PROXY', default: undefined, description: 'Reverse proxies whose X-Forwarded-For names the client: `loopback` (nginx on the same machine), a comma-separated list of addresses or CIDRs, or a number of hops. Unset: the connecting address is the client. Password throttling is per client address, so set this behind a proxy (or every booth shares one address).' },
   { name: 'PHOTOCHANGER_RESULT_TTL_SECONDS', default: '259200', description: 'How long a result stays downloadable at /public/results/{job_id} (72 h); then 410 Gone.' },
+  { name: 'PHOTOCHANGER_METRICS_TOKEN', default: undefined, description: 'A scrape token for GET /metrics (at least 32 characters), sent by Prometheus as `Authorization: Bearer <token>` (`authorization: {credentials: …}` in its scrape config). Without it, /metrics answers the addresses in PHOTOCHANGER_METRICS_ALLOW and administrators with `stats:read`; anyone else gets 401.', secret: true },
+  { name: 'PHOTOCHANGER_METRICS_ALLOW', default: 'loopback', description: 'Client addresses that may read GET /metrics without a token: `loopback`, `uniquelocal` (private networks), addresses or CIDRs separated by commas, or `none`. Behind nginx the client is the address nginx forwards (PHOTOCHANGER_TRUST_PROXY).' },
   { name: 'PHOTOCHANGER_STREAM_HEARTBEAT_SECONDS', default: '15', description: 'Seconds between keep-alive comments on the live job stream (GET /api/jobs/stream); each beat also checks the session, so a stream ends within one beat of a logout or password reset. Keep it under the proxy\'s read timeout.' },
   { name: 'PHOTOCHANGER_CLEANUP_INTERVAL_SECONDS', default: '900', description: 'Period of the photochanger-media-cleanup task that deletes expired payloads, temporary links and results.' },
   { name: 'PHOTOCHANGER_JWT_SECRET', default: undefined, description: 'HS256 secret for admin tokens (at least 32 characters). Unset on a local install: generated once and kept in DATA_DIR/jwt-secret (mode 0600).', secret: true },
@@ -225,6 +232,11 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   if (bootstrapIngestPassword !== undefined && bootstrapIngestPassword.length < 8) {
     problems.push('PHOTOCHANGER_BOOTSTRAP_INGEST_PASSWORD must be at least 8 characters');
   }
+  const metricsToken = optional('PHOTOCHANGER_METRICS_TOKEN');
+  if (metricsToken !== undefined && metricsToken.length < 32) problems.push('PHOTOCHANGER_METRICS_TOKEN must be at least 32 characters');
+  const metricsAllowText = raw('PHOTOCHANGER_METRICS_ALLOW') ?? 'loopback';
+  const metricsAllow = metricsAllowText === 'none' ? [] : metricsAllowText.split(',').map((e) => e.trim()).filter(Boolean);
+  if (!validAddressEntries(metricsAllow)) problems.push(`PHOTOCHANGER_METRICS_ALLOW=${JSON.stringify(metricsAllowText)} must be loopback, uniquelocal, addresses/CIDRs separated by commas, or none`);
   const logLevel = raw('PHOTOCHANGER_LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`PHOTOCHANGER_LOG_LEVEL=${logLevel} must be one of ${LOG_LEVELS.join(', ')}`);
 
@@ -263,6 +275,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     resultTtlSeconds: number('PHOTOCHANGER_RESULT_TTL_SECONDS', between(1, 365 * 24 * 3600)),
     cleanupIntervalSeconds: number('PHOTOCHANGER_CLEANUP_INTERVAL_SECONDS', between(1, 24 * 3600)),
     streamHeartbeatSeconds: number('PHOTOCHANGER_STREAM_HEARTBEAT_SECONDS', between(1, 300)),
+    metricsToken,
+    metricsAllow,
     jwtSecret,
     secretKey,
     bootstrapIngestPassword,
@@ -294,8 +308,7 @@ function parseTrustProxy(text: string | undefined, problems: string[]): boolean 
   if (text === undefined || text === 'false') return false;
   if (/^\d{1,2}$/.test(text)) return Number(text);
   const list = text.split(',').map((s) => s.trim()).filter(Boolean);
-  const ok = list.every((e) => ['loopback', 'linklocal', 'uniquelocal'].includes(e) || /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(e));
-  if (!ok || list.length === 0) {
+  if (!validAddressEntries(list) || list.length === 0) {
     problems.push(`PHOTOCHANGER_TRUST_PROXY=${JSON.stringify(text)} must be loopback, addresses/CIDRs separated by commas, or a number of hops`);
     return false;
   }

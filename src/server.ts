@@ -10,7 +10,7 @@ import { connectDatabase, migrateToLatest, type DatabaseHandle } from './db/data
 import { DATABASE_URL_FILE, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { CHANNELS, NotificationHub } from './db/notifications.js';
 import type { Logger } from './logger.js';
-import { runMediaCleanup, startCleanupTask, type CleanupReport } from './media/cleanup.js';
+import { removeLeftoverPayloads, runMediaCleanup, startCleanupTask, type CleanupReport } from './media/cleanup.js';
 import { Metrics } from './ops/metrics.js';
 import { MediaStore } from './media/storage.js';
 import { purgeExpiredTemporaryMedia, createTemporaryMediaPublisher, type TemporaryMediaDeps } from './media/temporary-links.js';
@@ -176,6 +176,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     workers.start();
     const purgeTemporary = async () => (await purgeExpiredTemporaryMedia(mediaDeps)).links + (await webhookInbox.purgeExpired());
     const cleanupDeps = { db: database.db, clock, media, log, purgeTemporary, onReport: (r: CleanupReport) => metrics?.observeCleanup(r) };
+    await removeLeftoverPayloads(cleanupDeps);
     const cleanup = startCleanupTask(cleanupDeps, config.cleanupIntervalSeconds);
 
     let shuttingDown = false;

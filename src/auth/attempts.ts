@@ -111,10 +111,33 @@ export class AttemptThrottle {
     for (const key of keys) this.entries.delete(key);
   }
 
-  /** Forgets a key (an administrator unlocking an account). */
-  clear(predicate: (key: string) => boolean): number {
+  /**
+   * Takes back one failure counted ahead of a check that then succeeded (the key was not waiting
+   * when the attempt began): the failures before it stay counted.
+   */
+  undoFailure(...keys: string[]): void {
+    for (const key of keys) {
+      const e = this.entries.get(key);
+      if (!e) continue;
+      e.failures -= 1;
+      e.blockedUntil = 0;
+      if (e.failures <= 0) this.entries.delete(key);
+    }
+  }
+
+  /**
+   * Lifts the current wait of the matching keys but keeps their failures (an administrator
+   * unlocking an account): each may try once more, and its next failure waits again, longer.
+   * Returns how many keys were waiting.
+   */
+  release(predicate: (key: string) => boolean): number {
+    const now = this.options.clock.now().getTime();
     let n = 0;
-    for (const key of [...this.entries.keys()]) if (predicate(key) && this.entries.delete(key)) n++;
+    for (const [key, e] of this.entries) {
+      if (!predicate(key)) continue;
+      if (e.blockedUntil > now) n++;
+      e.blockedUntil = 0;
+    }
     return n;
   }
 

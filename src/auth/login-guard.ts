@@ -35,26 +35,31 @@ export class LoginGuard {
     this.perAddress.fail(address);
   }
 
-  /** A right password: this name and this address start afresh (attempts count as failures until they succeed). */
+  /**
+   * A right password: this name from this address starts afresh; the address only gets back the
+   * failure counted ahead of this attempt. Its failures on other names stay counted, so an
+   * attacker with an account of its own cannot clear its address's count by logging in.
+   */
   succeed(address: string, username: string): void {
     this.perAccount.succeed(LoginGuard.accountKey(address, username));
-    this.perAddress.succeed(address);
+    this.perAddress.undoFailure(address);
   }
 
   /**
-   * Forgets every address's failures for this name, and the per-address failures of the addresses
-   * that tried it (an administrator who mistyped from the office is let back in whole). Returns how
-   * many name entries were forgotten.
+   * Lifts the wait of every address for this name, and the per-address wait of the addresses that
+   * tried it, but keeps their failures: the administrator who mistyped logs in with one right
+   * try, while a guessing address gets one guess and then waits again, longer. Returns how many
+   * (address, name) pairs were waiting.
    */
   unlock(username: string): number {
     const suffix = `|${username.toLowerCase()}`;
     const addresses = new Set<string>();
-    const forgotten = this.perAccount.clear((key) => {
+    const released = this.perAccount.release((key) => {
       if (!key.endsWith(suffix)) return false;
       addresses.add(key.slice(0, -suffix.length));
       return true;
     });
-    this.perAddress.clear((address) => addresses.has(address));
-    return forgotten;
+    this.perAddress.release((address) => addresses.has(address));
+    return released;
   }
 }

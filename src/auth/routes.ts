@@ -8,7 +8,7 @@ import { AppError } from '../errors.js';
 import { CHANNELS } from '../db/notifications.js';
 import { type AccountSummary, audit, authenticate, createAccount, credentialErrors, findAccount, listAccounts, loginThrottled, passwordMatches, removeAccount, resetPassword, setPermissions, USERNAME_PATTERN } from './accounts.js';
 import { clientKey } from './attempts.js';
-import { Authenticator, sessionToken, setSessionCookie } from './sessions.js';
+import { Authenticator, bearerToken, sessionToken, setSessionCookie } from './sessions.js';
 import { BEARER_SECURITY, requirePermission } from './guard.js';
 import { PERMISSIONS } from './permissions.js';
 
@@ -73,7 +73,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
       const session = await deps.auth.createSession(principal.username, remember === true);
       setSessionCookie(request, reply, session.token, { remember: remember === true, expiresAt: session.expiresAt, now: deps.clock.now() });
       request.log.info({ username, remember: remember === true }, 'administrator logged in');
-      return { ...deps.tokens.sign(principal), csrf_token: session.csrfToken, user: principal };
+      return { ...deps.tokens.sign(principal, session.id), csrf_token: session.csrfToken, user: principal };
     },
   );
 
@@ -81,7 +81,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
     '/api/logout',
     {
       schema: {
-        summary: 'End the web UI session (its cookie is cleared; the session stops working at once)',
+        summary: 'Log out: the session of the cookie, or of the bearer token, ends at once (the cookie and the access token of that login stop working)',
         tags: ['auth'],
         response: { 204: Type.Null() },
       },
@@ -94,6 +94,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
         if (caller && !Authenticator.csrfOk(request, caller)) throw new AppError('csrf_failed');
         await deps.auth.endSession(token);
       }
+      // An API client logs out with its bearer token: the login's session ends, and the token with it.
+      const bearer = bearerToken(request);
+      const sessionId = bearer === undefined ? undefined : deps.tokens.verifyClaims(bearer)?.sessionId;
+      if (sessionId) await deps.auth.endSessionById(sessionId);
       setSessionCookie(request, reply, undefined);
       return reply.code(204).send(null);
     },
@@ -188,13 +192,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
       await resetPassword(deps.db, deps.clock, username, request.body.new_password);
       await audit(deps.db, deps.clock, { actor: username, action: 'account.password', target: username });
       request.log.info({ username }, 'administrator changed own password');
-      let csrf: string | undefined;
+      let session: { id: string; csrfToken: string } | undefined;
       if (caller.via === 'session') {
-        const session = await deps.auth.createSession(username, caller.remember === true);
-        setSessionCookie(request, reply, session.token, { remember: caller.remember === true, expiresAt: session.expiresAt, now: deps.clock.now() });
-        csrf = session.csrfToken;
+        const created = await deps.auth.createSession(username, caller.remember === true);
+        setSessionCookie(request, reply, created.token, { remember: caller.remember === true, expiresAt: created.expiresAt, now: deps.clock.now() });
+        session = created;
       }
-      return { ...deps.tokens.sign(caller.principal), ...(csrf ? { csrf_token: csrf } : {}), user: caller.principal };
+      return { ...deps.tokens.sign(caller.principal, session?.id), ...(session ? { csrf_token: session.csrfToken } : {}), user: caller.principal };
     },
   );
 

@@ -43,8 +43,8 @@ export class Authenticator {
     return this.deps.tokens;
   }
 
-  /** A new session for a logged-in account: the cookie's token and the CSRF token. */
-  async createSession(username: string, remember: boolean): Promise<{ token: string; csrfToken: string; expiresAt: Date }> {
+  /** A new session for a logged-in account: the cookie's token, its row id (for the bearer token of the same login) and the CSRF token. */
+  async createSession(username: string, remember: boolean): Promise<{ token: string; id: string; csrfToken: string; expiresAt: Date }> {
     const token = randomBytes(32).toString('base64url');
     const csrfToken = randomBytes(24).toString('base64url');
     const now = this.deps.clock.now();
@@ -55,11 +55,16 @@ export class Authenticator {
       .insertInto('admin_session')
       .values({ id: hashOf(token), username, csrf_token: csrfToken, remember, created_at: now, last_seen_at: now, expires_at: expiresAt })
       .execute();
-    return { token, csrfToken, expiresAt };
+    return { token, id: hashOf(token), csrfToken, expiresAt };
   }
 
   async endSession(token: string): Promise<void> {
-    await this.deps.db.deleteFrom('admin_session').where('id', '=', hashOf(token)).execute();
+    await this.endSessionById(hashOf(token));
+  }
+
+  /** Ends a session by its row id (a bearer token's `sid`): the cookie and the token of that login stop. */
+  async endSessionById(id: string): Promise<void> {
+    await this.deps.db.deleteFrom('admin_session').where('id', '=', id).execute();
   }
 
   /** Ends every session of an account and every bearer token issued so far (password reset). */
@@ -70,17 +75,22 @@ export class Authenticator {
 
   /** The caller of a request, or undefined. */
   async identify(request: FastifyRequest): Promise<Caller | undefined> {
-    const header = request.headers.authorization;
-    if (typeof header === 'string') {
-      const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+    if (typeof request.headers.authorization === 'string') {
+      const token = bearerToken(request);
       const claims = token === undefined ? undefined : this.deps.tokens.verifyClaims(token);
       if (!claims) return undefined;
       // The account must still exist and not have changed its password or permissions since the
       // token was issued; and a token never grants more than the account holds now (a token signed
       // while its account was being demoted, in the same millisecond, keeps no lost permission).
-      const row = await sql<{ permissions: string[] }>`
-        SELECT permissions FROM admin_account
-         WHERE username = ${claims.sub} AND credentials_changed_at <= ${new Date(claims.issuedAtMs)}`.execute(this.deps.db);
+      // A token of a login ends with that login's session (logout; an expired session).
+      const row = claims.sessionId
+        ? await sql<{ permissions: string[] }>`
+            SELECT a.permissions FROM admin_account a JOIN admin_session s ON s.username = a.username
+             WHERE a.username = ${claims.sub} AND a.credentials_changed_at <= ${new Date(claims.issuedAtMs)}
+               AND s.id = ${claims.sessionId} AND s.expires_at > ${this.deps.clock.now()}`.execute(this.deps.db)
+        : await sql<{ permissions: string[] }>`
+            SELECT permissions FROM admin_account
+             WHERE username = ${claims.sub} AND credentials_changed_at <= ${new Date(claims.issuedAtMs)}`.execute(this.deps.db);
       const held = row.rows[0]?.permissions;
       if (!held) return undefined;
       return { principal: { username: claims.sub, permissions: claims.perms.filter((p) => held.includes(p)) }, via: 'bearer' };
@@ -108,6 +118,11 @@ export class Authenticator {
     const given = request.headers['x-csrf-token'];
     return typeof given === 'string' && given.length > 0 && given === caller.csrfToken;
   }
+}
+
+/** The token of an `Authorization: Bearer …` header, if any. */
+export function bearerToken(request: FastifyRequest): string | undefined {
+  return /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
 }
 
 export function sessionToken(request: FastifyRequest): string | undefined {

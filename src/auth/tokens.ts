@@ -15,6 +15,8 @@ interface Claims {
   exp: number;
   /** Issue time in milliseconds: compared with the account's last password change. */
   iat_ms: number;
+  /** The login's session (its row id): the token ends with it (logout). Absent: a token of no session. */
+  sid?: string;
 }
 
 /**
@@ -34,20 +36,22 @@ export class TokenService {
     this.signer = createSigner({ key: secret, algorithm: 'HS256', noTimestamp: true });
   }
 
-  sign(principal: Principal): { access_token: string; token_type: 'bearer'; expires_in_sec: number } {
+  /** A token for this principal; with `sessionId`, it stops working when that session ends. */
+  sign(principal: Principal, sessionId?: string): { access_token: string; token_type: 'bearer'; expires_in_sec: number } {
     const now = this.clock.now().getTime();
     const iat = Math.floor(now / 1000);
-    const token = this.signer({ sub: principal.username, perms: [...principal.permissions], iat, exp: iat + this.ttlSeconds, iat_ms: now });
+    const claims: Claims = { sub: principal.username, perms: [...principal.permissions], iat, exp: iat + this.ttlSeconds, iat_ms: now, ...(sessionId ? { sid: sessionId } : {}) };
+    const token = this.signer(claims);
     return { access_token: token, token_type: 'bearer', expires_in_sec: this.ttlSeconds };
   }
 
   /** The claims of a valid unexpired token (permissions filtered to known ones), or undefined. */
-  verifyClaims(token: string): { sub: string; perms: Permission[]; issuedAtMs: number } | undefined {
+  verifyClaims(token: string): { sub: string; perms: Permission[]; issuedAtMs: number; sessionId: string | undefined } | undefined {
     const principal = this.verify(token);
     if (!principal) return undefined;
     const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Partial<Claims>;
     const issuedAtMs = typeof claims.iat_ms === 'number' ? claims.iat_ms : (claims.iat ?? 0) * 1000;
-    return { sub: principal.username, perms: principal.permissions, issuedAtMs };
+    return { sub: principal.username, perms: principal.permissions, issuedAtMs, sessionId: typeof claims.sid === 'string' ? claims.sid : undefined };
   }
 
   /** The principal of a valid unexpired token, or undefined (never throws). */

@@ -71,9 +71,16 @@ export function galleryItem(r: GalleryRow) {
   };
 }
 
+/**
+ * How long a browser may keep a gallery image: the admin gallery's never (a shared browser keeps
+ * nothing after logout or a revoked permission); a shared gallery's only while the link is open
+ * (revalidated at each use, so a revoked link shows nothing on reload).
+ */
+export const GALLERY_CACHE = { admin: 'private, no-store', shared: 'private, no-cache' } as const;
+
 /** A gallery result's file (the admin gallery and a shared one), under its download name. */
-export function sendGalleryResult(reply: FastifyReply, row: GalleryRow, download: boolean): Promise<FastifyReply> {
-  return sendMediaFile(reply, { path: row.result_path!, mime: row.result_mime ?? 'application/octet-stream', name: resultFileName(row) }, { download, cache: 'private, max-age=3600' });
+export function sendGalleryResult(reply: FastifyReply, row: GalleryRow, download: boolean, cache: string): Promise<FastifyReply> {
+  return sendMediaFile(reply, { path: row.result_path!, mime: row.result_mime ?? 'application/octet-stream', name: resultFileName(row) }, { download, cache });
 }
 
 /** `<finalized_at ISO>~<id>`: the position after which the next page starts. */
@@ -211,7 +218,7 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async
       const row = isUuid(request.params.id) ? await findGalleryResult(deps.db, request.params.id, deps.clock.now()) : undefined;
       if (!row) throw new AppError('job_not_found', 'No live result for this id');
       const thumb = await thumbnailOrGone(deps, row);
-      return reply.header('Cache-Control', 'private, max-age=86400').type('image/webp').send(thumb as never);
+      return reply.header('Cache-Control', GALLERY_CACHE.admin).type('image/webp').send(thumb as never);
     },
   );
 
@@ -231,7 +238,7 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async
     async (request, reply) => {
       const row = isUuid(request.params.id) ? await findGalleryResult(deps.db, request.params.id, deps.clock.now()) : undefined;
       if (!row) throw new AppError('job_not_found', 'No live result for this id');
-      return sendGalleryResult(reply, row, request.query.download !== undefined);
+      return sendGalleryResult(reply, row, request.query.download !== undefined, GALLERY_CACHE.admin);
     },
   );
 

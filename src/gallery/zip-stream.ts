@@ -123,6 +123,12 @@ function endRecords(count: number, cdOffset: number, cdSize: number, forceZip64:
   return Buffer.concat(parts);
 }
 
+/** Closes an opened entry that will not be read (a stream is destroyed, closing its file). */
+function release(data: AsyncIterable<Buffer> | Iterable<Buffer> | undefined): void {
+  const stream = data as { destroy?: () => void } | undefined;
+  if (typeof stream?.destroy === 'function') stream.destroy();
+}
+
 /** The archive of these entries, produced as the reader pulls (backpressure from the consumer). */
 export function zipStream(entries: Iterable<ZipEntry>, options: { forceZip64?: boolean } = {}): Readable {
   const forceZip64 = options.forceZip64 ?? false;
@@ -132,30 +138,40 @@ export function zipStream(entries: Iterable<ZipEntry>, options: { forceZip64?: b
     const list = [...entries];
     // The next file is opened while this one streams (one file ahead: its open does not stall the download).
     let next = list.length ? list[0]!.open() : undefined;
-    for (let i = 0; i < list.length; i++) {
-      const entry = list[i]!;
-      const data = await next;
-      next = i + 1 < list.length ? list[i + 1]!.open() : undefined;
-      next?.catch(() => undefined); // its error is raised when its turn comes
-      if (data === undefined) continue;
-      const name = Buffer.from(entry.name, 'utf8');
-      const { time, date } = dosDateTime(entry.mtime);
-      const header = localHeader(name, time, date);
-      const start = offset;
-      yield header;
-      offset += header.length;
-      let crc = 0;
-      let size = 0;
-      for await (const chunk of data) {
-        crc = zlib.crc32(chunk, crc);
-        size += chunk.length;
-        yield chunk;
+    let current: Awaited<ReturnType<ZipEntry['open']>>;
+    try {
+      for (let i = 0; i < list.length; i++) {
+        const entry = list[i]!;
+        const data = await next;
+        current = data;
+        next = i + 1 < list.length ? list[i + 1]!.open() : undefined;
+        next?.catch(() => undefined); // its error is raised when its turn comes
+        if (data === undefined) continue;
+        const name = Buffer.from(entry.name, 'utf8');
+        const { time, date } = dosDateTime(entry.mtime);
+        const header = localHeader(name, time, date);
+        const start = offset;
+        yield header;
+        offset += header.length;
+        let crc = 0;
+        let size = 0;
+        for await (const chunk of data) {
+          crc = zlib.crc32(chunk, crc);
+          size += chunk.length;
+          yield chunk;
+        }
+        current = undefined;
+        if (size >= U32) throw new Error(`${entry.name} is larger than 4 GiB`);
+        const descriptor = dataDescriptor(crc, size);
+        yield descriptor;
+        offset += size + descriptor.length;
+        written.push({ name, time, date, crc, size, offset: start });
       }
-      if (size >= U32) throw new Error(`${entry.name} is larger than 4 GiB`);
-      const descriptor = dataDescriptor(crc, size);
-      yield descriptor;
-      offset += size + descriptor.length;
-      written.push({ name, time, date, crc, size, offset: start });
+    } finally {
+      // A download that ends early (the client went away, a read failed) closes the file being
+      // read and the one opened ahead.
+      release(current);
+      void next?.then(release, () => undefined);
     }
     const cdOffset = offset;
     let cdSize = 0;

@@ -12,7 +12,7 @@ import type { AppDeps } from '../deps.js';
 import { clientKey } from '../auth/attempts.js';
 import { AppError } from '../errors.js';
 import { findGalleryResult, findShareByToken, listGallery, type ShareRow } from '../gallery/statements.js';
-import { sendGalleryResult } from '../gallery/routes.js';
+import { GALLERY_CACHE, sendGalleryResult } from '../gallery/routes.js';
 import { jobIdOfShareRef, shareRef } from '../gallery/share-refs.js';
 import { thumbnailOrGone } from '../gallery/thumbnails.js';
 import { DownloadQuery } from '../media/public-results-routes.js';
@@ -20,12 +20,13 @@ import { resultFileName } from '../media/storage.js';
 import { durationInWords, escapeHtml, guestLanguage, guestPage, type Lang } from './layout.js';
 
 /**
- * Requests a minute from one client address (an IPv6 client by its /64): pages, and the files a
- * page loads (60 thumbnails a page; guests on a venue's Wi-Fi share one address). Thumbnails are
- * files on disk (made one at a time when missing, src/gallery/thumbnails.ts), so a file request is cheap.
+ * Requests a minute from one client address (an IPv6 client by its /64), pages, thumbnails and
+ * photos counted together: one page view is 61 requests (60 thumbnails), and guests on a venue's
+ * Wi-Fi share one address, so this is about 50 page views a minute for the whole venue. Thumbnails
+ * are files on disk (made one at a time when missing, src/gallery/thumbnails.ts), pages one keyset
+ * query: cheap enough at this rate.
  */
-export const SHARE_PAGES_PER_MINUTE = 300;
-export const SHARE_FILES_PER_MINUTE = 3000;
+export const SHARE_REQUESTS_PER_MINUTE = 3000;
 const PAGE = 60;
 const TOKEN = /^[A-Za-z0-9_-]{24}$/;
 
@@ -66,7 +67,8 @@ type Opened = { state: 'open'; share: ShareRow } | { state: 'gone' } | { state: 
 
 export const shareGalleryRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
   await app.register(rateLimit, {
-    max: SHARE_PAGES_PER_MINUTE,
+    // One counter for every route below (none sets its own: a route's own limit would count apart).
+    max: SHARE_REQUESTS_PER_MINUTE,
     timeWindow: 60_000,
     cache: 10_000,
     keyGenerator: (request) => clientKey(request.ip),
@@ -189,25 +191,25 @@ ${rows.length ? `<div class="grid">${tiles}</div>` : `<p class="muted">${t.empty
 
   app.get(
     '/g/:token/t/:ref',
-    { config: { rateLimit: { max: SHARE_FILES_PER_MINUTE, timeWindow: 60_000 } }, schema: { summary: 'A thumbnail of a shared gallery', tags: ['public'], params: PhotoParams } },
+    { schema: { summary: 'A thumbnail of a shared gallery', tags: ['public'], params: PhotoParams } },
     async (request, reply) => {
       const opened = await open(request.params.token);
       if (opened.state === 'gone') throw new AppError('result_expired', 'This gallery is closed');
       const row = opened.state === 'open' ? await photoOf(opened.share, request.params.ref) : undefined;
       if (!row) throw new AppError('not_found');
-      return reply.type('image/webp').header('Cache-Control', 'private, max-age=3600').send(await thumbnailOrGone(deps, row));
+      return reply.type('image/webp').header('Cache-Control', GALLERY_CACHE.shared).send(await thumbnailOrGone(deps, row));
     },
   );
 
   app.get(
     '/g/:token/i/:ref',
-    { config: { rateLimit: { max: SHARE_FILES_PER_MINUTE, timeWindow: 60_000 } }, schema: { summary: 'A photo of a shared gallery; ?download=1 saves it', tags: ['public'], params: PhotoParams, querystring: DownloadQuery } },
+    { schema: { summary: 'A photo of a shared gallery; ?download=1 saves it', tags: ['public'], params: PhotoParams, querystring: DownloadQuery } },
     async (request, reply) => {
       const opened = await open(request.params.token);
       if (opened.state === 'gone') throw new AppError('result_expired', 'This gallery is closed');
       const row = opened.state === 'open' ? await photoOf(opened.share, request.params.ref) : undefined;
       if (!row) throw new AppError('not_found');
-      return sendGalleryResult(reply, row, request.query.download !== undefined);
+      return sendGalleryResult(reply, row, request.query.download !== undefined, GALLERY_CACHE.shared);
     },
   );
 };

@@ -124,9 +124,28 @@ export async function runMediaCleanup(deps: CleanupDeps): Promise<CleanupReport>
   return report;
 }
 
-/** Runs the cleanup every `intervalSeconds` inside the server process. */
+/**
+ * The payload folders a killed process left (kill -9, a power cut): run at start, before the server
+ * listens. Those of jobs that were still in flight are removed by the follow-up pass of
+ * startCleanupTask, once the queue has finalized them (their deadline, at most 60 s, or their
+ * instance's absence).
+ */
+export async function removeLeftoverPayloads(deps: CleanupDeps): Promise<number> {
+  const removed = await removeOrphanPayloads(deps, deps.clock.now());
+  if (removed > 0) deps.log.info({ task: 'photochanger-media-cleanup', payloads: removed }, 'removed payload folders left by an earlier process');
+  return removed;
+}
+
+/** After start, once the jobs a killed process had in flight are finalized (deadline ≤ 60 s + the sweep). */
+const LEFTOVER_FOLLOW_UP_MS = 90_000;
+
+/** Runs the cleanup every `intervalSeconds` inside the server process (and the leftover payloads' follow-up). */
 export function startCleanupTask(deps: CleanupDeps, intervalSeconds: number): { stop(): void } {
   let running = false;
+  const followUp = setTimeout(() => {
+    if (!running) void removeLeftoverPayloads(deps).catch((err: unknown) => deps.log.warn({ err: { message: (err as Error).message } }, 'payload cleanup failed; the next pass will retry'));
+  }, Math.min(LEFTOVER_FOLLOW_UP_MS, intervalSeconds * 1000));
+  followUp.unref();
   const timer = setInterval(() => {
     if (running) return;
     running = true;
@@ -135,5 +154,10 @@ export function startCleanupTask(deps: CleanupDeps, intervalSeconds: number): { 
       .finally(() => (running = false));
   }, intervalSeconds * 1000);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return {
+    stop: () => {
+      clearTimeout(followUp);
+      clearInterval(timer);
+    },
+  };
 }

@@ -1,7 +1,11 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
+import { bearerToken } from '../auth/sessions.js';
 import type { AppDeps } from '../deps.js';
-import { AppError } from '../errors.js';
+import { AppError, errorResponses } from '../errors.js';
+import { AddressList } from './address-list.js';
 import { checkReadiness } from './readiness.js';
 
 /** GET /healthz (liveness), GET /readyz (database and media root), GET /metrics (Prometheus). */
@@ -35,8 +39,30 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
 
   if (deps.metrics) {
     const metrics = deps.metrics;
-    app.get('/metrics', { schema: { summary: 'Prometheus metrics (text exposition format)', tags: ['ops'], hide: false } }, async (_request, reply) => {
-      return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-    });
+    const allowed = new AddressList(deps.config.metricsAllow);
+    const scrapeToken = deps.config.metricsToken === undefined ? undefined : createHash('sha256').update(deps.config.metricsToken).digest();
+    const administrator = requirePermission(deps.auth, 'stats:read');
+    app.get(
+      '/metrics',
+      {
+        // An allowed address, the scrape token, or an administrator who may read statistics (docs/security.md).
+        onRequest: async (request, reply) => {
+          if (allowed.has(request.ip)) return;
+          const given = bearerToken(request);
+          if (scrapeToken && given !== undefined && timingSafeEqual(createHash('sha256').update(given).digest(), scrapeToken)) return;
+          await administrator(request, reply);
+        },
+        schema: {
+          summary: 'Prometheus metrics (text exposition format)',
+          description: 'For PHOTOCHANGER_METRICS_ALLOW addresses (default: loopback), `Authorization: Bearer <PHOTOCHANGER_METRICS_TOKEN>`, or an administrator with `stats:read`; anyone else: 401.',
+          tags: ['ops'],
+          security: BEARER_SECURITY,
+          response: { 200: Type.String({ description: 'Prometheus text exposition format' }), ...errorResponses(401, 403) },
+        },
+      },
+      async (_request, reply) => {
+        return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+      },
+    );
   }
 };

@@ -118,7 +118,7 @@ export const slotTemplateRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = 
       const { id, templateId } = request.params;
       const t = await findTemplate(db, id, templateId);
       if (!t) throw new AppError('not_found', 'No such template', { details: { slot_id: id, template_id: templateId } });
-      void reply.header('Cache-Control', 'private, max-age=300');
+      void reply.header('Cache-Control', 'private, no-store');
       if (request.query.preview === '1') {
         const preview = await sharp(t.path).rotate().resize(PREVIEW_SIDE, PREVIEW_SIDE, { fit: 'inside', withoutEnlargement: true }).png().toBuffer();
         return reply.type('image/png').send(preview as never); // bytes: the schema describes errors only

@@ -282,7 +282,7 @@ describe('admin API: slots, templates, settings, test runs, purge', () => {
   });
 
   it('documents every admin route in the OpenAPI document', async () => {
-    const doc = await jsonOf(await fetch(`${server.url}/docs/json`));
+    const doc = await jsonOf(await fetch(`${server.url}/docs/json`, { headers: authHeader(server, ['slots:read']) }));
     for (const p of ['/api/login', '/api/slots', '/api/slots/{id}', '/api/slots/{id}/templates', '/api/slots/{id}/test-run', '/api/settings', '/api/providers', '/api/media/cache/purge']) {
       expect(Object.keys(doc.paths)).toContain(p);
     }

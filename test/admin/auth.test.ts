@@ -1,9 +1,8 @@
-import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS, type Permission } from '../../src/auth/permissions.js';
 import { ManualClock } from '../../src/clock.js';
 import { createEmptyDatabase } from '../support/db.js';
-import { jsonOf } from '../support/http.js';
+import { jsonOf, loginFromAddress } from '../support/http.js';
 import { authHeader, startTestServer, TEST_ADMIN, type TestServer } from '../support/server.js';
 
 /** Every protected admin route and the permission it needs. */
@@ -40,22 +39,7 @@ async function login(server: TestServer, username: string, password: string): Pr
   return fetch(`${server.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
 }
 
-/** A login from a given source address (127.0.0.x stands for different clients). */
-function loginFrom(server: TestServer, from: string, username: string, password: string): Promise<{ status: number; body: { error?: { code: string; message: string; details?: Record<string, unknown> } }; retryAfter?: string; ms: number }> {
-  const u = new URL(server.url);
-  const data = JSON.stringify({ username, password });
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, path: '/api/login', method: 'POST', localAddress: from, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text), retryAfter: res.headers['retry-after'] as string | undefined, ms: performance.now() - started }));
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
-}
+const loginFrom = (server: TestServer, from: string, username: string, password: string) => loginFromAddress(server.url, from, username, password);
 
 describe('admin authentication and permissions', () => {
   const clock = new ManualClock(new Date('2026-06-01T10:00:00Z'));

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -80,5 +81,22 @@ describe('streamed ZIP writer', () => {
     // file: the others are not open yet.
     expect(opened).toEqual([names[0], names[1]]);
     stream.destroy();
+  });
+
+  it('a download that ends early closes the file being read and the one opened ahead (red team finding 9)', async () => {
+    const closed: string[] = [];
+    const big = randomBytes(3 << 20);
+    // Streams as fs gives them (destroying one closes its file).
+    const files = names.map((name) => ({
+      ...entry(name, big),
+      open: async () => Readable.from([big.subarray(0, 1 << 20), big.subarray(1 << 20)]).once('close', () => closed.push(name)),
+    }));
+    const stream = zipStream(files);
+    const reader = stream[Symbol.asyncIterator]();
+    await reader.next();
+    await new Promise((r) => setTimeout(r, 50));
+    stream.destroy(); // the client went away
+    await new Promise((r) => setTimeout(r, 50));
+    expect(closed.sort()).toEqual([names[0], names[1]].sort());
   });
 });

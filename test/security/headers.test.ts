@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WEB_DIST } from '../../src/guest/admin-ui-routes.js';
 import { GUEST_PAGE_CSS, GUEST_PAGE_CSS_HASH } from '../../src/guest/layout.js';
 import { jpegBytes, postIngest } from '../support/http.js';
-import { startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
+import { authHeader, startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
 
 describe('finding 9: strict headers on every response', () => {
   let server: TestServer;
@@ -24,7 +24,8 @@ describe('finding 9: strict headers on every response', () => {
       expect(res.headers.get('x-frame-options'), p).toBe('DENY');
     }
     for (const p of pages) {
-      const res = await fetch(`${server.url}${p}`, { redirect: 'follow' });
+      // The API reference is for administrators (any account).
+      const res = await fetch(`${server.url}${p}`, { redirect: 'follow', headers: p === '/docs' ? authHeader(server, ['slots:read']) : {} });
       const csp = res.headers.get('content-security-policy') ?? '';
       expect(csp, p).toContain("frame-ancestors 'none'");
       expect(csp, p).toMatch(/default-src 'self'/);

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import net from 'node:net';
 import sharp from 'sharp';
 
@@ -164,4 +165,21 @@ export async function postIngest(
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function jsonOf(res: Response): Promise<any> {
   return res.json();
+}
+
+/** A login from a given source address (127.0.0.x stands for different clients). */
+export function loginFromAddress(baseUrl: string, from: string, username: string, password: string): Promise<{ status: number; body: { error?: { code: string; message: string; details?: Record<string, unknown> } }; retryAfter?: string; ms: number }> {
+  const u = new URL(baseUrl);
+  const data = JSON.stringify({ username, password });
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: u.hostname, port: u.port, path: '/api/login', method: 'POST', localAddress: from, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text), retryAfter: res.headers['retry-after'] as string | undefined, ms: performance.now() - started }));
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
 }

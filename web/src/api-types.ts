@@ -2213,7 +2213,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** End the web UI session (its cookie is cleared; the session stops working at once) */
+        /** Log out: the session of the cookie, or of the bearer token, ends at once (the cookie and the access token of that login stop working) */
         post: {
             parameters: {
                 query?: never;

@@ -1,0 +1,41 @@
+import net from 'node:net';
+
+/**
+ * A list of client addresses as configured (PHOTOCHANGER_TRUST_PROXY, PHOTOCHANGER_METRICS_ALLOW):
+ * `loopback`, `linklocal`, `uniquelocal`, addresses and CIDRs. IPv4-mapped IPv6 addresses are
+ * checked as IPv4.
+ */
+export class AddressList {
+  private readonly list = new net.BlockList();
+
+  constructor(entries: readonly string[]) {
+    for (const entry of entries) {
+      if (entry === 'loopback') {
+        this.list.addSubnet('127.0.0.0', 8, 'ipv4');
+        this.list.addAddress('::1', 'ipv6');
+      } else if (entry === 'linklocal') {
+        this.list.addSubnet('169.254.0.0', 16, 'ipv4');
+        this.list.addSubnet('fe80::', 10, 'ipv6');
+      } else if (entry === 'uniquelocal') {
+        for (const [net4, bits] of [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16]] as const) this.list.addSubnet(net4, bits, 'ipv4');
+        this.list.addSubnet('fc00::', 7, 'ipv6');
+      } else {
+        const [address, bits] = entry.split('/');
+        const type = net.isIPv6(address!) ? 'ipv6' : 'ipv4';
+        if (bits === undefined) this.list.addAddress(address!, type);
+        else this.list.addSubnet(address!, Number(bits), type);
+      }
+    }
+  }
+
+  has(address: string | undefined): boolean {
+    const plain = address?.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+    if (!plain || !net.isIP(plain)) return false;
+    return this.list.check(plain, net.isIPv6(plain) ? 'ipv6' : 'ipv4');
+  }
+}
+
+/** Whether every entry is one AddressList understands. */
+export function validAddressEntries(entries: readonly string[]): boolean {
+  return entries.every((e) => ['loopback', 'linklocal', 'uniquelocal'].includes(e) || /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(e));
+}
