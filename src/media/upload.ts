@@ -102,6 +102,12 @@ export interface FieldLimits {
   bytes: number;
   keptBytes: number;
   keptBytesUnverified: number;
+  /**
+   * Text bytes read at most while the caller has no verified password: beyond, the upload is
+   * refused (413) and the rest not read. Dropping alone would still read (and make garbage of)
+   * everything a stranger sends: 1,000 such requests of 512 KiB took 500 MB (bench:security (g)).
+   */
+  readBytesUnverified: number;
 }
 
 /**
@@ -109,8 +115,8 @@ export interface FieldLimits {
  * fifteen plus its survey and QR fields. Before a verified password, 8 KiB of them are kept (a
  * stranger's request holds no more); once verified, 64 KiB.
  */
-export const BOOTH_FIELD_LIMITS: FieldLimits = { count: 100, bytes: 16 * 1024, keptBytes: 64 * 1024, keptBytesUnverified: 8 * 1024 };
-const ADMIN_FIELD_LIMITS: FieldLimits = { count: 200, bytes: 64 * 1024, keptBytes: 1024 * 1024, keptBytesUnverified: 1024 * 1024 };
+export const BOOTH_FIELD_LIMITS: FieldLimits = { count: 100, bytes: 16 * 1024, keptBytes: 64 * 1024, keptBytesUnverified: 8 * 1024, readBytesUnverified: 32 * 1024 };
+const ADMIN_FIELD_LIMITS: FieldLimits = { count: 200, bytes: 64 * 1024, keptBytes: 1024 * 1024, keptBytesUnverified: 1024 * 1024, readBytesUnverified: Infinity };
 
 export interface TransferLimits {
   totalMs: number;
@@ -204,6 +210,7 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
   try {
     const fieldLimits = options.fieldLimits ?? ADMIN_FIELD_LIMITS;
     let keptFieldBytes = 0;
+    let unverifiedFieldBytes = 0;
     const parts = request.parts({
       preservePath: true, // keep the booth's C:\\… path as metadata; the name on disk is sanitized
       limits: { fileSize: options.fileLimitBytes, files: 10, fields: fieldLimits.count, fieldSize: fieldLimits.bytes, parts: fieldLimits.count + 20 },
@@ -214,6 +221,10 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
       if (next.done) break;
       const part = next.value;
       if (part.type === 'field') {
+        // @fastify/multipart keeps every field of the request in one object shared by its parts
+        // (`part.fields`) until the request ends: taken out here, so that only what this intake
+        // keeps (fieldLimits) stays in memory (bench:security (g)).
+        delete (part.fields as Record<string, unknown>)[part.fieldname];
         // PostgreSQL cannot store U+0000: removed from the booth's text (documented in docs/api.md).
         const value = withoutNul(typeof part.value === 'string' ? part.value : String(part.value ?? ''));
         const fieldname = withoutNul(part.fieldname);
@@ -228,6 +239,7 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
         } else {
           const cost = Buffer.byteLength(fieldname) + Buffer.byteLength(value);
           const verified = !options.authenticated || options.authenticated();
+          if (!verified && (unverifiedFieldBytes += cost) > fieldLimits.readBytesUnverified) throw fieldsBeforePassword(fieldLimits.readBytesUnverified);
           if (keptFieldBytes + cost > (verified ? fieldLimits.keptBytes : fieldLimits.keptBytesUnverified)) {
             result.droppedFields += 1;
             continue;
@@ -324,6 +336,14 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
     request.raw.removeListener('close', onClose);
   }
   return result;
+}
+
+/** 413: more text than any booth sends before its password (the rest of the body is not read). */
+function fieldsBeforePassword(limit: number): AppError {
+  return new AppError('payload_too_large', `More than ${limit} bytes of text fields before the password: send the password first (or in the URL)`, {
+    details: { reason: 'fields_before_password', limit_bytes: limit },
+    headers: { Connection: 'close' },
+  });
 }
 
 function tooLarge(limit: number): AppError {

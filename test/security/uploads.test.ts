@@ -108,8 +108,8 @@ describe('finding 1–2: unauthenticated and slow uploads cannot hold the server
     expect((await listFiles(`${server.mediaRoot}/payloads`)).filter((f) => !f.endsWith('/'))).toEqual([]);
   });
 
-  it('finding 4: before a verified password only 8 KiB of text fields are kept (the rest dropped, not refused); after it, 64 KiB', async () => {
-    const fields = Array.from({ length: 32 }, (_, i) => ({ name: `survey${i}_type_id`, value: String.fromCharCode(97 + (i % 26)).repeat(16 * 1024 - 64) }));
+  it('finding 4: before a verified password 8 KiB of text fields are kept (the rest dropped) and 32 KiB read (beyond: 413); after it, 64 KiB kept', async () => {
+    const fieldsOf = (n: number, size: number) => Array.from({ length: n }, (_, i) => ({ name: `survey${i}_type_id`, value: String.fromCharCode(97 + (i % 26)).repeat(size - 64) }));
     const file = { name: 'fileToUpload', value: photo, filename: 'shot.jpg', contentType: 'image/jpeg' };
     const keptOf = async (res: { headers: Record<string, string> }) => {
       const row = await server.database.db.selectFrom('job').select('metadata').where('id', '=', res.headers['x-job-id']!).executeTakeFirstOrThrow();
@@ -117,15 +117,22 @@ describe('finding 1–2: unauthenticated and slow uploads cannot hold the server
       const survey = Object.keys(metadata).filter((k) => k.startsWith('survey'));
       return { survey, bytes: survey.reduce((n, k) => n + k.length + metadata[k]!.length, 0), dropped: metadata.fields_dropped };
     };
-    // The password last (the one capture of a real booth): the fields came before it, unverified.
-    const last = multipartBody([...fields, file, { name: 'password', value: TEST_INGEST_PASSWORD }]);
+    // The password last (the one capture of a real booth): 24 KiB of fields came before it, unverified.
+    const last = multipartBody([...fieldsOf(4, 6 * 1024), file, { name: 'password', value: TEST_INGEST_PASSWORD }]);
     const unverified = await rawPost(server.url, '/ingest/slot-001', last.body, { 'Content-Type': last.contentType }, { localAddress: '127.0.0.31' });
     expect(unverified.status).toBe(200);
     const early = await keptOf(unverified);
+    expect(early.survey.length).toBe(1);
     expect(early.bytes).toBeLessThanOrEqual(8 * 1024);
-    expect(early.dropped).toBe(String(32 - early.survey.length));
+    expect(early.dropped).toBe('3');
+    // 512 KiB of fields before any password: refused once 32 KiB were read, nothing kept.
+    const flood = multipartBody([...fieldsOf(32, 16 * 1024), file, { name: 'password', value: TEST_INGEST_PASSWORD }]);
+    const refused = await rawPost(server.url, '/ingest/slot-001', flood.body, { 'Content-Type': flood.contentType }, { localAddress: '127.0.0.33' });
+    expect(refused.status).toBe(413);
+    expect(JSON.parse(refused.body.toString()).error.details).toMatchObject({ reason: 'fields_before_password', limit_bytes: 32 * 1024 });
+    expect((await listFiles(`${server.mediaRoot}/payloads`)).filter((f) => !f.endsWith('/'))).toEqual([]);
     // The password first: verified, so 64 KiB of the same fields are kept.
-    const first = multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, ...fields, file]);
+    const first = multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, ...fieldsOf(32, 16 * 1024), file]);
     const verified = await rawPost(server.url, '/ingest/slot-001', first.body, { 'Content-Type': first.contentType }, { localAddress: '127.0.0.32' });
     expect(verified.status).toBe(200);
     const late = await keptOf(verified);
