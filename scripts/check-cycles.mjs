@@ -1,8 +1,9 @@
 /**
  * `npm run lint` (after eslint): no folder of src/ imports a folder that imports it back, directly
- * or through others (type-only imports count: they tie the folders' meaning together too). Files
- * directly in src/ (the wiring: app.ts, server.ts, config.ts…) are not a folder. Prints each cycle
- * with one import that closes it.
+ * or through others (type-only imports count: they tie the folders' meaning together too). A file
+ * directly in src/ (app.ts, server.ts, config.ts…) is a node of its own: `config.ts` importing a
+ * folder that imports `config.ts` back is a loop too. Prints each cycle with one import that
+ * closes it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,9 +14,11 @@ const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]/g
 function files(dir) {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
 }
+/** The node of a file: its folder under src/, or the file itself when it lies directly in src/. */
 const folderOf = (file) => {
   const rel = path.relative(SRC, file).split(path.sep);
-  return rel.length > 1 ? rel[0] : undefined;
+  if (rel[0] === '..' || rel[0] === '') return undefined;
+  return rel.length > 1 ? `${rel[0]}/` : rel[0];
 };
 
 /** folder → folder → an example "file → imported file". */
@@ -71,4 +74,4 @@ if (cycles.length) {
   }
   process.exit(1);
 }
-console.log(`No folder cycles among ${edges.size} folders of src/.`);
+console.log(`No cycles among ${edges.size} folders and top-level files of src/.`);

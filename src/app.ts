@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import type net from 'node:net';
 import fastifyMultipart from '@fastify/multipart';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -8,9 +9,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { requirePermission } from './auth/guard.js';
 import { authRoutes } from './auth/routes.js';
-import { AppError, ERROR_CODES, errorBody } from './errors.js';
+import { AppError, errorBody } from './errors.js';
 import { capConnectionsPerAddress } from './ops/connection-caps.js';
-import { boundConnectionTimes } from './ops/connection-timeouts.js';
+import { boundConnectionTimes, requestPath, writeRawError } from './ops/connection-timeouts.js';
+import { AddressList } from './ops/address-list.js';
 import { INGEST_PATHS, ingestRoutes } from './ingest/routes.js';
 import type { Logger } from './logger.js';
 import { mediaPurgeRoutes } from './media/purge-routes.js';
@@ -36,12 +38,16 @@ export type { AppDeps } from './deps.js';
 
 export type App = FastifyInstance<http.Server, http.IncomingMessage, http.ServerResponse, Logger, TypeBoxTypeProvider>;
 
-/** Booths reuse their connection between shots, often more than a minute apart. */
-const BOOTH_KEEP_ALIVE_MS = 72_000;
+/**
+ * Booths reuse their connection between shots, often more than a minute apart; nginx keeps its
+ * pooled connections 60 s (longer here: the proxy, not the server, ends an idle one, so a request
+ * never meets a connection the server is closing).
+ */
+const LONG_KEEP_ALIVE_MS = 72_000;
 /** A request in progress may be silent this long: longer than the longest wait for an answer (T_sync ≤ 60 s). */
 const BUSY_IDLE_MS = 90_000;
 /** Admin uploads that stream under the upload deadline instead of the request-body timeout. */
-const ADMIN_UPLOAD = /^\/api\/slots\/[^/?]+\/(test-run|templates)(\?|$)/;
+const ADMIN_UPLOAD = /^\/api\/slots\/[^/]+\/(test-run|templates)$/;
 
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -49,8 +55,8 @@ const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * Ingest uploads answer `Expect: 100-continue` themselves, after the slot is known to exist (so an
  * unknown slot is refused before the body is sent). Every other route gets the usual immediate 100.
  */
-function isIngestUrl(url: string | undefined): boolean {
-  return url !== undefined && (url.startsWith('/ingest/') || url.startsWith('/api/ingest/'));
+function isIngestPath(path: string): boolean {
+  return /^\/(api\/)?ingest\/[^/]+$/.test(path);
 }
 
 /** The process's soft limit of open files (Linux), if it can be read. */
@@ -100,13 +106,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       if (!socket.writable) return void socket.destroy();
       const code = (err as { code?: string }).code;
       // Node's headersTimeout / requestTimeout: the request did not arrive in time (a trickle).
-      const late = code === 'ERR_HTTP_REQUEST_TIMEOUT';
-      const body = JSON.stringify(late ? errorBody('request_timeout', ERROR_CODES.request_timeout.message) : errorBody('invalid_request', `Malformed HTTP request: ${code ?? 'unreadable'}`));
-      socket.end(
-        `HTTP/1.1 ${late ? '408 Request Timeout' : '400 Bad Request'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
-      );
+      if (code === 'ERR_HTTP_REQUEST_TIMEOUT') writeRawError(socket as net.Socket, 408, 'Request Timeout', 'request_timeout', 'The request did not arrive in time');
+      else writeRawError(socket as net.Socket, 400, 'Bad Request', 'invalid_request', `Malformed HTTP request: ${code ?? 'unreadable'}`);
     },
     serverFactory: (handler) => {
+      const proxies = Array.isArray(deps.config.trustProxy) ? new AddressList(deps.config.trustProxy) : undefined;
       // With a serverFactory Fastify does not apply its own timeout options: set them here.
       // Node checks headersTimeout and requestTimeout every connectionsCheckingInterval.
       const server = http.createServer({ connectionsCheckingInterval: 1000 }, handler);
@@ -117,23 +121,24 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       boundConnectionTimes(server, {
         silentMs: deps.config.silentConnectionSeconds * 1000,
         keepAliveMs: deps.config.keepAliveSeconds * 1000,
-        boothKeepAliveMs: BOOTH_KEEP_ALIVE_MS,
+        longKeepAliveMs: LONG_KEEP_ALIVE_MS,
         busyIdleMs: BUSY_IDLE_MS,
         bodyMs: deps.config.requestBodyTimeoutSeconds * 1000,
-        ownBodyBounds: (url) => isIngestUrl(url) || ADMIN_UPLOAD.test(url),
-        isBooth: isIngestUrl,
+        ownBodyBounds: (path) => isIngestPath(path) || ADMIN_UPLOAD.test(path),
+        isBooth: isIngestPath,
+        isProxy: (address) => proxies?.has(address) === true,
       });
       // Connections beyond this are closed at once: headroom stays below the file limit for the
       // uploads being written, the database and the logs.
       server.maxConnections = connectionLimit(deps.config.maxConnections);
       // And per client address, so one address's idle sockets cannot take them all.
-      capConnectionsPerAddress(server, deps.config.maxConnectionsPerAddress, deps.config.trustProxy);
+      capConnectionsPerAddress(server, deps.config.maxConnectionsPerAddress, proxies);
       // Slowloris on the headers: a request's headers must arrive within the silent-connection limit.
       server.headersTimeout = deps.config.silentConnectionSeconds * 1000;
       // Backstop for any request body (the ingest enforces its own, finer bounds).
       server.requestTimeout = (deps.config.uploadTimeoutSeconds + 30) * 1000;
       server.on('checkContinue', (req, res) => {
-        if (!isIngestUrl(req.url)) res.writeContinue();
+        if (!isIngestPath(requestPath(req.url))) res.writeContinue();
         handler(req, res);
       });
       return server;

@@ -123,7 +123,7 @@ export const CONFIG_VARIABLES: VariableSpec[] = [
   { name: 'PHOTOCHANGER_TRUST_PROXY', default: undefined, description: 'Reverse proxies whose X-Forwarded-For names the client: `loopback` (nginx on the same machine), a comma-separated list of addresses or CIDRs, or a number of hops. Unset: the connecting address is the client. Password throttling is per client address, so set this behind a proxy (or every booth shares one address).' },
   { name: 'PHOTOCHANGER_RESULT_TTL_SECONDS', default: '259200', description: 'How long a result stays downloadable at /public/results/{job_id} (72 h); then 410 Gone.' },
   { name: 'PHOTOCHANGER_METRICS_TOKEN', default: undefined, description: 'A scrape token for GET /metrics (at least 32 characters), sent by Prometheus as `Authorization: Bearer <token>` (`authorization: {credentials: …}` in its scrape config). Without it, /metrics answers the addresses in PHOTOCHANGER_METRICS_ALLOW and administrators with `stats:read`; anyone else gets 401.', secret: true },
-  { name: 'PHOTOCHANGER_METRICS_ALLOW', default: 'loopback', description: 'Client addresses that may read GET /metrics without a token: `loopback`, `uniquelocal` (private networks), addresses or CIDRs separated by commas, or `none`. Behind nginx the client is the address nginx forwards (PHOTOCHANGER_TRUST_PROXY).' },
+  { name: 'PHOTOCHANGER_METRICS_ALLOW', default: undefined, description: 'Client addresses that may read GET /metrics without a token: `loopback`, `uniquelocal` (private networks), addresses or CIDRs separated by commas, or `none`. Default `loopback`, but `none` when PHOTOCHANGER_HOST is a loopback address and PHOTOCHANGER_TRUST_PROXY is unset (a proxy on this machine would make every client look local). Behind nginx the client is the address nginx forwards; the shipped `location = /metrics` forwards none, so nginx itself is the client: add its address when it runs on another host.' },
   { name: 'PHOTOCHANGER_STREAM_HEARTBEAT_SECONDS', default: '15', description: 'Seconds between keep-alive comments on the live job stream (GET /api/jobs/stream); each beat also checks the session, so a stream ends within one beat of a logout or password reset. Keep it under the proxy\'s read timeout.' },
   { name: 'PHOTOCHANGER_CLEANUP_INTERVAL_SECONDS', default: '900', description: 'Period of the photochanger-media-cleanup task that deletes expired payloads, temporary links and results.' },
   { name: 'PHOTOCHANGER_JWT_SECRET', default: undefined, description: 'HS256 secret for admin tokens (at least 32 characters). Unset on a local install: generated once and kept in DATA_DIR/jwt-secret (mode 0600).', secret: true },
@@ -234,7 +234,10 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   }
   const metricsToken = optional('PHOTOCHANGER_METRICS_TOKEN');
   if (metricsToken !== undefined && metricsToken.length < 32) problems.push('PHOTOCHANGER_METRICS_TOKEN must be at least 32 characters');
-  const metricsAllowText = raw('PHOTOCHANGER_METRICS_ALLOW') ?? 'loopback';
+  // Behind a proxy on this machine that is not named in PHOTOCHANGER_TRUST_PROXY every client
+  // looks like loopback: then no address is allowed by default (the token or an account is needed).
+  const behindUnnamedProxy = isLoopbackHost(raw('PHOTOCHANGER_HOST') ?? '0.0.0.0') && raw('PHOTOCHANGER_TRUST_PROXY') === undefined;
+  const metricsAllowText = optional('PHOTOCHANGER_METRICS_ALLOW') ?? (behindUnnamedProxy ? 'none' : 'loopback');
   const metricsAllow = metricsAllowText === 'none' ? [] : metricsAllowText.split(',').map((e) => e.trim()).filter(Boolean);
   if (!validAddressEntries(metricsAllow)) problems.push(`PHOTOCHANGER_METRICS_ALLOW=${JSON.stringify(metricsAllowText)} must be loopback, uniquelocal, addresses/CIDRs separated by commas, or none`);
   const logLevel = raw('PHOTOCHANGER_LOG_LEVEL') ?? 'info';

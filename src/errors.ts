@@ -14,7 +14,7 @@ export const ERROR_CODES = {
   not_found: { status: 404, message: 'Not found' },
   slot_not_found: { status: 404, message: 'Unknown or disabled slot' },
   job_not_found: { status: 404, message: 'Unknown job' },
-  request_timeout: { status: 408, message: 'The request body did not arrive in time' },
+  request_timeout: { status: 408, message: 'The request (its headers or its body) did not arrive in time' },
   upload_timeout: { status: 408, message: 'The upload was too slow or took too long' },
   conflict: { status: 409, message: 'The resource was changed by someone else; reload and retry' },
   result_expired: { status: 410, message: 'The result has expired' },

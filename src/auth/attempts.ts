@@ -8,13 +8,18 @@
 import { isIPv6 } from 'node:net';
 import type { Clock } from '../clock.js';
 
+/** An IPv4-mapped IPv6 address (`::ffff:1.2.3.4`) as its IPv4 address; any other as it is. */
+export function withoutIPv4Mapping(ip: string): string {
+  return /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1] ?? ip;
+}
+
 /**
  * The throttling key of a client address: an IPv4 address as is (also when IPv4-mapped), an IPv6
  * address by its /64 (one host may rotate through its whole /64, every address a fresh key).
  */
 export function clientKey(ip: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  if (mapped) return mapped[1]!;
+  const plain = withoutIPv4Mapping(ip);
+  if (plain !== ip) return plain;
   if (!isIPv6(ip)) return ip;
   const [head = '', tail] = ip.toLowerCase().split('::');
   const headGroups = head === '' ? [] : head.split(':');
@@ -120,7 +125,9 @@ export class AttemptThrottle {
       const e = this.entries.get(key);
       if (!e) continue;
       e.failures -= 1;
-      e.blockedUntil = 0;
+      // Within the free failures nothing waits; beyond them (a concurrent failure, or an address
+      // with many recent ones) the wait already earned stays.
+      if (e.failures <= this.options.freeFailures) e.blockedUntil = 0;
       if (e.failures <= 0) this.entries.delete(key);
     }
   }

@@ -49,7 +49,7 @@ export class LoginGuard {
    * Lifts the wait of every address for this name, and the per-address wait of the addresses that
    * tried it, but keeps their failures: the administrator who mistyped logs in with one right
    * try, while a guessing address gets one guess and then waits again, longer. Returns how many
-   * (address, name) pairs were waiting.
+   * waits were lifted.
    */
   unlock(username: string): number {
     const suffix = `|${username.toLowerCase()}`;
@@ -59,7 +59,6 @@ export class LoginGuard {
       addresses.add(key.slice(0, -suffix.length));
       return true;
     });
-    this.perAddress.release((address) => addresses.has(address));
-    return released;
+    return released + this.perAddress.release((address) => addresses.has(address));
   }
 }

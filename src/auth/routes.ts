@@ -192,13 +192,11 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
       await resetPassword(deps.db, deps.clock, username, request.body.new_password);
       await audit(deps.db, deps.clock, { actor: username, action: 'account.password', target: username });
       request.log.info({ username }, 'administrator changed own password');
-      let session: { id: string; csrfToken: string } | undefined;
-      if (caller.via === 'session') {
-        const created = await deps.auth.createSession(username, caller.remember === true);
-        setSessionCookie(request, reply, created.token, { remember: caller.remember === true, expiresAt: created.expiresAt, now: deps.clock.now() });
-        session = created;
-      }
-      return { ...deps.tokens.sign(caller.principal, session?.id), ...(session ? { csrf_token: session.csrfToken } : {}), user: caller.principal };
+      // A new session either way: the web UI's cookie is renewed; an API client's new token is
+      // bound to it like a login's, so a logout with that token ends it.
+      const session = await deps.auth.createSession(username, caller.remember === true);
+      if (caller.via === 'session') setSessionCookie(request, reply, session.token, { remember: caller.remember === true, expiresAt: session.expiresAt, now: deps.clock.now() });
+      return { ...deps.tokens.sign(caller.principal, session.id), ...(caller.via === 'session' ? { csrf_token: session.csrfToken } : {}), user: caller.principal };
     },
   );
 

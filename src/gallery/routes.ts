@@ -5,7 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
 import { Type } from 'typebox';
 import type { AppDeps } from '../deps.js';
@@ -77,6 +77,16 @@ export function galleryItem(r: GalleryRow) {
  * (revalidated at each use, so a revoked link shows nothing on reload).
  */
 export const GALLERY_CACHE = { admin: 'private, no-store', shared: 'private, no-cache' } as const;
+
+/**
+ * Sets the answer's ETag and tells whether the browser already holds this version (If-None-Match):
+ * then the caller answers 304 without the bytes, after its own access checks.
+ */
+export function notModified(request: FastifyRequest, reply: FastifyReply, etag: string): boolean {
+  void reply.header('ETag', etag);
+  const given = request.headers['if-none-match'];
+  return typeof given === 'string' && given.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
+}
 
 /** A gallery result's file (the admin gallery and a shared one), under its download name. */
 export function sendGalleryResult(reply: FastifyReply, row: GalleryRow, download: boolean, cache: string): Promise<FastifyReply> {

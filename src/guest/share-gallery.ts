@@ -5,14 +5,14 @@
  * an unknown one a 404 page. Every route is rate limited per client address.
  */
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { AppDeps } from '../deps.js';
 import { clientKey } from '../auth/attempts.js';
 import { AppError } from '../errors.js';
 import { findGalleryResult, findShareByToken, listGallery, type ShareRow } from '../gallery/statements.js';
-import { GALLERY_CACHE, sendGalleryResult } from '../gallery/routes.js';
+import { GALLERY_CACHE, notModified, sendGalleryResult } from '../gallery/routes.js';
 import { jobIdOfShareRef, shareRef } from '../gallery/share-refs.js';
 import { thumbnailOrGone } from '../gallery/thumbnails.js';
 import { DownloadQuery } from '../media/public-results-routes.js';
@@ -27,6 +27,8 @@ import { durationInWords, escapeHtml, guestLanguage, guestPage, type Lang } from
  * query: cheap enough at this rate.
  */
 export const SHARE_REQUESTS_PER_MINUTE = 3000;
+/** Pages (a token look-up, a keyset query, HTML) are also counted apart: 300 a minute per address. */
+export const SHARE_PAGES_PER_MINUTE = 300;
 const PAGE = 60;
 const TOKEN = /^[A-Za-z0-9_-]{24}$/;
 
@@ -72,8 +74,14 @@ export const shareGalleryRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = 
     timeWindow: 60_000,
     cache: 10_000,
     keyGenerator: (request) => clientKey(request.ip),
-    errorResponseBuilder: (_request, context) => new AppError('too_many_requests', `At most ${context.max} requests a minute; retry in ${Math.ceil(context.ttl / 1000)} s`, { headers: { 'Retry-After': String(Math.ceil(context.ttl / 1000)) } }),
+    errorResponseBuilder: (_request, context) => tooManyRequests(context.max, context.ttl),
   });
+  // Counted after the shared budget (a stacked route limit would be skipped by the plugin).
+  const pageLimit = app.createRateLimit({ max: SHARE_PAGES_PER_MINUTE, timeWindow: 60_000, keyGenerator: (request) => `page|${clientKey(request.ip)}` });
+  const pagesPerAddress = async (request: FastifyRequest) => {
+    const counted = await pageLimit(request);
+    if (!counted.isAllowed && counted.isExceeded) throw tooManyRequests(counted.max, counted.ttl);
+  };
 
   async function open(token: string): Promise<Opened> {
     if (!TOKEN.test(token)) return { state: 'unknown' };
@@ -98,6 +106,7 @@ export const shareGalleryRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = 
   app.get(
     '/g/:token',
     {
+      onRequest: pagesPerAddress,
       schema: {
         summary: 'Shared gallery (HTML): thumbnails of the shared slots, newest first; 410 once revoked or expired',
         tags: ['public'],
@@ -162,7 +171,7 @@ ${rows.length ? `<div class="grid">${tiles}</div>` : `<p class="muted">${t.empty
 
   app.get(
     '/g/:token/p/:ref',
-    { schema: { summary: 'A photo of a shared gallery (HTML) with download', tags: ['public'], params: PhotoParams, querystring: Type.Object({ lang: Lang }) } },
+    { onRequest: pagesPerAddress, schema: { summary: 'A photo of a shared gallery (HTML) with download', tags: ['public'], params: PhotoParams, querystring: Type.Object({ lang: Lang }) } },
     async (request, reply) => {
       const lang = guestLanguage(request);
       const t = TEXT[lang];
@@ -197,6 +206,8 @@ ${rows.length ? `<div class="grid">${tiles}</div>` : `<p class="muted">${t.empty
       if (opened.state === 'gone') throw new AppError('result_expired', 'This gallery is closed');
       const row = opened.state === 'open' ? await photoOf(opened.share, request.params.ref) : undefined;
       if (!row) throw new AppError('not_found');
+      // A result never changes under its id: the browser's copy is confirmed while the link is open.
+      if (notModified(request, reply, `"t-${row.id}"`)) return reply.header('Cache-Control', GALLERY_CACHE.shared).code(304).send();
       return reply.type('image/webp').header('Cache-Control', GALLERY_CACHE.shared).send(await thumbnailOrGone(deps, row));
     },
   );
@@ -209,7 +220,14 @@ ${rows.length ? `<div class="grid">${tiles}</div>` : `<p class="muted">${t.empty
       if (opened.state === 'gone') throw new AppError('result_expired', 'This gallery is closed');
       const row = opened.state === 'open' ? await photoOf(opened.share, request.params.ref) : undefined;
       if (!row) throw new AppError('not_found');
+      if (notModified(request, reply, `"i-${row.id}"`)) return reply.header('Cache-Control', GALLERY_CACHE.shared).code(304).send();
       return sendGalleryResult(reply, row, request.query.download !== undefined, GALLERY_CACHE.shared);
     },
   );
 };
+
+/** 429 with Retry-After, in the one error shape. */
+function tooManyRequests(max: number, ttlMs: number): AppError {
+  const seconds = Math.max(1, Math.ceil(ttlMs / 1000));
+  return new AppError('too_many_requests', `At most ${max} requests a minute; retry in ${seconds} s`, { headers: { 'Retry-After': String(seconds) } });
+}

@@ -56,14 +56,24 @@ async function removeOrphanPayloads(deps: CleanupDeps, now: Date): Promise<numbe
   let removed = 0;
   for (const id of ids) {
     if (liveIds.has(id)) continue;
-    const stat = await fs.stat(path.join(dir, id)).catch(() => undefined);
-    if (!stat) continue;
+    const touched = await lastWritten(path.join(dir, id));
+    if (touched === undefined) continue;
     const known = await sql`SELECT 1 FROM job WHERE id = ${id}`.execute(deps.db);
-    if (known.rows.length === 0 && now.getTime() - stat.mtimeMs < 60_000) continue;
+    // An upload still being written (by any instance) has a file written within the last minute.
+    if (known.rows.length === 0 && now.getTime() - touched < 60_000) continue;
     await deps.media.removePayload(id);
     removed++;
   }
   return removed;
+}
+
+/** The newest modification time of a payload folder and its files (ms), or undefined when it is gone. */
+async function lastWritten(folder: string): Promise<number | undefined> {
+  const stat = await fs.stat(folder).catch(() => undefined);
+  if (!stat) return undefined;
+  const names = await fs.readdir(folder).catch(() => [] as string[]);
+  const times = await Promise.all(names.map((n) => fs.stat(path.join(folder, n)).then((s) => s.mtimeMs, () => 0)));
+  return Math.max(stat.mtimeMs, ...times);
 }
 
 /**
@@ -131,9 +141,15 @@ export async function runMediaCleanup(deps: CleanupDeps): Promise<CleanupReport>
  * instance's absence).
  */
 export async function removeLeftoverPayloads(deps: CleanupDeps): Promise<number> {
-  const removed = await removeOrphanPayloads(deps, deps.clock.now());
-  if (removed > 0) deps.log.info({ task: 'photochanger-media-cleanup', payloads: removed }, 'removed payload folders left by an earlier process');
-  return removed;
+  try {
+    const removed = await removeOrphanPayloads(deps, deps.clock.now());
+    if (removed > 0) deps.log.info({ task: 'photochanger-media-cleanup', payloads: removed }, 'removed payload folders left by an earlier process');
+    return removed;
+  } catch (err) {
+    // Never a reason not to start or to stop: the periodic pass retries.
+    deps.log.warn({ err: { message: (err as Error).message } }, 'payload cleanup failed; the next pass will retry');
+    return 0;
+  }
 }
 
 /** After start, once the jobs a killed process had in flight are finalized (deadline ≤ 60 s + the sweep). */
@@ -143,7 +159,9 @@ const LEFTOVER_FOLLOW_UP_MS = 90_000;
 export function startCleanupTask(deps: CleanupDeps, intervalSeconds: number): { stop(): void } {
   let running = false;
   const followUp = setTimeout(() => {
-    if (!running) void removeLeftoverPayloads(deps).catch((err: unknown) => deps.log.warn({ err: { message: (err as Error).message } }, 'payload cleanup failed; the next pass will retry'));
+    if (running) return;
+    running = true;
+    void removeLeftoverPayloads(deps).finally(() => (running = false));
   }, Math.min(LEFTOVER_FOLLOW_UP_MS, intervalSeconds * 1000));
   followUp.unref();
   const timer = setInterval(() => {

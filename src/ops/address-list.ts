@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { withoutIPv4Mapping } from '../auth/attempts.js';
 
 /**
  * A list of client addresses as configured (PHOTOCHANGER_TRUST_PROXY, PHOTOCHANGER_METRICS_ALLOW):
@@ -29,13 +30,19 @@ export class AddressList {
   }
 
   has(address: string | undefined): boolean {
-    const plain = address?.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
+    const plain = address === undefined ? undefined : withoutIPv4Mapping(address);
     if (!plain || !net.isIP(plain)) return false;
     return this.list.check(plain, net.isIPv6(plain) ? 'ipv6' : 'ipv4');
   }
 }
 
-/** Whether every entry is one AddressList understands. */
+/** Whether every entry is one AddressList understands (an address, a CIDR with a valid prefix, or a name). */
 export function validAddressEntries(entries: readonly string[]): boolean {
-  return entries.every((e) => ['loopback', 'linklocal', 'uniquelocal'].includes(e) || /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(e));
+  if (!entries.every((e) => ['loopback', 'linklocal', 'uniquelocal'].includes(e) || /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(e))) return false;
+  try {
+    new AddressList(entries);
+    return true;
+  } catch {
+    return false;
+  }
 }

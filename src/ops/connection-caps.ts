@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type net from 'node:net';
 import { ClientCounts, clientKey } from '../auth/attempts.js';
-import { AddressList } from './address-list.js';
+import type { AddressList } from './address-list.js';
 
 /**
  * Open connections per client address, counted at accept (an IPv6 /64 is one client): beyond the
@@ -10,8 +10,7 @@ import { AddressList } from './address-list.js';
  * reverse proxies (PHOTOCHANGER_TRUST_PROXY: `loopback`, addresses, CIDRs) are not capped: every
  * client behind nginx arrives from its address, and nginx caps them itself (`limit_conn`).
  */
-export function capConnectionsPerAddress(server: http.Server, cap: number, trustProxy: boolean | number | string[]): void {
-  const proxies = Array.isArray(trustProxy) ? new AddressList(trustProxy) : undefined;
+export function capConnectionsPerAddress(server: http.Server, cap: number, proxies: AddressList | undefined): void {
   const open = new ClientCounts();
   server.on('connection', (socket: net.Socket) => {
     const address = socket.remoteAddress;

@@ -1,21 +1,35 @@
 import type http from 'node:http';
-import { ERROR_CODES, errorBody } from '../errors.js';
+import type net from 'node:net';
+import { ERROR_CODES, errorBody, type ErrorCode } from '../errors.js';
 
 export interface ConnectionTimes {
   /** A new connection must have sent a request's headers within this (silent or trickling). */
   silentMs: number;
-  /** Idle keep-alive after an answer on any path but a booth's. */
+  /** Keep-alive after an answer on any path but a booth's, from any client but a trusted proxy. */
   keepAliveMs: number;
-  /** Idle keep-alive after a booth's accepted upload: booths reuse their connection between shots. */
-  boothKeepAliveMs: number;
+  /** Keep-alive after a booth's upload that was not refused (4xx), and for trusted proxies (nginx pools its connections for 60 s). */
+  longKeepAliveMs: number;
   /** A request in progress may be silent this long (the server thinking counts: T_sync ≤ 60 s). */
   busyIdleMs: number;
-  /** A request body (other than the exempt uploads) must have arrived within this. */
+  /** A request body must have arrived within this; the rest of a body answered early, too. */
   bodyMs: number;
-  /** Requests whose bodies run under their own, finer bounds (the ingest, admin uploads). */
-  ownBodyBounds: (url: string) => boolean;
+  /** Requests whose bodies run under their own, finer bounds while they are read (the ingest, admin uploads). */
+  ownBodyBounds: (path: string) => boolean;
   /** Requests of booths (their keep-alive is long when the answer is not a refusal). */
-  isBooth: (url: string) => boolean;
+  isBooth: (path: string) => boolean;
+  /** Connections from trusted reverse proxies (their keep-alive is long: they reuse it for many clients). */
+  isProxy: (address: string | undefined) => boolean;
+}
+
+/** A complete error answer written on the socket itself (no response object, or it cannot be used), then the connection closed. */
+export function writeRawError(socket: net.Socket, status: number, statusText: string, code: ErrorCode, message: string = ERROR_CODES[code].message): void {
+  const body = JSON.stringify(errorBody(code, message));
+  socket.end(`HTTP/1.1 ${status} ${statusText}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/** The path of a request target, also of an absolute-form one (`POST http://host/ingest/…`). */
+export function requestPath(url: string | undefined): string {
+  return (url ?? '').replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '').split('?')[0] || '/';
 }
 
 /**
@@ -23,41 +37,54 @@ export interface ConnectionTimes {
  * `headersTimeout` and `requestTimeout` (checked every `connectionsCheckingInterval`):
  *  - a socket that has not sent a request is closed after `silentMs`;
  *  - while a request is in progress, it may be idle `busyIdleMs` (a booth waits for its answer);
- *  - after an answer it stays open `keepAliveMs`, or `boothKeepAliveMs` after a booth's upload
- *    that was not refused (4xx): a booth reuses its connection a minute later, a stranger does not
- *    get to hold one;
+ *  - after an answer it stays open `keepAliveMs` — `longKeepAliveMs` after a booth's upload that was
+ *    not refused, and for a trusted proxy — a fixed time, not an idle one: bytes that start no
+ *    request (empty lines) do not extend it;
  *  - a request body must have arrived within `bodyMs` (408 `request_timeout`, connection closed),
- *    except on the routes with their own transfer bounds.
- * Node applies `server.keepAliveTimeout` when an answer finishes (its listener runs before ours),
- * and `server.timeout` from the next request on; these listeners override both per connection.
+ *    except while the routes with their own transfer bounds read theirs; what is left of a body
+ *    answered early (a refusal before the body was read) must also arrive within `bodyMs`.
+ * Node emits `checkContinue` instead of `request` for `Expect: 100-continue`: both are tracked.
  */
 export function boundConnectionTimes(server: http.Server, times: ConnectionTimes): void {
-  server.on('connection', (socket) => socket.setTimeout(times.silentMs));
-  server.prependListener('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const idleAfterAnswer = new WeakMap<net.Socket, NodeJS.Timeout>();
+  server.on('connection', (socket: net.Socket) => socket.setTimeout(times.silentMs));
+  const track = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const socket = req.socket;
+    clearTimeout(idleAfterAnswer.get(socket));
     socket.setTimeout(times.busyIdleMs);
-    const url = req.url ?? '';
+    const path = requestPath(req.url);
+    // The body's deadline: from the start for a body without its own bounds; from an early answer for every body.
     let bodyTimer: NodeJS.Timeout | undefined;
-    if (!req.complete && !times.ownBodyBounds(url)) {
+    const bodyDeadline = () => {
+      if (req.complete || socket.destroyed || bodyTimer) return;
       bodyTimer = setTimeout(() => {
         if (req.complete || socket.destroyed) return;
-        if (!res.headersSent) {
-          const body = JSON.stringify(errorBody('request_timeout', ERROR_CODES.request_timeout.message, { seconds: times.bodyMs / 1000 }));
-          socket.end(
-            `HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
-          );
-        }
+        // An answer of this request may still be written (pipelining: not over another one's).
+        const current = (socket as unknown as { _httpMessage?: unknown })._httpMessage;
+        if (!res.headersSent && (current === res || current === undefined || current === null)) writeRawError(socket, 408, 'Request Timeout', 'request_timeout');
         socket.destroySoon();
         setTimeout(() => socket.destroy(), 1000).unref();
       }, times.bodyMs);
       bodyTimer.unref();
-      req.once('end', () => clearTimeout(bodyTimer));
-    }
-    res.once('close', () => clearTimeout(bodyTimer));
+    };
+    if (!times.ownBodyBounds(path)) bodyDeadline();
+    // (No listener on the socket: a kept-alive connection serves many requests. A timer that fires
+    // after the socket closed finds it destroyed and does nothing.)
+    req.once('end', () => clearTimeout(bodyTimer));
     res.once('finish', () => {
       if (socket.destroyed) return;
-      const booth = times.isBooth(url) && (res.statusCode < 400 || res.statusCode >= 500);
-      socket.setTimeout(booth ? times.boothKeepAliveMs : times.keepAliveMs);
+      bodyDeadline();
+      // Node has handed the socket to a pipelined request's answer: its own limits apply.
+      const current = (socket as unknown as { _httpMessage?: unknown })._httpMessage;
+      if (current && current !== res) return;
+      const long = times.isProxy(socket.remoteAddress) || (times.isBooth(path) && (res.statusCode < 400 || res.statusCode >= 500));
+      const keepAlive = long ? times.longKeepAliveMs : times.keepAliveMs;
+      socket.setTimeout(keepAlive);
+      const timer = setTimeout(() => socket.destroy(), keepAlive + 1000);
+      timer.unref();
+      idleAfterAnswer.set(socket, timer);
     });
-  });
+  };
+  server.prependListener('request', track);
+  server.prependListener('checkContinue', track);
 }

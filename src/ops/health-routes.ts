@@ -1,7 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
+import { safeEqual } from '../auth/passwords.js';
 import { bearerToken } from '../auth/sessions.js';
 import type { AppDeps } from '../deps.js';
 import { AppError, errorResponses } from '../errors.js';
@@ -40,7 +40,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
   if (deps.metrics) {
     const metrics = deps.metrics;
     const allowed = new AddressList(deps.config.metricsAllow);
-    const scrapeToken = deps.config.metricsToken === undefined ? undefined : createHash('sha256').update(deps.config.metricsToken).digest();
+    const scrapeToken = deps.config.metricsToken;
     const administrator = requirePermission(deps.auth, 'stats:read');
     app.get(
       '/metrics',
@@ -49,7 +49,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async 
         onRequest: async (request, reply) => {
           if (allowed.has(request.ip)) return;
           const given = bearerToken(request);
-          if (scrapeToken && given !== undefined && timingSafeEqual(createHash('sha256').update(given).digest(), scrapeToken)) return;
+          if (scrapeToken !== undefined && given !== undefined && safeEqual(given, scrapeToken)) return;
           await administrator(request, reply);
         },
         schema: {

@@ -132,7 +132,7 @@ describe('statistics, jobs monitor, metrics and readiness', () => {
   });
 
   it('exposes Prometheus metrics: ingest histogram by slot and status, error codes, queue depth, workers, provider calls, media bytes', async () => {
-    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const text = await (await fetch(`${server.url}/metrics`, { headers: authHeader(server, ['stats:read']) })).text();
     expect(text).toMatch(/photochanger_ingest_duration_seconds_count\{slot="slot-001",status="200"\} [1-9]/);
     expect(text).toMatch(/photochanger_ingest_responses_total\{status="502",code="provider_error"\} 1/);
     expect(text).toMatch(/photochanger_ingest_responses_total\{status="504",code="sync_timeout"\} 1/);
@@ -143,7 +143,7 @@ describe('statistics, jobs monitor, metrics and readiness', () => {
     expect(text).toMatch(/photochanger_media_bytes\{kind="results"\} [1-9]/);
     expect(text).toMatch(/photochanger_process_resident_memory_bytes/);
     await fetch(`${server.url}/api/media/cache/purge`, { method: 'POST', headers: authHeader(server) });
-    expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/photochanger_cleanup_runs_total [1-9]/);
+    expect(await (await fetch(`${server.url}/metrics`, { headers: authHeader(server, ['stats:read']) })).text()).toMatch(/photochanger_cleanup_runs_total [1-9]/);
   });
 
   it('readiness checks the database and the media root; liveness does not', async () => {

@@ -441,6 +441,7 @@ describe('media cleanup with an injected clock', () => {
       await fs.writeFile(path.join(media.payloadDir(orphanId), 'x.jpg'), 'x');
       await fs.writeFile(media.resultPath(randomUUID(), 'jpg'), 'x');
       const past = new Date(clock.now().getTime() - 120_000);
+      await fs.utimes(path.join(media.payloadDir(orphanId), 'x.jpg'), past, past);
       await fs.utimes(media.payloadDir(orphanId), past, past);
       for (const f of await fs.readdir(media.dir('results'))) await fs.utimes(path.join(media.dir('results'), f), past, past);
 

@@ -1,7 +1,8 @@
 import net from 'node:net';
 import { loadConfig } from '../../src/config.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jpegBytes, multipartBody, postIngest } from '../support/http.js';
+import { jpegBytes, multipartBody, postIngest, rawPost } from '../support/http.js';
+import { createScriptedProvider } from '../support/scripted-provider.js';
 import { startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
 
 /** Red team finding 2: one address's idle connections no longer lock every booth out. */
@@ -90,10 +91,13 @@ describe('bodies before authentication', () => {
  */
 describe('connection time limits', () => {
   let server: TestServer;
+  const scripted = createScriptedProvider();
   beforeAll(async () => {
     server = await startTestServer({
+      providers: [scripted],
       env: { PHOTOCHANGER_SILENT_CONNECTION_SECONDS: '1', PHOTOCHANGER_KEEP_ALIVE_SECONDS: '1', PHOTOCHANGER_REQUEST_BODY_TIMEOUT_SECONDS: '2' },
     });
+    await server.database.db.updateTable('slot').set({ provider: 'scripted', operation: 'run' }).execute();
   });
   afterAll(async () => server?.close());
 
@@ -159,21 +163,58 @@ describe('connection time limits', () => {
 
   it("a booth's connection stays open between shots after an accepted upload, not after a refused one", async () => {
     const photo = await jpegBytes(320, 240);
-    const upload = (password: string) => {
+    const upload = (file: Buffer) => {
       const { body, contentType } = multipartBody([
-        { name: 'password', value: password },
-        { name: 'fileToUpload', value: photo, filename: 'shot.jpg', contentType: 'image/jpeg' },
+        { name: 'password', value: TEST_INGEST_PASSWORD },
+        { name: 'fileToUpload', value: file, filename: 'shot.jpg', contentType: 'image/jpeg' },
       ]);
       return [`POST /ingest/slot-001 HTTP/1.1\r\nHost: x\r\nContent-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n\r\n`, body];
     };
-    const [accepted, refused] = await Promise.all([
-      session(upload(TEST_INGEST_PASSWORD), '127.0.0.24', 4500),
-      session(upload('wrong-password'), '127.0.0.25', 4500),
-    ]);
+    // The refusal comes after the whole body (415: not an image), so the connection could be kept.
+    const [accepted, refused] = await Promise.all([session(upload(photo), '127.0.0.24', 4500), session(upload(Buffer.from('not an image at all')), '127.0.0.25', 4500)]);
     expect(accepted.answer).toMatch(/^HTTP\/1\.1 200/);
     expect(accepted.closedAfterMs).toBeUndefined(); // still open when the test let go (4.5 s)
-    expect(refused.answer).toMatch(/^HTTP\/1\.1 401/);
-    expect(refused.closedAfterMs).toBeLessThan(4500);
+    expect(refused.answer).toMatch(/^HTTP\/1\.1 415/);
+    expect(refused.closedAfterMs).toBeLessThan(3500);
+  });
+
+  it('a booth sending Expect: 100-continue waits for a slow answer as long as any booth (the silent window does not cut it)', async () => {
+    scripted.setScript({ kind: 'echo', delayMs: 1800 });
+    try {
+      const photo = await jpegBytes(320, 240);
+      const form = multipartBody([
+        { name: 'password', value: TEST_INGEST_PASSWORD },
+        { name: 'fileToUpload', value: photo, filename: 'shot.jpg', contentType: 'image/jpeg' },
+      ]);
+      const [withExpect, without] = await Promise.all([
+        rawPost(server.url, '/ingest/slot-002', form.body, { 'Content-Type': form.contentType }, { expectContinue: true, localAddress: '127.0.0.27' }),
+        rawPost(server.url, '/ingest/slot-003', form.body, { 'Content-Type': form.contentType }, { localAddress: '127.0.0.28' }),
+      ]);
+      expect(withExpect.sawContinue).toBe(true);
+      expect(withExpect.status).toBe(200);
+      expect(without.status).toBe(200);
+    } finally {
+      scripted.setScript({ kind: 'echo' });
+    }
+  });
+
+  it('after an early answer the rest of a body must come within the body timeout; empty lines do not extend a keep-alive', async () => {
+    // 401 before the body is read (no credentials), then the body trickles on.
+    const head = 'POST /api/slots/slot-001/templates HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 2000000\r\n\r\n';
+    const trickle = Array.from({ length: 14 }, () => [400, 'x'] as [number, string]);
+    const login = 'POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 200\r\n\r\n';
+    const [early, blankLines, expecting] = await Promise.all([
+      session([head, '--b', ...trickle], '127.0.0.29', 6000),
+      session([get('/healthz'), ...Array.from({ length: 14 }, () => [400, '\r\n'] as [number, string])], '127.0.0.30', 6000),
+      // The same body timeout with Expect: 100-continue (Node announces such a request apart).
+      session([login, '{"user', ...trickle], '127.0.0.34', 6000),
+    ]);
+    expect(early.answer).toMatch(/^HTTP\/1\.1 401/);
+    expect(early.closedAfterMs).toBeLessThan(3500);
+    expect(blankLines.answer).toMatch(/^HTTP\/1\.1 200/);
+    expect(blankLines.closedAfterMs).toBeLessThan(3000);
+    expect(expecting.answer).toContain('request_timeout');
+    expect(expecting.closedAfterMs).toBeLessThan(3500);
   });
 
   it('a request body that has not arrived within the body timeout is answered 408 request_timeout and the connection closed', async () => {

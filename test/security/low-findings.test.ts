@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAccount } from '../../src/auth/accounts.js';
 import { systemClock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config.js';
 import { jpegBytes, jsonOf, loginFromAddress, postIngest } from '../support/http.js';
 import { authHeader, startTestServer, TEST_ADMIN, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
 
@@ -79,9 +80,14 @@ describe('red team 2026-12-07: low findings', () => {
     const pages = await Promise.all(Array.from({ length: 20 }, () => getFrom(agent, server.url, `/g/${token}`).then((r) => r.status)));
     expect(pages.filter((s) => s === 429).length).toBeGreaterThanOrEqual(10);
     agent.destroy();
-    // Another address has its own budget.
+    // Another address has its own budget; and pages, the costly part, at most 300 of it.
     const other = agentAt('127.0.0.45');
-    expect((await getFrom(other, server.url, `/g/${token}`)).status).toBe(404);
+    const pageStatuses: number[] = [];
+    for (let batch = 0; batch < 31; batch++) pageStatuses.push(...(await Promise.all(Array.from({ length: 10 }, () => getFrom(other, server.url, `/g/${token}`).then((r) => r.status)))));
+    expect(pageStatuses.slice(0, 300).every((s) => s === 404)).toBe(true);
+    expect(pageStatuses.slice(300).every((s) => s === 429)).toBe(true);
+    // Its thumbnails still load (the pages did not use up the shared budget).
+    expect((await getFrom(other, server.url, `/g/${token}/t/ref`)).status).toBe(404);
     other.destroy();
   });
 
@@ -105,6 +111,19 @@ describe('red team 2026-12-07: low findings', () => {
     expect((await fetch(`${server.url}/api/logout`, { method: 'POST', headers: bearer })).status).toBe(204);
     expect((await fetch(`${server.url}/api/slots`, { headers: bearer })).status).toBe(401);
     expect(await Promise.race([ended, new Promise((r) => setTimeout(() => r(false), 4000))])).toBe(true);
+    // A token from a password change by an API client is bound the same way.
+    const own = await jsonOf(await fetch(`${server.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(TEST_ADMIN) }));
+    const changed = await jsonOf(
+      await fetch(`${server.url}/api/me/password`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${own.access_token as string}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ current_password: TEST_ADMIN.password, new_password: TEST_ADMIN.password }),
+      }),
+    );
+    const renewed = { authorization: `Bearer ${changed.access_token as string}` };
+    expect((await fetch(`${server.url}/api/slots`, { headers: renewed })).status).toBe(200);
+    expect((await fetch(`${server.url}/api/logout`, { method: 'POST', headers: renewed })).status).toBe(204);
+    expect((await fetch(`${server.url}/api/slots`, { headers: renewed })).status).toBe(401);
     // Another login's token is untouched.
     const other = await jsonOf(await fetch(`${server.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(TEST_ADMIN) }));
     expect((await fetch(`${server.url}/api/slots`, { headers: { authorization: `Bearer ${other.access_token as string}` } })).status).toBe(200);
@@ -125,6 +144,12 @@ describe('red team 2026-12-07: low findings', () => {
       expect((await getFrom(local, server.url, p)).status, p).toBe(401);
       expect((await getFrom(stranger, server.url, p, authHeader(server, ['slots:read']))).status, p).toBeLessThan(400);
     }
+    // By default loopback may scrape, except when the server listens on loopback without a named
+    // proxy (a proxy on this machine would make every client look local).
+    expect(loadConfig({}).metricsAllow).toEqual(['loopback']);
+    expect(loadConfig({ PHOTOCHANGER_HOST: '127.0.0.1' }).metricsAllow).toEqual([]);
+    expect(loadConfig({ PHOTOCHANGER_HOST: '127.0.0.1', PHOTOCHANGER_TRUST_PROXY: 'loopback' }).metricsAllow).toEqual(['loopback']);
+    expect(() => loadConfig({ PHOTOCHANGER_METRICS_ALLOW: '1.2.3.4/40' })).toThrow(/PHOTOCHANGER_METRICS_ALLOW/);
     // The scrape token opens nothing else.
     expect((await getFrom(stranger, server.url, '/api/slots', { authorization: `Bearer ${SCRAPE_TOKEN}` })).status).toBe(401);
     local.destroy();
@@ -147,6 +172,11 @@ describe('red team 2026-12-07: low findings', () => {
     const shared = await fetch(`${server.url}${thumb!}`);
     expect(shared.status).toBe(200);
     expect(shared.headers.get('cache-control')).toBe('private, no-cache');
+    // Revalidated while the link is open: 304 without the bytes; once revoked, 410.
+    const etag = shared.headers.get('etag')!;
+    expect((await fetch(`${server.url}${thumb!}`, { headers: { 'if-none-match': etag } })).status).toBe(304);
+    expect((await fetch(`${server.url}/api/gallery/shares/${share.id as string}`, { method: 'DELETE', headers: authHeader(server) })).status).toBe(204);
+    expect((await fetch(`${server.url}${thumb!}`, { headers: { 'if-none-match': etag } })).status).toBe(410);
   });
 });
 
@@ -164,9 +194,16 @@ describe('red team 2026-12-07, finding 11: what a killed process left', () => {
     await fs.mkdir(left, { recursive: true });
     await fs.writeFile(path.join(left, '1-shot.jpg'), Buffer.alloc(1024, 1));
     const anHourAgo = new Date(Date.now() - 3600_000);
+    await fs.utimes(path.join(left, '1-shot.jpg'), anHourAgo, anHourAgo);
     await fs.utimes(left, anHourAgo, anHourAgo);
+    // An upload another instance is still writing (no job row yet, its file written just now) stays.
+    const inProgress = path.join(root, 'payloads', randomUUID());
+    await fs.mkdir(inProgress);
+    await fs.writeFile(path.join(inProgress, '1-shot.jpg'), Buffer.alloc(1024, 2));
+    await fs.utimes(inProgress, anHourAgo, anHourAgo);
     server = await startTestServer({ env: { PHOTOCHANGER_MEDIA_ROOT: root } });
     await expect(fs.access(left)).rejects.toThrow();
+    await fs.access(inProgress);
     expect(server.logLines.some((l) => l.includes('removed payload folders left by an earlier process'))).toBe(true);
   });
 });
