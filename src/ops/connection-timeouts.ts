@@ -46,8 +46,18 @@ export function requestPath(url: string | undefined): string {
  * Node emits `checkContinue` instead of `request` for `Expect: 100-continue`: both are tracked.
  */
 export function boundConnectionTimes(server: http.Server, times: ConnectionTimes): void {
+  // Each connection's pending timers, cleared when it closes: a timer must not keep a closed
+  // request (and the body bytes it had buffered) alive for its whole delay.
   const idleAfterAnswer = new WeakMap<net.Socket, NodeJS.Timeout>();
-  server.on('connection', (socket: net.Socket) => socket.setTimeout(times.silentMs));
+  const bodyTimers = new WeakMap<net.Socket, Set<NodeJS.Timeout>>();
+  server.on('connection', (socket: net.Socket) => {
+    socket.setTimeout(times.silentMs);
+    socket.once('close', () => {
+      clearTimeout(idleAfterAnswer.get(socket));
+      for (const t of bodyTimers.get(socket) ?? []) clearTimeout(t);
+      bodyTimers.delete(socket);
+    });
+  });
   const track = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const socket = req.socket;
     clearTimeout(idleAfterAnswer.get(socket));
@@ -55,9 +65,16 @@ export function boundConnectionTimes(server: http.Server, times: ConnectionTimes
     const path = requestPath(req.url);
     // The body's deadline: from the start for a body without its own bounds; from an early answer for every body.
     let bodyTimer: NodeJS.Timeout | undefined;
+    const timers = bodyTimers.get(socket) ?? new Set<NodeJS.Timeout>();
+    bodyTimers.set(socket, timers);
+    const stopBodyTimer = () => {
+      if (bodyTimer) timers.delete(bodyTimer);
+      clearTimeout(bodyTimer);
+    };
     const bodyDeadline = () => {
       if (req.complete || socket.destroyed || bodyTimer) return;
       bodyTimer = setTimeout(() => {
+        stopBodyTimer();
         if (req.complete || socket.destroyed) return;
         // An answer of this request may still be written (pipelining: not over another one's).
         const current = (socket as unknown as { _httpMessage?: unknown })._httpMessage;
@@ -66,11 +83,10 @@ export function boundConnectionTimes(server: http.Server, times: ConnectionTimes
         setTimeout(() => socket.destroy(), 1000).unref();
       }, times.bodyMs);
       bodyTimer.unref();
+      timers.add(bodyTimer);
     };
     if (!times.ownBodyBounds(path)) bodyDeadline();
-    // (No listener on the socket: a kept-alive connection serves many requests. A timer that fires
-    // after the socket closed finds it destroyed and does nothing.)
-    req.once('end', () => clearTimeout(bodyTimer));
+    req.once('end', stopBodyTimer);
     res.once('finish', () => {
       if (socket.destroyed) return;
       bodyDeadline();
