@@ -12,7 +12,7 @@ import { authRoutes } from './auth/routes.js';
 import { AppError, errorBody } from './errors.js';
 import { capConnectionsPerAddress } from './ops/connection-caps.js';
 import { boundConnectionTimes, requestPath, writeRawError } from './ops/connection-timeouts.js';
-import { AddressList } from './ops/address-list.js';
+import { AddressList } from './net/addresses.js';
 import { INGEST_PATHS, ingestRoutes } from './ingest/routes.js';
 import type { Logger } from './logger.js';
 import { mediaPurgeRoutes } from './media/purge-routes.js';

@@ -5,8 +5,7 @@
  * docs/configuration.md is generated from this table (`npm run docs`).
  */
 import path from 'node:path';
-import { validAddressEntries } from './ops/address-list.js';
-import { isLoopbackHost } from './ops/public-address.js';
+import { isLoopbackHost, validAddressEntries } from './net/addresses.js';
 
 export const GIB = 1024 * 1024 * 1024;
 /** The hard cap of the booth contract (docs/api.md): no upload is ever accepted above 2 GiB. */

@@ -1,7 +1,8 @@
 /**
  * The HTTP layer's dependencies as one plain object: built by src/server.ts (or by a test, pointed at
- * test resources) and handed to every route plugin. Types only, so route files depend on this file,
- * not on src/app.ts that registers them.
+ * test resources) and handed by src/app.ts to every route plugin. Each plugin declares the part it
+ * uses as its own interface (e.g. `SlotRouteDeps` in src/slots/routes.ts), so a reader sees what a
+ * route needs, and no folder imports this file (which imports them all): scripts/check-cycles.mjs.
  */
 import type { LoginGuard } from './auth/login-guard.js';
 import type { Authenticator } from './auth/sessions.js';

@@ -34,6 +34,7 @@ import type { ProviderDriver } from './providers/types.js';
 import { JobCompletion } from './queue/completion.js';
 import { QueueMaintenance } from './queue/maintenance.js';
 import { WorkerPool } from './queue/workers.js';
+import { countUnfinishedJobs } from './queue/statements.js';
 import { IngestPasswordVerifier, setIngestPassword } from './settings/ingest-password.js';
 import { StoredProviderKeys } from './settings/provider-keys.js';
 import { SecretBox } from './settings/secrets.js';
@@ -172,7 +173,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       },
       onProviderWork: (provider, outcome, seconds) => metrics?.observeProviderWork(provider, outcome, seconds),
     });
-    metrics = new Metrics({ db: database.db, media, busyWorkers: () => workers.busy, workerCount: config.workerCount });
+    metrics = new Metrics({ queueDepth: () => countUnfinishedJobs(database.db), media, busyWorkers: () => workers.busy, workerCount: config.workerCount });
     workers.start();
     const purgeTemporary = async () => (await purgeExpiredTemporaryMedia(mediaDeps)).links + (await webhookInbox.purgeExpired());
     const cleanupDeps = { db: database.db, clock, media, log, purgeTemporary, onReport: (r: CleanupReport) => metrics?.observeCleanup(r) };

@@ -7,11 +7,7 @@
  */
 import { isIPv6 } from 'node:net';
 import type { Clock } from '../clock.js';
-
-/** An IPv4-mapped IPv6 address (`::ffff:1.2.3.4`) as its IPv4 address; any other as it is. */
-export function withoutIPv4Mapping(ip: string): string {
-  return /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1] ?? ip;
-}
+import { withoutIPv4Mapping } from '../net/addresses.js';
 
 /**
  * The throttling key of a client address: an IPv4 address as is (also when IPv4-mapped), an IPv6

@@ -1,7 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { LiteralUnion } from '../schemas.js';
-import type { AppDeps } from '../deps.js';
+import type { Clock } from '../clock.js';
+import type { Db } from '../db/database.js';
+import type { LoginGuard } from './login-guard.js';
+import type { TokenService } from './tokens.js';
 import { errorResponses } from '../errors.js';
 import { sql } from 'kysely';
 import { AppError } from '../errors.js';
@@ -29,7 +32,16 @@ const Credentials = Type.Object({
 /** The login's body at most (docs/security.md). */
 const LOGIN_BODY_LIMIT_BYTES = 4 * 1024;
 
-export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
+/** What these routes use of the server's dependencies (src/deps.ts has them all). */
+export interface AuthRouteDeps {
+  auth: Authenticator;
+  clock: Clock;
+  db: Db;
+  loginGuard: LoginGuard;
+  tokens: TokenService;
+}
+
+export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AuthRouteDeps }> = async (app, { deps }) => {
   app.post(
     '/api/login',
     {

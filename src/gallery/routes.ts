@@ -8,7 +8,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
 import { Type } from 'typebox';
-import type { AppDeps } from '../deps.js';
+import type { Authenticator } from '../auth/sessions.js';
+import type { Clock } from '../clock.js';
+import type { Db } from '../db/database.js';
+import type { PublicAddress } from '../ops/public-address.js';
+import type { SettingsStore } from '../settings/store.js';
+import type { Thumbnails } from './thumbnails.js';
 import { audit } from '../auth/accounts.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { AppError, errorResponses } from '../errors.js';
@@ -21,7 +26,7 @@ import { existingSlotIds, findGalleryResult, findShare, insertShare, listGallery
 import { newShareRefKey } from './share-refs.js';
 import { thumbnailOrGone } from './thumbnails.js';
 /** The public address guests reach, and where it comes from (src/ops/public-address.ts, read through deps). */
-type PublicBase = ReturnType<AppDeps['publicAddress']['base']>;
+type PublicBase = ReturnType<PublicAddress['base']>;
 
 const SLOT_ID = Type.String({ pattern: SLOT_ID_PATTERN });
 
@@ -145,7 +150,17 @@ function shareView(s: ShareRow, base: PublicBase, now: Date) {
   };
 }
 
-export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
+/** What these routes use of the server's dependencies (src/deps.ts has them all). */
+export interface GalleryRouteDeps {
+  auth: Authenticator;
+  clock: Clock;
+  db: Db;
+  publicAddress: PublicAddress;
+  settings: SettingsStore;
+  thumbnails: Thumbnails;
+}
+
+export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: GalleryRouteDeps }> = async (app, { deps }) => {
   const canRead = requirePermission(deps.auth, 'stats:read');
   const canShare = requirePermission(deps.auth, 'slots:write');
   const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });

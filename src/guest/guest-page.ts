@@ -6,7 +6,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import QRCode from 'qrcode';
 import { Type } from 'typebox';
-import type { AppDeps } from '../deps.js';
+import type { Clock } from '../clock.js';
+import type { Db } from '../db/database.js';
+import type { PublicAddress } from '../ops/public-address.js';
+import type { SettingsStore } from '../settings/store.js';
 import { AppError } from '../errors.js';
 import { guestLinkOf, jobIdOfGuestRef } from '../media/guest-qr.js';
 import { findPublicResult } from '../media/public-results-routes.js';
@@ -63,7 +66,15 @@ export const GUEST_SCRIPT = `(() => {
 })();
 `;
 
-export const guestPageRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
+/** What these routes use of the server's dependencies (src/deps.ts has them all). */
+export interface GuestPageRouteDeps {
+  clock: Clock;
+  db: Db;
+  publicAddress: PublicAddress;
+  settings: SettingsStore;
+}
+
+export const guestPageRoutes: FastifyPluginAsyncTypebox<{ deps: GuestPageRouteDeps }> = async (app, { deps }) => {
   const Params = Type.Object({ ref: Type.String({ maxLength: 64 }) });
 
   app.get(

@@ -8,7 +8,9 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AppDeps } from '../deps.js';
+import type { Clock } from '../clock.js';
+import type { Db } from '../db/database.js';
+import type { Thumbnails } from '../gallery/thumbnails.js';
 import { clientKey } from '../auth/attempts.js';
 import { AppError } from '../errors.js';
 import { findGalleryResult, findShareByToken, listGallery, type ShareRow } from '../gallery/statements.js';
@@ -67,7 +69,14 @@ const TEXT = {
 
 type Opened = { state: 'open'; share: ShareRow } | { state: 'gone' } | { state: 'unknown' };
 
-export const shareGalleryRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
+/** What these routes use of the server's dependencies (src/deps.ts has them all). */
+export interface ShareGalleryRouteDeps {
+  clock: Clock;
+  db: Db;
+  thumbnails: Thumbnails;
+}
+
+export const shareGalleryRoutes: FastifyPluginAsyncTypebox<{ deps: ShareGalleryRouteDeps }> = async (app, { deps }) => {
   await app.register(rateLimit, {
     // One counter for every route below (none sets its own: a route's own limit would count apart).
     max: SHARE_REQUESTS_PER_MINUTE,

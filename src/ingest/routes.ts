@@ -1,13 +1,21 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
-import type { AppDeps } from '../deps.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { Db } from '../db/database.js';
+import type { MediaStore } from '../media/storage.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import type { IngestPasswordVerifier } from '../settings/ingest-password.js';
+import type { SettingsStore } from '../settings/store.js';
+import type { BoothRequestLog } from '../stats/booth-requests.js';
+import type { RejectionCounter } from '../stats/rejections.js';
 import { AppError, ErrorSchema } from '../errors.js';
 import { queueStatement } from '../queue/statements.js';
 import { readAdmission, type Admission } from './statements.js';
 import { AttemptThrottle, ClientCounts, clientKey } from '../auth/attempts.js';
 import { BOOTH_FIELD_LIMITS, emptyUpload, photoLimitBytes, photoOf, receiveUpload, type ReceivedFile, type ReceivedUpload } from '../media/upload.js';
-import { markJobAnswered, queueBusy, releaseJobFiles, submitAndWait } from '../queue/submit.js';
+import { markJobAnswered, queueBusy, releaseJobFiles, submitAndWait, type JobServiceDeps, type ReleaseDeps } from '../queue/submit.js';
 import { UploadGate } from './upload-gate.js';
 import { TrustedAddresses, UnverifiedUploads, type UnverifiedTicket } from './unverified.js';
 import { lingerAfterRefusal } from './lingering-close.js';
@@ -32,7 +40,21 @@ const CHUNKED_RESERVE_BYTES = 16 * 1024 * 1024;
 const QUERY_FIELD_LIMITS = { count: 16, chars: 1024 } as const;
 
 /** POST /ingest/:slotId — the booth's synchronous contract (docs/api.md). */
-export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
+/** What these routes use of the server's dependencies (src/deps.ts has them all). */
+export interface IngestRouteDeps extends JobServiceDeps, ReleaseDeps {
+  boothRequests: BoothRequestLog;
+  isShuttingDown?: () => boolean;
+  rejections: RejectionCounter;
+  db: Db;
+  clock: Clock;
+  config: Config;
+  providers: ProviderRegistry;
+  media: MediaStore;
+  settings: SettingsStore;
+  ingestPassword: IngestPasswordVerifier;
+}
+
+export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: IngestRouteDeps }> = async (app, { deps }) => {
   const { db, clock, config, providers, media, settings, ingestPassword } = deps;
   const gate = new UploadGate(config.maxConcurrentUploads);
   // Photo bytes whose password has not come yet (file first): bounded per address and in all.

@@ -1,6 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AppDeps } from '../deps.js';
+import type { Authenticator } from '../auth/sessions.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { Db } from '../db/database.js';
+import type { NotificationHub } from '../db/notifications.js';
+import type { Logger } from '../logger.js';
+import type { PublicAddress } from '../ops/public-address.js';
 import { JobFeed, MAX_STREAMS_PER_ACCOUNT, MAX_STREAMS_PER_PROCESS } from './feed.js';
 import type { PublicBase } from '../ops/public-address.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
@@ -96,7 +102,18 @@ function detail(r: JobDetailRow, now: Date, base: PublicBase) {
 }
 
 /** The read-only jobs monitor: list, detail and a live feed (Server-Sent Events). */
-export const jobRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
+/** What these routes use of the server's dependencies (src/deps.ts has them all). */
+export interface JobRouteDeps {
+  auth: Authenticator;
+  clock: Clock;
+  config: Config;
+  db: Db;
+  hub: NotificationHub;
+  log: Logger;
+  publicAddress: PublicAddress;
+}
+
+export const jobRoutes: FastifyPluginAsyncTypebox<{ deps: JobRouteDeps }> = async (app, { deps }) => {
   const canRead = requirePermission(deps.auth, 'stats:read');
   const feed = new JobFeed({ db: deps.db, hub: deps.hub, log: deps.log });
   const STREAM_HEARTBEAT_MS = deps.config.streamHeartbeatSeconds * 1000;

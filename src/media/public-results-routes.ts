@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AppDeps } from '../deps.js';
+import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 import { isUuid, resultFileName } from './storage.js';
@@ -63,7 +63,13 @@ export async function sendMediaFile(
 export const DownloadQuery = Type.Object({ download: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('true')], { description: '1: save the file (attachment) under its name' })) });
 
 /** GET /public/results/:jobId — 200 streamed from disk, 404 unknown, 410 once the retention ended. */
-export const publicResultRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
+/** What these routes use of the server's dependencies (src/deps.ts has them all). */
+export interface PublicResultRouteDeps {
+  clock: Clock;
+  db: Db;
+}
+
+export const publicResultRoutes: FastifyPluginAsyncTypebox<{ deps: PublicResultRouteDeps }> = async (app, { deps }) => {
   app.get(
     '/public/results/:jobId',
     {

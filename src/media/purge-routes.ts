@@ -1,12 +1,23 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AppDeps } from '../deps.js';
+import type { Authenticator } from '../auth/sessions.js';
+import type { Clock } from '../clock.js';
+import type { Db } from '../db/database.js';
+import type { CleanupReport } from './cleanup.js';
 import { audit } from '../auth/accounts.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { errorResponses } from '../errors.js';
 
 /** POST /api/media/cache/purge: one cleanup pass now (expired only; never a live result or a template). */
-export const mediaPurgeRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
+/** What these routes use of the server's dependencies (src/deps.ts has them all). */
+export interface PurgeRouteDeps {
+  auth: Authenticator;
+  clock: Clock;
+  db: Db;
+  purgeMedia: () => Promise<CleanupReport>;
+}
+
+export const mediaPurgeRoutes: FastifyPluginAsyncTypebox<{ deps: PurgeRouteDeps }> = async (app, { deps }) => {
   app.post(
     '/api/media/cache/purge',
     {

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type net from 'node:net';
 import { ClientCounts, clientKey } from '../auth/attempts.js';
-import type { AddressList } from './address-list.js';
+import type { AddressList } from '../net/addresses.js';
 
 /**
  * Open connections per client address, counted at accept (an IPv6 /64 is one client): beyond the

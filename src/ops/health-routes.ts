@@ -3,13 +3,25 @@ import { Type } from 'typebox';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { safeEqual } from '../auth/passwords.js';
 import { bearerToken } from '../auth/sessions.js';
-import type { AppDeps } from '../deps.js';
+import type { Authenticator } from '../auth/sessions.js';
+import type { Config } from '../config.js';
+import type { Db } from '../db/database.js';
+import type { Metrics } from './metrics.js';
 import { AppError, errorResponses } from '../errors.js';
-import { AddressList } from './address-list.js';
+import { AddressList } from '../net/addresses.js';
 import { checkReadiness } from './readiness.js';
 
 /** GET /healthz (liveness), GET /readyz (database and media root), GET /metrics (Prometheus). */
-export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
+/** What these routes use of the server's dependencies (src/deps.ts has them all). */
+export interface HealthRouteDeps {
+  auth: Authenticator;
+  config: Config;
+  db: Db;
+  isShuttingDown?: () => boolean;
+  metrics?: Metrics;
+}
+
+export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: HealthRouteDeps }> = async (app, { deps }) => {
   app.get(
     '/healthz',
     { schema: { summary: 'Liveness: the process answers HTTP', tags: ['ops'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },

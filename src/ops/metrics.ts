@@ -1,6 +1,4 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Db } from '../db/database.js';
-import { countUnfinishedJobs } from '../queue/statements.js';
 import type { CleanupReport } from '../media/cleanup.js';
 import type { MediaStore } from '../media/storage.js';
 import { isSlotId } from '../schemas.js';
@@ -18,7 +16,7 @@ export class Metrics {
   private readonly cleanupRuns: Counter;
   private readonly cleanupDeleted: Counter<'kind'>;
 
-  constructor(sources: { db: Db; media: MediaStore; busyWorkers: () => number; workerCount: number }) {
+  constructor(sources: { queueDepth: () => Promise<{ pending: number; processing: number }>; media: MediaStore; busyWorkers: () => number; workerCount: number }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'photochanger_' });
     this.ingestDuration = new Histogram({
@@ -44,7 +42,7 @@ export class Metrics {
       labelNames: ['state'],
       registers,
       async collect() {
-        const depth = await countUnfinishedJobs(sources.db).catch(() => undefined);
+        const depth = await sources.queueDepth().catch(() => undefined);
         if (!depth) return;
         this.set({ state: 'pending' }, depth.pending);
         this.set({ state: 'processing' }, depth.processing);

@@ -6,6 +6,7 @@
  */
 import os from 'node:os';
 import type { Config } from '../config.js';
+import { isLoopbackHost } from '../net/addresses.js';
 
 export type PublicBaseSource = 'configured' | 'lan' | 'none';
 
@@ -18,11 +19,6 @@ export interface PublicBase {
 export type InterfaceLister = () => NodeJS.Dict<os.NetworkInterfaceInfo[]>;
 
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
-
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\./.test(h) || h === '0:0:0:0:0:0:0:1';
-}
 
 /** This machine's addresses other machines can use: IPv4 first (private ranges first), then global IPv6. */
 export function lanAddresses(interfaces: InterfaceLister = os.networkInterfaces): string[] {

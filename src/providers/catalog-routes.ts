@@ -1,6 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AppDeps } from '../deps.js';
+import type { Authenticator } from '../auth/sessions.js';
+import type { Config } from '../config.js';
+import type { ModelCatalog } from './models.js';
+import type { ProviderRegistry } from './registry.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { AppError, errorResponses } from '../errors.js';
 
@@ -55,7 +58,15 @@ const ModelCatalogSchema = Type.Object({
 });
 
 /** GET /api/providers: what the slot editor builds its forms from (and what PUT validates against). */
-export const providerCatalogRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
+/** What these routes use of the server's dependencies (src/deps.ts has them all). */
+export interface CatalogRouteDeps {
+  auth: Authenticator;
+  config: Config;
+  models: ModelCatalog;
+  providers: ProviderRegistry;
+}
+
+export const providerCatalogRoutes: FastifyPluginAsyncTypebox<{ deps: CatalogRouteDeps }> = async (app, { deps }) => {
   app.get(
     '/api/providers',
     {

@@ -213,7 +213,7 @@ export function syncTimeout(jobId: string, expiresAt: Date): AppError {
   return new AppError('sync_timeout', undefined, { details: { job_id: jobId, expires_at: expiresAt.toISOString() } });
 }
 
-type ReleaseDeps = { db: Db; clock: Clock; media: { removePayload(jobId: string, files?: readonly string[]): Promise<void> } };
+export type ReleaseDeps = { db: Db; clock: Clock; media: { removePayload(jobId: string, files?: readonly string[]): Promise<void> } };
 
 /**
  * What a job keeps after its answer is sent: nothing but the result file. Deletes the payload and

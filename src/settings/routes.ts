@@ -1,7 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { LiteralUnion } from '../schemas.js';
-import type { AppDeps } from '../deps.js';
+import type { Authenticator } from '../auth/sessions.js';
+import type { Clock } from '../clock.js';
+import type { Db } from '../db/database.js';
+import type { ModelCatalog } from '../providers/models.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import type { StoredProviderKeys } from './provider-keys.js';
+import type { SettingsStore } from './store.js';
 import { audit } from '../auth/accounts.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { AppError, errorResponses } from '../errors.js';
@@ -38,7 +44,18 @@ type SettingsUpdateBody = {
 };
 
 /** GET/PUT /api/settings: ingest password, provider keys (write-only), T_sync, retention. */
-export const settingsRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
+/** What these routes use of the server's dependencies (src/deps.ts has them all). */
+export interface SettingsRouteDeps {
+  auth: Authenticator;
+  clock: Clock;
+  db: Db;
+  models: ModelCatalog;
+  providers: ProviderRegistry;
+  settings: SettingsStore;
+  providerKeys: StoredProviderKeys;
+}
+
+export const settingsRoutes: FastifyPluginAsyncTypebox<{ deps: SettingsRouteDeps }> = async (app, { deps }) => {
   const { settings, providerKeys } = deps;
 
   const current = async () => {

@@ -2,12 +2,20 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { AppDeps } from '../deps.js';
+import type { Authenticator } from '../auth/sessions.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { Db } from '../db/database.js';
+import type { MediaStore } from '../media/storage.js';
+import type { PublicAddress } from '../ops/public-address.js';
+import type { ModelCatalog } from '../providers/models.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import type { SettingsStore } from '../settings/store.js';
 import { audit } from '../auth/accounts.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { AppError, errorResponses } from '../errors.js';
 import { photoLimitBytes, photoOf, receiveUpload } from '../media/upload.js';
-import { releaseAnsweredJob, submitAndWait } from '../queue/submit.js';
+import { releaseAnsweredJob, submitAndWait, type JobServiceDeps, type ReleaseDeps } from '../queue/submit.js';
 import { queueStatement } from '../queue/statements.js';
 import {
   listSlotsForAdmin,
@@ -30,7 +38,7 @@ import { SlotId, SlotSchema, SlotUpdateSchema, TestRunSchema } from './schemas.j
  * The base of absolute ingest URLs: the public address (configured, else this machine's LAN
  * address). Only when the machine has no such address does the admin's own request say where it is.
  */
-function baseUrlOf(deps: AppDeps, request: FastifyRequest): string {
+function baseUrlOf(deps: Pick<SlotRouteDeps, 'publicAddress'>, request: FastifyRequest): string {
   return deps.publicAddress.base().url ?? `${request.protocol}://${request.host}`;
 }
 
@@ -44,7 +52,20 @@ function startOfToday(now: Date): Date {
 /** A slot's JSON body at most (docs/security.md). */
 const SLOT_BODY_LIMIT_BYTES = 512 * 1024;
 
-export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
+/** What these routes use of the server's dependencies (src/deps.ts has them all). */
+export interface SlotRouteDeps extends JobServiceDeps, ReleaseDeps {
+  auth: Authenticator;
+  clock: Clock;
+  config: Config;
+  db: Db;
+  models: ModelCatalog;
+  publicAddress: PublicAddress;
+  settings: SettingsStore;
+  providers: ProviderRegistry;
+  media: MediaStore;
+}
+
+export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: SlotRouteDeps }> = async (app, { deps }) => {
   const { db, clock, providers, media } = deps;
   const canRead = requirePermission(deps.auth, 'slots:read');
   const canWrite = requirePermission(deps.auth, 'slots:write');
@@ -305,8 +326,8 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (a
 async function draftSlot(
   saved: SlotRecord,
   draftText: string,
-  providers: AppDeps['providers'],
-  config: AppDeps['config'],
+  providers: SlotRouteDeps['providers'],
+  config: SlotRouteDeps['config'],
   now: Date,
   liveIds: (lister: ModelLister) => Promise<Set<string> | undefined>,
 ): Promise<SlotRecord> {

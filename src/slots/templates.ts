@@ -11,7 +11,11 @@ import sharp from 'sharp';
 import { Type } from 'typebox';
 import { audit } from '../auth/accounts.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
-import type { AppDeps } from '../deps.js';
+import type { Authenticator } from '../auth/sessions.js';
+import type { Clock } from '../clock.js';
+import type { Db } from '../db/database.js';
+import type { MediaStore } from '../media/storage.js';
+import type { ProviderRegistry } from '../providers/registry.js';
 import { AppError, errorResponses } from '../errors.js';
 import { sanitizeFileName } from '../media/storage.js';
 import { receiveUpload } from '../media/upload.js';
@@ -20,7 +24,16 @@ import { templateView } from './service.js';
 import { bindTemplate, deleteTemplate, findSlot, findTemplate, isTemplateFileUsed } from './statements.js';
 import { SLOT_ID_PATTERN } from '../schemas.js';
 
-export const slotTemplateRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
+/** What these routes use of the server's dependencies (src/deps.ts has them all). */
+export interface TemplateRouteDeps {
+  auth: Authenticator;
+  db: Db;
+  clock: Clock;
+  providers: ProviderRegistry;
+  media: MediaStore;
+}
+
+export const slotTemplateRoutes: FastifyPluginAsyncTypebox<{ deps: TemplateRouteDeps }> = async (app, { deps }) => {
   const { db, clock, providers, media } = deps;
   const canRead = requirePermission(deps.auth, 'slots:read');
   const canWrite = requirePermission(deps.auth, 'slots:write');

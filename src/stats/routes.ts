@@ -1,6 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from 'typebox';
-import type { AppDeps } from '../deps.js';
+import type { Authenticator } from '../auth/sessions.js';
+import type { Clock } from '../clock.js';
+import type { Db } from '../db/database.js';
+import type { MediaStore } from '../media/storage.js';
+import type { RejectionCounter } from './rejections.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { AppError, errorResponses } from '../errors.js';
 import { boothActivity, computeStats, listRefusals, slotLastOutcomes, slotStatsResetAt, slotTotalsSince, type GroupBy } from './statements.js';
@@ -106,7 +110,17 @@ function rangeOf(query: Static<typeof Query>, now: Date): { from: Date; to: Date
 }
 
 /** Statistics over job history (docs/api.md): global and per slot, with the slot's since-reset totals. */
-export const statsRoutes: FastifyPluginAsyncTypebox<{ deps: AppDeps }> = async (app, { deps }) => {
+/** What these routes use of the server's dependencies (src/deps.ts has them all). */
+export interface StatsRouteDeps {
+  auth: Authenticator;
+  boothRequests: BoothRequestLog;
+  clock: Clock;
+  db: Db;
+  media: MediaStore;
+  rejections: RejectionCounter;
+}
+
+export const statsRoutes: FastifyPluginAsyncTypebox<{ deps: StatsRouteDeps }> = async (app, { deps }) => {
   const canRead = requirePermission(deps.auth, 'stats:read');
   const description =
     'Booth jobs created in [from, to) (test runs excluded): outcomes, refusals by error code, latency percentiles (received → answered, successes), a series by hour/day/week (UTC buckets) and per provider.';

@@ -1,5 +1,20 @@
 import net from 'node:net';
-import { withoutIPv4Mapping } from '../auth/attempts.js';
+
+/**
+ * Addresses as the configuration and the throttles read them. Imports nothing of this repository:
+ * config.ts, auth/ and ops/ all build on it.
+ */
+
+/** An IPv4-mapped IPv6 address (`::ffff:1.2.3.4`) as its IPv4 address; any other as it is. */
+export function withoutIPv4Mapping(ip: string): string {
+  return /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1] ?? ip;
+}
+
+/** Whether a host name or address is this machine's loopback (never reachable by a booth or a guest). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h.endsWith('.localhost') || h === '::1' || /^127\./.test(h) || h === '0:0:0:0:0:0:0:1';
+}
 
 /**
  * A list of client addresses as configured (PHOTOCHANGER_TRUST_PROXY, PHOTOCHANGER_METRICS_ALLOW):
