@@ -6,6 +6,18 @@ import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { PERMISSIONS, type Permission, type Principal } from './permissions.js';
+import {
+  countAccountRows,
+  deleteAccountAndSessions,
+  findAccountRow,
+  insertAccount,
+  insertAuditEntry,
+  listAccountRows,
+  lockAccounts,
+  readPasswordHash,
+  replacePasswordEndingSessions,
+  updatePermissions,
+} from './statements.js';
 
 export const USERNAME_PATTERN = '^[A-Za-z0-9._@-]{1,64}$';
 export const MIN_PASSWORD_LENGTH = 8;
@@ -43,18 +55,12 @@ function checkNewCredentials(username: string, password: string): void {
 }
 
 export async function countAccounts(db: Db): Promise<number> {
-  const row = await db.selectFrom('admin_account').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-  return Number(row.n);
+  return countAccountRows(db);
 }
 
 export async function createAccount(db: Db, clock: Clock, username: string, password: string, permissions: Permission[]): Promise<void> {
   checkNewCredentials(username, password);
-  const now = clock.now();
-  await db
-    .insertInto('admin_account')
-    // A token of an earlier account of the same name (removed) is not this account's.
-    .values({ username, password_hash: await hashPassword(password), permissions, created_at: now, updated_at: now, credentials_changed_at: now })
-    .execute();
+  await insertAccount(db, { username, passwordHash: await hashPassword(password), permissions, now: clock.now() });
 }
 
 /**
@@ -63,17 +69,7 @@ export async function createAccount(db: Db, clock: Clock, username: string, pass
  */
 export async function resetPassword(db: Db, clock: Clock, username: string, password: string): Promise<boolean> {
   checkNewCredentials(username, password);
-  const hash = await hashPassword(password);
-  const now = clock.now();
-  return db.transaction().execute(async (trx) => {
-    const result = await trx
-      .updateTable('admin_account')
-      .set({ password_hash: hash, failed_logins: 0, locked_until: null, updated_at: now, credentials_changed_at: now })
-      .where('username', '=', username)
-      .executeTakeFirst();
-    await trx.deleteFrom('admin_session').where('username', '=', username).execute();
-    return Number(result.numUpdatedRows) > 0;
-  });
+  return replacePasswordEndingSessions(db, username, await hashPassword(password), clock.now());
 }
 
 /**
@@ -87,12 +83,7 @@ export async function setPermissions(db: Db, clock: Clock, username: string, per
     const managers = accounts.filter((a) => a.permissions.includes('accounts:write')).map((a) => a.username);
     if (managers.length === 1 && managers[0] === username && !permissions.includes('accounts:write')) throw lastManager(username);
     keepsFullAdministrator(accounts.map((a) => (a.username === username ? { ...a, permissions } : a)), username);
-    const result = await trx
-      .updateTable('admin_account')
-      .set({ permissions, updated_at: clock.now(), credentials_changed_at: clock.now() })
-      .where('username', '=', username)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+    return updatePermissions(trx, username, permissions, clock.now());
   });
 }
 
@@ -103,15 +94,8 @@ export async function removeAccount(db: Db, username: string): Promise<boolean> 
     const managers = accounts.filter((a) => a.permissions.includes('accounts:write')).map((a) => a.username);
     if (managers.length === 1 && managers[0] === username) throw lastManager(username);
     keepsFullAdministrator(accounts.filter((a) => a.username !== username), username);
-    await trx.deleteFrom('admin_session').where('username', '=', username).execute();
-    const result = await trx.deleteFrom('admin_account').where('username', '=', username).executeTakeFirst();
-    return Number(result.numDeletedRows) > 0;
+    return deleteAccountAndSessions(trx, username);
   });
-}
-
-/** Every account with its permissions, locked until the transaction ends (two changes cannot both pass the checks). */
-async function lockAccounts(trx: Db): Promise<{ username: string; permissions: string[] }[]> {
-  return trx.selectFrom('admin_account').select(['username', 'permissions']).orderBy('username').forUpdate().execute();
 }
 
 /**
@@ -131,18 +115,18 @@ function lastManager(username: string): AppError {
 
 /** Whether `password` is the account's password (an argon2 check; no throttling here). */
 export async function passwordMatches(db: Db, username: string, password: string): Promise<boolean> {
-  const account = await db.selectFrom('admin_account').select('password_hash').where('username', '=', username).executeTakeFirst();
+  const account = await readPasswordHash(db, username);
   return account !== undefined && (await verifyPassword(account.password_hash, password));
 }
 
 export async function listAccounts(db: Db): Promise<AccountSummary[]> {
-  const rows = await db.selectFrom('admin_account').select(['username', 'permissions', 'locked_until', 'created_at']).orderBy('username').execute();
+  const rows = await listAccountRows(db);
   return rows.map((r) => ({ ...r, permissions: toPermissions(r.permissions) }));
 }
 
 /** One account (undefined: no such name). */
 export async function findAccount(db: Db, username: string): Promise<AccountSummary | undefined> {
-  const r = await db.selectFrom('admin_account').select(['username', 'permissions', 'locked_until', 'created_at']).where('username', '=', username).executeTakeFirst();
+  const r = await findAccountRow(db, username);
   return r && { ...r, permissions: toPermissions(r.permissions) };
 }
 
@@ -152,7 +136,7 @@ export async function findAccount(db: Db, username: string): Promise<AccountSumm
  * of the account that anyone could trigger from anywhere.
  */
 export async function authenticate(db: Db, _clock: Clock, username: string, password: string): Promise<Principal> {
-  const account = await db.selectFrom('admin_account').select(['username', 'password_hash', 'permissions']).where('username', '=', username).executeTakeFirst();
+  const account = await readPasswordHash(db, username);
   if (!account) {
     // Spend the same time as a real check so timing does not tell which names exist.
     await verifyPassword(DUMMY_HASH, password);
@@ -211,5 +195,5 @@ export async function bootstrapAdmin(
 
 /** Appends an audit entry: who changed which fields of what (never the values). */
 export async function audit(db: Db, clock: Clock, entry: { actor: string; action: string; target?: string; fields?: string[] }): Promise<void> {
-  await db.insertInto('audit_log').values({ at: clock.now(), actor: entry.actor, action: entry.action, target: entry.target ?? null, fields: entry.fields ?? [] }).execute();
+  await insertAuditEntry(db, { at: clock.now(), actor: entry.actor, action: entry.action, target: entry.target ?? null, fields: entry.fields ?? [] });
 }

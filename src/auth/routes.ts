@@ -6,9 +6,8 @@ import type { Db } from '../db/database.js';
 import type { LoginGuard } from './login-guard.js';
 import type { TokenService } from './tokens.js';
 import { errorResponses } from '../errors.js';
-import { sql } from 'kysely';
 import { AppError } from '../errors.js';
-import { CHANNELS } from '../db/notifications.js';
+import { notifyAccountUnlocked } from './statements.js';
 import { type AccountSummary, audit, authenticate, createAccount, credentialErrors, findAccount, listAccounts, loginThrottled, passwordMatches, removeAccount, resetPassword, setPermissions, USERNAME_PATTERN } from './accounts.js';
 import { clientKey } from './attempts.js';
 import { Authenticator, bearerToken, sessionToken, setSessionCookie } from './sessions.js';
@@ -164,7 +163,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AuthRouteDeps }> = as
       const { username } = request.params;
       if (!(await findAccount(deps.db, username))) throw noAccount(username);
       const forgotten = deps.loginGuard.unlock(username);
-      await sql`SELECT pg_notify(${CHANNELS.accountUnlocked}, ${username})`.execute(deps.db);
+      await notifyAccountUnlocked(deps.db, username);
       await audit(deps.db, deps.clock, { actor: request.principal!.username, action: 'account.unlock', target: username });
       return { username, unlocked: forgotten > 0 };
     },

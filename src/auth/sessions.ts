@@ -10,11 +10,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { parseCookie, stringifySetCookie } from 'cookie';
-import { sql } from 'kysely';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
 import { PERMISSIONS, type Permission, type Principal } from './permissions.js';
+import { deleteSession, endAllCredentials, findLiveSession, insertSessionDroppingExpired, permissionsForToken, slideSession } from './statements.js';
 import type { TokenService } from './tokens.js';
 
 export const SESSION_COOKIE = 'pc_session';
@@ -49,12 +49,7 @@ export class Authenticator {
     const csrfToken = randomBytes(24).toString('base64url');
     const now = this.deps.clock.now();
     const expiresAt = new Date(now.getTime() + (remember ? SESSION_REMEMBER_MS : SESSION_IDLE_MS));
-    // Expired sessions go at each login, so the table holds only live ones (logins are throttled).
-    await this.deps.db.deleteFrom('admin_session').where('expires_at', '<', now).execute();
-    await this.deps.db
-      .insertInto('admin_session')
-      .values({ id: hashOf(token), username, csrf_token: csrfToken, remember, created_at: now, last_seen_at: now, expires_at: expiresAt })
-      .execute();
+    await insertSessionDroppingExpired(this.deps.db, { id: hashOf(token), username, csrfToken, remember, now, expiresAt });
     return { token, id: hashOf(token), csrfToken, expiresAt };
   }
 
@@ -64,13 +59,12 @@ export class Authenticator {
 
   /** Ends a session by its row id (a bearer token's `sid`): the cookie and the token of that login stop. */
   async endSessionById(id: string): Promise<void> {
-    await this.deps.db.deleteFrom('admin_session').where('id', '=', id).execute();
+    await deleteSession(this.deps.db, id);
   }
 
   /** Ends every session of an account and every bearer token issued so far (password reset). */
   async revokeAll(username: string): Promise<void> {
-    await this.deps.db.deleteFrom('admin_session').where('username', '=', username).execute();
-    await sql`UPDATE admin_account SET credentials_changed_at = ${this.deps.clock.now()} WHERE username = ${username}`.execute(this.deps.db);
+    await endAllCredentials(this.deps.db, username, this.deps.clock.now());
   }
 
   /** The caller of a request, or undefined. */
@@ -83,30 +77,18 @@ export class Authenticator {
       // token was issued; and a token never grants more than the account holds now (a token signed
       // while its account was being demoted, in the same millisecond, keeps no lost permission).
       // A token of a login ends with that login's session (logout; an expired session).
-      const row = claims.sessionId
-        ? await sql<{ permissions: string[] }>`
-            SELECT a.permissions FROM admin_account a JOIN admin_session s ON s.username = a.username
-             WHERE a.username = ${claims.sub} AND a.credentials_changed_at <= ${new Date(claims.issuedAtMs)}
-               AND s.id = ${claims.sessionId} AND s.expires_at > ${this.deps.clock.now()}`.execute(this.deps.db)
-        : await sql<{ permissions: string[] }>`
-            SELECT permissions FROM admin_account
-             WHERE username = ${claims.sub} AND credentials_changed_at <= ${new Date(claims.issuedAtMs)}`.execute(this.deps.db);
-      const held = row.rows[0]?.permissions;
+      const held = await permissionsForToken(this.deps.db, { username: claims.sub, issuedAt: new Date(claims.issuedAtMs), sessionId: claims.sessionId, now: this.deps.clock.now() });
       if (!held) return undefined;
       return { principal: { username: claims.sub, permissions: claims.perms.filter((p) => held.includes(p)) }, via: 'bearer' };
     }
     const token = sessionToken(request);
     if (!token) return undefined;
     const now = this.deps.clock.now();
-    const found = await sql<{ username: string; permissions: string[]; csrf_token: string; remember: boolean; last_seen_at: Date }>`
-      SELECT s.username, a.permissions, s.csrf_token, s.remember, s.last_seen_at
-        FROM admin_session s JOIN admin_account a ON a.username = s.username
-       WHERE s.id = ${hashOf(token)} AND s.expires_at > ${now}`.execute(this.deps.db);
-    const s = found.rows[0];
+    const s = await findLiveSession(this.deps.db, hashOf(token), now);
     if (!s) return undefined;
     if (now.getTime() - new Date(s.last_seen_at).getTime() > SLIDE_EVERY_MS) {
       const expiresAt = new Date(now.getTime() + (s.remember ? SESSION_REMEMBER_MS : SESSION_IDLE_MS));
-      await this.deps.db.updateTable('admin_session').set({ last_seen_at: now, expires_at: expiresAt }).where('id', '=', hashOf(token)).execute();
+      await slideSession(this.deps.db, hashOf(token), now, expiresAt);
     }
     const permissions = s.permissions.filter((p): p is Permission => (PERMISSIONS as readonly string[]).includes(p));
     return { principal: { username: s.username, permissions }, via: 'session', csrfToken: s.csrf_token, remember: s.remember };

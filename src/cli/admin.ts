@@ -12,11 +12,10 @@ import { AppError } from '../errors.js';
 import { createAccount, findAccount, listAccounts, parsePermissions, resetPassword } from '../auth/accounts.js';
 import { systemClock } from '../clock.js';
 import { ConfigError, loadConfig } from '../config.js';
-import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
 import { EmbeddedDatabaseError } from '../db/embedded.js';
 import { openCliDatabase } from './database.js';
-import { CHANNELS } from '../db/notifications.js';
+import { notifyAccountUnlocked } from '../auth/statements.js';
 import { createLogger } from '../logger.js';
 
 const USAGE = `Usage:
@@ -81,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
 
 /** Tells every running instance to forget the name's login failures. */
 async function announceUnlock(db: Db, username: string): Promise<void> {
-  await sql`SELECT pg_notify(${CHANNELS.accountUnlocked}, ${username})`.execute(db);
+  await notifyAccountUnlocked(db, username);
 }
 
 main(process.argv.slice(2)).then(

@@ -1,10 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { sql } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import { isUuid, type MediaStore } from './storage.js';
+import { clearResults, jobStates, jobsWithResults, listExpiredResults, ownedResultFiles } from './statements.js';
 
 export interface CleanupReport {
   results: number;
@@ -27,18 +27,16 @@ export interface CleanupDeps {
 
 /** Results whose retention ended: files deleted, their links cleared (→ 410 on the public route). */
 async function expireResults(deps: CleanupDeps, now: Date): Promise<number> {
-  const expired = await sql<{ id: string; result_path: string; thumb_path: string | null }>`
-    SELECT id, result_path, thumb_path FROM job
-    WHERE result_path IS NOT NULL AND result_expires_at <= ${now}
-    ORDER BY result_expires_at LIMIT 1000`.execute(deps.db);
-  let deleted = 0;
-  for (const row of expired.rows) {
+  const expired = await listExpiredResults(deps.db, now, 1000);
+  for (const row of expired) {
     await deps.media.removeFile(row.result_path);
     if (row.thumb_path) await deps.media.removeFile(row.thumb_path);
-    await sql`UPDATE job SET result_path = NULL, result_inline = NULL, thumb_path = NULL WHERE id = ${row.id}`.execute(deps.db);
-    deleted++;
   }
-  return deleted;
+  await clearResults(
+    deps.db,
+    expired.map((r) => r.id),
+  );
+  return expired.length;
 }
 
 /**
@@ -51,16 +49,14 @@ async function removeOrphanPayloads(deps: CleanupDeps, now: Date): Promise<numbe
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   const ids = names.filter(isUuid);
   if (ids.length === 0) return 0;
-  const live = await sql<{ id: string }>`SELECT id FROM job WHERE id = ANY(${ids}::uuid[]) AND NOT is_finalized`.execute(deps.db);
-  const liveIds = new Set(live.rows.map((r) => r.id));
+  const { known, unfinished } = await jobStates(deps.db, ids);
   let removed = 0;
   for (const id of ids) {
-    if (liveIds.has(id)) continue;
+    if (unfinished.has(id)) continue;
     const touched = await lastWritten(path.join(dir, id));
     if (touched === undefined) continue;
-    const known = await sql`SELECT 1 FROM job WHERE id = ${id}`.execute(deps.db);
     // An upload still being written (by any instance) has a file written within the last minute.
-    if (known.rows.length === 0 && now.getTime() - touched < 60_000) continue;
+    if (!known.has(id) && now.getTime() - touched < 60_000) continue;
     await deps.media.removePayload(id);
     removed++;
   }
@@ -83,17 +79,22 @@ async function lastWritten(folder: string): Promise<number | undefined> {
 async function removeOrphanResults(deps: CleanupDeps, now: Date): Promise<number> {
   const dir = deps.media.dir('results');
   const names = await fs.readdir(dir).catch(() => [] as string[]);
-  let removed = 0;
+  const candidates: Array<{ id: string; file: string }> = [];
   for (const name of names) {
-    const id = name.split('.')[0] ?? '';
     const file = path.join(dir, name);
     const stat = await fs.stat(file).catch(() => undefined);
-    if (!stat || now.getTime() - stat.mtimeMs < 60_000) continue;
-    const owner = isUuid(id) ? await sql`SELECT 1 FROM job WHERE id = ${id} AND result_path = ${file}`.execute(deps.db) : { rows: [] };
-    if (owner.rows.length === 0) {
-      await deps.media.removeFile(file);
-      removed++;
-    }
+    if (stat && now.getTime() - stat.mtimeMs >= 60_000) candidates.push({ id: name.split('.')[0] ?? '', file });
+  }
+  // One query for all of them: which are their job's result.
+  const owned = await ownedResultFiles(
+    deps.db,
+    candidates.filter((c) => isUuid(c.id)),
+  );
+  let removed = 0;
+  for (const c of candidates) {
+    if (owned.has(c.file)) continue;
+    await deps.media.removeFile(c.file);
+    removed++;
   }
   return removed;
 }
@@ -110,8 +111,7 @@ async function removeOrphanThumbnails(deps: CleanupDeps, now: Date): Promise<num
   }
   // One query for all of them: which still have a result.
   const ids = candidates.map((c) => c.id).filter(isUuid);
-  const live = ids.length ? await sql<{ id: string }>`SELECT id FROM job WHERE id = ANY(${ids}::uuid[]) AND result_path IS NOT NULL`.execute(deps.db) : { rows: [] };
-  const keep = new Set(live.rows.map((r) => r.id));
+  const keep = await jobsWithResults(deps.db, ids);
   let removed = 0;
   for (const c of candidates) {
     if (keep.has(c.id) && c.file.endsWith('.webp')) continue;

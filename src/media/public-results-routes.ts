@@ -6,6 +6,7 @@ import { Type } from 'typebox';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
+import { findFinalResult } from './statements.js';
 import { isUuid, resultFileName } from './storage.js';
 
 export type PublicResult =
@@ -16,13 +17,7 @@ export type PublicResult =
 /** What the public link of a job's result shows right now (used by the guest page too). */
 export async function findPublicResult(db: Db, jobId: string, now: Date): Promise<PublicResult> {
   if (!isUuid(jobId)) return { state: 'unknown' };
-  const row = await db
-    .selectFrom('job')
-    .select(['slot_id', 'finalized_at', 'result_path', 'result_mime', 'result_size', 'result_expires_at', 'result_sha256'])
-    .where('id', '=', jobId)
-    .where('is_finalized', '=', true)
-    .where('failure_reason', 'is', null)
-    .executeTakeFirst();
+  const row = await findFinalResult(db, jobId);
   if (!row || !row.result_expires_at || !row.finalized_at) return { state: 'unknown' };
   if (!row.result_path || row.result_expires_at <= now) return { state: 'expired', expiresAt: row.result_expires_at };
   const mime = row.result_mime ?? 'application/octet-stream';

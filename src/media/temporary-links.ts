@@ -17,6 +17,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
+import { deleteExpiredTemporaryMedia, deleteTemporaryMediaOfJob, findTemporaryMediaRow, insertTemporaryMedia } from './statements.js';
 
 export interface TemporaryMediaDeps {
   db: Db;
@@ -81,10 +82,7 @@ export async function publishTemporaryMedia(
   const now = deps.clock.now();
   const expiresAt = new Date(now.getTime() + input.ttlSeconds * 1000);
   try {
-    await deps.db
-      .insertInto('temporary_media')
-      .values({ id, job_id: input.jobId, path: target, mime: input.file.mime, size, created_at: now, expires_at: expiresAt })
-      .execute();
+    await insertTemporaryMedia(deps.db, { id, jobId: input.jobId, path: target, mime: input.file.mime, size, now, expiresAt });
   } catch (err) {
     await fs.rm(target, { force: true });
     throw err;
@@ -103,7 +101,7 @@ export interface TemporaryMediaRow {
 /** The link's row, or undefined for an unknown (or malformed) id. Expiry is the caller's call. */
 export async function findTemporaryMedia(deps: Pick<TemporaryMediaDeps, 'db'>, id: string): Promise<TemporaryMediaRow | undefined> {
   if (!TEMPORARY_MEDIA_ID.test(id)) return undefined;
-  const row = await deps.db.selectFrom('temporary_media').select(['id', 'path', 'mime', 'size', 'expires_at']).where('id', '=', id).executeTakeFirst();
+  const row = await findTemporaryMediaRow(deps.db, id);
   if (!row) return undefined;
   return { id: row.id, path: row.path, mime: row.mime, size: Number(row.size), expiresAt: new Date(row.expires_at) };
 }
@@ -126,22 +124,14 @@ async function removeFiles(paths: readonly string[], mediaRoot: string): Promise
 
 /** Deletes every link of a job (rows and files). Called by the ingest once the response is sent. */
 export async function revokeTemporaryMediaForJob(deps: Pick<TemporaryMediaDeps, 'db' | 'mediaRoot'>, jobId: string): Promise<{ links: number; files: number }> {
-  const rows = await deps.db.deleteFrom('temporary_media').where('job_id', '=', jobId).returning(['path']).execute();
-  const files = await removeFiles(
-    rows.map((r) => r.path),
-    deps.mediaRoot,
-  );
-  return { links: rows.length, files };
+  const paths = await deleteTemporaryMediaOfJob(deps.db, jobId);
+  return { links: paths.length, files: await removeFiles(paths, deps.mediaRoot) };
 }
 
 /** Deletes expired links (rows and files); the cleanup task calls it. */
 export async function purgeExpiredTemporaryMedia(deps: Pick<TemporaryMediaDeps, 'db' | 'clock' | 'mediaRoot'>): Promise<{ links: number; files: number }> {
-  const rows = await deps.db.deleteFrom('temporary_media').where('expires_at', '<=', deps.clock.now()).returning(['path']).execute();
-  const files = await removeFiles(
-    rows.map((r) => r.path),
-    deps.mediaRoot,
-  );
-  return { links: rows.length, files };
+  const paths = await deleteExpiredTemporaryMedia(deps.db, deps.clock.now());
+  return { links: paths.length, files: await removeFiles(paths, deps.mediaRoot) };
 }
 
 /** What the Turbotext driver is given: publish a job's inputs with the configured TTL. */

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { sql } from 'kysely';
 import type { Db } from '../db/database.js';
+import { pingDatabase } from './statements.js';
 
 export interface ReadinessReport {
   ready: boolean;
@@ -16,7 +16,7 @@ export interface ReadinessReport {
 export async function checkReadiness(db: Db, mediaRoot: string, timeoutMs: number): Promise<ReadinessReport> {
   const withTimeout = <T>(p: Promise<T>) =>
     Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref())]);
-  const database = await withTimeout(sql`SELECT 1`.execute(db)).then(
+  const database = await withTimeout(pingDatabase(db)).then(
     () => 'ok',
     (err: unknown) => `unavailable: ${(err as Error).message}`,
   );

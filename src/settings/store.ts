@@ -1,6 +1,7 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
+import { deleteSetting, readSetting, readSettings, upsertSetting } from './statements.js';
 
 /** Names of the global settings rows (table `setting`). */
 export const SETTING_KEYS = {
@@ -37,27 +38,21 @@ export class SettingsStore {
   ) {}
 
   async get<T>(key: string): Promise<SettingRow<T> | undefined> {
-    const row = await this.db.selectFrom('setting').select(['value', 'updated_at', 'updated_by']).where('key', '=', key).executeTakeFirst();
+    const row = await readSetting(this.db, key);
     return row ? { value: row.value as T, updatedAt: row.updated_at, updatedBy: row.updated_by } : undefined;
   }
 
   async set(key: string, value: unknown, updatedBy: string | null): Promise<void> {
-    const now = this.clock.now();
-    const json = JSON.stringify(value);
-    await this.db
-      .insertInto('setting')
-      .values({ key, value: json, updated_at: now, updated_by: updatedBy })
-      .onConflict((oc) => oc.column('key').doUpdateSet({ value: json, updated_at: now, updated_by: updatedBy }))
-      .execute();
+    await upsertSetting(this.db, { key, json: JSON.stringify(value), now: this.clock.now(), updatedBy });
   }
 
   async remove(key: string): Promise<void> {
-    await this.db.deleteFrom('setting').where('key', '=', key).execute();
+    await deleteSetting(this.db, key);
   }
 
   /** One query for everything the ingest path reads. */
   async runtime(): Promise<RuntimeSettings> {
-    const rows = await this.db.selectFrom('setting').select(['key', 'value']).where('key', 'in', RUNTIME_SETTING_KEYS).execute();
+    const rows = await readSettings(this.db, RUNTIME_SETTING_KEYS);
     return this.runtimeOf(Object.fromEntries(rows.map((r) => [r.key, r.value])));
   }
 

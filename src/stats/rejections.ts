@@ -9,13 +9,13 @@
  *    one client) and SAMPLES_PER_MINUTE in all, and the table keeps the newest KEEP_SAMPLES rows.
  *    Samples are best effort: a batch that cannot be written is dropped, never retried forever.
  */
-import { sql } from 'kysely';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
 import type { Logger } from '../logger.js';
 import { isSlotId } from '../schemas.js';
 import { BatchedWriter, MinuteSampler } from './batching.js';
 import { storedText } from '../json-safety.js';
+import { addRejectionCounts, insertRefusalSamples } from './statements.js';
 
 export const SAMPLES_PER_MINUTE = 120;
 export const SAMPLES_PER_CLIENT = 5;
@@ -83,11 +83,7 @@ export class RejectionCounter extends BatchedWriter {
     this.samples = [];
     if (batch.length > 0) {
       try {
-        await sql`
-          INSERT INTO ingest_rejection_count (hour, slot_id, code, status, count)
-          SELECT * FROM unnest(${batch.map((b) => b.hour)}::timestamptz[], ${batch.map((b) => b.slotId)}::text[],
-                               ${batch.map((b) => b.code)}::text[], ${batch.map((b) => b.status)}::int[], ${batch.map((b) => b.count)}::bigint[])
-          ON CONFLICT (hour, slot_id, code) DO UPDATE SET count = ingest_rejection_count.count + EXCLUDED.count`.execute(this.deps.db);
+        await addRejectionCounts(this.deps.db, batch);
       } catch (err) {
         for (const b of batch) {
           const key = `${b.hour.getTime()}|${b.slotId}|${b.code}`;
@@ -100,7 +96,7 @@ export class RejectionCounter extends BatchedWriter {
     }
     if (samples.length > 0) {
       try {
-        await insertRefusals(this.deps.db, samples);
+        await insertRefusalSamples(this.deps.db, samples, KEEP_SAMPLES);
       } catch (err) {
         this.deps.log.warn({ err: { message: (err as Error).message }, dropped: samples.length }, 'refusal samples not written; dropped');
       }
@@ -114,16 +110,3 @@ function text(value: string | undefined): string | null {
   return clean === '' ? null : clean;
 }
 
-/** The samples, then the table trimmed to the newest KEEP_SAMPLES rows (one transaction). */
-async function insertRefusals(db: Db, samples: Sample[]): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    await sql`
-      INSERT INTO ingest_refusal (occurred_at, slot_id, status, code, client_address, booth_name, booth_user_id)
-      SELECT * FROM unnest(${samples.map((s) => s.at)}::timestamptz[], ${samples.map((s) => s.slotId)}::text[], ${samples.map((s) => s.status)}::int[],
-                           ${samples.map((s) => s.code)}::text[], ${samples.map((s) => s.address)}::text[],
-                           ${samples.map((s) => s.boothName)}::text[], ${samples.map((s) => s.boothUserId)}::text[])`.execute(trx);
-    await sql`
-      DELETE FROM ingest_refusal
-       WHERE id <= (SELECT id FROM ingest_refusal ORDER BY id DESC OFFSET ${KEEP_SAMPLES} LIMIT 1)`.execute(trx);
-  });
-}

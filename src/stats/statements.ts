@@ -325,3 +325,30 @@ export async function insertBoothRequests(db: Db, rows: Insertable<BoothRequestT
 export async function listBoothRequests(db: Db, key: string, limit: number): Promise<BoothRequestRow[]> {
   return db.selectFrom('booth_request').selectAll().where('booth_key', '=', key).orderBy('id', 'desc').limit(limit).execute();
 }
+
+/** Adds refusal counts per (hour, slot, code), in one statement. */
+export async function addRejectionCounts(db: Db, batch: ReadonlyArray<{ hour: Date; slotId: string; code: string; status: number; count: number }>): Promise<void> {
+  await sql`
+    INSERT INTO ingest_rejection_count (hour, slot_id, code, status, count)
+    SELECT * FROM unnest(${batch.map((b) => b.hour)}::timestamptz[], ${batch.map((b) => b.slotId)}::text[],
+                         ${batch.map((b) => b.code)}::text[], ${batch.map((b) => b.status)}::int[], ${batch.map((b) => b.count)}::bigint[])
+    ON CONFLICT (hour, slot_id, code) DO UPDATE SET count = ingest_rejection_count.count + EXCLUDED.count`.execute(db);
+}
+
+/** Refusal samples, then the table trimmed to the newest `keep` rows (one transaction). */
+export async function insertRefusalSamples(
+  db: Db,
+  samples: ReadonlyArray<{ at: Date; slotId: string; status: number; code: string; address: string; boothName: string | null; boothUserId: string | null }>,
+  keep: number,
+): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await sql`
+      INSERT INTO ingest_refusal (occurred_at, slot_id, status, code, client_address, booth_name, booth_user_id)
+      SELECT * FROM unnest(${samples.map((s) => s.at)}::timestamptz[], ${samples.map((s) => s.slotId)}::text[], ${samples.map((s) => s.status)}::int[],
+                           ${samples.map((s) => s.code)}::text[], ${samples.map((s) => s.address)}::text[],
+                           ${samples.map((s) => s.boothName)}::text[], ${samples.map((s) => s.boothUserId)}::text[])`.execute(trx);
+    await sql`
+      DELETE FROM ingest_refusal
+       WHERE id <= (SELECT id FROM ingest_refusal ORDER BY id DESC OFFSET ${keep} LIMIT 1)`.execute(trx);
+  });
+}

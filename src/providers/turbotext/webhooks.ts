@@ -8,10 +8,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { sql } from 'kysely';
 import type { Clock } from '../../clock.js';
 import type { Db } from '../../db/database.js';
 import { abortReason, sleep } from '../http.js';
+import { deleteExpiredWebhookTokens, deleteWebhookToken, insertWebhookToken, notifyWebhookDelivery, readWebhookDelivery, storeWebhookDelivery, webhookTokenIsLive } from './statements.js';
 
 export const TURBOTEXT_WEBHOOK_CHANNEL = 'photochanger_turbotext_webhook';
 export const WEBHOOK_TOKEN = /^[A-Za-z0-9_-]{43}$/;
@@ -30,51 +30,29 @@ export class TurbotextWebhookInbox {
   /** A new token for one job, valid until `expiresAt`. */
   async register(jobId: string, expiresAt: Date): Promise<string> {
     const token = randomBytes(32).toString('base64url');
-    await this.deps.db
-      .insertInto('turbotext_webhook')
-      .values({ token, job_id: jobId, created_at: this.deps.clock.now(), expires_at: expiresAt })
-      .execute();
+    await insertWebhookToken(this.deps.db, { token, jobId, now: this.deps.clock.now(), expiresAt });
     return token;
   }
 
   /** Whether a token is live and still waits for its delivery (checked before a body is parsed). */
   async isLive(token: string): Promise<boolean> {
     if (!WEBHOOK_TOKEN.test(token)) return false;
-    const row = await this.deps.db
-      .selectFrom('turbotext_webhook')
-      .select('token')
-      .where('token', '=', token)
-      .where('delivered_at', 'is', null)
-      .where('expires_at', '>', this.deps.clock.now())
-      .executeTakeFirst();
-    return row !== undefined;
+    return webhookTokenIsLive(this.deps.db, token, this.deps.clock.now());
   }
 
   /** Stores the first delivery for a live token; anything else is ignored. */
   async deliver(token: string, payload: unknown): Promise<WebhookDeliveryOutcome> {
     if (!WEBHOOK_TOKEN.test(token)) return 'ignored';
     const now = this.deps.clock.now();
-    const row = await this.deps.db
-      .updateTable('turbotext_webhook')
-      .set({ delivered_at: now, payload: JSON.stringify(payload ?? null) })
-      .where('token', '=', token)
-      .where('delivered_at', 'is', null)
-      .where('expires_at', '>', now)
-      .returning(['token'])
-      .executeTakeFirst();
-    if (!row) return 'ignored';
-    await sql`SELECT pg_notify(${TURBOTEXT_WEBHOOK_CHANNEL}, ${token})`.execute(this.deps.db).catch(() => undefined);
+    if (!(await storeWebhookDelivery(this.deps.db, token, payload, now))) return 'ignored';
+    await notifyWebhookDelivery(this.deps.db, TURBOTEXT_WEBHOOK_CHANNEL, token).catch(() => undefined);
     this.arrivals.emit(token);
     return 'accepted';
   }
 
   /** The stored delivery, if any. */
   async take(token: string): Promise<unknown> {
-    const row = await this.deps.db
-      .selectFrom('turbotext_webhook')
-      .select(['payload', 'delivered_at'])
-      .where('token', '=', token)
-      .executeTakeFirst();
+    const row = await readWebhookDelivery(this.deps.db, token);
     return row?.delivered_at ? (row.payload ?? null) : undefined;
   }
 
@@ -104,12 +82,11 @@ export class TurbotextWebhookInbox {
 
   /** Forgets a token: any later delivery is unknown, hence ignored. */
   async release(token: string): Promise<void> {
-    await this.deps.db.deleteFrom('turbotext_webhook').where('token', '=', token).execute();
+    await deleteWebhookToken(this.deps.db, token);
   }
 
   /** Deletes rows past their expiry (left behind by a crash); for the cleanup task. */
   async purgeExpired(): Promise<number> {
-    const rows = await this.deps.db.deleteFrom('turbotext_webhook').where('expires_at', '<=', this.deps.clock.now()).returning(['token']).execute();
-    return rows.length;
+    return deleteExpiredWebhookTokens(this.deps.db, this.deps.clock.now());
   }
 }
