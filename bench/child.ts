@@ -45,7 +45,9 @@ if (mode === 'baseline') {
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   console.log(JSON.stringify({ url }));
 } else {
-  const tinyJpeg = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#888' } }).jpeg().toBuffer();
+  const tinyJpeg = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#888' } })
+    .jpeg()
+    .toBuffer();
   const sink: ProviderDriver = {
     id: 'sink',
     title: 'Reads the photo, answers a tiny JPEG (benchmark only)',
@@ -75,9 +77,23 @@ if (mode === 'baseline') {
     PHOTOCHANGER_BOOTSTRAP_INGEST_PASSWORD: 'bench-password',
     PHOTOCHANGER_LOG_LEVEL: process.env.PHOTOCHANGER_LOG_LEVEL ?? 'warn',
   });
-  const server = await startServer(config, createLogger(config.logLevel), { providers: [createLocalProvider(), sink], announce: () => undefined });
-  await server.database.db.updateTable('slot').set({ provider: 'sink', operation: 'read' }).where('id', '=', 'slot-015').execute();
+  const server = await startServer(config, createLogger(config.logLevel), {
+    providers: [createLocalProvider(), sink],
+    announce: () => undefined,
+  });
+  await server.database.db
+    .updateTable('slot')
+    .set({ provider: 'sink', operation: 'read' })
+    .where('id', '=', 'slot-015')
+    .execute();
   console.log(JSON.stringify({ url: server.url, databaseUrl: server.database.url, mediaRoot: config.mediaRoot }));
-  process.on('SIGTERM', () => void server.forceStop().finally(() => fs.rm(dir, { recursive: true, force: true }).finally(() => process.exit(0))));
+  process.on(
+    'SIGTERM',
+    () =>
+      void server
+        .forceStop()
+        .finally(() => fs.rm(dir, { recursive: true, force: true }).finally(() => process.exit(0))),
+  );
 }
-if (mode === 'baseline') process.on('SIGTERM', () => void fs.rm(dir, { recursive: true, force: true }).finally(() => process.exit(0)));
+if (mode === 'baseline')
+  process.on('SIGTERM', () => void fs.rm(dir, { recursive: true, force: true }).finally(() => process.exit(0)));

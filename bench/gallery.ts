@@ -50,12 +50,24 @@ async function ingest(server: RunningServer, slot: string, bytes: Buffer): Promi
   return performance.now() - started;
 }
 
-async function putSlot(server: RunningServer, auth: Record<string, string>, id: string, settings: Record<string, unknown>): Promise<void> {
+async function putSlot(
+  server: RunningServer,
+  auth: Record<string, string>,
+  id: string,
+  settings: Record<string, unknown>,
+): Promise<void> {
   const current = await fetch(`${server.url}/api/slots/${id}`, { headers: auth });
   const res = await fetch(`${server.url}/api/slots/${id}`, {
     method: 'PUT',
     headers: { ...auth, 'content-type': 'application/json', 'if-match': current.headers.get('etag')! },
-    body: JSON.stringify({ name: id, enabled: true, max_upload_bytes: null, provider: 'local', operation: 'neutral', settings }),
+    body: JSON.stringify({
+      name: id,
+      enabled: true,
+      max_upload_bytes: null,
+      provider: 'local',
+      operation: 'neutral',
+      settings,
+    }),
   });
   if (res.status !== 200) throw new Error(`PUT ${id}: HTTP ${res.status} ${await res.text()}`);
 }
@@ -98,14 +110,21 @@ async function main(): Promise<void> {
     PHOTOCHANGER_LOG_LEVEL: 'warn',
     ...(databaseUrl ? { PHOTOCHANGER_DATABASE_URL: databaseUrl } : {}),
   });
-  const server = await startServer(config, createLogger('warn'), { announce: () => undefined, networkInterfaces: () => ({}) });
-  const auth = { authorization: `Bearer ${server.tokens.sign({ username: 'bench', permissions: ['slots:read', 'slots:write', 'stats:read', 'settings:read', 'settings:write'] }).access_token}` };
+  const server = await startServer(config, createLogger('warn'), {
+    announce: () => undefined,
+    networkInterfaces: () => ({}),
+  });
+  const auth = {
+    authorization: `Bearer ${server.tokens.sign({ username: 'bench', permissions: ['slots:read', 'slots:write', 'stats:read', 'settings:read', 'settings:write'] }).access_token}`,
+  };
   try {
     // 1. The QR code on the print.
     const bytes = await photo();
     // Both slots re-encode the result for the booth the same way; only the QR code differs.
     await putSlot(server, auth, 'slot-001', { output: { format: 'jpeg', quality: 90 } });
-    await putSlot(server, auth, 'slot-002', { output: { format: 'jpeg', quality: 90, guest_link: { enabled: true, caption: 'Скачать фото' } } });
+    await putSlot(server, auth, 'slot-002', {
+      output: { format: 'jpeg', quality: 90, guest_link: { enabled: true, caption: 'Скачать фото' } },
+    });
     for (let i = 0; i < 3; i++) {
       await ingest(server, 'slot-001', bytes);
       await ingest(server, 'slot-002', bytes);
@@ -126,7 +145,13 @@ async function main(): Promise<void> {
         await normalizeOutputImage(image, 'image/jpeg', output);
         if (i >= 3) plainMs.push(performance.now() - t);
         t = performance.now();
-        await normalizeOutputImage(image, 'image/jpeg', { ...output, guest_link: { enabled: true, caption: 'Скачать фото' } }, undefined, url);
+        await normalizeOutputImage(
+          image,
+          'image/jpeg',
+          { ...output, guest_link: { enabled: true, caption: 'Скачать фото' } },
+          undefined,
+          url,
+        );
         if (i >= 3) stampedMs.push(performance.now() - t);
       }
       return { plain: median(plainMs), stamped: median(stampedMs) };
@@ -136,9 +161,15 @@ async function main(): Promise<void> {
     const encode1k = await encode(await sharp(bytes).resize(1024).jpeg({ quality: 90 }).toBuffer());
 
     // 2. The gallery's first page with 10,000 results.
-    const instance = (await sql<{ id: string }>`SELECT id FROM instance LIMIT 1`.execute(server.database.db)).rows[0]!.id;
+    const instance = (await sql<{ id: string }>`SELECT id FROM instance LIMIT 1`.execute(server.database.db)).rows[0]!
+      .id;
     const thumb = path.join(config.mediaRoot, 'thumbs', 'bench.webp');
-    await fs.writeFile(thumb, await sharp({ create: { width: 320, height: 213, channels: 3, background: '#888' } }).webp().toBuffer());
+    await fs.writeFile(
+      thumb,
+      await sharp({ create: { width: 320, height: 213, channels: 3, background: '#888' } })
+        .webp()
+        .toBuffer(),
+    );
     const now = Date.now();
     const nowS = Math.floor(now / 1000);
     await sql`
@@ -156,7 +187,11 @@ async function main(): Promise<void> {
     // The booth shots of part 1 get their thumbnails once the booths are quiet (src/gallery/thumbnails.ts):
     // the export is measured after them, alone, as an operator exporting after the event finds it.
     for (let waited = 0; waited < 60_000; waited += 200) {
-      const left = await sql<{ n: number }>`SELECT count(*)::int AS n FROM job WHERE slot_id IN ('slot-001', 'slot-002') AND result_path IS NOT NULL AND thumb_path IS NULL`.execute(server.database.db);
+      const left = await sql<{
+        n: number;
+      }>`SELECT count(*)::int AS n FROM job WHERE slot_id IN ('slot-001', 'slot-002') AND result_path IS NOT NULL AND thumb_path IS NULL`.execute(
+        server.database.db,
+      );
       if (left.rows[0]!.n === 0) break;
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -172,7 +207,9 @@ async function main(): Promise<void> {
         INSERT INTO job (id, slot_id, instance_id, provider, operation, is_finalized, received_at, created_at, expires_at, finalized_at,
                          result_path, result_mime, result_size, result_sha256, result_expires_at)
         VALUES (${id}::uuid, 'slot-015', ${instance}::uuid, 'local', 'neutral', true, ${new Date(now - 1000 + i)}, ${new Date(now - 1000 + i)},
-                ${new Date(now + 60_000)}, ${new Date(now + i)}, ${file}, 'image/jpeg', ${EXPORT_FILE_BYTES}, 'x', ${new Date(now + 3_600_000)})`.execute(server.database.db);
+                ${new Date(now + 60_000)}, ${new Date(now + i)}, ${file}, 'image/jpeg', ${EXPORT_FILE_BYTES}, 'x', ${new Date(now + 3_600_000)})`.execute(
+        server.database.db,
+      );
     }
     // Exclude the 10,000 rows of part 2 (their files do not exist): slot-015 holds only these 500.
     await sql`DELETE FROM job WHERE slot_id = 'slot-015' AND result_size = 500000`.execute(server.database.db);
@@ -187,12 +224,24 @@ async function main(): Promise<void> {
       const started = performance.now();
       // Downloaded by curl in its own process, as a browser on another machine would: the server's
       // process does the server's work only.
-      const curl = await run('curl', ['-sS', '-o', '/dev/null', '-D', '-', '-w', '\\n%{size_download}', '-H', `authorization: ${auth.authorization}`, `${server.url}/api/gallery/export.zip?slot_id=slot-015`]);
+      const curl = await run('curl', [
+        '-sS',
+        '-o',
+        '/dev/null',
+        '-D',
+        '-',
+        '-w',
+        '\\n%{size_download}',
+        '-H',
+        `authorization: ${auth.authorization}`,
+        `${server.url}/api/gallery/export.zip?slot_id=slot-015`,
+      ]);
       const seconds = (performance.now() - started) / 1000;
       clearInterval(sampler);
       const zipBytes = Number(curl.stdout.trim().split('\n').pop());
       const entries = Number(/x-export-entries: (\d+)/i.exec(curl.stdout)?.[1]);
-      if (entries !== EXPORT_FILES || zipBytes < EXPORT_FILES * EXPORT_FILE_BYTES) throw new Error(`export had ${entries} entries, ${zipBytes} bytes`);
+      if (entries !== EXPORT_FILES || zipBytes < EXPORT_FILES * EXPORT_FILE_BYTES)
+        throw new Error(`export had ${entries} entries, ${zipBytes} bytes`);
       exportRates.push(zipBytes / seconds);
       readRates.push(await readAll(files));
     }
@@ -204,7 +253,7 @@ async function main(): Promise<void> {
 ## Guests and the gallery (\`npm run bench:gallery\`)
 
 Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} × ${cpu}, Node ${process.version}, the real server
-(\`startServer\`) on ${databaseUrl ? 'the machine\'s PostgreSQL' : 'the embedded PostgreSQL'}; ${ROUNDS} rounds each, medians.
+(\`startServer\`) on ${databaseUrl ? "the machine's PostgreSQL" : 'the embedded PostgreSQL'}; ${ROUNDS} rounds each, medians.
 
 | What | Baseline (same run) | Measured | Difference | Target |
 |---|---|---|---|---|

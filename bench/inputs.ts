@@ -31,8 +31,16 @@ async function main(): Promise<void> {
   const [gemini, openai] = await Promise.all([startGeminiFake(), startOpenAIFake()]);
   const log = createLogger('silent');
   const drivers: Record<string, ProviderDriver> = {
-    gemini: createGeminiProvider({ baseUrl: gemini.baseUrl, keys: staticKeySource({ gemini: gemini.apiKey }), maxConcurrency: 1 }),
-    openai: createOpenAIProvider({ baseUrl: openai.baseUrl, keys: staticKeySource({ openai: openai.apiKey }), maxConcurrency: 1 }),
+    gemini: createGeminiProvider({
+      baseUrl: gemini.baseUrl,
+      keys: staticKeySource({ gemini: gemini.apiKey }),
+      maxConcurrency: 1,
+    }),
+    openai: createOpenAIProvider({
+      baseUrl: openai.baseUrl,
+      keys: staticKeySource({ openai: openai.apiKey }),
+      maxConcurrency: 1,
+    }),
   };
   const run = async (provider: 'gemini' | 'openai', settings: Record<string, unknown>) => {
     const fake = provider === 'gemini' ? gemini : openai;
@@ -69,7 +77,10 @@ async function main(): Promise<void> {
     rows.push(`| ${name} | ${(r.bytes / 1024).toFixed(0)} | ${r.ms.toFixed(0)} |`);
   }
   const t0 = performance.now();
-  const before = await prepareInputImage({ path: photoPath, mime: 'image/jpeg' }, { accepted: ['image/jpeg'], maxSide: 3072, maxBytes: 14 * 1024 * 1024 });
+  const before = await prepareInputImage(
+    { path: photoPath, mime: 'image/jpeg' },
+    { accepted: ['image/jpeg'], maxSide: 3072, maxBytes: 14 * 1024 * 1024 },
+  );
   const beforeMs = performance.now() - t0;
   const beforeWire = Math.ceil((before.bytes.length * 4) / 3);
   await Promise.all([gemini.close(), openai.close()]);
@@ -86,7 +97,7 @@ async function main(): Promise<void> {
     ...rows,
     `| baseline: the photo prepared as before (3072 px for every output), base64 | ${(beforeWire / 1024).toFixed(0)} | ${beforeMs.toFixed(0)} (prepare only) |`,
     '',
-    'Target: at most 450 KB to Gemini for 1K output. The photo is scaled to the model\'s working size for the requested output (1536 px for 1K, 2048 for 2K, 3072 for 4K), overridable per slot (`input_max_side`), and prepared once per job (retries resend the same body).',
+    "Target: at most 450 KB to Gemini for 1K output. The photo is scaled to the model's working size for the requested output (1536 px for 1K, 2048 for 2K, 3072 for 4K), overridable per slot (`input_max_side`), and prepared once per job (retries resend the same body).",
     '<!-- bench:inputs:end -->',
   ].join('\n');
   await writeBenchSection('inputs', section);

@@ -47,7 +47,10 @@ const TARGET_RATIO = 1.2;
 async function photoJpeg(width: number, height: number, quality: number): Promise<Buffer> {
   const raw = Buffer.alloc(width * height * 3);
   for (let i = 0; i < raw.length; i++) raw[i] = (Math.sin(i / 613) * 60 + 128 + (((i * 2654435761) >>> 24) % 90)) | 0;
-  return sharp(raw, { raw: { width, height, channels: 3 } }).blur(0.6).jpeg({ quality }).toBuffer();
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .blur(0.6)
+    .jpeg({ quality })
+    .toBuffer();
 }
 
 /** The booth's photo: 1536×1024 (Nano Banana 2 Lite's working size, so the driver sends it as it is). */
@@ -92,7 +95,10 @@ async function fakeChild(): Promise<void> {
   const result = tiny ? RESULT_PNG : await aiResult();
   // `image` answers at once (no delayMs): the instant provider.
   const behaviour = { kind: 'image' as const, image: result, mime: tiny ? 'image/png' : 'image/jpeg' };
-  const fakes = { photochanger: await startGeminiFake({ initial: behaviour }), proxy: await startGeminiFake({ initial: behaviour }) };
+  const fakes = {
+    photochanger: await startGeminiFake({ initial: behaviour }),
+    proxy: await startGeminiFake({ initial: behaviour }),
+  };
   const stats: Record<string, FakeStats> = {
     photochanger: { requests: 0, bodyBytes: 0, photos: [] },
     proxy: { requests: 0, bodyBytes: 0, photos: [] },
@@ -106,7 +112,9 @@ async function fakeChild(): Promise<void> {
         s.requests++;
         s.bodyBytes += r.body.length;
         if (s.photos.length < 5) {
-          const parts = (r.json as { contents?: { parts?: { inline_data?: { data?: string } }[] }[] } | undefined)?.contents?.[0]?.parts ?? [];
+          const parts =
+            (r.json as { contents?: { parts?: { inline_data?: { data?: string } }[] }[] } | undefined)?.contents?.[0]
+              ?.parts ?? [];
           const data = parts.find((p) => p.inline_data?.data)?.inline_data?.data;
           if (data) {
             const bytes = Buffer.from(data, 'base64');
@@ -127,7 +135,15 @@ async function fakeChild(): Promise<void> {
     clearInterval(timer);
     await Promise.all(Object.values(fakes).map((f) => f.close()));
   });
-  process.send!({ ready: { photochanger: fakes.photochanger.baseUrl, proxy: fakes.proxy.baseUrl, apiKey: fakes.proxy.apiKey, resultBytes: result.length, result: tiny ? 'its 1×1 PNG' : `a 1K result: 1264×848 JPEG of ${(result.length / 1024).toFixed(0)} KB` } });
+  process.send!({
+    ready: {
+      photochanger: fakes.photochanger.baseUrl,
+      proxy: fakes.proxy.baseUrl,
+      apiKey: fakes.proxy.apiKey,
+      resultBytes: result.length,
+      result: tiny ? 'its 1×1 PNG' : `a 1K result: 1264×848 JPEG of ${(result.length / 1024).toFixed(0)} KB`,
+    },
+  });
 }
 
 /** The minimal proxy: stream to disk, base64, POST generateContent, decode, reply. */
@@ -141,7 +157,8 @@ async function proxyChild(geminiBaseUrl: string, apiKey: string): Promise<void> 
   // Where the proxy's time goes (same stages as PhotoChanger's log), reported to the parent.
   const stages: Record<string, number[]> = { upload: [], prepare: [], call: [], decode: [] };
   process.on('message', (m) => {
-    if (m === 'stages') process.send!({ stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, percentile(v, 50)])) });
+    if (m === 'stages')
+      process.send!({ stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, percentile(v, 50)])) });
     if (m === 'reset') for (const v of Object.values(stages)) v.length = 0;
   });
   app.post('/ingest/:slotId', async (request, reply) => {
@@ -161,12 +178,23 @@ async function proxyChild(geminiBaseUrl: string, apiKey: string): Promise<void> 
       const photo = await fs.readFile(target);
       // The driver's wire format (buildGeminiBody in src/providers/gemini/driver.ts for this model).
       const body = JSON.stringify({
-        contents: [{ role: 'user', parts: [{ inline_data: { mime_type: mime, data: photo.toString('base64') } }, { text: PROMPT }] }],
+        contents: [
+          {
+            role: 'user',
+            parts: [{ inline_data: { mime_type: mime, data: photo.toString('base64') } }, { text: PROMPT }],
+          },
+        ],
         generationConfig: { responseModalities: ['IMAGE'] },
       });
       const t2 = performance.now();
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-goog-api-key': apiKey }, body });
-      const json = (await res.json()) as { candidates?: { content?: { parts?: { inlineData?: { data?: string }; inline_data?: { data?: string } }[] } }[] };
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-goog-api-key': apiKey },
+        body,
+      });
+      const json = (await res.json()) as {
+        candidates?: { content?: { parts?: { inlineData?: { data?: string }; inline_data?: { data?: string } }[] } }[];
+      };
       const parts = json.candidates?.[0]?.content?.parts ?? [];
       const data = parts.map((p) => p.inlineData?.data ?? p.inline_data?.data).find((d) => d !== undefined);
       if (res.status !== 200 || !data) return reply.code(502).send({ error: 'provider_error' });
@@ -215,8 +243,13 @@ async function photochangerChild(geminiBaseUrl: string, apiKey: string): Promise
   const trace = process.env.BENCH_OVERHEAD_TRACE === '1' ? await traceQueries() : undefined;
   // Logs go to stdout, which the parent points at a file (it reads the ingests' timings there).
   // Each line also carries `hr` (performance.now(), µs resolution), written synchronously as pino does to stdout.
-  const destination = { write: (line: string) => void writeSync(1, `{"hr":${performance.now().toFixed(3)},${line.slice(1)}`) };
-  const server = await startServer(config, createLogger(config.logLevel, destination), { announce: () => undefined, networkInterfaces: () => ({}) });
+  const destination = {
+    write: (line: string) => void writeSync(1, `{"hr":${performance.now().toFixed(3)},${line.slice(1)}`),
+  };
+  const server = await startServer(config, createLogger(config.logLevel, destination), {
+    announce: () => undefined,
+    networkInterfaces: () => ({}),
+  });
   onStop(async () => {
     trace?.print('since then (warm-up and booths)');
     await server.forceStop().catch(() => undefined);
@@ -224,12 +257,21 @@ async function photochangerChild(geminiBaseUrl: string, apiKey: string): Promise
     await fs.rm(dir, { recursive: true, force: true });
   });
   // slot-001: Gemini edit on the default model, as an operator would set it in the admin UI.
-  const auth = { authorization: `Bearer ${server.tokens.sign({ username: 'bench', permissions: ['slots:read', 'slots:write'] }).access_token}` };
+  const auth = {
+    authorization: `Bearer ${server.tokens.sign({ username: 'bench', permissions: ['slots:read', 'slots:write'] }).access_token}`,
+  };
   const current = await fetch(`${server.url}/api/slots/slot-001`, { headers: auth });
   const res = await fetch(`${server.url}/api/slots/slot-001`, {
     method: 'PUT',
     headers: { ...auth, 'content-type': 'application/json', 'if-match': current.headers.get('etag')! },
-    body: JSON.stringify({ name: 'slot-001', enabled: true, max_upload_bytes: null, provider: 'gemini', operation: 'edit', settings: { model: MODEL, prompt: PROMPT } }),
+    body: JSON.stringify({
+      name: 'slot-001',
+      enabled: true,
+      max_upload_bytes: null,
+      provider: 'gemini',
+      operation: 'edit',
+      settings: { model: MODEL, prompt: PROMPT },
+    }),
   });
   if (res.status !== 200) throw new Error(`PUT /api/slots/slot-001: HTTP ${res.status} ${await res.text()}`);
   process.send!({ ready: { url: server.url, external: external !== undefined } });
@@ -262,9 +304,16 @@ async function traceQueries(): Promise<{ print(label?: string): void }> {
   });
   const printer = {
     print(label = 'since the last print') {
-      const rows = [...byStatement.entries()].map(([sql, ms]) => ({ sql, count: ms.length, p50: percentile(ms, 50), mean: ms.reduce((a, b) => a + b, 0) / ms.length }));
+      const rows = [...byStatement.entries()].map(([sql, ms]) => ({
+        sql,
+        count: ms.length,
+        p50: percentile(ms, 50),
+        mean: ms.reduce((a, b) => a + b, 0) / ms.length,
+      }));
       rows.sort((a, b) => b.count * b.mean - a.count * a.mean);
-      process.stderr.write(`SQL trace, ${label} (ms):\n${rows.map((r) => `${String(r.count).padStart(6)} × p50 ${r.p50.toFixed(2)} mean ${r.mean.toFixed(2)}  ${r.sql}`).join('\n')}\n`);
+      process.stderr.write(
+        `SQL trace, ${label} (ms):\n${rows.map((r) => `${String(r.count).padStart(6)} × p50 ${r.p50.toFixed(2)} mean ${r.mean.toFixed(2)}  ${r.sql}`).join('\n')}\n`,
+      );
     },
   };
   return printer;
@@ -281,14 +330,20 @@ interface Child<R> {
 
 const children: ChildProcess[] = [];
 
-async function startChild<R>(args: string[], options: { stdout?: number; execArgv?: string[]; timeoutMs?: number } = {}): Promise<Child<R>> {
+async function startChild<R>(
+  args: string[],
+  options: { stdout?: number; execArgv?: string[]; timeoutMs?: number } = {},
+): Promise<Child<R>> {
   const proc = spawn(process.execPath, [...(options.execArgv ?? []), '--import', 'tsx', SELF, ...args], {
     env: process.env,
     stdio: ['ignore', options.stdout ?? 'inherit', 'inherit', 'ipc'],
   });
   children.push(proc);
   const ready = await new Promise<R>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args[0]} did not start within ${(options.timeoutMs ?? 90_000) / 1000} s`)), options.timeoutMs ?? 90_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${args[0]} did not start within ${(options.timeoutMs ?? 90_000) / 1000} s`)),
+      options.timeoutMs ?? 90_000,
+    );
     proc.on('message', (m: { ready?: R }) => {
       if (m.ready) {
         clearTimeout(timer);
@@ -312,7 +367,6 @@ async function stopChild(proc: ChildProcess): Promise<void> {
   await exited;
   clearTimeout(timer);
 }
-
 
 interface Target {
   name: 'photochanger' | 'proxy';
@@ -373,15 +427,26 @@ interface Summary {
 function summarize(samples: Sample[], seconds?: number): Summary {
   const ok = samples.filter((s) => s.status === 200 && s.bytes > 0);
   const ms = ok.map((s) => s.ms);
-  return { p50: percentile(ms, 50), p95: percentile(ms, 95), requests: samples.length, failed: samples.length - ok.length, ...(seconds ? { rps: ok.length / seconds } : {}) };
+  return {
+    p50: percentile(ms, 50),
+    p95: percentile(ms, 95),
+    requests: samples.length,
+    failed: samples.length - ok.length,
+    ...(seconds ? { rps: ok.length / seconds } : {}),
+  };
 }
 
 /** One at a time, alternating target by target (and which goes first) to share the machine's noise. */
-async function oneAtATime(targets: [Target, Target], form: { body: Buffer; contentType: string }, count: number): Promise<Record<string, Sample[]>> {
+async function oneAtATime(
+  targets: [Target, Target],
+  form: { body: Buffer; contentType: string },
+  count: number,
+): Promise<Record<string, Sample[]>> {
   const out: Record<string, Sample[]> = { [targets[0].name]: [], [targets[1].name]: [] };
   for (let i = 0; i < count; i++) {
     const order = i % 2 === 0 ? targets : ([targets[1], targets[0]] as const);
-    for (const t of order) out[t.name]!.push(await post(t, form).catch(() => ({ ms: NaN, status: 0, bytes: 0, at: performance.now() })));
+    for (const t of order)
+      out[t.name]!.push(await post(t, form).catch(() => ({ ms: NaN, status: 0, bytes: 0, at: performance.now() })));
   }
   return out;
 }
@@ -392,7 +457,8 @@ async function booths(target: Target, form: { body: Buffer; contentType: string 
   const samples: Sample[] = [];
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < until) samples.push(await post(target, form).catch(() => ({ ms: NaN, status: 0, bytes: 0, at: performance.now() })));
+      while (performance.now() < until)
+        samples.push(await post(target, form).catch(() => ({ ms: NaN, status: 0, bytes: 0, at: performance.now() })));
     }),
   );
   return samples;
@@ -412,7 +478,16 @@ async function logBreakdown(file: string, from: number, to: number): Promise<Log
   const responseMs: number[] = [];
   for (const line of text.split('\n')) {
     if (!line.startsWith('{')) continue;
-    let entry: { hr?: number; time?: string; msg?: string; correlation_id?: string; timings?: { queue_wait_ms: number; processing_ms: number; total_ms: number }; responseTime?: number; req?: { url?: string }; res?: unknown };
+    let entry: {
+      hr?: number;
+      time?: string;
+      msg?: string;
+      correlation_id?: string;
+      timings?: { queue_wait_ms: number; processing_ms: number; total_ms: number };
+      responseTime?: number;
+      req?: { url?: string };
+      res?: unknown;
+    };
     try {
       entry = JSON.parse(line) as typeof entry;
     } catch {
@@ -424,12 +499,21 @@ async function logBreakdown(file: string, from: number, to: number): Promise<Log
     if (!events) byRequest.set(entry.correlation_id, (events = new Map()));
     if (!events.has(entry.msg)) events.set(entry.msg, entry.hr ?? t);
     if (entry.msg === 'ingest answered' && entry.timings) answered.push(entry.timings);
-    if (entry.msg === 'request completed' && typeof entry.responseTime === 'number') responseMs.push(entry.responseTime);
+    if (entry.msg === 'request completed' && typeof entry.responseTime === 'number')
+      responseMs.push(entry.responseTime);
   }
   if (answered.length === 0) return undefined;
   const steps: Array<[string, string, string]> = [
-    ['request in → Gemini answer (admission read: slot, settings, queue fill; upload to disk with type and header from its first bytes; enqueue, during which an idle worker reads the photo, its header and the key and builds the request (base64, JSON); HTTP; parse with the image kept as bytes)', 'incoming request', 'Gemini answer'],
-    ['Gemini answer → job succeeded (base64 decode from the bytes, sniff, write result, finalize UPDATE; the request removes the payload meanwhile)', 'Gemini answer', 'job succeeded'],
+    [
+      'request in → Gemini answer (admission read: slot, settings, queue fill; upload to disk with type and header from its first bytes; enqueue, during which an idle worker reads the photo, its header and the key and builds the request (base64, JSON); HTTP; parse with the image kept as bytes)',
+      'incoming request',
+      'Gemini answer',
+    ],
+    [
+      'Gemini answer → job succeeded (base64 decode from the bytes, sniff, write result, finalize UPDATE; the request removes the payload meanwhile)',
+      'Gemini answer',
+      'job succeeded',
+    ],
     ['job succeeded → ingest answered (the bytes handed over in memory)', 'job succeeded', 'ingest answered'],
     ['ingest answered → request completed (send)', 'ingest answered', 'request completed'],
   ];
@@ -446,9 +530,18 @@ async function logBreakdown(file: string, from: number, to: number): Promise<Log
     jobs: answered.length,
     stages,
     timings: {
-      queue_wait_ms: percentile(answered.map((a) => a.queue_wait_ms), 50),
-      processing_ms: percentile(answered.map((a) => a.processing_ms), 50),
-      total_ms: percentile(answered.map((a) => a.total_ms), 50),
+      queue_wait_ms: percentile(
+        answered.map((a) => a.queue_wait_ms),
+        50,
+      ),
+      processing_ms: percentile(
+        answered.map((a) => a.processing_ms),
+        50,
+      ),
+      total_ms: percentile(
+        answered.map((a) => a.total_ms),
+        50,
+      ),
       response_ms: percentile(responseMs, 50),
     },
   };
@@ -508,17 +601,26 @@ async function main(): Promise<void> {
     const meta = await sharp(photo).metadata();
     console.log(`photo: ${meta.width}×${meta.height} JPEG, ${photo.length} bytes`);
 
-    const fake = await startChild<{ photochanger: string; proxy: string; apiKey: string; resultBytes: number; result: string }>(['fake']);
+    const fake = await startChild<{
+      photochanger: string;
+      proxy: string;
+      apiKey: string;
+      resultBytes: number;
+      result: string;
+    }>(['fake']);
     const cpuProf = process.env.BENCH_OVERHEAD_CPU_PROF;
     const proxy = await startChild<{ url: string }>(['proxy', fake.ready.proxy, fake.ready.apiKey], {
       execArgv: cpuProf ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(path.join(cpuProf, 'proxy'))] : [],
     });
     const logFile = path.join(tmp, 'photochanger.log');
     const log = await fs.open(logFile, 'w');
-    const pc = await startChild<{ url: string; external: boolean }>(['photochanger', fake.ready.photochanger, fake.ready.apiKey], {
-      stdout: log.fd,
-      execArgv: cpuProf ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(cpuProf)] : [],
-    });
+    const pc = await startChild<{ url: string; external: boolean }>(
+      ['photochanger', fake.ready.photochanger, fake.ready.apiKey],
+      {
+        stdout: log.fd,
+        execArgv: cpuProf ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(cpuProf)] : [],
+      },
+    );
     await log.close(); // the child holds its own descriptor
 
     const form = multipart([
@@ -534,7 +636,8 @@ async function main(): Promise<void> {
     // Both answer, and answer the same image.
     for (const t of seq) {
       const r = await post(t, form);
-      if (r.status !== 200 || r.bytes !== fake.ready.resultBytes) throw new Error(`${t.name}: HTTP ${r.status}, ${r.bytes} bytes (expected ${fake.ready.resultBytes})`);
+      if (r.status !== 200 || r.bytes !== fake.ready.resultBytes)
+        throw new Error(`${t.name}: HTTP ${r.status}, ${r.bytes} bytes (expected ${fake.ready.resultBytes})`);
     }
 
     // (a) One at a time.
@@ -604,7 +707,11 @@ async function main(): Promise<void> {
     const sent = (name: string) => {
       const s = stats[name]!;
       const p = s.photos[0];
-      return { requestKb: s.bodyBytes / Math.max(1, s.requests) / 1024, photoBytes: p?.bytes ?? NaN, asUploaded: p?.sha256 === photoSha };
+      return {
+        requestKb: s.bodyBytes / Math.max(1, s.requests) / 1024,
+        photoBytes: p?.bytes ?? NaN,
+        asUploaded: p?.sha256 === photoSha,
+      };
     };
     const pcSent = sent('photochanger');
     const proxySent = sent('proxy');

@@ -7,7 +7,11 @@ const FILE = 'docs/benchmarks.md';
  * `<!-- bench:<name>:start … -->` and `<!-- bench:<name>:end -->` markers.
  */
 export async function writeBenchSection(name: string, section: string): Promise<void> {
-  let doc = await fs.readFile(FILE, 'utf8').catch(() => '# Benchmarks\n\nEvery number here comes from a script in bench/, run on the machine named with it.\n');
+  let doc = await fs
+    .readFile(FILE, 'utf8')
+    .catch(
+      () => '# Benchmarks\n\nEvery number here comes from a script in bench/, run on the machine named with it.\n',
+    );
   const re = new RegExp(`<!-- bench:${name}:start[\\s\\S]*?<!-- bench:${name}:end -->`);
   doc = re.test(doc) ? doc.replace(re, section) : `${doc.trimEnd()}\n\n${section}\n`;
   await fs.writeFile(FILE, doc);

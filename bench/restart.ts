@@ -27,14 +27,20 @@ interface Started {
 
 async function timeToHealthy(argv: string[], env: Record<string, string>, port: number): Promise<Started> {
   const t0 = performance.now();
-  const child = spawn(process.execPath, argv, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, argv, {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logs: string[] = [];
   readline.createInterface({ input: child.stdout! }).on('line', (l) => logs.push(l));
   readline.createInterface({ input: child.stderr! }).on('line', (l) => logs.push(l));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   for (;;) {
     if (child.exitCode !== null) throw new Error(`exited before answering:\n${logs.join('\n')}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status === 200, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok) break;
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -56,7 +62,12 @@ async function main(): Promise<void> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'photochanger-restart-'));
   await fs.chmod(dir, 0o755);
   const port = await freePort();
-  const env = { PHOTOCHANGER_DATA_DIR: dir, PHOTOCHANGER_PORT: String(port), PHOTOCHANGER_HOST: '127.0.0.1', PHOTOCHANGER_LOG_LEVEL: 'info' };
+  const env = {
+    PHOTOCHANGER_DATA_DIR: dir,
+    PHOTOCHANGER_PORT: String(port),
+    PHOTOCHANGER_HOST: '127.0.0.1',
+    PHOTOCHANGER_LOG_LEVEL: 'info',
+  };
   const start = () => timeToHealthy(['scripts/start.mjs'], env, port);
 
   const first = await start(); // initialises the cluster and the database
@@ -85,7 +96,11 @@ async function main(): Promise<void> {
   const bare: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const bp = await freePort();
-    const s = await timeToHealthy(['-e', `require('http').createServer((q,r)=>r.end('ok')).listen(${bp},'127.0.0.1')`], {}, bp);
+    const s = await timeToHealthy(
+      ['-e', `require('http').createServer((q,r)=>r.end('ok')).listen(${bp},'127.0.0.1')`],
+      {},
+      bp,
+    );
     bare.push(s.ms);
     await s.stop();
   }

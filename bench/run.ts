@@ -51,14 +51,15 @@ async function stopChild(child: Child): Promise<void> {
   await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
 }
 
-
 /** A noisy JPEG of about `target` bytes (noise does not compress, so the size is predictable). */
 async function makePhoto(target: number): Promise<Buffer> {
   let side = 900;
   for (;;) {
     const raw = Buffer.alloc(side * side * 3);
-    for (let i = 0; i < raw.length; i++) raw[i] = (i * 2654435761) >>> 24 ^ (i >> 7);
-    const jpeg = await sharp(raw, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 80 }).toBuffer();
+    for (let i = 0; i < raw.length; i++) raw[i] = ((i * 2654435761) >>> 24) ^ (i >> 7);
+    const jpeg = await sharp(raw, { raw: { width: side, height: side, channels: 3 } })
+      .jpeg({ quality: 80 })
+      .toBuffer();
     if (jpeg.length >= target) return jpeg;
     side = Math.ceil(side * Math.sqrt(target / jpeg.length) * 1.02);
   }
@@ -74,8 +75,22 @@ interface LoadResult {
 }
 
 async function load(url: string, body: Buffer, contentType: string, seconds: number): Promise<LoadResult> {
-  const r = await autocannon({ url, method: 'POST', body, headers: { 'content-type': contentType }, connections: CONNECTIONS, duration: seconds });
-  return { p50: r.latency.p50, p99: r.latency.p99, rps: r.requests.average, non2xx: r.non2xx, errors: r.errors, requests: r.requests.total };
+  const r = await autocannon({
+    url,
+    method: 'POST',
+    body,
+    headers: { 'content-type': contentType },
+    connections: CONNECTIONS,
+    duration: seconds,
+  });
+  return {
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    rps: r.requests.average,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    requests: r.requests.total,
+  };
 }
 
 /** Where an ingest's time went, from the job rows of the measured run (database timestamps). */
@@ -132,16 +147,26 @@ function percentile(sorted: number[], p: number): number {
 }
 
 /** Insert → claim, one job at a time, measured on the database's own timestamps of both events. */
-async function benchPickup(samples: number): Promise<{ p50: number; p99: number; baselineP50: number; baselineP99: number }> {
+async function benchPickup(
+  samples: number,
+): Promise<{ p50: number; p99: number; baselineP50: number; baselineP99: number }> {
   const pc = await startChild('photochanger');
   const client = new pg.Client({ connectionString: pc.databaseUrl });
   await client.connect();
   try {
     const instanceId = randomUUID();
-    await client.query(`INSERT INTO instance (id, hostname, pid, started_at, heartbeat_at) VALUES ($1, 'bench', $2, now(), now() + interval '1 hour')`, [instanceId, process.pid]);
+    await client.query(
+      `INSERT INTO instance (id, hostname, pid, started_at, heartbeat_at) VALUES ($1, 'bench', $2, now(), now() + interval '1 hour')`,
+      [instanceId, process.pid],
+    );
     const dir = await fs.mkdtemp(`${os.tmpdir()}/pc-pickup-`);
     const payload = `${dir}/p.jpg`;
-    await fs.writeFile(payload, await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } }).jpeg().toBuffer());
+    await fs.writeFile(
+      payload,
+      await sharp({ create: { width: 8, height: 8, channels: 3, background: '#000' } })
+        .jpeg()
+        .toBuffer(),
+    );
     const latencies: number[] = [];
     const roundTrips: number[] = [];
     for (let i = 0; i < samples; i++) {
@@ -157,7 +182,10 @@ async function benchPickup(samples: number): Promise<{ p50: number; p99: number;
       );
       roundTrips.push(Number(process.hrtime.bigint() - t0) / 1e6);
       for (;;) {
-        const r = await client.query<{ ms: number | null }>(`SELECT extract(epoch FROM (claimed_at - created_at)) * 1000 AS ms FROM job WHERE id = $1`, [id]);
+        const r = await client.query<{ ms: number | null }>(
+          `SELECT extract(epoch FROM (claimed_at - created_at)) * 1000 AS ms FROM job WHERE id = $1`,
+          [id],
+        );
         const ms = r.rows[0]?.ms;
         if (ms !== null && ms !== undefined) {
           latencies.push(Number(ms));
@@ -175,7 +203,12 @@ async function benchPickup(samples: number): Promise<{ p50: number; p99: number;
     await fs.rm(dir, { recursive: true, force: true });
     latencies.sort((a, b) => a - b);
     roundTrips.sort((a, b) => a - b);
-    return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), baselineP50: percentile(roundTrips, 50), baselineP99: percentile(roundTrips, 99) };
+    return {
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      baselineP50: percentile(roundTrips, 50),
+      baselineP99: percentile(roundTrips, 99),
+    };
   } finally {
     await client.end();
     await stopChild(pc);
@@ -190,16 +223,32 @@ function rssKb(pid: number): Promise<number> {
 function uploadHuge(url: string, bytes: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     void (async () => {
-      const head = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#444' } }).jpeg().toBuffer();
+      const head = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#444' } })
+        .jpeg()
+        .toBuffer();
       const boundary = `----huge${randomUUID()}`;
-      const pre = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="password"\r\n\r\n${PASSWORD}\r\n--${boundary}\r\nContent-Disposition: form-data; name="fileToUpload"; filename="huge.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`);
+      const pre = Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="password"\r\n\r\n${PASSWORD}\r\n--${boundary}\r\nContent-Disposition: form-data; name="fileToUpload"; filename="huge.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
+      );
       const post = Buffer.from(`\r\n--${boundary}--\r\n`);
       const u = new URL(url);
-      const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': pre.length + bytes + post.length } }, (res) => {
-        let body = '';
-        res.on('data', (d: Buffer) => (body += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
+      const req = http.request(
+        {
+          host: u.hostname,
+          port: u.port,
+          path: u.pathname,
+          method: 'POST',
+          headers: {
+            'content-type': `multipart/form-data; boundary=${boundary}`,
+            'content-length': pre.length + bytes + post.length,
+          },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
       req.on('error', (err) => (answered ? undefined : reject(err)));
       let answered = false;
       req.on('response', () => (answered = true));
@@ -235,7 +284,11 @@ async function benchMemory(): Promise<Array<{ limit: string; status: number; gro
       const r = await uploadHuge(`${pc.url}/ingest/slot-015`, gb);
       clearInterval(sampler);
       peak = Math.max(peak, await rssKb(pc.proc.pid!));
-      out.push({ limit: limit === null ? '2 GiB (default)' : '256 MiB (slot limit)', status: r.status, growthMb: (peak - before) / 1024 });
+      out.push({
+        limit: limit === null ? '2 GiB (default)' : '256 MiB (slot limit)',
+        status: r.status,
+        growthMb: (peak - before) / 1024,
+      });
     }
     return out;
   } finally {
@@ -258,7 +311,11 @@ async function benchImageWork(photo: Buffer): Promise<{ msPerImage: number; imag
   await Promise.all(
     Array.from({ length: 4 }, async () => {
       while (Date.now() < until) {
-        await sharp(photo, { failOn: 'error' }).rotate().resize(2048, 2048, { fit: 'inside', withoutEnlargement: true }).jpeg(jpegOptions(90)).toBuffer();
+        await sharp(photo, { failOn: 'error' })
+          .rotate()
+          .resize(2048, 2048, { fit: 'inside', withoutEnlargement: true })
+          .jpeg(jpegOptions(90))
+          .toBuffer();
         done++;
       }
     }),

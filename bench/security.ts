@@ -41,7 +41,10 @@ interface Child {
 }
 
 async function startChild(env: Record<string, string>): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/child.ts', 'photochanger'], { env: { ...process.env, PHOTOCHANGER_HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/child.ts', 'photochanger'], {
+    env: { ...process.env, PHOTOCHANGER_HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   // Its output is read to the end (a pipe nobody reads would block the server's log writes).
   const lines = readline.createInterface({ input: proc.stdout! });
   return new Promise<Child>((resolve, reject) => {
@@ -56,37 +59,54 @@ async function startChild(env: Record<string, string>): Promise<Child> {
 }
 
 const fds = (pid: number) => fs.readdirSync(`/proc/${pid}/fd`).length;
-const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+const rssMb = (pid: number) =>
+  Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
-
 /** One request over a raw socket from `localAddress`; resolves with the status and the time once the answer is complete (then it closes, as an HTTP client does). */
-function post(url: string, path: string, form: { body: Buffer; contentType: string }, localAddress: string): Promise<{ status: number; ms: number }> {
+function post(
+  url: string,
+  path: string,
+  form: { body: Buffer; contentType: string },
+  localAddress: string,
+): Promise<{ status: number; ms: number }> {
   const u = new URL(url);
   const started = performance.now();
   return new Promise((resolve) => {
     let answer = Buffer.alloc(0);
     let ms: number | undefined;
     const socket = net.connect({ port: Number(u.port), host: u.hostname, localAddress }, () => {
-      socket.write(`POST ${path} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: ${form.contentType}\r\nContent-Length: ${form.body.length}\r\nConnection: close\r\n\r\n`);
+      socket.write(
+        `POST ${path} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: ${form.contentType}\r\nContent-Length: ${form.body.length}\r\nConnection: close\r\n\r\n`,
+      );
       socket.write(form.body);
     });
     socket.on('data', (d: Buffer) => {
       answer = Buffer.concat([answer, d]);
       const headEnd = answer.indexOf('\r\n\r\n');
-      const length = Number(/content-length: (\d+)/i.exec(answer.toString('latin1', 0, Math.max(0, headEnd)))?.[1] ?? NaN);
+      const length = Number(
+        /content-length: (\d+)/i.exec(answer.toString('latin1', 0, Math.max(0, headEnd)))?.[1] ?? NaN,
+      );
       if (headEnd >= 0 && answer.length - headEnd - 4 >= length) {
         ms ??= performance.now() - started;
         socket.destroy();
       }
     });
     socket.on('error', () => undefined);
-    socket.on('close', () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(answer.toString('latin1', 0, 64))?.[1] ?? 0), ms: ms ?? performance.now() - started }));
+    socket.on('close', () =>
+      resolve({
+        status: Number(/^HTTP\/1\.1 (\d{3})/.exec(answer.toString('latin1', 0, 64))?.[1] ?? 0),
+        ms: ms ?? performance.now() - started,
+      }),
+    );
   });
 }
 
 async function boothLatencies(url: string, photo: Buffer, n: number): Promise<number[]> {
-  const form = multipart([{ name: 'password', value: PASSWORD }, { name: 'fileToUpload', value: photo, filename: 'guest.jpg', type: 'image/jpeg' }]);
+  const form = multipart([
+    { name: 'password', value: PASSWORD },
+    { name: 'fileToUpload', value: photo, filename: 'guest.jpg', type: 'image/jpeg' },
+  ]);
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const r = await post(url, '/ingest/slot-001', form, '127.0.0.1');
@@ -119,14 +139,21 @@ function payloadBytes(mediaRoot: string): number {
 }
 
 /** A file-first upload that sends its first `firstBytes` at once, then a byte a second; ends on the server's answer. */
-function slowFileFirst(url: string, form: { body: Buffer; contentType: string }, firstBytes: number, localAddress: string): Promise<number> {
+function slowFileFirst(
+  url: string,
+  form: { body: Buffer; contentType: string },
+  firstBytes: number,
+  localAddress: string,
+): Promise<number> {
   const u = new URL(url);
   return new Promise((resolve) => {
     let answer = '';
     let sent = firstBytes;
     let timer: NodeJS.Timeout | undefined;
     const socket = net.connect({ port: Number(u.port), host: u.hostname, localAddress }, () => {
-      socket.write(`POST /ingest/slot-001 HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: ${form.contentType}\r\nContent-Length: ${form.body.length}\r\nConnection: close\r\n\r\n`);
+      socket.write(
+        `POST /ingest/slot-001 HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: ${form.contentType}\r\nContent-Length: ${form.body.length}\r\nConnection: close\r\n\r\n`,
+      );
       socket.write(form.body.subarray(0, firstBytes));
       timer = setInterval(() => {
         if (socket.destroyed || sent >= form.body.length) return clearInterval(timer);
@@ -162,7 +189,11 @@ async function bounded<T>(n: number, concurrency: number, task: (i: number) => P
   return out;
 }
 
-const tally = (xs: number[]) => [...new Set(xs)].sort().map((s) => `${s}: ${xs.filter((x) => x === s).length}`).join(', ');
+const tally = (xs: number[]) =>
+  [...new Set(xs)]
+    .sort()
+    .map((s) => `${s}: ${xs.filter((x) => x === s).length}`)
+    .join(', ');
 
 async function healthLatency(url: string): Promise<number> {
   const t = performance.now();
@@ -175,7 +206,9 @@ async function healthLatency(url: string): Promise<number> {
  * client in this process would otherwise delay the booth's own reads and writes.
  */
 async function boothLatenciesApart(url: string, n: number): Promise<number[]> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/security.ts', 'booth', url, String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/security.ts', 'booth', url, String(n)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   await new Promise((resolve) => child.on('exit', resolve));
@@ -186,7 +219,12 @@ async function boothLatenciesApart(url: string, n: number): Promise<number[]> {
  * `n` connections from `addressOf(i)` that send `first` (or nothing) and then stay silent, never
  * closing; resolves once all are open or refused. `closedByServer` counts those the server ended.
  */
-function holdConnections(url: string, n: number, addressOf: (i: number) => string, first?: (i: number) => Buffer): { opened: Promise<void>; closedByServer: () => number; closedAllAt: Promise<number>; destroy(): void } {
+function holdConnections(
+  url: string,
+  n: number,
+  addressOf: (i: number) => string,
+  first?: (i: number) => Buffer,
+): { opened: Promise<void>; closedByServer: () => number; closedAllAt: Promise<number>; destroy(): void } {
   const u = new URL(url);
   const sockets: net.Socket[] = [];
   let closed = 0;
@@ -230,8 +268,14 @@ async function fdsBackAfter(pid: number, idle: number, since: number, limitS = 6
 }
 
 async function main(): Promise<void> {
-  const photo = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: '#c08040' } }).jpeg({ quality: 85 }).toBuffer();
-  const child = await startChild({ PHOTOCHANGER_UPLOAD_RATE_GRACE_SECONDS: '3', PHOTOCHANGER_MAX_CONNECTIONS: '4096', PHOTOCHANGER_UNVERIFIED_UPLOAD_BUDGET_MIB: String(BUDGET_MIB) });
+  const photo = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: '#c08040' } })
+    .jpeg({ quality: 85 })
+    .toBuffer();
+  const child = await startChild({
+    PHOTOCHANGER_UPLOAD_RATE_GRACE_SECONDS: '3',
+    PHOTOCHANGER_MAX_CONNECTIONS: '4096',
+    PHOTOCHANGER_UNVERIFIED_UPLOAD_BUDGET_MIB: String(BUDGET_MIB),
+  });
   const pid = child.proc.pid!;
   try {
     const baseline = await boothLatencies(child.url, photo, 10);
@@ -241,34 +285,48 @@ async function main(): Promise<void> {
 
     // (a) slow uploads without a password
     const N = 1000;
-    const trickled = multipart([{ name: 'password', value: 'x'.repeat(2000) }, { name: 'fileToUpload', value: Buffer.alloc(64 * 1024, 1), filename: 'x.jpg', type: 'image/jpeg' }]);
+    const trickled = multipart([
+      { name: 'password', value: 'x'.repeat(2000) },
+      { name: 'fileToUpload', value: Buffer.alloc(64 * 1024, 1), filename: 'x.jpg', type: 'image/jpeg' },
+    ]);
     const u = new URL(child.url);
     const started = performance.now();
-    const attackers = Array.from({ length: N }, (_, i) =>
-      new Promise<{ status: number; ms: number }>((resolve) => {
-        let answer = '';
-        let sent = 0;
-        const socket = net.connect({ port: Number(u.port), host: u.hostname, localAddress: `127.0.${10 + Math.floor(i / 250)}.${(i % 250) + 1}` }, () => {
-          socket.write(`POST /ingest/slot-001 HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: ${trickled.contentType}\r\nContent-Length: ${trickled.body.length}\r\n\r\n`);
-          socket.write(trickled.body.subarray(0, 100));
-          sent = 100;
-        });
-        const timer = setInterval(() => {
-          if (socket.destroyed) return clearInterval(timer);
-          // Nothing before the headers: a connection still being accepted (the listen queue is
-          // shorter than 1000) would otherwise send a stray byte first (400 HPE_INVALID_METHOD).
-          if (socket.connecting) return;
-          socket.write(trickled.body.subarray(sent, sent + 1));
-          sent++;
-        }, 1000);
-        socket.on('data', (d: Buffer) => (answer += d.toString('latin1', 0, 64)));
-        socket.on('error', () => undefined);
-        socket.on('close', () => {
-          clearInterval(timer);
-          resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0), ms: performance.now() - started });
-        });
-        setTimeout(() => socket.destroy(), 30_000).unref();
-      }),
+    const attackers = Array.from(
+      { length: N },
+      (_, i) =>
+        new Promise<{ status: number; ms: number }>((resolve) => {
+          let answer = '';
+          let sent = 0;
+          const socket = net.connect(
+            {
+              port: Number(u.port),
+              host: u.hostname,
+              localAddress: `127.0.${10 + Math.floor(i / 250)}.${(i % 250) + 1}`,
+            },
+            () => {
+              socket.write(
+                `POST /ingest/slot-001 HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: ${trickled.contentType}\r\nContent-Length: ${trickled.body.length}\r\n\r\n`,
+              );
+              socket.write(trickled.body.subarray(0, 100));
+              sent = 100;
+            },
+          );
+          const timer = setInterval(() => {
+            if (socket.destroyed) return clearInterval(timer);
+            // Nothing before the headers: a connection still being accepted (the listen queue is
+            // shorter than 1000) would otherwise send a stray byte first (400 HPE_INVALID_METHOD).
+            if (socket.connecting) return;
+            socket.write(trickled.body.subarray(sent, sent + 1));
+            sent++;
+          }, 1000);
+          socket.on('data', (d: Buffer) => (answer += d.toString('latin1', 0, 64)));
+          socket.on('error', () => undefined);
+          socket.on('close', () => {
+            clearInterval(timer);
+            resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0), ms: performance.now() - started });
+          });
+          setTimeout(() => socket.destroy(), 30_000).unref();
+        }),
     );
     await new Promise((r) => setTimeout(r, 1000));
     const peakFds = fds(pid);
@@ -282,24 +340,62 @@ async function main(): Promise<void> {
 
     // (b) wrong passwords from 30 addresses
     const guesses = await Promise.all(
-      Array.from({ length: 300 }, (_, i) => post(child.url, '/ingest/slot-001', multipart([{ name: 'password', value: `guess-${i}-wrong` }, { name: 'fileToUpload', value: photo, filename: 'g.jpg', type: 'image/jpeg' }]), `127.0.3.${(i % 30) + 1}`)),
+      Array.from({ length: 300 }, (_, i) =>
+        post(
+          child.url,
+          '/ingest/slot-001',
+          multipart([
+            { name: 'password', value: `guess-${i}-wrong` },
+            { name: 'fileToUpload', value: photo, filename: 'g.jpg', type: 'image/jpeg' },
+          ]),
+          `127.0.3.${(i % 30) + 1}`,
+        ),
+      ),
     );
     const during2 = await boothLatencies(child.url, photo, 5);
     const g401 = guesses.filter((g) => g.status === 401).length;
     const g429 = guesses.filter((g) => g.status === 429).length;
 
     // (c) decode bombs
-    const bomb = await sharp({ create: { width: 10_000, height: 10_000, channels: 4, background: { r: 1, g: 2, b: 3, alpha: 1 } } }).png({ progressive: true, compressionLevel: 9 }).toColourspace('rgb16').toBuffer();
+    const bomb = await sharp({
+      create: { width: 10_000, height: 10_000, channels: 4, background: { r: 1, g: 2, b: 3, alpha: 1 } },
+    })
+      .png({ progressive: true, compressionLevel: 9 })
+      .toColourspace('rgb16')
+      .toBuffer();
     const rssBefore = rssMb(pid);
     let rssPeak = rssBefore;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMb(pid))), 20);
-    const bombs = await Promise.all(Array.from({ length: 12 }, (_, i) => post(child.url, '/ingest/slot-001', multipart([{ name: 'password', value: PASSWORD }, { name: 'fileToUpload', value: bomb, filename: 'b.png', type: 'image/png' }]), `127.0.4.${i + 1}`)));
+    const bombs = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        post(
+          child.url,
+          '/ingest/slot-001',
+          multipart([
+            { name: 'password', value: PASSWORD },
+            { name: 'fileToUpload', value: bomb, filename: 'b.png', type: 'image/png' },
+          ]),
+          `127.0.4.${i + 1}`,
+        ),
+      ),
+    );
     clearInterval(sampler);
 
     // (d) slow file-first uploads from 4 addresses
     const D = 10_000;
-    const slowForm = multipart([{ name: 'fileToUpload', value: Buffer.concat([photo, Buffer.alloc(512 * 1024, 3)]), filename: 'f.jpg', type: 'image/jpeg' }, { name: 'password', value: 'guess-wrong' }]);
-    const slowFirst = slowForm.body.indexOf(Buffer.from('\r\n\r\n'), slowForm.body.indexOf(Buffer.from('name="fileToUpload"'))) + 4 + 256 * 1024;
+    const slowForm = multipart([
+      {
+        name: 'fileToUpload',
+        value: Buffer.concat([photo, Buffer.alloc(512 * 1024, 3)]),
+        filename: 'f.jpg',
+        type: 'image/jpeg',
+      },
+      { name: 'password', value: 'guess-wrong' },
+    ]);
+    const slowFirst =
+      slowForm.body.indexOf(Buffer.from('\r\n\r\n'), slowForm.body.indexOf(Buffer.from('name="fileToUpload"'))) +
+      4 +
+      256 * 1024;
     const idleFds = fds(pid);
     let peakDisk = 0;
     let peakFdsD = 0;
@@ -325,9 +421,20 @@ async function main(): Promise<void> {
     await admin.connect();
     await admin.query(`UPDATE slot SET max_upload_bytes = $1 WHERE id = 'slot-001'`, [LIMIT]);
     await admin.end();
-    const bigWrong = (i: number) => multipart([{ name: 'fileToUpload', value: Buffer.concat([photo, Buffer.alloc(LIMIT - photo.length - 1024, 5)]), filename: 'w.jpg', type: 'image/jpeg' }, { name: 'password', value: `wrong-${i}` }]);
+    const bigWrong = (i: number) =>
+      multipart([
+        {
+          name: 'fileToUpload',
+          value: Buffer.concat([photo, Buffer.alloc(LIMIT - photo.length - 1024, 5)]),
+          filename: 'w.jpg',
+          type: 'image/jpeg',
+        },
+        { name: 'password', value: `wrong-${i}` },
+      ]);
     const startedE = performance.now();
-    const fast = bounded(E, 16, (i) => post(child.url, '/ingest/slot-001', bigWrong(i), `127.0.6.${(i % 4) + 1}`).then((r) => r.status));
+    const fast = bounded(E, 16, (i) =>
+      post(child.url, '/ingest/slot-001', bigWrong(i), `127.0.6.${(i % 4) + 1}`).then((r) => r.status),
+    );
     await new Promise((r) => setTimeout(r, 500));
     const duringE = await boothLatenciesApart(child.url, 10);
     const fastStatuses = await fast;
@@ -364,14 +471,31 @@ async function main(): Promise<void> {
     const idleRssG = rssMb(pid);
     let peakRssG = idleRssG;
     const samplerG = setInterval(() => (peakRssG = Math.max(peakRssG, rssMb(pid))), 100);
-    const fieldsForm = multipart(Array.from({ length: 32 }, (_, i) => ({ name: `survey${i}_type_id`, value: 'x'.repeat(16 * 1024 - 64) })));
+    const fieldsForm = multipart(
+      Array.from({ length: 32 }, (_, i) => ({ name: `survey${i}_type_id`, value: 'x'.repeat(16 * 1024 - 64) })),
+    );
     const fieldsBody = fieldsForm.body.subarray(0, fieldsForm.body.length - 64); // all fields, not the end: no password, no photo
     const startedG = performance.now();
-    const logins = holdConnections(child.url, 1000, (i) => `127.0.9.${(i % 40) + 1}`, () =>
-      Buffer.from(`POST /api/login HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n{"username":"admin","password":"${'x'.repeat(60)}`),
+    const logins = holdConnections(
+      child.url,
+      1000,
+      (i) => `127.0.9.${(i % 40) + 1}`,
+      () =>
+        Buffer.from(
+          `POST /api/login HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n{"username":"admin","password":"${'x'.repeat(60)}`,
+        ),
     );
-    const uploads = holdConnections(child.url, 1000, (i) => `127.0.10.${(i % 40) + 1}`, () =>
-      Buffer.concat([Buffer.from(`POST /ingest/slot-002 HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: ${fieldsForm.contentType}\r\nContent-Length: ${fieldsForm.body.length}\r\n\r\n`), fieldsBody]),
+    const uploads = holdConnections(
+      child.url,
+      1000,
+      (i) => `127.0.10.${(i % 40) + 1}`,
+      () =>
+        Buffer.concat([
+          Buffer.from(
+            `POST /ingest/slot-002 HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: ${fieldsForm.contentType}\r\nContent-Length: ${fieldsForm.body.length}\r\n\r\n`,
+          ),
+          fieldsBody,
+        ]),
     );
     await Promise.all([logins.opened, uploads.opened]);
     const duringG = await boothLatenciesApart(child.url, 10);
@@ -403,7 +527,8 @@ async function main(): Promise<void> {
       '',
       `401: ${g401}, 429 \`too_many_attempts\`: ${g429} (5 free failures per address). Booth latency p50 right after: ${f(median(during2))} ms (**${(median(during2) / median(baseline)).toFixed(2)}×** the baseline).`,
       '',
-      '### (c) 12 decode bombs at once (10000×10000 16-bit RGBA PNG, ' + `${(bomb.length / 1024 / 1024).toFixed(1)} MB each, 800 MB decoded)`,
+      '### (c) 12 decode bombs at once (10000×10000 16-bit RGBA PNG, ' +
+        `${(bomb.length / 1024 / 1024).toFixed(1)} MB each, 800 MB decoded)`,
       '',
       `Answers: ${[...new Set(bombs.map((b) => b.status))].join(', ')} (413 \`payload_too_large\` expected, ${bombs.filter((b) => b.status === 413).length} of 12). Server RSS: ${f(rssBefore)} MB before, ${f(rssPeak)} MB at most (target: under 1536 MB).`,
       '',
@@ -443,7 +568,7 @@ async function main(): Promise<void> {
       '',
       '### (g) Stalled bodies before authentication: 1,000 logins (4,000 bytes announced, 100 sent) and 1,000 booth uploads (32 fields of 16 KiB, no password, never finished), from 40 addresses each',
       '',
-      'The attackers never hang up: the server closes them (a body within 15 s, `PHOTOCHANGER_REQUEST_BODY_TIMEOUT_SECONDS`; a booth upload without a password or a photo within the grace period, 3 s in this run). A stranger\'s fields are kept to 8 KiB.',
+      "The attackers never hang up: the server closes them (a body within 15 s, `PHOTOCHANGER_REQUEST_BODY_TIMEOUT_SECONDS`; a booth upload without a password or a photo within the grace period, 3 s in this run). A stranger's fields are kept to 8 KiB.",
       '',
       '| | value |',
       '|---|---|',
@@ -459,7 +584,9 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[2] === 'booth') {
-  const photo = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: '#c08040' } }).jpeg({ quality: 85 }).toBuffer();
+  const photo = await sharp({ create: { width: 1600, height: 1200, channels: 3, background: '#c08040' } })
+    .jpeg({ quality: 85 })
+    .toBuffer();
   console.log(JSON.stringify(await boothLatencies(process.argv[3]!, photo, Number(process.argv[4] ?? 10))));
 } else {
   await main();

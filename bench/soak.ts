@@ -25,8 +25,13 @@ async function main(): Promise<void> {
   const side = 1389;
   const raw = Buffer.alloc(side * side * 3);
   for (let i = 0; i < raw.length; i++) raw[i] = ((i * 2654435761) >>> 24) ^ (i >> 7);
-  const photo = await sharp(raw, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 80 }).toBuffer();
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/child.ts', 'photochanger'], { env: { ...process.env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const photo = await sharp(raw, { raw: { width: side, height: side, channels: 3 } })
+    .jpeg({ quality: 80 })
+    .toBuffer();
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'bench/child.ts', 'photochanger'], {
+    env: { ...process.env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let url = '';
   for await (const line of readline.createInterface({ input: proc.stdout! })) {
     if (line.startsWith('{')) {
@@ -36,7 +41,9 @@ async function main(): Promise<void> {
   }
   const boundary = '----soak';
   const body = Buffer.concat([
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="password"\r\n\r\nbench-password\r\n--${boundary}\r\nContent-Disposition: form-data; name="fileToUpload"; filename="p.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`),
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="password"\r\n\r\nbench-password\r\n--${boundary}\r\nContent-Disposition: form-data; name="fileToUpload"; filename="p.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
+    ),
     photo,
     Buffer.from(`\r\n--${boundary}--\r\n`),
   ]);
@@ -46,7 +53,14 @@ async function main(): Promise<void> {
   let finish: (r: autocannon.Result) => void = () => undefined;
   const done = new Promise<autocannon.Result>((resolve) => (finish = resolve));
   const instance = autocannon(
-    { url: `${url}/ingest/slot-001`, method: 'POST', body, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` }, connections: CONNECTIONS, duration: SECONDS },
+    {
+      url: `${url}/ingest/slot-001`,
+      method: 'POST',
+      body,
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      connections: CONNECTIONS,
+      duration: SECONDS,
+    },
     (err, r) => {
       if (err) throw err;
       finish(r);
@@ -69,7 +83,9 @@ async function main(): Promise<void> {
   clearInterval(sampler);
   proc.kill('SIGTERM');
 
-  const unexpected5xx = Object.entries(totals).filter(([s]) => Number(s) >= 500).reduce((a, [, n]) => a + n, 0);
+  const unexpected5xx = Object.entries(totals)
+    .filter(([s]) => Number(s) >= 500)
+    .reduce((a, [, n]) => a + n, 0);
   const early = samples.filter((s) => s.t > 60 && s.t <= 120).map((s) => s.rssMb);
   const late = samples.slice(-6).map((s) => s.rssMb);
   const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
@@ -84,7 +100,12 @@ async function main(): Promise<void> {
     '',
     '| t (s) | req/s | statuses | server RSS MB |',
     '|---|---|---|---|',
-    ...samples.map((s) => `| ${s.t} | ${s.rps.toFixed(1)} | ${Object.entries(s.statuses).map(([k, v]) => `${k}: ${v}`).join(', ')} | ${s.rssMb.toFixed(0)} |`),
+    ...samples.map(
+      (s) =>
+        `| ${s.t} | ${s.rps.toFixed(1)} | ${Object.entries(s.statuses)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', ')} | ${s.rssMb.toFixed(0)} |`,
+    ),
     '<!-- bench:soak:end -->',
   ].join('\n');
   await writeBenchSection('soak', section);

@@ -70,15 +70,46 @@ async function main(): Promise<void> {
 
     const day = { from: new Date(end.getTime() - 86_400_000), to: end };
     const month = { from: new Date(end.getTime() - span), to: end };
-    const cases: Array<{ name: string; rows: number; run: () => Promise<unknown>; baseline: () => Promise<unknown> }> = [];
+    const cases: Array<{ name: string; rows: number; run: () => Promise<unknown>; baseline: () => Promise<unknown> }> =
+      [];
     const countIn = (r: { from: Date; to: Date }, slot?: string) => async () =>
-      sql`SELECT count(*) FROM job WHERE created_at >= ${r.from} AND created_at < ${r.to} AND (${slot ?? null}::text IS NULL OR slot_id = ${slot ?? null})`.execute(database.db);
+      sql`SELECT count(*) FROM job WHERE created_at >= ${r.from} AND created_at < ${r.to} AND (${slot ?? null}::text IS NULL OR slot_id = ${slot ?? null})`.execute(
+        database.db,
+      );
     const rowsIn = async (r: { from: Date; to: Date }, slot?: string) =>
-      Number((await sql<{ n: string }>`SELECT count(*) AS n FROM job WHERE created_at >= ${r.from} AND created_at < ${r.to} AND (${slot ?? null}::text IS NULL OR slot_id = ${slot ?? null})`.execute(database.db)).rows[0]!.n);
-    cases.push({ name: 'global, last 24 h by hour', rows: await rowsIn(day), run: () => computeStats(database.db, day, 'hour'), baseline: countIn(day) });
-    cases.push({ name: 'global, last 30 days by day', rows: await rowsIn(month), run: () => computeStats(database.db, month, 'day'), baseline: countIn(month) });
-    cases.push({ name: 'slot-007, last 30 days by week', rows: await rowsIn(month, 'slot-007'), run: () => computeStats(database.db, { ...month, slotId: 'slot-007' }, 'week'), baseline: countIn(month, 'slot-007') });
-    cases.push({ name: 'slot-007, totals since reset (all history)', rows: await rowsIn({ from: new Date(0), to: end }, 'slot-007'), run: () => slotTotalsSince(database.db, 'slot-007', null, end), baseline: countIn({ from: new Date(0), to: new Date(end.getTime() + 1) }, 'slot-007') });
+      Number(
+        (
+          await sql<{
+            n: string;
+          }>`SELECT count(*) AS n FROM job WHERE created_at >= ${r.from} AND created_at < ${r.to} AND (${slot ?? null}::text IS NULL OR slot_id = ${slot ?? null})`.execute(
+            database.db,
+          )
+        ).rows[0]!.n,
+      );
+    cases.push({
+      name: 'global, last 24 h by hour',
+      rows: await rowsIn(day),
+      run: () => computeStats(database.db, day, 'hour'),
+      baseline: countIn(day),
+    });
+    cases.push({
+      name: 'global, last 30 days by day',
+      rows: await rowsIn(month),
+      run: () => computeStats(database.db, month, 'day'),
+      baseline: countIn(month),
+    });
+    cases.push({
+      name: 'slot-007, last 30 days by week',
+      rows: await rowsIn(month, 'slot-007'),
+      run: () => computeStats(database.db, { ...month, slotId: 'slot-007' }, 'week'),
+      baseline: countIn(month, 'slot-007'),
+    });
+    cases.push({
+      name: 'slot-007, totals since reset (all history)',
+      rows: await rowsIn({ from: new Date(0), to: end }, 'slot-007'),
+      run: () => slotTotalsSince(database.db, 'slot-007', null, end),
+      baseline: countIn({ from: new Date(0), to: new Date(end.getTime() + 1) }, 'slot-007'),
+    });
 
     const results = [];
     for (const c of cases) {
@@ -95,7 +126,10 @@ async function main(): Promise<void> {
       '',
       '| query (as the API runs it) | rows in range | p50 ms | max ms | baseline count(*) p50 ms | ratio |',
       '|---|---|---|---|---|---|',
-      ...results.map((r) => `| ${r.name} | ${r.rows.toLocaleString('en')} | ${r.stats.p50.toFixed(1)} | ${r.stats.max.toFixed(1)} | ${r.base.p50.toFixed(1)} | ${(r.stats.p50 / r.base.p50).toFixed(1)}× |`),
+      ...results.map(
+        (r) =>
+          `| ${r.name} | ${r.rows.toLocaleString('en')} | ${r.stats.p50.toFixed(1)} | ${r.stats.max.toFixed(1)} | ${r.base.p50.toFixed(1)} | ${(r.stats.p50 / r.base.p50).toFixed(1)}× |`,
+      ),
       '',
       'The statistics run five aggregate passes (totals, series, per provider, refusals twice) with percentiles over the rows in range; the indexes (`job_created_idx`, `job_slot_created_idx`) keep the row selection a range scan.',
       '<!-- bench:stats:end -->',

@@ -7,7 +7,9 @@ import sharp from 'sharp';
  * A fresh database on the server PHOTOCHANGER_BENCH_DATABASE_URL names, and how to drop it;
  * undefined when that variable is not set (the benchmark uses an embedded PostgreSQL then).
  */
-export async function externalBenchDatabase(prefix: string): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+export async function externalBenchDatabase(
+  prefix: string,
+): Promise<{ url: string; drop(): Promise<void> } | undefined> {
   const admin = process.env.PHOTOCHANGER_BENCH_DATABASE_URL;
   if (!admin) return undefined;
   const name = `pc_bench_${prefix}_${Date.now()}`;
@@ -27,14 +29,25 @@ export async function externalBenchDatabase(prefix: string): Promise<{ url: stri
 }
 
 /** A photo with texture (gradients and noise compress like a real one, not like a flat fill). */
-export async function texturedJpeg(width: number, height: number, options: { period: number; quality: number }): Promise<Buffer> {
+export async function texturedJpeg(
+  width: number,
+  height: number,
+  options: { period: number; quality: number },
+): Promise<Buffer> {
   const raw = Buffer.alloc(width * height * 3);
-  for (let i = 0; i < raw.length; i++) raw[i] = (Math.sin(i / options.period) * 60 + 128 + (((i * 2654435761) >>> 24) % 40)) | 0;
-  return sharp(raw, { raw: { width, height, channels: 3 } }).blur(1.2).jpeg({ quality: options.quality }).toBuffer();
+  for (let i = 0; i < raw.length; i++)
+    raw[i] = (Math.sin(i / options.period) * 60 + 128 + (((i * 2654435761) >>> 24) % 40)) | 0;
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .blur(1.2)
+    .jpeg({ quality: options.quality })
+    .toBuffer();
 }
 
 /** A multipart/form-data body as a booth writes it (fields in the given order). */
-export function multipart(fields: Array<{ name: string; value: Buffer | string; filename?: string; type?: string }>): { body: Buffer; contentType: string } {
+export function multipart(fields: Array<{ name: string; value: Buffer | string; filename?: string; type?: string }>): {
+  body: Buffer;
+  contentType: string;
+} {
   const boundary = `----bench${randomUUID()}`;
   const chunks: Buffer[] = [];
   for (const f of fields) {

@@ -12,7 +12,11 @@ const SRC = path.resolve('src');
 const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"](\.[^'"]+)['"]/g;
 
 function files(dir) {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) =>
+      e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+    );
 }
 /** The node of a file: its folder under src/, or the file itself when it lies directly in src/. */
 const folderOf = (file) => {
@@ -31,7 +35,8 @@ for (const file of files(SRC)) {
     const to = folderOf(target);
     if (!to || to === from) continue;
     if (!edges.has(from)) edges.set(from, new Map());
-    if (!edges.get(from).has(to)) edges.get(from).set(to, `${path.relative(SRC, file)} → ${path.relative(SRC, target)}`);
+    if (!edges.get(from).has(to))
+      edges.get(from).set(to, `${path.relative(SRC, file)} → ${path.relative(SRC, target)}`);
   }
 }
 
@@ -70,7 +75,8 @@ if (cycles.length) {
   console.error('Folders of src/ that import each other (move the shared idea to one of them, or below both):');
   for (const comp of cycles) {
     console.error(`  ${comp.sort().join(' ↔ ')}`);
-    for (const a of comp) for (const b of comp) if (edges.get(a)?.has(b)) console.error(`    ${a} → ${b}: ${edges.get(a).get(b)}`);
+    for (const a of comp)
+      for (const b of comp) if (edges.get(a)?.has(b)) console.error(`    ${a} → ${b}: ${edges.get(a).get(b)}`);
   }
   process.exit(1);
 }

@@ -10,7 +10,11 @@ const SRC = path.resolve('src');
 const QUERY = /\bsql\s*(`|<)|\.(selectFrom|insertInto|updateTable|deleteFrom|replaceInto|mergeInto)\(/;
 
 function files(dir) {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) =>
+      e.isDirectory() ? files(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+    );
 }
 const allowed = (file) => path.basename(file) === 'statements.ts' || file.includes(`${path.sep}migrations${path.sep}`);
 
@@ -20,11 +24,12 @@ for (const file of files(SRC)) {
   fs.readFileSync(file, 'utf8')
     .split('\n')
     .forEach((line, i) => {
-      if (QUERY.test(line) && !line.trim().startsWith('*') && !line.trim().startsWith('//')) found.push(`${path.relative(process.cwd(), file)}:${i + 1}: ${line.trim().slice(0, 100)}`);
+      if (QUERY.test(line) && !line.trim().startsWith('*') && !line.trim().startsWith('//'))
+        found.push(`${path.relative(process.cwd(), file)}:${i + 1}: ${line.trim().slice(0, 100)}`);
     });
 }
 if (found.length) {
-  console.error('SQL outside statements.ts (move it into the folder\'s statements.ts as a named function):');
+  console.error("SQL outside statements.ts (move it into the folder's statements.ts as a named function):");
   for (const f of found) console.error(`  ${f}`);
   process.exit(1);
 }

@@ -7,7 +7,8 @@ import { CONFIG_VARIABLES } from '../src/config.js';
 
 async function configurationReference(): Promise<string> {
   const rows = CONFIG_VARIABLES.map(
-    (v) => `| \`${v.name}\` | ${v.default === undefined ? '—' : `\`${v.default}\``} | ${v.secret ? '**secret** — never logged or returned. ' : ''}${v.description} |`,
+    (v) =>
+      `| \`${v.name}\` | ${v.default === undefined ? '—' : `\`${v.default}\``} | ${v.secret ? '**secret** — never logged or returned. ' : ''}${v.description} |`,
   );
   return [
     '# Configuration reference',

@@ -41,7 +41,11 @@ function builtAt() {
 const sourcesAt = Math.max(...inputs.map((i) => newestMtime(path.join(root, i))));
 if (process.env.PHOTOCHANGER_SKIP_BUILD !== '1' && builtAt() < sourcesAt) {
   process.stdout.write('Building PhotoChanger (first start, or the sources changed)…\n');
-  const build = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
+  const build = spawnSync('npm', ['run', '--silent', 'build'], {
+    cwd: root,
+    stdio: 'inherit',
+    shell: process.platform === 'win32',
+  });
   if (build.status !== 0) {
     process.stderr.write(
       build.error

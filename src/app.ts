@@ -86,7 +86,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // Admin JSON bodies (docs/security.md); the login and the slots set their own, the ingest and
     // uploads stream multipart under their own limits.
     bodyLimit: 64 * 1024,
-    trustProxy: typeof deps.config.trustProxy === 'number' ? ((hops: number) => (_address: string, hop: number) => hop < hops)(deps.config.trustProxy) : deps.config.trustProxy,
+    trustProxy:
+      typeof deps.config.trustProxy === 'number'
+        ? (
+            (hops: number) => (_address: string, hop: number) =>
+              hop < hops
+          )(deps.config.trustProxy)
+        : deps.config.trustProxy,
     // Timeouts are set on the server below (serverFactory): Fastify ignores these with one.
     requestTimeout: 0,
     connectionTimeout: 0,
@@ -99,15 +105,33 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       void raw
         .code(tooLong ? 414 : 400)
         .header('Cache-Control', 'no-store')
-        .send(tooLong ? errorBody('uri_too_long', 'A part of the URL is longer than allowed') : errorBody('invalid_request', 'Malformed URL'));
+        .send(
+          tooLong
+            ? errorBody('uri_too_long', 'A part of the URL is longer than allowed')
+            : errorBody('invalid_request', 'Malformed URL'),
+        );
     },
     // Malformed HTTP (or a body cut short) never reaches a route: answer in the one error shape.
     clientErrorHandler: (err, socket) => {
       if (!socket.writable) return void socket.destroy();
       const code = (err as { code?: string }).code;
       // Node's headersTimeout / requestTimeout: the request did not arrive in time (a trickle).
-      if (code === 'ERR_HTTP_REQUEST_TIMEOUT') writeRawError(socket as net.Socket, 408, 'Request Timeout', 'request_timeout', 'The request did not arrive in time');
-      else writeRawError(socket as net.Socket, 400, 'Bad Request', 'invalid_request', `Malformed HTTP request: ${code ?? 'unreadable'}`);
+      if (code === 'ERR_HTTP_REQUEST_TIMEOUT')
+        writeRawError(
+          socket as net.Socket,
+          408,
+          'Request Timeout',
+          'request_timeout',
+          'The request did not arrive in time',
+        );
+      else
+        writeRawError(
+          socket as net.Socket,
+          400,
+          'Bad Request',
+          'invalid_request',
+          `Malformed HTTP request: ${code ?? 'unreadable'}`,
+        );
     },
     serverFactory: (handler) => {
       const proxies = Array.isArray(deps.config.trustProxy) ? new AddressList(deps.config.trustProxy) : undefined;
@@ -176,7 +200,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     deps.metrics.observeIngest(slotId, reply.statusCode, errorCodes.get(reply), reply.elapsedTime / 1000);
   });
 
-  app.setErrorHandler((error: FastifyError | AppError, request, reply) => sendError(error, request.id, reply, request.log));
+  app.setErrorHandler((error: FastifyError | AppError, request, reply) =>
+    sendError(error, request.id, reply, request.log),
+  );
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send(errorBody('not_found', `No route for ${request.method} ${request.url.split('?')[0]}`));
   });
@@ -192,7 +218,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       info: {
         title: 'PhotoChanger API',
         version: '0.1.0',
-        description: 'Booth ingest, public results and the admin API. Every error has the shape {"error":{"code","message","details"}}.',
+        description:
+          'Booth ingest, public results and the admin API. Every error has the shape {"error":{"code","message","details"}}.',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
     },
@@ -236,26 +263,44 @@ const errorCodes = new WeakMap<FastifyReply, string>();
 /** 5xx answers that shed load a client caused, not a fault of the server. */
 const SHEDDING_CODES: ReadonlySet<string> = new Set(['uploads_busy']);
 
-export function sendError(error: FastifyError | AppError | Error, correlationId: string, reply: FastifyReply, log: Logger): FastifyReply {
+export function sendError(
+  error: FastifyError | AppError | Error,
+  correlationId: string,
+  reply: FastifyReply,
+  log: Logger,
+): FastifyReply {
   if (reply.sent) return reply;
   if (error instanceof AppError) {
     errorCodes.set(reply, error.code);
     if (error.headers) void reply.headers(error.headers);
     // A server's trouble is a warning; shedding a stranger's flood (uploads_busy) is not, and one
     // line per refused request would turn a flood into a log flood (the refusals are counted).
-    if (error.status >= 500 && !SHEDDING_CODES.has(error.code)) log.warn({ code: error.code, err: error.cause instanceof Error ? { message: error.cause.message } : undefined }, error.message);
+    if (error.status >= 500 && !SHEDDING_CODES.has(error.code))
+      log.warn(
+        { code: error.code, err: error.cause instanceof Error ? { message: error.cause.message } : undefined },
+        error.message,
+      );
     else if (error.status >= 500) log.debug({ code: error.code }, error.message);
     return reply.code(error.status).send(errorBody(error.code, error.message, error.details));
   }
   const fe = error as FastifyError;
   if (fe.validation) {
-    return reply.code(400).send(errorBody('invalid_request', fe.message, { validation: fe.validation.map((v) => ({ path: v.instancePath, message: v.message })) }));
+    return reply.code(400).send(
+      errorBody('invalid_request', fe.message, {
+        validation: fe.validation.map((v) => ({ path: v.instancePath, message: v.message })),
+      }),
+    );
   }
-  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return reply.code(415).send(errorBody('unsupported_media_type', fe.message));
+  if (fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+    return reply.code(415).send(errorBody('unsupported_media_type', fe.message));
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.code(413).send(errorBody('payload_too_large', fe.message));
   if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return reply.code(fe.statusCode).send(errorBody(fe.statusCode === 404 ? 'not_found' : 'invalid_request', fe.message));
+    return reply
+      .code(fe.statusCode)
+      .send(errorBody(fe.statusCode === 404 ? 'not_found' : 'invalid_request', fe.message));
   }
   log.error({ err: error, correlation_id: correlationId }, 'unexpected error');
-  return reply.code(500).send(errorBody('internal_error', 'Unexpected server error', { correlation_id: correlationId }));
+  return reply
+    .code(500)
+    .send(errorBody('internal_error', 'Unexpected server error', { correlation_id: correlationId }));
 }

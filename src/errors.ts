@@ -31,10 +31,17 @@ export const ERROR_CODES = {
   not_ready: { status: 503, message: 'The server cannot take booth traffic right now' },
   internal_error: { status: 500, message: 'Unexpected server error' },
   provider_error: { status: 502, message: 'The AI provider failed to process the photo' },
-  uploads_busy: { status: 503, message: 'Too many photos without a password are being received; retry shortly, or send the password before the file' },
+  uploads_busy: {
+    status: 503,
+    message:
+      'Too many photos without a password are being received; retry shortly, or send the password before the file',
+  },
   queue_unavailable: { status: 503, message: 'The queue database is unavailable' },
   shutting_down: { status: 503, message: 'The server is shutting down' },
-  public_url_missing: { status: 503, message: 'This server knows no address guests can reach: set PHOTOCHANGER_PUBLIC_BASE_URL' },
+  public_url_missing: {
+    status: 503,
+    message: 'This server knows no address guests can reach: set PHOTOCHANGER_PUBLIC_BASE_URL',
+  },
   sync_timeout: { status: 504, message: 'Ingest processing exceeded the synchronous response window' },
   insufficient_storage: { status: 507, message: 'The media storage is full' },
 } as const;
@@ -79,7 +86,11 @@ export class QueueUnavailableError extends AppError {
 /** The error body's schema, for route responses in the OpenAPI document. */
 export const ErrorSchema = Type.Object(
   {
-    error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }),
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    }),
   },
   { description: 'Error: {"error":{"code","message","details"}}' },
 );

@@ -17,7 +17,8 @@ export function jsonDepth(text: string, stopAbove = Infinity): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped character
+      if (c === 92)
+        i++; // backslash: skip the escaped character
       else if (c === 34) inString = false;
       continue;
     }
@@ -52,8 +53,13 @@ export function containsNul(value: unknown): boolean {
 }
 
 /** Parses an untrusted JSON body: 400 invalid_request when too deep, malformed or holding a NUL. */
-export function parseUntrustedJson(text: string, parse: (text: string) => unknown = JSON.parse, maxDepth = MAX_JSON_DEPTH): unknown {
-  if (jsonDepth(text, maxDepth) > maxDepth) throw new AppError('invalid_request', `The JSON body is nested deeper than ${maxDepth} levels`);
+export function parseUntrustedJson(
+  text: string,
+  parse: (text: string) => unknown = JSON.parse,
+  maxDepth = MAX_JSON_DEPTH,
+): unknown {
+  if (jsonDepth(text, maxDepth) > maxDepth)
+    throw new AppError('invalid_request', `The JSON body is nested deeper than ${maxDepth} levels`);
   let value: unknown;
   try {
     value = parse(text);
@@ -81,7 +87,9 @@ export function withoutNul(text: string): string {
  * characters (code points, as SQL's left(), so a cut never splits one).
  */
 export function storedText(value: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
-  const wellFormed = value.replace(/[\u0000-\u001f\u007f]/g, '').replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
+  const wellFormed = value
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f]/g, '')
+    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD');
   return Array.from(wellFormed).slice(0, max).join('');
 }

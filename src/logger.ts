@@ -39,7 +39,14 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       // Request lines carry the path without its query string: whatever a client put there
       // (a token, a password by mistake) never reaches a log.
       serializers: {
-        req: (req: { method?: string; url?: string; host?: string; hostname?: string; ip?: string; socket?: { remotePort?: number } }) => ({
+        req: (req: {
+          method?: string;
+          url?: string;
+          host?: string;
+          hostname?: string;
+          ip?: string;
+          socket?: { remotePort?: number };
+        }) => ({
           method: req.method,
           url: typeof req.url === 'string' ? req.url.split('?')[0] : req.url,
           host: req.host ?? req.hostname,

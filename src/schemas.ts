@@ -3,7 +3,12 @@ import { Type, type TSchema, type TSchemaOptions } from 'typebox';
 
 /** One of these strings: the schema lists them, the type is their union (not `string`). */
 export function LiteralUnion<const T extends readonly string[]>(values: T, options?: TSchemaOptions) {
-  return Type.Unsafe<T[number]>(Type.Union(values.map((v) => Type.Literal(v)), options));
+  return Type.Unsafe<T[number]>(
+    Type.Union(
+      values.map((v) => Type.Literal(v)),
+      options,
+    ),
+  );
 }
 
 /** `T` or null. */

@@ -13,7 +13,11 @@ import type { Logger } from './logger.js';
 import { removeLeftoverPayloads, runMediaCleanup, startCleanupTask, type CleanupReport } from './media/cleanup.js';
 import { Metrics } from './ops/metrics.js';
 import { MediaStore } from './media/storage.js';
-import { purgeExpiredTemporaryMedia, createTemporaryMediaPublisher, type TemporaryMediaDeps } from './media/temporary-links.js';
+import {
+  purgeExpiredTemporaryMedia,
+  createTemporaryMediaPublisher,
+  type TemporaryMediaDeps,
+} from './media/temporary-links.js';
 import { createGeminiProvider } from './providers/gemini/driver.js';
 import type { ProviderKeySource } from './providers/keys.js';
 import { createLocalProvider } from './providers/local/driver.js';
@@ -71,7 +75,9 @@ export function startBanner(config: Pick<Config, 'publicBaseUrl' | 'host'>, addr
   for (const b of bases) lines.push(`    ${b}/ingest/slot-001`);
   lines.push(`  Admin: ${bases[0]}/admin/    Guests' links and QR codes: ${address.base().url}/r/…`);
   if (!config.publicBaseUrl) {
-    lines.push('  PHOTOCHANGER_PUBLIC_BASE_URL is not set: links work on this network only (guests on mobile data cannot open them).');
+    lines.push(
+      '  PHOTOCHANGER_PUBLIC_BASE_URL is not set: links work on this network only (guests on mobile data cannot open them).',
+    );
   }
   return lines.join('\n');
 }
@@ -107,7 +113,11 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
   let embedded: EmbeddedDatabase | undefined;
   let url = config.databaseUrl;
   if (!url) {
-    embedded = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pgdata'), database: 'photochanger', log });
+    embedded = await startEmbeddedPostgres({
+      dataDir: path.join(config.dataDir, 'pgdata'),
+      database: 'photochanger',
+      log,
+    });
     url = embedded.url;
     // The admin CLI finds the running database here (and only while it runs).
     await fs.writeFile(path.join(config.dataDir, DATABASE_URL_FILE), `${url}\n`, { mode: 0o600 });
@@ -120,15 +130,35 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     const tokens = new TokenService(await loadOrCreateSecret(config.jwtSecret, config.dataDir, 'jwt-secret'), clock);
     const announce = options.announce ?? ((t: string) => process.stdout.write(`${t}\n`));
     await bootstrapIngestPassword(settings, config, announce);
-    await bootstrapAdmin(database.db, clock, { given: config.bootstrapAdmin, dataDir: config.dataDir, announce, warn: (m) => log.warn(m) });
+    await bootstrapAdmin(database.db, clock, {
+      given: config.bootstrapAdmin,
+      dataDir: config.dataDir,
+      announce,
+      warn: (m) => log.warn(m),
+    });
 
-    const mediaDeps: TemporaryMediaDeps = { db: database.db, clock, mediaRoot: config.mediaRoot, publicBaseUrl: config.publicBaseUrl };
+    const mediaDeps: TemporaryMediaDeps = {
+      db: database.db,
+      clock,
+      mediaRoot: config.mediaRoot,
+      publicBaseUrl: config.publicBaseUrl,
+    };
     const webhookInbox = new TurbotextWebhookInbox({ db: database.db, clock });
     const secretKey = decodeSecretKey(await loadOrCreateSecret(config.secretKey, config.dataDir, 'secret-key'));
-    if (!secretKey) throw new Error(`${path.join(config.dataDir, 'secret-key')} does not hold a 32-byte key (64 hex characters or base64)`);
+    if (!secretKey)
+      throw new Error(
+        `${path.join(config.dataDir, 'secret-key')} does not hold a 32-byte key (64 hex characters or base64)`,
+      );
     const keys = new StoredProviderKeys(settings, new SecretBox(secretKey), config);
     const providers = new ProviderRegistry(
-      options.providers ?? builtInProviders(config, keys, mediaDeps, webhookInbox, async () => (await settings.runtime()).tSyncResponseSeconds),
+      options.providers ??
+        builtInProviders(
+          config,
+          keys,
+          mediaDeps,
+          webhookInbox,
+          async () => (await settings.runtime()).tSyncResponseSeconds,
+        ),
     );
     await migrateShutDownModels({ db: database.db, clock, log, providers });
     const models = new ModelCatalog({
@@ -152,7 +182,8 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       db: database.db,
       media,
       log,
-      busy: (): boolean => workers.busy > 0 || completion.waiting > 0 || Date.now() - completion.lastActivityAt < THUMBNAIL_QUIET_MS,
+      busy: (): boolean =>
+        workers.busy > 0 || completion.waiting > 0 || Date.now() - completion.lastActivityAt < THUMBNAIL_QUIET_MS,
     });
     const workers = new WorkerPool({
       thumbnails,
@@ -169,14 +200,29 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       guestLinkBase: () => config.publicBaseUrl,
       modelGone: (provider, settings, request) => {
         const lister = providers.models(provider);
-        return lister && typeof settings.model === 'string' ? models.unlisted(lister, settings.model, request) : undefined;
+        return lister && typeof settings.model === 'string'
+          ? models.unlisted(lister, settings.model, request)
+          : undefined;
       },
       onProviderWork: (provider, outcome, seconds) => metrics?.observeProviderWork(provider, outcome, seconds),
     });
-    metrics = new Metrics({ queueDepth: () => countUnfinishedJobs(database.db), media, busyWorkers: () => workers.busy, workerCount: config.workerCount });
+    metrics = new Metrics({
+      queueDepth: () => countUnfinishedJobs(database.db),
+      media,
+      busyWorkers: () => workers.busy,
+      workerCount: config.workerCount,
+    });
     workers.start();
-    const purgeTemporary = async () => (await purgeExpiredTemporaryMedia(mediaDeps)).links + (await webhookInbox.purgeExpired());
-    const cleanupDeps = { db: database.db, clock, media, log, purgeTemporary, onReport: (r: CleanupReport) => metrics?.observeCleanup(r) };
+    const purgeTemporary = async () =>
+      (await purgeExpiredTemporaryMedia(mediaDeps)).links + (await webhookInbox.purgeExpired());
+    const cleanupDeps = {
+      db: database.db,
+      clock,
+      media,
+      log,
+      purgeTemporary,
+      onReport: (r: CleanupReport) => metrics?.observeCleanup(r),
+    };
     await removeLeftoverPayloads(cleanupDeps);
     const cleanup = startCleanupTask(cleanupDeps, config.cleanupIntervalSeconds);
 
@@ -220,7 +266,10 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     const address = await app.listen({ host: config.host, port: config.port });
     const bound = app.server.address();
     if (bound && typeof bound === 'object') publicAddress.listening(bound.port);
-    log.info({ url: address, instance_id: instanceId, embedded_database: embedded !== undefined }, 'PhotoChanger is listening');
+    log.info(
+      { url: address, instance_id: instanceId, embedded_database: embedded !== undefined },
+      'PhotoChanger is listening',
+    );
     announce(startBanner(config, publicAddress));
 
     /** Releases everything, in order; each step is logged (debug) so a stuck shutdown says where. */
@@ -311,7 +360,11 @@ export function builtInProviders(
  * The ingest password on a fresh install: from PHOTOCHANGER_BOOTSTRAP_INGEST_PASSWORD, or
  * generated, printed once and written to DATA_DIR/initial-credentials.txt (0600). Never logged.
  */
-export async function bootstrapIngestPassword(settings: SettingsStore, config: Config, announce: (text: string) => void): Promise<void> {
+export async function bootstrapIngestPassword(
+  settings: SettingsStore,
+  config: Config,
+  announce: (text: string) => void,
+): Promise<void> {
   if (await settings.get(SETTING_KEYS.ingestPassword)) return;
   const given = config.bootstrapIngestPassword;
   const password = given ?? randomBytes(12).toString('base64url');

@@ -15,7 +15,9 @@ describe('database', () => {
 
   it('creates exactly the 15 slots on the local provider', async () => {
     const slots = await t.db.selectFrom('slot').select(['id', 'provider', 'enabled']).orderBy('id').execute();
-    expect(slots.map((s) => s.id)).toEqual(Array.from({ length: 15 }, (_, i) => `slot-${String(i + 1).padStart(3, '0')}`));
+    expect(slots.map((s) => s.id)).toEqual(
+      Array.from({ length: 15 }, (_, i) => `slot-${String(i + 1).padStart(3, '0')}`),
+    );
     expect(slots.every((s) => s.provider === 'local' && s.enabled)).toBe(true);
   });
 
@@ -39,12 +41,25 @@ describe('database', () => {
       const migrator = new Migrator({ db: handle.db, provider: { getMigrations: async () => migrations } });
       expect((await migrator.migrateTo('011_booths')).error).toBeUndefined();
       const at = new Date();
-      await handle.db.insertInto('admin_account').values([
-        { username: 'owner', password_hash: 'x', permissions: ['slots:read', 'settings:read', 'settings:write'], created_at: at, updated_at: at },
-        { username: 'viewer', password_hash: 'x', permissions: ['stats:read'], created_at: at, updated_at: at },
-      ]).execute();
+      await handle.db
+        .insertInto('admin_account')
+        .values([
+          {
+            username: 'owner',
+            password_hash: 'x',
+            permissions: ['slots:read', 'settings:read', 'settings:write'],
+            created_at: at,
+            updated_at: at,
+          },
+          { username: 'viewer', password_hash: 'x', permissions: ['stats:read'], created_at: at, updated_at: at },
+        ])
+        .execute();
       await migrateToLatest(handle.db, createLogger('silent'));
-      const rows = await handle.db.selectFrom('admin_account').select(['username', 'permissions']).orderBy('username').execute();
+      const rows = await handle.db
+        .selectFrom('admin_account')
+        .select(['username', 'permissions'])
+        .orderBy('username')
+        .execute();
       expect(rows).toEqual([
         { username: 'owner', permissions: ['slots:read', 'settings:read', 'settings:write', 'accounts:write'] },
         { username: 'viewer', permissions: ['stats:read'] },

@@ -7,9 +7,19 @@ import { createLogger } from '../src/logger.js';
 describe('job feed', () => {
   it('reads a changed job once per event, whatever the number of open streams', async () => {
     const handlers = new Map<string, (payload: string) => void>();
-    const hub = { subscribe: (channel: string, h: (p: string) => void) => (handlers.set(channel, h), () => handlers.delete(channel)) };
+    const hub = {
+      subscribe: (channel: string, h: (p: string) => void) => (
+        handlers.set(channel, h),
+        () => handlers.delete(channel)
+      ),
+    };
     let loads = 0;
-    const feed = new JobFeed({ db: {} as Db, hub, log: createLogger('silent'), load: async (_db, id) => (loads++, { id } as unknown as JobDetailRow) });
+    const feed = new JobFeed({
+      db: {} as Db,
+      hub,
+      log: createLogger('silent'),
+      load: async (_db, id) => (loads++, { id } as unknown as JobDetailRow),
+    });
     const received: number[] = Array(2000).fill(0);
     const removers = received.map((_, i) => feed.add(`user-${i % 400}`, () => void received[i]!++));
     const id = '0f0e0d0c-0b0a-4908-8706-050403020100';

@@ -35,30 +35,45 @@ function toPermissions(values: string[]): Permission[] {
 
 export function parsePermissions(text: string | undefined): Permission[] {
   if (text === undefined || text === 'all') return [...PERMISSIONS];
-  const list = text.split(',').map((p) => p.trim()).filter(Boolean);
+  const list = text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
   const unknown = list.filter((p) => !(PERMISSIONS as readonly string[]).includes(p));
   if (unknown.length) throw new Error(`Unknown permission(s): ${unknown.join(', ')}; known: ${PERMISSIONS.join(', ')}`);
   return list as Permission[];
 }
 
 /** What is wrong with a new account's name or password, as 422 `errors` (none: both are fine). */
-export function credentialErrors(username: string | undefined, password: string | undefined): Array<{ path: string; message: string }> {
+export function credentialErrors(
+  username: string | undefined,
+  password: string | undefined,
+): Array<{ path: string; message: string }> {
   const errors: Array<{ path: string; message: string }> = [];
-  if (username !== undefined && !new RegExp(USERNAME_PATTERN).test(username)) errors.push({ path: '/username', message: 'The user name may contain letters, digits and . _ @ - (at most 64)' });
-  if (password !== undefined && password.length < MIN_PASSWORD_LENGTH) errors.push({ path: '/password', message: `The password must have at least ${MIN_PASSWORD_LENGTH} characters` });
+  if (username !== undefined && !new RegExp(USERNAME_PATTERN).test(username))
+    errors.push({ path: '/username', message: 'The user name may contain letters, digits and . _ @ - (at most 64)' });
+  if (password !== undefined && password.length < MIN_PASSWORD_LENGTH)
+    errors.push({ path: '/password', message: `The password must have at least ${MIN_PASSWORD_LENGTH} characters` });
   return errors;
 }
 
 function checkNewCredentials(username: string, password: string): void {
   const errors = credentialErrors(username, password);
-  if (errors.length) throw new AppError('invalid_settings', errors.map((e) => e.message).join('; '), { details: { errors } });
+  if (errors.length)
+    throw new AppError('invalid_settings', errors.map((e) => e.message).join('; '), { details: { errors } });
 }
 
 export async function countAccounts(db: Db): Promise<number> {
   return countAccountRows(db);
 }
 
-export async function createAccount(db: Db, clock: Clock, username: string, password: string, permissions: Permission[]): Promise<void> {
+export async function createAccount(
+  db: Db,
+  clock: Clock,
+  username: string,
+  password: string,
+  permissions: Permission[],
+): Promise<void> {
   checkNewCredentials(username, password);
   await insertAccount(db, { username, passwordHash: await hashPassword(password), permissions, now: clock.now() });
 }
@@ -77,12 +92,21 @@ export async function resetPassword(db: Db, clock: Clock, username: string, pass
  * every token issued before stops working (sessions read them from the account at each request).
  * Refused (409) when no account could manage accounts afterwards. False: no such account.
  */
-export async function setPermissions(db: Db, clock: Clock, username: string, permissions: Permission[]): Promise<boolean> {
+export async function setPermissions(
+  db: Db,
+  clock: Clock,
+  username: string,
+  permissions: Permission[],
+): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
     const accounts = await lockAccounts(trx);
     const managers = accounts.filter((a) => a.permissions.includes('accounts:write')).map((a) => a.username);
-    if (managers.length === 1 && managers[0] === username && !permissions.includes('accounts:write')) throw lastManager(username);
-    keepsFullAdministrator(accounts.map((a) => (a.username === username ? { ...a, permissions } : a)), username);
+    if (managers.length === 1 && managers[0] === username && !permissions.includes('accounts:write'))
+      throw lastManager(username);
+    keepsFullAdministrator(
+      accounts.map((a) => (a.username === username ? { ...a, permissions } : a)),
+      username,
+    );
     return updatePermissions(trx, username, permissions, clock.now());
   });
 }
@@ -93,7 +117,10 @@ export async function removeAccount(db: Db, username: string): Promise<boolean> 
     const accounts = await lockAccounts(trx);
     const managers = accounts.filter((a) => a.permissions.includes('accounts:write')).map((a) => a.username);
     if (managers.length === 1 && managers[0] === username) throw lastManager(username);
-    keepsFullAdministrator(accounts.filter((a) => a.username !== username), username);
+    keepsFullAdministrator(
+      accounts.filter((a) => a.username !== username),
+      username,
+    );
     return deleteAccountAndSessions(trx, username);
   });
 }
@@ -104,13 +131,21 @@ export async function removeAccount(db: Db, username: string): Promise<boolean> 
  */
 function keepsFullAdministrator(after: readonly { permissions: readonly string[] }[], username: string): void {
   if (after.some((a) => PERMISSIONS.every((p) => a.permissions.includes(p)))) return;
-  throw new AppError('conflict', `After this change no account would hold every permission; give another account all of them first (${username})`, {
-    details: { reason: 'last_full_administrator', username },
-  });
+  throw new AppError(
+    'conflict',
+    `After this change no account would hold every permission; give another account all of them first (${username})`,
+    {
+      details: { reason: 'last_full_administrator', username },
+    },
+  );
 }
 
 function lastManager(username: string): AppError {
-  return new AppError('conflict', `${username} is the last account that can manage accounts; give another account accounts:write first`, { details: { reason: 'last_account_manager', username } });
+  return new AppError(
+    'conflict',
+    `${username} is the last account that can manage accounts; give another account accounts:write first`,
+    { details: { reason: 'last_account_manager', username } },
+  );
 }
 
 /** Whether `password` is the account's password (an argon2 check; no throttling here). */
@@ -148,7 +183,10 @@ export async function authenticate(db: Db, _clock: Clock, username: string, pass
 
 export function loginThrottled(waitMs: number, now: Date): AppError {
   const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-  return new AppError('login_locked', `Too many failed logins from this address; retry in ${seconds} s`, { details: { locked_until: new Date(now.getTime() + seconds * 1000).toISOString(), retry_after_seconds: seconds }, headers: { 'Retry-After': String(seconds) } });
+  return new AppError('login_locked', `Too many failed logins from this address; retry in ${seconds} s`, {
+    details: { locked_until: new Date(now.getTime() + seconds * 1000).toISOString(), retry_after_seconds: seconds },
+    headers: { 'Retry-After': String(seconds) },
+  });
 }
 
 // argon2id hash of a random string: verifying against it costs what a real verification costs.
@@ -161,11 +199,19 @@ const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$j92BOW0n/j7DyEvySrVmQA$XGx7om
 export async function bootstrapAdmin(
   db: Db,
   clock: Clock,
-  options: { given: string | undefined; dataDir: string; announce: (text: string) => void; warn?: (message: string) => void },
+  options: {
+    given: string | undefined;
+    dataDir: string;
+    announce: (text: string) => void;
+    warn?: (message: string) => void;
+  },
 ): Promise<void> {
   if ((await countAccounts(db)) > 0) {
     // Said at every start: a changed variable does not change an existing account.
-    if (options.given) options.warn?.('PHOTOCHANGER_BOOTSTRAP_ADMIN is ignored: administrators already exist (change passwords with npm run admin -- users reset-password <name>)');
+    if (options.given)
+      options.warn?.(
+        'PHOTOCHANGER_BOOTSTRAP_ADMIN is ignored: administrators already exist (change passwords with npm run admin -- users reset-password <name>)',
+      );
     return;
   }
   const [username, password] = options.given
@@ -194,6 +240,16 @@ export async function bootstrapAdmin(
 }
 
 /** Appends an audit entry: who changed which fields of what (never the values). */
-export async function audit(db: Db, clock: Clock, entry: { actor: string; action: string; target?: string; fields?: string[] }): Promise<void> {
-  await insertAuditEntry(db, { at: clock.now(), actor: entry.actor, action: entry.action, target: entry.target ?? null, fields: entry.fields ?? [] });
+export async function audit(
+  db: Db,
+  clock: Clock,
+  entry: { actor: string; action: string; target?: string; fields?: string[] },
+): Promise<void> {
+  await insertAuditEntry(db, {
+    at: clock.now(),
+    actor: entry.actor,
+    action: entry.action,
+    target: entry.target ?? null,
+    fields: entry.fields ?? [],
+  });
 }

@@ -23,7 +23,9 @@ export function requirePermission(auth: Authenticator, permission: Permission | 
     if (!Authenticator.csrfOk(request, caller)) throw new AppError('csrf_failed');
     const principal: Principal = caller.principal;
     if (permission !== null && !principal.permissions.includes(permission)) {
-      throw new AppError('forbidden', `This account lacks the ${permission} permission`, { details: { required: permission } });
+      throw new AppError('forbidden', `This account lacks the ${permission} permission`, {
+        details: { required: permission },
+      });
     }
     request.principal = principal;
   };

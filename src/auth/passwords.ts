@@ -32,7 +32,11 @@ export const MAX_WAITING_PASSWORD_CHECKS = 32;
  */
 export function verifyPassword(passwordHash: string, password: string, signal?: AbortSignal): Promise<boolean> {
   if (argon2Slots.pendingCount >= MAX_WAITING_PASSWORD_CHECKS) {
-    return Promise.reject(new AppError('too_many_attempts', 'Too many password checks are waiting; retry in a moment', { headers: { 'Retry-After': '1' } }));
+    return Promise.reject(
+      new AppError('too_many_attempts', 'Too many password checks are waiting; retry in a moment', {
+        headers: { 'Retry-After': '1' },
+      }),
+    );
   }
   return argon2Slots(() => {
     if (signal?.aborted) return Promise.reject(new PasswordCheckDropped());

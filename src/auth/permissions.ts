@@ -1,5 +1,12 @@
 /** Administrator permissions (docs/api.md, Admin API). */
-export const PERMISSIONS = ['slots:read', 'slots:write', 'stats:read', 'settings:read', 'settings:write', 'accounts:write'] as const;
+export const PERMISSIONS = [
+  'slots:read',
+  'slots:write',
+  'stats:read',
+  'settings:read',
+  'settings:write',
+  'accounts:write',
+] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
 /** Who made an authenticated request. */

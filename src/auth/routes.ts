@@ -8,22 +8,48 @@ import type { TokenService } from './tokens.js';
 import { errorResponses } from '../errors.js';
 import { AppError } from '../errors.js';
 import { notifyAccountUnlocked } from './statements.js';
-import { type AccountSummary, audit, authenticate, createAccount, credentialErrors, findAccount, listAccounts, loginThrottled, passwordMatches, removeAccount, resetPassword, setPermissions, USERNAME_PATTERN } from './accounts.js';
+import {
+  type AccountSummary,
+  audit,
+  authenticate,
+  createAccount,
+  credentialErrors,
+  findAccount,
+  listAccounts,
+  loginThrottled,
+  passwordMatches,
+  removeAccount,
+  resetPassword,
+  setPermissions,
+  USERNAME_PATTERN,
+} from './accounts.js';
 import { clientKey } from './attempts.js';
 import { Authenticator, bearerToken, sessionToken, setSessionCookie } from './sessions.js';
 import { BEARER_SECURITY, requirePermission } from './guard.js';
 import { PERMISSIONS } from './permissions.js';
 
 const PrincipalSchema = Type.Object({ username: Type.String(), permissions: Type.Array(LiteralUnion(PERMISSIONS)) });
-const PermissionList = Type.Array(LiteralUnion(PERMISSIONS), { uniqueItems: true, maxItems: PERMISSIONS.length, description: `Any of ${PERMISSIONS.join(', ')}. accounts:write manages accounts (this API).` });
-const AccountSchema = Type.Object({ username: Type.String(), permissions: Type.Array(Type.String()), created_at: Type.String() });
-const UsernameParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 64, pattern: USERNAME_PATTERN }) });
+const PermissionList = Type.Array(LiteralUnion(PERMISSIONS), {
+  uniqueItems: true,
+  maxItems: PERMISSIONS.length,
+  description: `Any of ${PERMISSIONS.join(', ')}. accounts:write manages accounts (this API).`,
+});
+const AccountSchema = Type.Object({
+  username: Type.String(),
+  permissions: Type.Array(Type.String()),
+  created_at: Type.String(),
+});
+const UsernameParams = Type.Object({
+  username: Type.String({ minLength: 1, maxLength: 64, pattern: USERNAME_PATTERN }),
+});
 /** Sent to the caller after a password change: the new credentials of its session or token. */
 const Credentials = Type.Object({
   access_token: Type.String(),
   token_type: Type.Literal('bearer'),
   expires_in_sec: Type.Integer(),
-  csrf_token: Type.Optional(Type.String({ description: 'The new session\'s CSRF token (the web UI keeps its session across the change)' })),
+  csrf_token: Type.Optional(
+    Type.String({ description: "The new session's CSRF token (the web UI keeps its session across the change)" }),
+  ),
   user: PrincipalSchema,
 });
 
@@ -56,16 +82,25 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AuthRouteDeps }> = as
           {
             username: Type.String({ minLength: 1, maxLength: 64, pattern: '^[^\\u0000-\\u001f]+$' }),
             password: Type.String({ minLength: 1, maxLength: 1024 }),
-            remember: Type.Optional(Type.Boolean({ description: 'Keep the web UI session for 30 days of disuse instead of 12 hours (and across browser restarts)' })),
+            remember: Type.Optional(
+              Type.Boolean({
+                description:
+                  'Keep the web UI session for 30 days of disuse instead of 12 hours (and across browser restarts)',
+              }),
+            ),
           },
           { additionalProperties: false },
         ),
         response: {
           200: Type.Object({
-            access_token: Type.String({ description: 'For API clients (Authorization: Bearer); the web UI uses the session cookie set alongside' }),
+            access_token: Type.String({
+              description: 'For API clients (Authorization: Bearer); the web UI uses the session cookie set alongside',
+            }),
             token_type: Type.Literal('bearer'),
             expires_in_sec: Type.Integer(),
-            csrf_token: Type.String({ description: 'Send as X-CSRF-Token with every write made with the session cookie' }),
+            csrf_token: Type.String({
+              description: 'Send as X-CSRF-Token with every write made with the session cookie',
+            }),
             user: PrincipalSchema,
           }),
           ...errorResponses(400, 401, 429),
@@ -82,7 +117,11 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AuthRouteDeps }> = as
       const principal = await authenticate(deps.db, deps.clock, username, password);
       deps.loginGuard.succeed(client, username);
       const session = await deps.auth.createSession(principal.username, remember === true);
-      setSessionCookie(request, reply, session.token, { remember: remember === true, expiresAt: session.expiresAt, now: deps.clock.now() });
+      setSessionCookie(request, reply, session.token, {
+        remember: remember === true,
+        expiresAt: session.expiresAt,
+        now: deps.clock.now(),
+      });
       request.log.info({ username, remember: remember === true }, 'administrator logged in');
       return { ...deps.tokens.sign(principal, session.id), csrf_token: session.csrfToken, user: principal };
     },
@@ -92,7 +131,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AuthRouteDeps }> = as
     '/api/logout',
     {
       schema: {
-        summary: 'Log out: the session of the cookie, or of the bearer token, ends at once (the cookie and the access token of that login stop working)',
+        summary:
+          'Log out: the session of the cookie, or of the bearer token, ends at once (the cookie and the access token of that login stop working)',
         tags: ['auth'],
         response: { 204: Type.Null() },
       },
@@ -122,7 +162,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AuthRouteDeps }> = as
         summary: 'The account of the caller (bearer token or session cookie); for a session, its CSRF token',
         tags: ['auth'],
         security: BEARER_SECURITY,
-        response: { 200: Type.Object({ ...PrincipalSchema.properties, csrf_token: Type.Optional(Type.String()) }), ...errorResponses(401) },
+        response: {
+          200: Type.Object({ ...PrincipalSchema.properties, csrf_token: Type.Optional(Type.String()) }),
+          ...errorResponses(401),
+        },
       },
     },
     async (request) => {
@@ -152,11 +195,14 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AuthRouteDeps }> = as
     {
       onRequest: requirePermission(deps.auth, 'settings:write'),
       schema: {
-        summary: "Lift the login throttling of an account (every address, every instance)",
+        summary: 'Lift the login throttling of an account (every address, every instance)',
         tags: ['auth'],
         security: BEARER_SECURITY,
         params: Type.Object({ username: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9._@-]+$' }) }),
-        response: { 200: Type.Object({ username: Type.String(), unlocked: Type.Boolean() }), ...errorResponses(401, 403, 404) },
+        response: {
+          200: Type.Object({ username: Type.String(), unlocked: Type.Boolean() }),
+          ...errorResponses(401, 403, 404),
+        },
       },
     },
     async (request) => {
@@ -164,7 +210,11 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AuthRouteDeps }> = as
       if (!(await findAccount(deps.db, username))) throw noAccount(username);
       const forgotten = deps.loginGuard.unlock(username);
       await notifyAccountUnlocked(deps.db, username);
-      await audit(deps.db, deps.clock, { actor: request.principal!.username, action: 'account.unlock', target: username });
+      await audit(deps.db, deps.clock, {
+        actor: request.principal!.username,
+        action: 'account.unlock',
+        target: username,
+      });
       return { username, unlocked: forgotten > 0 };
     },
   );
@@ -181,7 +231,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AuthRouteDeps }> = as
         tags: ['auth'],
         security: BEARER_SECURITY,
         body: Type.Object(
-          { current_password: Type.String({ minLength: 1, maxLength: 1024 }), new_password: Type.String({ minLength: 1, maxLength: 1024 }) },
+          {
+            current_password: Type.String({ minLength: 1, maxLength: 1024 }),
+            new_password: Type.String({ minLength: 1, maxLength: 1024 }),
+          },
           { additionalProperties: false },
         ),
         response: { 200: Credentials, ...errorResponses(400, 401, 403, 422, 429) },
@@ -195,19 +248,36 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AuthRouteDeps }> = as
       if (wait > 0) throw loginThrottled(wait, deps.clock.now());
       deps.loginGuard.fail(client, username);
       if (!(await passwordMatches(deps.db, username, request.body.current_password))) {
-        throw new AppError('invalid_settings', 'The current password is wrong', { details: { errors: [{ path: '/current_password', message: 'Wrong password' }] } });
+        throw new AppError('invalid_settings', 'The current password is wrong', {
+          details: { errors: [{ path: '/current_password', message: 'Wrong password' }] },
+        });
       }
       deps.loginGuard.succeed(client, username);
-      const problems = credentialErrors(undefined, request.body.new_password).map((e) => ({ ...e, path: '/new_password' }));
-      if (problems.length) throw new AppError('invalid_settings', problems.map((e) => e.message).join('; '), { details: { errors: problems } });
+      const problems = credentialErrors(undefined, request.body.new_password).map((e) => ({
+        ...e,
+        path: '/new_password',
+      }));
+      if (problems.length)
+        throw new AppError('invalid_settings', problems.map((e) => e.message).join('; '), {
+          details: { errors: problems },
+        });
       await resetPassword(deps.db, deps.clock, username, request.body.new_password);
       await audit(deps.db, deps.clock, { actor: username, action: 'account.password', target: username });
       request.log.info({ username }, 'administrator changed own password');
       // A new session either way: the web UI's cookie is renewed; an API client's new token is
       // bound to it like a login's, so a logout with that token ends it.
       const session = await deps.auth.createSession(username, caller.remember === true);
-      if (caller.via === 'session') setSessionCookie(request, reply, session.token, { remember: caller.remember === true, expiresAt: session.expiresAt, now: deps.clock.now() });
-      return { ...deps.tokens.sign(caller.principal, session.id), ...(caller.via === 'session' ? { csrf_token: session.csrfToken } : {}), user: caller.principal };
+      if (caller.via === 'session')
+        setSessionCookie(request, reply, session.token, {
+          remember: caller.remember === true,
+          expiresAt: session.expiresAt,
+          now: deps.clock.now(),
+        });
+      return {
+        ...deps.tokens.sign(caller.principal, session.id),
+        ...(caller.via === 'session' ? { csrf_token: session.csrfToken } : {}),
+        user: caller.principal,
+      };
     },
   );
 
@@ -221,7 +291,11 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AuthRouteDeps }> = as
         tags: ['auth'],
         security: BEARER_SECURITY,
         body: Type.Object(
-          { username: Type.String({ minLength: 1, maxLength: 64 }), password: Type.String({ minLength: 1, maxLength: 1024 }), permissions: PermissionList },
+          {
+            username: Type.String({ minLength: 1, maxLength: 64 }),
+            password: Type.String({ minLength: 1, maxLength: 1024 }),
+            permissions: PermissionList,
+          },
           { additionalProperties: false },
         ),
         response: { 201: AccountSchema, ...errorResponses(400, 401, 403, 409, 422) },
@@ -233,10 +307,18 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AuthRouteDeps }> = as
       try {
         await createAccount(deps.db, deps.clock, username, password, permissions);
       } catch (err) {
-        if ((err as { code?: string }).code === '23505') throw new AppError('conflict', `An administrator named ${username} already exists`, { details: { reason: 'account_exists', username } });
+        if ((err as { code?: string }).code === '23505')
+          throw new AppError('conflict', `An administrator named ${username} already exists`, {
+            details: { reason: 'account_exists', username },
+          });
         throw err;
       }
-      await audit(deps.db, deps.clock, { actor: request.principal!.username, action: 'account.create', target: username, fields: ['permissions'] });
+      await audit(deps.db, deps.clock, {
+        actor: request.principal!.username,
+        action: 'account.create',
+        target: username,
+        fields: ['permissions'],
+      });
       return reply.code(201).send(accountView((await findAccount(deps.db, username))!));
     },
   );
@@ -254,7 +336,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AuthRouteDeps }> = as
         security: BEARER_SECURITY,
         params: UsernameParams,
         body: Type.Object(
-          { permissions: Type.Optional(PermissionList), password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })) },
+          {
+            permissions: Type.Optional(PermissionList),
+            password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+          },
           { additionalProperties: false, minProperties: 1 },
         ),
         response: { 200: AccountSchema, ...errorResponses(400, 401, 403, 404, 409, 422) },
@@ -265,14 +350,20 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AuthRouteDeps }> = as
       const { permissions, password } = request.body;
       // Both are checked before either is changed.
       const problems = credentialErrors(undefined, password);
-      if (problems.length) throw new AppError('invalid_settings', problems.map((e) => e.message).join('; '), { details: { errors: problems } });
+      if (problems.length)
+        throw new AppError('invalid_settings', problems.map((e) => e.message).join('; '), {
+          details: { errors: problems },
+        });
       const fields: string[] = [];
       const before = await findAccount(deps.db, username);
       if (!before) throw noAccount(username);
       // Only an account holding all of another's permissions may change its password or permissions.
       outranks(request.principal!.permissions, before.permissions, username);
       if (permissions !== undefined) {
-        grantable(request.principal!.permissions, permissions.filter((p) => !before.permissions.includes(p)));
+        grantable(
+          request.principal!.permissions,
+          permissions.filter((p) => !before.permissions.includes(p)),
+        );
         if (!(await setPermissions(deps.db, deps.clock, username, permissions))) throw noAccount(username);
         fields.push('permissions');
       }
@@ -280,7 +371,12 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AuthRouteDeps }> = as
         if (!(await resetPassword(deps.db, deps.clock, username, password))) throw noAccount(username);
         fields.push('password');
       }
-      await audit(deps.db, deps.clock, { actor: request.principal!.username, action: 'account.update', target: username, fields });
+      await audit(deps.db, deps.clock, {
+        actor: request.principal!.username,
+        action: 'account.update',
+        target: username,
+        fields,
+      });
       const account = await findAccount(deps.db, username);
       if (!account) throw noAccount(username);
       return accountView(account);
@@ -293,7 +389,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AuthRouteDeps }> = as
       onRequest: requirePermission(deps.auth, 'accounts:write'),
       schema: {
         summary: 'Remove an administrator account (its sessions and tokens stop working at once)',
-        description: '403 forbidden (details.not_held) when the account holds a permission the caller does not hold; 409 conflict for your own account, the last account that can manage accounts, and when no account would hold every permission afterwards.',
+        description:
+          '403 forbidden (details.not_held) when the account holds a permission the caller does not hold; 409 conflict for your own account, the last account that can manage accounts, and when no account would hold every permission afterwards.',
         tags: ['auth'],
         security: BEARER_SECURITY,
         params: UsernameParams,
@@ -302,12 +399,19 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AuthRouteDeps }> = as
     },
     async (request, reply) => {
       const { username } = request.params;
-      if (username === request.principal!.username) throw new AppError('conflict', 'You cannot remove your own account', { details: { reason: 'own_account', username } });
+      if (username === request.principal!.username)
+        throw new AppError('conflict', 'You cannot remove your own account', {
+          details: { reason: 'own_account', username },
+        });
       const target = await findAccount(deps.db, username);
       if (!target) throw noAccount(username);
       outranks(request.principal!.permissions, target.permissions, username);
       if (!(await removeAccount(deps.db, username))) throw noAccount(username);
-      await audit(deps.db, deps.clock, { actor: request.principal!.username, action: 'account.remove', target: username });
+      await audit(deps.db, deps.clock, {
+        actor: request.principal!.username,
+        action: 'account.remove',
+        target: username,
+      });
       return reply.code(204).send(null);
     },
   );
@@ -321,7 +425,9 @@ function accountView(a: AccountSummary) {
 function grantable(held: readonly string[], granted: readonly string[]): void {
   const notHeld = granted.filter((p) => !held.includes(p));
   if (notHeld.length > 0) {
-    throw new AppError('forbidden', `You cannot grant a permission you do not hold: ${notHeld.join(', ')}`, { details: { not_held: notHeld } });
+    throw new AppError('forbidden', `You cannot grant a permission you do not hold: ${notHeld.join(', ')}`, {
+      details: { not_held: notHeld },
+    });
   }
 }
 
@@ -333,7 +439,9 @@ function grantable(held: readonly string[], granted: readonly string[]): void {
 function outranks(held: readonly string[], target: readonly string[], username: string): void {
   const notHeld = target.filter((p) => !held.includes(p));
   if (notHeld.length > 0) {
-    throw new AppError('forbidden', `${username} holds permissions you do not hold: ${notHeld.join(', ')}`, { details: { not_held: notHeld, username } });
+    throw new AppError('forbidden', `${username} holds permissions you do not hold: ${notHeld.join(', ')}`, {
+      details: { not_held: notHeld, username },
+    });
   }
 }
 

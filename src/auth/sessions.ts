@@ -14,7 +14,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
 import { PERMISSIONS, type Permission, type Principal } from './permissions.js';
-import { deleteSession, endAllCredentials, findLiveSession, insertSessionDroppingExpired, permissionsForToken, slideSession } from './statements.js';
+import {
+  deleteSession,
+  endAllCredentials,
+  findLiveSession,
+  insertSessionDroppingExpired,
+  permissionsForToken,
+  slideSession,
+} from './statements.js';
 import type { TokenService } from './tokens.js';
 
 export const SESSION_COOKIE = 'pc_session';
@@ -35,21 +42,29 @@ export interface Caller {
 }
 
 export class Authenticator {
-  constructor(
-    private readonly deps: { db: Db; clock: Clock; tokens: TokenService },
-  ) {}
+  constructor(private readonly deps: { db: Db; clock: Clock; tokens: TokenService }) {}
 
   get tokens(): TokenService {
     return this.deps.tokens;
   }
 
   /** A new session for a logged-in account: the cookie's token, its row id (for the bearer token of the same login) and the CSRF token. */
-  async createSession(username: string, remember: boolean): Promise<{ token: string; id: string; csrfToken: string; expiresAt: Date }> {
+  async createSession(
+    username: string,
+    remember: boolean,
+  ): Promise<{ token: string; id: string; csrfToken: string; expiresAt: Date }> {
     const token = randomBytes(32).toString('base64url');
     const csrfToken = randomBytes(24).toString('base64url');
     const now = this.deps.clock.now();
     const expiresAt = new Date(now.getTime() + (remember ? SESSION_REMEMBER_MS : SESSION_IDLE_MS));
-    await insertSessionDroppingExpired(this.deps.db, { id: hashOf(token), username, csrfToken, remember, now, expiresAt });
+    await insertSessionDroppingExpired(this.deps.db, {
+      id: hashOf(token),
+      username,
+      csrfToken,
+      remember,
+      now,
+      expiresAt,
+    });
     return { token, id: hashOf(token), csrfToken, expiresAt };
   }
 
@@ -77,9 +92,17 @@ export class Authenticator {
       // token was issued; and a token never grants more than the account holds now (a token signed
       // while its account was being demoted, in the same millisecond, keeps no lost permission).
       // A token of a login ends with that login's session (logout; an expired session).
-      const held = await permissionsForToken(this.deps.db, { username: claims.sub, issuedAt: new Date(claims.issuedAtMs), sessionId: claims.sessionId, now: this.deps.clock.now() });
+      const held = await permissionsForToken(this.deps.db, {
+        username: claims.sub,
+        issuedAt: new Date(claims.issuedAtMs),
+        sessionId: claims.sessionId,
+        now: this.deps.clock.now(),
+      });
       if (!held) return undefined;
-      return { principal: { username: claims.sub, permissions: claims.perms.filter((p) => held.includes(p)) }, via: 'bearer' };
+      return {
+        principal: { username: claims.sub, permissions: claims.perms.filter((p) => held.includes(p)) },
+        via: 'bearer',
+      };
     }
     const token = sessionToken(request);
     if (!token) return undefined;
@@ -91,7 +114,12 @@ export class Authenticator {
       await slideSession(this.deps.db, hashOf(token), now, expiresAt);
     }
     const permissions = s.permissions.filter((p): p is Permission => (PERMISSIONS as readonly string[]).includes(p));
-    return { principal: { username: s.username, permissions }, via: 'session', csrfToken: s.csrf_token, remember: s.remember };
+    return {
+      principal: { username: s.username, permissions },
+      via: 'session',
+      csrfToken: s.csrf_token,
+      remember: s.remember,
+    };
   }
 
   /** Whether a cookie-authenticated request that changes something carries the session's CSRF token. */
@@ -115,7 +143,12 @@ export function sessionToken(request: FastifyRequest): string | undefined {
 }
 
 /** Sets (or, with `token` undefined, clears) the session cookie. */
-export function setSessionCookie(request: FastifyRequest, reply: FastifyReply, token: string | undefined, options: { remember?: boolean; expiresAt?: Date; now?: Date } = {}): void {
+export function setSessionCookie(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  token: string | undefined,
+  options: { remember?: boolean; expiresAt?: Date; now?: Date } = {},
+): void {
   const secure = request.protocol === 'https';
   const cookie = stringifySetCookie(SESSION_COOKIE, token ?? '', {
     httpOnly: true,

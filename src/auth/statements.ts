@@ -15,24 +15,48 @@ export interface AccountRow {
 }
 
 export async function countAccountRows(db: Db): Promise<number> {
-  const row = await db.selectFrom('admin_account').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('admin_account')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
 /** A new account; its credentials count as changed now (a token of an earlier account of the same name is not its). */
-export async function insertAccount(db: Db, row: { username: string; passwordHash: string; permissions: string[]; now: Date }): Promise<void> {
+export async function insertAccount(
+  db: Db,
+  row: { username: string; passwordHash: string; permissions: string[]; now: Date },
+): Promise<void> {
   await db
     .insertInto('admin_account')
-    .values({ username: row.username, password_hash: row.passwordHash, permissions: row.permissions, created_at: row.now, updated_at: row.now, credentials_changed_at: row.now })
+    .values({
+      username: row.username,
+      password_hash: row.passwordHash,
+      permissions: row.permissions,
+      created_at: row.now,
+      updated_at: row.now,
+      credentials_changed_at: row.now,
+    })
     .execute();
 }
 
 /** A new password hash; every session of the account ends. False: no such account. */
-export async function replacePasswordEndingSessions(db: Db, username: string, passwordHash: string, now: Date): Promise<boolean> {
+export async function replacePasswordEndingSessions(
+  db: Db,
+  username: string,
+  passwordHash: string,
+  now: Date,
+): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
     const result = await trx
       .updateTable('admin_account')
-      .set({ password_hash: passwordHash, failed_logins: 0, locked_until: null, updated_at: now, credentials_changed_at: now })
+      .set({
+        password_hash: passwordHash,
+        failed_logins: 0,
+        locked_until: null,
+        updated_at: now,
+        credentials_changed_at: now,
+      })
       .where('username', '=', username)
       .executeTakeFirst();
     await trx.deleteFrom('admin_session').where('username', '=', username).execute();
@@ -46,7 +70,11 @@ export async function lockAccounts(trx: Db): Promise<{ username: string; permiss
 }
 
 export async function updatePermissions(trx: Db, username: string, permissions: string[], now: Date): Promise<boolean> {
-  const result = await trx.updateTable('admin_account').set({ permissions, updated_at: now, credentials_changed_at: now }).where('username', '=', username).executeTakeFirst();
+  const result = await trx
+    .updateTable('admin_account')
+    .set({ permissions, updated_at: now, credentials_changed_at: now })
+    .where('username', '=', username)
+    .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 }
 
@@ -57,19 +85,37 @@ export async function deleteAccountAndSessions(trx: Db, username: string): Promi
   return Number(result.numDeletedRows) > 0;
 }
 
-export async function readPasswordHash(db: Db, username: string): Promise<{ username: string; password_hash: string; permissions: string[] } | undefined> {
-  return db.selectFrom('admin_account').select(['username', 'password_hash', 'permissions']).where('username', '=', username).executeTakeFirst();
+export async function readPasswordHash(
+  db: Db,
+  username: string,
+): Promise<{ username: string; password_hash: string; permissions: string[] } | undefined> {
+  return db
+    .selectFrom('admin_account')
+    .select(['username', 'password_hash', 'permissions'])
+    .where('username', '=', username)
+    .executeTakeFirst();
 }
 
 export async function listAccountRows(db: Db): Promise<AccountRow[]> {
-  return db.selectFrom('admin_account').select(['username', 'permissions', 'locked_until', 'created_at']).orderBy('username').execute();
+  return db
+    .selectFrom('admin_account')
+    .select(['username', 'permissions', 'locked_until', 'created_at'])
+    .orderBy('username')
+    .execute();
 }
 
 export async function findAccountRow(db: Db, username: string): Promise<AccountRow | undefined> {
-  return db.selectFrom('admin_account').select(['username', 'permissions', 'locked_until', 'created_at']).where('username', '=', username).executeTakeFirst();
+  return db
+    .selectFrom('admin_account')
+    .select(['username', 'permissions', 'locked_until', 'created_at'])
+    .where('username', '=', username)
+    .executeTakeFirst();
 }
 
-export async function insertAuditEntry(db: Db, entry: { at: Date; actor: string; action: string; target: string | null; fields: string[] }): Promise<void> {
+export async function insertAuditEntry(
+  db: Db,
+  entry: { at: Date; actor: string; action: string; target: string | null; fields: string[] },
+): Promise<void> {
   await db.insertInto('audit_log').values(entry).execute();
 }
 
@@ -81,11 +127,22 @@ export async function notifyAccountUnlocked(db: Db, username: string): Promise<v
 // Sessions (src/auth/sessions.ts)
 
 /** Expired sessions go at each login, so the table holds only live ones (logins are throttled). */
-export async function insertSessionDroppingExpired(db: Db, row: { id: string; username: string; csrfToken: string; remember: boolean; now: Date; expiresAt: Date }): Promise<void> {
+export async function insertSessionDroppingExpired(
+  db: Db,
+  row: { id: string; username: string; csrfToken: string; remember: boolean; now: Date; expiresAt: Date },
+): Promise<void> {
   await db.deleteFrom('admin_session').where('expires_at', '<', row.now).execute();
   await db
     .insertInto('admin_session')
-    .values({ id: row.id, username: row.username, csrf_token: row.csrfToken, remember: row.remember, created_at: row.now, last_seen_at: row.now, expires_at: row.expiresAt })
+    .values({
+      id: row.id,
+      username: row.username,
+      csrf_token: row.csrfToken,
+      remember: row.remember,
+      created_at: row.now,
+      last_seen_at: row.now,
+      expires_at: row.expiresAt,
+    })
     .execute();
 }
 
@@ -103,7 +160,10 @@ export async function endAllCredentials(db: Db, username: string, now: Date): Pr
  * The permissions of a bearer token's account, if the token still stands: the account exists and
  * has not changed its credentials since `issuedAt`; with `sessionId`, its login's session is live.
  */
-export async function permissionsForToken(db: Db, claims: { username: string; issuedAt: Date; sessionId: string | undefined; now: Date }): Promise<string[] | undefined> {
+export async function permissionsForToken(
+  db: Db,
+  claims: { username: string; issuedAt: Date; sessionId: string | undefined; now: Date },
+): Promise<string[] | undefined> {
   const row = claims.sessionId
     ? await sql<{ permissions: string[] }>`
         SELECT a.permissions FROM admin_account a JOIN admin_session s ON s.username = a.username
@@ -116,8 +176,20 @@ export async function permissionsForToken(db: Db, claims: { username: string; is
 }
 
 /** A live session with its account's permissions now. */
-export async function findLiveSession(db: Db, id: string, now: Date): Promise<{ username: string; permissions: string[]; csrf_token: string; remember: boolean; last_seen_at: Date } | undefined> {
-  const found = await sql<{ username: string; permissions: string[]; csrf_token: string; remember: boolean; last_seen_at: Date }>`
+export async function findLiveSession(
+  db: Db,
+  id: string,
+  now: Date,
+): Promise<
+  { username: string; permissions: string[]; csrf_token: string; remember: boolean; last_seen_at: Date } | undefined
+> {
+  const found = await sql<{
+    username: string;
+    permissions: string[];
+    csrf_token: string;
+    remember: boolean;
+    last_seen_at: Date;
+  }>`
     SELECT s.username, a.permissions, s.csrf_token, s.remember, s.last_seen_at
       FROM admin_session s JOIN admin_account a ON a.username = s.username
      WHERE s.id = ${id} AND s.expires_at > ${now}`.execute(db);
@@ -125,5 +197,9 @@ export async function findLiveSession(db: Db, id: string, now: Date): Promise<{ 
 }
 
 export async function slideSession(db: Db, id: string, now: Date, expiresAt: Date): Promise<void> {
-  await db.updateTable('admin_session').set({ last_seen_at: now, expires_at: expiresAt }).where('id', '=', id).execute();
+  await db
+    .updateTable('admin_session')
+    .set({ last_seen_at: now, expires_at: expiresAt })
+    .where('id', '=', id)
+    .execute();
 }

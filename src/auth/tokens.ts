@@ -37,21 +37,38 @@ export class TokenService {
   }
 
   /** A token for this principal; with `sessionId`, it stops working when that session ends. */
-  sign(principal: Principal, sessionId?: string): { access_token: string; token_type: 'bearer'; expires_in_sec: number } {
+  sign(
+    principal: Principal,
+    sessionId?: string,
+  ): { access_token: string; token_type: 'bearer'; expires_in_sec: number } {
     const now = this.clock.now().getTime();
     const iat = Math.floor(now / 1000);
-    const claims: Claims = { sub: principal.username, perms: [...principal.permissions], iat, exp: iat + this.ttlSeconds, iat_ms: now, ...(sessionId ? { sid: sessionId } : {}) };
+    const claims: Claims = {
+      sub: principal.username,
+      perms: [...principal.permissions],
+      iat,
+      exp: iat + this.ttlSeconds,
+      iat_ms: now,
+      ...(sessionId ? { sid: sessionId } : {}),
+    };
     const token = this.signer(claims);
     return { access_token: token, token_type: 'bearer', expires_in_sec: this.ttlSeconds };
   }
 
   /** The claims of a valid unexpired token (permissions filtered to known ones), or undefined. */
-  verifyClaims(token: string): { sub: string; perms: Permission[]; issuedAtMs: number; sessionId: string | undefined } | undefined {
+  verifyClaims(
+    token: string,
+  ): { sub: string; perms: Permission[]; issuedAtMs: number; sessionId: string | undefined } | undefined {
     const principal = this.verify(token);
     if (!principal) return undefined;
     const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Partial<Claims>;
     const issuedAtMs = typeof claims.iat_ms === 'number' ? claims.iat_ms : (claims.iat ?? 0) * 1000;
-    return { sub: principal.username, perms: principal.permissions, issuedAtMs, sessionId: typeof claims.sid === 'string' ? claims.sid : undefined };
+    return {
+      sub: principal.username,
+      perms: principal.permissions,
+      issuedAtMs,
+      sessionId: typeof claims.sid === 'string' ? claims.sid : undefined,
+    };
   }
 
   /** The principal of a valid unexpired token, or undefined (never throws). */
@@ -77,7 +94,12 @@ export class TokenService {
  * A secret from the environment, or (on a local install where it is unset) one generated once and
  * kept in DATA_DIR/<fileName> with mode 0600, so tokens and encrypted keys survive a restart.
  */
-export async function loadOrCreateSecret(configured: string | undefined, dataDir: string, fileName: string, generate: () => string = () => randomBytes(32).toString('hex')): Promise<string> {
+export async function loadOrCreateSecret(
+  configured: string | undefined,
+  dataDir: string,
+  fileName: string,
+  generate: () => string = () => randomBytes(32).toString('hex'),
+): Promise<string> {
   if (configured !== undefined) return configured;
   const file = path.join(dataDir, fileName);
   try {

@@ -25,9 +25,19 @@ const USAGE = `Usage:
   npm run admin -- users unlock <username>`;
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { password: { type: 'string' }, permissions: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { password: { type: 'string' }, permissions: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
   const [group, command, username] = positionals;
-  if (values.help || group !== 'users' || !command || !['list', 'add', 'reset-password', 'unlock'].includes(command) || (command !== 'list' && !username)) {
+  if (
+    values.help ||
+    group !== 'users' ||
+    !command ||
+    !['list', 'add', 'reset-password', 'unlock'].includes(command) ||
+    (command !== 'list' && !username)
+  ) {
     console.error(USAGE);
     return values.help ? 0 : 2;
   }
@@ -86,7 +96,13 @@ async function announceUnlock(db: Db, username: string): Promise<void> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (err: unknown) => {
-    console.error(err instanceof ConfigError ? err.message : err instanceof EmbeddedDatabaseError ? `${err.message}\n${err.hint}` : err);
+    console.error(
+      err instanceof ConfigError
+        ? err.message
+        : err instanceof EmbeddedDatabaseError
+          ? `${err.message}\n${err.hint}`
+          : err,
+    );
     process.exit(1);
   },
 );

@@ -16,7 +16,12 @@ export async function openCliDatabase(config: Config, log: Logger): Promise<{ db
   let url = config.databaseUrl;
   if (!url) url = await runningServerDatabase(config.dataDir);
   if (!url) {
-    embedded = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pgdata'), database: 'photochanger', log, existingOnly: true });
+    embedded = await startEmbeddedPostgres({
+      dataDir: path.join(config.dataDir, 'pgdata'),
+      database: 'photochanger',
+      log,
+      existingOnly: true,
+    });
     url = embedded.url;
   }
   const database = connectDatabase(url, { statementTimeoutMs: config.queueStatementTimeoutMs, log });

@@ -35,7 +35,14 @@ class UsageError extends Error {}
 export async function runExport(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { out: { type: 'string' }, slot: { type: 'string', multiple: true }, since: { type: 'string' }, until: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      out: { type: 'string' },
+      slot: { type: 'string', multiple: true },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      force: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (values.help || !values.out) {
     console.error(USAGE);
@@ -46,7 +53,8 @@ export async function runExport(argv: string[], env: NodeJS.ProcessEnv = process
   try {
     from = parseDate(values.since, 'since');
     to = parseDate(values.until, 'until');
-    for (const slot of values.slot ?? []) if (!isSlotId(slot)) throw new UsageError(`--slot must look like slot-003, not ${slot}`);
+    for (const slot of values.slot ?? [])
+      if (!isSlotId(slot)) throw new UsageError(`--slot must look like slot-003, not ${slot}`);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     console.error(`${err.message}\n${USAGE}`);

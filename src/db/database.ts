@@ -22,7 +22,10 @@ export interface DatabaseHandle {
  * acquiring a connection is bounded too, so a database outage surfaces as an error within
  * PHOTOCHANGER_QUEUE_STATEMENT_TIMEOUT_MS (mapped to 503 queue_unavailable), not as a hang.
  */
-export function connectDatabase(url: string, options: { statementTimeoutMs: number; log: Logger; max?: number }): DatabaseHandle {
+export function connectDatabase(
+  url: string,
+  options: { statementTimeoutMs: number; log: Logger; max?: number },
+): DatabaseHandle {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max ?? 20,
@@ -38,7 +41,9 @@ export function connectDatabase(url: string, options: { statementTimeoutMs: numb
   pool.on('error', (err) => options.log.warn({ err: { message: err.message } }, 'idle database connection lost'));
   // A checked-out client whose server goes away between two statements emits 'error' itself;
   // unhandled, that would crash the process. The statement in progress (if any) still fails.
-  pool.on('connect', (client) => client.on('error', (err) => options.log.warn({ err: { message: err.message } }, 'database connection lost')));
+  pool.on('connect', (client) =>
+    client.on('error', (err) => options.log.warn({ err: { message: err.message } }, 'database connection lost')),
+  );
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, pool, url, close: () => db.destroy() };
 }
@@ -66,12 +71,11 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   if (typeof code === 'string') {
     if (code === '57014') return true; // statement_timeout (query_canceled)
     if (UNAVAILABLE_SQLSTATE_PREFIXES.some((p) => code.startsWith(p)) && code.length === 5) return true;
-    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
+    if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(code))
+      return true;
   }
   const m = err.message;
-  return (
-    /Connection terminated|timeout exceeded when trying to connect|Query read timeout|connection timeout|Client has encountered a connection error|Connection ended unexpectedly|the database system is (starting up|shutting down)|Client was closed|Cannot use a pool after calling end/i.test(
-      m,
-    )
+  return /Connection terminated|timeout exceeded when trying to connect|Query read timeout|connection timeout|Client has encountered a connection error|Connection ended unexpectedly|the database system is (starting up|shutting down)|Client was closed|Cannot use a pool after calling end/i.test(
+    m,
   );
 }

@@ -59,7 +59,10 @@ const START_TIMEOUT_MS = 180_000;
 const ownerFile = (dataDir: string) => `${dataDir}.owner`;
 
 async function exists(file: string): Promise<boolean> {
-  return fs.access(file).then(() => true, () => false);
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** A cluster initdb finished (PostgreSQL writes PG_VERSION into it). */
@@ -73,7 +76,9 @@ export async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -121,7 +126,20 @@ function lookupUser(name: string): DbUser | undefined {
 function ensureDbUser(log: Logger): DbUser {
   const existing = lookupUser(DB_USER);
   if (existing) return existing;
-  const made = spawnSync('useradd', ['--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', DB_USER], { encoding: 'utf8' });
+  const made = spawnSync(
+    'useradd',
+    [
+      '--system',
+      '--user-group',
+      '--no-create-home',
+      '--home-dir',
+      '/nonexistent',
+      '--shell',
+      '/usr/sbin/nologin',
+      DB_USER,
+    ],
+    { encoding: 'utf8' },
+  );
   const created = lookupUser(DB_USER);
   if (!created) {
     throw new EmbeddedDatabaseError(
@@ -144,7 +162,8 @@ function blockingAncestor(user: DbUser, target: string): string | undefined {
     if (!userCan(user, '-x', dir)) {
       // Report the outermost folder that blocks (e.g. /root, not /root/clone).
       let outer = dir;
-      for (let up = path.dirname(dir); up !== path.dirname(up) && !userCan(user, '-x', up); up = path.dirname(up)) outer = up;
+      for (let up = path.dirname(dir); up !== path.dirname(up) && !userCan(user, '-x', up); up = path.dirname(up))
+        outer = up;
       return outer;
     }
     if (dir === path.dirname(dir)) return undefined;
@@ -200,7 +219,10 @@ async function systemCopyOfBinaries(b: Binaries, log: Logger): Promise<Binaries>
   await fs.writeFile(path.join(staging, '.complete'), `${b.version}\n`);
   try {
     await fs.rename(staging, target);
-    log.info({ from: b.nativeDir, to: target }, 'copied the PostgreSQL programs to a system path the database user can reach');
+    log.info(
+      { from: b.nativeDir, to: target },
+      'copied the PostgreSQL programs to a system path the database user can reach',
+    );
   } catch (err) {
     await fs.rm(staging, { recursive: true, force: true });
     if (!(await exists(marker))) throw err;
@@ -265,7 +287,10 @@ async function prepareDataDir(p: Placement): Promise<void> {
     await fs.mkdir(p.dataDir, { recursive: true, mode: 0o700 });
     // Never through a symbolic link: root would hand whatever it points at to the database user.
     if ((await fs.lstat(p.dataDir)).isSymbolicLink()) {
-      throw new EmbeddedDatabaseError(`${p.dataDir} is a symbolic link: PhotoChanger running as root will not hand it to the '${p.user.name}' user.`, 'Make it a real folder, or run PhotoChanger as a regular user.');
+      throw new EmbeddedDatabaseError(
+        `${p.dataDir} is a symbolic link: PhotoChanger running as root will not hand it to the '${p.user.name}' user.`,
+        'Make it a real folder, or run PhotoChanger as a regular user.',
+      );
     }
     await fs.lchown(p.dataDir, p.user.uid, p.user.gid);
   }
@@ -311,17 +336,24 @@ async function stopStalePostmaster(dataDir: string, log: Logger): Promise<void> 
     }
   }
   const cwd = await fs.readlink(`/proc/${pid}/cwd`).catch(() => undefined);
-  const ours = cwd !== undefined && path.resolve(cwd) === (await fs.realpath(dataDir).catch(() => path.resolve(dataDir)));
+  const ours =
+    cwd !== undefined && path.resolve(cwd) === (await fs.realpath(dataDir).catch(() => path.resolve(dataDir)));
   if (!ours) {
     if (cwd === undefined) return; // another user's process we cannot inspect: PostgreSQL's own lock check decides
     return; // the pid was reused by an unrelated process: PostgreSQL sees the stale file and carries on
   }
-  log.warn({ pid, dataDir }, 'a PostgreSQL of this data directory is still running (the previous server was killed): stopping it');
+  log.warn(
+    { pid, dataDir },
+    'a PostgreSQL of this data directory is still running (the previous server was killed): stopping it',
+  );
   process.kill(pid, 'SIGINT');
   if (await waitForExit(pid, 15_000)) return;
   process.kill(pid, 'SIGQUIT');
   if (await waitForExit(pid, 5_000)) return;
-  throw new EmbeddedDatabaseError(`The PostgreSQL left running on ${dataDir} (pid ${pid}) does not stop.`, `Stop it (kill ${pid}) and start again.`);
+  throw new EmbeddedDatabaseError(
+    `The PostgreSQL left running on ${dataDir} (pid ${pid}) does not stop.`,
+    `Stop it (kill ${pid}) and start again.`,
+  );
 }
 
 /**
@@ -348,7 +380,10 @@ function startWatchdog(postmasterPid: number, dataDir: string, log: Logger): Chi
     for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(s, () => {});
   `;
   try {
-    const watchdog = spawn(process.execPath, ['-e', script, String(postmasterPid), dataDir], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    const watchdog = spawn(process.execPath, ['-e', script, String(postmasterPid), dataDir], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+      detached: true,
+    });
     watchdog.on('error', (err) => log.warn({ err: { message: err.message } }, 'the database watchdog could not start'));
     watchdog.unref();
     (watchdog.stdin as unknown as { unref?: () => void } | null)?.unref?.();
@@ -370,10 +405,20 @@ async function initCluster(p: Placement, password: string, log: Logger): Promise
       await fs.chown(dir, p.user.uid, p.user.gid);
       await fs.chown(pwfile, p.user.uid, p.user.gid);
     }
-    const args = [`--pgdata=${p.dataDir}`, '--auth=password', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C'];
+    const args = [
+      `--pgdata=${p.dataDir}`,
+      '--auth=password',
+      '--username=postgres',
+      `--pwfile=${pwfile}`,
+      '--encoding=UTF8',
+      '--locale=C',
+    ];
     const out = await run(bin(p.binaries, 'initdb'), args, p.user);
     if (out.code !== 0) {
-      throw new EmbeddedDatabaseError(`initdb failed (exit ${out.code}): ${tail(out.output)}`, 'Check that the data directory is empty and writable, and that the disk is not full.');
+      throw new EmbeddedDatabaseError(
+        `initdb failed (exit ${out.code}): ${tail(out.output)}`,
+        'Check that the data directory is empty and writable, and that the disk is not full.',
+      );
     }
     log.info({ dataDir: p.dataDir }, 'initialised the embedded PostgreSQL cluster');
   } finally {
@@ -391,13 +436,21 @@ function tail(text: string, lines = 8): string {
  * sets them) are passed on, so the database's now() is the server's.
  */
 function childEnv(): NodeJS.ProcessEnv {
-  const clock = Object.fromEntries(Object.entries(process.env).filter(([k]) => k === 'TZ' || k === 'LD_PRELOAD' || k.startsWith('FAKETIME') || k === 'DONT_FAKE_MONOTONIC'));
+  const clock = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => k === 'TZ' || k === 'LD_PRELOAD' || k.startsWith('FAKETIME') || k === 'DONT_FAKE_MONOTONIC',
+    ),
+  );
   return { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_MESSAGES: 'C', LC_ALL: 'C', LANG: 'C', ...clock };
 }
 
 function run(file: string, args: string[], user: DbUser | undefined): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { env: childEnv(), ...(user ? { uid: user.uid, gid: user.gid } : {}), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, {
+      env: childEnv(),
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -436,12 +489,15 @@ export async function startEmbeddedPostgres(options: {
   if (options.existingOnly && !initialized) {
     throw new EmbeddedDatabaseError(
       `There is no PhotoChanger database in ${path.resolve(options.dataDir)}.`,
-      'Set PHOTOCHANGER_DATA_DIR to the server\'s data directory (the systemd service uses /var/lib/photochanger/data), or start the server once first.',
+      "Set PHOTOCHANGER_DATA_DIR to the server's data directory (the systemd service uses /var/lib/photochanger/data), or start the server once first.",
     );
   }
   await prepareDataDir(placement);
   const passwordFile = `${dataDir}.password`;
-  let password = await fs.readFile(passwordFile, 'utf8').then((s) => s.trim(), () => undefined);
+  let password = await fs.readFile(passwordFile, 'utf8').then(
+    (s) => s.trim(),
+    () => undefined,
+  );
   if (!password) {
     password = randomBytes(18).toString('base64url');
     // Created, never written through an existing file or link (root must not write where a link points).
@@ -456,7 +512,12 @@ export async function startEmbeddedPostgres(options: {
     bin(placement.binaries, 'postgres'),
     ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
     // Its own process group: a Ctrl-C in the terminal reaches the server, which stops the database last.
-    { env: childEnv(), detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...(placement.user ? { uid: placement.user.uid, gid: placement.user.gid } : {}) },
+    {
+      env: childEnv(),
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(placement.user ? { uid: placement.user.uid, gid: placement.user.gid } : {}),
+    },
   );
   let output = '';
   const exited = new Promise<number | null>((resolve) => postmaster.once('exit', (code) => resolve(code)));
@@ -464,7 +525,12 @@ export async function startEmbeddedPostgres(options: {
     // Crash recovery after a kill -9 takes seconds; a start that never gets ready is stopped and said.
     const startTimer = setTimeout(() => {
       postmaster.kill('SIGINT');
-      reject(new EmbeddedDatabaseError(`The embedded PostgreSQL was not ready within ${START_TIMEOUT_MS / 1000} s: ${tail(output) || 'no output'}`, 'Read PostgreSQL’s message above; a slow disk or a long crash recovery may need another start.'));
+      reject(
+        new EmbeddedDatabaseError(
+          `The embedded PostgreSQL was not ready within ${START_TIMEOUT_MS / 1000} s: ${tail(output) || 'no output'}`,
+          'Read PostgreSQL’s message above; a slow disk or a long crash recovery may need another start.',
+        ),
+      );
     }, START_TIMEOUT_MS);
     startTimer.unref();
     const onData = (d: Buffer) => {
@@ -478,7 +544,14 @@ export async function startEmbeddedPostgres(options: {
     };
     postmaster.stdout!.on('data', onData);
     postmaster.stderr!.on('data', onData);
-    postmaster.once('error', (err) => reject(new EmbeddedDatabaseError(`PostgreSQL (${bin(placement.binaries, 'postgres')}) cannot be run: ${err.message}`, 'Reinstall the dependencies (npm ci).')));
+    postmaster.once('error', (err) =>
+      reject(
+        new EmbeddedDatabaseError(
+          `PostgreSQL (${bin(placement.binaries, 'postgres')}) cannot be run: ${err.message}`,
+          'Reinstall the dependencies (npm ci).',
+        ),
+      ),
+    );
     void exited.then((code) => {
       clearTimeout(startTimer);
       const said = tail(output);
@@ -489,7 +562,12 @@ export async function startEmbeddedPostgres(options: {
           : /No space left/i.test(said)
             ? 'The disk is full: free space and start again.'
             : 'Read PostgreSQL’s message above; the cluster is in the data directory.';
-      reject(new EmbeddedDatabaseError(`The embedded PostgreSQL stopped during start (exit ${code}): ${said || 'no output'}`, hint));
+      reject(
+        new EmbeddedDatabaseError(
+          `The embedded PostgreSQL stopped during start (exit ${code}): ${said || 'no output'}`,
+          hint,
+        ),
+      );
     });
   });
   postmaster.stdout!.removeAllListeners('data');
@@ -509,7 +587,10 @@ export async function startEmbeddedPostgres(options: {
       postmaster.ref();
       postmaster.kill('SIGINT');
       let timer: NodeJS.Timeout | undefined;
-      const done = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 15_000)))]);
+      const done = await Promise.race([
+        exited.then(() => true),
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 15_000))),
+      ]);
       clearTimeout(timer);
       if (!done) {
         postmaster.kill('SIGQUIT');

@@ -53,7 +53,12 @@ export class NotificationHub {
 
   private async connect(attempt: number): Promise<void> {
     if (this.stopped) return;
-    const client = new pg.Client({ connectionString: this.url, application_name: 'photochanger-listen', connectionTimeoutMillis: 5000, keepAlive: true });
+    const client = new pg.Client({
+      connectionString: this.url,
+      application_name: 'photochanger-listen',
+      connectionTimeoutMillis: 5000,
+      keepAlive: true,
+    });
     client.on('notification', (msg) => {
       const set = this.handlers.get(msg.channel);
       if (!set) return;
@@ -66,7 +71,10 @@ export class NotificationHub {
       client.removeAllListeners('notification');
       client.end().catch(() => undefined);
       if (!this.stopped) {
-        this.log.warn({ err: err ? { message: err.message } : undefined }, 'notification listener lost its connection; reconnecting');
+        this.log.warn(
+          { err: err ? { message: err.message } : undefined },
+          'notification listener lost its connection; reconnecting',
+        );
         this.scheduleReconnect(1);
       }
     };

@@ -21,7 +21,6 @@ export interface ExportFilter {
   to?: Date;
 }
 
-
 /** The results to export, oldest first; undefined when there are more than MAX_EXPORT_ENTRIES. */
 export async function collectExport(db: Db, filter: ExportFilter, now: Date): Promise<ExportRow[] | undefined> {
   const rows: ExportRow[] = [];

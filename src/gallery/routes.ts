@@ -22,7 +22,17 @@ import { shortJobId } from '../media/guest-qr.js';
 import { DownloadQuery, sendMediaFile } from '../media/public-results-routes.js';
 import { isUuid, resultFileName } from '../media/storage.js';
 import { collectExport, MAX_EXPORT_ENTRIES, zipResults } from './export.js';
-import { existingSlotIds, findGalleryResult, findShare, insertShare, listGallery, listShares, revokeShare, type GalleryRow, type ShareRow } from './statements.js';
+import {
+  existingSlotIds,
+  findGalleryResult,
+  findShare,
+  insertShare,
+  listGallery,
+  listShares,
+  revokeShare,
+  type GalleryRow,
+  type ShareRow,
+} from './statements.js';
 import { newShareRefKey } from './share-refs.js';
 import { thumbnailOrGone } from './thumbnails.js';
 /** The public address guests reach, and where it comes from (src/ops/public-address.ts, read through deps). */
@@ -34,7 +44,7 @@ export const GalleryItemSchema = Type.Object({
   id: Type.String(),
   slot_id: Type.String(),
   outcome: Type.String({ description: 'succeeded, or the failure reason' }),
-  provider: Type.String({ description: 'The slot\'s provider when the job was submitted' }),
+  provider: Type.String({ description: "The slot's provider when the job was submitted" }),
   answered_by: Nullable(Type.String({ description: 'The provider whose image it is (differs after a failover)' })),
   operation: Type.String(),
   finalized_at: Type.String(),
@@ -47,7 +57,9 @@ export const GalleryItemSchema = Type.Object({
   size: Nullable(Type.Integer()),
   expires_at: Nullable(Type.String()),
   failure_message: Nullable(Type.String()),
-  fields: Type.Record(Type.String(), Type.String(), { description: 'Text fields the booth sent (DSLR Remote Pro name, user_id…)' }),
+  fields: Type.Record(Type.String(), Type.String(), {
+    description: 'Text fields the booth sent (DSLR Remote Pro name, user_id…)',
+  }),
 });
 
 /** A gallery item as the API shows it (no file paths). */
@@ -94,8 +106,17 @@ export function notModified(request: FastifyRequest, reply: FastifyReply, etag: 
 }
 
 /** A gallery result's file (the admin gallery and a shared one), under its download name. */
-export function sendGalleryResult(reply: FastifyReply, row: GalleryRow, download: boolean, cache: string): Promise<FastifyReply> {
-  return sendMediaFile(reply, { path: row.result_path!, mime: row.result_mime ?? 'application/octet-stream', name: resultFileName(row) }, { download, cache });
+export function sendGalleryResult(
+  reply: FastifyReply,
+  row: GalleryRow,
+  download: boolean,
+  cache: string,
+): Promise<FastifyReply> {
+  return sendMediaFile(
+    reply,
+    { path: row.result_path!, mime: row.result_mime ?? 'application/octet-stream', name: resultFileName(row) },
+    { download, cache },
+  );
 }
 
 /** `<finalized_at ISO>~<id>`: the position after which the next page starts. */
@@ -107,7 +128,8 @@ export function parseGalleryCursor(cursor: string | undefined): { at: Date; id: 
   if (cursor === undefined) return undefined;
   const [at, id] = cursor.split('~');
   const date = new Date(at ?? '');
-  if (!id || !isUuid(id) || Number.isNaN(date.getTime())) throw new AppError('invalid_request', 'The cursor is not one this server gave');
+  if (!id || !isUuid(id) || Number.isNaN(date.getTime()))
+    throw new AppError('invalid_request', 'The cursor is not one this server gave');
   return { at: date, id };
 }
 
@@ -116,9 +138,12 @@ const ShareSchema = Type.Object({
   title: Type.String(),
   slot_ids: Type.Array(Type.String()),
   path: Type.String({ description: '/g/<token>: the public gallery' }),
-  url: Nullable(Type.String({ description: 'The absolute link on the public address (null when this server knows none)' })),
+  url: Nullable(
+    Type.String({ description: 'The absolute link on the public address (null when this server knows none)' }),
+  ),
   public_base_source: Type.Union([Type.Literal('configured'), Type.Literal('lan'), Type.Literal('none')], {
-    description: "Where `url`'s address comes from: PHOTOCHANGER_PUBLIC_BASE_URL, or this machine's LAN address (guests off the venue's network cannot open it)",
+    description:
+      "Where `url`'s address comes from: PHOTOCHANGER_PUBLIC_BASE_URL, or this machine's LAN address (guests off the venue's network cannot open it)",
   }),
   qr_url: Type.String(),
   state: Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('revoked')]),
@@ -165,7 +190,11 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: GalleryRouteDeps }
   const canShare = requirePermission(deps.auth, 'slots:write');
   const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
   const range = {
-    slot_id: Type.Optional(Type.Union([SLOT_ID, Type.Array(SLOT_ID, { maxItems: 100 })], { description: 'One slot or several (repeat the parameter); all when absent' })),
+    slot_id: Type.Optional(
+      Type.Union([SLOT_ID, Type.Array(SLOT_ID, { maxItems: 100 })], {
+        description: 'One slot or several (repeat the parameter); all when absent',
+      }),
+    ),
     from: Type.Optional(Type.String({ format: 'date-time' })),
     to: Type.Optional(Type.String({ format: 'date-time' })),
   };
@@ -181,11 +210,18 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: GalleryRouteDeps }
         security: BEARER_SECURITY,
         querystring: Type.Object({
           ...range,
-          outcome: Type.Optional(Type.Union([Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('all')], { default: 'succeeded' })),
+          outcome: Type.Optional(
+            Type.Union([Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('all')], {
+              default: 'succeeded',
+            }),
+          ),
           cursor: Type.Optional(Type.String({ maxLength: 80 })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 60 })),
         }),
-        response: { 200: Type.Object({ items: Type.Array(GalleryItemSchema), next_cursor: Nullable(Type.String()) }), ...errorResponses(400, 401, 403) },
+        response: {
+          200: Type.Object({ items: Type.Array(GalleryItemSchema), next_cursor: Nullable(Type.String()) }),
+          ...errorResponses(400, 401, 403),
+        },
       },
     },
     async (request) => {
@@ -200,7 +236,10 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: GalleryRouteDeps }
         limit,
         now: deps.clock.now(),
       });
-      return { items: rows.map(galleryItem), next_cursor: rows.length === limit ? galleryCursor(rows[rows.length - 1]!) : null };
+      return {
+        items: rows.map(galleryItem),
+        next_cursor: rows.length === limit ? galleryCursor(rows[rows.length - 1]!) : null,
+      };
     },
   );
 
@@ -214,14 +253,33 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: GalleryRouteDeps }
         tags: ['gallery'],
         security: BEARER_SECURITY,
         querystring: Type.Object(range),
-        response: { 200: { description: 'application/zip', content: { 'application/zip': { schema: { type: 'string', format: 'binary' } } } }, ...errorResponses(400, 401, 403, 422) },
+        response: {
+          200: {
+            description: 'application/zip',
+            content: { 'application/zip': { schema: { type: 'string', format: 'binary' } } },
+          },
+          ...errorResponses(400, 401, 403, 422),
+        },
       },
     },
     async (request, reply) => {
       const q = request.query;
       const now = deps.clock.now();
-      const rows = await collectExport(deps.db, { slotIds: slotList(q.slot_id), from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined }, now);
-      if (!rows) throw new AppError('invalid_settings', `More than ${MAX_EXPORT_ENTRIES} results: choose a shorter time range or fewer slots`, { details: { errors: [{ path: '/from', message: 'Too many results in this range' }] } });
+      const rows = await collectExport(
+        deps.db,
+        {
+          slotIds: slotList(q.slot_id),
+          from: q.from ? new Date(q.from) : undefined,
+          to: q.to ? new Date(q.to) : undefined,
+        },
+        now,
+      );
+      if (!rows)
+        throw new AppError(
+          'invalid_settings',
+          `More than ${MAX_EXPORT_ENTRIES} results: choose a shorter time range or fewer slots`,
+          { details: { errors: [{ path: '/from', message: 'Too many results in this range' }] } },
+        );
       const slots = slotList(q.slot_id);
       const name = `photochanger_${slots?.length === 1 ? slots[0] : 'all'}_${now.toISOString().slice(0, 10)}.zip`;
       return reply
@@ -237,13 +295,24 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: GalleryRouteDeps }
     '/api/gallery/:id/thumb',
     {
       onRequest: canRead,
-      schema: { summary: "A result's thumbnail (WebP, at most 320 px)", tags: ['gallery'], security: BEARER_SECURITY, params: IdParams, response: errorResponses(401, 403, 404, 410) },
+      schema: {
+        summary: "A result's thumbnail (WebP, at most 320 px)",
+        tags: ['gallery'],
+        security: BEARER_SECURITY,
+        params: IdParams,
+        response: errorResponses(401, 403, 404, 410),
+      },
     },
     async (request, reply) => {
-      const row = isUuid(request.params.id) ? await findGalleryResult(deps.db, request.params.id, deps.clock.now()) : undefined;
+      const row = isUuid(request.params.id)
+        ? await findGalleryResult(deps.db, request.params.id, deps.clock.now())
+        : undefined;
       if (!row) throw new AppError('job_not_found', 'No live result for this id');
       const thumb = await thumbnailOrGone(deps, row);
-      return reply.header('Cache-Control', GALLERY_CACHE.admin).type('image/webp').send(thumb as never);
+      return reply
+        .header('Cache-Control', GALLERY_CACHE.admin)
+        .type('image/webp')
+        .send(thumb as never);
     },
   );
 
@@ -261,7 +330,9 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: GalleryRouteDeps }
       },
     },
     async (request, reply) => {
-      const row = isUuid(request.params.id) ? await findGalleryResult(deps.db, request.params.id, deps.clock.now()) : undefined;
+      const row = isUuid(request.params.id)
+        ? await findGalleryResult(deps.db, request.params.id, deps.clock.now())
+        : undefined;
       if (!row) throw new AppError('job_not_found', 'No live result for this id');
       return sendGalleryResult(reply, row, request.query.download !== undefined, GALLERY_CACHE.admin);
     },
@@ -272,7 +343,12 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: GalleryRouteDeps }
     {
       // The links are credentials for guests: shown to those who may make and revoke them.
       onRequest: canShare,
-      schema: { summary: 'Share links of the gallery (newest first)', tags: ['gallery'], security: BEARER_SECURITY, response: { 200: Type.Object({ shares: Type.Array(ShareSchema) }), ...errorResponses(401, 403) } },
+      schema: {
+        summary: 'Share links of the gallery (newest first)',
+        tags: ['gallery'],
+        security: BEARER_SECURITY,
+        response: { 200: Type.Object({ shares: Type.Array(ShareSchema) }), ...errorResponses(401, 403) },
+      },
     },
     async () => {
       const now = deps.clock.now();
@@ -286,15 +362,27 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: GalleryRouteDeps }
     {
       onRequest: canShare,
       schema: {
-        summary: "A public gallery of chosen slots' results, for guests, until it expires (at most as long as results are kept)",
+        summary:
+          "A public gallery of chosen slots' results, for guests, until it expires (at most as long as results are kept)",
         tags: ['gallery'],
         security: BEARER_SECURITY,
         body: Type.Object(
           {
             slot_ids: Type.Array(SLOT_ID, { minItems: 1, maxItems: 100, uniqueItems: true }),
             title: Type.Optional(Type.String({ maxLength: 80 })),
-            expires_at: Type.Optional(Type.String({ format: 'date-time', description: 'Default: when the results kept now would expire (the retention from now)' })),
-            since: Type.Optional(Type.String({ format: 'date-time', description: 'Photos taken from this moment are shown (not a slot\'s earlier events). Default: 12 hours ago' })),
+            expires_at: Type.Optional(
+              Type.String({
+                format: 'date-time',
+                description: 'Default: when the results kept now would expire (the retention from now)',
+              }),
+            ),
+            since: Type.Optional(
+              Type.String({
+                format: 'date-time',
+                description:
+                  "Photos taken from this moment are shown (not a slot's earlier events). Default: 12 hours ago",
+              }),
+            ),
           },
           { additionalProperties: false },
         ),
@@ -306,17 +394,33 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: GalleryRouteDeps }
       const retentionMs = (await deps.settings.runtime()).resultTtlSeconds * 1000;
       const latest = new Date(now.getTime() + retentionMs);
       const expires = request.body.expires_at ? new Date(request.body.expires_at) : latest;
-      if (expires <= now) throw new AppError('invalid_settings', 'The link would expire at once', { details: { errors: [{ path: '/expires_at', message: 'Choose a time in the future' }] } });
+      if (expires <= now)
+        throw new AppError('invalid_settings', 'The link would expire at once', {
+          details: { errors: [{ path: '/expires_at', message: 'Choose a time in the future' }] },
+        });
       if (expires > latest) {
-        throw new AppError('invalid_settings', `A share link cannot outlive the photos: at most until ${latest.toISOString()} (the retention in Settings)`, { details: {
-          errors: [{ path: '/expires_at', message: `At most until ${latest.toISOString()}; extend the retention in Settings first` }],
-        } });
+        throw new AppError(
+          'invalid_settings',
+          `A share link cannot outlive the photos: at most until ${latest.toISOString()} (the retention in Settings)`,
+          {
+            details: {
+              errors: [
+                {
+                  path: '/expires_at',
+                  message: `At most until ${latest.toISOString()}; extend the retention in Settings first`,
+                },
+              ],
+            },
+          },
+        );
       }
       // A link to a slot that does not exist would show guests nothing, silently (red team finding 15).
       const known = await existingSlotIds(deps.db, request.body.slot_ids);
       const unknown = request.body.slot_ids.filter((id) => !known.has(id));
       if (unknown.length > 0) {
-        throw new AppError('invalid_settings', `No such slot: ${unknown.join(', ')}`, { details: { errors: unknown.map((id) => ({ path: '/slot_ids', message: `${id} does not exist` })) } });
+        throw new AppError('invalid_settings', `No such slot: ${unknown.join(', ')}`, {
+          details: { errors: unknown.map((id) => ({ path: '/slot_ids', message: `${id} does not exist` })) },
+        });
       }
       const share: ShareRow = {
         id: randomUUID(),
@@ -331,7 +435,12 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: GalleryRouteDeps }
         revoked_at: null,
       };
       await insertShare(deps.db, share);
-      await audit(deps.db, deps.clock, { actor: share.created_by!, action: 'gallery.share_created', target: share.id, fields: share.slot_ids });
+      await audit(deps.db, deps.clock, {
+        actor: share.created_by!,
+        action: 'gallery.share_created',
+        target: share.id,
+        fields: share.slot_ids,
+      });
       return reply.code(201).send(shareView(share, deps.publicAddress.base(), now));
     },
   );
@@ -340,11 +449,23 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: GalleryRouteDeps }
     '/api/gallery/shares/:id',
     {
       onRequest: canShare,
-      schema: { summary: 'Revokes a share link: its gallery answers 410 from now on', tags: ['gallery'], security: BEARER_SECURITY, params: IdParams, response: { 204: Type.Null(), ...errorResponses(401, 403, 404) } },
+      schema: {
+        summary: 'Revokes a share link: its gallery answers 410 from now on',
+        tags: ['gallery'],
+        security: BEARER_SECURITY,
+        params: IdParams,
+        response: { 204: Type.Null(), ...errorResponses(401, 403, 404) },
+      },
     },
     async (request, reply) => {
-      if (!isUuid(request.params.id) || !(await revokeShare(deps.db, request.params.id, deps.clock.now()))) throw new AppError('not_found', 'No such share link');
-      await audit(deps.db, deps.clock, { actor: request.principal!.username, action: 'gallery.share_revoked', target: request.params.id, fields: [] });
+      if (!isUuid(request.params.id) || !(await revokeShare(deps.db, request.params.id, deps.clock.now())))
+        throw new AppError('not_found', 'No such share link');
+      await audit(deps.db, deps.clock, {
+        actor: request.principal!.username,
+        action: 'gallery.share_revoked',
+        target: request.params.id,
+        fields: [],
+      });
       return reply.code(204).send(null);
     },
   );
@@ -353,16 +474,30 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: GalleryRouteDeps }
     '/api/gallery/shares/:id/qr.svg',
     {
       onRequest: canShare,
-      schema: { summary: "QR code (SVG) of a share link, to print on a table card", tags: ['gallery'], security: BEARER_SECURITY, params: IdParams, response: errorResponses(401, 403, 404, 410, 503) },
+      schema: {
+        summary: 'QR code (SVG) of a share link, to print on a table card',
+        tags: ['gallery'],
+        security: BEARER_SECURITY,
+        params: IdParams,
+        response: errorResponses(401, 403, 404, 410, 503),
+      },
     },
     async (request, reply) => {
       const share = isUuid(request.params.id) ? await findShare(deps.db, request.params.id) : undefined;
       if (!share) throw new AppError('not_found', 'No such share link');
-      if (share.revoked_at || share.expires_at <= deps.clock.now()) throw new AppError('media_link_expired', 'This share link was revoked or has expired');
+      if (share.revoked_at || share.expires_at <= deps.clock.now())
+        throw new AppError('media_link_expired', 'This share link was revoked or has expired');
       const base = deps.publicAddress.base().url;
       if (!base) throw new AppError('public_url_missing');
-      const svg = await QRCode.toString(`${base}/g/${share.token}`, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' });
-      return reply.type('image/svg+xml').header('Cache-Control', 'private, no-store').send(svg as never);
+      const svg = await QRCode.toString(`${base}/g/${share.token}`, {
+        type: 'svg',
+        margin: 2,
+        errorCorrectionLevel: 'M',
+      });
+      return reply
+        .type('image/svg+xml')
+        .header('Cache-Control', 'private, no-store')
+        .send(svg as never);
     },
   );
 };

@@ -7,7 +7,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { bytesOfName, jobIdBytes, jobIdOfBytes } from '../media/storage.js';
 
-
 export function newShareRefKey(): Buffer {
   return randomBytes(16);
 }

@@ -65,7 +65,12 @@ export async function listGallery(db: Db, f: GalleryFilter): Promise<GalleryRow[
 }
 
 /** One live result of the gallery (any slot unless `slotIds` narrows it). */
-export async function findGalleryResult(db: Db, id: string, now: Date, slotIds?: readonly string[]): Promise<GalleryRow | undefined> {
+export async function findGalleryResult(
+  db: Db,
+  id: string,
+  now: Date,
+  slotIds?: readonly string[],
+): Promise<GalleryRow | undefined> {
   const r = await sql<GalleryRow>`
     SELECT ${GALLERY_COLUMNS} FROM job
     WHERE id = ${id}::uuid AND ${LIVE_RESULT(now)} AND NOT is_test
@@ -96,7 +101,14 @@ export interface ExportRow {
 /** A batch of live results in time order (oldest first), after a keyset cursor. */
 export async function listExportBatch(
   db: Db,
-  f: { slotIds?: readonly string[]; from?: Date; to?: Date; now: Date; after?: { at: Date; id: string }; limit: number },
+  f: {
+    slotIds?: readonly string[];
+    from?: Date;
+    to?: Date;
+    now: Date;
+    after?: { at: Date; id: string };
+    limit: number;
+  },
 ): Promise<ExportRow[]> {
   const r = await sql<ExportRow>`
     SELECT id, slot_id, finalized_at, result_path, result_mime FROM job
@@ -147,19 +159,26 @@ export function findShare(db: Db, id: string): Promise<ShareRow | undefined> {
 
 /** Revokes a share link (idempotent); false when there is no such link. */
 export async function revokeShare(db: Db, id: string, now: Date): Promise<boolean> {
-  const r = await sql`UPDATE gallery_share SET revoked_at = COALESCE(revoked_at, ${now}) WHERE id = ${id}::uuid`.execute(db);
+  const r =
+    await sql`UPDATE gallery_share SET revoked_at = COALESCE(revoked_at, ${now}) WHERE id = ${id}::uuid`.execute(db);
   return Number(r.numAffectedRows ?? 0) === 1;
 }
 
 /** The thumbnail of a result still on disk (false: the result expired or was removed meanwhile). */
 export async function recordThumbnail(db: Db, jobId: string, thumbPath: string): Promise<boolean> {
-  const r = await sql`UPDATE job SET thumb_path = ${thumbPath} WHERE id = ${jobId} AND result_path IS NOT NULL`.execute(db);
+  const r = await sql`UPDATE job SET thumb_path = ${thumbPath} WHERE id = ${jobId} AND result_path IS NOT NULL`.execute(
+    db,
+  );
   return Number(r.numAffectedRows ?? 0) === 1;
 }
 
 /** Which of these slot ids exist (a share names only real slots). */
 export async function existingSlotIds(db: Db, ids: readonly string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
-  const rows = await db.selectFrom('slot').select('id').where('id', 'in', [...ids]).execute();
+  const rows = await db
+    .selectFrom('slot')
+    .select('id')
+    .where('id', 'in', [...ids])
+    .execute();
   return new Set(rows.map((r) => r.id));
 }

@@ -59,7 +59,9 @@ export class Thumbnails {
     for (const [jobId, resultPath] of this.pending) {
       if (this.deps.busy?.()) return this.scheduleDrain();
       this.pending.delete(jobId);
-      await this.make(jobId, () => fs.readFile(resultPath)).catch((err: unknown) => this.deps.log.warn({ job_id: jobId, err: { message: (err as Error).message } }, 'thumbnail not written'));
+      await this.make(jobId, () => fs.readFile(resultPath)).catch((err: unknown) =>
+        this.deps.log.warn({ job_id: jobId, err: { message: (err as Error).message } }, 'thumbnail not written'),
+      );
     }
   }
 
@@ -69,7 +71,8 @@ export class Thumbnails {
       const existing = await fs.readFile(row.thumb_path).catch(() => undefined);
       if (existing) return existing;
     }
-    if ((this.failedUntil.get(row.id) ?? 0) > Date.now()) throw new ThumbnailUnavailableError('No thumbnail for this result');
+    if ((this.failedUntil.get(row.id) ?? 0) > Date.now())
+      throw new ThumbnailUnavailableError('No thumbnail for this result');
     this.pending.delete(row.id);
     return this.make(row.id, () => fs.readFile(row.result_path!));
   }
@@ -79,7 +82,8 @@ export class Thumbnails {
     clearTimeout(this.drainTimer);
     this.drainTimer = undefined;
     this.pending.clear();
-    while (this.one.activeCount + this.one.pendingCount > 0) await Promise.all([...this.making.values()].map((p) => p.catch(() => undefined)));
+    while (this.one.activeCount + this.one.pendingCount > 0)
+      await Promise.all([...this.making.values()].map((p) => p.catch(() => undefined)));
   }
 
   private make(jobId: string, read: () => Promise<Buffer>): Promise<Buffer> {
@@ -107,7 +111,10 @@ export class Thumbnails {
 }
 
 /** A result's thumbnail for a route: 410 when none can be had (the result went meanwhile). */
-export async function thumbnailOrGone(deps: { thumbnails: Thumbnails }, row: Pick<GalleryRow, 'id' | 'thumb_path' | 'result_path'>): Promise<Buffer> {
+export async function thumbnailOrGone(
+  deps: { thumbnails: Thumbnails },
+  row: Pick<GalleryRow, 'id' | 'thumb_path' | 'result_path'>,
+): Promise<Buffer> {
   try {
     return await deps.thumbnails.of(row);
   } catch (err) {

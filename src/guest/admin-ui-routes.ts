@@ -5,7 +5,14 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 
 /** Where `npm run build:web` puts the admin UI (dist/web at the project root). */
-export const WEB_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', ...(import.meta.url.includes('/dist/src/') ? ['..'] : []), 'dist', 'web');
+export const WEB_DIST = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  ...(import.meta.url.includes('/dist/src/') ? ['..'] : []),
+  'dist',
+  'web',
+);
 
 /**
  * The admin web UI at /admin/ (a single-page app: unknown /admin/* paths get index.html), and
@@ -17,7 +24,10 @@ export const adminUiRoutes: FastifyPluginAsyncTypebox<{ root?: string }> = async
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/admin/'));
   if (!fs.existsSync(path.join(root, 'index.html'))) {
     app.get('/admin/*', { schema: { hide: true } }, async (_request, reply) =>
-      reply.code(503).type('text/plain; charset=utf-8').send('The admin UI is not built. Run `npm run build:web` (npm start does it when it is missing).'),
+      reply
+        .code(503)
+        .type('text/plain; charset=utf-8')
+        .send('The admin UI is not built. Run `npm run build:web` (npm start does it when it is missing).'),
     );
     return;
   }
@@ -27,9 +37,14 @@ export const adminUiRoutes: FastifyPluginAsyncTypebox<{ root?: string }> = async
     index: ['index.html'],
     wildcard: false,
     setHeaders: (reply, file) => {
-      void reply.header('Cache-Control', file.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
+      void reply.header(
+        'Cache-Control',
+        file.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache',
+      );
     },
   });
   const index = fs.readFileSync(path.join(root, 'index.html'));
-  app.get('/admin/*', { schema: { hide: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-cache').send(index));
+  app.get('/admin/*', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-cache').send(index),
+  );
 };

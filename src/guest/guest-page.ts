@@ -97,10 +97,24 @@ export const guestPageRoutes: FastifyPluginAsyncTypebox<{ deps: GuestPageRouteDe
       const jobId = jobIdOfGuestRef(ref);
       const now = deps.clock.now();
       const result = jobId ? await findPublicResult(deps.db, jobId, now) : ({ state: 'unknown' } as const);
-      if (result.state === 'unknown') return reply.code(404).send(guestPage(lang, t.unknownTitle, `<h1>${t.unknownTitle}</h1><p class="muted">${t.unknownBody}</p>`, other));
+      if (result.state === 'unknown')
+        return reply
+          .code(404)
+          .send(
+            guestPage(lang, t.unknownTitle, `<h1>${t.unknownTitle}</h1><p class="muted">${t.unknownBody}</p>`, other),
+          );
       if (result.state === 'expired') {
         const kept = durationInWords((await deps.settings.runtime()).resultTtlSeconds * 1000, lang);
-        return reply.code(410).send(guestPage(lang, t.expiredTitle, `<h1>${t.expiredTitle}</h1><p class="muted">${t.expiredBody(kept)}</p>`, other));
+        return reply
+          .code(410)
+          .send(
+            guestPage(
+              lang,
+              t.expiredTitle,
+              `<h1>${t.expiredTitle}</h1><p class="muted">${t.expiredBody(kept)}</p>`,
+              other,
+            ),
+          );
       }
       const left = durationInWords(Math.max(0, result.expiresAt.getTime() - now.getTime()), lang);
       const src = `/public/results/${jobId}`;
@@ -124,8 +138,11 @@ export const guestPageRoutes: FastifyPluginAsyncTypebox<{ deps: GuestPageRouteDe
     },
   );
 
-  app.get('/public/guest.js', { schema: { summary: "The guest page's share button (JavaScript)", tags: ['public'] } }, async (_request, reply) =>
-    reply.type('text/javascript; charset=utf-8').header('Cache-Control', 'public, max-age=3600').send(GUEST_SCRIPT),
+  app.get(
+    '/public/guest.js',
+    { schema: { summary: "The guest page's share button (JavaScript)", tags: ['public'] } },
+    async (_request, reply) =>
+      reply.type('text/javascript; charset=utf-8').header('Cache-Control', 'public, max-age=3600').send(GUEST_SCRIPT),
   );
 
   app.get(
@@ -135,11 +152,16 @@ export const guestPageRoutes: FastifyPluginAsyncTypebox<{ deps: GuestPageRouteDe
       const jobId = jobIdOfGuestRef(request.params.ref);
       const result = jobId ? await findPublicResult(deps.db, jobId, deps.clock.now()) : undefined;
       if (!result || result.state === 'unknown') throw new AppError('job_not_found', 'No result for this id');
-      if (result.state === 'expired') throw new AppError('result_expired', undefined, { details: { expired_at: result.expiresAt.toISOString() } });
+      if (result.state === 'expired')
+        throw new AppError('result_expired', undefined, { details: { expired_at: result.expiresAt.toISOString() } });
       // Built on the public address only: a request's Host header is the client's to choose.
       const base = deps.publicAddress.base().url;
       if (!base) throw new AppError('public_url_missing');
-      const svg = await QRCode.toString(guestLinkOf(base, jobId!), { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
+      const svg = await QRCode.toString(guestLinkOf(base, jobId!), {
+        type: 'svg',
+        margin: 1,
+        errorCorrectionLevel: 'M',
+      });
       return reply.type('image/svg+xml').header('Cache-Control', 'private, max-age=3600').send(svg);
     },
   );

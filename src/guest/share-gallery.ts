@@ -86,7 +86,11 @@ export const shareGalleryRoutes: FastifyPluginAsyncTypebox<{ deps: ShareGalleryR
     errorResponseBuilder: (_request, context) => tooManyRequests(context.max, context.ttl),
   });
   // Counted after the shared budget (a stacked route limit would be skipped by the plugin).
-  const pageLimit = app.createRateLimit({ max: SHARE_PAGES_PER_MINUTE, timeWindow: 60_000, keyGenerator: (request) => `page|${clientKey(request.ip)}` });
+  const pageLimit = app.createRateLimit({
+    max: SHARE_PAGES_PER_MINUTE,
+    timeWindow: 60_000,
+    keyGenerator: (request) => `page|${clientKey(request.ip)}`,
+  });
   const pagesPerAddress = async (request: FastifyRequest) => {
     const counted = await pageLimit(request);
     if (!counted.isAllowed && counted.isExceeded) throw tooManyRequests(counted.max, counted.ttl);
@@ -105,8 +109,14 @@ export const shareGalleryRoutes: FastifyPluginAsyncTypebox<{ deps: ShareGalleryR
     const t = TEXT[lang];
     void reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store');
     return opened.state === 'gone'
-      ? reply.code(410).send(guestPage(lang, t.goneTitle, `<h1>${t.goneTitle}</h1><p class="muted">${t.goneBody}</p>`, other))
-      : reply.code(404).send(guestPage(lang, t.unknownTitle, `<h1>${t.unknownTitle}</h1><p class="muted">${t.unknownBody}</p>`, other));
+      ? reply
+          .code(410)
+          .send(guestPage(lang, t.goneTitle, `<h1>${t.goneTitle}</h1><p class="muted">${t.goneBody}</p>`, other))
+      : reply
+          .code(404)
+          .send(
+            guestPage(lang, t.unknownTitle, `<h1>${t.unknownTitle}</h1><p class="muted">${t.unknownBody}</p>`, other),
+          );
   }
 
   const Token = Type.String({ maxLength: 64 });
@@ -134,13 +144,26 @@ export const shareGalleryRoutes: FastifyPluginAsyncTypebox<{ deps: ShareGalleryR
       const { share } = opened;
       const now = deps.clock.now();
       const before = parseShareCursor(share, request.query.cursor);
-      const rows = await listGallery(deps.db, { slotIds: share.slot_ids, from: share.since, outcome: 'succeeded', before, limit: PAGE, now });
+      const rows = await listGallery(deps.db, {
+        slotIds: share.slot_ids,
+        from: share.since,
+        outcome: 'succeeded',
+        before,
+        limit: PAGE,
+        now,
+      });
       const title = share.title || t.gallery;
       const tiles = rows
-        .map((r) => `<a href="${here}/p/${shareRef(share.ref_key, r.id)}?lang=${lang}"><img src="${here}/t/${shareRef(share.ref_key, r.id)}" alt="${t.photo} ${escapeHtml(r.finalized_at.toISOString().slice(11, 16))}" loading="lazy" width="160" height="160"></a>`)
+        .map(
+          (r) =>
+            `<a href="${here}/p/${shareRef(share.ref_key, r.id)}?lang=${lang}"><img src="${here}/t/${shareRef(share.ref_key, r.id)}" alt="${t.photo} ${escapeHtml(r.finalized_at.toISOString().slice(11, 16))}" loading="lazy" width="160" height="160"></a>`,
+        )
         .join('\n');
       const last = rows[rows.length - 1];
-      const next = last && rows.length === PAGE ? `<a href="${here}?lang=${lang}&amp;cursor=${encodeURIComponent(`${last.finalized_at.toISOString()}~${shareRef(share.ref_key, last.id)}`)}">${t.older}</a>` : '';
+      const next =
+        last && rows.length === PAGE
+          ? `<a href="${here}?lang=${lang}&amp;cursor=${encodeURIComponent(`${last.finalized_at.toISOString()}~${shareRef(share.ref_key, last.id)}`)}">${t.older}</a>`
+          : '';
       const first = before ? `<a href="${here}?lang=${lang}">${t.newest}</a>` : '';
       const left = durationInWords(share.expires_at.getTime() - now.getTime(), lang);
       return reply
@@ -180,7 +203,15 @@ ${rows.length ? `<div class="grid">${tiles}</div>` : `<p class="muted">${t.empty
 
   app.get(
     '/g/:token/p/:ref',
-    { onRequest: pagesPerAddress, schema: { summary: 'A photo of a shared gallery (HTML) with download', tags: ['public'], params: PhotoParams, querystring: Type.Object({ lang: Lang }) } },
+    {
+      onRequest: pagesPerAddress,
+      schema: {
+        summary: 'A photo of a shared gallery (HTML) with download',
+        tags: ['public'],
+        params: PhotoParams,
+        querystring: Type.Object({ lang: Lang }),
+      },
+    },
     async (request, reply) => {
       const lang = guestLanguage(request);
       const t = TEXT[lang];
@@ -191,7 +222,17 @@ ${rows.length ? `<div class="grid">${tiles}</div>` : `<p class="muted">${t.empty
       if (opened.state !== 'open') return closed(reply, lang, opened, other);
       const row = await photoOf(opened.share, ref);
       void reply.type('text/html; charset=utf-8').header('Cache-Control', 'no-store').header('Content-Language', lang);
-      if (!row) return reply.code(404).send(guestPage(lang, t.photo, `<h1>${t.photoGone}</h1><p><a class="button" href="${here}?lang=${lang}">${t.back}</a></p>`, other));
+      if (!row)
+        return reply
+          .code(404)
+          .send(
+            guestPage(
+              lang,
+              t.photo,
+              `<h1>${t.photoGone}</h1><p><a class="button" href="${here}?lang=${lang}">${t.back}</a></p>`,
+              other,
+            ),
+          );
       const name = resultFileName(row);
       const image = `${here}/i/${shareRef(opened.share.ref_key, row.id)}`;
       return reply.send(
@@ -216,20 +257,32 @@ ${rows.length ? `<div class="grid">${tiles}</div>` : `<p class="muted">${t.empty
       const row = opened.state === 'open' ? await photoOf(opened.share, request.params.ref) : undefined;
       if (!row) throw new AppError('not_found');
       // A result never changes under its id: the browser's copy is confirmed while the link is open.
-      if (notModified(request, reply, `"t-${row.id}"`)) return reply.header('Cache-Control', GALLERY_CACHE.shared).code(304).send();
-      return reply.type('image/webp').header('Cache-Control', GALLERY_CACHE.shared).send(await thumbnailOrGone(deps, row));
+      if (notModified(request, reply, `"t-${row.id}"`))
+        return reply.header('Cache-Control', GALLERY_CACHE.shared).code(304).send();
+      return reply
+        .type('image/webp')
+        .header('Cache-Control', GALLERY_CACHE.shared)
+        .send(await thumbnailOrGone(deps, row));
     },
   );
 
   app.get(
     '/g/:token/i/:ref',
-    { schema: { summary: 'A photo of a shared gallery; ?download=1 saves it', tags: ['public'], params: PhotoParams, querystring: DownloadQuery } },
+    {
+      schema: {
+        summary: 'A photo of a shared gallery; ?download=1 saves it',
+        tags: ['public'],
+        params: PhotoParams,
+        querystring: DownloadQuery,
+      },
+    },
     async (request, reply) => {
       const opened = await open(request.params.token);
       if (opened.state === 'gone') throw new AppError('result_expired', 'This gallery is closed');
       const row = opened.state === 'open' ? await photoOf(opened.share, request.params.ref) : undefined;
       if (!row) throw new AppError('not_found');
-      if (notModified(request, reply, `"i-${row.id}"`)) return reply.header('Cache-Control', GALLERY_CACHE.shared).code(304).send();
+      if (notModified(request, reply, `"i-${row.id}"`))
+        return reply.header('Cache-Control', GALLERY_CACHE.shared).code(304).send();
       return sendGalleryResult(reply, row, request.query.download !== undefined, GALLERY_CACHE.shared);
     },
   );
@@ -238,5 +291,7 @@ ${rows.length ? `<div class="grid">${tiles}</div>` : `<p class="muted">${t.empty
 /** 429 with Retry-After, in the one error shape. */
 function tooManyRequests(max: number, ttlMs: number): AppError {
   const seconds = Math.max(1, Math.ceil(ttlMs / 1000));
-  return new AppError('too_many_requests', `At most ${max} requests a minute; retry in ${seconds} s`, { headers: { 'Retry-After': String(seconds) } });
+  return new AppError('too_many_requests', `At most ${max} requests a minute; retry in ${seconds} s`, {
+    headers: { 'Retry-After': String(seconds) },
+  });
 }

@@ -57,7 +57,12 @@ export function lingerAfterRefusal(request: FastifyRequest, reply: FastifyReply,
     const onData = () => {
       restartIdle();
       const elapsed = performance.now() - started;
-      if (minBytesPerSecond > 0 && elapsed > LINGER.graceMs && (socket.bytesRead - startBytes) / (elapsed / 1000) < minBytesPerSecond) close();
+      if (
+        minBytesPerSecond > 0 &&
+        elapsed > LINGER.graceMs &&
+        (socket.bytesRead - startBytes) / (elapsed / 1000) < minBytesPerSecond
+      )
+        close();
     };
     // The rest of the body no longer reaches the HTTP parser (whose request may be gone, and would
     // pause the socket again): it is read here and dropped.

@@ -14,8 +14,23 @@ import { AppError, ErrorSchema } from '../errors.js';
 import { queueStatement } from '../queue/statements.js';
 import { readAdmission, type Admission } from './statements.js';
 import { AttemptThrottle, ClientCounts, clientKey } from '../auth/attempts.js';
-import { BOOTH_FIELD_LIMITS, emptyUpload, photoLimitBytes, photoOf, receiveUpload, type ReceivedFile, type ReceivedUpload } from '../media/upload.js';
-import { markJobAnswered, queueBusy, releaseJobFiles, submitAndWait, type JobServiceDeps, type ReleaseDeps } from '../queue/submit.js';
+import {
+  BOOTH_FIELD_LIMITS,
+  emptyUpload,
+  photoLimitBytes,
+  photoOf,
+  receiveUpload,
+  type ReceivedFile,
+  type ReceivedUpload,
+} from '../media/upload.js';
+import {
+  markJobAnswered,
+  queueBusy,
+  releaseJobFiles,
+  submitAndWait,
+  type JobServiceDeps,
+  type ReleaseDeps,
+} from '../queue/submit.js';
 import { UploadGate } from './upload-gate.js';
 import { TrustedAddresses, UnverifiedUploads, type UnverifiedTicket } from './unverified.js';
 import { lingerAfterRefusal } from './lingering-close.js';
@@ -58,7 +73,11 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: IngestRouteDeps }> 
   const { db, clock, config, providers, media, settings, ingestPassword } = deps;
   const gate = new UploadGate(config.maxConcurrentUploads);
   // Photo bytes whose password has not come yet (file first): bounded per address and in all.
-  const unverified = new UnverifiedUploads({ budgetBytes: config.unverifiedUploadBudgetBytes, perAddress: config.unverifiedUploadsPerAddress, total: config.maxConcurrentUploads });
+  const unverified = new UnverifiedUploads({
+    budgetBytes: config.unverifiedUploadBudgetBytes,
+    perAddress: config.unverifiedUploadsPerAddress,
+    total: config.maxConcurrentUploads,
+  });
   const trusted = new TrustedAddresses(clock);
   // Photos of each client address being received or processed by this process (its share of the
   // in-flight cap: one booth password holder cannot take the whole queue).
@@ -100,246 +119,318 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: IngestRouteDeps }> 
   });
 
   // The previous system's path answers exactly the same (booths moved from it keep their URL).
-  for (const url of INGEST_PATHS) app.post<{ Params: { slotId: string }; Querystring: Record<string, string | string[] | undefined> }>(
-    url,
-    {
-      schema: {
-        summary: url === '/ingest/:slotId' ? 'Process a booth photo (DSLR Remote Pro HTTP POST)' : 'The same as POST /ingest/{slotId} (the path of the system PhotoChanger replaces)',
-        description: INGEST_DESCRIPTION,
-        tags: ['ingest'],
-        consumes: ['multipart/form-data'],
-        params: Type.Object({ slotId: Type.String({ maxLength: 64 }) }),
-        querystring: Type.Object(
-          { password: Type.Optional(Type.String({ description: 'The ingest password, for booths that cannot send a form field (Breeze Booth); the form field wins when both are sent. Never logged.' })) },
-          { additionalProperties: Type.Union([Type.String(), Type.Array(Type.String())]), description: 'Other query parameters (Breeze URL tokens such as `style` or survey answers) are kept with the job fields.' },
-        ),
-        response: {
-          200: { description: 'The processed image (Content-Type = its MIME); header X-Job-Id', content: { 'image/*': { schema: { type: 'string', format: 'binary' } } } },
-          400: ErrorSchema, 401: ErrorSchema, 404: ErrorSchema, 408: ErrorSchema, 413: ErrorSchema, 415: ErrorSchema, 429: ErrorSchema,
-          500: ErrorSchema, 502: ErrorSchema, 503: ErrorSchema, 504: ErrorSchema, 507: ErrorSchema,
+  for (const url of INGEST_PATHS)
+    app.post<{ Params: { slotId: string }; Querystring: Record<string, string | string[] | undefined> }>(
+      url,
+      {
+        schema: {
+          summary:
+            url === '/ingest/:slotId'
+              ? 'Process a booth photo (DSLR Remote Pro HTTP POST)'
+              : 'The same as POST /ingest/{slotId} (the path of the system PhotoChanger replaces)',
+          description: INGEST_DESCRIPTION,
+          tags: ['ingest'],
+          consumes: ['multipart/form-data'],
+          params: Type.Object({ slotId: Type.String({ maxLength: 64 }) }),
+          querystring: Type.Object(
+            {
+              password: Type.Optional(
+                Type.String({
+                  description:
+                    'The ingest password, for booths that cannot send a form field (Breeze Booth); the form field wins when both are sent. Never logged.',
+                }),
+              ),
+            },
+            {
+              additionalProperties: Type.Union([Type.String(), Type.Array(Type.String())]),
+              description:
+                'Other query parameters (Breeze URL tokens such as `style` or survey answers) are kept with the job fields.',
+            },
+          ),
+          response: {
+            200: {
+              description: 'The processed image (Content-Type = its MIME); header X-Job-Id',
+              content: { 'image/*': { schema: { type: 'string', format: 'binary' } } },
+            },
+            400: ErrorSchema,
+            401: ErrorSchema,
+            404: ErrorSchema,
+            408: ErrorSchema,
+            413: ErrorSchema,
+            415: ErrorSchema,
+            429: ErrorSchema,
+            500: ErrorSchema,
+            502: ErrorSchema,
+            503: ErrorSchema,
+            504: ErrorSchema,
+            507: ErrorSchema,
+          },
         },
       },
-    },
-    async (request, reply) => {
-      void reply.header('Cache-Control', 'no-store');
-      const receivedAt = clock.now();
-      const startedMs = performance.now();
-      // What the booth check keeps of this request (src/stats/booth-requests.ts), filled as it goes.
-      const check: { status: number; code: string | undefined; bodyMs: number | undefined } = { status: 200, code: undefined, bodyMs: undefined };
-      const slotId = request.params.slotId;
-      const jobId = randomUUID();
-      const payloadDir = media.payloadDir(jobId);
-      let jobCreated = false;
-      const log = request.log.child({ slot_id: slotId, job_id: jobId });
-      const client = clientKey(request.ip);
-      const throttleKeys = [`ip:${client}`, `ip:${client}|slot:${slotId.slice(0, 64)}`];
-      let entered = false;
-      let cleaned = false;
-      // A password verified for this request (URL or form), and the photo's unverified accounting
-      // while its password has not come.
-      let verified = false;
-      let tookShare = false;
-      let ticket: UnverifiedTicket | undefined;
-      const releaseTicket = () => {
-        ticket?.release();
-        ticket = undefined;
-      };
-      // Filled while the body is read: a refusal names the booth when it sent its name first.
-      const received = emptyUpload();
-      // The booth went away: a queued password check is dropped, a running job is told.
-      const clientGone = new AbortController();
-      reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished) clientGone.abort();
-      });
-      // The payload never outlives the response; the inline copy is cleared once answered.
-      // The payload's file once received (removed by name: no directory walk on the answer's path).
-      const payloadFiles: string[] = [];
-      // Its removal, done once by whichever comes first: the worker's finalize, the answer, the clean-up.
-      let filesReleased: Promise<void> | undefined;
-      // A request refused before its folder was made (a stranger's flood) has nothing to remove.
-      const releaseFiles = () => (filesReleased ??= received.folderMade ? releaseJobFiles(deps, jobId, log, payloadFiles) : Promise.resolve());
-      const cleanUp = async () => {
-        if (cleaned) return;
-        cleaned = true;
-        await releaseFiles();
-        if (jobCreated) await markJobAnswered(deps, jobId, log);
-      };
-      try {
-        if (deps.isShuttingDown?.()) throw new AppError('shutting_down', undefined, { headers: { Connection: 'close', 'Retry-After': '5' } });
-        // Decided before the body is read: unknown/disabled slot, queue already full. The slot, the
-        // runtime settings and the queue's fill are read in one statement.
-        // Only ids of the slot-NNN form reach the database (a NUL or a path would only make it fail).
-        if (!isSlotId(slotId)) throw slotNotFound(slotId);
-        const admission = await admit(slotId, receivedAt);
-        const { slot, inFlight } = admission;
-        const runtime = settings.runtimeOf(admission.settings);
-        if (!slot || !slot.enabled) throw slotNotFound(slotId);
-        const operation = providers.operation(slot.provider, slot.operation);
-        if (!operation) {
-          throw new AppError('provider_error', `Slot ${slot.id} uses ${slot.provider}/${slot.operation}, which this server does not provide`, { details: { reason: 'provider_unknown' }, headers: { Connection: 'close' } });
-        }
-        // An address guessing passwords waits, unread, before any argon2 is spent on it.
-        const wait = throttle.waitMs(...throttleKeys);
-        if (wait > 0) throw tooManyAttempts(wait);
-        // Refused before the body is read when the queue could not take it (jobs in flight +
-        // photos being received) or the cap of photos received at once is reached.
-        if (gate.count >= gate.max || inFlight + gate.count >= config.queueMaxInFlightJobs) throw withClose(queueBusy(config));
-        const limit = photoLimitBytes(config.maxUploadBytes, slot, operation);
-        if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
-
-        const checkPassword = async (password: string) => {
-          const known = ingestPassword.knownVerdict(runtime.ingestPasswordHash, password);
-          // The same candidate being checked for another request is shared, not a new attempt.
-          if (known === undefined && !ingestPassword.isBeingChecked(runtime.ingestPasswordHash, password)) {
-            // An argon2 check is about to be spent: it counts as a failure until it succeeds, so
-            // guesses sent in parallel from one address are bounded too, not only sequential ones.
-            const wait = throttle.waitMs(...throttleKeys);
-            if (wait > 0) throw tooManyAttempts(wait);
-            throttle.fail(...throttleKeys);
+      async (request, reply) => {
+        void reply.header('Cache-Control', 'no-store');
+        const receivedAt = clock.now();
+        const startedMs = performance.now();
+        // What the booth check keeps of this request (src/stats/booth-requests.ts), filled as it goes.
+        const check: { status: number; code: string | undefined; bodyMs: number | undefined } = {
+          status: 200,
+          code: undefined,
+          bodyMs: undefined,
+        };
+        const slotId = request.params.slotId;
+        const jobId = randomUUID();
+        const payloadDir = media.payloadDir(jobId);
+        let jobCreated = false;
+        const log = request.log.child({ slot_id: slotId, job_id: jobId });
+        const client = clientKey(request.ip);
+        const throttleKeys = [`ip:${client}`, `ip:${client}|slot:${slotId.slice(0, 64)}`];
+        let entered = false;
+        let cleaned = false;
+        // A password verified for this request (URL or form), and the photo's unverified accounting
+        // while its password has not come.
+        let verified = false;
+        let tookShare = false;
+        let ticket: UnverifiedTicket | undefined;
+        const releaseTicket = () => {
+          ticket?.release();
+          ticket = undefined;
+        };
+        // Filled while the body is read: a refusal names the booth when it sent its name first.
+        const received = emptyUpload();
+        // The booth went away: a queued password check is dropped, a running job is told.
+        const clientGone = new AbortController();
+        reply.raw.once('close', () => {
+          if (!reply.raw.writableFinished) clientGone.abort();
+        });
+        // The payload never outlives the response; the inline copy is cleared once answered.
+        // The payload's file once received (removed by name: no directory walk on the answer's path).
+        const payloadFiles: string[] = [];
+        // Its removal, done once by whichever comes first: the worker's finalize, the answer, the clean-up.
+        let filesReleased: Promise<void> | undefined;
+        // A request refused before its folder was made (a stranger's flood) has nothing to remove.
+        const releaseFiles = () =>
+          (filesReleased ??= received.folderMade ? releaseJobFiles(deps, jobId, log, payloadFiles) : Promise.resolve());
+        const cleanUp = async () => {
+          if (cleaned) return;
+          cleaned = true;
+          await releaseFiles();
+          if (jobCreated) await markJobAnswered(deps, jobId, log);
+        };
+        try {
+          if (deps.isShuttingDown?.())
+            throw new AppError('shutting_down', undefined, { headers: { Connection: 'close', 'Retry-After': '5' } });
+          // Decided before the body is read: unknown/disabled slot, queue already full. The slot, the
+          // runtime settings and the queue's fill are read in one statement.
+          // Only ids of the slot-NNN form reach the database (a NUL or a path would only make it fail).
+          if (!isSlotId(slotId)) throw slotNotFound(slotId);
+          const admission = await admit(slotId, receivedAt);
+          const { slot, inFlight } = admission;
+          const runtime = settings.runtimeOf(admission.settings);
+          if (!slot || !slot.enabled) throw slotNotFound(slotId);
+          const operation = providers.operation(slot.provider, slot.operation);
+          if (!operation) {
+            throw new AppError(
+              'provider_error',
+              `Slot ${slot.id} uses ${slot.provider}/${slot.operation}, which this server does not provide`,
+              { details: { reason: 'provider_unknown' }, headers: { Connection: 'close' } },
+            );
           }
-          const ok = known ?? (await ingestPassword.verify(runtime.ingestPasswordHash, password, clientGone.signal));
-          if (ok) {
-            throttle.succeed(...throttleKeys);
-            trusted.remember(client);
-          } else if (known === false) throttle.fail(...throttleKeys);
-          return ok;
-        };
-        // The photo's place among the uploads being received is taken once its password is verified.
-        const enterGate = () => {
-          // One address (one password holder) takes at most its share of the in-flight cap.
-          if (sharesTaken.of(client) >= config.queueSharePerAddress) throw addressShareUsed(config);
-          if (gate.tryEnter(inFlight, config.queueMaxInFlightJobs) !== 'ok') throw withClose(queueBusy(config));
-          entered = true;
-          sharesTaken.add(client);
-          tookShare = true;
-        };
-        // The URL's password (Breeze Booth has no password field): checked before the body is read.
-        // A wrong one is decided at the end, when the form has sent no password of its own.
-        const queryPassword = firstValue(request.query.password);
-        if (queryPassword && (await checkPassword(queryPassword))) verified = true;
-        const upload = await receiveUpload(request, {
-          payloadDir,
-          fileLimitBytes: limit,
-          acceptedMimeTypes: operation.acceptedMimeTypes,
-          fieldLimits: BOOTH_FIELD_LIMITS,
-          transfer,
-          authenticated: () => verified,
-          // The password field, wherever it comes. First: a wrong one is refused before the photo is
-          // read. After the photo: a wrong one is refused (the photo removed), a right one makes the
-          // photo's bytes verified.
-          onPassword: async (password, beforeFile) => {
-            if (password === '') return; // the same as none (400 at the end unless the URL has one)
-            if (!(await checkPassword(password))) throw invalidPassword(true);
-            const wasVerified = verified;
-            verified = true;
-            if (!beforeFile && !wasVerified) {
-              releaseTicket();
-              if (!entered) enterGate();
+          // An address guessing passwords waits, unread, before any argon2 is spent on it.
+          const wait = throttle.waitMs(...throttleKeys);
+          if (wait > 0) throw tooManyAttempts(wait);
+          // Refused before the body is read when the queue could not take it (jobs in flight +
+          // photos being received) or the cap of photos received at once is reached.
+          if (gate.count >= gate.max || inFlight + gate.count >= config.queueMaxInFlightJobs)
+            throw withClose(queueBusy(config));
+          const limit = photoLimitBytes(config.maxUploadBytes, slot, operation);
+          if (request.headers.expect?.toLowerCase() === '100-continue') reply.raw.writeContinue();
+
+          const checkPassword = async (password: string) => {
+            const known = ingestPassword.knownVerdict(runtime.ingestPasswordHash, password);
+            // The same candidate being checked for another request is shared, not a new attempt.
+            if (known === undefined && !ingestPassword.isBeingChecked(runtime.ingestPasswordHash, password)) {
+              // An argon2 check is about to be spent: it counts as a failure until it succeeds, so
+              // guesses sent in parallel from one address are bounded too, not only sequential ones.
+              const wait = throttle.waitMs(...throttleKeys);
+              if (wait > 0) throw tooManyAttempts(wait);
+              throttle.fail(...throttleKeys);
             }
-          },
-          // Verified: the photo's place is reserved when its bytes begin (atomic: one thread). Not
-          // yet: it is received within the unverified bounds until its password comes.
-          onFileStart: () => {
-            if (verified) return enterGate();
-            // What it will write: at most its declared body (a file is never longer), else a guess
-            // for a chunked body (grown while the budget has room); never more than the budget.
-            const declared = Number(request.headers['content-length']);
-            const guess = Number.isFinite(declared) && declared > 0 ? declared : CHUNKED_RESERVE_BYTES;
-            const reserve = Math.min(guess, limit, config.unverifiedUploadBudgetBytes);
-            const started = unverified.tryStart(client, trusted.has(client), reserve);
-            if (started === 'per_address') throw tooManyUnverified(config.unverifiedUploadsPerAddress);
-            if (started === 'budget' || started === 'total') throw unverifiedBudgetFull(config.unverifiedUploadBudgetBytes);
-            ticket = started;
-          },
-          onFileBytes: (n) => {
-            if (ticket && !ticket.add(n)) throw unverifiedBudgetFull(config.unverifiedUploadBudgetBytes);
-          },
-        }, received);
-        check.bodyMs = Math.round(performance.now() - startedMs);
-        if (entered) gate.leave();
-        entered = false;
-        if (upload.file) payloadFiles.push(upload.file.path);
-        const photo = checkUpload(upload, { verified, queryPasswordSent: queryPassword !== undefined && queryPassword !== '' }, operation.acceptedMimeTypes);
-        // Its decoded size, from the header, before anything decodes it (a small file can hide a huge
-        // image): measured on the bytes kept on the way in, from the file only when the header is longer.
-        const decoded = (await photo.decodedBytes) ?? (photo.head.length < photo.size ? await decodedBytesOf(photo.path) : undefined);
-        if (decoded !== undefined && decoded > Math.min(decodeBudget.perImageBytes, decodeBudget.totalBytes)) {
-          const limit = Math.min(decodeBudget.perImageBytes, decodeBudget.totalBytes);
-          throw new AppError('payload_too_large', new DecodeTooLargeError(decoded, limit).message, { details: { decoded_bytes: decoded, limit_decoded_bytes: limit } });
-        }
-
-        const outcome = await submitAndWait(deps, {
-          jobId,
-          slot,
-          photo,
-          metadata: { ...queryFields(request.query), ...upload.fields, original_filename: photo.originalName, ...(upload.droppedFields > 0 ? { fields_dropped: String(upload.droppedFields) } : {}) },
-          clientAddress: request.ip,
-          templates: admission.templates,
-          isTest: false,
-          correlationId: request.id,
-          receivedAt,
-          tSyncResponseSeconds: runtime.tSyncResponseSeconds,
-          clientGone: clientGone.signal,
-          // Only a job that exists is named to the booth (X-Job-Id); a refusal before it is counted.
-          onEnqueued: () => (jobCreated = true),
-          // The photo is gone before the bytes go out, so nothing of it is left once the booth has
-          // them: removed while the worker's finalize runs; the row's bookkeeping (answered)
-          // follows the send (finally below).
-          whileRecording: releaseFiles,
-          log,
-        });
-        if (outcome.outcome !== 'succeeded') throw outcome.error;
-        log.info({ outcome: 'succeeded', size: outcome.bytes.length, timings: outcome.timings }, 'ingest answered');
-        // A result read from the row (another instance's worker) did not pass through whileRecording.
-        await releaseFiles();
-        void reply
-          .code(200)
-          .header('Content-Type', outcome.mime)
-          .header('Content-Length', String(outcome.bytes.length))
-          .header('X-Job-Id', jobId)
-          .send(outcome.bytes);
-        return reply;
-      } catch (err) {
-        check.status = err instanceof AppError ? err.status : 500;
-        check.code = err instanceof AppError ? err.code : 'internal_error';
-        if (clientGone.signal.aborted) Object.assign(check, { status: 499, code: 'client_gone' });
-        if (err instanceof AppError) {
-          if (jobCreated) void reply.header('X-Job-Id', jobId);
-          // A booth that hung up was not refused (and shutting down is not the booth's fault).
-          if (!jobCreated && err.code !== 'shutting_down' && !clientGone.signal.aborted) {
-            deps.rejections.count(slotId, err.status, err.code, { address: request.ip, key: client, boothName: firstValue(received.fields.name), boothUserId: firstValue(received.fields.user_id) });
+            const ok = known ?? (await ingestPassword.verify(runtime.ingestPasswordHash, password, clientGone.signal));
+            if (ok) {
+              throttle.succeed(...throttleKeys);
+              trusted.remember(client);
+            } else if (known === false) throttle.fail(...throttleKeys);
+            return ok;
+          };
+          // The photo's place among the uploads being received is taken once its password is verified.
+          const enterGate = () => {
+            // One address (one password holder) takes at most its share of the in-flight cap.
+            if (sharesTaken.of(client) >= config.queueSharePerAddress) throw addressShareUsed(config);
+            if (gate.tryEnter(inFlight, config.queueMaxInFlightJobs) !== 'ok') throw withClose(queueBusy(config));
+            entered = true;
+            sharesTaken.add(client);
+            tookShare = true;
+          };
+          // The URL's password (Breeze Booth has no password field): checked before the body is read.
+          // A wrong one is decided at the end, when the form has sent no password of its own.
+          const queryPassword = firstValue(request.query.password);
+          if (queryPassword && (await checkPassword(queryPassword))) verified = true;
+          const upload = await receiveUpload(
+            request,
+            {
+              payloadDir,
+              fileLimitBytes: limit,
+              acceptedMimeTypes: operation.acceptedMimeTypes,
+              fieldLimits: BOOTH_FIELD_LIMITS,
+              transfer,
+              authenticated: () => verified,
+              // The password field, wherever it comes. First: a wrong one is refused before the photo is
+              // read. After the photo: a wrong one is refused (the photo removed), a right one makes the
+              // photo's bytes verified.
+              onPassword: async (password, beforeFile) => {
+                if (password === '') return; // the same as none (400 at the end unless the URL has one)
+                if (!(await checkPassword(password))) throw invalidPassword(true);
+                const wasVerified = verified;
+                verified = true;
+                if (!beforeFile && !wasVerified) {
+                  releaseTicket();
+                  if (!entered) enterGate();
+                }
+              },
+              // Verified: the photo's place is reserved when its bytes begin (atomic: one thread). Not
+              // yet: it is received within the unverified bounds until its password comes.
+              onFileStart: () => {
+                if (verified) return enterGate();
+                // What it will write: at most its declared body (a file is never longer), else a guess
+                // for a chunked body (grown while the budget has room); never more than the budget.
+                const declared = Number(request.headers['content-length']);
+                const guess = Number.isFinite(declared) && declared > 0 ? declared : CHUNKED_RESERVE_BYTES;
+                const reserve = Math.min(guess, limit, config.unverifiedUploadBudgetBytes);
+                const started = unverified.tryStart(client, trusted.has(client), reserve);
+                if (started === 'per_address') throw tooManyUnverified(config.unverifiedUploadsPerAddress);
+                if (started === 'budget' || started === 'total')
+                  throw unverifiedBudgetFull(config.unverifiedUploadBudgetBytes);
+                ticket = started;
+              },
+              onFileBytes: (n) => {
+                if (ticket && !ticket.add(n)) throw unverifiedBudgetFull(config.unverifiedUploadBudgetBytes);
+              },
+            },
+            received,
+          );
+          check.bodyMs = Math.round(performance.now() - startedMs);
+          if (entered) gate.leave();
+          entered = false;
+          if (upload.file) payloadFiles.push(upload.file.path);
+          const photo = checkUpload(
+            upload,
+            { verified, queryPasswordSent: queryPassword !== undefined && queryPassword !== '' },
+            operation.acceptedMimeTypes,
+          );
+          // Its decoded size, from the header, before anything decodes it (a small file can hide a huge
+          // image): measured on the bytes kept on the way in, from the file only when the header is longer.
+          const decoded =
+            (await photo.decodedBytes) ??
+            (photo.head.length < photo.size ? await decodedBytesOf(photo.path) : undefined);
+          if (decoded !== undefined && decoded > Math.min(decodeBudget.perImageBytes, decodeBudget.totalBytes)) {
+            const limit = Math.min(decodeBudget.perImageBytes, decodeBudget.totalBytes);
+            throw new AppError('payload_too_large', new DecodeTooLargeError(decoded, limit).message, {
+              details: { decoded_bytes: decoded, limit_decoded_bytes: limit },
+            });
           }
+
+          const outcome = await submitAndWait(deps, {
+            jobId,
+            slot,
+            photo,
+            metadata: {
+              ...queryFields(request.query),
+              ...upload.fields,
+              original_filename: photo.originalName,
+              ...(upload.droppedFields > 0 ? { fields_dropped: String(upload.droppedFields) } : {}),
+            },
+            clientAddress: request.ip,
+            templates: admission.templates,
+            isTest: false,
+            correlationId: request.id,
+            receivedAt,
+            tSyncResponseSeconds: runtime.tSyncResponseSeconds,
+            clientGone: clientGone.signal,
+            // Only a job that exists is named to the booth (X-Job-Id); a refusal before it is counted.
+            onEnqueued: () => (jobCreated = true),
+            // The photo is gone before the bytes go out, so nothing of it is left once the booth has
+            // them: removed while the worker's finalize runs; the row's bookkeeping (answered)
+            // follows the send (finally below).
+            whileRecording: releaseFiles,
+            log,
+          });
+          if (outcome.outcome !== 'succeeded') throw outcome.error;
+          log.info({ outcome: 'succeeded', size: outcome.bytes.length, timings: outcome.timings }, 'ingest answered');
+          // A result read from the row (another instance's worker) did not pass through whileRecording.
+          await releaseFiles();
+          void reply
+            .code(200)
+            .header('Content-Type', outcome.mime)
+            .header('Content-Length', String(outcome.bytes.length))
+            .header('X-Job-Id', jobId)
+            .send(outcome.bytes);
+          return reply;
+        } catch (err) {
+          check.status = err instanceof AppError ? err.status : 500;
+          check.code = err instanceof AppError ? err.code : 'internal_error';
+          if (clientGone.signal.aborted) Object.assign(check, { status: 499, code: 'client_gone' });
+          if (err instanceof AppError) {
+            if (jobCreated) void reply.header('X-Job-Id', jobId);
+            // A booth that hung up was not refused (and shutting down is not the booth's fault).
+            if (!jobCreated && err.code !== 'shutting_down' && !clientGone.signal.aborted) {
+              deps.rejections.count(slotId, err.status, err.code, {
+                address: request.ip,
+                key: client,
+                boothName: firstValue(received.fields.name),
+                boothUserId: firstValue(received.fields.user_id),
+              });
+            }
+          }
+          throw err;
+        } finally {
+          if (entered) gate.leave();
+          if (tookShare) sharesTaken.remove(client);
+          deps.boothRequests.record({
+            at: receivedAt,
+            slotId,
+            address: request.ip,
+            clientKey: client,
+            // Named only once its password is verified: a stranger cannot write into a booth's log.
+            boothName: verified ? (firstValue(received.fields.name) ?? firstValue(request.query.name)) : undefined,
+            httpVersion: request.raw.httpVersion,
+            headers: Object.fromEntries(
+              BOOTH_CHECK_HEADERS.flatMap((h) =>
+                typeof request.headers[h] === 'string' ? [[h, request.headers[h]]] : [],
+              ),
+            ),
+            queryKeys: Object.keys(request.query),
+            parts: received.parts,
+            status: check.status,
+            code: check.code,
+            jobId: jobCreated ? jobId : undefined,
+            timings: {
+              ...(check.bodyMs === undefined ? {} : { body_ms: check.bodyMs }),
+              total_ms: Math.round(performance.now() - startedMs),
+            },
+          });
+          await cleanUp();
+          // Unverified bytes count until their file is gone, not only until the answer.
+          releaseTicket();
         }
-        throw err;
-      } finally {
-        if (entered) gate.leave();
-        if (tookShare) sharesTaken.remove(client);
-        deps.boothRequests.record({
-          at: receivedAt,
-          slotId,
-          address: request.ip,
-          clientKey: client,
-          // Named only once its password is verified: a stranger cannot write into a booth's log.
-          boothName: verified ? (firstValue(received.fields.name) ?? firstValue(request.query.name)) : undefined,
-          httpVersion: request.raw.httpVersion,
-          headers: Object.fromEntries(BOOTH_CHECK_HEADERS.flatMap((h) => (typeof request.headers[h] === 'string' ? [[h, request.headers[h]]] : []))),
-          queryKeys: Object.keys(request.query),
-          parts: received.parts,
-          status: check.status,
-          code: check.code,
-          jobId: jobCreated ? jobId : undefined,
-          timings: { ...(check.bodyMs === undefined ? {} : { body_ms: check.bodyMs }), total_ms: Math.round(performance.now() - startedMs) },
-        });
-        await cleanUp();
-        // Unverified bytes count until their file is gone, not only until the answer.
-        releaseTicket();
-      }
-    },
-  );
+      },
+    );
 };
 
 function slotNotFound(slotId: string): AppError {
-  return new AppError('slot_not_found', `Slot ${slotId} does not exist or is disabled`, { details: { slot_id: slotId }, headers: { Connection: 'close' } });
+  return new AppError('slot_not_found', `Slot ${slotId} does not exist or is disabled`, {
+    details: { slot_id: slotId },
+    headers: { Connection: 'close' },
+  });
 }
 
 function firstValue(field: string | string[] | undefined): string | undefined {
@@ -348,11 +439,17 @@ function firstValue(field: string | string[] | undefined): string | undefined {
 
 function tooManyAttempts(waitMs: number): AppError {
   const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-  return new AppError('too_many_attempts', `Too many wrong passwords from this address; retry in ${seconds} s`, { details: { retry_after_seconds: seconds }, headers: { 'Retry-After': String(seconds), Connection: 'close' } });
+  return new AppError('too_many_attempts', `Too many wrong passwords from this address; retry in ${seconds} s`, {
+    details: { retry_after_seconds: seconds },
+    headers: { 'Retry-After': String(seconds), Connection: 'close' },
+  });
 }
 
 function withClose(err: AppError): AppError {
-  return new AppError(err.code, err.message, { details: err.details, headers: { ...err.headers, Connection: 'close' } });
+  return new AppError(err.code, err.message, {
+    details: err.details,
+    headers: { ...err.headers, Connection: 'close' },
+  });
 }
 
 function invalidPassword(early: boolean): AppError {
@@ -361,23 +458,34 @@ function invalidPassword(early: boolean): AppError {
 
 /** 429: this address already has its share of the in-flight cap. */
 function addressShareUsed(config: { queueSharePerAddress: number; queueMaxInFlightJobs: number }): AppError {
-  return new AppError('queue_busy', `This address already has ${config.queueSharePerAddress} photos in progress (its share of the ${config.queueMaxInFlightJobs} the queue takes at once); retry shortly`, {
-    details: { reason: 'address_share', share: config.queueSharePerAddress, retry_after_seconds: 2 },
-    headers: { 'Retry-After': '2', Connection: 'close' },
-  });
+  return new AppError(
+    'queue_busy',
+    `This address already has ${config.queueSharePerAddress} photos in progress (its share of the ${config.queueMaxInFlightJobs} the queue takes at once); retry shortly`,
+    {
+      details: { reason: 'address_share', share: config.queueSharePerAddress, retry_after_seconds: 2 },
+      headers: { 'Retry-After': '2', Connection: 'close' },
+    },
+  );
 }
 
 /** 429: this address already sends as many photos without a verified password as it may. */
 function tooManyUnverified(perAddress: number): AppError {
-  return new AppError('too_many_requests', `This address is already sending ${perAddress} photos without a verified password; send the password before the file, or retry shortly`, {
-    details: { limit: perAddress, retry_after_seconds: 5 },
-    headers: { 'Retry-After': '5', Connection: 'close' },
-  });
+  return new AppError(
+    'too_many_requests',
+    `This address is already sending ${perAddress} photos without a verified password; send the password before the file, or retry shortly`,
+    {
+      details: { limit: perAddress, retry_after_seconds: 5 },
+      headers: { 'Retry-After': '5', Connection: 'close' },
+    },
+  );
 }
 
 /** 503: the server-wide budget of photo bytes received before their password is used up. */
 function unverifiedBudgetFull(budgetBytes: number): AppError {
-  return new AppError('uploads_busy', undefined, { details: { budget_bytes: budgetBytes, retry_after_seconds: 10 }, headers: { 'Retry-After': '10', Connection: 'close' } });
+  return new AppError('uploads_busy', undefined, {
+    details: { budget_bytes: budgetBytes, retry_after_seconds: 10 },
+    headers: { 'Retry-After': '10', Connection: 'close' },
+  });
 }
 
 /**
@@ -399,9 +507,16 @@ function queryFields(query: Record<string, string | string[] | undefined>): Reco
  * The contract's checks on a received upload, in the order docs/api.md lists them: the password
  * was checked where it came (a wrong one refused there); what is left is a missing one.
  */
-function checkUpload(upload: ReceivedUpload, password: { verified: boolean; queryPasswordSent: boolean }, accepted: readonly string[]): ReceivedFile {
+function checkUpload(
+  upload: ReceivedUpload,
+  password: { verified: boolean; queryPasswordSent: boolean },
+  accepted: readonly string[],
+): ReceivedFile {
   if (!password.verified && (upload.password === undefined || upload.password === '') && !password.queryPasswordSent) {
-    throw new AppError('invalid_request', 'The password is missing: send the password field (or ?password= in the URL)');
+    throw new AppError(
+      'invalid_request',
+      'The password is missing: send the password field (or ?password= in the URL)',
+    );
   }
   // A missing or empty file is a 400 before a wrong password; a wrong type is a 415 after.
   if (!upload.file && (!upload.rejectedFile || upload.rejectedFile.empty)) photoOf(upload, accepted);

@@ -20,7 +20,13 @@ export interface Admission {
 }
 
 export async function readAdmission(db: Db, slotId: string, now: Date): Promise<Admission> {
-  const r = await sql<Partial<SlotRecordRow> & { runtime_settings: Record<string, unknown>; in_flight: number; templates: SlotTemplateRecord[] }>`
+  const r = await sql<
+    Partial<SlotRecordRow> & {
+      runtime_settings: Record<string, unknown>;
+      in_flight: number;
+      templates: SlotTemplateRecord[];
+    }
+  >`
     SELECT s.id, s.name, s.enabled, s.provider, s.operation, s.settings, s.failover, s.max_upload_bytes, s.updated_at,
            (SELECT coalesce(jsonb_object_agg(key, value), '{}'::jsonb) FROM setting
              WHERE key = ANY(${sql.val(RUNTIME_SETTING_KEYS)}::text[])) AS runtime_settings,

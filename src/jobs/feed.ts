@@ -18,7 +18,14 @@ export class JobFeed {
   private readonly listeners = new Map<JobEventListener, string>();
   private unsubscribe: Array<() => void> = [];
 
-  constructor(private readonly deps: { db: Db; hub: Pick<NotificationHub, 'subscribe'>; log: Logger; load?: (db: Db, id: string) => Promise<JobDetailRow | undefined> }) {}
+  constructor(
+    private readonly deps: {
+      db: Db;
+      hub: Pick<NotificationHub, 'subscribe'>;
+      log: Logger;
+      load?: (db: Db, id: string) => Promise<JobDetailRow | undefined>;
+    },
+  ) {}
 
   get size(): number {
     return this.listeners.size;
@@ -26,16 +33,21 @@ export class JobFeed {
 
   /** Why a new stream for this account cannot open, or undefined. */
   refusal(account: string): string | undefined {
-    if (this.listeners.size >= MAX_STREAMS_PER_PROCESS) return `This server has ${MAX_STREAMS_PER_PROCESS} live streams open`;
+    if (this.listeners.size >= MAX_STREAMS_PER_PROCESS)
+      return `This server has ${MAX_STREAMS_PER_PROCESS} live streams open`;
     let mine = 0;
     for (const owner of this.listeners.values()) if (owner === account) mine++;
-    return mine >= MAX_STREAMS_PER_ACCOUNT ? `At most ${MAX_STREAMS_PER_ACCOUNT} live streams per account; close another tab` : undefined;
+    return mine >= MAX_STREAMS_PER_ACCOUNT
+      ? `At most ${MAX_STREAMS_PER_ACCOUNT} live streams per account; close another tab`
+      : undefined;
   }
 
   add(account: string, listener: JobEventListener): () => void {
     this.listeners.set(listener, account);
     if (this.unsubscribe.length === 0) {
-      this.unsubscribe = [CHANNELS.jobEnqueued, CHANNELS.jobFinalized].map((c) => this.deps.hub.subscribe(c, (id) => void this.publish(id)));
+      this.unsubscribe = [CHANNELS.jobEnqueued, CHANNELS.jobFinalized].map((c) =>
+        this.deps.hub.subscribe(c, (id) => void this.publish(id)),
+      );
     }
     return () => {
       this.listeners.delete(listener);

@@ -24,7 +24,9 @@ const JobSummarySchema = Type.Object({
   provider: Type.String(),
   operation: Type.String(),
   status: Type.String({ description: 'pending | processing (while unfinished); see outcome once finalized' }),
-  outcome: Type.String({ description: 'pending | processing | succeeded | timeout | provider_error | cancelled | internal_error' }),
+  outcome: Type.String({
+    description: 'pending | processing | succeeded | timeout | provider_error | cancelled | internal_error',
+  }),
   is_finalized: Type.Boolean(),
   failure_reason: Nullable(Type.String()),
   is_test: Type.Boolean(),
@@ -36,12 +38,21 @@ const JobSchema = Type.Object({
   ...JobSummarySchema.properties,
   failure_detail: Nullable(Type.Record(Type.String(), Type.Unknown())),
   deadline: Type.Object({ expires_at: Type.String(), remaining_ms: Type.Integer(), is_expired: Type.Boolean() }),
-  timings: Type.Object({ queue_wait_ms: Nullable(Type.Number()), processing_ms: Nullable(Type.Number()), total_ms: Nullable(Type.Number()) }),
+  timings: Type.Object({
+    queue_wait_ms: Nullable(Type.Number()),
+    processing_ms: Nullable(Type.Number()),
+    total_ms: Nullable(Type.Number()),
+  }),
   result: Nullable(
     Type.Object({
       url: Type.String(),
       guest_url: Type.String(),
-      guest_link: Nullable(Type.String({ description: 'The absolute link a guest opens (and its QR code), on the public address; null when this server knows none' })),
+      guest_link: Nullable(
+        Type.String({
+          description:
+            'The absolute link a guest opens (and its QR code), on the public address; null when this server knows none',
+        }),
+      ),
       public_base_source: Type.Union([Type.Literal('configured'), Type.Literal('lan'), Type.Literal('none')]),
       mime: Type.String(),
       size: Type.Integer(),
@@ -52,7 +63,9 @@ const JobSchema = Type.Object({
   provider_calls: Type.Array(Type.Unknown()),
   metadata: Type.Record(Type.String(), Type.Unknown()),
   correlation_id: Nullable(Type.String()),
-  client_address: Nullable(Type.String({ description: 'The address the booth sent the photo from (null for a test run)' })),
+  client_address: Nullable(
+    Type.String({ description: 'The address the booth sent the photo from (null for a test run)' }),
+  ),
 });
 
 function outcomeOf(r: JobSummaryRow): string {
@@ -83,7 +96,11 @@ function detail(r: JobDetailRow, now: Date, base: PublicBase) {
   return {
     ...summary(r),
     failure_detail: r.failure_detail,
-    deadline: { expires_at: r.expires_at.toISOString(), remaining_ms: r.is_finalized ? 0 : Math.max(0, remaining), is_expired: remaining <= 0 },
+    deadline: {
+      expires_at: r.expires_at.toISOString(),
+      remaining_ms: r.is_finalized ? 0 : Math.max(0, remaining),
+      is_expired: remaining <= 0,
+    },
     timings: timingsOf(r),
     result: live
       ? {
@@ -91,7 +108,10 @@ function detail(r: JobDetailRow, now: Date, base: PublicBase) {
           guest_url: `/r/${shortJobId(r.id)}`,
           guest_link: base.url ? guestLinkOf(base.url, r.id) : null,
           public_base_source: base.source,
-          mime: r.result_mime ?? 'application/octet-stream', size: Number(r.result_size ?? 0), sha256: r.result_sha256 ?? '', expires_at: r.result_expires_at!.toISOString(),
+          mime: r.result_mime ?? 'application/octet-stream',
+          size: Number(r.result_size ?? 0),
+          sha256: r.result_sha256 ?? '',
+          expires_at: r.result_expires_at!.toISOString(),
         }
       : null,
     provider_calls: r.provider_calls,
@@ -140,9 +160,19 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ deps: JobRouteDeps }> = asyn
           to: Type.Optional(Type.String({ format: 'date-time' })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
           offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 })),
-          sort: Type.Optional(Type.Union([Type.Literal('created_at'), Type.Literal('-created_at')], { default: '-created_at' })),
+          sort: Type.Optional(
+            Type.Union([Type.Literal('created_at'), Type.Literal('-created_at')], { default: '-created_at' }),
+          ),
         }),
-        response: { 200: Type.Object({ jobs: Type.Array(JobSummarySchema), total: Type.Integer(), limit: Type.Integer(), offset: Type.Integer() }), ...errorResponses(400, 401, 403) },
+        response: {
+          200: Type.Object({
+            jobs: Type.Array(JobSummarySchema),
+            total: Type.Integer(),
+            limit: Type.Integer(),
+            offset: Type.Integer(),
+          }),
+          ...errorResponses(400, 401, 403),
+        },
       },
     },
     async (request) => {
@@ -176,7 +206,10 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ deps: JobRouteDeps }> = asyn
           `At most ${MAX_STREAMS_PER_ACCOUNT} streams per account and ${MAX_STREAMS_PER_PROCESS} per process: 429 too_many_streams beyond.`,
         tags: ['jobs'],
         security: BEARER_SECURITY,
-        response: { 200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errorResponses(401, 403, 429) },
+        response: {
+          200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+          ...errorResponses(401, 403, 429),
+        },
       },
     },
     async (request, reply) => {
@@ -185,18 +218,27 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ deps: JobRouteDeps }> = asyn
       if (refused) throw new AppError('too_many_streams', refused, { headers: { 'Retry-After': '10' } });
       reply.hijack();
       const res = reply.raw;
-      res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no', 'X-Correlation-Id': request.id });
+      res.writeHead(200, {
+        'Content-Type': 'text/event-stream; charset=utf-8',
+        'Cache-Control': 'no-store',
+        Connection: 'keep-alive',
+        'X-Accel-Buffering': 'no',
+        'X-Correlation-Id': request.id,
+      });
       res.write('retry: 3000\n\n');
       const remove = feed.add(account, (row) => {
         if (res.writableEnded) return;
         const s = summary(row);
-        res.write(`event: job\ndata: ${JSON.stringify({ id: s.id, slot_id: s.slot_id, status: s.status, outcome: s.outcome, is_finalized: s.is_finalized, failure_reason: s.failure_reason, at: deps.clock.now().toISOString() })}\n\n`);
+        res.write(
+          `event: job\ndata: ${JSON.stringify({ id: s.id, slot_id: s.slot_id, status: s.status, outcome: s.outcome, is_finalized: s.is_finalized, failure_reason: s.failure_reason, at: deps.clock.now().toISOString() })}\n\n`,
+        );
       });
       // Each heartbeat asks again who is listening: a stream ends with its session (logout, password
       // reset, removed account) or with its permission to read jobs, within one beat.
       const heartbeat = setInterval(() => {
         deps.auth.identify(request).then(
-          (caller) => (caller?.principal.permissions.includes('stats:read') ? res.write(': keep-alive\n\n') : res.end()),
+          (caller) =>
+            caller?.principal.permissions.includes('stats:read') ? res.write(': keep-alive\n\n') : res.end(),
           () => res.end(),
         );
       }, STREAM_HEARTBEAT_MS);

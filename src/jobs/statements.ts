@@ -57,7 +57,13 @@ export async function listJobs(db: Db, f: JobFilter): Promise<{ rows: JobSummary
   if (f.from) q = q.where('created_at', '>=', f.from);
   if (f.to) q = q.where('created_at', '<', f.to);
   const [rows, count] = await Promise.all([
-    q.select([...SUMMARY_COLUMNS]).orderBy('created_at', f.newestFirst ? 'desc' : 'asc').orderBy('id').limit(f.limit).offset(f.offset).execute(),
+    q
+      .select([...SUMMARY_COLUMNS])
+      .orderBy('created_at', f.newestFirst ? 'desc' : 'asc')
+      .orderBy('id')
+      .limit(f.limit)
+      .offset(f.offset)
+      .execute(),
     q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
   ]);
   return { rows: rows as JobSummaryRow[], total: Number(count.n) };
@@ -79,9 +85,20 @@ export type JobDetailRow = JobSummaryRow & {
 export async function findJob(db: Db, id: string): Promise<JobDetailRow | undefined> {
   const row = await db
     .selectFrom('job')
-    .select([...SUMMARY_COLUMNS, 'failure_detail', 'provider_calls', 'metadata', 'result_path', 'result_mime', 'result_size', 'result_sha256', 'result_expires_at', 'correlation_id', 'client_address'])
+    .select([
+      ...SUMMARY_COLUMNS,
+      'failure_detail',
+      'provider_calls',
+      'metadata',
+      'result_path',
+      'result_mime',
+      'result_size',
+      'result_sha256',
+      'result_expires_at',
+      'correlation_id',
+      'client_address',
+    ])
     .where('id', '=', id)
     .executeTakeFirst();
   return row as JobDetailRow | undefined;
 }
-

@@ -68,7 +68,14 @@ async function lastWritten(folder: string): Promise<number | undefined> {
   const stat = await fs.stat(folder).catch(() => undefined);
   if (!stat) return undefined;
   const names = await fs.readdir(folder).catch(() => [] as string[]);
-  const times = await Promise.all(names.map((n) => fs.stat(path.join(folder, n)).then((s) => s.mtimeMs, () => 0)));
+  const times = await Promise.all(
+    names.map((n) =>
+      fs.stat(path.join(folder, n)).then(
+        (s) => s.mtimeMs,
+        () => 0,
+      ),
+    ),
+  );
   return Math.max(stat.mtimeMs, ...times);
 }
 
@@ -143,7 +150,11 @@ export async function runMediaCleanup(deps: CleanupDeps): Promise<CleanupReport>
 export async function removeLeftoverPayloads(deps: CleanupDeps): Promise<number> {
   try {
     const removed = await removeOrphanPayloads(deps, deps.clock.now());
-    if (removed > 0) deps.log.info({ task: 'photochanger-media-cleanup', payloads: removed }, 'removed payload folders left by an earlier process');
+    if (removed > 0)
+      deps.log.info(
+        { task: 'photochanger-media-cleanup', payloads: removed },
+        'removed payload folders left by an earlier process',
+      );
     return removed;
   } catch (err) {
     // Never a reason not to start or to stop: the periodic pass retries.
@@ -158,17 +169,22 @@ const LEFTOVER_FOLLOW_UP_MS = 90_000;
 /** Runs the cleanup every `intervalSeconds` inside the server process (and the leftover payloads' follow-up). */
 export function startCleanupTask(deps: CleanupDeps, intervalSeconds: number): { stop(): void } {
   let running = false;
-  const followUp = setTimeout(() => {
-    if (running) return;
-    running = true;
-    void removeLeftoverPayloads(deps).finally(() => (running = false));
-  }, Math.min(LEFTOVER_FOLLOW_UP_MS, intervalSeconds * 1000));
+  const followUp = setTimeout(
+    () => {
+      if (running) return;
+      running = true;
+      void removeLeftoverPayloads(deps).finally(() => (running = false));
+    },
+    Math.min(LEFTOVER_FOLLOW_UP_MS, intervalSeconds * 1000),
+  );
   followUp.unref();
   const timer = setInterval(() => {
     if (running) return;
     running = true;
     runMediaCleanup(deps)
-      .catch((err: unknown) => deps.log.warn({ err: { message: (err as Error).message } }, 'media cleanup failed; next pass will retry'))
+      .catch((err: unknown) =>
+        deps.log.warn({ err: { message: (err as Error).message } }, 'media cleanup failed; next pass will retry'),
+      )
       .finally(() => (running = false));
   }, intervalSeconds * 1000);
   timer.unref();

@@ -7,7 +7,18 @@
  */
 import sharp from 'sharp';
 
-const BYTES_PER_SAMPLE: Record<string, number> = { uchar: 1, char: 1, ushort: 2, short: 2, uint: 4, int: 4, float: 4, complex: 8, double: 8, dpcomplex: 16 };
+const BYTES_PER_SAMPLE: Record<string, number> = {
+  uchar: 1,
+  char: 1,
+  ushort: 2,
+  short: 2,
+  uint: 4,
+  int: 4,
+  float: 4,
+  complex: 8,
+  double: 8,
+  dpcomplex: 16,
+};
 
 export const MIB = 1024 * 1024;
 
@@ -31,7 +42,9 @@ export class DecodeTooLargeError extends Error {
     readonly bytes: number,
     readonly limit: number,
   ) {
-    super(`The image would take ${Math.ceil(bytes / MIB)} MiB of memory to decode; the limit is ${Math.floor(limit / MIB)} MiB`);
+    super(
+      `The image would take ${Math.ceil(bytes / MIB)} MiB of memory to decode; the limit is ${Math.floor(limit / MIB)} MiB`,
+    );
     this.name = 'DecodeTooLargeError';
   }
 }
@@ -52,7 +65,8 @@ export class DecodeBudget {
 
   /** Throws DecodeTooLargeError when one image alone is over the per-image limit. */
   check(bytes: number): void {
-    if (bytes > Math.min(this.perImageBytes, this.totalBytes)) throw new DecodeTooLargeError(bytes, Math.min(this.perImageBytes, this.totalBytes));
+    if (bytes > Math.min(this.perImageBytes, this.totalBytes))
+      throw new DecodeTooLargeError(bytes, Math.min(this.perImageBytes, this.totalBytes));
   }
 
   /** Runs `work` once `bytes` fit in the budget (aborts with `signal`). */
@@ -67,7 +81,13 @@ export class DecodeBudget {
           resolve();
         };
         // Woken normally, the abort listener goes too: a job waiting through many wake-ups keeps one.
-        const entry = { bytes, wake: () => { signal?.removeEventListener('abort', onAbort); resolve(); } };
+        const entry = {
+          bytes,
+          wake: () => {
+            signal?.removeEventListener('abort', onAbort);
+            resolve();
+          },
+        };
         this.waiting.push(entry);
         signal?.addEventListener('abort', onAbort, { once: true });
       });

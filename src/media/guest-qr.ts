@@ -14,12 +14,36 @@ export const GUEST_LINK_POSITIONS = ['bottom-right', 'bottom-left', 'top-right',
 /** The `guest_link` block of a slot's output settings. Off unless enabled. */
 export const GuestLinkSchema = Type.Object(
   {
-    enabled: Type.Boolean({ default: false, description: 'Print a QR code of the guest page on the returned photo (needs PHOTOCHANGER_PUBLIC_BASE_URL)' }),
-    position: Type.Optional(LiteralUnion(GUEST_LINK_POSITIONS, { default: 'bottom-right', description: 'Corner of the photo' })),
-    size_percent: Type.Optional(Type.Integer({ minimum: 8, maximum: 40, default: 16, description: 'Side of the QR code, in % of the photo\'s short side' })),
-    margin_percent: Type.Optional(Type.Integer({ minimum: 0, maximum: 10, default: 2, description: 'Distance from the edges, in % of the short side' })),
+    enabled: Type.Boolean({
+      default: false,
+      description: 'Print a QR code of the guest page on the returned photo (needs PHOTOCHANGER_PUBLIC_BASE_URL)',
+    }),
+    position: Type.Optional(
+      LiteralUnion(GUEST_LINK_POSITIONS, { default: 'bottom-right', description: 'Corner of the photo' }),
+    ),
+    size_percent: Type.Optional(
+      Type.Integer({
+        minimum: 8,
+        maximum: 40,
+        default: 16,
+        description: "Side of the QR code, in % of the photo's short side",
+      }),
+    ),
+    margin_percent: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 10,
+        default: 2,
+        description: 'Distance from the edges, in % of the short side',
+      }),
+    ),
     caption: Type.Optional(Type.String({ maxLength: 40, description: 'One line under the code, e.g. "Скачать фото"' })),
-    plate: Type.Optional(Type.Union([Type.Literal('light'), Type.Literal('dark')], { default: 'light', description: 'Plate behind the code' })),
+    plate: Type.Optional(
+      Type.Union([Type.Literal('light'), Type.Literal('dark')], {
+        default: 'light',
+        description: 'Plate behind the code',
+      }),
+    ),
   },
   { additionalProperties: false, description: 'QR code of the guest page on the print' },
 );
@@ -58,7 +82,13 @@ export interface Overlay {
 const captions = new Map<string, Promise<Buffer>>();
 const MAX_CAPTIONS = 64;
 
-function captionPixels(caption: string, width: number, height: number, fontSize: number, dark: boolean): Promise<Buffer> {
+function captionPixels(
+  caption: string,
+  width: number,
+  height: number,
+  fontSize: number,
+  dark: boolean,
+): Promise<Buffer> {
   const key = JSON.stringify([caption, width, height, fontSize, dark]);
   let pixels = captions.get(key);
   if (!pixels) {
@@ -88,7 +118,10 @@ export async function guestLinkOverlay(width: number, height: number, link: Gues
   const side = (n + 2 * quiet) * module;
   const caption = link.caption?.trim() ?? '';
   // About 0.58 em per glyph: a long caption gets a smaller font rather than leaving the plate.
-  const fontSize = Math.max(8, Math.min(Math.round(module * 3.2), Math.floor((side * 0.9) / (Math.max(1, caption.length) * 0.58))));
+  const fontSize = Math.max(
+    8,
+    Math.min(Math.round(module * 3.2), Math.floor((side * 0.9) / (Math.max(1, caption.length) * 0.58))),
+  );
   const captionHeight = caption ? Math.round(fontSize * 1.5) : 0;
   const plateW = Math.min(side, width);
   const plateH = Math.min(side + captionHeight, height);
@@ -109,7 +142,8 @@ export async function guestLinkOverlay(width: number, height: number, link: Gues
       }
     }
   }
-  if (caption && plateH > side) (await captionPixels(caption, plateW, plateH - side, fontSize, dark)).copy(data, side * plateW * 3);
+  if (caption && plateH > side)
+    (await captionPixels(caption, plateW, plateH - side, fontSize, dark)).copy(data, side * plateW * 3);
   return {
     data,
     width: plateW,

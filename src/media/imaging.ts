@@ -24,7 +24,13 @@ export const OutputSettingsSchema = Type.Object(
         description: 'Format of the image returned to the booth ("original" keeps what the provider produced)',
       }),
     ),
-    max_side: Type.Optional(Type.Integer({ minimum: 256, maximum: 8192, description: 'Longest side in pixels; larger results are scaled down' })),
+    max_side: Type.Optional(
+      Type.Integer({
+        minimum: 256,
+        maximum: 8192,
+        description: 'Longest side in pixels; larger results are scaled down',
+      }),
+    ),
     quality: Type.Optional(Type.Integer({ minimum: 40, maximum: 100, default: 90, description: 'JPEG/WebP quality' })),
     guest_link: Type.Optional(GuestLinkSchema),
   },
@@ -85,7 +91,12 @@ function displaySize(meta: sharp.Metadata): { width: number; height: number } {
 }
 
 /** The largest size within maxSide/maxPixels, keeping the aspect ratio. */
-function fitWithin(width: number, height: number, maxSide?: number, maxPixels?: number): { width: number; height: number } {
+function fitWithin(
+  width: number,
+  height: number,
+  maxSide?: number,
+  maxPixels?: number,
+): { width: number; height: number } {
   let scale = 1;
   if (maxSide !== undefined) scale = Math.min(scale, maxSide / Math.max(width, height));
   if (maxPixels !== undefined) scale = Math.min(scale, Math.sqrt(maxPixels / (width * height)));
@@ -97,13 +108,21 @@ function fitWithin(width: number, height: number, maxSide?: number, maxPixels?: 
  * fit maxSide/maxPixels, re-encodes to an accepted type (JPEG when possible) and lowers the quality,
  * then the size, until it is under maxBytes. Bytes that already fit are returned untouched.
  */
-export async function prepareInputImage(input: { path: string; mime: string } | { bytes: Buffer; mime: string }, options: PrepareInputOptions): Promise<PreparedImage> {
+export async function prepareInputImage(
+  input: { path: string; mime: string } | { bytes: Buffer; mime: string },
+  options: PrepareInputOptions,
+): Promise<PreparedImage> {
   const bytes = 'bytes' in input ? input.bytes : await fs.readFile(input.path);
   const meta = await metadataOf(bytes);
   return decodeBudget.run(decodedBytes(meta), () => prepareDecoded(input.mime, bytes, meta, options), options.signal);
 }
 
-async function prepareDecoded(inputMime: string, bytes: Buffer, meta: sharp.Metadata, options: PrepareInputOptions): Promise<PreparedImage> {
+async function prepareDecoded(
+  inputMime: string,
+  bytes: Buffer,
+  meta: sharp.Metadata,
+  options: PrepareInputOptions,
+): Promise<PreparedImage> {
   const input = { mime: inputMime };
   const shown = displaySize(meta);
   const target = fitWithin(shown.width, shown.height, options.maxSide, options.maxPixels);
@@ -123,7 +142,11 @@ async function prepareDecoded(inputMime: string, bytes: Buffer, meta: sharp.Meta
   for (let attempt = 0; attempt < 8; attempt++) {
     let out: { data: Buffer; info: sharp.OutputInfo };
     try {
-      out = await openImage(bytes).rotate().resize(size.width, size.height, { fit: 'fill' }).toFormat(format, { quality }).toBuffer({ resolveWithObject: true });
+      out = await openImage(bytes)
+        .rotate()
+        .resize(size.width, size.height, { fit: 'fill' })
+        .toFormat(format, { quality })
+        .toBuffer({ resolveWithObject: true });
     } catch (err) {
       throw new ImageDecodeError(`The image cannot be re-encoded: ${(err as Error).message}`, { cause: err });
     }
@@ -131,7 +154,8 @@ async function prepareDecoded(inputMime: string, bytes: Buffer, meta: sharp.Meta
       return { bytes: out.data, mime: `image/${format}`, width: out.info.width, height: out.info.height };
     }
     if (format !== 'png' && quality > 60) quality -= 15;
-    else size = { width: Math.max(1, Math.floor(size.width * 0.8)), height: Math.max(1, Math.floor(size.height * 0.8)) };
+    else
+      size = { width: Math.max(1, Math.floor(size.width * 0.8)), height: Math.max(1, Math.floor(size.height * 0.8)) };
   }
   throw new ImageDecodeError(`The image cannot be brought under ${options.maxBytes} bytes`);
 }
@@ -154,23 +178,42 @@ export async function normalizeOutputImage(
 }
 
 /** `guestUrl`: printed as a QR code when the slot's guest_link is enabled (in the same encode). */
-async function normalizeDecoded(bytes: Buffer, mime: string, meta: sharp.Metadata, output: OutputSettings, guestUrl?: string): Promise<{ bytes: Buffer; mime: string }> {
+async function normalizeDecoded(
+  bytes: Buffer,
+  mime: string,
+  meta: sharp.Metadata,
+  output: OutputSettings,
+  guestUrl?: string,
+): Promise<{ bytes: Buffer; mime: string }> {
   const shown = displaySize(meta);
   const target = fitWithin(shown.width, shown.height, output.max_side);
-  const wantedFormat = output.format === undefined || output.format === 'original' ? (formatForMime(mime) ?? 'jpeg') : output.format;
+  const wantedFormat =
+    output.format === undefined || output.format === 'original' ? (formatForMime(mime) ?? 'jpeg') : output.format;
   const needsResize = target.width !== shown.width || target.height !== shown.height;
   const needsRotate = (meta.orientation ?? 1) !== 1;
   const sameFormat = mimeForFormat(meta.format) === mimeForFormat(wantedFormat);
   const stamp = output.guest_link?.enabled && guestUrl ? output.guest_link : undefined;
-  if (!stamp && !needsResize && !needsRotate && sameFormat && (output.format === 'original' || output.quality === undefined)) return { bytes, mime };
+  if (
+    !stamp &&
+    !needsResize &&
+    !needsRotate &&
+    sameFormat &&
+    (output.format === 'original' || output.quality === undefined)
+  )
+    return { bytes, mime };
   try {
     let pipeline = openImage(bytes).rotate();
     if (needsResize) pipeline = pipeline.resize(target.width, target.height, { fit: 'fill' });
     if (stamp) {
       // Decoded once to pixels, the plate pasted in, encoded once (see src/media/guest-qr.ts).
-      const [decoded, overlay] = await Promise.all([pipeline.toColourspace('srgb').raw().toBuffer({ resolveWithObject: true }), guestLinkOverlay(target.width, target.height, stamp, guestUrl!)]);
+      const [decoded, overlay] = await Promise.all([
+        pipeline.toColourspace('srgb').raw().toBuffer({ resolveWithObject: true }),
+        guestLinkOverlay(target.width, target.height, stamp, guestUrl!),
+      ]);
       pasteOverlay(decoded.data, decoded.info.width, decoded.info.channels, overlay);
-      pipeline = sharp(decoded.data, { raw: { width: decoded.info.width, height: decoded.info.height, channels: decoded.info.channels as 3 | 4 } });
+      pipeline = sharp(decoded.data, {
+        raw: { width: decoded.info.width, height: decoded.info.height, channels: decoded.info.channels as 3 | 4 },
+      });
     }
     const quality = output.quality ?? 90;
     const data =

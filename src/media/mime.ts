@@ -22,7 +22,10 @@ const TYPES: readonly ImageType[] = [
   { mime: 'image/avif', extension: 'avif', format: 'avif' },
 ];
 const BY_MIME = new Map(TYPES.map((t) => [t.mime, t]));
-const BY_FORMAT = new Map<string, ImageType>([...TYPES.filter((t) => t.format).map((t) => [t.format!, t] as const), ['jpg', BY_MIME.get('image/jpeg')!]]);
+const BY_FORMAT = new Map<string, ImageType>([
+  ...TYPES.filter((t) => t.format).map((t) => [t.format!, t] as const),
+  ['jpg', BY_MIME.get('image/jpeg')!],
+]);
 
 /** `jpg` for image/jpeg…; `bin` for a type this table does not know. */
 export function extensionForMime(mime: string): string {
@@ -42,8 +45,10 @@ export function formatForMime(mime: string): keyof sharp.FormatEnum | undefined 
 /** Magic-number sniffing of the common image formats (a provider answering non-image bytes is a failure). */
 export function sniffImageMime(bytes: Buffer): string | undefined {
   if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'image/jpeg';
-  if (bytes.length >= 8 && bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
-  if (bytes.length >= 12 && bytes.toString('latin1', 0, 4) === 'RIFF' && bytes.toString('latin1', 8, 12) === 'WEBP') return 'image/webp';
+  if (bytes.length >= 8 && bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])))
+    return 'image/png';
+  if (bytes.length >= 12 && bytes.toString('latin1', 0, 4) === 'RIFF' && bytes.toString('latin1', 8, 12) === 'WEBP')
+    return 'image/webp';
   if (bytes.length >= 12 && bytes.toString('latin1', 4, 8) === 'ftyp') {
     const brand = bytes.toString('latin1', 8, 12);
     if (brand.startsWith('avif')) return 'image/avif';

@@ -10,7 +10,17 @@ import { findFinalResult } from './statements.js';
 import { isUuid, resultFileName } from './storage.js';
 
 export type PublicResult =
-  | { state: 'available'; path: string; mime: string; size: number; expiresAt: Date; sha256: string | null; slotId: string; finalizedAt: Date; fileName: string }
+  | {
+      state: 'available';
+      path: string;
+      mime: string;
+      size: number;
+      expiresAt: Date;
+      sha256: string | null;
+      slotId: string;
+      finalizedAt: Date;
+      fileName: string;
+    }
   | { state: 'expired'; expiresAt: Date }
   | { state: 'unknown' };
 
@@ -55,7 +65,13 @@ export async function sendMediaFile(
 }
 
 /** `?download=1`: the browser saves the file under its name instead of showing it. */
-export const DownloadQuery = Type.Object({ download: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('true')], { description: '1: save the file (attachment) under its name' })) });
+export const DownloadQuery = Type.Object({
+  download: Type.Optional(
+    Type.Union([Type.Literal('1'), Type.Literal('true')], {
+      description: '1: save the file (attachment) under its name',
+    }),
+  ),
+});
 
 /** GET /public/results/:jobId — 200 streamed from disk, 404 unknown, 410 once the retention ended. */
 /** What these routes use of the server's dependencies (src/deps.ts has them all). */
@@ -78,8 +94,13 @@ export const publicResultRoutes: FastifyPluginAsyncTypebox<{ deps: PublicResultR
     async (request, reply) => {
       const result = await findPublicResult(deps.db, request.params.jobId, deps.clock.now());
       if (result.state === 'unknown') throw new AppError('job_not_found', 'No result for this id');
-      if (result.state === 'expired') throw new AppError('result_expired', undefined, { details: { expired_at: result.expiresAt.toISOString() } });
-      return sendMediaFile(reply, { path: result.path, mime: result.mime, name: result.fileName }, { download: request.query.download !== undefined });
+      if (result.state === 'expired')
+        throw new AppError('result_expired', undefined, { details: { expired_at: result.expiresAt.toISOString() } });
+      return sendMediaFile(
+        reply,
+        { path: result.path, mime: result.mime, name: result.fileName },
+        { download: request.query.download !== undefined },
+      );
     },
   );
 };

@@ -24,10 +24,21 @@ export const mediaPurgeRoutes: FastifyPluginAsyncTypebox<{ deps: PurgeRouteDeps 
       onRequest: requirePermission(deps.auth, 'settings:write'),
       schema: {
         summary: 'Delete expired media now',
-        description: 'Runs the cleanup pass at once: expired results (their links answer 410 afterwards), payloads of finished jobs, expired temporary links. Live results and templates are never touched.',
+        description:
+          'Runs the cleanup pass at once: expired results (their links answer 410 afterwards), payloads of finished jobs, expired temporary links. Live results and templates are never touched.',
         tags: ['media'],
         security: BEARER_SECURITY,
-        response: { 202: Type.Object({ deleted: Type.Object({ payloads: Type.Integer(), results: Type.Integer(), thumbs: Type.Integer(), temporary_links: Type.Integer() }) }), ...errorResponses(401, 403) },
+        response: {
+          202: Type.Object({
+            deleted: Type.Object({
+              payloads: Type.Integer(),
+              results: Type.Integer(),
+              thumbs: Type.Integer(),
+              temporary_links: Type.Integer(),
+            }),
+          }),
+          ...errorResponses(401, 403),
+        },
       },
     },
     async (request, reply) => {

@@ -28,8 +28,17 @@ export function sanitizeFileName(name: string | undefined, fallback = 'upload'):
  * The file name a result is downloaded and exported under: `20261127-201305Z_slot-003_1a2b3c4d.jpg`
  * (sorts by time, says the slot, unique by the job id).
  */
-export function resultFileName(row: { id: string; slot_id: string; finalized_at: Date; result_mime: string | null }): string {
-  const at = row.finalized_at.toISOString().replace(/[-:]/g, '').replace('T', '-').replace(/\.\d+Z$/, 'Z');
+export function resultFileName(row: {
+  id: string;
+  slot_id: string;
+  finalized_at: Date;
+  result_mime: string | null;
+}): string {
+  const at = row.finalized_at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace('T', '-')
+    .replace(/\.\d+Z$/, 'Z');
   return `${at}_${row.slot_id}_${row.id.slice(0, 8)}.${extensionForMime(row.result_mime ?? '')}`;
 }
 
@@ -66,8 +75,13 @@ export class MediaStore {
   usage(): Promise<MediaUsage> {
     if (this.lastUsage && Date.now() - this.lastUsage.at < USAGE_SCAN_INTERVAL_MS) return this.lastUsage.usage;
     const usage = (async (): Promise<MediaUsage> => {
-      const bytes = Object.fromEntries(await Promise.all(MEDIA_DIRS.map(async (d) => [d, await directoryBytes(path.join(this.root, d))] as const))) as MediaUsage['bytes'];
-      const disk = await fs.statfs(this.root).then((s) => ({ totalBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize }), () => null);
+      const bytes = Object.fromEntries(
+        await Promise.all(MEDIA_DIRS.map(async (d) => [d, await directoryBytes(path.join(this.root, d))] as const)),
+      ) as MediaUsage['bytes'];
+      const disk = await fs.statfs(this.root).then(
+        (s) => ({ totalBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize }),
+        () => null,
+      );
       return { measuredAt: new Date(), bytes, disk };
     })();
     this.lastUsage = { at: Date.now(), usage };
@@ -128,7 +142,11 @@ export class MediaStore {
     try {
       // Only files directly inside the payload directory are named (a caller's slip cannot delete elsewhere).
       const own = files.filter((f) => path.dirname(path.resolve(f)) === path.resolve(dir));
-      await Promise.all(own.map((f) => fs.unlink(f).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err)))));
+      await Promise.all(
+        own.map((f) =>
+          fs.unlink(f).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? undefined : Promise.reject(err))),
+        ),
+      );
       await fs.rmdir(dir);
       return;
     } catch (err) {
@@ -145,7 +163,11 @@ export class MediaStore {
    * complete, and a crash's partial file has no row (the cleanup's orphan pass removes it after a
    * minute). That saved a thread-pool round trip of every answer (bench:overhead).
    */
-  async writeResult(jobId: string, extension: string, bytes: Buffer): Promise<{ path: string; sha256: string; size: number }> {
+  async writeResult(
+    jobId: string,
+    extension: string,
+    bytes: Buffer,
+  ): Promise<{ path: string; sha256: string; size: number }> {
     const target = this.resultPath(jobId, extension);
     // The checksum is computed while the file is written (the write runs off the main thread).
     const written = fs.writeFile(target, bytes, { flag: 'wx' }).catch(async (err: unknown) => {
@@ -161,7 +183,8 @@ export class MediaStore {
   /** Deletes a file under the media root (idempotent); refuses paths outside it. */
   async removeFile(filePath: string): Promise<void> {
     const resolved = path.resolve(filePath);
-    if (!resolved.startsWith(path.resolve(this.root) + path.sep)) throw new Error(`refusing to delete outside the media root: ${filePath}`);
+    if (!resolved.startsWith(path.resolve(this.root) + path.sep))
+      throw new Error(`refusing to delete outside the media root: ${filePath}`);
     await fs.rm(resolved, { force: true });
   }
 }

@@ -17,7 +17,12 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
-import { deleteExpiredTemporaryMedia, deleteTemporaryMediaOfJob, findTemporaryMediaRow, insertTemporaryMedia } from './statements.js';
+import {
+  deleteExpiredTemporaryMedia,
+  deleteTemporaryMediaOfJob,
+  findTemporaryMediaRow,
+  insertTemporaryMedia,
+} from './statements.js';
 
 export interface TemporaryMediaDeps {
   db: Db;
@@ -46,7 +51,6 @@ export function newTemporaryMediaId(): string {
 }
 
 export const TEMPORARY_MEDIA_ID = /^[A-Za-z0-9_-]{32}$/;
-
 
 export function temporaryMediaDir(mediaRoot: string): string {
   return path.join(mediaRoot, 'temporary');
@@ -82,7 +86,15 @@ export async function publishTemporaryMedia(
   const now = deps.clock.now();
   const expiresAt = new Date(now.getTime() + input.ttlSeconds * 1000);
   try {
-    await insertTemporaryMedia(deps.db, { id, jobId: input.jobId, path: target, mime: input.file.mime, size, now, expiresAt });
+    await insertTemporaryMedia(deps.db, {
+      id,
+      jobId: input.jobId,
+      path: target,
+      mime: input.file.mime,
+      size,
+      now,
+      expiresAt,
+    });
   } catch (err) {
     await fs.rm(target, { force: true });
     throw err;
@@ -99,7 +111,10 @@ export interface TemporaryMediaRow {
 }
 
 /** The link's row, or undefined for an unknown (or malformed) id. Expiry is the caller's call. */
-export async function findTemporaryMedia(deps: Pick<TemporaryMediaDeps, 'db'>, id: string): Promise<TemporaryMediaRow | undefined> {
+export async function findTemporaryMedia(
+  deps: Pick<TemporaryMediaDeps, 'db'>,
+  id: string,
+): Promise<TemporaryMediaRow | undefined> {
   if (!TEMPORARY_MEDIA_ID.test(id)) return undefined;
   const row = await findTemporaryMediaRow(deps.db, id);
   if (!row) return undefined;
@@ -123,13 +138,18 @@ async function removeFiles(paths: readonly string[], mediaRoot: string): Promise
 }
 
 /** Deletes every link of a job (rows and files). Called by the ingest once the response is sent. */
-export async function revokeTemporaryMediaForJob(deps: Pick<TemporaryMediaDeps, 'db' | 'mediaRoot'>, jobId: string): Promise<{ links: number; files: number }> {
+export async function revokeTemporaryMediaForJob(
+  deps: Pick<TemporaryMediaDeps, 'db' | 'mediaRoot'>,
+  jobId: string,
+): Promise<{ links: number; files: number }> {
   const paths = await deleteTemporaryMediaOfJob(deps.db, jobId);
   return { links: paths.length, files: await removeFiles(paths, deps.mediaRoot) };
 }
 
 /** Deletes expired links (rows and files); the cleanup task calls it. */
-export async function purgeExpiredTemporaryMedia(deps: Pick<TemporaryMediaDeps, 'db' | 'clock' | 'mediaRoot'>): Promise<{ links: number; files: number }> {
+export async function purgeExpiredTemporaryMedia(
+  deps: Pick<TemporaryMediaDeps, 'db' | 'clock' | 'mediaRoot'>,
+): Promise<{ links: number; files: number }> {
   const paths = await deleteExpiredTemporaryMedia(deps.db, deps.clock.now());
   return { links: paths.length, files: await removeFiles(paths, deps.mediaRoot) };
 }
@@ -157,7 +177,11 @@ export function createTemporaryMediaPublisher(
     publicBaseUrl: deps.publicBaseUrl,
     publish: async ({ jobId, file }) => {
       published.add(jobId);
-      return publishTemporaryMedia(deps, { jobId, file, ttlSeconds: temporaryMediaTtlSeconds(await tSyncResponseSeconds()) });
+      return publishTemporaryMedia(deps, {
+        jobId,
+        file,
+        ttlSeconds: temporaryMediaTtlSeconds(await tSyncResponseSeconds()),
+      });
     },
     revokeForJob: async (jobId) => {
       if (!published.has(jobId)) return;

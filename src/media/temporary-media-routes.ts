@@ -37,7 +37,10 @@ export const temporaryMediaRoutes: FastifyPluginAsyncTypebox<TemporaryMediaRoute
       } catch {
         throw new AppError('media_link_expired');
       }
-      reply.header('Content-Type', row.mime).header('Content-Length', String(size)).header('X-Content-Type-Options', 'nosniff');
+      reply
+        .header('Content-Type', row.mime)
+        .header('Content-Length', String(size))
+        .header('X-Content-Type-Options', 'nosniff');
       return reply.send(createReadStream(row.path));
     },
   );

@@ -115,8 +115,20 @@ export interface FieldLimits {
  * fifteen plus its survey and QR fields. Before a verified password, 8 KiB of them are kept (a
  * stranger's request holds no more); once verified, 64 KiB.
  */
-export const BOOTH_FIELD_LIMITS: FieldLimits = { count: 100, bytes: 16 * 1024, keptBytes: 64 * 1024, keptBytesUnverified: 8 * 1024, readBytesUnverified: 32 * 1024 };
-const ADMIN_FIELD_LIMITS: FieldLimits = { count: 200, bytes: 64 * 1024, keptBytes: 1024 * 1024, keptBytesUnverified: 1024 * 1024, readBytesUnverified: Infinity };
+export const BOOTH_FIELD_LIMITS: FieldLimits = {
+  count: 100,
+  bytes: 16 * 1024,
+  keptBytes: 64 * 1024,
+  keptBytesUnverified: 8 * 1024,
+  readBytesUnverified: 32 * 1024,
+};
+const ADMIN_FIELD_LIMITS: FieldLimits = {
+  count: 200,
+  bytes: 64 * 1024,
+  keptBytes: 1024 * 1024,
+  keptBytesUnverified: 1024 * 1024,
+  readBytesUnverified: Infinity,
+};
 
 export interface TransferLimits {
   totalMs: number;
@@ -141,7 +153,11 @@ export function emptyUpload(): ReceivedUpload {
  * from its bytes. Nothing is buffered beyond a part's chunk; the byte limit stops the upload.
  * Errors are AppErrors (400/401/413), and may leave files in payloadDir for the caller to remove.
  */
-export async function receiveUpload(request: FastifyRequest, options: IntakeOptions, result: ReceivedUpload = emptyUpload()): Promise<ReceivedUpload> {
+export async function receiveUpload(
+  request: FastifyRequest,
+  options: IntakeOptions,
+  result: ReceivedUpload = emptyUpload(),
+): Promise<ReceivedUpload> {
   // The folder is made while the first fields are read (awaited before the file is written).
   // The payload folder is made once the upload is worth a folder: at once for a caller without a
   // password check or with a verified one (made while the first fields are read), else when its
@@ -198,11 +214,26 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
       const received = (socket?.bytesRead ?? startBytes) - startBytes;
       if (options.authenticated && !options.authenticated() && !fileStarted && elapsed > graceMs) {
         // Text fields alone (no valid password, no photo yet) hold no upload past the grace period.
-        stop(uploadTooSlow(`Neither a valid password nor the photo within ${Math.round(graceMs / 1000)} s of the upload's start`, { grace_seconds: Math.round(graceMs / 1000) }));
+        stop(
+          uploadTooSlow(
+            `Neither a valid password nor the photo within ${Math.round(graceMs / 1000)} s of the upload's start`,
+            { grace_seconds: Math.round(graceMs / 1000) },
+          ),
+        );
       } else if (elapsed > totalMs) {
-        stop(uploadTooSlow(`The upload did not complete within ${Math.round(totalMs / 1000)} s`, { limit_seconds: Math.round(totalMs / 1000), received_bytes: received }));
+        stop(
+          uploadTooSlow(`The upload did not complete within ${Math.round(totalMs / 1000)} s`, {
+            limit_seconds: Math.round(totalMs / 1000),
+            received_bytes: received,
+          }),
+        );
       } else if (elapsed > graceMs && received / (elapsed / 1000) < minBytesPerSecond) {
-        stop(uploadTooSlow(`The upload is slower than ${minBytesPerSecond} bytes per second`, { min_bytes_per_second: minBytesPerSecond, received_bytes: received }));
+        stop(
+          uploadTooSlow(`The upload is slower than ${minBytesPerSecond} bytes per second`, {
+            min_bytes_per_second: minBytesPerSecond,
+            received_bytes: received,
+          }),
+        );
       }
     }, 250);
     watchdog.unref();
@@ -213,7 +244,13 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
     let unverifiedFieldBytes = 0;
     const parts = request.parts({
       preservePath: true, // keep the booth's C:\\… path as metadata; the name on disk is sanitized
-      limits: { fileSize: options.fileLimitBytes, files: 10, fields: fieldLimits.count, fieldSize: fieldLimits.bytes, parts: fieldLimits.count + 20 },
+      limits: {
+        fileSize: options.fileLimitBytes,
+        files: 10,
+        fields: fieldLimits.count,
+        fieldSize: fieldLimits.bytes,
+        parts: fieldLimits.count + 20,
+      },
     });
     const iterator = parts[Symbol.asyncIterator]();
     for (;;) {
@@ -231,7 +268,12 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
         const passwordField = options.passwordField === undefined ? 'password' : options.passwordField;
         // The password's part is listed without its size: not even its length is shown.
         const isPassword = passwordField !== null && fieldname === passwordField;
-        if (result.parts.length < LISTED_PARTS) result.parts.push({ name: fieldname.slice(0, 64), bytes: isPassword ? 0 : Buffer.byteLength(value), file: false });
+        if (result.parts.length < LISTED_PARTS)
+          result.parts.push({
+            name: fieldname.slice(0, 64),
+            bytes: isPassword ? 0 : Buffer.byteLength(value),
+            file: false,
+          });
         if (isPassword) {
           result.password = value;
           await options.onPassword?.(value, !fileStarted);
@@ -239,18 +281,23 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
         } else {
           const cost = Buffer.byteLength(fieldname) + Buffer.byteLength(value);
           const verified = !options.authenticated || options.authenticated();
-          if (!verified && (unverifiedFieldBytes += cost) > fieldLimits.readBytesUnverified) throw fieldsBeforePassword(fieldLimits.readBytesUnverified);
+          if (!verified && (unverifiedFieldBytes += cost) > fieldLimits.readBytesUnverified)
+            throw fieldsBeforePassword(fieldLimits.readBytesUnverified);
           if (keptFieldBytes + cost > (verified ? fieldLimits.keptBytes : fieldLimits.keptBytesUnverified)) {
             result.droppedFields += 1;
             continue;
           }
           keptFieldBytes += cost;
           const existing = result.fields[fieldname];
-          result.fields[fieldname] = existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
+          result.fields[fieldname] =
+            existing === undefined ? value : Array.isArray(existing) ? [...existing, value] : [existing, value];
         }
         continue;
       }
-      const listed: ReceivedPart | undefined = result.parts.length < LISTED_PARTS ? { name: withoutNul(part.fieldname).slice(0, 64), bytes: 0, file: true, type: part.mimetype?.slice(0, 100) } : undefined;
+      const listed: ReceivedPart | undefined =
+        result.parts.length < LISTED_PARTS
+          ? { name: withoutNul(part.fieldname).slice(0, 64), bytes: 0, file: true, type: part.mimetype?.slice(0, 100) }
+          : undefined;
       if (listed) result.parts.push(listed);
       // Its size, counted as it flows (the listener goes on just before it flows: nothing is missed).
       const countPart = () => {
@@ -319,7 +366,14 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
       const detected = size > 0 ? await fileTypeFromBuffer(head) : undefined;
       if (size > 0 && detected && options.acceptedMimeTypes.includes(detected.mime)) {
         const decodedBytes = fullHead?.decodedBytes ?? decodedBytesOf(head);
-        result.file = { path: target, originalName: withoutNul(part.filename ?? ''), mime: detected.mime, size, head, decodedBytes };
+        result.file = {
+          path: target,
+          originalName: withoutNul(part.filename ?? ''),
+          mime: detected.mime,
+          size,
+          head,
+          decodedBytes,
+        };
       } else {
         result.rejectedFile ??= { mime: detected?.mime ?? (size > 0 ? 'unknown' : undefined), empty: size === 0 };
         await fs.rm(target, { force: true });
@@ -329,7 +383,8 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
   } catch (err) {
     // The folder exists (or failed) before the caller removes it: a refusal never races its creation.
     await folderReady?.catch(() => undefined);
-    if (writing && !writing.closed) await once(writing, 'close', { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+    if (writing && !writing.closed)
+      await once(writing, 'close', { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
     throw toIntakeError(err, options.fileLimitBytes);
   } finally {
     clearInterval(watchdog);
@@ -340,15 +395,22 @@ export async function receiveUpload(request: FastifyRequest, options: IntakeOpti
 
 /** 413: more text than any booth sends before its password (the rest of the body is not read). */
 function fieldsBeforePassword(limit: number): AppError {
-  return new AppError('payload_too_large', `More than ${limit} bytes of text fields before the password: send the password first (or in the URL)`, {
-    details: { reason: 'fields_before_password', limit_bytes: limit },
-    headers: { Connection: 'close' },
-  });
+  return new AppError(
+    'payload_too_large',
+    `More than ${limit} bytes of text fields before the password: send the password first (or in the URL)`,
+    {
+      details: { reason: 'fields_before_password', limit_bytes: limit },
+      headers: { Connection: 'close' },
+    },
+  );
 }
 
 function tooLarge(limit: number): AppError {
   // The rest of the body is not read: the connection is closed after the answer.
-  return new AppError('payload_too_large', `The file exceeds the upload limit of ${limit} bytes`, { details: { limit_bytes: limit }, headers: { Connection: 'close' } });
+  return new AppError('payload_too_large', `The file exceeds the upload limit of ${limit} bytes`, {
+    details: { limit_bytes: limit },
+    headers: { Connection: 'close' },
+  });
 }
 
 /** busboy/@fastify/multipart failures → the ingest contract's codes. */
@@ -363,20 +425,30 @@ export function toIntakeError(err: unknown, limit: number): AppError {
     case 'FST_FILES_LIMIT':
     case 'FST_FIELDS_LIMIT':
     case 'FST_PARTS_LIMIT':
-      return new AppError('invalid_request', 'Too many parts in the multipart body', { headers: { Connection: 'close' } });
+      return new AppError('invalid_request', 'Too many parts in the multipart body', {
+        headers: { Connection: 'close' },
+      });
     case 'ENOSPC':
     case 'EDQUOT':
       // The partial file is removed with the payload directory by the caller.
-      return new AppError('insufficient_storage', 'The media storage is full; the upload was not kept', { headers: { Connection: 'close' } });
+      return new AppError('insufficient_storage', 'The media storage is full; the upload was not kept', {
+        headers: { Connection: 'close' },
+      });
     case 'FST_PROTO_VIOLATION':
       return new AppError('invalid_request', 'Forbidden field name in the multipart body');
     default:
-      return new AppError('invalid_request', `Malformed multipart body: ${e.message ?? 'unreadable'}`, { headers: { Connection: 'close' } });
+      return new AppError('invalid_request', `Malformed multipart body: ${e.message ?? 'unreadable'}`, {
+        headers: { Connection: 'close' },
+      });
   }
 }
 
 /** The largest photo a slot takes: the server's limit, the slot's own and its provider's. */
-export function photoLimitBytes(serverLimit: number, slot: { maxUploadBytes: number | null }, operation: { maxInputBytes: number }): number {
+export function photoLimitBytes(
+  serverLimit: number,
+  slot: { maxUploadBytes: number | null },
+  operation: { maxInputBytes: number },
+): number {
   return Math.min(serverLimit, slot.maxUploadBytes ?? Infinity, operation.maxInputBytes);
 }
 
@@ -389,8 +461,14 @@ export function photoOf(upload: ReceivedUpload, accepted: readonly string[]): Re
   if (upload.file) return upload.file;
   if (!upload.rejectedFile) throw new AppError('invalid_request', 'The fileToUpload file is missing');
   if (upload.rejectedFile.empty) throw new AppError('invalid_request', 'The uploaded file is empty');
-  throw new AppError('unsupported_media_type', `The file type ${upload.rejectedFile.mime ?? 'unknown'} is not accepted; accepted: ${accepted.join(', ')}`, { details: {
-    detected: upload.rejectedFile.mime ?? null,
-    accepted,
-  } });
+  throw new AppError(
+    'unsupported_media_type',
+    `The file type ${upload.rejectedFile.mime ?? 'unknown'} is not accepted; accepted: ${accepted.join(', ')}`,
+    {
+      details: {
+        detected: upload.rejectedFile.mime ?? null,
+        accepted,
+      },
+    },
+  );
 }

@@ -33,7 +33,12 @@ export class AddressList {
         this.list.addSubnet('169.254.0.0', 16, 'ipv4');
         this.list.addSubnet('fe80::', 10, 'ipv6');
       } else if (entry === 'uniquelocal') {
-        for (const [net4, bits] of [['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16]] as const) this.list.addSubnet(net4, bits, 'ipv4');
+        for (const [net4, bits] of [
+          ['10.0.0.0', 8],
+          ['172.16.0.0', 12],
+          ['192.168.0.0', 16],
+        ] as const)
+          this.list.addSubnet(net4, bits, 'ipv4');
         this.list.addSubnet('fc00::', 7, 'ipv6');
       } else {
         const [address, bits] = entry.split('/');
@@ -53,7 +58,12 @@ export class AddressList {
 
 /** Whether every entry is one AddressList understands (an address, a CIDR with a valid prefix, or a name). */
 export function validAddressEntries(entries: readonly string[]): boolean {
-  if (!entries.every((e) => ['loopback', 'linklocal', 'uniquelocal'].includes(e) || /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(e))) return false;
+  if (
+    !entries.every(
+      (e) => ['loopback', 'linklocal', 'uniquelocal'].includes(e) || /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(e),
+    )
+  )
+    return false;
   try {
     new AddressList(entries);
     return true;

@@ -22,9 +22,17 @@ export interface ConnectionTimes {
 }
 
 /** A complete error answer written on the socket itself (no response object, or it cannot be used), then the connection closed. */
-export function writeRawError(socket: net.Socket, status: number, statusText: string, code: ErrorCode, message: string = ERROR_CODES[code].message): void {
+export function writeRawError(
+  socket: net.Socket,
+  status: number,
+  statusText: string,
+  code: ErrorCode,
+  message: string = ERROR_CODES[code].message,
+): void {
   const body = JSON.stringify(errorBody(code, message));
-  socket.end(`HTTP/1.1 ${status} ${statusText}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${statusText}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** The path of a request target, also of an absolute-form one (`POST http://host/ingest/…`). */
@@ -78,7 +86,8 @@ export function boundConnectionTimes(server: http.Server, times: ConnectionTimes
         if (req.complete || socket.destroyed) return;
         // An answer of this request may still be written (pipelining: not over another one's).
         const current = (socket as unknown as { _httpMessage?: unknown })._httpMessage;
-        if (!res.headersSent && (current === res || current === undefined || current === null)) writeRawError(socket, 408, 'Request Timeout', 'request_timeout');
+        if (!res.headersSent && (current === res || current === undefined || current === null))
+          writeRawError(socket, 408, 'Request Timeout', 'request_timeout');
         socket.destroySoon();
         setTimeout(() => socket.destroy(), 1000).unref();
       }, times.bodyMs);
@@ -93,7 +102,8 @@ export function boundConnectionTimes(server: http.Server, times: ConnectionTimes
       // Node has handed the socket to a pipelined request's answer: its own limits apply.
       const current = (socket as unknown as { _httpMessage?: unknown })._httpMessage;
       if (current && current !== res) return;
-      const long = times.isProxy(socket.remoteAddress) || (times.isBooth(path) && (res.statusCode < 400 || res.statusCode >= 500));
+      const long =
+        times.isProxy(socket.remoteAddress) || (times.isBooth(path) && (res.statusCode < 400 || res.statusCode >= 500));
       const keepAlive = long ? times.longKeepAliveMs : times.keepAliveMs;
       socket.setTimeout(keepAlive);
       const timer = setTimeout(() => socket.destroy(), keepAlive + 1000);

@@ -24,7 +24,13 @@ export interface HealthRouteDeps {
 export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: HealthRouteDeps }> = async (app, { deps }) => {
   app.get(
     '/healthz',
-    { schema: { summary: 'Liveness: the process answers HTTP', tags: ['ops'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    {
+      schema: {
+        summary: 'Liveness: the process answers HTTP',
+        tags: ['ops'],
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
+    },
     async () => ({ status: 'ok' as const }),
   );
 
@@ -35,15 +41,25 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: HealthRouteDeps }> 
         summary: 'Readiness: database reachable within the statement timeout, media root writable',
         tags: ['ops'],
         response: {
-          200: Type.Object({ status: Type.Literal('ready'), checks: Type.Object({ database: Type.String(), media: Type.String() }) }),
-          503: Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }) }),
+          200: Type.Object({
+            status: Type.Literal('ready'),
+            checks: Type.Object({ database: Type.String(), media: Type.String() }),
+          }),
+          503: Type.Object({
+            error: Type.Object({
+              code: Type.String(),
+              message: Type.String(),
+              details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+            }),
+          }),
         },
       },
     },
     async (_request, reply) => {
       const report = await checkReadiness(deps.db, deps.config.mediaRoot, deps.config.queueStatementTimeoutMs);
       void reply.header('Cache-Control', 'no-store');
-      if (deps.isShuttingDown?.()) throw new AppError('shutting_down', 'The server is shutting down', { details: { checks: report.checks } });
+      if (deps.isShuttingDown?.())
+        throw new AppError('shutting_down', 'The server is shutting down', { details: { checks: report.checks } });
       if (!report.ready) throw new AppError('not_ready', undefined, { details: { checks: report.checks } });
       return { status: 'ready' as const, checks: report.checks };
     },
@@ -66,10 +82,14 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ deps: HealthRouteDeps }> 
         },
         schema: {
           summary: 'Prometheus metrics (text exposition format)',
-          description: 'For PHOTOCHANGER_METRICS_ALLOW addresses (default: loopback), `Authorization: Bearer <PHOTOCHANGER_METRICS_TOKEN>`, or an administrator with `stats:read`; anyone else: 401.',
+          description:
+            'For PHOTOCHANGER_METRICS_ALLOW addresses (default: loopback), `Authorization: Bearer <PHOTOCHANGER_METRICS_TOKEN>`, or an administrator with `stats:read`; anyone else: 401.',
           tags: ['ops'],
           security: BEARER_SECURITY,
-          response: { 200: Type.String({ description: 'Prometheus text exposition format' }), ...errorResponses(401, 403) },
+          response: {
+            200: Type.String({ description: 'Prometheus text exposition format' }),
+            ...errorResponses(401, 403),
+          },
         },
       },
       async (_request, reply) => {

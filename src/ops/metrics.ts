@@ -3,7 +3,6 @@ import type { CleanupReport } from '../media/cleanup.js';
 import type { MediaStore } from '../media/storage.js';
 import { isSlotId } from '../schemas.js';
 
-
 /**
  * Prometheus metrics of one server (its own registry, so several servers in one process — tests —
  * do not collide). Queue depth, busy workers and media bytes are read at scrape time.
@@ -16,7 +15,12 @@ export class Metrics {
   private readonly cleanupRuns: Counter;
   private readonly cleanupDeleted: Counter<'kind'>;
 
-  constructor(sources: { queueDepth: () => Promise<{ pending: number; processing: number }>; media: MediaStore; busyWorkers: () => number; workerCount: number }) {
+  constructor(sources: {
+    queueDepth: () => Promise<{ pending: number; processing: number }>;
+    media: MediaStore;
+    busyWorkers: () => number;
+    workerCount: number;
+  }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'photochanger_' });
     this.ingestDuration = new Histogram({
@@ -26,7 +30,12 @@ export class Metrics {
       buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 45, 60],
       registers,
     });
-    this.responses = new Counter({ name: 'photochanger_ingest_responses_total', help: 'Booth ingest answers by HTTP status and error code (429, 502, 503, 504 …)', labelNames: ['status', 'code'], registers });
+    this.responses = new Counter({
+      name: 'photochanger_ingest_responses_total',
+      help: 'Booth ingest answers by HTTP status and error code (429, 502, 503, 504 …)',
+      labelNames: ['status', 'code'],
+      registers,
+    });
     this.providerCalls = new Histogram({
       name: 'photochanger_provider_duration_seconds',
       help: "A job's provider work (all attempts and polling), by provider and outcome (success, failure, aborted at the deadline)",
@@ -34,8 +43,17 @@ export class Metrics {
       buckets: [0.1, 0.5, 1, 2, 5, 10, 20, 30, 45, 60],
       registers,
     });
-    this.cleanupRuns = new Counter({ name: 'photochanger_cleanup_runs_total', help: 'Media cleanup passes', registers });
-    this.cleanupDeleted = new Counter({ name: 'photochanger_cleanup_deleted_total', help: 'Objects deleted by media cleanup, by kind', labelNames: ['kind'], registers });
+    this.cleanupRuns = new Counter({
+      name: 'photochanger_cleanup_runs_total',
+      help: 'Media cleanup passes',
+      registers,
+    });
+    this.cleanupDeleted = new Counter({
+      name: 'photochanger_cleanup_deleted_total',
+      help: 'Objects deleted by media cleanup, by kind',
+      labelNames: ['kind'],
+      registers,
+    });
     new Gauge({
       name: 'photochanger_queue_depth',
       help: 'Unfinished jobs in the shared queue, by state',
@@ -48,8 +66,22 @@ export class Metrics {
         this.set({ state: 'processing' }, depth.processing);
       },
     });
-    new Gauge({ name: 'photochanger_workers_busy', help: 'Workers of this process running a job', registers, collect() { this.set(sources.busyWorkers()); } });
-    new Gauge({ name: 'photochanger_workers', help: 'Workers of this process', registers, collect() { this.set(sources.workerCount); } });
+    new Gauge({
+      name: 'photochanger_workers_busy',
+      help: 'Workers of this process running a job',
+      registers,
+      collect() {
+        this.set(sources.busyWorkers());
+      },
+    });
+    new Gauge({
+      name: 'photochanger_workers',
+      help: 'Workers of this process',
+      registers,
+      collect() {
+        this.set(sources.workerCount);
+      },
+    });
     new Gauge({
       name: 'photochanger_media_bytes',
       help: 'Bytes on disk under the media root, by kind (refreshed at most once a minute)',

@@ -23,10 +23,14 @@ const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
 /** This machine's addresses other machines can use: IPv4 first (private ranges first), then global IPv6. */
 export function lanAddresses(interfaces: InterfaceLister = os.networkInterfaces): string[] {
   const all = Object.values(interfaces()).flatMap((list) => list ?? []);
-  const v4 = all.filter((a) => a.family === 'IPv4' && !a.internal && !a.address.startsWith('169.254.')).map((a) => a.address);
+  const v4 = all
+    .filter((a) => a.family === 'IPv4' && !a.internal && !a.address.startsWith('169.254.'))
+    .map((a) => a.address);
   const privateFirst = (a: string) => (/^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/.test(a) ? 0 : 1);
   v4.sort((a, b) => privateFirst(a) - privateFirst(b));
-  const v6 = all.filter((a) => a.family === 'IPv6' && !a.internal && !/^fe80:/i.test(a.address)).map((a) => `[${a.address}]`);
+  const v6 = all
+    .filter((a) => a.family === 'IPv6' && !a.internal && !/^fe80:/i.test(a.address))
+    .map((a) => `[${a.address}]`);
   return [...new Set([...v4, ...v6])];
 }
 

@@ -15,7 +15,12 @@ export interface ReadinessReport {
  */
 export async function checkReadiness(db: Db, mediaRoot: string, timeoutMs: number): Promise<ReadinessReport> {
   const withTimeout = <T>(p: Promise<T>) =>
-    Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref())]);
+    Promise.race([
+      p,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs).unref(),
+      ),
+    ]);
   const database = await withTimeout(pingDatabase(db)).then(
     () => 'ok',
     (err: unknown) => `unavailable: ${(err as Error).message}`,

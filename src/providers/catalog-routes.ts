@@ -11,7 +11,9 @@ const OperationSchema = Type.Object({
   id: Type.String(),
   title: Type.String(),
   description: Type.String(),
-  settings_schema: Type.Record(Type.String(), Type.Unknown(), { description: 'JSON Schema of the slot settings (defaults fill omitted fields)' }),
+  settings_schema: Type.Record(Type.String(), Type.Unknown(), {
+    description: 'JSON Schema of the slot settings (defaults fill omitted fields)',
+  }),
   accepted_mime_types: Type.Array(Type.String()),
   max_input_bytes: Type.Integer(),
   template_keys: Type.Array(Type.Object({ key: Type.String(), title: Type.String(), required: Type.Boolean() })),
@@ -29,7 +31,10 @@ const ProviderSchema = Type.Object({
   title: Type.String(),
   labels: Type.Object(
     { en: Type.Optional(ProviderLabelsSchema), ru: Type.Optional(ProviderLabelsSchema) },
-    { description: "How the admin UI names the provider, its operations, templates, fields and option values, per language (the driver's own words; the English titles above are the fallback)" },
+    {
+      description:
+        "How the admin UI names the provider, its operations, templates, fields and option values, per language (the driver's own words; the English titles above are the fallback)",
+    },
   ),
   configured: Type.Boolean(),
   reason: Type.Optional(Type.String()),
@@ -41,8 +46,12 @@ const ModelSchema = Type.Object({
   id: Type.String(),
   title: Type.String(),
   status: Type.Union([Type.Literal('active'), Type.Literal('deprecated'), Type.Literal('shut_down')]),
-  known: Type.Boolean({ description: 'In our table (its parameters are known); false: only in the live list, common parameters only' }),
-  live: Type.Optional(Type.Boolean({ description: 'Listed by the provider for the configured key (absent without a live list)' })),
+  known: Type.Boolean({
+    description: 'In our table (its parameters are known); false: only in the live list, common parameters only',
+  }),
+  live: Type.Optional(
+    Type.Boolean({ description: 'Listed by the provider for the configured key (absent without a live list)' }),
+  ),
   shutdown_date: Type.Optional(Type.String()),
   replacement: Type.Optional(Type.String()),
   preview: Type.Optional(Type.Boolean()),
@@ -72,7 +81,12 @@ export const providerCatalogRoutes: FastifyPluginAsyncTypebox<{ deps: CatalogRou
     {
       // Every account may read it: the UI names providers with it on every page (no secret in it).
       onRequest: requirePermission(deps.auth, null),
-      schema: { summary: 'Providers, their operations and settings schemas (any account)', tags: ['providers'], security: BEARER_SECURITY, response: { 200: Type.Object({ providers: Type.Array(ProviderSchema) }), ...errorResponses(401, 403) } },
+      schema: {
+        summary: 'Providers, their operations and settings schemas (any account)',
+        tags: ['providers'],
+        security: BEARER_SECURITY,
+        response: { 200: Type.Object({ providers: Type.Array(ProviderSchema) }), ...errorResponses(401, 403) },
+      },
     },
     async () => ({
       providers: await Promise.all(
@@ -119,7 +133,8 @@ export const providerCatalogRoutes: FastifyPluginAsyncTypebox<{ deps: CatalogRou
     async (request) => {
       const id = request.params.id;
       const lister = deps.providers.models(id);
-      if (!lister) throw new AppError('not_found', `Provider ${id} has no models to choose from`, { details: { provider: id } });
+      if (!lister)
+        throw new AppError('not_found', `Provider ${id} has no models to choose from`, { details: { provider: id } });
       return deps.models.view(lister);
     },
   );

@@ -40,7 +40,8 @@ function secretWindows(secrets: readonly string[]): Set<string> {
     const b = Buffer.from(s);
     const hex = b.toString('hex');
     const forms = [s, hex, hex.toUpperCase()];
-    for (const shift of [0, 1, 2]) forms.push(b.subarray(shift).toString('base64'), b.subarray(shift).toString('base64url'));
+    for (const shift of [0, 1, 2])
+      forms.push(b.subarray(shift).toString('base64'), b.subarray(shift).toString('base64url'));
     for (const form of forms) {
       for (let i = 0; i + WINDOW <= form.length; i++) windows.add(form.slice(i, i + WINDOW));
     }
@@ -84,10 +85,13 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
       clearTimeout(timer);
       reject(abortReason(signal));
     };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    const timer = setTimeout(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -118,7 +122,12 @@ export function callSignal(request: Pick<ProviderRequest, 'signal' | 'deadline' 
 }
 
 /** Turns what fetch (or reading its body) threw into the error the driver must raise. */
-export function translateFetchError(err: unknown, request: Pick<ProviderRequest, 'signal'>, signal: AbortSignal, title: string): unknown {
+export function translateFetchError(
+  err: unknown,
+  request: Pick<ProviderRequest, 'signal'>,
+  signal: AbortSignal,
+  title: string,
+): unknown {
   if (request.signal.aborted) return abortReason(request.signal);
   if (signal.aborted) {
     return new ProviderCallFailure('deadline_exceeded', `${title} did not answer before the job deadline`);
@@ -127,10 +136,14 @@ export function translateFetchError(err: unknown, request: Pick<ProviderRequest,
   const cause = (err as { cause?: { code?: string; message?: string } } | undefined)?.cause;
   const code = cause?.code ?? (err as { code?: string } | undefined)?.code;
   const message = cause?.message ?? (err instanceof Error ? err.message : String(err));
-  return new ProviderCallFailure('network_error', `Network error talking to ${title}: ${code ? `${code} ` : ''}${message}`, {
-    retryable: true,
-    cause: err,
-  });
+  return new ProviderCallFailure(
+    'network_error',
+    `Network error talking to ${title}: ${code ? `${code} ` : ''}${message}`,
+    {
+      retryable: true,
+      cause: err,
+    },
+  );
 }
 
 /**
@@ -251,7 +264,8 @@ function withInlineDataCutOut(body: Buffer, kept: Buffer[]): string | undefined 
 
 /** Whether the string `key` is "data" and only a colon (and white space) lies between it and `open`. */
 function isDataKeyBefore(body: Buffer, key: { open: number; close: number }, open: number): boolean {
-  if (key.close - key.open - 1 !== DATA_KEY.length || !body.subarray(key.open + 1, key.close).equals(DATA_KEY)) return false;
+  if (key.close - key.open - 1 !== DATA_KEY.length || !body.subarray(key.open + 1, key.close).equals(DATA_KEY))
+    return false;
   let colons = 0;
   for (let i = key.close + 1; i < open; i++) {
     const c = body[i]!;
@@ -289,7 +303,10 @@ export function decodeBase64Bytes(src: Uint8Array): Buffer | undefined {
   let o = 0;
   const whole = pad === 0 ? n : n - 4;
   for (let i = 0; i < whole; i += 4) {
-    const a = v[src[i]!]!, b = v[src[i + 1]!]!, c = v[src[i + 2]!]!, d = v[src[i + 3]!]!;
+    const a = v[src[i]!]!,
+      b = v[src[i + 1]!]!,
+      c = v[src[i + 2]!]!,
+      d = v[src[i + 3]!]!;
     if ((a | b | c | d) < 0) return undefined;
     const triple = (a << 18) | (b << 12) | (c << 6) | d;
     out[o++] = triple >> 16;
@@ -297,7 +314,8 @@ export function decodeBase64Bytes(src: Uint8Array): Buffer | undefined {
     out[o++] = triple & 0xff;
   }
   if (pad > 0) {
-    const a = v[src[n - 4]!]!, b = v[src[n - 3]!]!;
+    const a = v[src[n - 4]!]!,
+      b = v[src[n - 3]!]!;
     const c = pad === 1 ? v[src[n - 2]!]! : 0;
     if ((a | b | c) < 0) return undefined;
     const triple = (a << 18) | (b << 12) | (c << 6);
@@ -361,7 +379,11 @@ export interface CallMeta {
 }
 
 /** Stores and logs one call record (masked). */
-export function recordCall(request: ProviderRequest, meta: CallMeta, call: Omit<ProviderCallRecord, 'provider' | 'model'>): void {
+export function recordCall(
+  request: ProviderRequest,
+  meta: CallMeta,
+  call: Omit<ProviderCallRecord, 'provider' | 'model'>,
+): void {
   const record: ProviderCallRecord = {
     provider: meta.provider,
     ...(meta.model === undefined ? {} : { model: meta.model }),
@@ -402,7 +424,11 @@ export async function withRetries<T>(
     } catch (err) {
       const base = { attempt: n, durationMs: elapsed() };
       if (request.signal.aborted || !(err instanceof ProviderFailure)) {
-        recordCall(request, meta, { ...base, outcome: request.signal.aborted ? 'aborted' : 'failure', detail: err instanceof Error ? err.message : String(err) });
+        recordCall(request, meta, {
+          ...base,
+          outcome: request.signal.aborted ? 'aborted' : 'failure',
+          detail: err instanceof Error ? err.message : String(err),
+        });
         throw request.signal.aborted ? abortReason(request.signal) : err;
       }
       const ids = {
@@ -417,7 +443,12 @@ export async function withRetries<T>(
         pause = err.options.retryAfterMs ?? policy.delayMs(err, n);
         if (remainingMs(request) - pause < policy.minAttemptMs) giveUp = 'the next attempt would cross the deadline';
       }
-      recordCall(request, meta, { ...base, ...ids, outcome: giveUp ? 'failure' : 'retry', detail: `${err.reason}: ${err.message}${giveUp && err.retryable ? ` (${giveUp})` : ''}` });
+      recordCall(request, meta, {
+        ...base,
+        ...ids,
+        outcome: giveUp ? 'failure' : 'retry',
+        detail: `${err.reason}: ${err.message}${giveUp && err.retryable ? ` (${giveUp})` : ''}`,
+      });
       if (giveUp) throw err;
       await sleep(pause, request.signal);
     }
@@ -446,12 +477,17 @@ export async function fetchModelList(
       throw new ProviderCallFailure('invalid_response', `${title} answered a model list of ${declared} bytes`);
     }
     const body = Buffer.from(await response.arrayBuffer());
-    if (body.length > MAX_LISTING_BYTES) throw new ProviderCallFailure('invalid_response', `${title} answered a model list of ${body.length} bytes`);
+    if (body.length > MAX_LISTING_BYTES)
+      throw new ProviderCallFailure('invalid_response', `${title} answered a model list of ${body.length} bytes`);
     return { response, body };
   } catch (err) {
     if (err instanceof ProviderFailure) throw err;
     const cause = (err as { cause?: { code?: string } } | undefined)?.cause;
-    const why = signal.aborted ? 'no answer in time' : (cause?.code ?? (err instanceof Error ? err.message : String(err)));
-    throw new ProviderCallFailure('provider_unreachable', `${title} could not be reached to list its models (${why})`, { cause: err });
+    const why = signal.aborted
+      ? 'no answer in time'
+      : (cause?.code ?? (err instanceof Error ? err.message : String(err)));
+    throw new ProviderCallFailure('provider_unreachable', `${title} could not be reached to list its models (${why})`, {
+      cause: err,
+    });
   }
 }

@@ -19,7 +19,9 @@ export async function prepareInputs(
   const options = limits(inputs.length);
   const images: PreparedImage[] = [];
   for (const input of inputs) {
-    const source = input.contents ? { bytes: input.contents, mime: input.mime } : { path: input.path, mime: input.mime };
+    const source = input.contents
+      ? { bytes: input.contents, mime: input.mime }
+      : { path: input.path, mime: input.mime };
     images.push(await prepareInputImage(source, { ...options, signal: request.signal }));
     if (request.signal.aborted) throw abortReason(request.signal);
   }

@@ -38,7 +38,12 @@ export async function requireKey(keys: ProviderKeySource, providerId: string, ti
  * settings waits behind the image work instead of before it. A missing key is still the failure
  * reported, whatever the work did (as if the key had been read first); nothing else changes.
  */
-export async function requireKeyAlongside<T>(keys: ProviderKeySource, providerId: string, title: string, work: () => Promise<T>): Promise<[string, T]> {
+export async function requireKeyAlongside<T>(
+  keys: ProviderKeySource,
+  providerId: string,
+  title: string,
+  work: () => Promise<T>,
+): Promise<[string, T]> {
   const key = requireKey(keys, providerId, title);
   key.catch(() => undefined);
   try {

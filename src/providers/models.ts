@@ -141,7 +141,10 @@ export interface ModelCatalogOptions {
  */
 export class ModelCatalog {
   private readonly cache = new Map<string, CacheEntry>();
-  private readonly failures = new Map<string, { at: number; keyFingerprint: string; error: { reason: string; message: string } }>();
+  private readonly failures = new Map<
+    string,
+    { at: number; keyFingerprint: string; error: { reason: string; message: string } }
+  >();
   private readonly inFlight = new Map<string, Promise<LiveModelEntry[]>>();
   private readonly ttlMs: number;
 
@@ -193,21 +196,25 @@ export class ModelCatalog {
     const live = await this.live(lister);
     const liveImage = 'models' in live ? live.models.filter((m) => table.isImageModel(m.id, m)) : undefined;
     const liveIds = liveImage ? new Set(liveImage.map((m) => m.id)) : undefined;
-    const models: CatalogModel[] = table.models.map((m) => ({
-      // (a live shutdown date for a known model wins over ours: the provider announced it since)
-      ...m,
-      ...(liveImage?.find((l) => l.id === m.id)?.shutdownDate ? { shutdownDate: liveImage.find((l) => l.id === m.id)!.shutdownDate } : {}),
-    })).map((m) => ({
-      id: m.id,
-      title: m.title,
-      status: modelStatus(m, now),
-      known: true,
-      ...(liveIds ? { live: liveIds.has(m.id) } : {}),
-      ...(m.shutdownDate ? { shutdown_date: m.shutdownDate } : {}),
-      ...(m.replacement ? { replacement: m.replacement } : {}),
-      ...(m.preview ? { preview: true } : {}),
-      ...(m.note ? { note: m.note } : {}),
-    }));
+    const models: CatalogModel[] = table.models
+      .map((m) => ({
+        // (a live shutdown date for a known model wins over ours: the provider announced it since)
+        ...m,
+        ...(liveImage?.find((l) => l.id === m.id)?.shutdownDate
+          ? { shutdownDate: liveImage.find((l) => l.id === m.id)!.shutdownDate }
+          : {}),
+      }))
+      .map((m) => ({
+        id: m.id,
+        title: m.title,
+        status: modelStatus(m, now),
+        known: true,
+        ...(liveIds ? { live: liveIds.has(m.id) } : {}),
+        ...(m.shutdownDate ? { shutdown_date: m.shutdownDate } : {}),
+        ...(m.replacement ? { replacement: m.replacement } : {}),
+        ...(m.preview ? { preview: true } : {}),
+        ...(m.note ? { note: m.note } : {}),
+      }));
     for (const entry of liveImage ?? []) {
       if (findModel(table, entry.id)) continue;
       models.push({
@@ -228,20 +235,31 @@ export class ModelCatalog {
     };
   }
 
-  private async live(lister: ModelLister): Promise<{ models: LiveModelEntry[]; at: number } | { error: { reason: string; message: string } }> {
+  private async live(
+    lister: ModelLister,
+  ): Promise<{ models: LiveModelEntry[]; at: number } | { error: { reason: string; message: string } }> {
     const provider = lister.modelTable.provider;
     const fingerprint = await this.options.keyFingerprint(provider);
-    if (!fingerprint) return { error: { reason: 'provider_not_configured', message: `No API key is configured for ${provider}: the list below is the built-in table` } };
+    if (!fingerprint)
+      return {
+        error: {
+          reason: 'provider_not_configured',
+          message: `No API key is configured for ${provider}: the list below is the built-in table`,
+        },
+      };
     const now = this.options.clock.now().getTime();
     const cached = this.cache.get(provider);
-    if (cached && cached.keyFingerprint === fingerprint && now - cached.at < this.ttlMs) return { models: cached.models, at: cached.at };
+    if (cached && cached.keyFingerprint === fingerprint && now - cached.at < this.ttlMs)
+      return { models: cached.models, at: cached.at };
     const failed = this.failures.get(provider);
     if (failed && failed.keyFingerprint === fingerprint && now - failed.at < 60_000) return { error: failed.error };
     // Joined only by callers with the same key: a listing started with the old key never answers for a new one.
     const flightKey = `${provider}:${fingerprint}`;
     let pending = this.inFlight.get(flightKey);
     if (!pending) {
-      pending = lister.listModels(AbortSignal.timeout(this.options.timeoutMs ?? 10_000)).finally(() => this.inFlight.delete(flightKey));
+      pending = lister
+        .listModels(AbortSignal.timeout(this.options.timeoutMs ?? 10_000))
+        .finally(() => this.inFlight.delete(flightKey));
       this.inFlight.set(flightKey, pending);
     }
     try {
@@ -250,7 +268,10 @@ export class ModelCatalog {
       this.failures.delete(provider);
       return { models, at: now };
     } catch (err) {
-      const error = { reason: (err as { reason?: string }).reason ?? 'provider_unreachable', message: (err as Error).message };
+      const error = {
+        reason: (err as { reason?: string }).reason ?? 'provider_unreachable',
+        message: (err as Error).message,
+      };
       this.failures.set(provider, { at: now, keyFingerprint: fingerprint, error });
       return { error };
     }
@@ -258,7 +279,10 @@ export class ModelCatalog {
 }
 
 export function isModelLister(driver: unknown): driver is ModelLister {
-  return typeof (driver as Partial<ModelLister>)?.listModels === 'function' && (driver as Partial<ModelLister>).modelTable !== undefined;
+  return (
+    typeof (driver as Partial<ModelLister>)?.listModels === 'function' &&
+    (driver as Partial<ModelLister>).modelTable !== undefined
+  );
 }
 
 /**
@@ -274,7 +298,12 @@ export function checkModelChoice<M extends ModelLifecycle>(
   const known = findModel(table, id);
   if (known) {
     if (modelStatus(known, context.now) === 'shut_down') {
-      return [{ path: '/model', message: `${id} was shut down by ${table.vendor} on ${known.shutdownDate}: choose ${replacementFor(table, id, context.now)}` }];
+      return [
+        {
+          path: '/model',
+          message: `${id} was shut down by ${table.vendor} on ${known.shutdownDate}: choose ${replacementFor(table, id, context.now)}`,
+        },
+      ];
     }
     return [];
   }

@@ -7,9 +7,19 @@ import { ProviderCallFailure } from './http.js';
  * requested long side passes), and it is not blank (one flat colour). A failed check is
  * `invalid_response`, retried and failed over like any provider failure (src/providers/http.ts).
  */
-export async function checkPlausibleImage(bytes: Buffer, expected: { longSide: number }, title: string, responseId?: string): Promise<void> {
+export async function checkPlausibleImage(
+  bytes: Buffer,
+  expected: { longSide: number },
+  title: string,
+  responseId?: string,
+): Promise<void> {
   const fail = (why: string) => {
-    throw new ProviderCallFailure('invalid_response', `${title} answered an implausible image: ${why}`, { httpStatus: 200, retryable: true }, responseId);
+    throw new ProviderCallFailure(
+      'invalid_response',
+      `${title} answered an implausible image: ${why}`,
+      { httpStatus: 200, retryable: true },
+      responseId,
+    );
   };
   let width = 0;
   let height = 0;
@@ -21,7 +31,10 @@ export async function checkPlausibleImage(bytes: Buffer, expected: { longSide: n
     fail(`it does not decode (${(err as Error).message})`);
   }
   const minimum = Math.max(1, Math.floor(expected.longSide / 4));
-  if (Math.max(width, height) < minimum) fail(`${width}×${height} px, far smaller than the ${expected.longSide} px asked for (at least ${minimum} px expected)`);
+  if (Math.max(width, height) < minimum)
+    fail(
+      `${width}×${height} px, far smaller than the ${expected.longSide} px asked for (at least ${minimum} px expected)`,
+    );
   // Blank: every channel of a small copy is one flat value (a black or white page).
   const stats = await sharp(bytes, { failOn: 'none' })
     .resize(48, 48, { fit: 'inside' })

@@ -80,7 +80,12 @@ export class JobCompletion {
    * `justEnqueued`: the caller inserted the job in this same turn of the event loop, so nothing can
    * have finalized it unseen yet; the first read of the row is skipped (one statement less per photo).
    */
-  async waitForFinalization(jobId: string, deadline: Date, signal?: AbortSignal, options: { justEnqueued?: boolean } = {}): Promise<WaitOutcome> {
+  async waitForFinalization(
+    jobId: string,
+    deadline: Date,
+    signal?: AbortSignal,
+    options: { justEnqueued?: boolean } = {},
+  ): Promise<WaitOutcome> {
     let ring: () => void = () => undefined;
     // A notification that lands while the row is being read must not be lost: remember it.
     let notified = false;

@@ -15,7 +15,14 @@ export class QueueMaintenance {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly deps: { db: Db; clock: Clock; log: Logger; instanceId: string; intervalMs?: number; graceMs?: number },
+    private readonly deps: {
+      db: Db;
+      clock: Clock;
+      log: Logger;
+      instanceId: string;
+      intervalMs?: number;
+      graceMs?: number;
+    },
   ) {}
 
   async register(): Promise<void> {
@@ -33,7 +40,12 @@ export class QueueMaintenance {
     try {
       const now = clock.now();
       await heartbeatInstance(db, instanceId, now);
-      const swept = await finalizeAbandonedJobs(db, now, this.deps.graceMs ?? 2000, new Date(now.getTime() - INSTANCE_ALIVE_WINDOW_MS));
+      const swept = await finalizeAbandonedJobs(
+        db,
+        now,
+        this.deps.graceMs ?? 2000,
+        new Date(now.getTime() - INSTANCE_ALIVE_WINDOW_MS),
+      );
       if (swept.length > 0) log.info({ jobs: swept }, 'finalized abandoned jobs');
       return swept;
     } catch (err) {

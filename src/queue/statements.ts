@@ -72,7 +72,12 @@ export interface Enqueued {
  * them). `claimed`: a worker of this process takes the job at once (WorkerPool.reserve), so the row
  * is inserted as processing and nobody else claims it.
  */
-export async function enqueueJob(db: Db, job: NewJob, maxInFlight: number, claimed = false): Promise<Enqueued | 'queue_busy'> {
+export async function enqueueJob(
+  db: Db,
+  job: NewJob,
+  maxInFlight: number,
+  claimed = false,
+): Promise<Enqueued | 'queue_busy'> {
   const r = await sql<{ templates: Array<SlotTemplateRecord> | null }>`
     SELECT enqueue_job(
       ${job.id}::uuid, ${job.slotId}::text, ${job.instanceId}::uuid, ${job.provider}::text, ${job.operation}::text,
@@ -110,7 +115,12 @@ export interface ClaimedJob {
  * process is saturated on. SKIP LOCKED lets concurrent workers of all instances each take a
  * different job without waiting on each other.
  */
-export async function claimNextJob(db: Db, now: Date, aliveSince: Date, saturatedProviders: readonly string[]): Promise<ClaimedJob | undefined> {
+export async function claimNextJob(
+  db: Db,
+  now: Date,
+  aliveSince: Date,
+  saturatedProviders: readonly string[],
+): Promise<ClaimedJob | undefined> {
   const r = await sql<ClaimedJob>`
     UPDATE job SET status = 'processing', claimed_at = ${now}
     FROM (SELECT ${ASYNC_COMMIT}) AS async_commit
@@ -125,7 +135,9 @@ export async function claimNextJob(db: Db, now: Date, aliveSince: Date, saturate
       FOR UPDATE OF j SKIP LOCKED
     )
     RETURNING id, slot_id, instance_id, provider, operation, settings, failover, payload_path, payload_mime, payload_size,
-              correlation_id, is_test, expires_at, created_at, ${slotTemplatesJson(sql.ref('job.slot_id'))} AS templates`.execute(db);
+              correlation_id, is_test, expires_at, created_at, ${slotTemplatesJson(sql.ref('job.slot_id'))} AS templates`.execute(
+    db,
+  );
   const job = r.rows[0];
   return job && { ...job, templates: job.templates.map(templateRecord) };
 }
@@ -219,13 +231,17 @@ export async function isJobFinalized(db: Db, jobId: string): Promise<boolean> {
 
 /** After the response: the inline copy is no longer needed; the file stays for its TTL. */
 export async function markResponded(db: Db, jobId: string, now: Date): Promise<void> {
-  await sql`UPDATE job SET result_inline = NULL, responded_at = ${now}, payload_path = NULL FROM (SELECT ${ASYNC_COMMIT}) AS async_commit WHERE id = ${jobId}`.execute(db);
+  await sql`UPDATE job SET result_inline = NULL, responded_at = ${now}, payload_path = NULL FROM (SELECT ${ASYNC_COMMIT}) AS async_commit WHERE id = ${jobId}`.execute(
+    db,
+  );
 }
 
 /** Appends provider call records (history for statistics; never changes the outcome). */
 export async function recordProviderCalls(db: Db, jobId: string, calls: readonly unknown[]): Promise<void> {
   if (calls.length === 0) return;
-  await sql`UPDATE job SET provider_calls = provider_calls || ${JSON.stringify(calls)}::jsonb FROM (SELECT ${ASYNC_COMMIT}) AS async_commit WHERE id = ${jobId}`.execute(db);
+  await sql`UPDATE job SET provider_calls = provider_calls || ${JSON.stringify(calls)}::jsonb FROM (SELECT ${ASYNC_COMMIT}) AS async_commit WHERE id = ${jobId}`.execute(
+    db,
+  );
 }
 
 /**
@@ -256,7 +272,9 @@ export async function finalizeAbandonedJobs(db: Db, now: Date, graceMs: number, 
 // --- instances -------------------------------------------------------------------------------
 
 export async function registerInstance(db: Db, id: string, hostname: string, pid: number, now: Date): Promise<void> {
-  await sql`INSERT INTO instance (id, hostname, pid, started_at, heartbeat_at) VALUES (${id}, ${hostname}, ${pid}, ${now}, ${now})`.execute(db);
+  await sql`INSERT INTO instance (id, hostname, pid, started_at, heartbeat_at) VALUES (${id}, ${hostname}, ${pid}, ${now}, ${now})`.execute(
+    db,
+  );
 }
 
 export async function heartbeatInstance(db: Db, id: string, now: Date): Promise<void> {
@@ -289,7 +307,9 @@ export interface SlotTemplateRecord {
  * ingest's admission read (enqueue_job, migration 013, builds the same).
  */
 export function slotTemplatesJson(slotId: string | RawBuilder<unknown>): RawBuilder<SlotTemplateRecord[]> {
-  return sql<SlotTemplateRecord[]>`(SELECT coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'key', t.setting_key, 'path', t.path, 'mime', t.mime, 'size', t.size)
+  return sql<
+    SlotTemplateRecord[]
+  >`(SELECT coalesce(jsonb_agg(jsonb_build_object('id', t.id, 'key', t.setting_key, 'path', t.path, 'mime', t.mime, 'size', t.size)
                                                 ORDER BY t.setting_key), '[]'::jsonb)
                        FROM template t WHERE t.slot_id = ${slotId})`;
 }

@@ -7,7 +7,18 @@ import type { Failover } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { JobCompletion } from './completion.js';
 import type { JobDispatcher } from './workers.js';
-import { cancelJob, enqueueJob, finalizeAsTimedOut, markResponded, queueStatement, readJobOutcome, type ClaimedJob, type JobOutcomeRow, type NewJob, type SlotTemplateRecord } from './statements.js';
+import {
+  cancelJob,
+  enqueueJob,
+  finalizeAsTimedOut,
+  markResponded,
+  queueStatement,
+  readJobOutcome,
+  type ClaimedJob,
+  type JobOutcomeRow,
+  type NewJob,
+  type SlotTemplateRecord,
+} from './statements.js';
 
 export interface JobServiceDeps {
   db: Db;
@@ -54,7 +65,13 @@ export interface JobTimings {
 
 export type JobOutcome =
   | { outcome: 'succeeded'; jobId: string; expiresAt: Date; bytes: Buffer; mime: string; timings: JobTimings }
-  | { outcome: 'timeout' | 'provider_error' | 'cancelled' | 'internal_error'; jobId: string; expiresAt: Date; error: AppError; timings: JobTimings };
+  | {
+      outcome: 'timeout' | 'provider_error' | 'cancelled' | 'internal_error';
+      jobId: string;
+      expiresAt: Date;
+      error: AppError;
+      timings: JobTimings;
+    };
 
 /**
  * The synchronous pipeline shared by the booth ingest and the admin test run: enqueue under the
@@ -95,7 +112,9 @@ export async function submitAndWait(deps: JobServiceDeps, job: JobSubmission): P
   const reservation = deps.dispatch?.reserve(job.jobId, job.slot.provider);
   const readAhead = reservation?.wantsPhoto === true && job.photo.size <= PHOTO_READ_AHEAD_BYTES;
   const photo = readAhead ? fs.readFile(job.photo.path).catch(() => undefined) : undefined;
-  const enqueuing = queueStatement(() => enqueueJob(db, newJob, config.queueMaxInFlightJobs, reservation !== undefined));
+  const enqueuing = queueStatement(() =>
+    enqueueJob(db, newJob, config.queueMaxInFlightJobs, reservation !== undefined),
+  );
   // With the slot's templates known (the ingest read them with the slot), the worker starts at once
   // and prepares the request while the row is inserted; it sends and writes nothing before
   // (StartExtras.admitted, ProviderRequest.ready), and a refused enqueue ends it with nothing done.
@@ -123,9 +142,13 @@ export async function submitAndWait(deps: JobServiceDeps, job: JobSubmission): P
   job.log.debug({ job_id: job.jobId, slot_id: job.slot.id, expires_at: expiresAt.toISOString() }, 'job enqueued');
 
   // Called in the same turn as the enqueue's answer: no notification can have been missed yet.
-  const waited = await deps.completion.waitForFinalization(job.jobId, expiresAt, job.clientGone, { justEnqueued: true });
+  const waited = await deps.completion.waitForFinalization(job.jobId, expiresAt, job.clientGone, {
+    justEnqueued: true,
+  });
   if (waited === 'aborted') {
-    const cancelled = await queueStatement(() => cancelJob(db, job.jobId, 'client_disconnected', clock.now())).catch(() => false);
+    const cancelled = await queueStatement(() => cancelJob(db, job.jobId, 'client_disconnected', clock.now())).catch(
+      () => false,
+    );
     job.log.info({ job_id: job.jobId, cancelled }, 'client went away; job cancelled');
   } else if (waited === 'deadline') {
     const timedOut = await queueStatement(() => finalizeAsTimedOut(db, job.jobId, clock.now()));
@@ -139,13 +162,25 @@ export async function submitAndWait(deps: JobServiceDeps, job: JobSubmission): P
     await job.whileRecording?.();
     // The answer never runs ahead of the record: whoever reads the job after it sees it succeeded.
     if (await delivered.recorded) {
-      const timings = timingsOf({ created_at: delivered.createdAt, claimed_at: delivered.claimedAt, finalized_at: delivered.finalizedAt });
-      return { outcome: 'succeeded', jobId: job.jobId, expiresAt, bytes: delivered.bytes, mime: delivered.mime, timings };
+      const timings = timingsOf({
+        created_at: delivered.createdAt,
+        claimed_at: delivered.claimedAt,
+        finalized_at: delivered.finalizedAt,
+      });
+      return {
+        outcome: 'succeeded',
+        jobId: job.jobId,
+        expiresAt,
+        bytes: delivered.bytes,
+        mime: delivered.mime,
+        timings,
+      };
     }
     job.log.warn({ job_id: job.jobId }, 'the worker could not record its result; the job row decides the answer');
     // The worker records its failure next: the row is read once it is final (or the deadline passed).
     const again = await deps.completion.waitForFinalization(job.jobId, expiresAt, job.clientGone);
-    if (again === 'deadline') await queueStatement(() => finalizeAsTimedOut(db, job.jobId, clock.now())).catch(() => false);
+    if (again === 'deadline')
+      await queueStatement(() => finalizeAsTimedOut(db, job.jobId, clock.now())).catch(() => false);
   }
   const row = await queueStatement(() => readJobOutcome(db, job.jobId));
   if (!row) throw new AppError('internal_error', 'The job disappeared');
@@ -156,9 +191,11 @@ async function outcomeOf(jobId: string, row: JobOutcomeRow): Promise<JobOutcome>
   const timings = timingsOf(row);
   switch (row.failure_reason) {
     case null: {
-      if (!row.is_finalized) return failure('timeout', jobId, row.expires_at, syncTimeout(jobId, row.expires_at), timings);
+      if (!row.is_finalized)
+        return failure('timeout', jobId, row.expires_at, syncTimeout(jobId, row.expires_at), timings);
       const bytes = row.result_inline ?? (row.result_path ? await fs.readFile(row.result_path) : undefined);
-      if (!bytes || !row.result_mime) throw new AppError('internal_error', 'The job succeeded but its result is missing');
+      if (!bytes || !row.result_mime)
+        throw new AppError('internal_error', 'The job succeeded but its result is missing');
       return { outcome: 'succeeded', jobId, expiresAt: row.expires_at, bytes, mime: row.result_mime, timings };
     }
     case 'timeout':
@@ -167,22 +204,51 @@ async function outcomeOf(jobId: string, row: JobOutcomeRow): Promise<JobOutcome>
       // The booth (and anyone holding its URL) reads only our words and the reason; the
       // provider's own text stays in the job record for administrators (GET /api/jobs/:id).
       const reason = typeof row.failure_detail?.reason === 'string' ? row.failure_detail.reason : 'provider_error';
-      return failure('provider_error', jobId, row.expires_at, new AppError('provider_error', boothMessageFor(reason), { details: { job_id: jobId, reason } }), timings);
+      return failure(
+        'provider_error',
+        jobId,
+        row.expires_at,
+        new AppError('provider_error', boothMessageFor(reason), { details: { job_id: jobId, reason } }),
+        timings,
+      );
     }
     case 'cancelled':
-      return failure('cancelled', jobId, row.expires_at, new AppError('internal_error', 'The job was cancelled', { details: { job_id: jobId, ...(row.failure_detail ?? {}) } }), timings);
+      return failure(
+        'cancelled',
+        jobId,
+        row.expires_at,
+        new AppError('internal_error', 'The job was cancelled', {
+          details: { job_id: jobId, ...(row.failure_detail ?? {}) },
+        }),
+        timings,
+      );
     default:
       if (row.failure_detail?.reason === 'insufficient_storage') {
-        return failure('internal_error', jobId, row.expires_at, new AppError('insufficient_storage', 'The media storage is full; the result could not be written', { details: { job_id: jobId } }), timings);
+        return failure(
+          'internal_error',
+          jobId,
+          row.expires_at,
+          new AppError('insufficient_storage', 'The media storage is full; the result could not be written', {
+            details: { job_id: jobId },
+          }),
+          timings,
+        );
       }
-      return failure('internal_error', jobId, row.expires_at, new AppError('internal_error', undefined, { details: { job_id: jobId, ...(row.failure_detail ?? {}) } }), timings);
+      return failure(
+        'internal_error',
+        jobId,
+        row.expires_at,
+        new AppError('internal_error', undefined, { details: { job_id: jobId, ...(row.failure_detail ?? {}) } }),
+        timings,
+      );
   }
 }
 
 /** What a booth reads for each provider failure reason: our own sentence, never upstream text. */
 const BOOTH_MESSAGES: Record<string, string> = {
   provider_not_configured: 'The AI provider of this slot has no API key configured',
-  public_base_url_missing: 'This slot needs PHOTOCHANGER_PUBLIC_BASE_URL (the provider downloads the photo from this server)',
+  public_base_url_missing:
+    'This slot needs PHOTOCHANGER_PUBLIC_BASE_URL (the provider downloads the photo from this server)',
   model_unavailable: "The slot's AI model no longer exists at the provider: switch the slot to a current model",
   safety_block: 'The AI provider refused the photo or the prompt for safety reasons',
   moderation_blocked: 'The AI provider refused the photo or the prompt for safety reasons',
@@ -205,7 +271,13 @@ export function boothMessageFor(reason: string): string {
   return BOOTH_MESSAGES[reason] ?? 'The AI provider failed to process the photo';
 }
 
-function failure(outcome: Exclude<JobOutcome['outcome'], 'succeeded'>, jobId: string, expiresAt: Date, error: AppError, timings: JobTimings): JobOutcome {
+function failure(
+  outcome: Exclude<JobOutcome['outcome'], 'succeeded'>,
+  jobId: string,
+  expiresAt: Date,
+  error: AppError,
+  timings: JobTimings,
+): JobOutcome {
   return { outcome, jobId, expiresAt, error, timings };
 }
 
@@ -213,7 +285,11 @@ export function syncTimeout(jobId: string, expiresAt: Date): AppError {
   return new AppError('sync_timeout', undefined, { details: { job_id: jobId, expires_at: expiresAt.toISOString() } });
 }
 
-export type ReleaseDeps = { db: Db; clock: Clock; media: { removePayload(jobId: string, files?: readonly string[]): Promise<void> } };
+export type ReleaseDeps = {
+  db: Db;
+  clock: Clock;
+  media: { removePayload(jobId: string, files?: readonly string[]): Promise<void> };
+};
 
 /**
  * What a job keeps after its answer is sent: nothing but the result file. Deletes the payload and
@@ -222,19 +298,32 @@ export type ReleaseDeps = { db: Db; clock: Clock; media: { removePayload(jobId: 
  * `files`: the payload's files when known (removed without listing the directory). Idempotent;
  * never throws.
  */
-export async function releaseAnsweredJob(deps: ReleaseDeps, jobId: string, jobCreated: boolean, log: Logger, files?: readonly string[]): Promise<void> {
+export async function releaseAnsweredJob(
+  deps: ReleaseDeps,
+  jobId: string,
+  jobCreated: boolean,
+  log: Logger,
+  files?: readonly string[],
+): Promise<void> {
   await releaseJobFiles(deps, jobId, log, files);
   if (jobCreated) await markJobAnswered(deps, jobId, log);
 }
 
 /** The part that must be done before the booth has its answer: the photo is gone. */
-export async function releaseJobFiles(deps: ReleaseDeps, jobId: string, log: Logger, files?: readonly string[]): Promise<void> {
+export async function releaseJobFiles(
+  deps: ReleaseDeps,
+  jobId: string,
+  log: Logger,
+  files?: readonly string[],
+): Promise<void> {
   await deps.media.removePayload(jobId, files).catch((e: unknown) => log.error({ err: e }, 'could not remove payload'));
 }
 
 /** The bookkeeping that may follow the answer: the row says answered, its inline copy cleared. */
 export async function markJobAnswered(deps: ReleaseDeps, jobId: string, log: Logger): Promise<void> {
-  await markResponded(deps.db, jobId, deps.clock.now()).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not clear inline result'));
+  await markResponded(deps.db, jobId, deps.clock.now()).catch((e: unknown) =>
+    log.warn({ err: { message: (e as Error).message } }, 'could not clear inline result'),
+  );
 }
 
 /** The largest photo read while its job is enqueued (a DSLR JPEG is 5 to 15 MB). */
@@ -264,7 +353,10 @@ function claimedJobOf(job: NewJob, templates: SlotTemplateRecord[]): ClaimedJob 
 /** 429 with a Retry-After long enough for a few jobs to finish. */
 export function queueBusy(config: Config): AppError {
   const retryAfter = Math.max(1, Math.ceil(config.tSyncResponseSeconds / 8));
-  return new AppError('queue_busy', undefined, { details: { max_in_flight_jobs: config.queueMaxInFlightJobs }, headers: { 'Retry-After': String(retryAfter) } });
+  return new AppError('queue_busy', undefined, {
+    details: { max_in_flight_jobs: config.queueMaxInFlightJobs },
+    headers: { 'Retry-After': String(retryAfter) },
+  });
 }
 
 function emptyTimings(): JobTimings {

@@ -45,7 +45,11 @@ export interface WorkerPoolDeps {
    * Why a step's model cannot be called, known without calling it (the key's live model list no
    * longer offers it: src/providers/models.ts ModelCatalog.unlisted); undefined to call.
    */
-  modelGone?: (provider: string, settings: Record<string, unknown>, request: { slotId: string; clock: Clock }) => ProviderFailure | undefined;
+  modelGone?: (
+    provider: string,
+    settings: Record<string, unknown>,
+    request: { slotId: string; clock: Clock },
+  ) => ProviderFailure | undefined;
 }
 
 /** The next provider of a failover is tried only with at least this much time left. */
@@ -120,9 +124,13 @@ export class WorkerPool {
     const { hub } = this.deps;
     // One new job wakes one sleeping worker (waking all made the others' claims find nothing while
     // the next photo arrived); a worker that finishes, the poll and a reconnect wake them all.
-    this.unsubscribe.push(hub.subscribe(CHANNELS.jobEnqueued, (jobId) => (this.reserved.has(jobId) ? undefined : this.wakeOne())));
     this.unsubscribe.push(
-      hub.subscribe(CHANNELS.jobFinalized, (jobId) => this.inFlight.get(jobId)?.abort(new JobAborted('finalized_elsewhere'))),
+      hub.subscribe(CHANNELS.jobEnqueued, (jobId) => (this.reserved.has(jobId) ? undefined : this.wakeOne())),
+    );
+    this.unsubscribe.push(
+      hub.subscribe(CHANNELS.jobFinalized, (jobId) =>
+        this.inFlight.get(jobId)?.abort(new JobAborted('finalized_elsewhere')),
+      ),
     );
     this.unsubscribe.push(hub.onReconnect(() => this.wake()));
     this.pollTimer = setInterval(() => this.wake(), this.deps.pollIntervalMs ?? 1000);
@@ -240,7 +248,12 @@ export class WorkerPool {
     this.claimsInFlight++;
     const claim = this.claimChain.then(async () => {
       const now = this.deps.clock.now();
-      const job = await claimNextJob(this.deps.db, now, new Date(now.getTime() - INSTANCE_ALIVE_WINDOW_MS), this.saturatedProviders());
+      const job = await claimNextJob(
+        this.deps.db,
+        now,
+        new Date(now.getTime() - INSTANCE_ALIVE_WINDOW_MS),
+        this.saturatedProviders(),
+      );
       if (job) {
         this.busy++;
         this.perProvider.set(job.provider, (this.perProvider.get(job.provider) ?? 0) + 1);
@@ -278,7 +291,10 @@ export class WorkerPool {
         continue;
       }
       try {
-        await this.process(job, log.child({ job_id: job.id, correlation_id: job.correlation_id, slot_id: job.slot_id }));
+        await this.process(
+          job,
+          log.child({ job_id: job.id, correlation_id: job.correlation_id, slot_id: job.slot_id }),
+        );
       } finally {
         this.finished(job.provider);
       }
@@ -358,7 +374,10 @@ export class WorkerPool {
       clearTimeout(deadlineTimer);
       this.inFlight.delete(job.id);
       if (resultFile) await media.removeFile(resultFile).catch(() => undefined);
-      if (!callsRecorded) await recordProviderCalls(db, job.id, calls).catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not record provider calls'));
+      if (!callsRecorded)
+        await recordProviderCalls(db, job.id, calls).catch((e: unknown) =>
+          log.warn({ err: { message: (e as Error).message } }, 'could not record provider calls'),
+        );
       // After the answer, in the background (the worker is free at once): the gallery's thumbnail.
       if (thumbnailOf && !job.is_test) this.deps.thumbnails?.enqueue(job.id, thumbnailOf);
     }
@@ -380,7 +399,10 @@ export class WorkerPool {
     extras: StartExtras,
   ): Promise<{ produced: ProviderResult; output: { bytes: Buffer; mime: string }; answeredBy: string }> {
     const { clock, providers } = this.deps;
-    const steps: FailoverStep[] = [{ provider: job.provider, operation: job.operation, settings: job.settings }, ...(job.failover?.steps ?? [])];
+    const steps: FailoverStep[] = [
+      { provider: job.provider, operation: job.operation, settings: job.settings },
+      ...(job.failover?.steps ?? []),
+    ];
     const onSafety = job.failover?.on_safety ?? false;
     const slotTemplates = job.templates;
     // Read while the job was enqueued (a read that failed leaves the driver to read the file itself).
@@ -392,7 +414,10 @@ export class WorkerPool {
       const driver = providers.get(step.provider);
       const operation = providers.operation(step.provider, step.operation);
       if (!driver || !operation) {
-        lastError = new ProviderFailure('provider_unknown', `Provider ${step.provider}/${step.operation} is not available on this server`);
+        lastError = new ProviderFailure(
+          'provider_unknown',
+          `Provider ${step.provider}/${step.operation} is not available on this server`,
+        );
         if (last) throw lastError;
         continue;
       }
@@ -401,18 +426,38 @@ export class WorkerPool {
       if (i > 0 && remaining < MIN_FAILOVER_ATTEMPT_MS) break;
       const share = last ? remaining : Math.floor(remaining / (steps.length - i));
       const attempt = new AbortController();
-      const shareTimer = last ? undefined : setTimeout(() => attempt.abort(new JobAborted('share')), Math.max(0, share));
+      const shareTimer = last
+        ? undefined
+        : setTimeout(() => attempt.abort(new JobAborted('share')), Math.max(0, share));
       const signal = AbortSignal.any([controller.signal, attempt.signal]);
-      const settings = Value.Default(operation.settingsSchema, structuredClone(step.settings)) as Record<string, unknown>;
+      const settings = Value.Default(operation.settingsSchema, structuredClone(step.settings)) as Record<
+        string,
+        unknown
+      >;
       // Only the templates the operation uses (a slot switched to another operation keeps its old ones).
       const keys = new Set(operation.templateKeys.map((k) => k.key));
       const started = performance.now();
       try {
-        if (i > 0) log.warn({ from: steps[i - 1]!.provider, to: step.provider, reason: (lastError as ProviderFailure | undefined)?.reason }, 'failing over to the next provider');
+        if (i > 0)
+          log.warn(
+            {
+              from: steps[i - 1]!.provider,
+              to: step.provider,
+              reason: (lastError as ProviderFailure | undefined)?.reason,
+            },
+            'failing over to the next provider',
+          );
         // A model the key's live list dropped fails at once, without a round trip to the provider.
         const gone = this.deps.modelGone?.(step.provider, settings, { slotId: job.slot_id, clock });
         if (gone) {
-          calls.push({ provider: step.provider, ...(typeof settings.model === 'string' ? { model: settings.model } : {}), attempt: 1, durationMs: 0, outcome: 'failure', detail: `${gone.reason}: not in the key's live model list (no call made)` });
+          calls.push({
+            provider: step.provider,
+            ...(typeof settings.model === 'string' ? { model: settings.model } : {}),
+            attempt: 1,
+            durationMs: 0,
+            outcome: 'failure',
+            detail: `${gone.reason}: not in the key's live model list (no call made)`,
+          });
           throw gone;
         }
         const produced = await driver.process({
@@ -420,7 +465,12 @@ export class WorkerPool {
           slotId: job.slot_id,
           operation: step.operation,
           settings,
-          photo: { path: job.payload_path, mime: job.payload_mime, size: Number(job.payload_size), ...(contents ? { contents } : {}) },
+          photo: {
+            path: job.payload_path,
+            mime: job.payload_mime,
+            size: Number(job.payload_size),
+            ...(contents ? { contents } : {}),
+          },
           templates: slotTemplates.filter((t) => keys.has(t.key)),
           signal,
           deadline: new Date(now + share), // the job's own deadline for the last provider
@@ -433,17 +483,31 @@ export class WorkerPool {
         this.deps.onProviderWork?.(step.provider, 'success', (performance.now() - started) / 1000);
         controller.signal.throwIfAborted();
         const base = this.deps.guestLinkBase?.();
-        const output = await normalizeOutputImage(produced.bytes, produced.mime, settings.output as OutputSettings | undefined, controller.signal, base ? guestLinkOf(base, job.id) : undefined);
+        const output = await normalizeOutputImage(
+          produced.bytes,
+          produced.mime,
+          settings.output as OutputSettings | undefined,
+          controller.signal,
+          base ? guestLinkOf(base, job.id) : undefined,
+        );
         return { produced, output, answeredBy: step.provider };
       } catch (err) {
         // A job whose enqueue was refused never reached its provider: not a provider outcome.
-        const notEnqueued = controller.signal.reason instanceof JobAborted && controller.signal.reason.why === 'not_enqueued';
-        if (!notEnqueued) this.deps.onProviderWork?.(step.provider, signal.aborted ? 'aborted' : 'failure', (performance.now() - started) / 1000);
+        const notEnqueued =
+          controller.signal.reason instanceof JobAborted && controller.signal.reason.why === 'not_enqueued';
+        if (!notEnqueued)
+          this.deps.onProviderWork?.(
+            step.provider,
+            signal.aborted ? 'aborted' : 'failure',
+            (performance.now() - started) / 1000,
+          );
         if (controller.signal.aborted) throw err;
         const shareUsed = attempt.signal.aborted;
         const safety = err instanceof ProviderFailure && SAFETY_REASONS.has(err.reason);
         const canMoveOn = !last && (shareUsed || (err instanceof ProviderFailure && (!safety || onSafety)));
-        const failure = shareUsed ? new ProviderFailure('deadline_exceeded', `${driver.title} did not answer within its share of the deadline`) : err;
+        const failure = shareUsed
+          ? new ProviderFailure('deadline_exceeded', `${driver.title} did not answer within its share of the deadline`)
+          : err;
         if (!canMoveOn) throw failure;
         lastError = failure;
       } finally {
@@ -451,7 +515,9 @@ export class WorkerPool {
         // Never throws from here, whatever the driver does (a success must not be lost to it).
         await Promise.resolve()
           .then(() => driver.releaseJob?.(job.id))
-          .catch((e: unknown) => log.warn({ err: { message: (e as Error).message } }, 'could not withdraw what the provider was given'));
+          .catch((e: unknown) =>
+            log.warn({ err: { message: (e as Error).message } }, 'could not withdraw what the provider was given'),
+          );
       }
     }
     throw lastError ?? new ProviderFailure('deadline_exceeded', 'No time was left for the next provider');
@@ -463,7 +529,8 @@ export class WorkerPool {
       if (signal.aborted) {
         const why = signal.reason instanceof JobAborted ? signal.reason.why : 'aborted';
         log.info({ why }, 'provider work aborted; nothing written');
-        if (why === 'deadline') await finalizeFailed(this.deps.db, job.id, 'timeout', { reason: 'deadline_passed' }, now);
+        if (why === 'deadline')
+          await finalizeFailed(this.deps.db, job.id, 'timeout', { reason: 'deadline_passed' }, now);
         return;
       }
       if (err instanceof ProviderFailure) {
@@ -473,12 +540,24 @@ export class WorkerPool {
       }
       if (err instanceof DecodeTooLargeError) {
         log.warn({ message: err.message }, 'image too large to decode');
-        await finalizeFailed(this.deps.db, job.id, 'provider_error', { reason: 'image_too_large', message: err.message }, now);
+        await finalizeFailed(
+          this.deps.db,
+          job.id,
+          'provider_error',
+          { reason: 'image_too_large', message: err.message },
+          now,
+        );
         return;
       }
       if (err instanceof ImageDecodeError) {
         log.warn({ message: err.message }, 'image could not be decoded');
-        await finalizeFailed(this.deps.db, job.id, 'provider_error', { reason: 'invalid_image', message: err.message }, now);
+        await finalizeFailed(
+          this.deps.db,
+          job.id,
+          'provider_error',
+          { reason: 'invalid_image', message: err.message },
+          now,
+        );
         return;
       }
       if ((err as { code?: string }).code === 'ENOSPC' || (err as { code?: string }).code === 'EDQUOT') {
@@ -487,9 +566,18 @@ export class WorkerPool {
         return;
       }
       log.error({ err }, 'job failed unexpectedly');
-      await finalizeFailed(this.deps.db, job.id, 'internal_error', { reason: 'internal_error', correlation_id: job.correlation_id }, now);
+      await finalizeFailed(
+        this.deps.db,
+        job.id,
+        'internal_error',
+        { reason: 'internal_error', correlation_id: job.correlation_id },
+        now,
+      );
     } catch (finalizeErr) {
-      log.error({ err: { message: (finalizeErr as Error).message } }, 'could not finalize failed job; the sweeper will');
+      log.error(
+        { err: { message: (finalizeErr as Error).message } },
+        'could not finalize failed job; the sweeper will',
+      );
     }
   }
 }

@@ -75,7 +75,12 @@ export class IngestPasswordVerifier {
     }
   }
 
-  private async check(storedHash: string, candidate: string, fingerprint: string, signal?: AbortSignal): Promise<boolean> {
+  private async check(
+    storedHash: string,
+    candidate: string,
+    fingerprint: string,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
     const ok = await verifyPassword(storedHash, candidate, signal);
     if (ok) {
       if (this.accepted.size >= 4) this.accepted.delete(this.accepted.values().next().value as string);
@@ -88,6 +93,10 @@ export class IngestPasswordVerifier {
   }
 }
 
-export async function setIngestPassword(settings: SettingsStore, password: string, updatedBy: string | null): Promise<void> {
+export async function setIngestPassword(
+  settings: SettingsStore,
+  password: string,
+  updatedBy: string | null,
+): Promise<void> {
   await settings.set(SETTING_KEYS.ingestPassword, { hash: await hashPassword(password) }, updatedBy);
 }

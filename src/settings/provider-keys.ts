@@ -49,6 +49,10 @@ export class StoredProviderKeys implements ProviderKeySource {
       return { configured: true, source: 'settings', updated_at: row.updatedAt.toISOString() };
     }
     const fromEnv = await this.env.get(providerId);
-    return { configured: fromEnv !== undefined, source: fromEnv !== undefined ? 'environment' : null, updated_at: null };
+    return {
+      configured: fromEnv !== undefined,
+      source: fromEnv !== undefined ? 'environment' : null,
+      updated_at: null,
+    };
   }
 }

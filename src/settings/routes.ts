@@ -19,9 +19,17 @@ import { SETTING_KEYS } from './store.js';
 export const T_SYNC_RANGE = { minimum: 45, maximum: 60 };
 export const RESULT_TTL_RANGE = { minimum: 3600, maximum: 30 * 24 * 3600 };
 
-const KeyStatus = Type.Object({ configured: Type.Boolean(), source: Type.Union([Type.Literal('settings'), Type.Literal('environment'), Type.Null()]), updated_at: Type.Union([Type.String(), Type.Null()]) });
+const KeyStatus = Type.Object({
+  configured: Type.Boolean(),
+  source: Type.Union([Type.Literal('settings'), Type.Literal('environment'), Type.Null()]),
+  updated_at: Type.Union([Type.String(), Type.Null()]),
+});
 const SettingsSchema = Type.Object({
-  ingest_password: Type.Object({ is_set: Type.Boolean(), updated_at: Type.Union([Type.String(), Type.Null()]), updated_by: Type.Union([Type.String(), Type.Null()]) }),
+  ingest_password: Type.Object({
+    is_set: Type.Boolean(),
+    updated_at: Type.Union([Type.String(), Type.Null()]),
+    updated_by: Type.Union([Type.String(), Type.Null()]),
+  }),
   provider_keys: Type.Object(Object.fromEntries(KEYED_PROVIDERS.map((p) => [p, KeyStatus]))),
   t_sync_response_seconds: Type.Integer(),
   result_ttl_seconds: Type.Integer(),
@@ -30,7 +38,9 @@ const KeyInput = Type.Optional(Type.Union([Type.String({ maxLength: 4096 }), Typ
 const SettingsUpdate = Type.Object(
   {
     ingest_password: Type.Optional(Type.String({ minLength: MIN_INGEST_PASSWORD_LENGTH, maxLength: 256 })),
-    provider_keys: Type.Optional(Type.Object(Object.fromEntries(KEYED_PROVIDERS.map((p) => [p, KeyInput])), { additionalProperties: false })),
+    provider_keys: Type.Optional(
+      Type.Object(Object.fromEntries(KEYED_PROVIDERS.map((p) => [p, KeyInput])), { additionalProperties: false }),
+    ),
     t_sync_response_seconds: Type.Optional(Type.Integer(T_SYNC_RANGE)),
     result_ttl_seconds: Type.Optional(Type.Integer(RESULT_TTL_RANGE)),
   },
@@ -60,9 +70,15 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ deps: SettingsRouteDeps
 
   const current = async () => {
     const [password, runtime] = await Promise.all([settings.get(SETTING_KEYS.ingestPassword), settings.runtime()]);
-    const keys = Object.fromEntries(await Promise.all(KEYED_PROVIDERS.map(async (p) => [p, await providerKeys.status(p)])));
+    const keys = Object.fromEntries(
+      await Promise.all(KEYED_PROVIDERS.map(async (p) => [p, await providerKeys.status(p)])),
+    );
     return {
-      ingest_password: { is_set: password !== undefined, updated_at: password?.updatedAt.toISOString() ?? null, updated_by: password?.updatedBy ?? null },
+      ingest_password: {
+        is_set: password !== undefined,
+        updated_at: password?.updatedAt.toISOString() ?? null,
+        updated_by: password?.updatedBy ?? null,
+      },
       provider_keys: keys,
       t_sync_response_seconds: runtime.tSyncResponseSeconds,
       result_ttl_seconds: runtime.resultTtlSeconds,
@@ -73,7 +89,12 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ deps: SettingsRouteDeps
     '/api/settings',
     {
       onRequest: requirePermission(deps.auth, 'settings:read'),
-      schema: { summary: 'Global settings (secrets only as "is set")', tags: ['settings'], security: BEARER_SECURITY, response: { 200: SettingsSchema, ...errorResponses(401, 403) } },
+      schema: {
+        summary: 'Global settings (secrets only as "is set")',
+        tags: ['settings'],
+        security: BEARER_SECURITY,
+        response: { 200: SettingsSchema, ...errorResponses(401, 403) },
+      },
     },
     current,
   );
@@ -96,7 +117,8 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ deps: SettingsRouteDeps
       const actor = request.principal!.username;
       const changed: string[] = [];
       if (body.ingest_password !== undefined) {
-        if (body.ingest_password.trim() !== body.ingest_password) throw new AppError('invalid_request', 'The ingest password must not start or end with spaces');
+        if (body.ingest_password.trim() !== body.ingest_password)
+          throw new AppError('invalid_request', 'The ingest password must not start or end with spaces');
         await setIngestPassword(settings, body.ingest_password, actor);
         changed.push('ingest_password');
       }
@@ -126,7 +148,8 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ deps: SettingsRouteDeps
     {
       onRequest: requirePermission(deps.auth, 'settings:read'),
       schema: {
-        summary: "Check a provider's key with a cheap authenticated call (its model list), without spending an image generation",
+        summary:
+          "Check a provider's key with a cheap authenticated call (its model list), without spending an image generation",
         description:
           'status: valid (with the image models this key can use), invalid (the provider refused the key; its reason, scrubbed), unreachable, missing (no key), or unchecked (the provider documents no such call: Turbotext).',
         tags: ['settings'],
@@ -146,17 +169,28 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ deps: SettingsRouteDeps
     async (request) => {
       const provider = request.params.provider;
       const lister = deps.providers.models(provider);
-      if (!lister) return { provider, status: 'unchecked' as const, message: 'This provider offers no call that checks a key without spending a generation; a test run checks it' };
+      if (!lister)
+        return {
+          provider,
+          status: 'unchecked' as const,
+          message: 'This provider offers no call that checks a key without spending a generation; a test run checks it',
+        };
       try {
         const listed = await lister.listModels(AbortSignal.timeout(10_000));
         const imageModels = listed.filter((m) => lister.modelTable.isImageModel(m.id, m)).map((m) => m.id);
         deps.models.invalidate(provider);
-        return { provider, status: 'valid' as const, message: `The key works: ${imageModels.length} image model(s) available`, image_models: imageModels };
+        return {
+          provider,
+          status: 'valid' as const,
+          message: `The key works: ${imageModels.length} image model(s) available`,
+          image_models: imageModels,
+        };
       } catch (err) {
         const reason = (err as { reason?: string }).reason;
         const message = err instanceof Error ? err.message : String(err);
         if (reason === 'provider_not_configured') return { provider, status: 'missing' as const, message };
-        if (reason === 'auth_failed' || reason === 'bad_request') return { provider, status: 'invalid' as const, message };
+        if (reason === 'auth_failed' || reason === 'bad_request')
+          return { provider, status: 'invalid' as const, message };
         return { provider, status: 'unreachable' as const, message };
       }
     },

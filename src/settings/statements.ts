@@ -1,16 +1,28 @@
 /** The settings table's SQL (key → JSON value), one named function per statement. */
 import type { Db } from '../db/database.js';
 
-export async function readSetting(db: Db, key: string): Promise<{ value: unknown; updated_at: Date; updated_by: string | null } | undefined> {
-  return db.selectFrom('setting').select(['value', 'updated_at', 'updated_by']).where('key', '=', key).executeTakeFirst();
+export async function readSetting(
+  db: Db,
+  key: string,
+): Promise<{ value: unknown; updated_at: Date; updated_by: string | null } | undefined> {
+  return db
+    .selectFrom('setting')
+    .select(['value', 'updated_at', 'updated_by'])
+    .where('key', '=', key)
+    .executeTakeFirst();
 }
 
 /** Inserts or replaces one setting (its value as JSON text). */
-export async function upsertSetting(db: Db, row: { key: string; json: string; now: Date; updatedBy: string | null }): Promise<void> {
+export async function upsertSetting(
+  db: Db,
+  row: { key: string; json: string; now: Date; updatedBy: string | null },
+): Promise<void> {
   await db
     .insertInto('setting')
     .values({ key: row.key, value: row.json, updated_at: row.now, updated_by: row.updatedBy })
-    .onConflict((oc) => oc.column('key').doUpdateSet({ value: row.json, updated_at: row.now, updated_by: row.updatedBy }))
+    .onConflict((oc) =>
+      oc.column('key').doUpdateSet({ value: row.json, updated_at: row.now, updated_by: row.updatedBy }),
+    )
     .execute();
 }
 

@@ -17,7 +17,11 @@ export interface SettingRow<T = unknown> {
 }
 
 /** The rows RuntimeSettings is read from. */
-export const RUNTIME_SETTING_KEYS: readonly string[] = [SETTING_KEYS.ingestPassword, SETTING_KEYS.tSyncResponseSeconds, SETTING_KEYS.resultTtlSeconds];
+export const RUNTIME_SETTING_KEYS: readonly string[] = [
+  SETTING_KEYS.ingestPassword,
+  SETTING_KEYS.tSyncResponseSeconds,
+  SETTING_KEYS.resultTtlSeconds,
+];
 
 /** The runtime values an ingest needs, resolved from the settings table over the environment. */
 export interface RuntimeSettings {

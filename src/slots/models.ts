@@ -30,14 +30,27 @@ export interface SlotModelView {
  * (`liveIds`, the catalog's fresh cache), a model it no longer offers is marked unavailable, with
  * where to move.
  */
-export function slotModelView(providers: ProviderRegistry, provider: string, settings: Record<string, unknown>, now: Date, liveIds?: (lister: ModelLister) => ReadonlySet<string> | undefined): SlotModelView | undefined {
+export function slotModelView(
+  providers: ProviderRegistry,
+  provider: string,
+  settings: Record<string, unknown>,
+  now: Date,
+  liveIds?: (lister: ModelLister) => ReadonlySet<string> | undefined,
+): SlotModelView | undefined {
   const lister = providers.models(provider);
   const id = typeof settings.model === 'string' ? settings.model : lister?.modelTable.defaultModel;
   if (!lister || !id) return undefined;
   const known = findModel(lister.modelTable, id);
   const live = liveIds?.(lister);
   const unlisted = live !== undefined && !live.has(id);
-  if (!known) return { id, title: id, status: 'active', known: false, ...(unlisted ? { available: false as const, replacement: lister.modelTable.defaultModel } : {}) };
+  if (!known)
+    return {
+      id,
+      title: id,
+      status: 'active',
+      known: false,
+      ...(unlisted ? { available: false as const, replacement: lister.modelTable.defaultModel } : {}),
+    };
   const status = modelStatus(known, now);
   const replacement = replacementFor(lister.modelTable, id, now);
   return {
@@ -47,7 +60,9 @@ export function slotModelView(providers: ProviderRegistry, provider: string, set
     known: true,
     ...(known.shutdownDate ? { shutdown_date: known.shutdownDate } : {}),
     ...(status !== 'active' ? { replacement } : {}),
-    ...(unlisted && status !== 'shut_down' ? { available: false as const, replacement: replacement === id ? lister.modelTable.defaultModel : replacement } : {}),
+    ...(unlisted && status !== 'shut_down'
+      ? { available: false as const, replacement: replacement === id ? lister.modelTable.defaultModel : replacement }
+      : {}),
   };
 }
 
@@ -55,7 +70,14 @@ export function slotModelView(providers: ProviderRegistry, provider: string, set
  * Settings moved to another model: the model replaced and every setting the new model does not
  * take removed (as the operation's own checks say), so the slot stays valid.
  */
-export function settingsForModel(providers: ProviderRegistry, provider: string, operationId: string, settings: Record<string, unknown>, model: string, now: Date): { settings: Record<string, unknown>; dropped: string[] } {
+export function settingsForModel(
+  providers: ProviderRegistry,
+  provider: string,
+  operationId: string,
+  settings: Record<string, unknown>,
+  model: string,
+  now: Date,
+): { settings: Record<string, unknown>; dropped: string[] } {
   const next: Record<string, unknown> = { ...settings, model };
   const operation = providers.operation(provider, operationId);
   const dropped: string[] = [];
@@ -70,7 +92,12 @@ export function settingsForModel(providers: ProviderRegistry, provider: string, 
 }
 
 /** At start: every slot on a shut-down model moves to its replacement. Returns the slots moved. */
-export async function migrateShutDownModels(deps: { db: Db; clock: Clock; log: Logger; providers: ProviderRegistry }): Promise<string[]> {
+export async function migrateShutDownModels(deps: {
+  db: Db;
+  clock: Clock;
+  log: Logger;
+  providers: ProviderRegistry;
+}): Promise<string[]> {
   const { db, clock, log, providers } = deps;
   const now = clock.now();
   const moved: string[] = [];
@@ -85,8 +112,16 @@ export async function migrateShutDownModels(deps: { db: Db; clock: Clock; log: L
       const { settings, dropped } = settingsForModel(providers, driver.id, slot.operation, slot.settings, to, now);
       const notice: SlotNotice = { kind: 'model_migrated', from, to, dropped, at: now.toISOString() };
       if (!(await replaceSlotSettingsWithNotice(db, slot.id, slot.settings, { settings, notice }, now))) continue;
-      await audit(db, clock, { actor: 'system', action: 'slot.model_migrated', target: slot.id, fields: ['settings.model', ...dropped.map((d) => `settings.${d}`)] });
-      log.warn({ slot_id: slot.id, from, to, dropped }, `${slot.id}: ${lister.modelTable.vendor} shut down ${from} on ${known.shutdownDate}; the slot now uses ${to}`);
+      await audit(db, clock, {
+        actor: 'system',
+        action: 'slot.model_migrated',
+        target: slot.id,
+        fields: ['settings.model', ...dropped.map((d) => `settings.${d}`)],
+      });
+      log.warn(
+        { slot_id: slot.id, from, to, dropped },
+        `${slot.id}: ${lister.modelTable.vendor} shut down ${from} on ${known.shutdownDate}; the slot now uses ${to}`,
+      );
       moved.push(slot.id);
     }
   }

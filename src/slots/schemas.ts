@@ -15,8 +15,19 @@ export const SlotId = Type.Object({ id: Type.String({ pattern: SLOT_ID_PATTERN }
 export const FailoverSchema = Type.Object(
   {
     steps: Type.Array(
-      Type.Object({ provider: Type.String({ minLength: 1, maxLength: 50 }), operation: Type.String({ minLength: 1, maxLength: 50 }), settings: Type.Record(Type.String(), Type.Unknown()) }, { additionalProperties: false }),
-      { maxItems: 10, description: 'Providers to try, in order, when the slot\'s own fails (at most 3), each with its own operation and settings' },
+      Type.Object(
+        {
+          provider: Type.String({ minLength: 1, maxLength: 50 }),
+          operation: Type.String({ minLength: 1, maxLength: 50 }),
+          settings: Type.Record(Type.String(), Type.Unknown()),
+        },
+        { additionalProperties: false },
+      ),
+      {
+        maxItems: 10,
+        description:
+          "Providers to try, in order, when the slot's own fails (at most 3), each with its own operation and settings",
+      },
     ),
     on_safety: Type.Boolean({ description: 'Also fail over when a provider refuses the photo for safety reasons' }),
   },
@@ -53,7 +64,12 @@ export const SlotSchema = Type.Object({
       known: Type.Boolean(),
       shutdown_date: Type.Optional(Type.String()),
       replacement: Type.Optional(Type.String()),
-      available: Type.Optional(Type.Literal(false, { description: "The key's live model list no longer offers this model: its booth jobs fail at once (model_unavailable); move to `replacement`" })),
+      available: Type.Optional(
+        Type.Literal(false, {
+          description:
+            "The key's live model list no longer offers this model: its booth jobs fail at once (model_unavailable); move to `replacement`",
+        }),
+      ),
     }),
   ),
   notice: Type.Optional(
@@ -68,7 +84,10 @@ export const SlotSchema = Type.Object({
   failover: FailoverSchema,
   last_activity_at: Type.Union([Type.String(), Type.Null()]),
   today: Type.Object({ succeeded: Type.Integer(), failed: Type.Integer() }),
-  recent_wrong_passwords: Type.Integer({ description: 'Booth requests refused for a wrong password in the current and the previous hour (a booth still using an old password)' }),
+  recent_wrong_passwords: Type.Integer({
+    description:
+      'Booth requests refused for a wrong password in the current and the previous hour (a booth still using an old password)',
+  }),
   updated_at: Type.String(),
 });
 export const SlotUpdateSchema = Type.Object(
@@ -84,16 +103,25 @@ export const SlotUpdateSchema = Type.Object(
   },
   { additionalProperties: false },
 );
-export const TimingsSchema = Type.Object({ queue_wait_ms: Type.Union([Type.Number(), Type.Null()]), processing_ms: Type.Union([Type.Number(), Type.Null()]), total_ms: Type.Union([Type.Number(), Type.Null()]) });
+export const TimingsSchema = Type.Object({
+  queue_wait_ms: Type.Union([Type.Number(), Type.Null()]),
+  processing_ms: Type.Union([Type.Number(), Type.Null()]),
+  total_ms: Type.Union([Type.Number(), Type.Null()]),
+});
 export const TestRunSchema = Type.Object({
   job_id: Type.String(),
   outcome: LiteralUnion(['succeeded', 'timeout', 'provider_error', 'cancelled', 'internal_error']),
-  error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Record(Type.String(), Type.Unknown())) })),
+  error: Type.Optional(
+    Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      details: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    }),
+  ),
   timings: TimingsSchema,
   result_url: Type.Optional(Type.String()),
   result_mime: Type.Optional(Type.String()),
 });
-
 
 /** A slot as the API sends it. */
 export type SlotApiView = Static<typeof SlotSchema>;

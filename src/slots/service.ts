@@ -29,7 +29,8 @@ function guestLinkProblems(settings: Record<string, unknown>, at: string): Field
   return [
     {
       path: `${at}/output/guest_link/enabled`,
-      message: "The QR code on the print links to this server's public address: set PHOTOCHANGER_PUBLIC_BASE_URL (e.g. https://photos.example.com) before enabling it",
+      message:
+        "The QR code on the print links to this server's public address: set PHOTOCHANGER_PUBLIC_BASE_URL (e.g. https://photos.example.com) before enabling it",
     },
   ];
 }
@@ -48,15 +49,27 @@ export function validateSlotInput(
   const errors: FieldError[] = [];
   const driver = providers.get(input.provider);
   const operation = driver?.operations.find((o) => o.id === input.operation);
-  if (!driver) errors.push({ path: '/provider', message: `Unknown provider "${input.provider}"; known: ${providers.list().map((p) => p.id).join(', ')}` });
-  else if (!operation) errors.push({ path: '/operation', message: `${driver.title} has no operation "${input.operation}"; known: ${driver.operations.map((o) => o.id).join(', ')}` });
+  if (!driver)
+    errors.push({
+      path: '/provider',
+      message: `Unknown provider "${input.provider}"; known: ${providers
+        .list()
+        .map((p) => p.id)
+        .join(', ')}`,
+    });
+  else if (!operation)
+    errors.push({
+      path: '/operation',
+      message: `${driver.title} has no operation "${input.operation}"; known: ${driver.operations.map((o) => o.id).join(', ')}`,
+    });
   let settings = input.settings;
   if (operation) {
     settings = Value.Default(operation.settingsSchema, structuredClone(input.settings)) as Record<string, unknown>;
     const schemaErrors = [...Value.Errors(operation.settingsSchema, settings)];
     for (const e of schemaErrors) errors.push({ path: `/settings${e.instancePath}`, message: e.message });
     if (schemaErrors.length === 0) {
-      for (const p of operation.checkSettings?.(settings, context) ?? []) errors.push({ path: `/settings${p.path}`, message: p.message });
+      for (const p of operation.checkSettings?.(settings, context) ?? [])
+        errors.push({ path: `/settings${p.path}`, message: p.message });
     }
   }
   if (!config.publicBaseUrl) errors.push(...guestLinkProblems(settings, '/settings'));
@@ -69,11 +82,16 @@ export function validateSlotInput(
   const limit = input.max_upload_bytes;
   if (limit !== null) {
     const cap = Math.min(config.maxUploadBytes, operation?.maxInputBytes ?? Infinity);
-    if (limit > cap) errors.push({ path: '/max_upload_bytes', message: `At most ${cap} bytes (the server's and the provider's limit)` });
+    if (limit > cap)
+      errors.push({
+        path: '/max_upload_bytes',
+        message: `At most ${cap} bytes (the server's and the provider's limit)`,
+      });
   }
   let failover = input.failover;
   if (failover) {
-    if (failover.steps.length > MAX_FAILOVER_STEPS) errors.push({ path: '/failover/steps', message: `At most ${MAX_FAILOVER_STEPS} providers after the slot's own` });
+    if (failover.steps.length > MAX_FAILOVER_STEPS)
+      errors.push({ path: '/failover/steps', message: `At most ${MAX_FAILOVER_STEPS} providers after the slot's own` });
     failover = {
       on_safety: failover.on_safety,
       steps: failover.steps.slice(0, MAX_FAILOVER_STEPS).map((step, i) => {
@@ -85,24 +103,39 @@ export function validateSlotInput(
           return step;
         }
         if (!stepOperation) {
-          errors.push({ path: `${base}/operation`, message: `${stepDriver.title} has no operation "${step.operation}"` });
+          errors.push({
+            path: `${base}/operation`,
+            message: `${stepDriver.title} has no operation "${step.operation}"`,
+          });
           return step;
         }
         if (stepDriver.requiresPublicBaseUrl && !config.publicBaseUrl) {
-          errors.push({ path: `${base}/provider`, message: `${stepDriver.title} fetches the photo by URL: set PHOTOCHANGER_PUBLIC_BASE_URL first` });
+          errors.push({
+            path: `${base}/provider`,
+            message: `${stepDriver.title} fetches the photo by URL: set PHOTOCHANGER_PUBLIC_BASE_URL first`,
+          });
         }
-        const stepSettings = Value.Default(stepOperation.settingsSchema, structuredClone(step.settings)) as Record<string, unknown>;
+        const stepSettings = Value.Default(stepOperation.settingsSchema, structuredClone(step.settings)) as Record<
+          string,
+          unknown
+        >;
         const stepErrors = [...Value.Errors(stepOperation.settingsSchema, stepSettings)];
         for (const e of stepErrors) errors.push({ path: `${base}/settings${e.instancePath}`, message: e.message });
         if (!config.publicBaseUrl) errors.push(...guestLinkProblems(stepSettings, `${base}/settings`));
         if (stepErrors.length === 0) {
-          for (const p of stepOperation.checkSettings?.(stepSettings, { now: context.now }) ?? []) errors.push({ path: `${base}/settings${p.path}`, message: p.message });
+          for (const p of stepOperation.checkSettings?.(stepSettings, { now: context.now }) ?? [])
+            errors.push({ path: `${base}/settings${p.path}`, message: p.message });
         }
         return { provider: step.provider, operation: step.operation, settings: stepSettings };
       }),
     };
   }
-  if (errors.length) throw new AppError('invalid_settings', `The slot settings are invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, { details: { errors } });
+  if (errors.length)
+    throw new AppError(
+      'invalid_settings',
+      `The slot settings are invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`,
+      { details: { errors } },
+    );
   return { ...input, settings, ...(failover ? { failover } : {}) };
 }
 
@@ -113,7 +146,17 @@ export type TemplateView = TemplateApiView;
 
 export function templateView(t: TemplateRow): TemplateView {
   const url = `/api/slots/${t.slot_id}/templates/${t.id}`;
-  return { id: t.id, key: t.setting_key, mime: t.mime, size: t.size, width: t.width, height: t.height, url, preview_url: `${url}?preview=1`, created_at: t.created_at.toISOString() };
+  return {
+    id: t.id,
+    key: t.setting_key,
+    mime: t.mime,
+    size: t.size,
+    width: t.width,
+    height: t.height,
+    url,
+    preview_url: `${url}?preview=1`,
+    created_at: t.created_at.toISOString(),
+  };
 }
 
 /** The weak ETag of a slot version (its updated_at to the millisecond). */

@@ -19,7 +19,14 @@ export interface SlotCore {
 
 /** The fields of SlotCore from a row (the mapping every shape starts with). */
 export function slotCoreOf(row: SlotCore): SlotCore {
-  return { id: row.id, name: row.name, enabled: row.enabled, provider: row.provider, operation: row.operation, settings: row.settings };
+  return {
+    id: row.id,
+    name: row.name,
+    enabled: row.enabled,
+    provider: row.provider,
+    operation: row.operation,
+    settings: row.settings,
+  };
 }
 export interface SlotRecord extends SlotCore {
   failover: Failover;
@@ -47,12 +54,21 @@ export function slotRecordOf(row: SlotRecordRow): SlotRecord {
 export async function findSlot(db: Db, id: string): Promise<SlotRecord | undefined> {
   const row = await db
     .selectFrom('slot')
-    .select(['id', 'name', 'enabled', 'provider', 'operation', 'settings', 'failover', 'max_upload_bytes', 'updated_at'])
+    .select([
+      'id',
+      'name',
+      'enabled',
+      'provider',
+      'operation',
+      'settings',
+      'failover',
+      'max_upload_bytes',
+      'updated_at',
+    ])
     .where('id', '=', id)
     .executeTakeFirst();
   return row ? slotRecordOf(row) : undefined;
 }
-
 
 /** A slot row as the admin API shows it, with its activity (SQL over the job table). */
 export interface SlotAdminRow extends SlotCore {
@@ -68,7 +84,12 @@ export interface SlotAdminRow extends SlotCore {
 }
 
 /** Every slot (or one) with its last job and today's counts since `dayStart` (booth test runs excluded). */
-export async function listSlotsForAdmin(db: Db, dayStart: Date, slotId?: string, now: Date = new Date()): Promise<SlotAdminRow[]> {
+export async function listSlotsForAdmin(
+  db: Db,
+  dayStart: Date,
+  slotId?: string,
+  now: Date = new Date(),
+): Promise<SlotAdminRow[]> {
   const result = await sql<SlotAdminRow>`
     SELECT s.id, s.name, s.enabled, s.provider, s.operation, s.settings, s.max_upload_bytes, s.notice, s.failover, s.updated_at,
            (SELECT max(j.created_at) FROM job j WHERE j.slot_id = s.id) AS last_activity_at,
@@ -82,7 +103,10 @@ export async function listSlotsForAdmin(db: Db, dayStart: Date, slotId?: string,
       FROM slot s
      WHERE (${slotId ?? null}::text IS NULL OR s.id = ${slotId ?? null})
      ORDER BY s.id`.execute(db);
-  return result.rows.map((r) => ({ ...r, max_upload_bytes: r.max_upload_bytes === null ? null : Number(r.max_upload_bytes) }));
+  return result.rows.map((r) => ({
+    ...r,
+    max_upload_bytes: r.max_upload_bytes === null ? null : Number(r.max_upload_bytes),
+  }));
 }
 
 export interface SlotUpdate {
@@ -99,7 +123,13 @@ export interface SlotUpdate {
  * Optimistic concurrency in one statement: the row is written only if it still has the
  * `updated_at` the editor loaded. Returns the new `updated_at`, or undefined on a stale write.
  */
-export async function updateSlotIfUnchanged(db: Db, id: string, expectedUpdatedAt: Date, update: SlotUpdate, now: Date): Promise<Date | undefined> {
+export async function updateSlotIfUnchanged(
+  db: Db,
+  id: string,
+  expectedUpdatedAt: Date,
+  update: SlotUpdate,
+  now: Date,
+): Promise<Date | undefined> {
   const row = await db
     .updateTable('slot')
     .set({
@@ -121,8 +151,16 @@ export async function updateSlotIfUnchanged(db: Db, id: string, expectedUpdatedA
 }
 
 /** Slots on a provider, with their settings (the start-up check of their models reads them). */
-export async function listSlotSettingsForProvider(db: Db, provider: string): Promise<{ id: string; operation: string; settings: Record<string, unknown> }[]> {
-  return db.selectFrom('slot').select(['id', 'operation', 'settings']).where('provider', '=', provider).orderBy('id').execute();
+export async function listSlotSettingsForProvider(
+  db: Db,
+  provider: string,
+): Promise<{ id: string; operation: string; settings: Record<string, unknown> }[]> {
+  return db
+    .selectFrom('slot')
+    .select(['id', 'operation', 'settings'])
+    .where('provider', '=', provider)
+    .orderBy('id')
+    .execute();
 }
 
 /**
@@ -160,7 +198,10 @@ export interface TemplateRow {
 }
 
 export async function listTemplateRows(db: Db, slotId?: string): Promise<TemplateRow[]> {
-  let q = db.selectFrom('template').select(['id', 'slot_id', 'setting_key', 'path', 'mime', 'size', 'width', 'height', 'created_at']).orderBy('setting_key');
+  let q = db
+    .selectFrom('template')
+    .select(['id', 'slot_id', 'setting_key', 'path', 'mime', 'size', 'width', 'height', 'created_at'])
+    .orderBy('setting_key');
   if (slotId) q = q.where('slot_id', '=', slotId);
   return (await q.execute()).map((r) => ({ ...r, size: Number(r.size) }));
 }
@@ -181,20 +222,52 @@ export async function findTemplate(db: Db, slotId: string, templateId: string): 
  */
 export async function bindTemplate(
   db: Db,
-  t: { id: string; slotId: string; key: string; path: string; mime: string; size: number; sha256: string; width: number | null; height: number | null; createdAt: Date },
+  t: {
+    id: string;
+    slotId: string;
+    key: string;
+    path: string;
+    mime: string;
+    size: number;
+    sha256: string;
+    width: number | null;
+    height: number | null;
+    createdAt: Date;
+  },
 ): Promise<string | undefined> {
   return db.transaction().execute(async (trx) => {
-    const old = await trx.deleteFrom('template').where('slot_id', '=', t.slotId).where('setting_key', '=', t.key).returning('path').executeTakeFirst();
+    const old = await trx
+      .deleteFrom('template')
+      .where('slot_id', '=', t.slotId)
+      .where('setting_key', '=', t.key)
+      .returning('path')
+      .executeTakeFirst();
     await trx
       .insertInto('template')
-      .values({ id: t.id, slot_id: t.slotId, setting_key: t.key, path: t.path, mime: t.mime, size: t.size, sha256: t.sha256, width: t.width, height: t.height, created_at: t.createdAt })
+      .values({
+        id: t.id,
+        slot_id: t.slotId,
+        setting_key: t.key,
+        path: t.path,
+        mime: t.mime,
+        size: t.size,
+        sha256: t.sha256,
+        width: t.width,
+        height: t.height,
+        created_at: t.createdAt,
+      })
       .execute();
     return old?.path;
   });
 }
 
 export async function deleteTemplate(db: Db, slotId: string, templateId: string): Promise<string | undefined> {
-  const r = await db.deleteFrom('template').where('slot_id', '=', slotId).where('id', '=', templateId).returning('path').executeTakeFirst();
+  const r = await db
+    .deleteFrom('template')
+    .where('slot_id', '=', slotId)
+    .where('id', '=', templateId)
+    .returning('path')
+    .executeTakeFirst();
   return r?.path;
 }
 

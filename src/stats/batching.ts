@@ -30,7 +30,8 @@ export class MinuteSampler {
 
   /** Whether one more from `client` at `at` is kept (the map holds at most `total` clients). */
   take(client: string, at: Date): boolean {
-    if (at.getTime() - this.window.start >= 60_000) this.window = { start: at.getTime(), total: 0, perClient: new Map() };
+    if (at.getTime() - this.window.start >= 60_000)
+      this.window = { start: at.getTime(), total: 0, perClient: new Map() };
     const seen = this.window.perClient.get(client) ?? 0;
     if (seen >= this.caps.perClient || this.window.total >= this.caps.total) return false;
     this.window.perClient.set(client, seen + 1);

@@ -23,7 +23,13 @@ const PER_CLIENT_PER_MINUTE = 30;
 const PER_MINUTE = 600;
 
 /** The request headers a booth check shows (the rest may carry credentials, or nothing useful). */
-export const BOOTH_CHECK_HEADERS = ['user-agent', 'content-type', 'content-length', 'transfer-encoding', 'expect'] as const;
+export const BOOTH_CHECK_HEADERS = [
+  'user-agent',
+  'content-type',
+  'content-length',
+  'transfer-encoding',
+  'expect',
+] as const;
 
 export interface BoothRequestEntry {
   at: Date;
@@ -106,7 +112,10 @@ export class BoothRequestLog extends BatchedWriter {
         { perBooth: KEEP_PER_BOOTH, booths: KEEP_BOOTHS },
       );
     } catch (err) {
-      this.deps.log.warn({ err: { message: (err as Error).message }, dropped: batch.length }, 'booth requests not written; dropped');
+      this.deps.log.warn(
+        { err: { message: (err as Error).message }, dropped: batch.length },
+        'booth requests not written; dropped',
+      );
     }
   }
 
@@ -118,7 +127,12 @@ export class BoothRequestLog extends BatchedWriter {
 }
 
 function view(row: BoothRequestRow): BoothRequestView {
-  const request = row.request as { http_version: string; headers: Record<string, string>; query_keys: string[]; parts: ReceivedPart[] };
+  const request = row.request as {
+    http_version: string;
+    headers: Record<string, string>;
+    query_keys: string[];
+    parts: ReceivedPart[];
+  };
   return {
     at: row.occurred_at.toISOString(),
     slot_id: row.slot_id,

@@ -34,5 +34,7 @@ export function mergeUnnamedContacts(rows: BoothActivityRow[]): BoothActivityRow
     }
   }
   // Booths with accepted photos first (a flood of strangers' refusals cannot hide them), then latest contact.
-  return out.sort((a, b) => Number(b.jobs > 0) - Number(a.jobs > 0) || b.last_contact_at.getTime() - a.last_contact_at.getTime());
+  return out.sort(
+    (a, b) => Number(b.jobs > 0) - Number(a.jobs > 0) || b.last_contact_at.getTime() - a.last_contact_at.getTime(),
+  );
 }

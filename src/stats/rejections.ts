@@ -71,7 +71,15 @@ export class RejectionCounter extends BatchedWriter {
     if (p) p.count += 1;
     else this.pending.set(key, { hour, slotId: slot, code, status, count: 1 });
     if (client && this.sampler.take(client.key, at)) {
-      this.samples.push({ at, slotId: text(slotId) ?? '', status, code, address: text(client.address) ?? '', boothName: text(client.boothName), boothUserId: text(client.boothUserId) });
+      this.samples.push({
+        at,
+        slotId: text(slotId) ?? '',
+        status,
+        code,
+        address: text(client.address) ?? '',
+        boothName: text(client.boothName),
+        boothUserId: text(client.boothUserId),
+      });
     }
   }
 
@@ -98,7 +106,10 @@ export class RejectionCounter extends BatchedWriter {
       try {
         await insertRefusalSamples(this.deps.db, samples, KEEP_SAMPLES);
       } catch (err) {
-        this.deps.log.warn({ err: { message: (err as Error).message }, dropped: samples.length }, 'refusal samples not written; dropped');
+        this.deps.log.warn(
+          { err: { message: (err as Error).message }, dropped: samples.length },
+          'refusal samples not written; dropped',
+        );
       }
     }
   }
@@ -109,4 +120,3 @@ function text(value: string | undefined): string | null {
   const clean = value === undefined ? '' : storedText(value, TEXT_LIMIT);
   return clean === '' ? null : clean;
 }
-

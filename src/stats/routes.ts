@@ -7,7 +7,15 @@ import type { MediaStore } from '../media/storage.js';
 import type { RejectionCounter } from './rejections.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { AppError, errorResponses } from '../errors.js';
-import { boothActivity, computeStats, listRefusals, slotLastOutcomes, slotStatsResetAt, slotTotalsSince, type GroupBy } from './statements.js';
+import {
+  boothActivity,
+  computeStats,
+  listRefusals,
+  slotLastOutcomes,
+  slotStatsResetAt,
+  slotTotalsSince,
+  type GroupBy,
+} from './statements.js';
 import { mergeUnnamedContacts } from './booths.js';
 import { BoothRequestLog, KEEP_PER_BOOTH } from './booth-requests.js';
 import { KEEP_SAMPLES, SAMPLES_PER_CLIENT, SAMPLES_PER_MINUTE } from './rejections.js';
@@ -17,7 +25,11 @@ import { Nullable, SLOT_ID_PATTERN } from '../schemas.js';
 const MAX_BUCKETS = 2000;
 const BUCKET_MS: Record<GroupBy, number> = { hour: 3600_000, day: 86_400_000, week: 7 * 86_400_000 };
 
-const Latency = Type.Object({ p50: Type.Union([Type.Integer(), Type.Null()]), p95: Type.Union([Type.Integer(), Type.Null()]), p99: Type.Union([Type.Integer(), Type.Null()]) });
+const Latency = Type.Object({
+  p50: Type.Union([Type.Integer(), Type.Null()]),
+  p95: Type.Union([Type.Integer(), Type.Null()]),
+  p99: Type.Union([Type.Integer(), Type.Null()]),
+});
 const countFields = {
   total: Type.Integer(),
   succeeded: Type.Integer(),
@@ -33,17 +45,36 @@ const StatsSchema = Type.Object({
   to: Type.String(),
   group_by: Type.String(),
   totals: Totals,
-  series: Type.Array(Type.Object({ bucket_start: Type.String(), ...countFields, rejections: Type.Record(Type.String(), Type.Integer()) })),
+  series: Type.Array(
+    Type.Object({
+      bucket_start: Type.String(),
+      ...countFields,
+      rejections: Type.Record(Type.String(), Type.Integer()),
+    }),
+  ),
   providers: Type.Array(Type.Object({ provider: Type.String(), ...countFields })),
-  provider_error_reasons: Type.Record(Type.String(), Type.Integer(), { description: 'Provider errors by details.reason (model_unavailable, safety_block, rate_limited, …)' }),
-  failovers: Type.Integer({ description: 'Booth jobs answered by a failover provider; `providers` counts answers by the provider that answered' }),
+  provider_error_reasons: Type.Record(Type.String(), Type.Integer(), {
+    description: 'Provider errors by details.reason (model_unavailable, safety_block, rate_limited, …)',
+  }),
+  failovers: Type.Integer({
+    description: 'Booth jobs answered by a failover provider; `providers` counts answers by the provider that answered',
+  }),
 });
 const SlotStatsSchema = Type.Object({
   ...StatsSchema.properties,
   slot_id: Type.String(),
   since_reset: Type.Object({ at: Type.Union([Type.String(), Type.Null()]), totals: Totals }),
-  last_success_at: Nullable(Type.String({ description: "When the slot's newest successful booth job finished (any time, not only in the period)" })),
-  last_error: Nullable(Type.Object({ at: Type.String(), outcome: Type.String(), job_id: Type.String() }, { description: "The slot's newest failed booth job (any time)" })),
+  last_success_at: Nullable(
+    Type.String({
+      description: "When the slot's newest successful booth job finished (any time, not only in the period)",
+    }),
+  ),
+  last_error: Nullable(
+    Type.Object(
+      { at: Type.String(), outcome: Type.String(), job_id: Type.String() },
+      { description: "The slot's newest failed booth job (any time)" },
+    ),
+  ),
 });
 const RefusalSchema = Type.Object({
   id: Type.String(),
@@ -56,7 +87,10 @@ const RefusalSchema = Type.Object({
   booth_user_id: Nullable(Type.String()),
 });
 const BoothSchema = Type.Object({
-  key: Type.String({ description: 'The booth as the booth check knows it: its `name` field, else its address (GET /api/booths/{key}/requests)' }),
+  key: Type.String({
+    description:
+      'The booth as the booth check knows it: its `name` field, else its address (GET /api/booths/{key}/requests)',
+  }),
   address: Type.String(),
   name: Type.String({ description: "DSLR Remote Pro's `name` field ('' when the booth sends none)" }),
   user_id: Type.String({ description: "DSLR Remote Pro's `user_id` field ('' when none)" }),
@@ -78,24 +112,38 @@ const BoothRequestSchema = Type.Object({
   slot_id: Type.String(),
   client_address: Type.String(),
   http_version: Type.String(),
-  headers: Type.Record(Type.String(), Type.String(), { description: 'User-Agent, Content-Type, Content-Length, Transfer-Encoding, Expect as sent' }),
+  headers: Type.Record(Type.String(), Type.String(), {
+    description: 'User-Agent, Content-Type, Content-Length, Transfer-Encoding, Expect as sent',
+  }),
   query_keys: Type.Array(Type.String(), { description: "The URL's query keys (never their values)" }),
   parts: Type.Array(BoothPartSchema, { description: 'The multipart parts in the order they came (never a value)' }),
   status: Type.Integer(),
   code: Nullable(Type.String()),
   job_id: Nullable(Type.String()),
-  timings: Type.Object({ body_ms: Type.Optional(Type.Integer({ description: 'Until the body was read' })), total_ms: Type.Integer({ description: 'Until the answer' }) }),
+  timings: Type.Object({
+    body_ms: Type.Optional(Type.Integer({ description: 'Until the body was read' })),
+    total_ms: Type.Integer({ description: 'Until the answer' }),
+  }),
 });
 const StorageSchema = Type.Object({
   measured_at: Type.String(),
-  media_bytes: Type.Object(Object.fromEntries(MEDIA_DIRS.map((d) => [d, Type.Integer()])) as Record<(typeof MEDIA_DIRS)[number], ReturnType<typeof Type.Integer>>),
+  media_bytes: Type.Object(
+    Object.fromEntries(MEDIA_DIRS.map((d) => [d, Type.Integer()])) as Record<
+      (typeof MEDIA_DIRS)[number],
+      ReturnType<typeof Type.Integer>
+    >,
+  ),
   disk: Nullable(Type.Object({ total_bytes: Type.Integer(), free_bytes: Type.Integer() })),
 });
 const REFUSALS_DESCRIPTION = `The newest refusals of booth uploads, one by one: time, the slot asked for, HTTP status, error code, client address and the booth's \`name\`/\`user_id\` when it sent them before it was refused. Sampled: at most ${SAMPLES_PER_CLIENT} a minute per client (an IPv6 /64 is one client) and ${SAMPLES_PER_MINUTE} a minute in all are kept, and the newest ${KEEP_SAMPLES} rows; the counts in the statistics stay exact. Newest first; page with \`before\` = the last id.`;
 const Query = Type.Object({
-  from: Type.Optional(Type.String({ format: 'date-time', description: 'Start (inclusive), ISO-8601. Default: 24 h before `to`.' })),
+  from: Type.Optional(
+    Type.String({ format: 'date-time', description: 'Start (inclusive), ISO-8601. Default: 24 h before `to`.' }),
+  ),
   to: Type.Optional(Type.String({ format: 'date-time', description: 'End (exclusive), ISO-8601. Default: now.' })),
-  group_by: Type.Optional(Type.Union([Type.Literal('hour'), Type.Literal('day'), Type.Literal('week')], { default: 'hour' })),
+  group_by: Type.Optional(
+    Type.Union([Type.Literal('hour'), Type.Literal('day'), Type.Literal('week')], { default: 'hour' }),
+  ),
 });
 
 function rangeOf(query: Static<typeof Query>, now: Date): { from: Date; to: Date; groupBy: GroupBy } {
@@ -104,7 +152,10 @@ function rangeOf(query: Static<typeof Query>, now: Date): { from: Date; to: Date
   const groupBy = query.group_by ?? 'hour';
   if (!(from < to)) throw new AppError('invalid_request', '`from` must be before `to`');
   if ((to.getTime() - from.getTime()) / BUCKET_MS[groupBy] > MAX_BUCKETS) {
-    throw new AppError('invalid_request', `That period has more than ${MAX_BUCKETS} ${groupBy} buckets; choose a coarser group_by`);
+    throw new AppError(
+      'invalid_request',
+      `That period has more than ${MAX_BUCKETS} ${groupBy} buckets; choose a coarser group_by`,
+    );
   }
   return { from, to, groupBy };
 }
@@ -127,7 +178,17 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ deps: StatsRouteDeps }> = 
 
   app.get(
     '/api/stats/global',
-    { onRequest: canRead, schema: { summary: 'Statistics of all slots', description, tags: ['stats'], security: BEARER_SECURITY, querystring: Query, response: { 200: StatsSchema, ...errorResponses(400, 401, 403) } } },
+    {
+      onRequest: canRead,
+      schema: {
+        summary: 'Statistics of all slots',
+        description,
+        tags: ['stats'],
+        security: BEARER_SECURITY,
+        querystring: Query,
+        response: { 200: StatsSchema, ...errorResponses(400, 401, 403) },
+      },
+    },
     async (request) => {
       const r = rangeOf(request.query, deps.clock.now());
       return computeStats(deps.db, { from: r.from, to: r.to }, r.groupBy);
@@ -153,7 +214,8 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ deps: StatsRouteDeps }> = 
       const now = deps.clock.now();
       const r = rangeOf(request.query, now);
       const reset = await slotStatsResetAt(deps.db, id);
-      if (!reset.exists) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { details: { slot_id: id } });
+      if (!reset.exists)
+        throw new AppError('slot_not_found', `Slot ${id} does not exist`, { details: { slot_id: id } });
       const [stats, sinceReset, last] = await Promise.all([
         computeStats(deps.db, { from: r.from, to: r.to, slotId: id }, r.groupBy),
         slotTotalsSince(deps.db, id, reset.resetAt, now),
@@ -164,7 +226,11 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ deps: StatsRouteDeps }> = 
         slot_id: id,
         since_reset: { at: reset.resetAt?.toISOString() ?? null, totals: sinceReset },
         last_success_at: last.lastSuccessAt?.toISOString() ?? null,
-        last_error: last.lastError && { at: last.lastError.at.toISOString(), outcome: last.lastError.outcome, job_id: last.lastError.jobId },
+        last_error: last.lastError && {
+          at: last.lastError.at.toISOString(),
+          outcome: last.lastError.outcome,
+          job_id: last.lastError.jobId,
+        },
       };
     },
   );
@@ -183,14 +249,21 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ deps: StatsRouteDeps }> = 
           before: Type.Optional(Type.String({ pattern: '^[0-9]{1,18}$' })),
           slot_id: Type.Optional(Type.String({ maxLength: 64, pattern: '^[^\\u0000-\\u001f]*$' })),
         }),
-        response: { 200: Type.Object({ refusals: Type.Array(RefusalSchema), next_before: Nullable(Type.String()) }), ...errorResponses(400, 401, 403) },
+        response: {
+          200: Type.Object({ refusals: Type.Array(RefusalSchema), next_before: Nullable(Type.String()) }),
+          ...errorResponses(400, 401, 403),
+        },
       },
     },
     async (request) => {
       // Refusals of the last few seconds are written with the next batch: read them now.
       await deps.rejections.flush();
       const limit = request.query.limit ?? 50;
-      const rows = await listRefusals(deps.db, { limit, beforeId: request.query.before, slotId: request.query.slot_id });
+      const rows = await listRefusals(deps.db, {
+        limit,
+        beforeId: request.query.before,
+        slotId: request.query.slot_id,
+      });
       return {
         refusals: rows.map((r) => ({
           id: r.id,
@@ -218,7 +291,10 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ deps: StatsRouteDeps }> = 
         tags: ['stats'],
         security: BEARER_SECURITY,
         querystring: Type.Object({ hours: Type.Optional(Type.Integer({ minimum: 1, maximum: 720, default: 24 })) }),
-        response: { 200: Type.Object({ since: Type.String(), booths: Type.Array(BoothSchema) }), ...errorResponses(400, 401, 403) },
+        response: {
+          200: Type.Object({ since: Type.String(), booths: Type.Array(BoothSchema) }),
+          ...errorResponses(400, 401, 403),
+        },
       },
     },
     async (request) => {
@@ -236,8 +312,14 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ deps: StatsRouteDeps }> = 
           last_slot_id: b.last_slot_id,
           jobs: b.jobs,
           refusals: b.refusals,
-          last_result: b.last_job_at && b.last_job_id && b.last_outcome ? { at: b.last_job_at.toISOString(), outcome: b.last_outcome, job_id: b.last_job_id } : null,
-          last_refusal: b.last_refusal_at && b.last_refusal_code ? { at: b.last_refusal_at.toISOString(), status: b.last_refusal_status ?? 0, code: b.last_refusal_code } : null,
+          last_result:
+            b.last_job_at && b.last_job_id && b.last_outcome
+              ? { at: b.last_job_at.toISOString(), outcome: b.last_outcome, job_id: b.last_job_id }
+              : null,
+          last_refusal:
+            b.last_refusal_at && b.last_refusal_code
+              ? { at: b.last_refusal_at.toISOString(), status: b.last_refusal_status ?? 0, code: b.last_refusal_code }
+              : null,
         })),
       };
     },
@@ -253,7 +335,10 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ deps: StatsRouteDeps }> = 
         tags: ['stats'],
         security: BEARER_SECURITY,
         params: Type.Object({ key: Type.String({ minLength: 1, maxLength: 64 }) }),
-        response: { 200: Type.Object({ key: Type.String(), requests: Type.Array(BoothRequestSchema) }), ...errorResponses(400, 401, 403) },
+        response: {
+          200: Type.Object({ key: Type.String(), requests: Type.Array(BoothRequestSchema) }),
+          ...errorResponses(400, 401, 403),
+        },
       },
     },
     async (request) => ({ key: request.params.key, requests: await deps.boothRequests.list(request.params.key) }),
@@ -265,7 +350,8 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ deps: StatsRouteDeps }> = 
       onRequest: canRead,
       schema: {
         summary: 'Storage used by media, and the disk around it',
-        description: 'Bytes under the media root by kind (payloads, results, thumbs, templates, temporary) and the free and total bytes of its disk. Measured at most once a minute.',
+        description:
+          'Bytes under the media root by kind (payloads, results, thumbs, templates, temporary) and the free and total bytes of its disk. Measured at most once a minute.',
         tags: ['stats'],
         security: BEARER_SECURITY,
         response: { 200: StorageSchema, ...errorResponses(401, 403) },

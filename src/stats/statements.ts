@@ -61,7 +61,11 @@ const BIN: Record<GroupBy, string> = { hour: '1 hour', day: '1 day', week: '7 da
 async function countJobs(db: Db, range: StatsRange, by: { bucket: GroupBy } | 'provider' | 'none'): Promise<Grouped[]> {
   const key =
     // Per provider: the one that answered (after a failover, not the slot's own).
-    by === 'provider' ? sql`coalesce(answered_by, provider)` : by === 'none' ? sql`NULL::text` : sql`date_bin(${BIN[by.bucket]}::interval, created_at, '2001-01-01 00:00:00+00'::timestamptz)`;
+    by === 'provider'
+      ? sql`coalesce(answered_by, provider)`
+      : by === 'none'
+        ? sql`NULL::text`
+        : sql`date_bin(${BIN[by.bucket]}::interval, created_at, '2001-01-01 00:00:00+00'::timestamptz)`;
   const result = await sql<HistogramRow>`
     SELECT ${key} AS key, failure_reason, is_finalized, latency_bucket AS lb, count(*)::int AS n
       FROM job
@@ -91,7 +95,11 @@ async function countJobs(db: Db, range: StatsRange, by: { bucket: GroupBy } | 'p
 
 function withPercentiles(g: Grouped): Grouped {
   const n = [...g.histogram.values()].reduce((a, b) => a + b, 0);
-  g.counts.latency_ms = { p50: percentileOf(g.histogram, n, 0.5), p95: percentileOf(g.histogram, n, 0.95), p99: percentileOf(g.histogram, n, 0.99) };
+  g.counts.latency_ms = {
+    p50: percentileOf(g.histogram, n, 0.5),
+    p95: percentileOf(g.histogram, n, 0.95),
+    p99: percentileOf(g.histogram, n, 0.99),
+  };
   return g;
 }
 
@@ -99,16 +107,23 @@ function withPercentiles(g: Grouped): Grouped {
 function merged(groups: Grouped[]): JobCounts {
   const total: Grouped = { key: null, counts: { ...EMPTY, latency_ms: { ...EMPTY.latency_ms } }, histogram: new Map() };
   for (const g of groups) {
-    for (const k of ['total', 'succeeded', 'timeouts', 'provider_errors', 'cancellations', 'internal_errors'] as const) total.counts[k] += g.counts[k];
+    for (const k of ['total', 'succeeded', 'timeouts', 'provider_errors', 'cancellations', 'internal_errors'] as const)
+      total.counts[k] += g.counts[k];
     for (const [lb, n] of g.histogram) total.histogram.set(lb, (total.histogram.get(lb) ?? 0) + n);
   }
   return withPercentiles(total).counts;
 }
 
 /** Requests refused before a job existed (401, 404, 413, 415, 429…), by code, optionally by bucket. */
-async function countRejections(db: Db, range: StatsRange, groupBy?: GroupBy): Promise<Array<{ bucket: Date | null; code: string; n: number }>> {
+async function countRejections(
+  db: Db,
+  range: StatsRange,
+  groupBy?: GroupBy,
+): Promise<Array<{ bucket: Date | null; code: string; n: number }>> {
   // Counted per hour (src/stats/rejections.ts): a range starting inside an hour includes that hour.
-  const bucket = groupBy ? sql`date_bin(${BIN[groupBy]}::interval, hour, '2001-01-01 00:00:00+00'::timestamptz)` : sql`NULL::timestamptz`;
+  const bucket = groupBy
+    ? sql`date_bin(${BIN[groupBy]}::interval, hour, '2001-01-01 00:00:00+00'::timestamptz)`
+    : sql`NULL::timestamptz`;
   const result = await sql<{ bucket: Date | null; code: string; n: number }>`
     SELECT ${bucket} AS bucket, code, sum(count)::int AS n
       FROM ingest_rejection_count
@@ -156,7 +171,15 @@ export interface Stats {
   failovers: number;
 }
 
-const EMPTY: JobCounts = { total: 0, succeeded: 0, timeouts: 0, provider_errors: 0, cancellations: 0, internal_errors: 0, latency_ms: { p50: null, p95: null, p99: null } };
+const EMPTY: JobCounts = {
+  total: 0,
+  succeeded: 0,
+  timeouts: 0,
+  provider_errors: 0,
+  cancellations: 0,
+  internal_errors: 0,
+  latency_ms: { p50: null, p95: null, p99: null },
+};
 
 const STEP_MS: Record<GroupBy, number> = { hour: 3600_000, day: 86_400_000, week: 7 * 86_400_000 };
 
@@ -183,13 +206,20 @@ export async function computeStats(db: Db, range: StatsRange, groupBy: GroupBy):
   ]);
   const series = buckets;
   const byBucket = new Map(series.map((s) => [new Date(s.key as Date).getTime(), s.counts]));
-  const rejectionsAt = (t: number) => Object.fromEntries(rejectionSeries.filter((r) => r.bucket && new Date(r.bucket).getTime() === t).map((r) => [r.code, r.n]));
+  const rejectionsAt = (t: number) =>
+    Object.fromEntries(
+      rejectionSeries.filter((r) => r.bucket && new Date(r.bucket).getTime() === t).map((r) => [r.code, r.n]),
+    );
   return {
     from: range.from.toISOString(),
     to: range.to.toISOString(),
     group_by: groupBy,
     totals: { ...merged(buckets), rejections: Object.fromEntries(rejections.map((r) => [r.code, r.n])) },
-    series: bucketStarts(range.from, range.to, groupBy).map((b) => ({ bucket_start: b.toISOString(), ...(byBucket.get(b.getTime()) ?? EMPTY), rejections: rejectionsAt(b.getTime()) })),
+    series: bucketStarts(range.from, range.to, groupBy).map((b) => ({
+      bucket_start: b.toISOString(),
+      ...(byBucket.get(b.getTime()) ?? EMPTY),
+      rejections: rejectionsAt(b.getTime()),
+    })),
     providers: providers.map((p) => ({ provider: String(p.key), ...p.counts })),
     provider_error_reasons: providerErrorReasons,
     failovers,
@@ -210,8 +240,16 @@ export async function slotTotalsSince(db: Db, slotId: string, since: Date | null
 }
 
 /** A slot's newest booth success and newest failure (any time, not only in the period shown). */
-export async function slotLastOutcomes(db: Db, slotId: string): Promise<{ lastSuccessAt: Date | null; lastError: { at: Date; outcome: string; jobId: string } | null }> {
-  const r = await sql<{ success_at: Date | null; error_at: Date | null; error_outcome: string | null; error_job: string | null }>`
+export async function slotLastOutcomes(
+  db: Db,
+  slotId: string,
+): Promise<{ lastSuccessAt: Date | null; lastError: { at: Date; outcome: string; jobId: string } | null }> {
+  const r = await sql<{
+    success_at: Date | null;
+    error_at: Date | null;
+    error_outcome: string | null;
+    error_job: string | null;
+  }>`
     SELECT (SELECT finalized_at FROM job
              WHERE slot_id = ${slotId} AND NOT is_test AND is_finalized AND failure_reason IS NULL
              ORDER BY created_at DESC LIMIT 1) AS success_at,
@@ -223,7 +261,10 @@ export async function slotLastOutcomes(db: Db, slotId: string): Promise<{ lastSu
   const row = r.rows[0];
   return {
     lastSuccessAt: row?.success_at ?? null,
-    lastError: row?.error_at && row.error_outcome && row.error_job ? { at: row.error_at, outcome: row.error_outcome, jobId: row.error_job } : null,
+    lastError:
+      row?.error_at && row.error_outcome && row.error_job
+        ? { at: row.error_at, outcome: row.error_outcome, jobId: row.error_job }
+        : null,
   };
 }
 
@@ -231,7 +272,10 @@ export async function slotLastOutcomes(db: Db, slotId: string): Promise<{ lastSu
 export type RefusalRow = Selectable<IngestRefusalTable>;
 
 /** The newest kept refusals, newest first, before the refusal `beforeId` (keyset paging). */
-export async function listRefusals(db: Db, options: { limit: number; beforeId?: string; slotId?: string }): Promise<RefusalRow[]> {
+export async function listRefusals(
+  db: Db,
+  options: { limit: number; beforeId?: string; slotId?: string },
+): Promise<RefusalRow[]> {
   const r = await sql<RefusalRow>`
     SELECT id::text AS id, occurred_at, slot_id, status, code, client_address, booth_name, booth_user_id
       FROM ingest_refusal
@@ -306,7 +350,11 @@ export type BoothRequestRow = Selectable<BoothRequestTable>;
  * The booth check's new rows, then the table trimmed (one transaction): the newest `perBooth`
  * rows of each booth, and only the `booths` booths seen last.
  */
-export async function insertBoothRequests(db: Db, rows: Insertable<BoothRequestTable>[], keep: { perBooth: number; booths: number }): Promise<void> {
+export async function insertBoothRequests(
+  db: Db,
+  rows: Insertable<BoothRequestTable>[],
+  keep: { perBooth: number; booths: number },
+): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await trx.insertInto('booth_request').values(rows).execute();
     const keys = [...new Set(rows.map((r) => r.booth_key))];
@@ -317,17 +365,28 @@ export async function insertBoothRequests(db: Db, rows: Insertable<BoothRequestT
        WHERE b.id = ranked.id AND ranked.n > ${keep.perBooth}`.execute(trx);
     await sql`
       DELETE FROM booth_request
-       WHERE booth_key IN (SELECT booth_key FROM booth_request GROUP BY booth_key ORDER BY max(id) DESC OFFSET ${keep.booths})`.execute(trx);
+       WHERE booth_key IN (SELECT booth_key FROM booth_request GROUP BY booth_key ORDER BY max(id) DESC OFFSET ${keep.booths})`.execute(
+      trx,
+    );
   });
 }
 
 /** A booth's last requests, newest first. */
 export async function listBoothRequests(db: Db, key: string, limit: number): Promise<BoothRequestRow[]> {
-  return db.selectFrom('booth_request').selectAll().where('booth_key', '=', key).orderBy('id', 'desc').limit(limit).execute();
+  return db
+    .selectFrom('booth_request')
+    .selectAll()
+    .where('booth_key', '=', key)
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .execute();
 }
 
 /** Adds refusal counts per (hour, slot, code), in one statement. */
-export async function addRejectionCounts(db: Db, batch: ReadonlyArray<{ hour: Date; slotId: string; code: string; status: number; count: number }>): Promise<void> {
+export async function addRejectionCounts(
+  db: Db,
+  batch: ReadonlyArray<{ hour: Date; slotId: string; code: string; status: number; count: number }>,
+): Promise<void> {
   await sql`
     INSERT INTO ingest_rejection_count (hour, slot_id, code, status, count)
     SELECT * FROM unnest(${batch.map((b) => b.hour)}::timestamptz[], ${batch.map((b) => b.slotId)}::text[],
@@ -338,7 +397,15 @@ export async function addRejectionCounts(db: Db, batch: ReadonlyArray<{ hour: Da
 /** Refusal samples, then the table trimmed to the newest `keep` rows (one transaction). */
 export async function insertRefusalSamples(
   db: Db,
-  samples: ReadonlyArray<{ at: Date; slotId: string; status: number; code: string; address: string; boothName: string | null; boothUserId: string | null }>,
+  samples: ReadonlyArray<{
+    at: Date;
+    slotId: string;
+    status: number;
+    code: string;
+    address: string;
+    boothName: string | null;
+    boothUserId: string | null;
+  }>,
   keep: number,
 ): Promise<void> {
   await db.transaction().execute(async (trx) => {
@@ -346,7 +413,9 @@ export async function insertRefusalSamples(
       INSERT INTO ingest_refusal (occurred_at, slot_id, status, code, client_address, booth_name, booth_user_id)
       SELECT * FROM unnest(${samples.map((s) => s.at)}::timestamptz[], ${samples.map((s) => s.slotId)}::text[], ${samples.map((s) => s.status)}::int[],
                            ${samples.map((s) => s.code)}::text[], ${samples.map((s) => s.address)}::text[],
-                           ${samples.map((s) => s.boothName)}::text[], ${samples.map((s) => s.boothUserId)}::text[])`.execute(trx);
+                           ${samples.map((s) => s.boothName)}::text[], ${samples.map((s) => s.boothUserId)}::text[])`.execute(
+      trx,
+    );
     await sql`
       DELETE FROM ingest_refusal
        WHERE id <= (SELECT id FROM ingest_refusal ORDER BY id DESC OFFSET ${keep} LIMIT 1)`.execute(trx);

@@ -30,7 +30,15 @@ describe('admin API: slots, templates, settings, test runs, purge', () => {
     expect(res.status).toBe(200);
     const { slots } = await jsonOf(res);
     expect(slots).toHaveLength(15);
-    expect(slots[0]).toMatchObject({ id: 'slot-001', provider: 'local', operation: 'neutral', enabled: true, ingest_url: 'https://booth.example.org/ingest/slot-001', provider_configured: true, today: { succeeded: 0, failed: 0 } });
+    expect(slots[0]).toMatchObject({
+      id: 'slot-001',
+      provider: 'local',
+      operation: 'neutral',
+      enabled: true,
+      ingest_url: 'https://booth.example.org/ingest/slot-001',
+      provider_configured: true,
+      today: { succeeded: 0, failed: 0 },
+    });
     const gemini = await jsonOf(await api('GET', '/api/providers'));
     const g = gemini.providers.find((p: { id: string }) => p.id === 'gemini');
     expect(g).toMatchObject({ configured: false, reason: 'provider_not_configured' });
@@ -41,11 +49,23 @@ describe('admin API: slots, templates, settings, test runs, purge', () => {
     const first = await api('GET', '/api/slots/slot-002');
     const etag = first.headers.get('etag')!;
     const slot = await jsonOf(first);
-    const change = { name: 'Sepia corner', enabled: true, provider: 'local', operation: 'style', settings: { style: 'sepia', strength: 80 }, max_upload_bytes: 5_000_000 };
+    const change = {
+      name: 'Sepia corner',
+      enabled: true,
+      provider: 'local',
+      operation: 'style',
+      settings: { style: 'sepia', strength: 80 },
+      max_upload_bytes: 5_000_000,
+    };
     const saved = await api('PUT', '/api/slots/slot-002', change, { 'if-match': etag });
     expect(saved.status).toBe(200);
     const body = await jsonOf(saved);
-    expect(body).toMatchObject({ name: 'Sepia corner', operation: 'style', settings: { style: 'sepia', strength: 80 }, max_upload_bytes: 5_000_000 });
+    expect(body).toMatchObject({
+      name: 'Sepia corner',
+      operation: 'style',
+      settings: { style: 'sepia', strength: 80 },
+      max_upload_bytes: 5_000_000,
+    });
     expect(saved.headers.get('etag')).not.toBe(etag);
 
     const stale = await api('PUT', '/api/slots/slot-002', { ...change, name: 'Lost update' }, { 'if-match': etag });
@@ -58,7 +78,11 @@ describe('admin API: slots, templates, settings, test runs, purge', () => {
     const fresh = await api('PUT', '/api/slots/slot-002', { ...change, name: 'Sepia 2', updated_at: body.updated_at });
     expect(fresh.status).toBe(200);
     expect((await api('PUT', '/api/slots/slot-002', change)).status).toBe(400);
-    const audit = await server.database.db.selectFrom('audit_log').selectAll().where('action', '=', 'slot.update').execute();
+    const audit = await server.database.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('action', '=', 'slot.update')
+      .execute();
     expect(audit.length).toBe(2);
     expect(audit[0]).toMatchObject({ actor: 'admin', target: 'slot-002' });
     expect(audit[0]!.fields).toEqual(expect.arrayContaining(['name', 'operation', 'settings', 'max_upload_bytes']));
@@ -70,10 +94,19 @@ describe('admin API: slots, templates, settings, test runs, purge', () => {
     for (const p of providers) {
       for (const op of p.operations) {
         const props = Object.entries(op.settings_schema.properties ?? {}) as Array<[string, { type?: string }]>;
-        const [name, schema] = props.find(([, s]) => s.type === 'string' || s.type === 'integer' || s.type === 'number') ?? props[0]!;
+        const [name, schema] =
+          props.find(([, s]) => s.type === 'string' || s.type === 'integer' || s.type === 'number') ?? props[0]!;
         const wrong = schema.type === 'string' ? 12345 : 'not-a-number';
         const current = await jsonOf(await api('GET', '/api/slots/slot-003'));
-        const res = await api('PUT', '/api/slots/slot-003', { name: 'x', enabled: true, provider: p.id, operation: op.id, settings: { [name]: wrong }, max_upload_bytes: null, updated_at: current.updated_at });
+        const res = await api('PUT', '/api/slots/slot-003', {
+          name: 'x',
+          enabled: true,
+          provider: p.id,
+          operation: op.id,
+          settings: { [name]: wrong },
+          max_upload_bytes: null,
+          updated_at: current.updated_at,
+        });
         expect(res.status, `${p.id}/${op.id}`).toBe(422);
         const err = (await jsonOf(res)).error;
         expect(err.code).toBe('invalid_settings');
@@ -83,7 +116,15 @@ describe('admin API: slots, templates, settings, test runs, purge', () => {
     }
     expect(checked).toBeGreaterThanOrEqual(8);
     const current = await jsonOf(await api('GET', '/api/slots/slot-003'));
-    const unknown = await api('PUT', '/api/slots/slot-003', { name: 'x', enabled: true, provider: 'nope', operation: 'x', settings: {}, max_upload_bytes: null, updated_at: current.updated_at });
+    const unknown = await api('PUT', '/api/slots/slot-003', {
+      name: 'x',
+      enabled: true,
+      provider: 'nope',
+      operation: 'x',
+      settings: {},
+      max_upload_bytes: null,
+      updated_at: current.updated_at,
+    });
     expect((await jsonOf(unknown)).error.details.errors[0].path).toBe('/provider');
   });
 
@@ -95,7 +136,15 @@ describe('admin API: slots, templates, settings, test runs, purge', () => {
       const res = await fetch(`${other.url}/api/slots/slot-004`, {
         method: 'PUT',
         headers: { ...h, 'content-type': 'application/json' },
-        body: JSON.stringify({ name: 't', enabled: true, provider: 'turbotext', operation: 'generate_image2image', settings: { prompt: 'a cat' }, max_upload_bytes: null, updated_at: current.updated_at }),
+        body: JSON.stringify({
+          name: 't',
+          enabled: true,
+          provider: 'turbotext',
+          operation: 'generate_image2image',
+          settings: { prompt: 'a cat' },
+          max_upload_bytes: null,
+          updated_at: current.updated_at,
+        }),
       });
       expect(res.status).toBe(422);
       expect(JSON.stringify(await jsonOf(res))).toContain('PHOTOCHANGER_PUBLIC_BASE_URL');
@@ -106,12 +155,24 @@ describe('admin API: slots, templates, settings, test runs, purge', () => {
 
   it('stores a template by its bytes, serves it and a preview, and deletes its file on unbind', async () => {
     const current = await jsonOf(await api('GET', '/api/slots/slot-005'));
-    await api('PUT', '/api/slots/slot-005', { name: 'Frame', enabled: true, provider: 'local', operation: 'frame', settings: {}, max_upload_bytes: null, updated_at: current.updated_at });
+    await api('PUT', '/api/slots/slot-005', {
+      name: 'Frame',
+      enabled: true,
+      provider: 'local',
+      operation: 'frame',
+      settings: {},
+      max_upload_bytes: null,
+      updated_at: current.updated_at,
+    });
     const frame = await makeFrameTemplate({ width: 400, height: 300, holeInsetPercent: 10, color: '#c00000' });
     const form = new FormData();
     form.append('key', 'frame');
     form.append('file', new Blob([new Uint8Array(frame)], { type: 'application/octet-stream' }), 'frame.bin');
-    const res = await fetch(`${server.url}/api/slots/slot-005/templates`, { method: 'POST', headers: auth, body: form });
+    const res = await fetch(`${server.url}/api/slots/slot-005/templates`, {
+      method: 'POST',
+      headers: auth,
+      body: form,
+    });
     expect(res.status).toBe(201);
     const t = await jsonOf(res);
     expect(t).toMatchObject({ key: 'frame', mime: 'image/png', width: 400, height: 300 });
@@ -125,18 +186,25 @@ describe('admin API: slots, templates, settings, test runs, purge', () => {
     const bad = new FormData();
     bad.append('key', 'style');
     bad.append('file', new Blob([new Uint8Array(frame)]), 'frame.png');
-    expect((await fetch(`${server.url}/api/slots/slot-005/templates`, { method: 'POST', headers: auth, body: bad })).status).toBe(422);
+    expect(
+      (await fetch(`${server.url}/api/slots/slot-005/templates`, { method: 'POST', headers: auth, body: bad })).status,
+    ).toBe(422);
     const text = new FormData();
     text.append('key', 'frame');
     text.append('file', new Blob(['not an image at all']), 'x.png');
-    expect((await fetch(`${server.url}/api/slots/slot-005/templates`, { method: 'POST', headers: auth, body: text })).status).toBe(415);
+    expect(
+      (await fetch(`${server.url}/api/slots/slot-005/templates`, { method: 'POST', headers: auth, body: text })).status,
+    ).toBe(415);
     const files = await listFiles(path.join(server.mediaRoot, 'templates'));
     expect(files.filter((f) => !f.endsWith('/'))).toHaveLength(1);
 
     // The slot now shows it, and an ingest uses it.
     const slot = await jsonOf(await api('GET', '/api/slots/slot-005'));
     expect(slot.templates.map((x: { id: string }) => x.id)).toEqual([t.id]);
-    const ingest = await postIngest(server.url, 'slot-005', { password: TEST_INGEST_PASSWORD, file: await jpegBytes(200, 150) });
+    const ingest = await postIngest(server.url, 'slot-005', {
+      password: TEST_INGEST_PASSWORD,
+      file: await jpegBytes(200, 150),
+    });
     expect(ingest.status).toBe(200);
     const out = await sharp(Buffer.from(await ingest.arrayBuffer())).metadata();
     expect([out.width, out.height]).toEqual([400, 300]);
@@ -147,7 +215,7 @@ describe('admin API: slots, templates, settings, test runs, purge', () => {
     expect((await api('DELETE', `/api/slots/slot-005/templates/${t.id}`)).status).toBe(404);
   });
 
-  it('a template can be uploaded for the editor\'s unsaved operation; the saved slot does not change until Save', async () => {
+  it("a template can be uploaded for the editor's unsaved operation; the saved slot does not change until Save", async () => {
     // slot-006 is saved on local/neutral (no templates); the editor switched it to local/frame, unsaved.
     const before = await jsonOf(await api('GET', '/api/slots/slot-006'));
     expect(before.operation).toBe('neutral');
@@ -157,13 +225,20 @@ describe('admin API: slots, templates, settings, test runs, purge', () => {
     form.append('provider', 'local');
     form.append('operation', 'frame');
     form.append('file', new Blob([new Uint8Array(frame)]), 'frame.png');
-    const res = await fetch(`${server.url}/api/slots/slot-006/templates`, { method: 'POST', headers: auth, body: form });
+    const res = await fetch(`${server.url}/api/slots/slot-006/templates`, {
+      method: 'POST',
+      headers: auth,
+      body: form,
+    });
     expect(res.status).toBe(201);
     const after = await jsonOf(await api('GET', '/api/slots/slot-006'));
     expect(after).toMatchObject({ operation: 'neutral', updated_at: before.updated_at });
     expect(after.templates.map((x: { key: string }) => x.key)).toEqual(['frame']);
     // The booth still gets the saved operation (no frame): 200 with the photo's own size.
-    const ingest = await postIngest(server.url, 'slot-006', { password: TEST_INGEST_PASSWORD, file: await jpegBytes(120, 90) });
+    const ingest = await postIngest(server.url, 'slot-006', {
+      password: TEST_INGEST_PASSWORD,
+      file: await jpegBytes(120, 90),
+    });
     expect((await sharp(Buffer.from(await ingest.arrayBuffer())).metadata()).width).toBe(120);
     // A key the named operation does not take is refused, naming that operation.
     const wrong = new FormData();
@@ -171,7 +246,11 @@ describe('admin API: slots, templates, settings, test runs, purge', () => {
     wrong.append('provider', 'local');
     wrong.append('operation', 'style');
     wrong.append('file', new Blob([new Uint8Array(frame)]), 'frame.png');
-    const refused = await fetch(`${server.url}/api/slots/slot-006/templates`, { method: 'POST', headers: auth, body: wrong });
+    const refused = await fetch(`${server.url}/api/slots/slot-006/templates`, {
+      method: 'POST',
+      headers: auth,
+      body: wrong,
+    });
     expect(refused.status).toBe(422);
     expect((await jsonOf(refused)).error.message).toContain('local/style');
   });
@@ -182,7 +261,11 @@ describe('admin API: slots, templates, settings, test runs, purge', () => {
     const text = await res.text();
     expect(text).not.toContain(SECRET_KEY);
     expect(JSON.parse(text).provider_keys.gemini).toMatchObject({ configured: true, source: 'settings' });
-    const row = await server.database.db.selectFrom('setting').select('value').where('key', '=', 'provider_key.gemini').executeTakeFirstOrThrow();
+    const row = await server.database.db
+      .selectFrom('setting')
+      .select('value')
+      .where('key', '=', 'provider_key.gemini')
+      .executeTakeFirstOrThrow();
     expect(JSON.stringify(row.value)).not.toContain(SECRET_KEY);
     expect(JSON.stringify(row.value)).not.toContain(Buffer.from(SECRET_KEY).toString('base64').slice(0, 16));
     expect(await server.providerKeys.get('gemini')).toBe(SECRET_KEY);
@@ -195,7 +278,11 @@ describe('admin API: slots, templates, settings, test runs, purge', () => {
     const cleared = await jsonOf(await api('PUT', '/api/settings', { provider_keys: { gemini: null } }));
     expect(cleared.provider_keys.gemini).toMatchObject({ configured: false, source: null });
     expect(server.logLines.join('\n')).not.toContain(SECRET_KEY);
-    const audit = await server.database.db.selectFrom('audit_log').selectAll().where('action', '=', 'settings.update').execute();
+    const audit = await server.database.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('action', '=', 'settings.update')
+      .execute();
     expect(audit.flatMap((a) => a.fields)).toContain('provider_keys.gemini');
     expect(JSON.stringify(audit)).not.toContain(SECRET_KEY);
   });
@@ -203,13 +290,18 @@ describe('admin API: slots, templates, settings, test runs, purge', () => {
   it('settings: T_sync is bounded to 45–60, retention is validated', async () => {
     expect((await api('PUT', '/api/settings', { t_sync_response_seconds: 30 })).status).toBe(400);
     expect((await api('PUT', '/api/settings', { t_sync_response_seconds: 61 })).status).toBe(400);
-    const ok = await jsonOf(await api('PUT', '/api/settings', { t_sync_response_seconds: 50, result_ttl_seconds: 86_400 }));
+    const ok = await jsonOf(
+      await api('PUT', '/api/settings', { t_sync_response_seconds: 50, result_ttl_seconds: 86_400 }),
+    );
     expect(ok).toMatchObject({ t_sync_response_seconds: 50, result_ttl_seconds: 86_400 });
     await api('PUT', '/api/settings', { t_sync_response_seconds: 45 });
   });
 
   it('rotating the ingest password: the new one works at once, the old one is refused; it is never shown', async () => {
-    const before = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: await jpegBytes() });
+    const before = await postIngest(server.url, 'slot-001', {
+      password: TEST_INGEST_PASSWORD,
+      file: await jpegBytes(),
+    });
     expect(before.status).toBe(200);
     const res = await api('PUT', '/api/settings', { ingest_password: 'rotated-booth-pass' });
     const body = await jsonOf(res);
@@ -237,32 +329,57 @@ describe('admin API: slots, templates, settings, test runs, purge', () => {
     expect(result.headers.get('content-type')).toBe('image/jpeg');
     const meta = await sharp(Buffer.from(await result.arrayBuffer())).metadata();
     expect([meta.width, meta.height]).toEqual([640, 480]);
-    const job = await server.database.db.selectFrom('job').select(['is_test', 'slot_id', 'operation']).where('id', '=', run.job_id).executeTakeFirstOrThrow();
+    const job = await server.database.db
+      .selectFrom('job')
+      .select(['is_test', 'slot_id', 'operation'])
+      .where('id', '=', run.job_id)
+      .executeTakeFirstOrThrow();
     expect(job).toEqual({ is_test: true, slot_id: 'slot-002', operation: 'style' });
     expect(await listFiles(path.join(server.mediaRoot, 'payloads'))).toEqual([]);
   });
 
-  it('a test run of the editor\'s unsaved settings uses them without changing the slot; invalid ones are a 422', async () => {
-    const before = await server.database.db.selectFrom('slot').select(['provider', 'operation', 'settings', 'updated_at']).where('id', '=', 'slot-002').executeTakeFirstOrThrow();
+  it("a test run of the editor's unsaved settings uses them without changing the slot; invalid ones are a 422", async () => {
+    const before = await server.database.db
+      .selectFrom('slot')
+      .select(['provider', 'operation', 'settings', 'updated_at'])
+      .where('id', '=', 'slot-002')
+      .executeTakeFirstOrThrow();
     const photo = await jpegBytes(640, 480);
     const form = new FormData();
-    form.append('draft', JSON.stringify({ provider: 'local', operation: 'neutral', settings: { output: { max_side: 320 } } }));
+    form.append(
+      'draft',
+      JSON.stringify({ provider: 'local', operation: 'neutral', settings: { output: { max_side: 320 } } }),
+    );
     form.append('fileToUpload', new Blob([new Uint8Array(photo)]), 'test.jpg');
     const res = await fetch(`${server.url}/api/slots/slot-002/test-run`, { method: 'POST', headers: auth, body: form });
     expect(res.status).toBe(200);
     const run = await jsonOf(res);
     expect(run.outcome).toBe('succeeded');
-    const meta = await sharp(Buffer.from(await (await fetch(`${server.url}${run.result_url}`)).arrayBuffer())).metadata();
+    const meta = await sharp(
+      Buffer.from(await (await fetch(`${server.url}${run.result_url}`)).arrayBuffer()),
+    ).metadata();
     expect(Math.max(meta.width!, meta.height!)).toBe(320); // the draft's output setting, not the slot's
-    const job = await server.database.db.selectFrom('job').select(['is_test', 'operation', 'metadata']).where('id', '=', run.job_id).executeTakeFirstOrThrow();
+    const job = await server.database.db
+      .selectFrom('job')
+      .select(['is_test', 'operation', 'metadata'])
+      .where('id', '=', run.job_id)
+      .executeTakeFirstOrThrow();
     expect(job).toMatchObject({ is_test: true, operation: 'neutral', metadata: { unsaved_settings: true } });
-    const after = await server.database.db.selectFrom('slot').select(['provider', 'operation', 'settings', 'updated_at']).where('id', '=', 'slot-002').executeTakeFirstOrThrow();
+    const after = await server.database.db
+      .selectFrom('slot')
+      .select(['provider', 'operation', 'settings', 'updated_at'])
+      .where('id', '=', 'slot-002')
+      .executeTakeFirstOrThrow();
     expect(after).toEqual(before); // the booth keeps the saved settings
 
     const bad = new FormData();
     bad.append('draft', JSON.stringify({ provider: 'local', operation: 'style', settings: { strength: 500 } }));
     bad.append('fileToUpload', new Blob([new Uint8Array(photo)]), 'test.jpg');
-    const refused = await fetch(`${server.url}/api/slots/slot-002/test-run`, { method: 'POST', headers: auth, body: bad });
+    const refused = await fetch(`${server.url}/api/slots/slot-002/test-run`, {
+      method: 'POST',
+      headers: auth,
+      body: bad,
+    });
     expect(refused.status).toBe(422);
     expect((await jsonOf(refused)).error.details.errors[0].path).toBe('/settings/strength');
     expect(await listFiles(path.join(server.mediaRoot, 'payloads'))).toEqual([]);
@@ -271,9 +388,16 @@ describe('admin API: slots, templates, settings, test runs, purge', () => {
   it('purge deletes expired results now and keeps live ones and templates', async () => {
     const live = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: await jpegBytes() });
     const liveId = live.headers.get('x-job-id')!;
-    const expired = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: await jpegBytes() });
+    const expired = await postIngest(server.url, 'slot-001', {
+      password: TEST_INGEST_PASSWORD,
+      file: await jpegBytes(),
+    });
     const expiredId = expired.headers.get('x-job-id')!;
-    await server.database.db.updateTable('job').set({ result_expires_at: new Date(Date.now() - 1000) }).where('id', '=', expiredId).execute();
+    await server.database.db
+      .updateTable('job')
+      .set({ result_expires_at: new Date(Date.now() - 1000) })
+      .where('id', '=', expiredId)
+      .execute();
     const res = await api('POST', '/api/media/cache/purge');
     expect(res.status).toBe(202);
     expect((await jsonOf(res)).deleted.results).toBeGreaterThanOrEqual(1);
@@ -283,7 +407,16 @@ describe('admin API: slots, templates, settings, test runs, purge', () => {
 
   it('documents every admin route in the OpenAPI document', async () => {
     const doc = await jsonOf(await fetch(`${server.url}/docs/json`, { headers: authHeader(server, ['slots:read']) }));
-    for (const p of ['/api/login', '/api/slots', '/api/slots/{id}', '/api/slots/{id}/templates', '/api/slots/{id}/test-run', '/api/settings', '/api/providers', '/api/media/cache/purge']) {
+    for (const p of [
+      '/api/login',
+      '/api/slots',
+      '/api/slots/{id}',
+      '/api/slots/{id}/templates',
+      '/api/slots/{id}/test-run',
+      '/api/settings',
+      '/api/providers',
+      '/api/media/cache/purge',
+    ]) {
       expect(Object.keys(doc.paths)).toContain(p);
     }
     expect(doc.paths['/api/slots/{id}'].put.security).toEqual([{ bearer: [] }]);

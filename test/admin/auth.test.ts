@@ -13,8 +13,16 @@ const PROTECTED: Array<{ method: string; url: string; permission: Permission | n
   { method: 'GET', url: '/api/slots/slot-001', permission: 'slots:read' },
   { method: 'PUT', url: '/api/slots/slot-001', permission: 'slots:write' },
   { method: 'POST', url: '/api/slots/slot-001/templates', permission: 'slots:write' },
-  { method: 'GET', url: '/api/slots/slot-001/templates/00000000-0000-4000-8000-000000000000', permission: 'slots:read' },
-  { method: 'DELETE', url: '/api/slots/slot-001/templates/00000000-0000-4000-8000-000000000000', permission: 'slots:write' },
+  {
+    method: 'GET',
+    url: '/api/slots/slot-001/templates/00000000-0000-4000-8000-000000000000',
+    permission: 'slots:read',
+  },
+  {
+    method: 'DELETE',
+    url: '/api/slots/slot-001/templates/00000000-0000-4000-8000-000000000000',
+    permission: 'slots:write',
+  },
   { method: 'POST', url: '/api/slots/slot-001/test-run', permission: 'slots:write' },
   { method: 'POST', url: '/api/slots/slot-001/stats/reset', permission: 'slots:write' },
   { method: 'GET', url: '/api/settings', permission: 'settings:read' },
@@ -36,10 +44,15 @@ const PROTECTED: Array<{ method: string; url: string; permission: Permission | n
 ];
 
 async function login(server: TestServer, username: string, password: string): Promise<Response> {
-  return fetch(`${server.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+  return fetch(`${server.url}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
 }
 
-const loginFrom = (server: TestServer, from: string, username: string, password: string) => loginFromAddress(server.url, from, username, password);
+const loginFrom = (server: TestServer, from: string, username: string, password: string) =>
+  loginFromAddress(server.url, from, username, password);
 
 describe('admin authentication and permissions', () => {
   const clock = new ManualClock(new Date('2026-06-01T10:00:00Z'));
@@ -66,26 +79,35 @@ describe('admin authentication and permissions', () => {
   });
 
   it('answers 401 invalid_credentials for a wrong password and for an unknown user alike', async () => {
-    for (const [u, p] of [['admin', 'wrong-password'], ['nobody', 'whatever-password']]) {
+    for (const [u, p] of [
+      ['admin', 'wrong-password'],
+      ['nobody', 'whatever-password'],
+    ]) {
       const res = await login(server, u!, p!);
       expect(res.status).toBe(401);
       expect((await jsonOf(res)).error.code).toBe('invalid_credentials');
     }
   });
 
-  it.each(PROTECTED)('$method $url: 401 without a token, 401 with a forged one, 403 without $permission', async ({ method, url, permission }) => {
-    const none = await fetch(`${server.url}${url}`, { method });
-    expect(none.status).toBe(401);
-    expect((await jsonOf(none)).error.code).toBe('unauthorized');
-    const forged = await fetch(`${server.url}${url}`, { method, headers: { authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.bad' } });
-    expect(forged.status).toBe(401);
-    if (permission !== null) {
-      const others = PERMISSIONS.filter((p) => p !== permission);
-      const res = await fetch(`${server.url}${url}`, { method, headers: authHeader(server, others) });
-      expect(res.status).toBe(403);
-      expect((await jsonOf(res)).error).toMatchObject({ code: 'forbidden', details: { required: permission } });
-    }
-  });
+  it.each(PROTECTED)(
+    '$method $url: 401 without a token, 401 with a forged one, 403 without $permission',
+    async ({ method, url, permission }) => {
+      const none = await fetch(`${server.url}${url}`, { method });
+      expect(none.status).toBe(401);
+      expect((await jsonOf(none)).error.code).toBe('unauthorized');
+      const forged = await fetch(`${server.url}${url}`, {
+        method,
+        headers: { authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.bad' },
+      });
+      expect(forged.status).toBe(401);
+      if (permission !== null) {
+        const others = PERMISSIONS.filter((p) => p !== permission);
+        const res = await fetch(`${server.url}${url}`, { method, headers: authHeader(server, others) });
+        expect(res.status).toBe(403);
+        expect((await jsonOf(res)).error).toMatchObject({ code: 'forbidden', details: { required: permission } });
+      }
+    },
+  );
 
   it('refuses an expired token with 401', async () => {
     const headers = authHeader(server);
@@ -97,7 +119,8 @@ describe('admin authentication and permissions', () => {
 
   it('throttles wrong passwords per address and name: an attacker elsewhere cannot lock the administrator out', async () => {
     // The attacker at 127.0.0.2: five free failures, then the address waits for this name.
-    for (let i = 0; i < 6; i++) expect((await loginFrom(server, '127.0.0.2', 'admin', `wrong-${i}-password`)).status).toBe(401);
+    for (let i = 0; i < 6; i++)
+      expect((await loginFrom(server, '127.0.0.2', 'admin', `wrong-${i}-password`)).status).toBe(401);
     const blocked = await loginFrom(server, '127.0.0.2', 'admin', TEST_ADMIN.password);
     expect(blocked.status).toBe(429);
     expect(blocked.body.error?.code).toBe('login_locked');
@@ -110,7 +133,9 @@ describe('admin authentication and permissions', () => {
   });
 
   it('logins sent in parallel from one address are bounded too', async () => {
-    const answers = await Promise.all(Array.from({ length: 15 }, (_, i) => loginFrom(server, '127.0.0.7', 'admin', `parallel-${i}-password`)));
+    const answers = await Promise.all(
+      Array.from({ length: 15 }, (_, i) => loginFrom(server, '127.0.0.7', 'admin', `parallel-${i}-password`)),
+    );
     expect(answers.filter((a) => a.status === 401).length).toBeLessThanOrEqual(6);
     expect(answers.filter((a) => a.status === 429).length).toBeGreaterThanOrEqual(9);
   });
@@ -138,7 +163,10 @@ describe('admin authentication and permissions', () => {
   it('an administrator lifts the throttling of an account (API), and the CLI can while the server runs', async () => {
     for (let i = 0; i < 7; i++) await loginFrom(server, '127.0.0.6', 'admin', `wrong-${i}-password`);
     expect((await loginFrom(server, '127.0.0.6', 'admin', TEST_ADMIN.password)).status).toBe(429);
-    const unlock = await fetch(`${server.url}/api/accounts/admin/unlock`, { method: 'POST', headers: authHeader(server, ['settings:write']) });
+    const unlock = await fetch(`${server.url}/api/accounts/admin/unlock`, {
+      method: 'POST',
+      headers: authHeader(server, ['settings:write']),
+    });
     expect(unlock.status).toBe(200);
     expect(await jsonOf(unlock)).toEqual({ username: 'admin', unlocked: true });
     expect((await loginFrom(server, '127.0.0.6', 'admin', TEST_ADMIN.password)).status).toBe(200);
@@ -146,9 +174,26 @@ describe('admin authentication and permissions', () => {
     for (let i = 0; i < 2; i++) await loginFrom(server, '127.0.0.7', 'admin', `wrong-${i}-password`);
     for (let i = 0; i < 19; i++) await loginFrom(server, '127.0.0.7', `someone-${i}`, 'wrong-password');
     expect((await loginFrom(server, '127.0.0.7', 'admin', TEST_ADMIN.password)).status).toBe(429);
-    await fetch(`${server.url}/api/accounts/admin/unlock`, { method: 'POST', headers: authHeader(server, ['settings:write']) });
+    await fetch(`${server.url}/api/accounts/admin/unlock`, {
+      method: 'POST',
+      headers: authHeader(server, ['settings:write']),
+    });
     expect((await loginFrom(server, '127.0.0.7', 'admin', TEST_ADMIN.password)).status).toBe(200);
-    expect((await fetch(`${server.url}/api/accounts/nobody/unlock`, { method: 'POST', headers: authHeader(server, ['settings:write']) })).status).toBe(404);
-    expect((await fetch(`${server.url}/api/accounts/admin/unlock`, { method: 'POST', headers: authHeader(server, ['settings:read']) })).status).toBe(403);
+    expect(
+      (
+        await fetch(`${server.url}/api/accounts/nobody/unlock`, {
+          method: 'POST',
+          headers: authHeader(server, ['settings:write']),
+        })
+      ).status,
+    ).toBe(404);
+    expect(
+      (
+        await fetch(`${server.url}/api/accounts/admin/unlock`, {
+          method: 'POST',
+          headers: authHeader(server, ['settings:read']),
+        })
+      ).status,
+    ).toBe(403);
   });
 });

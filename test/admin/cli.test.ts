@@ -12,9 +12,13 @@ const run = promisify(execFile);
 describe('admin accounts CLI', () => {
   let database: { url: string; drop(): Promise<void> };
   const cli = (...args: string[]) =>
-    run(process.execPath, ['--import', 'tsx', 'src/cli/admin.ts', ...args], { env: { PATH: process.env.PATH ?? '', PHOTOCHANGER_DATABASE_URL: database.url } }).catch(
-      (err: { code: number; stdout: string; stderr: string }) => ({ stdout: err.stdout, stderr: err.stderr, code: err.code }),
-    );
+    run(process.execPath, ['--import', 'tsx', 'src/cli/admin.ts', ...args], {
+      env: { PATH: process.env.PATH ?? '', PHOTOCHANGER_DATABASE_URL: database.url },
+    }).catch((err: { code: number; stdout: string; stderr: string }) => ({
+      stdout: err.stdout,
+      stderr: err.stderr,
+      code: err.code,
+    }));
 
   beforeAll(async () => {
     database = await createEmptyDatabase();
@@ -24,9 +28,11 @@ describe('admin accounts CLI', () => {
   it('run from the wrong folder (no data directory there), it says so and creates nothing', async () => {
     const empty = await fs.mkdtemp(path.join(os.tmpdir(), 'photochanger-cli-'));
     await fs.chmod(empty, 0o755);
-    const out = await run(process.execPath, ['--import', 'tsx', 'src/cli/admin.ts', 'users', 'add', 'bob', '--password', 'bob-password-1'], { env: { PATH: process.env.PATH ?? '', PHOTOCHANGER_DATA_DIR: empty } }).catch(
-      (err: { code: number; stderr: string }) => err,
-    );
+    const out = await run(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/admin.ts', 'users', 'add', 'bob', '--password', 'bob-password-1'],
+      { env: { PATH: process.env.PATH ?? '', PHOTOCHANGER_DATA_DIR: empty } },
+    ).catch((err: { code: number; stderr: string }) => err);
     expect(out).toMatchObject({ code: 1 });
     expect((out as { stderr: string }).stderr).toContain(`There is no PhotoChanger database in ${empty}`);
     expect((out as { stderr: string }).stderr).toContain('PHOTOCHANGER_DATA_DIR');
@@ -35,11 +41,21 @@ describe('admin accounts CLI', () => {
   });
 
   it('adds an account with chosen permissions, lists it, resets its password; refuses duplicates and bad input', async () => {
-    const added = await cli('users', 'add', 'operator', '--permissions', 'stats:read,slots:read', '--password', 'operator-pass-1');
+    const added = await cli(
+      'users',
+      'add',
+      'operator',
+      '--permissions',
+      'stats:read,slots:read',
+      '--password',
+      'operator-pass-1',
+    );
     expect(added.stdout).toContain('Created operator.');
     expect(added.stdout).not.toContain('operator-pass-1');
     const listed = await cli('users', 'list');
-    expect(listed.stdout).toMatch(/^operator\tslots:read,stats:read\tactive$|^operator\tstats:read,slots:read\tactive$/m);
+    expect(listed.stdout).toMatch(
+      /^operator\tslots:read,stats:read\tactive$|^operator\tstats:read,slots:read\tactive$/m,
+    );
     const dup = await cli('users', 'add', 'operator', '--password', 'another-pass-1');
     expect(dup).toMatchObject({ code: 1 });
     expect(dup.stderr).toContain('already exists');

@@ -29,9 +29,13 @@ describe("root placement: the system folder must be root's alone", () => {
     const refusal = (reason: RegExp) => (asRoot ? reason : /owned by uid \d+/);
     await fs.mkdir(path.join(root, 'open'), { mode: 0o755 });
     await fs.chmod(path.join(root, 'open'), 0o777);
-    await expect(assertRootOwnedChain(path.join(root, 'open', 'pgdata'), root)).rejects.toThrow(refusal(/writable by other users.*will not run/));
+    await expect(assertRootOwnedChain(path.join(root, 'open', 'pgdata'), root)).rejects.toThrow(
+      refusal(/writable by other users.*will not run/),
+    );
     await fs.symlink('/etc', path.join(root, 'link'));
-    await expect(assertRootOwnedChain(path.join(root, 'link', 'pgdata'), root)).rejects.toThrow(refusal(/is a symbolic link/));
+    await expect(assertRootOwnedChain(path.join(root, 'link', 'pgdata'), root)).rejects.toThrow(
+      refusal(/is a symbolic link/),
+    );
     if (asRoot) {
       await fs.mkdir(path.join(root, 'theirs'), { mode: 0o755 });
       await fs.chown(path.join(root, 'theirs'), 65534, 65534);

@@ -33,7 +33,9 @@ describe('admin UI in Chromium', () => {
     await page.waitForTimeout(100);
     const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     await page.screenshot({ path: `${SHOTS}/${name}-mobile.png`, fullPage: true });
-    const widest = await page.evaluate<string>(`[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).slice(-3).map((e) => e.tagName + '.' + e.className + '#' + e.id).join(' ')`);
+    const widest = await page.evaluate<string>(
+      `[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).slice(-3).map((e) => e.tagName + '.' + e.className + '#' + e.id).join(' ')`,
+    );
     expect(overflow, `${name} overflows at 375 px (${widest})`).toBeLessThanOrEqual(1);
     await page.setViewportSize({ width: 1280, height: 900 });
   };
@@ -61,7 +63,16 @@ describe('admin UI in Chromium', () => {
     });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--disable-quic',
+        '--no-first-run',
+      ],
     });
     context = await browser.newContext({ locale: 'ru-RU', viewport: { width: 1280, height: 900 } });
     // The browser's clock is the server's (its time flows from there): the pages' date ranges and
@@ -82,15 +93,21 @@ describe('admin UI in Chromium', () => {
     await page.fill('#username', TEST_ADMIN.username);
     await page.fill('#password', 'wrong-password');
     await page.click('button[type=submit]');
-    await expect.poll(() => page.locator('[role=alert]').textContent()).toContain('Неверное имя пользователя или пароль');
+    await expect
+      .poll(() => page.locator('[role=alert]').textContent())
+      .toContain('Неверное имя пользователя или пароль');
     await page.fill('#password', TEST_ADMIN.password);
     await page.click('button[type=submit]');
     await page.waitForSelector('li.slot');
     expect(await page.locator('li.slot').count()).toBe(15);
-    expect(await page.locator('li[data-slot="slot-001"] code').textContent()).toBe(`${new URL(server.url).origin}/ingest/slot-001`);
+    expect(await page.locator('li[data-slot="slot-001"] code').textContent()).toBe(
+      `${new URL(server.url).origin}/ingest/slot-001`,
+    );
     // "Copy" works on a plain-HTTP page too (no Clipboard API there: the selection fallback).
     await page.locator('li[data-slot="slot-001"] button.small').first().click();
-    await expect.poll(() => page.locator('li[data-slot="slot-001"] button.small').first().textContent()).toBe('Скопировано!');
+    await expect
+      .poll(() => page.locator('li[data-slot="slot-001"] button.small').first().textContent())
+      .toBe('Скопировано!');
     expect((await page.request.get(`${server.url}/admin/favicon.svg`)).status()).toBe(200);
     await shot('slots');
   });
@@ -103,14 +120,20 @@ describe('admin UI in Chromium', () => {
     await expect.poll(() => page.locator('.warning').first().textContent()).toContain('API-ключ');
     // The provider's own words (src/providers/gemini/labels.ts), not the UI's dictionary.
     expect(await page.locator('label[for=f--settings-prompt]').textContent()).toContain('Промпт (задание для ИИ)');
-    expect(await page.locator('#f--settings-safety_threshold option[value=BLOCK_ONLY_HIGH]').textContent()).toBe('блокировать только высокий риск');
+    expect(await page.locator('#f--settings-safety_threshold option[value=BLOCK_ONLY_HIGH]').textContent()).toBe(
+      'блокировать только высокий риск',
+    );
     expect(await page.locator('#slot-operation option[value=edit]').textContent()).toBe('Редактирование Gemini');
     expect(await page.locator('#slot-provider option[value=local]').textContent()).toBe('Встроенный (без интернета)');
     await page.fill('textarea', 'Превратить гостя в акварельный портрет');
     await expect.poll(() => page.locator('.counter').first().textContent()).toMatch(/^38 \/ \d+/);
     await page.click('form button[type=submit]');
     await page.waitForSelector('[role=status]');
-    const saved = await server.database.db.selectFrom('slot').select(['provider', 'settings']).where('id', '=', 'slot-006').executeTakeFirstOrThrow();
+    const saved = await server.database.db
+      .selectFrom('slot')
+      .select(['provider', 'settings'])
+      .where('id', '=', 'slot-006')
+      .executeTakeFirstOrThrow();
     expect(saved).toMatchObject({ provider: 'gemini', settings: { prompt: 'Превратить гостя в акварельный портрет' } });
     await shot('slot-editor');
 
@@ -122,7 +145,11 @@ describe('admin UI in Chromium', () => {
     const frame = await makeFrameTemplate({ width: 400, height: 300, holeInsetPercent: 12, color: '#1060c0' });
     await page.setInputFiles('#tpl-frame', { name: 'frame.png', mimeType: 'image/png', buffer: frame });
     await page.waitForSelector('[data-template-key=frame] img');
-    const templates = await server.database.db.selectFrom('template').select(['setting_key']).where('slot_id', '=', 'slot-005').execute();
+    const templates = await server.database.db
+      .selectFrom('template')
+      .select(['setting_key'])
+      .where('slot_id', '=', 'slot-005')
+      .execute();
     expect(templates).toEqual([{ setting_key: 'frame' }]);
   });
 
@@ -133,16 +160,26 @@ describe('admin UI in Chromium', () => {
     await page.waitForSelector('#f--settings-model option[value="gpt-image-3-preview"]', { state: 'attached' });
     expect(await page.inputValue('#f--settings-model')).toBe('gpt-image-2');
     // Shut-down and non-image models are not offered; the live-only one is, in its own group.
-    const offered = await page.locator('#f--settings-model option').evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value));
+    const offered = await page
+      .locator('#f--settings-model option')
+      .evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value));
     expect(offered).toContain('gpt-image-2.6-sunburst');
     expect(offered).not.toContain('gpt-5.5');
-    expect(await page.locator('#f--settings-model optgroup').getAttribute('label')).toContain('Другие модели вашего ключа');
-    expect(await page.locator('.field:has(#f--settings-model) .help').first().textContent()).toContain('доступные вашему API-ключу');
+    expect(await page.locator('#f--settings-model optgroup').getAttribute('label')).toContain(
+      'Другие модели вашего ключа',
+    );
+    expect(await page.locator('.field:has(#f--settings-model) .help').first().textContent()).toContain(
+      'доступные вашему API-ключу',
+    );
     await page.selectOption('#f--settings-model', 'gpt-image-3-preview');
     await page.fill('textarea', 'Комикс');
     await page.click('form button[type=submit]');
     await page.waitForSelector('[role=status]');
-    const saved = await server.database.db.selectFrom('slot').select(['provider', 'settings']).where('id', '=', 'slot-010').executeTakeFirstOrThrow();
+    const saved = await server.database.db
+      .selectFrom('slot')
+      .select(['provider', 'settings'])
+      .where('id', '=', 'slot-010')
+      .executeTakeFirstOrThrow();
     expect(saved).toMatchObject({ provider: 'openai', settings: { model: 'gpt-image-3-preview', prompt: 'Комикс' } });
     await shot('slot-model-picker');
   });
@@ -155,7 +192,11 @@ describe('admin UI in Chromium', () => {
     expect(await page.inputValue('#fo-0-provider')).toBe('local');
     await page.click('form button[type=submit]');
     await page.waitForSelector('[role=status]');
-    const saved = await server.database.db.selectFrom('slot').select('failover').where('id', '=', 'slot-012').executeTakeFirstOrThrow();
+    const saved = await server.database.db
+      .selectFrom('slot')
+      .select('failover')
+      .where('id', '=', 'slot-012')
+      .executeTakeFirstOrThrow();
     expect(saved.failover).toMatchObject({ on_safety: false, steps: [{ provider: 'local', operation: 'neutral' }] });
     await shot('slot-failover');
   });
@@ -163,7 +204,11 @@ describe('admin UI in Chromium', () => {
   it('warns about a deprecated model on the slot list and switches it in one click', async () => {
     await server.database.db
       .updateTable('slot')
-      .set({ provider: 'openai', operation: 'edit', settings: JSON.stringify({ model: 'gpt-image-1.5', prompt: 'Поп-арт', input_fidelity: 'high' }) })
+      .set({
+        provider: 'openai',
+        operation: 'edit',
+        settings: JSON.stringify({ model: 'gpt-image-1.5', prompt: 'Поп-арт', input_fidelity: 'high' }),
+      })
       .where('id', '=', 'slot-011')
       .execute();
     await page.goto(`${server.url}/admin/#/slots`);
@@ -172,7 +217,14 @@ describe('admin UI in Chromium', () => {
     expect(await card.locator('[data-testid=model-warning]').textContent()).toContain('устарела и будет отключена');
     await shot('slots-deprecated-model');
     await card.locator('[data-testid=model-warning] button').click();
-    const settings = async () => (await server.database.db.selectFrom('slot').select('settings').where('id', '=', 'slot-011').executeTakeFirstOrThrow()).settings;
+    const settings = async () =>
+      (
+        await server.database.db
+          .selectFrom('slot')
+          .select('settings')
+          .where('id', '=', 'slot-011')
+          .executeTakeFirstOrThrow()
+      ).settings;
     await expect.poll(settings).toMatchObject({ model: 'gpt-image-2.6-sunburst', prompt: 'Поп-арт' });
     // GPT Image 2.6 chooses its input fidelity itself: the setting is gone.
     expect(await settings()).not.toHaveProperty('input_fidelity');
@@ -190,8 +242,16 @@ describe('admin UI in Chromium', () => {
     expect(await page.locator('#f--settings-strength').getAttribute('aria-invalid')).toBe('true');
     await page.fill('#f--settings-strength', '50');
     // Someone else saves the slot meanwhile.
-    const current = await server.database.db.selectFrom('slot').select('updated_at').where('id', '=', 'slot-007').executeTakeFirstOrThrow();
-    await server.database.db.updateTable('slot').set({ name: 'Renamed elsewhere', updated_at: new Date(current.updated_at.getTime() + 1000) }).where('id', '=', 'slot-007').execute();
+    const current = await server.database.db
+      .selectFrom('slot')
+      .select('updated_at')
+      .where('id', '=', 'slot-007')
+      .executeTakeFirstOrThrow();
+    await server.database.db
+      .updateTable('slot')
+      .set({ name: 'Renamed elsewhere', updated_at: new Date(current.updated_at.getTime() + 1000) })
+      .where('id', '=', 'slot-007')
+      .execute();
     await page.click('form button[type=submit]');
     await page.waitForSelector('[role=alertdialog]');
     await shot('slot-conflict');
@@ -202,22 +262,34 @@ describe('admin UI in Chromium', () => {
   it('a test run shows before and after with timings', async () => {
     await page.goto(`${server.url}/admin/#/slots/slot-005`);
     await page.waitForSelector('#test-photo');
-    await page.setInputFiles('#test-photo', { name: 'guest.jpg', mimeType: 'image/jpeg', buffer: await jpegBytes(320, 240, { r: 240, g: 200, b: 40 }) });
+    await page.setInputFiles('#test-photo', {
+      name: 'guest.jpg',
+      mimeType: 'image/jpeg',
+      buffer: await jpegBytes(320, 240, { r: 240, g: 200, b: 40 }),
+    });
     await page.click('text=Запустить тест');
     await page.waitForSelector('img[data-testid=after]');
-    await expect.poll(() => page.locator('img[data-testid=after]').evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth)).toBe(400);
+    await expect
+      .poll(() =>
+        page
+          .locator('img[data-testid=after]')
+          .evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth),
+      )
+      .toBe(400);
     expect(await page.locator('.timings').textContent()).toMatch(/всего \d+ мс/);
     await shot('test-run');
   });
 
-  it('rotating the ingest password in Settings refuses the booth\'s old password at once', async () => {
+  it("rotating the ingest password in Settings refuses the booth's old password at once", async () => {
     await page.goto(`${server.url}/admin/#/settings`);
     await page.waitForSelector('#ingest-password');
     await page.fill('#ingest-password', 'new-booth-pass-7');
     await page.click('text=Сменить пароль');
     await page.waitForSelector('text=Пароль для фотобудки изменён');
     const photo = await jpegBytes();
-    expect((await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })).status).toBe(401);
+    expect((await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })).status).toBe(
+      401,
+    );
     expect((await postIngest(server.url, 'slot-001', { password: 'new-booth-pass-7', file: photo })).status).toBe(200);
     expect(await page.content()).not.toContain('new-booth-pass-7');
     // "Check" the OpenAI key: one model listing call, no image generation.
@@ -228,11 +300,16 @@ describe('admin UI in Chromium', () => {
   });
 
   it('statistics and the jobs monitor after a few ingests; a job shows its result and QR', async () => {
-    for (let i = 0; i < 3; i++) expect((await postIngest(server.url, 'slot-002', { password: 'new-booth-pass-7', file: await jpegBytes() })).status).toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect(
+        (await postIngest(server.url, 'slot-002', { password: 'new-booth-pass-7', file: await jpegBytes() })).status,
+      ).toBe(200);
     await server.rejections.flush(); // refusals are counted in memory and written every few seconds
     // The slot list warns that a booth still uses the old password.
     await page.goto(`${server.url}/admin/#/slots`);
-    await expect.poll(() => page.locator('li[data-slot="slot-001"] [data-testid=old-password]').textContent()).toContain('старый пароль');
+    await expect
+      .poll(() => page.locator('li[data-slot="slot-001"] [data-testid=old-password]').textContent())
+      .toContain('старый пароль');
     await page.goto(`${server.url}/admin/#/stats`);
     await page.waitForSelector('tr[data-slot="slot-002"]');
     await expect.poll(() => page.locator('tr[data-slot="slot-002"] td').first().textContent()).toBe('3');
@@ -240,7 +317,11 @@ describe('admin UI in Chromium', () => {
     // Charts have axes: values on gridlines and bucket times under the plot.
     expect(await page.locator('svg.chart').first().locator('.axes text').count()).toBeGreaterThanOrEqual(4);
     // The old password used by a booth after the rotation is visible as a refusal, in words.
-    await expect.poll(() => page.locator('[data-testid=refusals] li[data-code=invalid_password]').textContent(), { timeout: 10_000 }).toContain('неверный пароль');
+    await expect
+      .poll(() => page.locator('[data-testid=refusals] li[data-code=invalid_password]').textContent(), {
+        timeout: 10_000,
+      })
+      .toContain('неверный пароль');
     await shot('stats');
 
     await page.goto(`${server.url}/admin/#/jobs`);
@@ -297,7 +378,9 @@ describe('admin UI in Chromium', () => {
     const requests = card.locator('[data-testid=booth-requests] li');
     // The 401 is kept under the address (a name sent with a wrong password is not trusted).
     expect(await requests.count()).toBe(1);
-    expect(await requests.last().textContent()).toMatch(/name \([\d,.\s]+Б\) → password \([\d,.\s]+Б\) → fileToUpload \(файл, [\d,.\s]+К?Б, image\/jpeg\)/);
+    expect(await requests.last().textContent()).toMatch(
+      /name \([\d,.\s]+Б\) → password \([\d,.\s]+Б\) → fileToUpload \(файл, [\d,.\s]+К?Б, image\/jpeg\)/,
+    );
     expect(await card.textContent()).not.toContain('new-booth-pass-7');
     await shot('booth-check');
 
@@ -310,13 +393,20 @@ describe('admin UI in Chromium', () => {
   });
 
   it('the guest page, then its expired state (410)', async () => {
-    const res = await postIngest(server.url, 'slot-001', { password: 'new-booth-pass-7', file: await jpegBytes(300, 200) });
+    const res = await postIngest(server.url, 'slot-001', {
+      password: 'new-booth-pass-7',
+      file: await jpegBytes(300, 200),
+    });
     const id = res.headers.get('x-job-id')!;
     const guest = await page.goto(`${server.url}/r/${id}`);
     expect(guest?.status()).toBe(200);
     await page.waitForSelector('a.button[download]');
     await shot('guest');
-    await server.database.db.updateTable('job').set({ result_expires_at: new Date(clock.now().getTime() - 1000) }).where('id', '=', id).execute();
+    await server.database.db
+      .updateTable('job')
+      .set({ result_expires_at: new Date(clock.now().getTime() - 1000) })
+      .where('id', '=', id)
+      .execute();
     const expired = await page.goto(`${server.url}/r/${id}`);
     expect(expired?.status()).toBe(410);
     expect(await page.locator('h1').textContent()).toBe('Срок хранения фото истёк');
@@ -328,17 +418,25 @@ describe('admin UI in Chromium', () => {
     await page.waitForSelector('[data-testid=gallery-grid] li');
     await expect.poll(() => page.locator('h1 .badge').textContent()).toContain('●');
     const before = await page.locator('[data-testid=gallery-grid] li').count();
-    const res = await postIngest(server.url, 'slot-003', { password: 'new-booth-pass-7', file: await jpegBytes(600, 400, { r: 40, g: 120, b: 200 }), extra: { name: 'Booth Hall A' } });
+    const res = await postIngest(server.url, 'slot-003', {
+      password: 'new-booth-pass-7',
+      file: await jpegBytes(600, 400, { r: 40, g: 120, b: 200 }),
+      extra: { name: 'Booth Hall A' },
+    });
     const id = res.headers.get('x-job-id')!;
     // Live: the new shot is first within a second or two, without reloading.
-    await expect.poll(() => page.locator('[data-testid=gallery-grid] li').first().getAttribute('data-id'), { timeout: 5000 }).toBe(id);
+    await expect
+      .poll(() => page.locator('[data-testid=gallery-grid] li').first().getAttribute('data-id'), { timeout: 5000 })
+      .toBe(id);
     expect(await page.locator('[data-testid=gallery-grid] li').count()).toBe(before + 1);
     expect(await page.locator('[data-testid=export-zip]').getAttribute('href')).toBe('/api/gallery/export.zip?');
     await shot('gallery');
     await page.locator(`[data-testid=gallery-grid] li[data-id="${id}"] button`).click();
     await page.waitForSelector('dialog.result-dialog img.full');
     expect(await page.locator('dialog.result-dialog').textContent()).toContain('Booth Hall A');
-    expect(await page.locator('dialog.result-dialog a[download]').getAttribute('href')).toBe(`/api/gallery/${id}/image?download=1`);
+    expect(await page.locator('dialog.result-dialog a[download]').getAttribute('href')).toBe(
+      `/api/gallery/${id}/image?download=1`,
+    );
     await page.screenshot({ path: `${SHOTS}/gallery-detail-desktop.png` });
     await page.locator('dialog.result-dialog button', { hasText: 'Закрыть' }).click();
 
@@ -354,7 +452,13 @@ describe('admin UI in Chromium', () => {
     expect((await guest.goto(link!))?.status()).toBe(200);
     await guest.waitForSelector('.grid a img');
     const tiles = await guest.locator('.grid a').count();
-    const slot3 = await server.database.db.selectFrom('job').select((eb) => eb.fn.countAll<string>().as('n')).where('slot_id', '=', 'slot-003').where('result_path', 'is not', null).where('is_test', '=', false).executeTakeFirstOrThrow();
+    const slot3 = await server.database.db
+      .selectFrom('job')
+      .select((eb) => eb.fn.countAll<string>().as('n'))
+      .where('slot_id', '=', 'slot-003')
+      .where('result_path', 'is not', null)
+      .where('is_test', '=', false)
+      .executeTakeFirstOrThrow();
     expect(tiles).toBe(Number(slot3.n));
     await guest.screenshot({ path: `${SHOTS}/shared-gallery-mobile.png`, fullPage: true });
     await guest.goto(`${link}?lang=en`);
@@ -368,7 +472,12 @@ describe('admin UI in Chromium', () => {
     await page.goto(`${server.url}/admin/#/live/slot-003`);
     await expect.poll(() => page.locator('img.live-photo').getAttribute('data-id')).toBe(id);
     await page.waitForSelector('.live-qr img');
-    const next = (await postIngest(server.url, 'slot-003', { password: 'new-booth-pass-7', file: await jpegBytes(400, 600, { r: 200, g: 60, b: 90 }) })).headers.get('x-job-id');
+    const next = (
+      await postIngest(server.url, 'slot-003', {
+        password: 'new-booth-pass-7',
+        file: await jpegBytes(400, 600, { r: 200, g: 60, b: 90 }),
+      })
+    ).headers.get('x-job-id');
     await expect.poll(() => page.locator('img.live-photo').getAttribute('data-id'), { timeout: 5000 }).toBe(next);
     await page.waitForTimeout(300);
     await page.screenshot({ path: `${SHOTS}/live-screen-desktop.png` });
@@ -391,9 +500,13 @@ describe('admin UI in Chromium', () => {
     await other.waitForSelector('[data-testid=check-openai]');
     await page.fill('#current-password', TEST_ADMIN.password);
     await page.click('[data-testid=own-password] button[type=submit]');
-    await expect.poll(() => page.locator('[data-testid=own-password] [role=status]').textContent()).toBe('Пароль изменён.');
+    await expect
+      .poll(() => page.locator('[data-testid=own-password] [role=status]').textContent())
+      .toBe('Пароль изменён.');
     await other.click('[data-testid=check-openai]');
-    await expect.poll(() => other.locator('[data-testid=check-result-openai]').textContent()).toContain('Ключ работает');
+    await expect
+      .poll(() => other.locator('[data-testid=check-result-openai]').textContent())
+      .toContain('Ключ работает');
     await other.close();
     // Add an operator who sees slots and statistics, then let them see the settings too.
     await page.fill('#new-username', 'operator');
@@ -403,17 +516,34 @@ describe('admin UI in Chromium', () => {
     const operator = page.locator('[data-account=operator]');
     await operator.locator('[data-permission="settings:read"]').check();
     await operator.locator('button.primary').click();
-    await expect.poll(async () => (await server.database.db.selectFrom('admin_account').select('permissions').where('username', '=', 'operator').executeTakeFirst())?.permissions).toEqual(['slots:read', 'stats:read', 'settings:read']);
+    await expect
+      .poll(
+        async () =>
+          (
+            await server.database.db
+              .selectFrom('admin_account')
+              .select('permissions')
+              .where('username', '=', 'operator')
+              .executeTakeFirst()
+          )?.permissions,
+      )
+      .toEqual(['slots:read', 'stats:read', 'settings:read']);
     // The last account that can manage accounts cannot give that up.
     await page.locator('[data-account=admin] [data-permission="accounts:write"]').uncheck();
     await page.locator('[data-account=admin] button.primary').click();
-    await expect.poll(() => page.locator('[data-account=admin] [role=alert]').textContent()).toContain('последняя учётная запись');
+    await expect
+      .poll(() => page.locator('[data-account=admin] [role=alert]').textContent())
+      .toContain('последняя учётная запись');
     await shot('account');
     // The session went on after the password change: the next writes still work, and so does the new password.
     page.once('dialog', (d) => void d.accept());
     await page.locator('[data-account=operator] button.danger').click();
     await expect.poll(() => page.locator('[data-account=operator]').count()).toBe(0);
-    const relogin = await fetch(`${server.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'admin-pass-new-9' }) });
+    const relogin = await fetch(`${server.url}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: 'admin-pass-new-9' }),
+    });
     expect(relogin.status).toBe(200);
   });
 
@@ -432,6 +562,8 @@ describe('admin UI in Chromium', () => {
     expect(await page.locator('h1').first().textContent()).toContain('Gallery');
     await shot('gallery-en');
     await page.goto(`${server.url}/admin/#/settings`);
-    await expect.poll(() => page.locator('[data-testid=retention-words]').textContent()).toContain('work for 3 d after each photo');
+    await expect
+      .poll(() => page.locator('[data-testid=retention-words]').textContent())
+      .toContain('work for 3 d after each photo');
   });
 });

@@ -21,13 +21,22 @@ describe('database paused and killed under load', () => {
 
   const postgresPids = async (): Promise<number[]> => {
     const postmaster = Number((await fs.readFile(path.join(dir, 'pgdata', 'postmaster.pid'), 'utf8')).split('\n')[0]);
-    const children = execFileSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+    const children = execFileSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
     return [postmaster, ...children];
   };
   const signalAll = async (signal: NodeJS.Signals) => {
     for (const pid of await postgresPids()) process.kill(pid, signal);
   };
-  const burst = (n: number) => Promise.all(Array.from({ length: n }, () => postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })));
+  const burst = (n: number) =>
+    Promise.all(
+      Array.from({ length: n }, () =>
+        postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo }),
+      ),
+    );
   const recovered = async (withinMs: number) => {
     const until = Date.now() + withinMs;
     for (;;) {
@@ -44,7 +53,10 @@ describe('database paused and killed under load', () => {
     await fs.chmod(dir, 0o755);
     pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pgdata'), database: 'photochanger', log });
     port = Number(new URL(pg.url).port);
-    server = await startTestServer({ databaseUrl: pg.url, env: { PHOTOCHANGER_QUEUE_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS) } });
+    server = await startTestServer({
+      databaseUrl: pg.url,
+      env: { PHOTOCHANGER_QUEUE_STATEMENT_TIMEOUT_MS: String(STATEMENT_TIMEOUT_MS) },
+    });
     photo = await jpegBytes(160, 120);
     expect((await burst(3)).map((r) => r.status)).toEqual([200, 200, 200]);
   });

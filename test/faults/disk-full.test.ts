@@ -20,7 +20,9 @@ describe('media root full', () => {
     try {
       execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mount]);
     } catch (err) {
-      throw new Error(`The disk-full fault test mounts a 2 MiB tmpfs and needs root (CI runs as root): ${(err as Error).message}`);
+      throw new Error(
+        `The disk-full fault test mounts a 2 MiB tmpfs and needs root (CI runs as root): ${(err as Error).message}`,
+      );
     }
     server = await startTestServer({ env: { PHOTOCHANGER_MEDIA_ROOT: mount } });
   });
@@ -37,7 +39,10 @@ describe('media root full', () => {
     expect((await jsonOf(res)).error.code).toBe('insufficient_storage');
     expect(await listFiles(path.join(mount, 'payloads'))).toEqual([]);
     expect(await listFiles(path.join(mount, 'results'))).toEqual([]);
-    const small = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: await jpegBytes(320, 240) });
+    const small = await postIngest(server.url, 'slot-001', {
+      password: TEST_INGEST_PASSWORD,
+      file: await jpegBytes(320, 240),
+    });
     expect(small.status).toBe(200);
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
   });

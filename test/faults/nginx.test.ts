@@ -32,7 +32,13 @@ function tlsRequest(
       },
       (res) => {
         res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), hsts: res.headers['strict-transport-security'] }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            type: String(res.headers['content-type']),
+            hsts: res.headers['strict-transport-security'],
+          }),
+        );
       },
     );
     req.on('error', reject);
@@ -66,14 +72,37 @@ describe.each([
       servers.push(
         await startTestServer({
           databaseUrl: database.url,
-          env: { PHOTOCHANGER_MEDIA_ROOT: media, PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS: '12', PHOTOCHANGER_QUEUE_SHARE_PER_ADDRESS: '12', PHOTOCHANGER_TRUST_PROXY: 'loopback' },
+          env: {
+            PHOTOCHANGER_MEDIA_ROOT: media,
+            PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS: '12',
+            PHOTOCHANGER_QUEUE_SHARE_PER_ADDRESS: '12',
+            PHOTOCHANGER_TRUST_PROXY: 'loopback',
+          },
         }),
       );
     }
     const ports = servers.map((s) => new URL(s.url).port);
     const plain = await freePort();
     tlsPort = await freePort();
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost', '-days', '1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-subj',
+        '/CN=localhost',
+        '-days',
+        '1',
+        '-keyout',
+        path.join(dir, 'key.pem'),
+        '-out',
+        path.join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
     const shipped = await fs.readFile(file, 'utf8');
     let site = shipped
       .replace('server 127.0.0.1:8000', `server 127.0.0.1:${ports[0]}`)
@@ -84,7 +113,12 @@ describe.each([
       .replace('root /var/www/certbot;', `root ${dir}/webroot;`)
       .replaceAll('access_log /var/log/nginx/photochanger.access.log', `access_log ${dir}/access.log`);
     if (ports[1]) site = site.replace('server 127.0.0.1:8001', `server 127.0.0.1:${ports[1]}`);
-    expect(site.split('\n').filter((l) => !l.trim().startsWith('#')).join('\n')).not.toMatch(/:800[01]\b/);
+    expect(
+      site
+        .split('\n')
+        .filter((l) => !l.trim().startsWith('#'))
+        .join('\n'),
+    ).not.toMatch(/:800[01]\b/);
     await fs.mkdir(path.join(dir, 'webroot', '.well-known', 'acme-challenge'), { recursive: true });
     await fs.writeFile(path.join(dir, 'webroot', '.well-known', 'acme-challenge', 'token-1'), 'challenge-answer');
     await fs.writeFile(path.join(dir, 'site.conf'), site);
@@ -92,13 +126,21 @@ describe.each([
       path.join(dir, 'nginx.conf'),
       `pid ${dir}/nginx.pid;\nerror_log ${dir}/error.log warn;\nevents {}\nhttp {\n  access_log off;\n  client_body_temp_path ${dir}/body;\n  proxy_temp_path ${dir}/proxy;\n  fastcgi_temp_path ${dir}/fcgi;\n  uwsgi_temp_path ${dir}/uwsgi;\n  scgi_temp_path ${dir}/scgi;\n  include ${dir}/site.conf;\n}\n`,
     );
-    nginx = spawn('nginx', ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-g', 'daemon off; user root;'], { stdio: 'inherit' });
+    nginx = spawn('nginx', ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-g', 'daemon off; user root;'], {
+      stdio: 'inherit',
+    });
     plainUrl = `http://127.0.0.1:${plain}`;
     const until = Date.now() + 10_000;
     for (;;) {
-      const ok = await tlsRequest(tlsPort, '/healthz').then((r) => r.status === 200, () => false);
+      const ok = await tlsRequest(tlsPort, '/healthz').then(
+        (r) => r.status === 200,
+        () => false,
+      );
       if (ok) break;
-      if (Date.now() > until) throw new Error(`nginx did not start: ${await fs.readFile(path.join(dir, 'error.log'), 'utf8').catch(() => '')}`);
+      if (Date.now() > until)
+        throw new Error(
+          `nginx did not start: ${await fs.readFile(path.join(dir, 'error.log'), 'utf8').catch(() => '')}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   });
@@ -111,7 +153,11 @@ describe.each([
 
   it('booth uploads through nginx are answered (by every instance), over HTTP and HTTPS', async () => {
     const photo = await jpegBytes(320, 240);
-    const answers = await Promise.all(Array.from({ length: 10 }, () => postIngest(plainUrl, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })));
+    const answers = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        postIngest(plainUrl, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo }),
+      ),
+    );
     expect(answers.map((r) => r.status)).toEqual(Array(10).fill(200));
     for (const s of servers) expect(s.logLines.some((l) => l.includes('"ingest answered"'))).toBe(true);
     // The guest's links work through the proxy over plain HTTP, whichever instance wrote the result.
@@ -126,7 +172,14 @@ describe.each([
     // Breeze Booth: the password in the URL. nginx's access log names the path, never the query.
     const breeze = new FormData();
     breeze.append('fileToUpload', new Blob([new Uint8Array(photo)], { type: 'image/jpeg' }), 'shot.jpg');
-    expect((await fetch(`${plainUrl}/ingest/slot-001?style=warm&password=${encodeURIComponent(TEST_INGEST_PASSWORD)}`, { method: 'POST', body: breeze })).status).toBe(200);
+    expect(
+      (
+        await fetch(`${plainUrl}/ingest/slot-001?style=warm&password=${encodeURIComponent(TEST_INGEST_PASSWORD)}`, {
+          method: 'POST',
+          body: breeze,
+        })
+      ).status,
+    ).toBe(200);
     const accessLog = await fs.readFile(path.join(dir, 'access.log'), 'utf8');
     expect(accessLog).toContain('"POST /ingest/slot-001 HTTP/1.1" 200');
     expect(accessLog).not.toContain(TEST_INGEST_PASSWORD);
@@ -136,7 +189,9 @@ describe.each([
       { name: 'password', value: TEST_INGEST_PASSWORD },
       { name: 'fileToUpload', value: photo, filename: 'shot.jpg', contentType: 'image/jpeg' },
     ]);
-    expect(await tlsRequest(tlsPort, '/ingest/slot-001', 'POST', { data: tlsForm.body, contentType: tlsForm.contentType })).toMatchObject({ status: 200, type: 'image/jpeg' });
+    expect(
+      await tlsRequest(tlsPort, '/ingest/slot-001', 'POST', { data: tlsForm.body, contentType: tlsForm.contentType }),
+    ).toMatchObject({ status: 200, type: 'image/jpeg' });
   });
 
   it('plain HTTP carries only the booth and the guests: admin UI, API, docs and metrics are HTTPS-only', async () => {
@@ -145,7 +200,12 @@ describe.each([
       expect(res.status, p).toBe(301);
       expect(res.headers.get('location'), p).toBe(`https://127.0.0.1${p}`);
     }
-    const login = await fetch(`${plainUrl}/api/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/json' }, body: '{"username":"admin","password":"x"}' });
+    const login = await fetch(`${plainUrl}/api/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/json' },
+      body: '{"username":"admin","password":"x"}',
+    });
     expect(login.status).toBe(301);
     for (const s of servers) expect(s.logLines.some((l) => l.includes('/api/login'))).toBe(false);
     // Over HTTPS the API reference is reached, and asks for an account.
@@ -153,20 +213,28 @@ describe.each([
     expect((await tlsRequest(tlsPort, '/api/slots')).status).toBe(401);
     // HSTS comes from nginx on HTTPS, refusals included.
     expect((await tlsRequest(tlsPort, '/api/slots')).hsts).toBe('max-age=31536000');
-    if (file.endsWith('single.conf')) expect(await (await fetch(`${plainUrl}/.well-known/acme-challenge/token-1`)).text()).toBe('challenge-answer');
+    if (file.endsWith('single.conf'))
+      expect(await (await fetch(`${plainUrl}/.well-known/acme-challenge/token-1`)).text()).toBe('challenge-answer');
   });
 
   it('an oversized upload is refused by PhotoChanger through the proxy (streamed, not spooled): 413', async () => {
-    await servers[0]!.database.db.updateTable('slot').set({ max_upload_bytes: 100_000 }).where('id', '=', 'slot-002').execute();
+    await servers[0]!.database.db
+      .updateTable('slot')
+      .set({ max_upload_bytes: 100_000 })
+      .where('id', '=', 'slot-002')
+      .execute();
     const big = Buffer.alloc(5 * 1024 * 1024, 7);
-    const res = await postIngest(plainUrl, 'slot-002', { password: TEST_INGEST_PASSWORD, file: Buffer.concat([await jpegBytes(8, 8), big]) }).catch((e: unknown) => e);
+    const res = await postIngest(plainUrl, 'slot-002', {
+      password: TEST_INGEST_PASSWORD,
+      file: Buffer.concat([await jpegBytes(8, 8), big]),
+    }).catch((e: unknown) => e);
     // nginx relays PhotoChanger's 413 (or the connection closes as the server stops reading).
     if (res instanceof Response) expect(res.status).toBe(413);
     else expect(res).toBeInstanceOf(Error);
     expect(await fs.readdir(path.join(dir, 'body')).catch(() => [])).toEqual([]);
   });
 
-  it("one address can neither hold more than 128 requests at once nor flood them (limit_conn, limit_req); another address is served meanwhile", async () => {
+  it('one address can neither hold more than 128 requests at once nor flood them (limit_conn, limit_req); another address is served meanwhile', async () => {
     // 134 logins from one address whose bodies stall: nginx holds 128, refuses the rest at once.
     const sockets: tls.TLSSocket[] = [];
     const firstAnswers = Array.from(
@@ -175,7 +243,9 @@ describe.each([
         new Promise<string>((resolve) => {
           const tcp = net.connect({ host: '127.0.0.1', port: tlsPort, localAddress: '127.0.0.5' });
           const socket = tls.connect({ socket: tcp, rejectUnauthorized: false }, () => {
-            socket.write('POST /api/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"user');
+            socket.write(
+              'POST /api/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"user',
+            );
           });
           sockets.push(socket);
           let answer = '';
@@ -191,7 +261,13 @@ describe.each([
       { name: 'password', value: TEST_INGEST_PASSWORD },
       { name: 'fileToUpload', value: await jpegBytes(320, 240), filename: 'shot.jpg', contentType: 'image/jpeg' },
     ]);
-    const booth = await rawPost(plainUrl, '/ingest/slot-001', form.body, { 'Content-Type': form.contentType }, { localAddress: '127.0.0.6' });
+    const booth = await rawPost(
+      plainUrl,
+      '/ingest/slot-001',
+      form.body,
+      { 'Content-Type': form.contentType },
+      { localAddress: '127.0.0.6' },
+    );
     expect(booth.status).toBe(200);
     expect((await tlsRequest(tlsPort, '/healthz', 'GET', undefined, '127.0.0.5')).status).toBe(429);
     const answers = await Promise.all(firstAnswers);
@@ -203,7 +279,11 @@ describe.each([
     // A request flood from one address: the burst (a gallery's thumbnails) passes, the rest is refused.
     const statuses: number[] = [];
     for (let batch = 0; batch < 6; batch++) {
-      const got = await Promise.all(Array.from({ length: 50 }, () => tlsRequest(tlsPort, '/healthz', 'GET', undefined, '127.0.0.7').then((r) => r.status)));
+      const got = await Promise.all(
+        Array.from({ length: 50 }, () =>
+          tlsRequest(tlsPort, '/healthz', 'GET', undefined, '127.0.0.7').then((r) => r.status),
+        ),
+      );
       statuses.push(...got);
     }
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(200);

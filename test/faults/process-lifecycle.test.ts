@@ -59,9 +59,13 @@ describe('server process crash and graceful shutdown', () => {
   it('SIGKILL mid-processing, then restart: the job is finalized (never resumed), no orphan files after one cleanup pass', async () => {
     const first = await startChildServer(env());
     children.push(first);
-    await query(`UPDATE slot SET provider = 'gemini', operation = 'edit', settings = '{"prompt":"paint it"}' WHERE id = 'slot-009'`);
+    await query(
+      `UPDATE slot SET provider = 'gemini', operation = 'edit', settings = '{"prompt":"paint it"}' WHERE id = 'slot-009'`,
+    );
     gemini.setBehaviour({ kind: 'slow', delayMs: 60_000 });
-    const pending = postIngest(first.url, 'slot-009', { password: TEST_INGEST_PASSWORD, file: photo }).catch((e: unknown) => e);
+    const pending = postIngest(first.url, 'slot-009', { password: TEST_INGEST_PASSWORD, file: photo }).catch(
+      (e: unknown) => e,
+    );
     await eventually(() => gemini.requests.length === 1, 10_000);
     const [job] = await query<{ id: string }>(`SELECT id FROM job WHERE NOT is_finalized`);
     expect(job).toBeDefined();
@@ -78,20 +82,31 @@ describe('server process crash and graceful shutdown', () => {
     const deadline = Date.now() + 30_000;
     let row: { is_finalized: boolean; failure_reason: string | null } | undefined;
     while (Date.now() < deadline) {
-      [row] = await query<{ is_finalized: boolean; failure_reason: string | null }>(`SELECT is_finalized, failure_reason FROM job WHERE id = $1`, [job!.id]);
+      [row] = await query<{ is_finalized: boolean; failure_reason: string | null }>(
+        `SELECT is_finalized, failure_reason FROM job WHERE id = $1`,
+        [job!.id],
+      );
       if (row?.is_finalized) break;
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(row).toMatchObject({ is_finalized: true, failure_reason: 'timeout' });
     expect(gemini.requests).toHaveLength(1); // never sent to the provider again
 
-    const token = new TokenService(JWT_SECRET, systemClock).sign({ username: 'admin', permissions: ['settings:write'] }).access_token;
-    const purge = await fetch(`${second.url}/api/media/cache/purge`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const token = new TokenService(JWT_SECRET, systemClock).sign({
+      username: 'admin',
+      permissions: ['settings:write'],
+    }).access_token;
+    const purge = await fetch(`${second.url}/api/media/cache/purge`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(purge.status).toBe(202);
     expect(await fs.readdir(path.join(mediaRoot, 'payloads'))).toEqual([]);
     expect(await fs.readdir(path.join(mediaRoot, 'results'))).toEqual([]);
     // And the restarted server serves booths.
-    expect((await postIngest(second.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })).status).toBe(200);
+    expect((await postIngest(second.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })).status).toBe(
+      200,
+    );
   });
 
   it('SIGKILL with the embedded database (and its watchdog): back within 15 s, results kept, the interrupted job finalized by its deadline', async () => {
@@ -99,13 +114,23 @@ describe('server process crash and graceful shutdown', () => {
     const embeddedEnv = { ...env(), PHOTOCHANGER_DATABASE_URL: '' };
     const first = await startChildServer(embeddedEnv, dir);
     children.push(first);
-    const token = new TokenService(JWT_SECRET, systemClock).sign({ username: 'admin', permissions: ['slots:read', 'slots:write', 'stats:read'] }).access_token;
+    const token = new TokenService(JWT_SECRET, systemClock).sign({
+      username: 'admin',
+      permissions: ['slots:read', 'slots:write', 'stats:read'],
+    }).access_token;
     const auth = { authorization: `Bearer ${token}` };
     const slot = await fetch(`${first.url}/api/slots/slot-009`, { headers: auth });
     const put = await fetch(`${first.url}/api/slots/slot-009`, {
       method: 'PUT',
       headers: { ...auth, 'content-type': 'application/json', 'if-match': slot.headers.get('etag')! },
-      body: JSON.stringify({ name: 'Gemini', enabled: true, provider: 'gemini', operation: 'edit', settings: { prompt: 'paint it' }, max_upload_bytes: null }),
+      body: JSON.stringify({
+        name: 'Gemini',
+        enabled: true,
+        provider: 'gemini',
+        operation: 'edit',
+        settings: { prompt: 'paint it' },
+        max_upload_bytes: null,
+      }),
     });
     expect(put.status).toBe(200);
     const done = await postIngest(first.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo });
@@ -115,9 +140,14 @@ describe('server process crash and graceful shutdown', () => {
 
     gemini.setBehaviour({ kind: 'slow', delayMs: 60_000 });
     gemini.requests.length = 0;
-    const pending = postIngest(first.url, 'slot-009', { password: TEST_INGEST_PASSWORD, file: photo }).catch((e: unknown) => e);
+    const pending = postIngest(first.url, 'slot-009', { password: TEST_INGEST_PASSWORD, file: photo }).catch(
+      (e: unknown) => e,
+    );
     await eventually(() => gemini.requests.length === 1, 10_000);
-    const started = JSON.parse(first.logs.find((l) => l.includes('"embedded PostgreSQL started"'))!) as { pid: number; watchdog_pid: number };
+    const started = JSON.parse(first.logs.find((l) => l.includes('"embedded PostgreSQL started"'))!) as {
+      pid: number;
+      watchdog_pid: number;
+    };
     // The worst case: the watchdog dies too (kill -9 of everything), so the database is left running.
     process.kill(started.watchdog_pid, 'SIGKILL');
     first.proc.kill('SIGKILL');
@@ -131,16 +161,26 @@ describe('server process crash and graceful shutdown', () => {
     const second = await startChildServer(embeddedEnv, dir);
     children.push(second);
     expect(Date.now() - restartAt).toBeLessThan(15_000);
-    expect(second.logs.some((l) => l.includes('still running (the previous server was killed): stopping it'))).toBe(true);
+    expect(second.logs.some((l) => l.includes('still running (the previous server was killed): stopping it'))).toBe(
+      true,
+    );
 
     const kept = await fetch(`${second.url}/public/results/${doneId}`);
     expect(kept.status).toBe(200);
     expect(Buffer.from(await kept.arrayBuffer()).equals(doneBytes)).toBe(true);
-    const jobs = await (await fetch(`${second.url}/api/jobs?slot_id=slot-009`, { headers: auth })).json() as { jobs: { id: string; is_finalized?: boolean; outcome?: string }[] };
+    const jobs = (await (await fetch(`${second.url}/api/jobs?slot_id=slot-009`, { headers: auth })).json()) as {
+      jobs: { id: string; is_finalized?: boolean; outcome?: string }[];
+    };
     const interruptedId = jobs.jobs[0]!.id;
-    const readJob = async () => (await (await fetch(`${second.url}/api/jobs/${interruptedId}`, { headers: auth })).json()) as { outcome: string; finalized_at: string | null; deadline: { expires_at: string } };
+    const readJob = async () =>
+      (await (await fetch(`${second.url}/api/jobs/${interruptedId}`, { headers: auth })).json()) as {
+        outcome: string;
+        finalized_at: string | null;
+        deadline: { expires_at: string };
+      };
     let job = await readJob();
-    for (const until = Date.now() + 30_000; job.finalized_at === null && Date.now() < until; job = await readJob()) await new Promise((r) => setTimeout(r, 250));
+    for (const until = Date.now() + 30_000; job.finalized_at === null && Date.now() < until; job = await readJob())
+      await new Promise((r) => setTimeout(r, 250));
     expect(job.outcome).toBe('timeout');
     // Finalized by the sweeper within a few seconds of its deadline, not left open.
     expect(Date.parse(job.finalized_at!) - Date.parse(job.deadline.expires_at)).toBeLessThan(15_000);
@@ -165,7 +205,11 @@ describe('server process crash and graceful shutdown', () => {
     await fs.chmod(parent, 0o755);
     const dataDir = path.join(parent, 'data');
     await fs.mkdir(dataDir);
-    const embeddedEnv = { ...env(), PHOTOCHANGER_DATABASE_URL: '', PHOTOCHANGER_MEDIA_ROOT: path.join(dataDir, 'media') };
+    const embeddedEnv = {
+      ...env(),
+      PHOTOCHANGER_DATABASE_URL: '',
+      PHOTOCHANGER_MEDIA_ROOT: path.join(dataDir, 'media'),
+    };
     const first = await startChildServer(embeddedEnv, dataDir);
     children.push(first);
     const shot = await postIngest(first.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo });
@@ -183,7 +227,11 @@ describe('server process crash and graceful shutdown', () => {
     const again = await fetch(`${restored.url}/public/results/${id}`);
     expect(again.status).toBe(200);
     expect(Buffer.from(await again.arrayBuffer()).equals(bytes)).toBe(true);
-    const login = await fetch(`${restored.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(TEST_ADMIN) });
+    const login = await fetch(`${restored.url}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(TEST_ADMIN),
+    });
     expect(login.status).toBe(200);
     restored.proc.kill('SIGTERM');
     expect(await restored.exited).toBe(0);
@@ -198,24 +246,39 @@ describe('server process crash and graceful shutdown', () => {
       new Promise<number>((resolve, reject) => {
         const u = new URL(server.url);
         const data = JSON.stringify({ username: TEST_ADMIN.username, password });
-        const req = http.request({ host: u.hostname, port: u.port, path: '/api/login', method: 'POST', localAddress: from, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        });
+        const req = http.request(
+          {
+            host: u.hostname,
+            port: u.port,
+            path: '/api/login',
+            method: 'POST',
+            localAddress: from,
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
         req.on('error', reject);
         req.end(data);
       });
     for (let i = 0; i < 7; i++) await loginFrom('127.0.0.2', `wrong-${i}-password`);
     expect(await loginFrom('127.0.0.2', TEST_ADMIN.password)).toBe(429);
     const cli = (...args: string[]) =>
-      execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/admin.ts', ...args], { env: { PATH: process.env.PATH ?? '', PHOTOCHANGER_DATA_DIR: dir }, encoding: 'utf8' });
+      execFileSync(process.execPath, ['--import', 'tsx', 'src/cli/admin.ts', ...args], {
+        env: { PATH: process.env.PATH ?? '', PHOTOCHANGER_DATA_DIR: dir },
+        encoding: 'utf8',
+      });
     expect(cli('users', 'unlock', 'admin')).toContain('can log in again');
     expect(await loginFrom('127.0.0.2', TEST_ADMIN.password)).toBe(200);
     expect(cli('users', 'reset-password', 'admin', '--password', 'a-brand-new-password')).toContain('changed');
     expect(await loginFrom('127.0.0.3', TEST_ADMIN.password)).toBe(401);
     expect(await loginFrom('127.0.0.3', 'a-brand-new-password')).toBe(200);
     // A second `npm start` on the same data directory is refused in words; the running one keeps its database.
-    const second = await startChildServer({ ...env(), PHOTOCHANGER_DATABASE_URL: '' }, dir).catch((e: unknown) => e as Error);
+    const second = await startChildServer({ ...env(), PHOTOCHANGER_DATABASE_URL: '' }, dir).catch(
+      (e: unknown) => e as Error,
+    );
     expect(second).toBeInstanceOf(Error);
     expect((second as Error).message).toMatch(/Another PhotoChanger \(pid \d+\) is running on this data directory/);
     expect(await loginFrom('127.0.0.4', 'a-brand-new-password')).toBe(200);
@@ -228,14 +291,18 @@ describe('server process crash and graceful shutdown', () => {
   it('SIGTERM: waiting requests are answered, new ones get 503 shutting_down, the process exits 0', async () => {
     const server = await startChildServer(env());
     children.push(server);
-    await query(`UPDATE slot SET provider = 'gemini', operation = 'edit', settings = '{"prompt":"paint it"}' WHERE id = 'slot-009'`);
+    await query(
+      `UPDATE slot SET provider = 'gemini', operation = 'edit', settings = '{"prompt":"paint it"}' WHERE id = 'slot-009'`,
+    );
     gemini.setBehaviour({ kind: 'image', delayMs: 1500 });
     gemini.requests.length = 0;
     const waiting = postIngest(server.url, 'slot-009', { password: TEST_INGEST_PASSWORD, file: photo });
     await eventually(() => gemini.requests.length === 1, 10_000);
     server.proc.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 200));
-    const refused = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo }).catch((e: unknown) => e);
+    const refused = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo }).catch(
+      (e: unknown) => e,
+    );
     if (refused instanceof Response) {
       expect(refused.status).toBe(503);
       expect((await jsonOf(refused)).error.code).toBe('shutting_down');

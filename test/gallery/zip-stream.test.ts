@@ -36,10 +36,11 @@ function readZip(bytes: Buffer): Promise<Array<{ name: string; data: Buffer; mti
 const entry = (name: string, data: Buffer, mtime = new Date(2026, 10, 27, 20, 13, 6)): ZipEntry => ({
   name,
   mtime,
-  open: async () => (async function* () {
-    // In several chunks, as a file stream gives them.
-    for (let i = 0; i < data.length; i += 7000) yield data.subarray(i, i + 7000);
-  })(),
+  open: async () =>
+    (async function* () {
+      // In several chunks, as a file stream gives them.
+      for (let i = 0; i < data.length; i += 7000) yield data.subarray(i, i + 7000);
+    })(),
 });
 
 describe('streamed ZIP writer', () => {
@@ -48,7 +49,12 @@ describe('streamed ZIP writer', () => {
 
   for (const forceZip64 of [false, true]) {
     it(`writes entries a ZIP reader and Python's zipfile accept, byte for byte${forceZip64 ? ' (ZIP64 records)' : ''}`, async () => {
-      const bytes = await buffer(zipStream(files.map((f, i) => entry(names[i]!, f)), { forceZip64 }));
+      const bytes = await buffer(
+        zipStream(
+          files.map((f, i) => entry(names[i]!, f)),
+          { forceZip64 },
+        ),
+      );
       const read = await readZip(bytes);
       expect(read.map((r) => r.name)).toEqual(names);
       read.forEach((r, i) => expect(r.data.equals(files[i]!)).toBe(true));
@@ -57,7 +63,11 @@ describe('streamed ZIP writer', () => {
       const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pc-zip-'));
       try {
         await fs.writeFile(path.join(dir, 'a.zip'), bytes);
-        const { stdout } = await run('python3', ['-c', 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); print(z.testzip() or "ok", len(z.namelist()))', path.join(dir, 'a.zip')]);
+        const { stdout } = await run('python3', [
+          '-c',
+          'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); print(z.testzip() or "ok", len(z.namelist()))',
+          path.join(dir, 'a.zip'),
+        ]);
         expect(stdout.trim()).toBe(`ok ${names.length}`);
       } finally {
         await fs.rm(dir, { recursive: true, force: true });
@@ -72,7 +82,10 @@ describe('streamed ZIP writer', () => {
   it('opens each file only when its turn comes (one ahead)', async () => {
     const opened: string[] = [];
     const big = randomBytes(3 << 20);
-    const lazy = names.map((name) => ({ ...entry(name, big), open: async () => (opened.push(name), entry(name, big).open()) }));
+    const lazy = names.map((name) => ({
+      ...entry(name, big),
+      open: async () => (opened.push(name), entry(name, big).open()),
+    }));
     const stream = zipStream(lazy);
     const reader = stream[Symbol.asyncIterator]();
     await reader.next(); // the first local header
@@ -89,7 +102,8 @@ describe('streamed ZIP writer', () => {
     // Streams as fs gives them (destroying one closes its file).
     const files = names.map((name) => ({
       ...entry(name, big),
-      open: async () => Readable.from([big.subarray(0, 1 << 20), big.subarray(1 << 20)]).once('close', () => closed.push(name)),
+      open: async () =>
+        Readable.from([big.subarray(0, 1 << 20), big.subarray(1 << 20)]).once('close', () => closed.push(name)),
     }));
     const stream = zipStream(files);
     const reader = stream[Symbol.asyncIterator]();

@@ -14,7 +14,9 @@ describe('the first photos after a restart, all at once from one address', () =>
   beforeAll(async () => {
     // Ten booths behind one router: the address's share of the queue is raised to the whole cap
     // (docs/configuration.md, PHOTOCHANGER_QUEUE_SHARE_PER_ADDRESS).
-    server = await startTestServer({ env: { PHOTOCHANGER_INGEST_FREE_FAILURES: '5', PHOTOCHANGER_QUEUE_SHARE_PER_ADDRESS: '12' } });
+    server = await startTestServer({
+      env: { PHOTOCHANGER_INGEST_FREE_FAILURES: '5', PHOTOCHANGER_QUEUE_SHARE_PER_ADDRESS: '12' },
+    });
   });
   afterAll(() => server.close());
 
@@ -23,8 +25,17 @@ describe('the first photos after a restart, all at once from one address', () =>
     const before = passwordChecksComputed();
     const answers = await Promise.all(
       Array.from({ length: 10 }, (_, i) => {
-        const { body, contentType } = multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'fileToUpload', value: photo, filename: `shot-${i}.jpg`, contentType: 'image/jpeg' }]);
-        return rawPost(server.url, `/ingest/slot-00${(i % 3) + 1}`, body, { 'Content-Type': contentType }, { localAddress: '127.0.0.7' });
+        const { body, contentType } = multipartBody([
+          { name: 'password', value: TEST_INGEST_PASSWORD },
+          { name: 'fileToUpload', value: photo, filename: `shot-${i}.jpg`, contentType: 'image/jpeg' },
+        ]);
+        return rawPost(
+          server.url,
+          `/ingest/slot-00${(i % 3) + 1}`,
+          body,
+          { 'Content-Type': contentType },
+          { localAddress: '127.0.0.7' },
+        );
       }),
     );
     expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));

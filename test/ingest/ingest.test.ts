@@ -19,17 +19,26 @@ describe('POST /ingest/:slotId', () => {
       providers: [createLocalProvider(), scripted],
       // The test's requests all come from 127.0.0.1: its share is the whole cap here (the share
       // itself is tested in test/security/uploads.test.ts).
-      env: { PHOTOCHANGER_T_SYNC_RESPONSE_SECONDS: '2', PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS: '3', PHOTOCHANGER_QUEUE_SHARE_PER_ADDRESS: '3' },
+      env: {
+        PHOTOCHANGER_T_SYNC_RESPONSE_SECONDS: '2',
+        PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS: '3',
+        PHOTOCHANGER_QUEUE_SHARE_PER_ADDRESS: '3',
+      },
     });
     photo = await jpegBytes(320, 240);
-    await server.database.db.updateTable('slot').set({ provider: 'scripted', operation: 'run' }).where('id', 'in', ['slot-002', 'slot-003']).execute();
+    await server.database.db
+      .updateTable('slot')
+      .set({ provider: 'scripted', operation: 'run' })
+      .where('id', 'in', ['slot-002', 'slot-003'])
+      .execute();
     await server.database.db.updateTable('slot').set({ enabled: false }).where('id', '=', 'slot-015').execute();
   });
   afterAll(() => server.close());
   beforeEach(() => scripted.setScript({ kind: 'echo' }));
 
   const payloadsLeft = () => listFiles(path.join(server.mediaRoot, 'payloads'));
-  const job = (id: string) => server.database.db.selectFrom('job').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const job = (id: string) =>
+    server.database.db.selectFrom('job').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 
   it('200: answers with the processed image through the local provider and keeps the result 72 h', async () => {
     const res = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo });
@@ -66,7 +75,13 @@ describe('POST /ingest/:slotId', () => {
       { name: 'user_id', value: '17' },
       { name: 'survey_q1', value: 'yes' },
     ]);
-    const res = await rawPost(server.url, '/ingest/slot-002', body, { 'Content-Type': contentType }, { expectContinue: true });
+    const res = await rawPost(
+      server.url,
+      '/ingest/slot-002',
+      body,
+      { 'Content-Type': contentType },
+      { expectContinue: true },
+    );
     expect(res.sawContinue).toBe(true);
     expect(res.status).toBe(200);
     expect(res.body).toEqual(photo);
@@ -82,7 +97,7 @@ describe('POST /ingest/:slotId', () => {
     expect(await payloadsLeft()).toEqual([]);
   });
 
-  it('POST /api/ingest/{slot} (the previous system\'s path) answers exactly like /ingest/{slot}', async () => {
+  it("POST /api/ingest/{slot} (the previous system's path) answers exactly like /ingest/{slot}", async () => {
     const res = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo });
     const form = new FormData();
     form.append('password', TEST_INGEST_PASSWORD);
@@ -93,15 +108,32 @@ describe('POST /ingest/:slotId', () => {
     expect(alias.headers.get('x-job-id')).toMatch(/^[0-9a-f-]{36}$/);
     expect(alias.headers.get('cache-control')).toBe('no-store');
     expect(Buffer.from(await alias.arrayBuffer()).equals(Buffer.from(await res.arrayBuffer()))).toBe(true);
-    const wrong = await fetch(`${server.url}/api/ingest/slot-001`, { method: 'POST', body: (() => { const f = new FormData(); f.append('password', 'nope-nope'); f.append('fileToUpload', new Blob([new Uint8Array(photo)]), 'p.jpg'); return f; })() });
+    const wrong = await fetch(`${server.url}/api/ingest/slot-001`, {
+      method: 'POST',
+      body: (() => {
+        const f = new FormData();
+        f.append('password', 'nope-nope');
+        f.append('fileToUpload', new Blob([new Uint8Array(photo)]), 'p.jpg');
+        return f;
+      })(),
+    });
     expect(wrong.status).toBe(401);
     expect((await jsonOf(wrong)).error.code).toBe('invalid_password');
   });
 
   it('404: unknown or disabled slot is refused before the body is sent', async () => {
-    const { body, contentType } = multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'fileToUpload', value: photo, filename: 'a.jpg' }]);
+    const { body, contentType } = multipartBody([
+      { name: 'password', value: TEST_INGEST_PASSWORD },
+      { name: 'fileToUpload', value: photo, filename: 'a.jpg' },
+    ]);
     for (const slot of ['slot-099', 'slot-015', '..%2F..%2Fetc']) {
-      const res = await rawPost(server.url, `/ingest/${slot}`, body, { 'Content-Type': contentType }, { expectContinue: true, continueTimeoutMs: 5000 });
+      const res = await rawPost(
+        server.url,
+        `/ingest/${slot}`,
+        body,
+        { 'Content-Type': contentType },
+        { expectContinue: true, continueTimeoutMs: 5000 },
+      );
       expect(res.status).toBe(404);
       expect(res.sawContinue).toBe(false);
       expect(res.bodyBytesSentBeforeAnswer).toBe(0);
@@ -111,7 +143,11 @@ describe('POST /ingest/:slotId', () => {
   });
 
   it('400: not multipart, missing password, missing file, empty file, truncated body', async () => {
-    const notMultipart = await fetch(`${server.url}/ingest/slot-001`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const notMultipart = await fetch(`${server.url}/ingest/slot-001`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(notMultipart.status).toBe(400);
     expect((await jsonOf(notMultipart)).error.code).toBe('invalid_request');
     expect(notMultipart.headers.get('cache-control')).toBe('no-store');
@@ -128,8 +164,17 @@ describe('POST /ingest/:slotId', () => {
     expect(empty.status).toBe(400);
     expect((await jsonOf(empty)).error.message).toMatch(/empty/);
 
-    const { body, contentType } = multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'fileToUpload', value: photo, filename: 'a.jpg' }]);
-    const truncated = await rawPost(server.url, '/ingest/slot-001', body, { 'Content-Type': contentType }, { truncateAt: Math.floor(body.length / 2) });
+    const { body, contentType } = multipartBody([
+      { name: 'password', value: TEST_INGEST_PASSWORD },
+      { name: 'fileToUpload', value: photo, filename: 'a.jpg' },
+    ]);
+    const truncated = await rawPost(
+      server.url,
+      '/ingest/slot-001',
+      body,
+      { 'Content-Type': contentType },
+      { truncateAt: Math.floor(body.length / 2) },
+    );
     expect(truncated.status).toBe(400);
     expect(JSON.parse(truncated.body.toString()).error.code).toBe('invalid_request');
     // A body cut short may be answered by the HTTP layer (src/app.ts clientErrorHandler) while the
@@ -147,8 +192,14 @@ describe('POST /ingest/:slotId', () => {
 
   it('a file sent before the password: the right password processes it, a wrong one is 401 and nothing is kept', async () => {
     // test/ingest/booth-contract.test.ts covers every order, Breeze Booth and the bounds.
-    for (const [password, status] of [[TEST_INGEST_PASSWORD, 200], ['nope', 401]] as const) {
-      const { body, contentType } = multipartBody([{ name: 'fileToUpload', value: photo, filename: 'a.jpg' }, { name: 'password', value: password }]);
+    for (const [password, status] of [
+      [TEST_INGEST_PASSWORD, 200],
+      ['nope', 401],
+    ] as const) {
+      const { body, contentType } = multipartBody([
+        { name: 'fileToUpload', value: photo, filename: 'a.jpg' },
+        { name: 'password', value: password },
+      ]);
       const res = await rawPost(server.url, '/ingest/slot-001', body, { 'Content-Type': contentType });
       expect(res.status).toBe(status);
     }
@@ -156,24 +207,47 @@ describe('POST /ingest/:slotId', () => {
   });
 
   it('413: stops at the slot limit, answers and closes the connection, keeps nothing', async () => {
-    await server.database.db.updateTable('slot').set({ max_upload_bytes: 100_000 }).where('id', '=', 'slot-003').execute();
+    await server.database.db
+      .updateTable('slot')
+      .set({ max_upload_bytes: 100_000 })
+      .where('id', '=', 'slot-003')
+      .execute();
     const big = Buffer.concat([photo, Buffer.alloc(64 * 1024 * 1024, 7)]);
-    const { body, contentType } = multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'fileToUpload', value: big, filename: 'big.jpg' }]);
+    const { body, contentType } = multipartBody([
+      { name: 'password', value: TEST_INGEST_PASSWORD },
+      { name: 'fileToUpload', value: big, filename: 'big.jpg' },
+    ]);
     const res = await rawPost(server.url, '/ingest/slot-003', body, { 'Content-Type': contentType });
     expect(res.status).toBe(413);
-    expect(JSON.parse(res.body.toString()).error).toMatchObject({ code: 'payload_too_large', details: { limit_bytes: 100_000 } });
+    expect(JSON.parse(res.body.toString()).error).toMatchObject({
+      code: 'payload_too_large',
+      details: { limit_bytes: 100_000 },
+    });
     expect(res.headers.connection).toBe('close');
     expect(res.bodyBytesSentBeforeAnswer).toBeLessThan(body.length);
     expect(await payloadsLeft()).toEqual([]);
   });
 
   it('415: the type is decided on the bytes, not on the part header', async () => {
-    const res = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: Buffer.from('GIF89a this is not a jpeg at all'), fileType: 'image/jpeg' });
+    const res = await postIngest(server.url, 'slot-001', {
+      password: TEST_INGEST_PASSWORD,
+      file: Buffer.from('GIF89a this is not a jpeg at all'),
+      fileType: 'image/jpeg',
+    });
     expect(res.status).toBe(415);
-    const gif = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#fff' } }).gif().toBuffer();
-    const res2 = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: gif, fileType: 'image/jpeg' });
+    const gif = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#fff' } })
+      .gif()
+      .toBuffer();
+    const res2 = await postIngest(server.url, 'slot-001', {
+      password: TEST_INGEST_PASSWORD,
+      file: gif,
+      fileType: 'image/jpeg',
+    });
     expect(res2.status).toBe(415);
-    expect((await jsonOf(res2)).error).toMatchObject({ code: 'unsupported_media_type', details: { detected: 'image/gif' } });
+    expect((await jsonOf(res2)).error).toMatchObject({
+      code: 'unsupported_media_type',
+      details: { detected: 'image/gif' },
+    });
     expect(await payloadsLeft()).toEqual([]);
   });
 
@@ -194,7 +268,10 @@ describe('POST /ingest/:slotId', () => {
     const res = await postIngest(server.url, 'slot-002', { password: TEST_INGEST_PASSWORD, file: photo });
     expect(res.status).toBe(502);
     const body = await jsonOf(res);
-    expect(body.error).toMatchObject({ code: 'provider_error', details: { reason: 'safety_block', job_id: res.headers.get('x-job-id') } });
+    expect(body.error).toMatchObject({
+      code: 'provider_error',
+      details: { reason: 'safety_block', job_id: res.headers.get('x-job-id') },
+    });
     // Our own words to the booth; the provider's text only in the job record.
     expect(body.error.message).toBe('The AI provider refused the photo or the prompt for safety reasons');
     expect(JSON.stringify(body)).not.toContain('safety filter');
@@ -235,7 +312,9 @@ describe('POST /ingest/:slotId', () => {
 
   it('429: the in-flight cap refuses the next job with Retry-After, then frees up', async () => {
     scripted.setScript({ kind: 'echo', delayMs: 1200 });
-    const slow = Array.from({ length: 3 }, () => postIngest(server.url, 'slot-002', { password: TEST_INGEST_PASSWORD, file: photo }));
+    const slow = Array.from({ length: 3 }, () =>
+      postIngest(server.url, 'slot-002', { password: TEST_INGEST_PASSWORD, file: photo }),
+    );
     await new Promise((r) => setTimeout(r, 400));
     const busy = await postIngest(server.url, 'slot-002', { password: TEST_INGEST_PASSWORD, file: photo });
     expect(busy.status).toBe(429);
@@ -251,12 +330,21 @@ describe('POST /ingest/:slotId', () => {
     const before = scripted.calls.length;
     const ac = new AbortController();
     // Occupy the single... all workers are free here, so abort right after the upload is accepted.
-    const pending = postIngest(server.url, 'slot-002', { password: TEST_INGEST_PASSWORD, file: photo }, { signal: ac.signal }).catch((e: unknown) => e);
+    const pending = postIngest(
+      server.url,
+      'slot-002',
+      { password: TEST_INGEST_PASSWORD, file: photo },
+      { signal: ac.signal },
+    ).catch((e: unknown) => e);
     await new Promise((r) => setTimeout(r, 100));
     ac.abort();
     await pending;
     await new Promise((r) => setTimeout(r, 500));
-    const last = await server.database.db.selectFrom('job').selectAll().orderBy('created_at', 'desc').executeTakeFirstOrThrow();
+    const last = await server.database.db
+      .selectFrom('job')
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .executeTakeFirstOrThrow();
     expect(last.failure_reason).toBe('cancelled');
     expect(last.failure_detail).toEqual({ reason: 'client_disconnected' });
     const call = scripted.calls.slice(before).find((c) => c.jobId === last.id);
@@ -290,6 +378,14 @@ describe('POST /ingest/:slotId', () => {
     await server.rejections.flush();
     const rows = await server.database.db.selectFrom('ingest_rejection_count').select(['code']).execute();
     const codes = new Set(rows.map((r) => r.code));
-    for (const c of ['slot_not_found', 'invalid_request', 'invalid_password', 'payload_too_large', 'unsupported_media_type', 'queue_busy']) expect(codes).toContain(c);
+    for (const c of [
+      'slot_not_found',
+      'invalid_request',
+      'invalid_password',
+      'payload_too_large',
+      'unsupported_media_type',
+      'queue_busy',
+    ])
+      expect(codes).toContain(c);
   });
 });

@@ -33,7 +33,9 @@ describe('queue database outage', () => {
 
   it('answers 503 when the database refuses, 503 within the timeout when it hangs, and recovers', async () => {
     const photo = await jpegBytes(64, 64);
-    expect((await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })).status).toBe(200);
+    expect((await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })).status).toBe(
+      200,
+    );
 
     proxy.cut();
     const refused = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo });

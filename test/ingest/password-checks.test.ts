@@ -23,7 +23,9 @@ describe('password checks under a flood', () => {
 
   it('argon2 checks beyond the waiting bound are refused at once with 429, not queued', async () => {
     const stored = await hashPassword('another-password');
-    const outcomes = await Promise.allSettled(Array.from({ length: MAX_WAITING_PASSWORD_CHECKS + 12 }, (_, i) => verifyPassword(stored, `guess-${i}`)));
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: MAX_WAITING_PASSWORD_CHECKS + 12 }, (_, i) => verifyPassword(stored, `guess-${i}`)),
+    );
     const refused = outcomes.filter((o) => o.status === 'rejected');
     expect(refused.length).toBeGreaterThanOrEqual(8);
     for (const r of refused) {
@@ -32,7 +34,9 @@ describe('password checks under a flood', () => {
       expect(err.status).toBe(429);
       expect(err.code).toBe('too_many_attempts');
     }
-    expect(outcomes.filter((o) => o.status === 'fulfilled' && o.value === false).length).toBe(MAX_WAITING_PASSWORD_CHECKS + 12 - refused.length);
+    expect(outcomes.filter((o) => o.status === 'fulfilled' && o.value === false).length).toBe(
+      MAX_WAITING_PASSWORD_CHECKS + 12 - refused.length,
+    );
     // Once the queue drains, checks run again.
     expect(await verifyPassword(stored, 'another-password')).toBe(true);
   });

@@ -24,7 +24,13 @@ interface As {
   home: string;
 }
 
-function run(as: As, cwd: string, argv: string[], env: Record<string, string> = {}, timeoutMs = 10 * 60_000): { status: number | null; output: string } {
+function run(
+  as: As,
+  cwd: string,
+  argv: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 10 * 60_000,
+): { status: number | null; output: string } {
   const [cmd, ...args] = [...as.prefix, ...argv];
   const r = spawnSync(cmd!, args, {
     cwd,
@@ -43,7 +49,10 @@ async function repoBundle(): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pc-bundle-'));
   await fs.chmod(dir, 0o755);
   const file = path.join(dir, 'photochanger.bundle');
-  const made = spawnSync('git', ['-c', 'safe.directory=*', 'bundle', 'create', file, 'HEAD'], { cwd: REPO, encoding: 'utf8' });
+  const made = spawnSync('git', ['-c', 'safe.directory=*', 'bundle', 'create', file, 'HEAD'], {
+    cwd: REPO,
+    encoding: 'utf8',
+  });
   expect(made.status, made.stderr).toBe(0);
   await fs.chmod(file, 0o644);
   return (bundle = file);
@@ -71,19 +80,23 @@ async function firstStart(as: As, clone: string): Promise<void> {
     readline.createInterface({ input: server.stderr! }).on('line', (l) => lines.push(l));
     const until = Date.now() + 4 * 60_000;
     while (!lines.some((l) => l.includes('"PhotoChanger is listening"'))) {
-      if (Date.now() > until || server.exitCode !== null) throw new Error(`npm start did not listen:\n${lines.join('\n')}`);
+      if (Date.now() > until || server.exitCode !== null)
+        throw new Error(`npm start did not listen:\n${lines.join('\n')}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     const text = lines.join('\n');
     expect(text).not.toMatch(/\bundefined\b/);
-    for (const lan of lanAddresses().filter((a) => !a.startsWith('['))) expect(text).toContain(`http://${lan}:${port}/ingest/slot-001`);
+    for (const lan of lanAddresses().filter((a) => !a.startsWith('[')))
+      expect(text).toContain(`http://${lan}:${port}/ingest/slot-001`);
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(health.status).toBe(200);
     const password = /Ingest password \(DSLR Remote Pro "password" field\): (\S+)/.exec(text)?.[1];
     expect(password).toBeDefined();
     const form = new FormData();
     form.append('password', password!);
-    const photo = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#c08040' } }).jpeg().toBuffer();
+    const photo = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#c08040' } })
+      .jpeg()
+      .toBuffer();
     form.append('fileToUpload', new Blob([new Uint8Array(photo)], { type: 'image/jpeg' }), 'guest.jpg');
     const ingest = await fetch(`http://127.0.0.1:${port}/ingest/slot-001`, { method: 'POST', body: form });
     expect(ingest.status).toBe(200);
@@ -93,8 +106,12 @@ async function firstStart(as: As, clone: string): Promise<void> {
     process.kill(-server.pid!, 'SIGTERM');
     await exited;
     const stopUntil = Date.now() + 30_000;
-    while (!lines.some((l) => l.includes('"embedded PostgreSQL stopped"')) && Date.now() < stopUntil) await new Promise((r) => setTimeout(r, 200));
-    expect(lines.some((l) => l.includes('"embedded PostgreSQL stopped"')), lines.slice(-20).join('\n')).toBe(true);
+    while (!lines.some((l) => l.includes('"embedded PostgreSQL stopped"')) && Date.now() < stopUntil)
+      await new Promise((r) => setTimeout(r, 200));
+    expect(
+      lines.some((l) => l.includes('"embedded PostgreSQL stopped"')),
+      lines.slice(-20).join('\n'),
+    ).toBe(true);
     expect(lines.join('\n')).not.toContain('"level":50');
   } finally {
     if (server.exitCode === null && server.signalCode === null) process.kill(-server.pid!, 'SIGKILL');
@@ -130,7 +147,7 @@ describe('first start of a fresh clone', () => {
     spawnSync('userdel', ['--remove', USER]);
     const made = spawnSync('useradd', ['--create-home', '--shell', '/bin/bash', USER], { encoding: 'utf8' });
     expect(made.status, made.stderr).toBe(0);
-    const home = (await fs.realpath(`/home/${USER}`).catch(() => `/home/${USER}`));
+    const home = await fs.realpath(`/home/${USER}`).catch(() => `/home/${USER}`);
     await fs.chmod(home, 0o700);
     await firstStart({ prefix: ['runuser', '-u', USER, '--'], home }, path.join(home, 'photochanger'));
   });

@@ -13,17 +13,26 @@ describe('input preparation for providers', () => {
 
   it('downscales over the pixel and side limits keeping the aspect ratio, and applies the orientation', async () => {
     const bytes = await makeJpeg({ width: 4000, height: 2000, orientation: 6 });
-    const out = await prepareInputImage({ bytes, mime: 'image/jpeg' }, { accepted: ['image/jpeg'], maxPixels: 1_000_000 });
+    const out = await prepareInputImage(
+      { bytes, mime: 'image/jpeg' },
+      { accepted: ['image/jpeg'], maxPixels: 1_000_000 },
+    );
     const meta = await sharp(out.bytes).metadata();
     expect(meta.width! * meta.height!).toBeLessThanOrEqual(1_000_000);
     expect(meta.height! / meta.width!).toBeCloseTo(2, 1); // portrait after orientation 6
-    const bySide = await prepareInputImage({ bytes: await makeJpeg({ width: 3000, height: 1500 }), mime: 'image/jpeg' }, { accepted: ['image/jpeg'], maxSide: 1000 });
+    const bySide = await prepareInputImage(
+      { bytes: await makeJpeg({ width: 3000, height: 1500 }), mime: 'image/jpeg' },
+      { accepted: ['image/jpeg'], maxSide: 1000 },
+    );
     expect([bySide.width, bySide.height]).toEqual([1000, 500]);
   });
 
   it('re-encodes under a byte limit and converts to an accepted type', async () => {
     const big = await makeJpegOfSize(600_000);
-    const small = await prepareInputImage({ bytes: big, mime: 'image/jpeg' }, { accepted: ['image/jpeg'], maxBytes: 200_000 });
+    const small = await prepareInputImage(
+      { bytes: big, mime: 'image/jpeg' },
+      { accepted: ['image/jpeg'], maxBytes: 200_000 },
+    );
     expect(small.bytes.length).toBeLessThanOrEqual(200_000);
     const png = await makePng({ width: 100, height: 80 });
     const converted = await prepareInputImage({ bytes: png, mime: 'image/png' }, { accepted: ['image/jpeg'] });
@@ -49,6 +58,8 @@ describe('output normalization for the booth', () => {
   });
 
   it('an undecodable result is an ImageDecodeError', async () => {
-    await expect(normalizeOutputImage(Buffer.from('not an image'), 'image/png', { format: 'jpeg' })).rejects.toBeInstanceOf(ImageDecodeError);
+    await expect(
+      normalizeOutputImage(Buffer.from('not an image'), 'image/png', { format: 'jpeg' }),
+    ).rejects.toBeInstanceOf(ImageDecodeError);
   });
 });

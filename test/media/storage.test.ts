@@ -20,7 +20,11 @@ describe('MediaStore', () => {
     const jobId = randomUUID();
     const bytes = randomBytes(200_000);
     const stored = await media.writeResult(jobId, 'jpg', bytes);
-    expect(stored).toEqual({ path: path.join(root, 'results', `${jobId}.jpg`), sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length });
+    expect(stored).toEqual({
+      path: path.join(root, 'results', `${jobId}.jpg`),
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      size: bytes.length,
+    });
     expect((await fs.readFile(stored.path)).equals(bytes)).toBe(true);
     await expect(media.writeResult(jobId, 'jpg', randomBytes(10))).rejects.toMatchObject({ code: 'EEXIST' });
     expect((await fs.readFile(stored.path)).equals(bytes)).toBe(true); // the first stays whole

@@ -15,16 +15,36 @@ describe('statistics, jobs monitor, metrics and readiness', () => {
   const jobIds: string[] = [];
 
   beforeAll(async () => {
-    server = await startTestServer({ providers: [createLocalProvider(), scripted], env: { PHOTOCHANGER_T_SYNC_RESPONSE_SECONDS: '2' } });
+    server = await startTestServer({
+      providers: [createLocalProvider(), scripted],
+      env: { PHOTOCHANGER_T_SYNC_RESPONSE_SECONDS: '2' },
+    });
     auth = authHeader(server, ['stats:read', 'slots:write']);
-    await server.database.db.updateTable('slot').set({ provider: 'scripted', operation: 'run' }).where('id', '=', 'slot-002').execute();
+    await server.database.db
+      .updateTable('slot')
+      .set({ provider: 'scripted', operation: 'run' })
+      .where('id', '=', 'slot-002')
+      .execute();
     const photo = await jpegBytes();
     // Two successes on slot-001, a provider error and a timeout on slot-002, one refusal.
-    for (let i = 0; i < 2; i++) jobIds.push((await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })).headers.get('x-job-id')!);
+    for (let i = 0; i < 2; i++)
+      jobIds.push(
+        (await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })).headers.get(
+          'x-job-id',
+        )!,
+      );
     scripted.setScript({ kind: 'fail', reason: 'safety_block', message: 'blocked' });
-    jobIds.push((await postIngest(server.url, 'slot-002', { password: TEST_INGEST_PASSWORD, file: photo })).headers.get('x-job-id')!);
+    jobIds.push(
+      (await postIngest(server.url, 'slot-002', { password: TEST_INGEST_PASSWORD, file: photo })).headers.get(
+        'x-job-id',
+      )!,
+    );
     scripted.setScript({ kind: 'hang' });
-    jobIds.push((await postIngest(server.url, 'slot-002', { password: TEST_INGEST_PASSWORD, file: photo })).headers.get('x-job-id')!);
+    jobIds.push(
+      (await postIngest(server.url, 'slot-002', { password: TEST_INGEST_PASSWORD, file: photo })).headers.get(
+        'x-job-id',
+      )!,
+    );
     scripted.setScript({ kind: 'echo' });
     expect((await postIngest(server.url, 'slot-001', { password: 'wrong-password', file: photo })).status).toBe(401);
     await server.rejections.flush(); // counted in memory, written every few seconds
@@ -37,7 +57,14 @@ describe('statistics, jobs monitor, metrics and readiness', () => {
     const res = await get('/api/stats/global?group_by=hour');
     expect(res.status).toBe(200);
     const stats = await jsonOf(res);
-    expect(stats.totals).toMatchObject({ total: 4, succeeded: 2, provider_errors: 1, timeouts: 1, cancellations: 0, rejections: { invalid_password: 1 } });
+    expect(stats.totals).toMatchObject({
+      total: 4,
+      succeeded: 2,
+      provider_errors: 1,
+      timeouts: 1,
+      cancellations: 0,
+      rejections: { invalid_password: 1 },
+    });
     expect(stats.totals.latency_ms.p50).toBeGreaterThanOrEqual(0);
     // Hourly buckets covering the last 24 h (25 when the window does not start on the hour).
     expect(stats.series.length).toBeGreaterThanOrEqual(24);
@@ -72,7 +99,12 @@ describe('statistics, jobs monitor, metrics and readiness', () => {
     expect(page.jobs[0].id).toBe(jobIds[1]);
 
     const detail = await jsonOf(await get(`/api/jobs/${jobIds[0]}`));
-    expect(detail).toMatchObject({ id: jobIds[0], outcome: 'succeeded', deadline: { is_expired: expect.any(Boolean), remaining_ms: 0 }, result: { url: `/public/results/${jobIds[0]}`, guest_url: `/r/${shortJobId(jobIds[0]!)}`, mime: 'image/jpeg' } });
+    expect(detail).toMatchObject({
+      id: jobIds[0],
+      outcome: 'succeeded',
+      deadline: { is_expired: expect.any(Boolean), remaining_ms: 0 },
+      result: { url: `/public/results/${jobIds[0]}`, guest_url: `/r/${shortJobId(jobIds[0]!)}`, mime: 'image/jpeg' },
+    });
     expect(detail.timings.total_ms).toBeGreaterThanOrEqual(0);
     expect(JSON.stringify(detail)).not.toMatch(/result_inline|payload_path|password/);
     const timeout = await jsonOf(await get(`/api/jobs/${jobIds[3]}`));
@@ -101,7 +133,8 @@ describe('statistics, jobs monitor, metrics and readiness', () => {
     const res = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: await jpegBytes() });
     const id = res.headers.get('x-job-id')!;
     const deadline = Date.now() + 3000;
-    while (Date.now() < deadline && !events.some((e) => e.id === id && e.outcome === 'succeeded')) await new Promise((r) => setTimeout(r, 20));
+    while (Date.now() < deadline && !events.some((e) => e.id === id && e.outcome === 'succeeded'))
+      await new Promise((r) => setTimeout(r, 20));
     req.destroy();
     // One event per change (enqueued, finalized), each with the job's state when it was read: a fast
     // worker may already have claimed it when the enqueue event is read.
@@ -120,10 +153,14 @@ describe('statistics, jobs monitor, metrics and readiness', () => {
   it('caps live streams per account (429 too_many_streams)', async () => {
     const headers = authHeader(server, ['stats:read']);
     const open = await Promise.all(
-      Array.from({ length: 5 }, () => new Promise<http.ClientRequest>((resolve) => {
-        const r = http.get(`${server.url}/api/jobs/stream`, { headers });
-        r.once('response', () => resolve(r));
-      })),
+      Array.from(
+        { length: 5 },
+        () =>
+          new Promise<http.ClientRequest>((resolve) => {
+            const r = http.get(`${server.url}/api/jobs/stream`, { headers });
+            r.once('response', () => resolve(r));
+          }),
+      ),
     );
     const sixth = await fetch(`${server.url}/api/jobs/stream`, { headers });
     expect(sixth.status).toBe(429);
@@ -143,7 +180,9 @@ describe('statistics, jobs monitor, metrics and readiness', () => {
     expect(text).toMatch(/photochanger_media_bytes\{kind="results"\} [1-9]/);
     expect(text).toMatch(/photochanger_process_resident_memory_bytes/);
     await fetch(`${server.url}/api/media/cache/purge`, { method: 'POST', headers: authHeader(server) });
-    expect(await (await fetch(`${server.url}/metrics`, { headers: authHeader(server, ['stats:read']) })).text()).toMatch(/photochanger_cleanup_runs_total [1-9]/);
+    expect(
+      await (await fetch(`${server.url}/metrics`, { headers: authHeader(server, ['stats:read']) })).text(),
+    ).toMatch(/photochanger_cleanup_runs_total [1-9]/);
   });
 
   it('readiness checks the database and the media root; liveness does not', async () => {
@@ -157,7 +196,10 @@ describe('statistics, jobs monitor, metrics and readiness', () => {
     try {
       const notReady = await fetch(`${server.url}/readyz`);
       expect(notReady.status).toBe(503);
-      expect((await jsonOf(notReady)).error).toMatchObject({ code: 'not_ready', details: { checks: { database: 'ok', media: expect.stringMatching(/^not writable/) } } });
+      expect((await jsonOf(notReady)).error).toMatchObject({
+        code: 'not_ready',
+        details: { checks: { database: 'ok', media: expect.stringMatching(/^not writable/) } },
+      });
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
     } finally {
       await fs.rm(payloads);

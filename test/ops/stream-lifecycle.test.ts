@@ -23,21 +23,39 @@ describe('GET /api/jobs/stream lifecycle', () => {
   };
 
   it('a stream opened with a session ends within a heartbeat of the logout', async () => {
-    const login = await fetch(`${server.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: TEST_ADMIN.username, password: TEST_ADMIN.password }) });
+    const login = await fetch(`${server.url}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: TEST_ADMIN.username, password: TEST_ADMIN.password }),
+    });
     const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
     const csrf = ((await login.json()) as { csrf_token: string }).csrf_token;
     const stream = await open({ cookie });
     const loggedOutAt = Date.now();
-    expect((await fetch(`${server.url}/api/logout`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrf } })).status).toBe(204);
+    expect(
+      (await fetch(`${server.url}/api/logout`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrf } })).status,
+    ).toBe(204);
     const endedAt = await stream.ended;
     expect(endedAt - loggedOutAt).toBeLessThan(3000);
   });
 
   it('a stream ends within a heartbeat of its account losing stats:read', async () => {
     const admin = authHeader(server);
-    const add = await fetch(`${server.url}/api/accounts`, { method: 'POST', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ username: 'watcher', password: 'watcher-pass-1', permissions: ['stats:read', 'slots:read'] }) });
+    const add = await fetch(`${server.url}/api/accounts`, {
+      method: 'POST',
+      headers: { ...admin, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        username: 'watcher',
+        password: 'watcher-pass-1',
+        permissions: ['stats:read', 'slots:read'],
+      }),
+    });
     expect(add.status).toBe(201);
-    const login = await fetch(`${server.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'watcher', password: 'watcher-pass-1' }) });
+    const login = await fetch(`${server.url}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'watcher', password: 'watcher-pass-1' }),
+    });
     const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
     const stream = await open({ cookie });
     let ended = false;
@@ -45,7 +63,15 @@ describe('GET /api/jobs/stream lifecycle', () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect(ended).toBe(false); // heartbeats keep it open while the permission holds
     const demotedAt = Date.now();
-    expect((await fetch(`${server.url}/api/accounts/watcher`, { method: 'PUT', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ permissions: ['slots:read'] }) })).status).toBe(200);
+    expect(
+      (
+        await fetch(`${server.url}/api/accounts/watcher`, {
+          method: 'PUT',
+          headers: { ...admin, 'content-type': 'application/json' },
+          body: JSON.stringify({ permissions: ['slots:read'] }),
+        })
+      ).status,
+    ).toBe(200);
     expect((await stream.ended) - demotedAt).toBeLessThan(3000);
   });
 

@@ -21,8 +21,16 @@ describe('failover between providers', () => {
     });
     return { status: res.status, body: await jsonOf(res) };
   };
-  const job = (id: string) => server.database.db.selectFrom('job').select(['provider', 'answered_by', 'provider_calls', 'failure_detail']).where('id', '=', id).executeTakeFirstOrThrow();
-  const failover = (onSafety = false) => ({ on_safety: onSafety, steps: [{ provider: 'openai', operation: 'edit', settings: { prompt: 'Comic', quality: 'low' } }] });
+  const job = (id: string) =>
+    server.database.db
+      .selectFrom('job')
+      .select(['provider', 'answered_by', 'provider_calls', 'failure_detail'])
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
+  const failover = (onSafety = false) => ({
+    on_safety: onSafety,
+    steps: [{ provider: 'openai', operation: 'edit', settings: { prompt: 'Comic', quality: 'low' } }],
+  });
 
   beforeAll(async () => {
     [gemini, openai] = await Promise.all([startGeminiFake(), startOpenAIFake()]);
@@ -38,9 +46,18 @@ describe('failover between providers', () => {
       },
     });
     photo = await jpegBytes(320, 240);
-    const saved = await putSlot('slot-004', { provider: 'gemini', operation: 'edit', settings: { prompt: 'Watercolour' }, failover: failover() });
+    const saved = await putSlot('slot-004', {
+      provider: 'gemini',
+      operation: 'edit',
+      settings: { prompt: 'Watercolour' },
+      failover: failover(),
+    });
     expect(saved.status).toBe(200);
-    expect(saved.body.failover.steps[0]).toMatchObject({ provider: 'openai', operation: 'edit', settings: { prompt: 'Comic', quality: 'low', model: 'gpt-image-2' } });
+    expect(saved.body.failover.steps[0]).toMatchObject({
+      provider: 'openai',
+      operation: 'edit',
+      settings: { prompt: 'Comic', quality: 'low', model: 'gpt-image-2' },
+    });
   });
   afterAll(async () => {
     await server?.close();
@@ -92,7 +109,16 @@ describe('failover between providers', () => {
     expect((await jsonOf(refused)).error.details.reason).toBe('safety_block');
     expect(openai.requests).toHaveLength(0);
 
-    expect((await putSlot('slot-004', { provider: 'gemini', operation: 'edit', settings: { prompt: 'Watercolour' }, failover: failover(true) })).status).toBe(200);
+    expect(
+      (
+        await putSlot('slot-004', {
+          provider: 'gemini',
+          operation: 'edit',
+          settings: { prompt: 'Watercolour' },
+          failover: failover(true),
+        })
+      ).status,
+    ).toBe(200);
     const res = await postIngest(server.url, 'slot-004', { password: TEST_INGEST_PASSWORD, file: photo });
     expect(res.status).toBe(200);
     expect(await job(res.headers.get('x-job-id')!)).toMatchObject({ answered_by: 'openai' });
@@ -101,7 +127,11 @@ describe('failover between providers', () => {
   it('statistics count answers per answering provider and the failovers', async () => {
     const from = new Date(Date.now() - 3600_000).toISOString();
     const to = new Date(Date.now() + 60_000).toISOString();
-    const stats = await jsonOf(await fetch(`${server.url}/api/stats/global?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`, { headers: authHeader(server) }));
+    const stats = await jsonOf(
+      await fetch(`${server.url}/api/stats/global?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`, {
+        headers: authHeader(server),
+      }),
+    );
     expect(stats.failovers).toBe(3);
     expect(stats.providers.find((p: { provider: string }) => p.provider === 'openai')).toMatchObject({ succeeded: 3 });
   });
@@ -111,9 +141,22 @@ describe('failover between providers', () => {
       provider: 'local',
       operation: 'neutral',
       settings: {},
-      failover: { on_safety: false, steps: [{ provider: 'nope', operation: 'x', settings: {} }, { provider: 'gemini', operation: 'edit', settings: { model: 'gemini-3.1-flash-lite-image', prompt: 'x', image_size: '4K' } }] },
+      failover: {
+        on_safety: false,
+        steps: [
+          { provider: 'nope', operation: 'x', settings: {} },
+          {
+            provider: 'gemini',
+            operation: 'edit',
+            settings: { model: 'gemini-3.1-flash-lite-image', prompt: 'x', image_size: '4K' },
+          },
+        ],
+      },
     });
     expect(bad.status).toBe(422);
-    expect(bad.body.error.details.errors.map((e: { path: string }) => e.path)).toEqual(['/failover/steps/0/provider', '/failover/steps/1/settings/image_size']);
+    expect(bad.body.error.details.errors.map((e: { path: string }) => e.path)).toEqual([
+      '/failover/steps/0/provider',
+      '/failover/steps/1/settings/image_size',
+    ]);
   });
 });

@@ -3,11 +3,24 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { staticKeySource } from '../../src/providers/keys.js';
 import type { ModelLister } from '../../src/providers/models.js';
 import { createGeminiProvider, readGeminiAnswer, type GeminiRetryOptions } from '../../src/providers/gemini/driver.js';
-import { ProviderFailure, type InputImage, type ProviderDriver, type TemplateImage } from '../../src/providers/types.js';
+import {
+  ProviderFailure,
+  type InputImage,
+  type ProviderDriver,
+  type TemplateImage,
+} from '../../src/providers/types.js';
 import { ShiftedClock } from '../support/clock.js';
 import { RESULT_PNG, TINY_PNG } from '../support/fakes/common.js';
 import { startGeminiFake, type GeminiFake } from '../support/fakes/gemini.js';
-import { DeadlineAbort, eventually, makeProviderRequest, rejectionOf, writeInputImage, writeTemplateImage, type CapturedProviderRequest } from '../support/fakes/request.js';
+import {
+  DeadlineAbort,
+  eventually,
+  makeProviderRequest,
+  rejectionOf,
+  writeInputImage,
+  writeTemplateImage,
+  type CapturedProviderRequest,
+} from '../support/fakes/request.js';
 import { makeJpeg, makePng } from '../support/images.js';
 
 const FAST_RETRY: Partial<GeminiRetryOptions> = { noImageDelayMs: 50, backoffMs: 50, minAttemptMs: 100 };
@@ -26,7 +39,12 @@ describe('Gemini driver against the fake Gemini server', () => {
     fake = await startGeminiFake({ clock: fakeClock });
     photo = await writeInputImage(await makeJpeg({ width: 64, height: 48 }), 'image/jpeg');
     frame = await writeTemplateImage(await makePng({ width: 32, height: 32 }), 'image/png', 'reference');
-    driver = createGeminiProvider({ baseUrl: fake.baseUrl, keys: staticKeySource({ gemini: fake.apiKey }), maxConcurrency: 2, retry: FAST_RETRY });
+    driver = createGeminiProvider({
+      baseUrl: fake.baseUrl,
+      keys: staticKeySource({ gemini: fake.apiKey }),
+      maxConcurrency: 2,
+      retry: FAST_RETRY,
+    });
   });
   afterAll(async () => {
     for (const c of captured) c.dispose();
@@ -37,7 +55,10 @@ describe('Gemini driver against the fake Gemini server', () => {
     fake.setBehaviour({ kind: 'image' });
   });
 
-  function run(settings: Record<string, unknown>, options: { deadlineMs?: number; abortAtDeadline?: boolean; templates?: TemplateImage[]; d?: ProviderDriver } = {}) {
+  function run(
+    settings: Record<string, unknown>,
+    options: { deadlineMs?: number; abortAtDeadline?: boolean; templates?: TemplateImage[]; d?: ProviderDriver } = {},
+  ) {
     const c = makeProviderRequest({
       operation: 'edit',
       settings: { model: 'gemini-3.1-flash-lite-image', prompt: 'Make it a watercolour', ...settings },
@@ -65,26 +86,48 @@ describe('Gemini driver against the fake Gemini server', () => {
     expect(req.headers['x-goog-api-key']).toBe(fake.apiKey);
     expect(req.headers['content-type']).toMatch(/^application\/json/);
     expect(req.headers.authorization).toBeUndefined();
-    const body = req.json as { contents: { role: string; parts: Record<string, { mime_type: string; data: string }>[] }[]; generationConfig: Record<string, unknown>; safetySettings?: unknown };
+    const body = req.json as {
+      contents: { role: string; parts: Record<string, { mime_type: string; data: string }>[] }[];
+      generationConfig: Record<string, unknown>;
+      safetySettings?: unknown;
+    };
     expect(body.contents).toHaveLength(1);
     expect(body.contents[0]!.role).toBe('user');
     const parts = body.contents[0]!.parts;
     expect(parts).toHaveLength(3);
     expect(parts[0]!.inline_data!.mime_type).toBe('image/jpeg');
-    expect(Buffer.from(parts[0]!.inline_data!.data, 'base64').subarray(0, 3).equals(Buffer.from([0xff, 0xd8, 0xff]))).toBe(true);
+    expect(
+      Buffer.from(parts[0]!.inline_data!.data, 'base64')
+        .subarray(0, 3)
+        .equals(Buffer.from([0xff, 0xd8, 0xff])),
+    ).toBe(true);
     expect(parts[1]!.inline_data!.mime_type).toBe('image/png');
     expect(parts[2]).toEqual({ text: 'Make it a watercolour' });
     expect(body.generationConfig).toEqual({ responseModalities: ['IMAGE'], imageConfig: { aspectRatio: '3:4' } });
     expect(body.safetySettings).toBeUndefined();
     expect(req.body.toString()).not.toContain('responseMimeType');
     expect(req.body.toString()).not.toContain('imageSize');
-    expect(calls).toEqual([{ provider: 'gemini', model: 'gemini-3.1-flash-lite-image', attempt: 1, durationMs: expect.any(Number), outcome: 'success', responseId: 'fake-resp-1', httpStatus: 200, detail: 'finishReason=STOP thought_images=2' }]);
+    expect(calls).toEqual([
+      {
+        provider: 'gemini',
+        model: 'gemini-3.1-flash-lite-image',
+        attempt: 1,
+        durationMs: expect.any(Number),
+        outcome: 'success',
+        responseId: 'fake-resp-1',
+        httpStatus: 200,
+        detail: 'finishReason=STOP thought_images=2',
+      },
+    ]);
   });
 
   it('sends imageSize and safety settings to gemini-3-pro-image', async () => {
     const { result } = run({ model: 'gemini-3-pro-image', image_size: '2K', safety_threshold: 'BLOCK_ONLY_HIGH' });
     await result;
-    const body = fake.requests[0]!.json as { generationConfig: Record<string, unknown>; safetySettings: { category: string; threshold: string }[] };
+    const body = fake.requests[0]!.json as {
+      generationConfig: Record<string, unknown>;
+      safetySettings: { category: string; threshold: string }[];
+    };
     expect(fake.requests[0]!.path).toBe('/v1beta/models/gemini-3-pro-image:generateContent');
     expect(body.generationConfig).toEqual({ responseModalities: ['IMAGE'], imageConfig: { imageSize: '2K' } });
     expect(body.safetySettings.map((s) => s.category)).toEqual([
@@ -98,24 +141,52 @@ describe('Gemini driver against the fake Gemini server', () => {
 
   it.each([
     // model, settings asked for, what must reach the API (only what the model's table entry allows)
-    ['gemini-3.1-flash-lite-image', { image_size: '1K', aspect_ratio: '1:8', thinking_level: 'high' }, { imageConfig: { aspectRatio: '1:8', imageSize: '1K' }, thinkingConfig: { thinkingLevel: 'high' } }],
+    [
+      'gemini-3.1-flash-lite-image',
+      { image_size: '1K', aspect_ratio: '1:8', thinking_level: 'high' },
+      { imageConfig: { aspectRatio: '1:8', imageSize: '1K' }, thinkingConfig: { thinkingLevel: 'high' } },
+    ],
     ['gemini-3.1-flash-lite-image', { image_size: '4K' }, {}],
-    ['gemini-nano-banana-2.1', { image_size: '4K', aspect_ratio: '4:1', thinking_level: 'minimal' }, { imageConfig: { aspectRatio: '4:1', imageSize: '4K' }, thinkingConfig: { thinkingLevel: 'minimal' } }],
-    ['gemini-3-pro-image', { image_size: '4K', aspect_ratio: '1:8', thinking_level: 'high' }, { imageConfig: { imageSize: '4K' } }],
-    ['gemini-3.1-flash-image', { image_size: '512', aspect_ratio: '8:1' }, { imageConfig: { aspectRatio: '8:1', imageSize: '512' } }],
-  ] as const)('%s: a booth photo is answered, with exactly the parameters the model takes (%j)', async (model, settings, expected) => {
-    const { result } = run({ model, ...settings });
-    expect((await result).bytes.equals(RESULT_PNG)).toBe(true);
-    expect(fake.requests).toHaveLength(1);
-    expect(fake.requests[0]!.path).toBe(`/v1beta/models/${model}:generateContent`);
-    expect((fake.requests[0]!.json as { generationConfig: unknown }).generationConfig).toEqual({ responseModalities: ['IMAGE'], ...expected });
-  });
+    [
+      'gemini-nano-banana-2.1',
+      { image_size: '4K', aspect_ratio: '4:1', thinking_level: 'minimal' },
+      { imageConfig: { aspectRatio: '4:1', imageSize: '4K' }, thinkingConfig: { thinkingLevel: 'minimal' } },
+    ],
+    [
+      'gemini-3-pro-image',
+      { image_size: '4K', aspect_ratio: '1:8', thinking_level: 'high' },
+      { imageConfig: { imageSize: '4K' } },
+    ],
+    [
+      'gemini-3.1-flash-image',
+      { image_size: '512', aspect_ratio: '8:1' },
+      { imageConfig: { aspectRatio: '8:1', imageSize: '512' } },
+    ],
+  ] as const)(
+    '%s: a booth photo is answered, with exactly the parameters the model takes (%j)',
+    async (model, settings, expected) => {
+      const { result } = run({ model, ...settings });
+      expect((await result).bytes.equals(RESULT_PNG)).toBe(true);
+      expect(fake.requests).toHaveLength(1);
+      expect(fake.requests[0]!.path).toBe(`/v1beta/models/${model}:generateContent`);
+      expect((fake.requests[0]!.json as { generationConfig: unknown }).generationConfig).toEqual({
+        responseModalities: ['IMAGE'],
+        ...expected,
+      });
+    },
+  );
 
   it('sends the photo at the working size of the requested output (1536 px for 1K, 2048 for 2K), or the slot override', async () => {
     const big = await writeInputImage(await makeJpeg({ width: 3000, height: 2000 }), 'image/jpeg');
     const sentSide = async (settings: Record<string, unknown>) => {
       fake.requests.length = 0;
-      const c = makeProviderRequest({ operation: 'edit', settings: { prompt: 'p', ...settings }, photo: big, templates: [], deadlineMs: 5000 });
+      const c = makeProviderRequest({
+        operation: 'edit',
+        settings: { prompt: 'p', ...settings },
+        photo: big,
+        templates: [],
+        deadlineMs: 5000,
+      });
       captured.push(c);
       await driver.process(c.request);
       const body = fake.requests[0]!.json as { contents: { parts: { inline_data?: { data: string } }[] }[] };
@@ -156,31 +227,58 @@ describe('Gemini driver against the fake Gemini server', () => {
 
   it('the fake refuses a field the API does not know, as the API does (so a request-builder slip fails here)', async () => {
     const send = (body: unknown) =>
-      fetch(`${fake.baseUrl}/v1beta/models/gemini-3.1-flash-lite-image:generateContent`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-goog-api-key': fake.apiKey }, body: JSON.stringify(body) });
+      fetch(`${fake.baseUrl}/v1beta/models/gemini-3.1-flash-lite-image:generateContent`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-goog-api-key': fake.apiKey },
+        body: JSON.stringify(body),
+      });
     const contents = [{ role: 'user', parts: [{ text: 'x' }] }];
     const top = await send({ contents, responseModalities: ['IMAGE'] });
     expect(top.status).toBe(400);
-    expect(((await top.json()) as { error: { message: string; status: string } }).error).toMatchObject({ status: 'INVALID_ARGUMENT', message: expect.stringContaining('Unknown name "responseModalities"') });
-    const nested = await send({ contents, generationConfig: { responseModalities: ['IMAGE'], imageConfig: { imageSize: '1K', quality: 'hd' } } });
+    expect(((await top.json()) as { error: { message: string; status: string } }).error).toMatchObject({
+      status: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('Unknown name "responseModalities"'),
+    });
+    const nested = await send({
+      contents,
+      generationConfig: { responseModalities: ['IMAGE'], imageConfig: { imageSize: '1K', quality: 'hd' } },
+    });
     expect(nested.status).toBe(400);
     expect(((await nested.json()) as { error: { message: string } }).error.message).toContain('Unknown name "quality"');
     // What the driver builds passes.
-    expect((await send({ contents, generationConfig: { responseModalities: ['IMAGE'], imageConfig: { imageSize: '1K' } } })).status).toBe(200);
+    expect(
+      (await send({ contents, generationConfig: { responseModalities: ['IMAGE'], imageConfig: { imageSize: '1K' } } }))
+        .status,
+    ).toBe(200);
   });
 
   it('lists the models of the key from GET /v1beta/models, every page', async () => {
     const lister = driver as unknown as ModelLister;
     fake.requests.length = 0;
     const models = await lister.listModels(AbortSignal.timeout(2000));
-    expect(models.map((m) => m.id)).toEqual(expect.arrayContaining(['gemini-3.1-flash-lite-image', 'gemini-nano-banana-2.1', 'gemini-3-pro-image', 'gemini-3.8-flash']));
+    expect(models.map((m) => m.id)).toEqual(
+      expect.arrayContaining([
+        'gemini-3.1-flash-lite-image',
+        'gemini-nano-banana-2.1',
+        'gemini-3-pro-image',
+        'gemini-3.8-flash',
+      ]),
+    );
     // Only generateContent models: the embedding and :predict models are left out.
     expect(models.map((m) => m.id)).not.toContain('gemini-embedding-002');
     expect(models.map((m) => m.id)).not.toContain('imagen-5.0-generate-001');
-    expect(fake.requests.every((r) => r.method === 'GET' && r.path === '/v1beta/models' && r.headers['x-goog-api-key'] === fake.apiKey)).toBe(true);
+    expect(
+      fake.requests.every(
+        (r) => r.method === 'GET' && r.path === '/v1beta/models' && r.headers['x-goog-api-key'] === fake.apiKey,
+      ),
+    ).toBe(true);
   });
 
   it('reads the image after a text part, in camelCase and in snake_case', async () => {
-    fake.setBehaviour([{ kind: 'image', textFirst: true }, { kind: 'image', snakeCase: true, textFirst: true }]);
+    fake.setBehaviour([
+      { kind: 'image', textFirst: true },
+      { kind: 'image', snakeCase: true, textFirst: true },
+    ]);
     expect((await run({}).result).bytes.equals(RESULT_PNG)).toBe(true);
     expect((await run({}).result).bytes.equals(RESULT_PNG)).toBe(true);
     expect(fake.requests).toHaveLength(2);
@@ -198,16 +296,28 @@ describe('Gemini driver against the fake Gemini server', () => {
   });
 
   it('an implausible image (a 1×1 draft not marked thought, a blank page) is invalid_response and retried', async () => {
-    const blank = await sharp({ create: { width: 1024, height: 1024, channels: 3, background: '#ffffff' } }).png().toBuffer();
-    fake.setBehaviour([{ kind: 'image', image: TINY_PNG, thoughts: 0 }, { kind: 'image', image: blank, thoughts: 0 }, { kind: 'image' }]);
+    const blank = await sharp({ create: { width: 1024, height: 1024, channels: 3, background: '#ffffff' } })
+      .png()
+      .toBuffer();
+    fake.setBehaviour([
+      { kind: 'image', image: TINY_PNG, thoughts: 0 },
+      { kind: 'image', image: blank, thoughts: 0 },
+      { kind: 'image' },
+    ]);
     const { result, calls } = run({});
     expect((await result).bytes.equals(RESULT_PNG)).toBe(true);
     expect(calls.map((c) => c.outcome)).toEqual(['retry', 'retry', 'success']);
-    expect(calls[0]!.detail).toMatch(/^invalid_response: Gemini answered an implausible image: 1×1 px, far smaller than the 1024 px asked for/);
+    expect(calls[0]!.detail).toMatch(
+      /^invalid_response: Gemini answered an implausible image: 1×1 px, far smaller than the 1024 px asked for/,
+    );
     expect(calls[1]!.detail).toMatch(/one flat colour/);
     // Only drafts, no final image: no image (never a draft).
     const draft = { inlineData: { mimeType: 'image/png', data: TINY_PNG.toString('base64') }, thought: true };
-    expect(() => readGeminiAnswer({ candidates: [{ content: { parts: [draft, draft] }, finishReason: 'STOP' }] }, (d) => Buffer.from(d, 'base64'))).toThrow(expect.objectContaining({ reason: 'no_image' }));
+    expect(() =>
+      readGeminiAnswer({ candidates: [{ content: { parts: [draft, draft] }, finishReason: 'STOP' }] }, (d) =>
+        Buffer.from(d, 'base64'),
+      ),
+    ).toThrow(expect.objectContaining({ reason: 'no_image' }));
   });
 
   it('retries NO_IMAGE after the pause and then succeeds, recording every attempt', async () => {
@@ -287,7 +397,12 @@ describe('Gemini driver against the fake Gemini server', () => {
 
   it('retries 429 RESOURCE_EXHAUSTED honouring Retry-After, then succeeds', async () => {
     fake.setBehaviour([{ kind: 'error', status: 429, retryAfter: '1' }, { kind: 'image' }]);
-    const slowBackoff = createGeminiProvider({ baseUrl: fake.baseUrl, keys: staticKeySource({ gemini: fake.apiKey }), maxConcurrency: 1, retry: { backoffMs: 5000, minAttemptMs: 100 } });
+    const slowBackoff = createGeminiProvider({
+      baseUrl: fake.baseUrl,
+      keys: staticKeySource({ gemini: fake.apiKey }),
+      maxConcurrency: 1,
+      retry: { backoffMs: 5000, minAttemptMs: 100 },
+    });
     const { result, calls } = run({}, { deadlineMs: 4000, d: slowBackoff });
     await result;
     const gap = fake.requests[1]!.receivedAt - fake.requests[0]!.answeredAt!;
@@ -300,7 +415,12 @@ describe('Gemini driver against the fake Gemini server', () => {
   });
 
   it('gives up on 429 at once when Retry-After would cross the deadline', async () => {
-    fake.setBehaviour({ kind: 'error', status: 429, retryDelay: '30s', message: 'Quota exceeded for metric generate_content' });
+    fake.setBehaviour({
+      kind: 'error',
+      status: 429,
+      retryDelay: '30s',
+      message: 'Quota exceeded for metric generate_content',
+    });
     const { result, startedAt } = run({}, { deadlineMs: 2000 });
     const err = (await rejectionOf(result)) as ProviderFailure;
     expect(err.reason).toBe('rate_limited');
@@ -357,7 +477,12 @@ describe('Gemini driver against the fake Gemini server', () => {
 
   it('maps 403 for a wrong key to auth_failed, and the key never reaches the logs', async () => {
     const wrongKey = 'AIzaWRONG-secret-key-123456';
-    const d = createGeminiProvider({ baseUrl: fake.baseUrl, keys: staticKeySource({ gemini: wrongKey }), maxConcurrency: 1, retry: FAST_RETRY });
+    const d = createGeminiProvider({
+      baseUrl: fake.baseUrl,
+      keys: staticKeySource({ gemini: wrongKey }),
+      maxConcurrency: 1,
+      retry: FAST_RETRY,
+    });
     const { result, logLines, calls } = run({}, { d });
     const err = (await rejectionOf(result)) as ProviderFailure;
     expect(err.reason).toBe('auth_failed');
@@ -377,7 +502,8 @@ describe('Gemini driver against the fake Gemini server', () => {
     expect(all).toContain(`"responseId":"${out.providerRef}"`);
     expect(all).toContain('usageMetadata');
     expect(all).not.toContain(fake.apiKey);
-    const sent = (fake.requests[0]!.json as { contents: { parts: { inline_data?: { data: string } }[] }[] }).contents[0]!.parts[0]!.inline_data!.data;
+    const sent = (fake.requests[0]!.json as { contents: { parts: { inline_data?: { data: string } }[] }[] })
+      .contents[0]!.parts[0]!.inline_data!.data;
     expect(all).not.toContain(sent.slice(0, 60));
     expect(all).not.toContain(RESULT_PNG.toString('base64').slice(0, 60));
   });
@@ -408,7 +534,10 @@ describe('Gemini driver against the fake Gemini server', () => {
 
   it('fails with provider_not_configured without a key, and readiness says so', async () => {
     const d = createGeminiProvider({ baseUrl: fake.baseUrl, keys: staticKeySource({}), maxConcurrency: 1 });
-    expect(await d.readiness!({ publicBaseUrl: undefined })).toEqual({ configured: false, reason: 'provider_not_configured' });
+    expect(await d.readiness!({ publicBaseUrl: undefined })).toEqual({
+      configured: false,
+      reason: 'provider_not_configured',
+    });
     expect(await driver.readiness!({ publicBaseUrl: undefined })).toEqual({ configured: true });
     const err = (await rejectionOf(run({}, { d }).result)) as ProviderFailure;
     expect(err.reason).toBe('provider_not_configured');

@@ -41,10 +41,20 @@ describe('booth ingests through the AI providers', () => {
     });
     photo = await jpegBytes(320, 240);
     const set = (id: string, provider: string, operation: string, settings: Record<string, unknown>) =>
-      server.database.db.updateTable('slot').set({ provider, operation, settings: JSON.stringify(settings) }).where('id', '=', id).execute();
-    await set('slot-006', 'gemini', 'edit', { model: 'gemini-3.1-flash-lite-image', prompt: 'Turn the guest into a watercolour painting' });
+      server.database.db
+        .updateTable('slot')
+        .set({ provider, operation, settings: JSON.stringify(settings) })
+        .where('id', '=', id)
+        .execute();
+    await set('slot-006', 'gemini', 'edit', {
+      model: 'gemini-3.1-flash-lite-image',
+      prompt: 'Turn the guest into a watercolour painting',
+    });
     await set('slot-007', 'openai', 'edit', { prompt: 'Make it a comic book cover' });
-    await set('slot-008', 'turbotext', 'generate_image2image', { prompt: 'A portrait in the style of Repin', strength: 40 });
+    await set('slot-008', 'turbotext', 'generate_image2image', {
+      prompt: 'A portrait in the style of Repin',
+      strength: 40,
+    });
   });
   afterAll(async () => {
     await server?.close();
@@ -58,7 +68,8 @@ describe('booth ingests through the AI providers', () => {
     turbotext.setBehaviour({ kind: 'result', reconnects: 1 });
   });
 
-  const job = (id: string) => server.database.db.selectFrom('job').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const job = (id: string) =>
+    server.database.db.selectFrom('job').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   const ingest = (slot: string) => postIngest(server.url, slot, { password: TEST_INGEST_PASSWORD, file: photo });
 
   it('Gemini: 200 with the provider image; the wire request carries the photo and prompt; the call is recorded', async () => {
@@ -75,7 +86,15 @@ describe('booth ingests through the AI providers', () => {
     expect(body).toContain(photo.toString('base64').slice(0, 64));
 
     const row = await job(res.headers.get('x-job-id')!);
-    expect(row.provider_calls).toEqual([expect.objectContaining({ provider: 'gemini', model: 'gemini-3.1-flash-lite-image', attempt: 1, outcome: 'success', responseId: expect.any(String) })]);
+    expect(row.provider_calls).toEqual([
+      expect.objectContaining({
+        provider: 'gemini',
+        model: 'gemini-3.1-flash-lite-image',
+        attempt: 1,
+        outcome: 'success',
+        responseId: expect.any(String),
+      }),
+    ]);
     const logged = server.logLines.filter((l) => l.includes(row.id) && l.includes('"providerCall"'));
     expect(logged.length).toBeGreaterThan(0);
     // No base64 payload in any log line.
@@ -85,7 +104,10 @@ describe('booth ingests through the AI providers', () => {
   it('OpenAI: 502 provider_not_configured without a key, then 200 once an administrator saves one', async () => {
     const missing = await ingest('slot-007');
     expect(missing.status).toBe(502);
-    expect((await jsonOf(missing)).error).toMatchObject({ code: 'provider_error', details: { reason: 'provider_not_configured' } });
+    expect((await jsonOf(missing)).error).toMatchObject({
+      code: 'provider_error',
+      details: { reason: 'provider_not_configured' },
+    });
     expect(openai.requests).toHaveLength(0);
 
     const saved = await fetch(`${server.url}/api/settings`, {
@@ -115,14 +137,21 @@ describe('booth ingests through the AI providers', () => {
     expect(tj.fields.content).toBe('A portrait in the style of Repin');
     expect(tj.downloads).toEqual([expect.objectContaining({ field: 'url', status: 200 })]);
     const link = tj.downloads[0]!.url;
-    expect(link.startsWith(`${server.url.replace('localhost', '127.0.0.1')}/public/media/`) || link.includes('/public/media/')).toBe(true);
+    expect(
+      link.startsWith(`${server.url.replace('localhost', '127.0.0.1')}/public/media/`) ||
+        link.includes('/public/media/'),
+    ).toBe(true);
     // Revoked with the job's other temporary files once the booth has its answer.
     expect((await fetch(link)).status).toBe(404);
     expect(await listFiles(path.join(server.mediaRoot, 'temporary'))).toEqual([]);
   });
 
   it('a safety refusal is a 502 with a readable reason, not retried', async () => {
-    gemini.setBehaviour({ kind: 'finish', finishReason: 'IMAGE_SAFETY', finishMessage: 'The image was blocked for safety reasons' });
+    gemini.setBehaviour({
+      kind: 'finish',
+      finishReason: 'IMAGE_SAFETY',
+      finishMessage: 'The image was blocked for safety reasons',
+    });
     const res = await ingest('slot-006');
     expect(res.status).toBe(502);
     const err = (await jsonOf(res)).error;

@@ -30,25 +30,40 @@ function decodedView(text: string): unknown {
 /** parseJsonWithInlineData must read every answer as JSON.parse + decodeBase64Strict would. */
 function same(text: string): void {
   const parsed = jsonParse(text);
-  const expected = parsed === undefined ? undefined : JSON.parse(JSON.stringify(parsed), (k, v: unknown) => (k === 'data' && typeof v === 'string' ? (decodeBase64Strict(v)?.toString('hex') ?? 'undecodable') : v));
+  const expected =
+    parsed === undefined
+      ? undefined
+      : JSON.parse(JSON.stringify(parsed), (k, v: unknown) =>
+          k === 'data' && typeof v === 'string' ? (decodeBase64Strict(v)?.toString('hex') ?? 'undecodable') : v,
+        );
   expect(decodedView(text)).toEqual(expected);
 }
 
 describe('parseJsonWithInlineData', () => {
   it('a Gemini answer: the same object as JSON.parse, the image decoded from its bytes', () => {
     const text = JSON.stringify({
-      candidates: [{ content: { parts: [{ text: 'Вот "ваше" фото \\ ✓' }, { inlineData: { mimeType: 'image/png', data: image } }] }, finishReason: 'STOP' }],
+      candidates: [
+        {
+          content: {
+            parts: [{ text: 'Вот "ваше" фото \\ ✓' }, { inlineData: { mimeType: 'image/png', data: image } }],
+          },
+          finishReason: 'STOP',
+        },
+      ],
       usageMetadata: { promptTokenCount: 1290 },
       responseId: 'abc',
     });
     same(text);
     const parsed = parseJsonWithInlineData(Buffer.from(text))!;
-    const part = (parsed.value as { candidates: { content: { parts: { inlineData?: { data: string } }[] } }[] }).candidates[0]!.content.parts[1]!;
+    const part = (parsed.value as { candidates: { content: { parts: { inlineData?: { data: string } }[] } }[] })
+      .candidates[0]!.content.parts[1]!;
     expect(parsed.decodeData(part.inlineData!.data)!.equals(imageBytes)).toBe(true);
   });
 
   it('pretty-printed, two images, snake_case, and other large strings left as strings', () => {
-    same(JSON.stringify({ parts: [{ inline_data: { data: image } }, { inlineData: { data: image.slice(4) } }] }, null, 2));
+    same(
+      JSON.stringify({ parts: [{ inline_data: { data: image } }, { inlineData: { data: image.slice(4) } }] }, null, 2),
+    );
     same(JSON.stringify({ text: 'a'.repeat(70_000), note: image, data: image }));
     same(`{"data"  :\n  "${image}"}`);
   });
@@ -115,7 +130,9 @@ describe('sendRequest and a job whose row is being inserted (ProviderRequest.rea
       const refused = new AbortController();
       const refusal = Promise.reject(new Error('queue_busy'));
       refusal.catch(() => refused.abort(new Error('not enqueued')));
-      await expect(sendRequest(fetch, url, {}, { ...request, signal: refused.signal, ready: refusal }, 'Test')).rejects.toThrow('not enqueued');
+      await expect(
+        sendRequest(fetch, url, {}, { ...request, signal: refused.signal, ready: refusal }, 'Test'),
+      ).rejects.toThrow('not enqueued');
       expect(received).toBe(1);
     } finally {
       server.closeAllConnections();

@@ -21,8 +21,13 @@ describe('requireKeyAlongside', () => {
     const failedWork = requireKeyAlongside(staticKeySource({}), 'gemini', 'Gemini', async () => {
       throw new Error('the photo is broken');
     });
-    await expect(failedWork).rejects.toMatchObject({ reason: 'provider_not_configured', message: 'No API key configured for Gemini' });
-    await expect(requireKeyAlongside(staticKeySource({ gemini: ' ' }), 'gemini', 'Gemini', async () => 1)).rejects.toBeInstanceOf(ProviderFailure);
+    await expect(failedWork).rejects.toMatchObject({
+      reason: 'provider_not_configured',
+      message: 'No API key configured for Gemini',
+    });
+    await expect(
+      requireKeyAlongside(staticKeySource({ gemini: ' ' }), 'gemini', 'Gemini', async () => 1),
+    ).rejects.toBeInstanceOf(ProviderFailure);
   });
 
   it('with a key, the work’s own failure comes through', async () => {

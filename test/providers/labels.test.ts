@@ -8,7 +8,16 @@ interface CatalogSchema {
 interface CatalogProvider {
   id: string;
   title: string;
-  labels: Record<'en' | 'ru', { title?: string; operations?: Record<string, { title: string }>; templates?: Record<string, string>; fields?: Record<string, { title: string }>; options?: Record<string, string> }>;
+  labels: Record<
+    'en' | 'ru',
+    {
+      title?: string;
+      operations?: Record<string, { title: string }>;
+      templates?: Record<string, string>;
+      fields?: Record<string, { title: string }>;
+      options?: Record<string, string>;
+    }
+  >;
   operations: Array<{ id: string; settings_schema: CatalogSchema; template_keys: Array<{ key: string }> }>;
 }
 
@@ -53,7 +62,8 @@ describe('providers name themselves in both languages', () => {
     for (const p of providers) {
       for (const op of p.operations) {
         if (!p.labels.ru.operations?.[op.id]) missing.push(`${p.id}: ru operation ${op.id}`);
-        for (const k of op.template_keys) if (!p.labels.ru.templates?.[k.key]) missing.push(`${p.id}: ru template ${k.key}`);
+        for (const k of op.template_keys)
+          if (!p.labels.ru.templates?.[k.key]) missing.push(`${p.id}: ru template ${k.key}`);
         for (const [name, schema] of Object.entries(op.settings_schema.properties ?? {})) {
           if (SLOT_OWN.has(name)) continue;
           for (const lang of ['ru', 'en'] as const) {

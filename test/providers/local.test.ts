@@ -2,7 +2,13 @@ import sharp from 'sharp';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLocalProvider } from '../../src/providers/local/driver.js';
 import { ProviderFailure, type InputImage, type TemplateImage } from '../../src/providers/types.js';
-import { makeProviderRequest, rejectionOf, writeInputImage, writeTemplateImage, type CapturedProviderRequest } from '../support/fakes/request.js';
+import {
+  makeProviderRequest,
+  rejectionOf,
+  writeInputImage,
+  writeTemplateImage,
+  type CapturedProviderRequest,
+} from '../support/fakes/request.js';
 import { makeFrameTemplate, makeJpeg } from '../support/images.js';
 
 /** The built-in offline provider: real sharp operations, deterministic. */
@@ -13,7 +19,12 @@ describe('local provider', () => {
     for (const c of captured.splice(0)) c.dispose();
   });
 
-  function run(operation: string, settings: Record<string, unknown>, photo: InputImage, templates: TemplateImage[] = []) {
+  function run(
+    operation: string,
+    settings: Record<string, unknown>,
+    photo: InputImage,
+    templates: TemplateImage[] = [],
+  ) {
     const c = makeProviderRequest({ operation, settings, photo, templates, deadlineMs: 10_000 });
     captured.push(c);
     return driver.process(c.request);
@@ -55,7 +66,11 @@ describe('local provider', () => {
 
   it('frame: the photo inside the template window, the template size and colour around it', async () => {
     const photo = await writeInputImage(await makeJpeg({ width: 300, height: 200, color: '#f0c020' }), 'image/jpeg');
-    const frame = await writeTemplateImage(await makeFrameTemplate({ width: 400, height: 300, holeInsetPercent: 10, color: '#1060c0' }), 'image/png', 'frame');
+    const frame = await writeTemplateImage(
+      await makeFrameTemplate({ width: 400, height: 300, holeInsetPercent: 10, color: '#1060c0' }),
+      'image/png',
+      'frame',
+    );
     const out = (await run('frame', { fit: 'cover', padding_percent: 0, background: '#ffffff' }, photo, [frame])).bytes;
     const meta = await sharp(out).metadata();
     expect([meta.width, meta.height]).toEqual([400, 300]);

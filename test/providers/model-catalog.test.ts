@@ -12,10 +12,17 @@ describe('ModelCatalog', () => {
       modelTable: GEMINI_MODEL_TABLE,
       listModels: () => {
         const usedKey = key;
-        return new Promise<LiveModelEntry[]>((resolve) => releases.push(() => resolve(usedKey === 'old-key' ? [{ id: 'gemini-3-pro-image' }] : [{ id: 'gemini-3.1-flash-lite-image' }])));
+        return new Promise<LiveModelEntry[]>((resolve) =>
+          releases.push(() =>
+            resolve(usedKey === 'old-key' ? [{ id: 'gemini-3-pro-image' }] : [{ id: 'gemini-3.1-flash-lite-image' }]),
+          ),
+        );
       },
     };
-    const catalog = new ModelCatalog({ clock: new ManualClock(new Date('2026-11-27T10:00:00Z')), keyFingerprint: async () => key });
+    const catalog = new ModelCatalog({
+      clock: new ManualClock(new Date('2026-11-27T10:00:00Z')),
+      keyFingerprint: async () => key,
+    });
     const withOldKey = catalog.liveIds(lister);
     await new Promise((r) => setTimeout(r, 10));
     key = 'new-key';

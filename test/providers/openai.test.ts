@@ -4,10 +4,22 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { staticKeySource } from '../../src/providers/keys.js';
 import type { ModelLister } from '../../src/providers/models.js';
 import { createOpenAIProvider } from '../../src/providers/openai/driver.js';
-import { ProviderFailure, type InputImage, type ProviderDriver, type TemplateImage } from '../../src/providers/types.js';
+import {
+  ProviderFailure,
+  type InputImage,
+  type ProviderDriver,
+  type TemplateImage,
+} from '../../src/providers/types.js';
 import { RESULT_JPEG, RESULT_PNG } from '../support/fakes/common.js';
 import { startOpenAIFake, type OpenAIFake } from '../support/fakes/openai.js';
-import { eventually, makeProviderRequest, rejectionOf, writeInputImage, writeTemplateImage, type CapturedProviderRequest } from '../support/fakes/request.js';
+import {
+  eventually,
+  makeProviderRequest,
+  rejectionOf,
+  writeInputImage,
+  writeTemplateImage,
+  type CapturedProviderRequest,
+} from '../support/fakes/request.js';
 import { makeJpeg, makePng } from '../support/images.js';
 
 describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
@@ -24,7 +36,12 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
     fake = await startOpenAIFake({ clock: fakeClock });
     photo = await writeInputImage(await makeJpeg({ width: 64, height: 48 }), 'image/jpeg');
     reference = await writeTemplateImage(await makePng({ width: 32, height: 32 }), 'image/png', 'reference');
-    driver = createOpenAIProvider({ baseUrl: fake.baseUrl, keys: staticKeySource({ openai: fake.apiKey }), maxConcurrency: 3, retry: { backoffMs: 50, minAttemptMs: 100 } });
+    driver = createOpenAIProvider({
+      baseUrl: fake.baseUrl,
+      keys: staticKeySource({ openai: fake.apiKey }),
+      maxConcurrency: 3,
+      retry: { backoffMs: 50, minAttemptMs: 100 },
+    });
   });
   afterAll(async () => {
     for (const c of captured) c.dispose();
@@ -35,10 +52,20 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
     fake.setBehaviour({ kind: 'image' });
   });
 
-  function run(settings: Record<string, unknown>, options: { deadlineMs?: number; abortAtDeadline?: boolean; templates?: TemplateImage[]; d?: ProviderDriver } = {}) {
+  function run(
+    settings: Record<string, unknown>,
+    options: { deadlineMs?: number; abortAtDeadline?: boolean; templates?: TemplateImage[]; d?: ProviderDriver } = {},
+  ) {
     const c = makeProviderRequest({
       operation: 'edit',
-      settings: { model: 'gpt-image-2', prompt: 'Turn the guests into astronauts', size: 'auto', quality: 'low', output_format: 'jpeg', ...settings },
+      settings: {
+        model: 'gpt-image-2',
+        prompt: 'Turn the guests into astronauts',
+        size: 'auto',
+        quality: 'low',
+        output_format: 'jpeg',
+        ...settings,
+      },
       photo,
       templates: options.templates ?? [],
       deadlineMs: options.deadlineMs ?? 3000,
@@ -52,7 +79,14 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
 
   it('sends multipart with repeated image[] parts (photo first), the options, and no response_format', async () => {
     const { result, calls } = run(
-      { model: 'gpt-image-1', size: '1024x1536', quality: 'high', output_compression: 80, background: 'opaque', input_fidelity: 'high' },
+      {
+        model: 'gpt-image-1',
+        size: '1024x1536',
+        quality: 'high',
+        output_compression: 80,
+        background: 'opaque',
+        input_fidelity: 'high',
+      },
       { templates: [reference] },
     );
     const out = await result;
@@ -90,11 +124,26 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
     expect(images[0]!.data!.subarray(0, 3).equals(Buffer.from([0xff, 0xd8, 0xff]))).toBe(true);
     expect(images[1]).toMatchObject({ filename: 'template-1.png', contentType: 'image/png' });
     expect(req.parts!.some((p) => p.name === 'response_format' || p.name === 'image')).toBe(false);
-    expect(calls).toEqual([{ provider: 'openai', model: 'gpt-image-1', attempt: 1, durationMs: expect.any(Number), outcome: 'success', responseId: 'req_fake_1', httpStatus: 200 }]);
+    expect(calls).toEqual([
+      {
+        provider: 'openai',
+        model: 'gpt-image-1',
+        attempt: 1,
+        durationMs: expect.any(Number),
+        outcome: 'success',
+        responseId: 'req_fake_1',
+        httpStatus: 200,
+      },
+    ]);
   });
 
   it('drops input_fidelity for gpt-image-2 (it decides itself) and output_compression for png; the MIME follows output_format', async () => {
-    const out = await run({ model: 'gpt-image-2', input_fidelity: 'high', output_format: 'png', output_compression: 50 }).result;
+    const out = await run({
+      model: 'gpt-image-2',
+      input_fidelity: 'high',
+      output_format: 'png',
+      output_compression: 50,
+    }).result;
     expect(out.mime).toBe('image/png');
     expect(out.bytes.equals(RESULT_PNG)).toBe(true);
     const names = fake.requests[0]!.parts!.map((p) => p.name);
@@ -109,11 +158,19 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
     expect(err.reason).toBe('moderation_blocked');
     expect(err.message).toContain('safety system');
     expect(fake.requests).toHaveLength(1);
-    expect(calls.map((c) => [c.outcome, c.httpStatus, c.responseId])).toEqual([['failure', 400, expect.stringMatching(/^req_fake_\d+$/)]]);
+    expect(calls.map((c) => [c.outcome, c.httpStatus, c.responseId])).toEqual([
+      ['failure', 400, expect.stringMatching(/^req_fake_\d+$/)],
+    ]);
   });
 
   it('reports a 400 for a parameter as bad_request naming it', async () => {
-    fake.setBehaviour({ kind: 'error', status: 400, code: 'invalid_value', type: 'invalid_request_error', message: "Invalid value: '999x999'. Supported values are: 'auto'." });
+    fake.setBehaviour({
+      kind: 'error',
+      status: 400,
+      code: 'invalid_value',
+      type: 'invalid_request_error',
+      message: "Invalid value: '999x999'. Supported values are: 'auto'.",
+    });
     const err = (await rejectionOf(run({}).result)) as ProviderFailure;
     expect(err.reason).toBe('bad_request');
     expect(err.message).toContain('999x999');
@@ -122,21 +179,32 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
 
   it.each([
     // model, settings asked for, fields that must reach the API (only what the model's table entry allows)
-    ['gpt-image-2', { size: '2048x1152', background: 'transparent', input_fidelity: 'high', output_format: 'png' }, { size: '2048x1152' }],
-    ['gpt-image-2.6-sunburst', { size: '3840x2160', background: 'transparent', output_format: 'webp' }, { size: '3840x2160', background: 'transparent' }],
+    [
+      'gpt-image-2',
+      { size: '2048x1152', background: 'transparent', input_fidelity: 'high', output_format: 'png' },
+      { size: '2048x1152' },
+    ],
+    [
+      'gpt-image-2.6-sunburst',
+      { size: '3840x2160', background: 'transparent', output_format: 'webp' },
+      { size: '3840x2160', background: 'transparent' },
+    ],
     ['gpt-image-2.6-flare', { size: '1024x1536', background: 'opaque' }, { size: '1024x1536', background: 'opaque' }],
     ['gpt-image-2.5-sunburst', { size: '1536x1024' }, { size: '1536x1024' }],
     ['gpt-image-1', { size: '2048x1152', input_fidelity: 'high' }, { size: 'auto', input_fidelity: 'high' }],
-  ] as const)('%s: a booth photo is answered, with exactly the parameters the model takes (%j)', async (model, settings, expected) => {
-    const out = await run({ model, ...settings }).result;
-    expect(out.bytes.length).toBeGreaterThan(0);
-    const req = fake.requests[0]!;
-    const value = (name: string) => req.parts!.find((p) => p.name === name)?.value;
-    expect(value('model')).toBe(model);
-    expect(value('size')).toBe(expected.size);
-    expect(value('background')).toBe('background' in expected ? expected.background : undefined);
-    expect(value('input_fidelity')).toBe('input_fidelity' in expected ? expected.input_fidelity : undefined);
-  });
+  ] as const)(
+    '%s: a booth photo is answered, with exactly the parameters the model takes (%j)',
+    async (model, settings, expected) => {
+      const out = await run({ model, ...settings }).result;
+      expect(out.bytes.length).toBeGreaterThan(0);
+      const req = fake.requests[0]!;
+      const value = (name: string) => req.parts!.find((p) => p.name === name)?.value;
+      expect(value('model')).toBe(model);
+      expect(value('size')).toBe(expected.size);
+      expect(value('background')).toBe('background' in expected ? expected.background : undefined);
+      expect(value('input_fidelity')).toBe('input_fidelity' in expected ? expected.input_fidelity : undefined);
+    },
+  );
 
   it.each([
     // size, accepted by the table (and by the fake, as by the API)?
@@ -171,7 +239,9 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
     const { result, calls } = run({ model: 'dall-e-3' });
     const err = (await rejectionOf(result)) as ProviderFailure;
     expect(err.reason).toBe('model_unavailable');
-    expect(err.message).toBe('The model dall-e-3 no longer exists at OpenAI (or this key cannot use it); switch slot-001 to gpt-image-2');
+    expect(err.message).toBe(
+      'The model dall-e-3 no longer exists at OpenAI (or this key cannot use it); switch slot-001 to gpt-image-2',
+    );
     expect(fake.requests).toHaveLength(1);
     expect(calls.map((c) => [c.outcome, c.httpStatus])).toEqual([['failure', 404]]);
   });
@@ -179,8 +249,17 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
   it('lists the models of the key from GET /v1/models with their shutdown dates', async () => {
     const lister = driver as unknown as ModelLister;
     const models = await lister.listModels(AbortSignal.timeout(2000));
-    expect(models).toEqual(expect.arrayContaining([{ id: 'gpt-image-2' }, { id: 'gpt-image-1', shutdownDate: '2026-10-23' }, { id: 'gpt-image-1.5', shutdownDate: '2026-12-01' }, { id: 'gpt-5.5' }]));
-    expect(fake.requests.map((r) => [r.method, r.path, r.headers.authorization])).toEqual([['GET', '/v1/models', `Bearer ${fake.apiKey}`]]);
+    expect(models).toEqual(
+      expect.arrayContaining([
+        { id: 'gpt-image-2' },
+        { id: 'gpt-image-1', shutdownDate: '2026-10-23' },
+        { id: 'gpt-image-1.5', shutdownDate: '2026-12-01' },
+        { id: 'gpt-5.5' },
+      ]),
+    );
+    expect(fake.requests.map((r) => [r.method, r.path, r.headers.authorization])).toEqual([
+      ['GET', '/v1/models', `Bearer ${fake.apiKey}`],
+    ]);
   });
 
   it('on its shutdown day a model is neither listed nor served: model_unavailable at once, naming the replacement', async () => {
@@ -206,12 +285,19 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
       status: 403,
       code: null,
       type: 'invalid_request_error',
-      message: 'Your organization must be verified to use the model `gpt-image-2`. Please go to: https://platform.openai.com/settings/organization/general and click on Verify Organization. If you just verified, it can take up to 15 minutes for access to propagate.',
+      message:
+        'Your organization must be verified to use the model `gpt-image-2`. Please go to: https://platform.openai.com/settings/organization/general and click on Verify Organization. If you just verified, it can take up to 15 minutes for access to propagate.',
     });
     const err = (await rejectionOf(run({}).result)) as ProviderFailure;
     expect(err.reason).toBe('organization_unverified');
     expect(err.message).toContain('Settings → Organization → General');
-    fake.setBehaviour({ kind: 'error', status: 403, code: null, type: 'invalid_request_error', message: 'You are not allowed to sample from this model' });
+    fake.setBehaviour({
+      kind: 'error',
+      status: 403,
+      code: null,
+      type: 'invalid_request_error',
+      message: 'You are not allowed to sample from this model',
+    });
     expect(((await rejectionOf(run({}).result)) as ProviderFailure).reason).toBe('auth_failed');
   });
 
@@ -234,7 +320,11 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
 
   it('maps 401 to auth_failed and never logs the key', async () => {
     const wrong = 'sk-proj-WRONGsecretKEY0123456789';
-    const d = createOpenAIProvider({ baseUrl: fake.baseUrl, keys: staticKeySource({ openai: wrong }), maxConcurrency: 1 });
+    const d = createOpenAIProvider({
+      baseUrl: fake.baseUrl,
+      keys: staticKeySource({ openai: wrong }),
+      maxConcurrency: 1,
+    });
     const { result, logLines } = run({}, { d });
     const err = (await rejectionOf(result)) as ProviderFailure;
     expect(err.reason).toBe('auth_failed');
@@ -245,7 +335,10 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
   });
 
   it('retries 429 honouring Retry-After', async () => {
-    fake.setBehaviour([{ kind: 'error', status: 429, retryAfter: '1', message: 'Rate limit reached for images per minute' }, { kind: 'image' }]);
+    fake.setBehaviour([
+      { kind: 'error', status: 429, retryAfter: '1', message: 'Rate limit reached for images per minute' },
+      { kind: 'image' },
+    ]);
     const { result, calls } = run({}, { deadlineMs: 4000 });
     await result;
     const gap = fake.requests[1]!.receivedAt - fake.requests[0]!.answeredAt!;
@@ -266,7 +359,13 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
   });
 
   it('does not retry an exhausted quota', async () => {
-    fake.setBehaviour({ kind: 'error', status: 429, code: 'insufficient_quota', type: 'insufficient_quota', message: 'You exceeded your current quota' });
+    fake.setBehaviour({
+      kind: 'error',
+      status: 429,
+      code: 'insufficient_quota',
+      type: 'insufficient_quota',
+      message: 'You exceeded your current quota',
+    });
     const err = (await rejectionOf(run({}).result)) as ProviderFailure;
     expect(err.reason).toBe('quota_exceeded');
     expect(fake.requests).toHaveLength(1);
@@ -274,7 +373,12 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
 
   it('bounds 429/503 retries by the deadline', async () => {
     fake.setBehaviour({ kind: 'error', status: 503 });
-    const d = createOpenAIProvider({ baseUrl: fake.baseUrl, keys: staticKeySource({ openai: fake.apiKey }), maxConcurrency: 1, retry: { maxAttempts: 100, backoffMs: 300, minAttemptMs: 200 } });
+    const d = createOpenAIProvider({
+      baseUrl: fake.baseUrl,
+      keys: staticKeySource({ openai: fake.apiKey }),
+      maxConcurrency: 1,
+      retry: { maxAttempts: 100, backoffMs: 300, minAttemptMs: 200 },
+    });
     const { result, startedAt, calls } = run({}, { d, deadlineMs: 1500, abortAtDeadline: false });
     const err = (await rejectionOf(result)) as ProviderFailure;
     expect(err.reason).toBe('provider_unavailable');
@@ -311,11 +415,18 @@ describe('OpenAI GPT Image driver against the fake OpenAI server', () => {
   });
 
   it('without a key: provider_not_configured and readiness false', async () => {
-    const d = createOpenAIProvider({ baseUrl: fake.baseUrl, keys: staticKeySource({ openai: '  ' }), maxConcurrency: 1 });
+    const d = createOpenAIProvider({
+      baseUrl: fake.baseUrl,
+      keys: staticKeySource({ openai: '  ' }),
+      maxConcurrency: 1,
+    });
     const err = (await rejectionOf(run({}, { d }).result)) as ProviderFailure;
     expect(err.reason).toBe('provider_not_configured');
     expect(err.message).toBe('No API key configured for OpenAI');
-    expect(await d.readiness!({ publicBaseUrl: undefined })).toEqual({ configured: false, reason: 'provider_not_configured' });
+    expect(await d.readiness!({ publicBaseUrl: undefined })).toEqual({
+      configured: false,
+      reason: 'provider_not_configured',
+    });
     expect(fake.requests).toHaveLength(0);
   });
 });

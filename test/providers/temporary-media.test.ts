@@ -89,7 +89,9 @@ describe('temporary public media links', () => {
     const jobId = randomUUID();
     const ids = new Set<string>();
     for (let i = 0; i < 20; i++) {
-      ids.add((await publishTemporaryMedia(deps, { jobId, file: { bytes: TINY_PNG, mime: 'image/png' }, ttlSeconds: 60 })).id);
+      ids.add(
+        (await publishTemporaryMedia(deps, { jobId, file: { bytes: TINY_PNG, mime: 'image/png' }, ttlSeconds: 60 })).id,
+      );
     }
     expect(ids.size).toBe(20);
     const [first] = [...ids];
@@ -102,9 +104,17 @@ describe('temporary public media links', () => {
   it('revokes every link of a job (rows and files), leaving other jobs alone', async () => {
     const jobA = randomUUID();
     const jobB = randomUUID();
-    const a1 = await publishTemporaryMedia(deps, { jobId: jobA, file: { bytes: TINY_JPEG, mime: 'image/jpeg' }, ttlSeconds: 60 });
+    const a1 = await publishTemporaryMedia(deps, {
+      jobId: jobA,
+      file: { bytes: TINY_JPEG, mime: 'image/jpeg' },
+      ttlSeconds: 60,
+    });
     await publishTemporaryMedia(deps, { jobId: jobA, file: { bytes: TINY_PNG, mime: 'image/png' }, ttlSeconds: 60 });
-    const b1 = await publishTemporaryMedia(deps, { jobId: jobB, file: { bytes: TINY_JPEG, mime: 'image/jpeg' }, ttlSeconds: 60 });
+    const b1 = await publishTemporaryMedia(deps, {
+      jobId: jobB,
+      file: { bytes: TINY_JPEG, mime: 'image/jpeg' },
+      ttlSeconds: 60,
+    });
     expect(await revokeTemporaryMediaForJob(deps, jobA)).toEqual({ links: 2, files: 2 });
     expect((await app.inject({ method: 'GET', url: `/public/media/${a1.id}` })).statusCode).toBe(404);
     expect((await app.inject({ method: 'GET', url: `/public/media/${b1.id}` })).statusCode).toBe(200);
@@ -117,8 +127,16 @@ describe('temporary public media links', () => {
   it('purges expired links only and reports counts', async () => {
     await purgeExpiredTemporaryMedia(deps); // leftovers of earlier tests
     const jobId = randomUUID();
-    const short = await publishTemporaryMedia(deps, { jobId, file: { bytes: TINY_JPEG, mime: 'image/jpeg' }, ttlSeconds: 45 });
-    const long = await publishTemporaryMedia(deps, { jobId, file: { bytes: TINY_JPEG, mime: 'image/jpeg' }, ttlSeconds: 60 });
+    const short = await publishTemporaryMedia(deps, {
+      jobId,
+      file: { bytes: TINY_JPEG, mime: 'image/jpeg' },
+      ttlSeconds: 45,
+    });
+    const long = await publishTemporaryMedia(deps, {
+      jobId,
+      file: { bytes: TINY_JPEG, mime: 'image/jpeg' },
+      ttlSeconds: 60,
+    });
     clock.advance(50_000);
     expect(await purgeExpiredTemporaryMedia(deps)).toEqual({ links: 1, files: 1 });
     expect((await app.inject({ method: 'GET', url: `/public/media/${short.id}` })).statusCode).toBe(404);
@@ -130,7 +148,10 @@ describe('temporary public media links', () => {
 
   it('refuses to publish without a public base URL, and the publisher applies the clamped TTL', async () => {
     await expect(
-      publishTemporaryMedia({ ...deps, publicBaseUrl: undefined }, { jobId: randomUUID(), file: { bytes: TINY_JPEG, mime: 'image/jpeg' }, ttlSeconds: 45 }),
+      publishTemporaryMedia(
+        { ...deps, publicBaseUrl: undefined },
+        { jobId: randomUUID(), file: { bytes: TINY_JPEG, mime: 'image/jpeg' }, ttlSeconds: 45 },
+      ),
     ).rejects.toThrow(/PHOTOCHANGER_PUBLIC_BASE_URL/);
     const publisher = createTemporaryMediaPublisher(deps, () => 5);
     const link = await publisher.publish({ jobId: randomUUID(), file: { bytes: TINY_JPEG, mime: 'image/jpeg' } });

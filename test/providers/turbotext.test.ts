@@ -11,9 +11,21 @@ import { staticKeySource } from '../../src/providers/keys.js';
 import { createTurbotextProvider, type TurbotextProviderOptions } from '../../src/providers/turbotext/driver.js';
 import { turbotextWebhookRoutes } from '../../src/providers/turbotext/webhook-routes.js';
 import { TurbotextWebhookInbox } from '../../src/providers/turbotext/webhooks.js';
-import { ProviderFailure, type InputImage, type ProviderDriver, type TemplateImage } from '../../src/providers/types.js';
+import {
+  ProviderFailure,
+  type InputImage,
+  type ProviderDriver,
+  type TemplateImage,
+} from '../../src/providers/types.js';
 import { RESULT_JPEG } from '../support/fakes/common.js';
-import { eventually, makeProviderRequest, rejectionOf, writeInputImage, writeTemplateImage, type CapturedProviderRequest } from '../support/fakes/request.js';
+import {
+  eventually,
+  makeProviderRequest,
+  rejectionOf,
+  writeInputImage,
+  writeTemplateImage,
+  type CapturedProviderRequest,
+} from '../support/fakes/request.js';
 import { startTurbotextFake, type TurbotextFake } from '../support/fakes/turbotext.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { makeJpeg, makePng } from '../support/images.js';
@@ -96,7 +108,14 @@ describe('Turbotext driver against the fake Turbotext server', () => {
 
   it('generate_image2image: publishes the photo, sends the form, polls through reconnects, downloads the result', async () => {
     fake.setBehaviour({ kind: 'result', reconnects: 3 });
-    const { result, calls } = run('generate_image2image', { prompt: 'в стиле аниме', strength: 40, seed: 7, scale: 7.5, negative_prompt: 'blur', original_language: 'ru' });
+    const { result, calls } = run('generate_image2image', {
+      prompt: 'в стиле аниме',
+      strength: 40,
+      seed: 7,
+      scale: 7.5,
+      negative_prompt: 'blur',
+      original_language: 'ru',
+    });
     const out = await result;
     expect(out.bytes.equals(RESULT_JPEG)).toBe(true);
     expect(out.mime).toBe('image/jpeg');
@@ -106,8 +125,25 @@ describe('Turbotext driver against the fake Turbotext server', () => {
     expect(create!.path).toBe('/api_ai/generate_image2image');
     expect(create!.headers.authorization).toBe(`Bearer ${fake.apiKey}`);
     expect(create!.headers['content-type']).toMatch(/^application\/x-www-form-urlencoded/);
-    expect(Object.keys(create!.form!)).toEqual(['do', 'url', 'content', 'strength', 'seed', 'scale', 'negative_prompt', 'original_language']);
-    expect(create!.form).toMatchObject({ do: 'create_queue', content: 'в стиле аниме', strength: '40', seed: '7', scale: '7.5', negative_prompt: 'blur', original_language: 'ru' });
+    expect(Object.keys(create!.form!)).toEqual([
+      'do',
+      'url',
+      'content',
+      'strength',
+      'seed',
+      'scale',
+      'negative_prompt',
+      'original_language',
+    ]);
+    expect(create!.form).toMatchObject({
+      do: 'create_queue',
+      content: 'в стиле аниме',
+      strength: '40',
+      seed: '7',
+      scale: '7.5',
+      negative_prompt: 'blur',
+      original_language: 'ru',
+    });
     expect(create!.form!.url).toMatch(new RegExp(`^${publicBaseUrl}/public/media/[A-Za-z0-9_-]{32}$`));
     // The fake really downloaded our link.
     expect(job.downloads).toEqual([{ url: create!.form!.url, field: 'url', status: 200, size: expect.any(Number) }]);
@@ -117,7 +153,8 @@ describe('Turbotext driver against the fake Turbotext server', () => {
       expect(p.path).toBe('/api_ai/generate_image2image');
       expect(p.form).toEqual({ do: 'get_result', queueid: String(job.id) });
     }
-    for (let i = 1; i < polls.length; i++) expect(polls[i]!.receivedAt - polls[i - 1]!.answeredAt!).toBeGreaterThanOrEqual(90);
+    for (let i = 1; i < polls.length; i++)
+      expect(polls[i]!.receivedAt - polls[i - 1]!.answeredAt!).toBeGreaterThanOrEqual(90);
     // Reconnects are not attempts: create, one get_result, the download.
     expect(calls.map((c) => [c.model, c.attempt, c.outcome])).toEqual([
       ['generate_image2image', 1, 'success'],
@@ -161,7 +198,9 @@ describe('Turbotext driver against the fake Turbotext server', () => {
 
   it('fails forbidden_content as moderation_blocked and a missing template clearly', async () => {
     fake.setBehaviour({ kind: 'result', uploaded: 'data_image_only', forbiddenContent: true });
-    const err = (await rejectionOf(run('deepfake_photo', { face_restore: false }, { templates: [target] }).result)) as ProviderFailure;
+    const err = (await rejectionOf(
+      run('deepfake_photo', { face_restore: false }, { templates: [target] }).result,
+    )) as ProviderFailure;
     expect(err.reason).toBe('moderation_blocked');
     const missing = (await rejectionOf(run('mix_images', { prompt: 'x' }).result)) as ProviderFailure;
     expect(missing.reason).toBe('template_missing');
@@ -205,7 +244,11 @@ describe('Turbotext driver against the fake Turbotext server', () => {
 
   it('polls a reconnect-forever job until the deadline, then gives up (not after a fixed count)', async () => {
     fake.setBehaviour({ kind: 'reconnect_forever' });
-    const { result, startedAt } = run('generate_image2image', { prompt: 'x' }, { deadlineMs: 1500, abortAtDeadline: false });
+    const { result, startedAt } = run(
+      'generate_image2image',
+      { prompt: 'x' },
+      { deadlineMs: 1500, abortAtDeadline: false },
+    );
     const err = (await rejectionOf(result)) as ProviderFailure;
     const elapsed = Date.now() - startedAt;
     expect(err.reason).toBe('deadline_exceeded');
@@ -244,7 +287,8 @@ describe('Turbotext driver against the fake Turbotext server', () => {
     await other.result;
     const linkOf = (i: number) => apiCalls().filter((r) => r.form?.do === 'create_queue')[i]!.form!.url!;
     const [mine, theirs] = [linkOf(0), linkOf(1)];
-    const rows = async (jobId: string) => t.db.selectFrom('temporary_media').select(['path']).where('job_id', '=', jobId).execute();
+    const rows = async (jobId: string) =>
+      t.db.selectFrom('temporary_media').select(['path']).where('job_id', '=', jobId).execute();
     const files = (await rows(request.jobId)).map((r) => r.path);
     expect(files).toHaveLength(1);
     expect((await fetch(mine)).status).toBe(200);
@@ -260,13 +304,22 @@ describe('Turbotext driver against the fake Turbotext server', () => {
   });
 
   it('a job whose enqueue is refused while it prepares publishes no link, registers no webhook and sends nothing', async () => {
-    const c = makeProviderRequest({ operation: 'generate_image2image', settings: { delivery: 'webhook', prompt: 'x' }, photo, deadlineMs: 3000 });
+    const c = makeProviderRequest({
+      operation: 'generate_image2image',
+      settings: { delivery: 'webhook', prompt: 'x' },
+      photo,
+      deadlineMs: 3000,
+    });
     captured.push(c);
     const refusal = Promise.reject(new Error('queue_busy'));
     refusal.catch(() => c.controller.abort(new Error('not enqueued')));
     await expect(driver.process({ ...c.request, ready: refusal })).rejects.toThrow('not enqueued');
-    expect(await t.db.selectFrom('temporary_media').select('id').where('job_id', '=', c.request.jobId).execute()).toEqual([]);
-    expect(await t.db.selectFrom('turbotext_webhook').select('job_id').where('job_id', '=', c.request.jobId).execute()).toEqual([]);
+    expect(
+      await t.db.selectFrom('temporary_media').select('id').where('job_id', '=', c.request.jobId).execute(),
+    ).toEqual([]);
+    expect(
+      await t.db.selectFrom('turbotext_webhook').select('job_id').where('job_id', '=', c.request.jobId).execute(),
+    ).toEqual([]);
     expect(fake.requests).toEqual([]);
   });
 
@@ -280,14 +333,24 @@ describe('Turbotext driver against the fake Turbotext server', () => {
   });
 
   it('without PHOTOCHANGER_PUBLIC_BASE_URL: a clear failure and readiness says so; without a key: provider_not_configured', async () => {
-    const noBase = make({ publisher: createTemporaryMediaPublisher({ ...mediaDeps, publicBaseUrl: undefined }, () => 48) });
-    const err = (await rejectionOf(run('generate_image2image', { prompt: 'x' }, { d: noBase }).result)) as ProviderFailure;
+    const noBase = make({
+      publisher: createTemporaryMediaPublisher({ ...mediaDeps, publicBaseUrl: undefined }, () => 48),
+    });
+    const err = (await rejectionOf(
+      run('generate_image2image', { prompt: 'x' }, { d: noBase }).result,
+    )) as ProviderFailure;
     expect(err.reason).toBe('public_base_url_missing');
     expect(err.message).toContain('PHOTOCHANGER_PUBLIC_BASE_URL');
-    expect(await noBase.readiness!({ publicBaseUrl: undefined })).toEqual({ configured: false, reason: 'public_base_url_missing' });
+    expect(await noBase.readiness!({ publicBaseUrl: undefined })).toEqual({
+      configured: false,
+      reason: 'public_base_url_missing',
+    });
     expect(await driver.readiness!({ publicBaseUrl })).toEqual({ configured: true });
     const noKey = make({ keys: staticKeySource({}) });
-    expect(((await rejectionOf(run('generate_image2image', { prompt: 'x' }, { d: noKey }).result)) as ProviderFailure).reason).toBe('provider_not_configured');
+    expect(
+      ((await rejectionOf(run('generate_image2image', { prompt: 'x' }, { d: noKey }).result)) as ProviderFailure)
+        .reason,
+    ).toBe('provider_not_configured');
     expect(await noKey.readiness!({ publicBaseUrl })).toEqual({ configured: false, reason: 'provider_not_configured' });
     expect(apiCalls()).toHaveLength(0);
   });
@@ -304,7 +367,11 @@ describe('Turbotext driver against the fake Turbotext server', () => {
     expect(fake.jobs[0]!.webhookDeliveries.map((d) => d.status)).toEqual([200, 200]);
     expect(calls.map((c) => c.detail)).toContain('webhook delivery');
     // A late delivery after the job: still 200, ignored.
-    const late = await fetch(create.form!.webhook!, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"success":true}' });
+    const late = await fetch(create.form!.webhook!, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"success":true}',
+    });
     expect(late.status).toBe(200);
     const token = create.form!.webhook!.split('/').pop()!;
     expect(await inboxA.deliver(token, { success: true })).toBe('ignored');
@@ -312,7 +379,11 @@ describe('Turbotext driver against the fake Turbotext server', () => {
 
   it('webhook mode: the driver gives up at the deadline when the delivery comes too late', async () => {
     fake.setBehaviour({ kind: 'result', webhookDelayMs: 2500 });
-    const { result, startedAt } = run('generate_image2image', { prompt: 'x', delivery: 'webhook' }, { deadlineMs: 1000, abortAtDeadline: false });
+    const { result, startedAt } = run(
+      'generate_image2image',
+      { prompt: 'x', delivery: 'webhook' },
+      { deadlineMs: 1000, abortAtDeadline: false },
+    );
     const err = (await rejectionOf(result)) as ProviderFailure;
     expect(err.reason).toBe('deadline_exceeded');
     expect(Date.now() - startedAt).toBeLessThan(1800);
@@ -322,15 +393,27 @@ describe('Turbotext driver against the fake Turbotext server', () => {
 
   it('webhook mode: a failure JSON delivered by webhook is surfaced', async () => {
     fake.setBehaviour({ kind: 'fail', error: 'LIMIT', webhookDelayMs: 50 });
-    const err = (await rejectionOf(run('generate_image2image', { prompt: 'x', delivery: 'webhook' }).result)) as ProviderFailure;
+    const err = (await rejectionOf(
+      run('generate_image2image', { prompt: 'x', delivery: 'webhook' }).result,
+    )) as ProviderFailure;
     expect(err.reason).toBe('quota_exceeded');
   });
 
   it('the webhook route answers 200 to unknown tokens and form bodies', async () => {
-    const res = await server.inject({ method: 'POST', url: '/webhooks/turbotext/unknown', payload: 'success=true', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const res = await server.inject({
+      method: 'POST',
+      url: '/webhooks/turbotext/unknown',
+      payload: 'success=true',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(res.statusCode).toBe(200);
     const token = await inboxA.register('00000000-0000-4000-8000-000000000000', new Date(Date.now() + 60_000));
-    const ok = await server.inject({ method: 'POST', url: `/webhooks/turbotext/${token}`, payload: 'success=true&data={"image":["x"]}', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const ok = await server.inject({
+      method: 'POST',
+      url: `/webhooks/turbotext/${token}`,
+      payload: 'success=true&data={"image":["x"]}',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(ok.statusCode).toBe(200);
     expect(await inboxB.take(token)).toEqual({ success: true, data: { image: ['x'] } });
     await inboxA.release(token);

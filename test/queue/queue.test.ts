@@ -52,7 +52,15 @@ describe('queue statements', () => {
     expiresAt: new Date(now.getTime() + 48_000),
     ...overrides,
   });
-  const result = { path: '/r', mime: 'image/jpeg', size: 1, sha256: 'x', expiresAt: now, inline: Buffer.from('x'), providerRef: undefined };
+  const result = {
+    path: '/r',
+    mime: 'image/jpeg',
+    size: 1,
+    sha256: 'x',
+    expiresAt: now,
+    inline: Buffer.from('x'),
+    providerRef: undefined,
+  };
 
   beforeAll(async () => {
     t = await createTestDatabase();
@@ -61,7 +69,10 @@ describe('queue statements', () => {
   afterAll(() => t.destroy());
 
   it('a success finished in this process reaches its waiting request in memory, at once, and is not kept', async () => {
-    const quietHub = { subscribe: () => () => undefined, onReconnect: () => () => undefined } as unknown as NotificationHub;
+    const quietHub = {
+      subscribe: () => () => undefined,
+      onReconnect: () => () => undefined,
+    } as unknown as NotificationHub;
     // No notification will come and the poll is a minute away: only the hand-over can end the wait.
     const completion = new JobCompletion(t.db, quietHub, new ManualClock(now), log, 60_000);
     const job = newJob();
@@ -70,8 +81,22 @@ describe('queue statements', () => {
     const started = performance.now();
     const waiting = completion.waitForFinalization(jobId, new Date(now.getTime() + 48_000));
     await new Promise((r) => setTimeout(r, 20));
-    completion.deliver(randomUUID(), { bytes: Buffer.from('nobody waits'), mime: 'image/jpeg', createdAt: now, claimedAt: now, finalizedAt: now, recorded: Promise.resolve(true) });
-    completion.deliver(jobId, { bytes: Buffer.from('the result'), mime: 'image/jpeg', createdAt: now, claimedAt: now, finalizedAt: now, recorded: Promise.resolve(true) });
+    completion.deliver(randomUUID(), {
+      bytes: Buffer.from('nobody waits'),
+      mime: 'image/jpeg',
+      createdAt: now,
+      claimedAt: now,
+      finalizedAt: now,
+      recorded: Promise.resolve(true),
+    });
+    completion.deliver(jobId, {
+      bytes: Buffer.from('the result'),
+      mime: 'image/jpeg',
+      createdAt: now,
+      claimedAt: now,
+      finalizedAt: now,
+      recorded: Promise.resolve(true),
+    });
     expect(await waiting).toBe('finalized');
     expect(performance.now() - started).toBeLessThan(1000);
     expect(completion.take(jobId)?.bytes.toString()).toBe('the result');
@@ -79,12 +104,14 @@ describe('queue statements', () => {
     expect(completion.waiting).toBe(0);
     completion.close();
     await cancelJob(t.db, jobId, 'test over', now); // the next tests claim the oldest pending job
-
   });
 
   it('a wait for a job just enqueued reads nothing first: only a notification, a hand-over or the poll ends it', async () => {
     const subscribers: Array<(id: string) => void> = [];
-    const hub = { subscribe: (_c: string, f: (id: string) => void) => (subscribers.push(f), () => undefined), onReconnect: () => () => undefined } as unknown as NotificationHub;
+    const hub = {
+      subscribe: (_c: string, f: (id: string) => void) => (subscribers.push(f), () => undefined),
+      onReconnect: () => () => undefined,
+    } as unknown as NotificationHub;
     const completion = new JobCompletion(t.db, hub, new ManualClock(now), log, 60_000);
     const job = newJob();
     await enqueueJob(t.db, job, 100);
@@ -92,7 +119,9 @@ describe('queue statements', () => {
     // Without the flag the row is read at once; with it (the caller's promise), not.
     expect(await completion.waitForFinalization(job.id, new Date(now.getTime() + 48_000))).toBe('finalized');
     let settled = false;
-    const waiting = completion.waitForFinalization(job.id, new Date(now.getTime() + 48_000), undefined, { justEnqueued: true }).finally(() => (settled = true));
+    const waiting = completion
+      .waitForFinalization(job.id, new Date(now.getTime() + 48_000), undefined, { justEnqueued: true })
+      .finally(() => (settled = true));
     await new Promise((r) => setTimeout(r, 100));
     expect(settled).toBe(false);
     for (const notify of subscribers) notify(job.id);
@@ -101,7 +130,10 @@ describe('queue statements', () => {
   });
 
   it('a hand-over whose record failed is not answered as a success: the job row decides, after the caller did its work', async () => {
-    const quietHub = { subscribe: () => () => undefined, onReconnect: () => () => undefined } as unknown as NotificationHub;
+    const quietHub = {
+      subscribe: () => () => undefined,
+      onReconnect: () => () => undefined,
+    } as unknown as NotificationHub;
     const completion = new JobCompletion(t.db, quietHub, new ManualClock(now), log, 60_000);
     const jobId = randomUUID();
     const steps: string[] = [];
@@ -125,7 +157,14 @@ describe('queue statements', () => {
     // Another writer finalized the row first (say, a cancellation); the worker's finalize lost.
     expect(await cancelJob(t.db, jobId, 'test', now)).toBe(true);
     let record!: (won: boolean) => void;
-    completion.deliver(jobId, { bytes: Buffer.from('late'), mime: 'image/jpeg', createdAt: now, claimedAt: now, finalizedAt: now, recorded: new Promise((r) => (record = r)) });
+    completion.deliver(jobId, {
+      bytes: Buffer.from('late'),
+      mime: 'image/jpeg',
+      createdAt: now,
+      claimedAt: now,
+      finalizedAt: now,
+      recorded: new Promise((r) => (record = r)),
+    });
     await new Promise((r) => setTimeout(r, 20));
     expect(steps).toEqual(['caller work']); // done while the record was pending
     record(false);
@@ -184,10 +223,22 @@ describe('queue statements', () => {
     const claimed = await claimNextJob(t.db, now, new Date(now.getTime() - 10_000), []);
     expect([cancelled.id, expired.id, orphan.id]).not.toContain(claimed?.id);
     // The sweeper finalizes the expired one as timeout and the orphan as cancelled.
-    const swept = await finalizeAbandonedJobs(t.db, new Date(now.getTime() + 5000), 2000, new Date(now.getTime() - 10_000));
+    const swept = await finalizeAbandonedJobs(
+      t.db,
+      new Date(now.getTime() + 5000),
+      2000,
+      new Date(now.getTime() - 10_000),
+    );
     expect(swept).toEqual(expect.arrayContaining([orphan.id]));
-    const rows = await t.db.selectFrom('job').select(['id', 'failure_reason']).where('id', 'in', [expired.id, orphan.id]).execute();
-    expect(Object.fromEntries(rows.map((r) => [r.id, r.failure_reason]))).toEqual({ [expired.id]: 'timeout', [orphan.id]: 'cancelled' });
+    const rows = await t.db
+      .selectFrom('job')
+      .select(['id', 'failure_reason'])
+      .where('id', 'in', [expired.id, orphan.id])
+      .execute();
+    expect(Object.fromEntries(rows.map((r) => [r.id, r.failure_reason]))).toEqual({
+      [expired.id]: 'timeout',
+      [orphan.id]: 'cancelled',
+    });
   });
 
   it('skips providers the caller is saturated on', async () => {
@@ -200,17 +251,39 @@ describe('queue statements', () => {
 
   it('a job enqueued as claimed is processing at once and no claim takes it; both return the slot templates', async () => {
     const templateId = randomUUID();
-    await t.db.insertInto('template').values({ id: templateId, slot_id: 'slot-002', setting_key: 'reference', path: '/t/ref.png', mime: 'image/png', size: 123, sha256: 'x', width: 4, height: 4, created_at: now }).execute();
+    await t.db
+      .insertInto('template')
+      .values({
+        id: templateId,
+        slot_id: 'slot-002',
+        setting_key: 'reference',
+        path: '/t/ref.png',
+        mime: 'image/png',
+        size: 123,
+        sha256: 'x',
+        width: 4,
+        height: 4,
+        created_at: now,
+      })
+      .execute();
     const mine = newJob({ slotId: 'slot-002' });
     const enqueued = await enqueueJob(t.db, mine, 100, true);
-    expect(enqueued).toEqual({ templates: [{ id: templateId, key: 'reference', path: '/t/ref.png', mime: 'image/png', size: 123 }] });
-    const row = await t.db.selectFrom('job').select(['status', 'claimed_at']).where('id', '=', mine.id).executeTakeFirstOrThrow();
+    expect(enqueued).toEqual({
+      templates: [{ id: templateId, key: 'reference', path: '/t/ref.png', mime: 'image/png', size: 123 }],
+    });
+    const row = await t.db
+      .selectFrom('job')
+      .select(['status', 'claimed_at'])
+      .where('id', '=', mine.id)
+      .executeTakeFirstOrThrow();
     expect(row).toEqual({ status: 'processing', claimed_at: now });
     const pending = newJob({ slotId: 'slot-002' });
     await enqueueJob(t.db, pending, 100);
     const claimed = await claimNextJob(t.db, now, new Date(now.getTime() - 10_000), []);
     expect(claimed?.id).toBe(pending.id);
-    expect(claimed?.templates).toEqual([{ id: templateId, key: 'reference', path: '/t/ref.png', mime: 'image/png', size: 123 }]);
+    expect(claimed?.templates).toEqual([
+      { id: templateId, key: 'reference', path: '/t/ref.png', mime: 'image/png', size: 123 },
+    ]);
     expect(await claimNextJob(t.db, now, new Date(now.getTime() - 10_000), [])).toBeUndefined();
     for (const j of [mine, pending]) await cancelJob(t.db, j.id, 'test over', now);
     await t.db.deleteFrom('template').where('id', '=', templateId).execute();
@@ -264,9 +337,14 @@ describe('jobs handed to a waiting worker (WorkerPool.reserve)', () => {
     return counts;
   }
   /** The pool's 1 s poll wakes every worker for a claim; the tests here need them asleep when a photo comes. */
-  const stopPoll = (server: Awaited<ReturnType<typeof startTestServer>>) => clearInterval((server.workers as unknown as { pollTimer: NodeJS.Timeout }).pollTimer);
+  const stopPoll = (server: Awaited<ReturnType<typeof startTestServer>>) =>
+    clearInterval((server.workers as unknown as { pollTimer: NodeJS.Timeout }).pollTimer);
   const jobRow = (server: Awaited<ReturnType<typeof startTestServer>>, id: string | null) =>
-    server.database.db.selectFrom('job').select(['created_at', 'claimed_at', 'is_finalized']).where('id', '=', id!).executeTakeFirstOrThrow();
+    server.database.db
+      .selectFrom('job')
+      .select(['created_at', 'claimed_at', 'is_finalized'])
+      .where('id', '=', id!)
+      .executeTakeFirstOrThrow();
 
   it('an idle server starts each photo at once: the row is claimed when created, and no claim statement takes it', async () => {
     const scripted = createScriptedProvider();
@@ -290,10 +368,14 @@ describe('jobs handed to a waiting worker (WorkerPool.reserve)', () => {
       // Not a photo over PHOTO_READ_AHEAD_BYTES (the driver's own limits apply to it), nor for a
       // driver that does not read photos whole.
       const large = Buffer.concat([photo, Buffer.alloc(PHOTO_READ_AHEAD_BYTES + 1)]);
-      expect((await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: large })).status).toBe(200);
+      expect((await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: large })).status).toBe(
+        200,
+      );
       expect(scripted.calls.at(-1)?.contents).toBeUndefined();
       (scripted as { readsPhoto: boolean }).readsPhoto = false;
-      expect((await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })).status).toBe(200);
+      expect((await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })).status).toBe(
+        200,
+      );
       expect(scripted.calls.at(-1)?.contents).toBeUndefined();
     } finally {
       await server.close();
@@ -309,7 +391,9 @@ describe('jobs handed to a waiting worker (WorkerPool.reserve)', () => {
       await server.database.db.updateTable('slot').set({ provider: 'scripted', operation: 'run' }).execute();
       const claims = countClaims(server);
       const photo = await jpegBytes(32, 32);
-      const responses = await Promise.all([0, 1].map(() => postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })));
+      const responses = await Promise.all(
+        [0, 1].map(() => postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })),
+      );
       expect(responses.map((r) => r.status)).toEqual([200, 200]);
       const rows = await Promise.all(responses.map((r) => jobRow(server, r.headers.get('x-job-id'))));
       const direct = rows.filter((r) => r.claimed_at!.getTime() === r.created_at.getTime());
@@ -318,7 +402,10 @@ describe('jobs handed to a waiting worker (WorkerPool.reserve)', () => {
       expect(waited.claimed_at!.getTime() - waited.created_at.getTime()).toBeGreaterThanOrEqual(200);
       expect(claims.found).toBe(1);
       // Only the job handed over directly came with the photo's bytes; the claimed one read its file.
-      expect(scripted.calls.map((c) => c.contents ?? 'read from the file').sort()).toEqual(['matching', 'read from the file']);
+      expect(scripted.calls.map((c) => c.contents ?? 'read from the file').sort()).toEqual([
+        'matching',
+        'read from the file',
+      ]);
     } finally {
       await server.close();
     }
@@ -329,14 +416,25 @@ describe('jobs handed to a waiting worker (WorkerPool.reserve)', () => {
     const server = await startTestServer({ providers: [scripted] });
     try {
       const deadline = Date.now() + 3000;
-      while ((server.workers as unknown as { sleepers: unknown[] }).sleepers.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      while ((server.workers as unknown as { sleepers: unknown[] }).sleepers.length < 4 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10));
       const photoPath = path.join(server.mediaRoot, 'payloads', 'refused.jpg');
       await fs.writeFile(photoPath, await jpegBytes(16, 16));
       const jobId = randomUUID();
-      const quietHub = { subscribe: () => () => undefined, onReconnect: () => () => undefined } as unknown as NotificationHub;
+      const quietHub = {
+        subscribe: () => () => undefined,
+        onReconnect: () => () => undefined,
+      } as unknown as NotificationHub;
       const completion = new JobCompletion(server.database.db, quietHub, systemClock, log);
       // The cap at 0: the enqueue refuses whatever the queue holds.
-      const refusing = { db: server.database.db, config: { ...server.config, queueMaxInFlightJobs: 0 }, clock: systemClock, completion, instanceId: randomUUID(), dispatch: server.workers };
+      const refusing = {
+        db: server.database.db,
+        config: { ...server.config, queueMaxInFlightJobs: 0 },
+        clock: systemClock,
+        completion,
+        instanceId: randomUUID(),
+        dispatch: server.workers,
+      };
       await expect(
         submitAndWait(refusing, {
           jobId,
@@ -370,7 +468,8 @@ describe('jobs handed to a waiting worker (WorkerPool.reserve)', () => {
       const pool = server.workers;
       // Both workers asleep (their first claims found nothing).
       const deadline = Date.now() + 3000;
-      while ((pool as unknown as { sleepers: unknown[] }).sleepers.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      while ((pool as unknown as { sleepers: unknown[] }).sleepers.length < 2 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10));
       const a = pool.reserve('a', 'scripted');
       const b = pool.reserve('b', 'scripted');
       expect(a && b).toBeTruthy();
@@ -382,9 +481,11 @@ describe('jobs handed to a waiting worker (WorkerPool.reserve)', () => {
       b!.cancel();
       expect(pool.busy).toBe(0);
       // The released workers go back to sleep and can be reserved again.
-      while ((pool as unknown as { sleepers: unknown[] }).sleepers.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      while ((pool as unknown as { sleepers: unknown[] }).sleepers.length < 2 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10));
       const again = Date.now() + 3000;
-      while ((pool as unknown as { sleepers: unknown[] }).sleepers.length < 2 && Date.now() < again) await new Promise((r) => setTimeout(r, 10));
+      while ((pool as unknown as { sleepers: unknown[] }).sleepers.length < 2 && Date.now() < again)
+        await new Promise((r) => setTimeout(r, 10));
       const d = pool.reserve('d', 'scripted');
       expect(d).toBeDefined();
       d!.cancel();
@@ -407,12 +508,15 @@ describe('two server instances on one database', () => {
       await a.database.db.updateTable('slot').set({ provider: 'scripted', operation: 'run' }).execute();
       const photo = await jpegBytes(32, 32);
       const responses = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => postIngest(i % 2 ? a.url : b.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })),
+        Array.from({ length: 10 }, (_, i) =>
+          postIngest(i % 2 ? a.url : b.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo }),
+        ),
       );
       const statuses = responses.map((r) => r.status).sort();
       expect(statuses.filter((s) => s === 200)).toHaveLength(4);
       expect(statuses.filter((s) => s === 429)).toHaveLength(6);
-      for (const r of responses.filter((x) => x.status === 200)) expect(Buffer.from(await r.arrayBuffer())).toEqual(photo);
+      for (const r of responses.filter((x) => x.status === 200))
+        expect(Buffer.from(await r.arrayBuffer())).toEqual(photo);
       // Work was shared: jobs were claimed by workers of both instances (each instance's
       // scripted provider only sees the jobs its own workers claimed).
       expect(scriptedA.calls.length + scriptedB.calls.length).toBe(4);
@@ -427,7 +531,11 @@ describe('media cleanup with an injected clock', () => {
   it('deletes an expired result and its link (410), removes orphan payloads and results, keeps live ones', async () => {
     const clock = new ManualClock(new Date('2026-11-24T10:00:00Z'));
     const scripted = createScriptedProvider();
-    const server = await startTestServer({ providers: [scripted], clock, env: { PHOTOCHANGER_RESULT_TTL_SECONDS: '3600' } });
+    const server = await startTestServer({
+      providers: [scripted],
+      clock,
+      env: { PHOTOCHANGER_RESULT_TTL_SECONDS: '3600' },
+    });
     try {
       await server.database.db.updateTable('slot').set({ provider: 'scripted', operation: 'run' }).execute();
       const photo = await jpegBytes(16, 16);
@@ -443,7 +551,8 @@ describe('media cleanup with an injected clock', () => {
       const past = new Date(clock.now().getTime() - 120_000);
       await fs.utimes(path.join(media.payloadDir(orphanId), 'x.jpg'), past, past);
       await fs.utimes(media.payloadDir(orphanId), past, past);
-      for (const f of await fs.readdir(media.dir('results'))) await fs.utimes(path.join(media.dir('results'), f), past, past);
+      for (const f of await fs.readdir(media.dir('results')))
+        await fs.utimes(path.join(media.dir('results'), f), past, past);
 
       clock.advance(3599_000);
       let report = await runMediaCleanup({ db: server.database.db, clock, media, log });

@@ -18,7 +18,10 @@ describe('worker pool shutdown', () => {
       await new Promise((r) => setTimeout(r, 50));
       const stopped = server.workers.stop();
       finishClaims();
-      const outcome = await Promise.race([stopped.then(() => 'stopped'), new Promise((r) => setTimeout(() => r('hung'), 3000))]);
+      const outcome = await Promise.race([
+        stopped.then(() => 'stopped'),
+        new Promise((r) => setTimeout(() => r('hung'), 3000)),
+      ]);
       expect(outcome).toBe('stopped');
     } finally {
       await server.close();

@@ -36,7 +36,9 @@ describe('connections per client address', () => {
     const photo = await jpegBytes(320, 240);
     const other = await fetch(`${server.url}/healthz`, { signal: AbortSignal.timeout(3000) }).then((r) => r.status);
     expect(other).toBe(200);
-    expect((await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })).status).toBe(200);
+    expect((await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })).status).toBe(
+      200,
+    );
     // The capped address gets nothing more until it lets go.
     const extra = await idle('127.0.0.9');
     expect(await extra.closedByServer).toBe(true);
@@ -62,7 +64,9 @@ describe('bodies before authentication', () => {
       const u = new URL(server.url);
       let answer = '';
       const socket = net.connect({ port: Number(u.port), host: u.hostname, localAddress: '127.0.0.12' }, () => {
-        socket.write(`POST ${path} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: ${contentType}\r\nContent-Length: ${length}\r\n\r\n`);
+        socket.write(
+          `POST ${path} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: ${contentType}\r\nContent-Length: ${length}\r\n\r\n`,
+        );
         socket.write('x'.repeat(send));
       });
       socket.on('data', (d: Buffer) => (answer += d.toString()));
@@ -78,8 +82,13 @@ describe('bodies before authentication', () => {
     expect(await stalled('/api/login', 5000, 10)).toMatch(/^HTTP\/1\.1 413/);
   });
 
-  it("a Turbotext delivery to an unknown token is answered before its body is read", async () => {
-    const answer = await stalled('/webhooks/turbotext/not-a-live-token', 1024 * 1024, 10, 'application/x-www-form-urlencoded');
+  it('a Turbotext delivery to an unknown token is answered before its body is read', async () => {
+    const answer = await stalled(
+      '/webhooks/turbotext/not-a-live-token',
+      1024 * 1024,
+      10,
+      'application/x-www-form-urlencoded',
+    );
     expect(answer).toMatch(/^HTTP\/1\.1 200/);
     expect(answer).toContain('"ok":true');
   });
@@ -95,7 +104,11 @@ describe('connection time limits', () => {
   beforeAll(async () => {
     server = await startTestServer({
       providers: [scripted],
-      env: { PHOTOCHANGER_SILENT_CONNECTION_SECONDS: '1', PHOTOCHANGER_KEEP_ALIVE_SECONDS: '1', PHOTOCHANGER_REQUEST_BODY_TIMEOUT_SECONDS: '2' },
+      env: {
+        PHOTOCHANGER_SILENT_CONNECTION_SECONDS: '1',
+        PHOTOCHANGER_KEEP_ALIVE_SECONDS: '1',
+        PHOTOCHANGER_REQUEST_BODY_TIMEOUT_SECONDS: '2',
+      },
     });
     await server.database.db.updateTable('slot').set({ provider: 'scripted', operation: 'run' }).execute();
   });
@@ -143,7 +156,18 @@ describe('connection time limits', () => {
   it('a silent socket is closed within the silent window; so is one trickling its headers (408)', async () => {
     const [silent, trickle] = await Promise.all([
       session([]),
-      session(['GET /healthz HTTP/1.1\r\n', [400, 'X-A: 1\r\n'], [400, 'X-B: 1\r\n'], [400, 'X-C: 1\r\n'], [400, 'X-D: 1\r\n'], [400, 'X-E: 1\r\n'], [400, 'X-F: 1\r\n']], '127.0.0.22'),
+      session(
+        [
+          'GET /healthz HTTP/1.1\r\n',
+          [400, 'X-A: 1\r\n'],
+          [400, 'X-B: 1\r\n'],
+          [400, 'X-C: 1\r\n'],
+          [400, 'X-D: 1\r\n'],
+          [400, 'X-E: 1\r\n'],
+          [400, 'X-F: 1\r\n'],
+        ],
+        '127.0.0.22',
+      ),
     ]);
     expect(silent.answer).toBe('');
     expect(silent.closedAfterMs).toBeGreaterThanOrEqual(900);
@@ -168,10 +192,16 @@ describe('connection time limits', () => {
         { name: 'password', value: TEST_INGEST_PASSWORD },
         { name: 'fileToUpload', value: file, filename: 'shot.jpg', contentType: 'image/jpeg' },
       ]);
-      return [`POST /ingest/slot-001 HTTP/1.1\r\nHost: x\r\nContent-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n\r\n`, body];
+      return [
+        `POST /ingest/slot-001 HTTP/1.1\r\nHost: x\r\nContent-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n\r\n`,
+        body,
+      ];
     };
     // The refusal comes after the whole body (415: not an image), so the connection could be kept.
-    const [accepted, refused] = await Promise.all([session(upload(photo), '127.0.0.24', 4500), session(upload(Buffer.from('not an image at all')), '127.0.0.25', 4500)]);
+    const [accepted, refused] = await Promise.all([
+      session(upload(photo), '127.0.0.24', 4500),
+      session(upload(Buffer.from('not an image at all')), '127.0.0.25', 4500),
+    ]);
     expect(accepted.answer).toMatch(/^HTTP\/1\.1 200/);
     expect(accepted.closedAfterMs).toBeUndefined(); // still open when the test let go (4.5 s)
     expect(refused.answer).toMatch(/^HTTP\/1\.1 415/);
@@ -187,8 +217,20 @@ describe('connection time limits', () => {
         { name: 'fileToUpload', value: photo, filename: 'shot.jpg', contentType: 'image/jpeg' },
       ]);
       const [withExpect, without] = await Promise.all([
-        rawPost(server.url, '/ingest/slot-002', form.body, { 'Content-Type': form.contentType }, { expectContinue: true, localAddress: '127.0.0.27' }),
-        rawPost(server.url, '/ingest/slot-003', form.body, { 'Content-Type': form.contentType }, { localAddress: '127.0.0.28' }),
+        rawPost(
+          server.url,
+          '/ingest/slot-002',
+          form.body,
+          { 'Content-Type': form.contentType },
+          { expectContinue: true, localAddress: '127.0.0.27' },
+        ),
+        rawPost(
+          server.url,
+          '/ingest/slot-003',
+          form.body,
+          { 'Content-Type': form.contentType },
+          { localAddress: '127.0.0.28' },
+        ),
       ]);
       expect(withExpect.sawContinue).toBe(true);
       expect(withExpect.status).toBe(200);
@@ -200,12 +242,18 @@ describe('connection time limits', () => {
 
   it('after an early answer the rest of a body must come within the body timeout; empty lines do not extend a keep-alive', async () => {
     // 401 before the body is read (no credentials), then the body trickles on.
-    const head = 'POST /api/slots/slot-001/templates HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 2000000\r\n\r\n';
+    const head =
+      'POST /api/slots/slot-001/templates HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 2000000\r\n\r\n';
     const trickle = Array.from({ length: 14 }, () => [400, 'x'] as [number, string]);
-    const login = 'POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 200\r\n\r\n';
+    const login =
+      'POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 200\r\n\r\n';
     const [early, blankLines, expecting] = await Promise.all([
       session([head, '--b', ...trickle], '127.0.0.29', 6000),
-      session([get('/healthz'), ...Array.from({ length: 14 }, () => [400, '\r\n'] as [number, string])], '127.0.0.30', 6000),
+      session(
+        [get('/healthz'), ...Array.from({ length: 14 }, () => [400, '\r\n'] as [number, string])],
+        '127.0.0.30',
+        6000,
+      ),
       // The same body timeout with Expect: 100-continue (Node announces such a request apart).
       session([login, '{"user', ...trickle], '127.0.0.34', 6000),
     ]);

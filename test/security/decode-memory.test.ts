@@ -14,9 +14,13 @@ describe('finding 6: decode memory is budgeted from the header, before decoding'
   let bomb: Buffer;
   beforeAll(async () => {
     // Twelve uploads at once from the test's one address: its share of the queue is the whole cap here.
-    server = await startTestServer({ env: { PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS: '16', PHOTOCHANGER_QUEUE_SHARE_PER_ADDRESS: '16' } });
+    server = await startTestServer({
+      env: { PHOTOCHANGER_QUEUE_MAX_IN_FLIGHT_JOBS: '16', PHOTOCHANGER_QUEUE_SHARE_PER_ADDRESS: '16' },
+    });
     // 10000×10000, 16-bit RGBA: 800 MB decoded, about 1 MB as an interlaced PNG of one colour.
-    bomb = await sharp({ create: { width: 10_000, height: 10_000, channels: 4, background: { r: 10, g: 20, b: 30, alpha: 1 } } })
+    bomb = await sharp({
+      create: { width: 10_000, height: 10_000, channels: 4, background: { r: 10, g: 20, b: 30, alpha: 1 } },
+    })
       .png({ progressive: true, compressionLevel: 9 })
       .toColourspace('rgb16')
       .toBuffer();
@@ -28,21 +32,34 @@ describe('finding 6: decode memory is budgeted from the header, before decoding'
   it('twelve such uploads at once: each refused with 413 in the canonical shape, nothing kept, RSS stays low', async () => {
     // The booth's password is known first (its first shot): twelve unverified passwords at once from
     // one address would be throttled as guesses (429, docs/security.md), which is not what this tests.
-    expect((await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: await jpegBytes(64, 48) })).status).toBe(200);
+    expect(
+      (await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: await jpegBytes(64, 48) }))
+        .status,
+    ).toBe(200);
     const before = rssMib();
     let peak = before;
     const sampler = setInterval(() => (peak = Math.max(peak, rssMib())), 20);
-    const answers = await Promise.all(Array.from({ length: 12 }, () => postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: bomb, fileType: 'image/png' })));
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: bomb, fileType: 'image/png' }),
+      ),
+    );
     clearInterval(sampler);
     for (const a of answers) {
       expect(a.status).toBe(413);
-      expect((await jsonOf(a)).error).toMatchObject({ code: 'payload_too_large', details: { decoded_bytes: 800_000_000, limit_decoded_bytes: 256 * MIB } });
+      expect((await jsonOf(a)).error).toMatchObject({
+        code: 'payload_too_large',
+        details: { decoded_bytes: 800_000_000, limit_decoded_bytes: 256 * MIB },
+      });
     }
     expect((await listFiles(`${server.mediaRoot}/payloads`)).filter((f) => !f.endsWith('/'))).toEqual([]);
     expect(peak - before).toBeLessThan(400);
     expect(peak).toBeLessThan(1536);
     // A normal photo still goes through.
-    expect((await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: await jpegBytes(640, 480) })).status).toBe(200);
+    expect(
+      (await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: await jpegBytes(640, 480) }))
+        .status,
+    ).toBe(200);
   });
 
   it('a header longer than the bytes kept on the way in is read from the file: a huge JPEG behind 200 KB of APP segments is refused too', async () => {
@@ -59,7 +76,10 @@ describe('finding 6: decode memory is budgeted from the header, before decoding'
     expect(decodedBytes(await sharp(jpeg, { limitInputPixels: false }).metadata())).toBe(30_000 * 30_000 * 3);
     const answer = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: jpeg });
     expect(answer.status).toBe(413);
-    expect((await jsonOf(answer)).error).toMatchObject({ code: 'payload_too_large', details: { decoded_bytes: 30_000 * 30_000 * 3 } });
+    expect((await jsonOf(answer)).error).toMatchObject({
+      code: 'payload_too_large',
+      details: { decoded_bytes: 30_000 * 30_000 * 3 },
+    });
   });
 
   it('decodes at once share the total budget: a decode waits for room', async () => {
@@ -76,7 +96,7 @@ describe('finding 6: decode memory is budgeted from the header, before decoding'
     expect(() => budget.check(120)).toThrow(/limit is/);
   });
 
-  it('a waiting decode ends with its job\'s signal, and keeps one abort listener however often it is woken', async () => {
+  it("a waiting decode ends with its job's signal, and keeps one abort listener however often it is woken", async () => {
     const budget = new DecodeBudget(100, 100);
     const controller = new AbortController();
     let release!: () => void;

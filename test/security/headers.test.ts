@@ -9,8 +9,13 @@ describe('finding 9: strict headers on every response', () => {
   let server: TestServer;
   let jobId: string;
   beforeAll(async () => {
-    server = await startTestServer({ webRoot: path.resolve(WEB_DIST), env: { PHOTOCHANGER_PUBLIC_BASE_URL: 'https://booth.example.com' } });
-    jobId = (await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: await jpegBytes() })).headers.get('x-job-id')!;
+    server = await startTestServer({
+      webRoot: path.resolve(WEB_DIST),
+      env: { PHOTOCHANGER_PUBLIC_BASE_URL: 'https://booth.example.com' },
+    });
+    jobId = (
+      await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: await jpegBytes() })
+    ).headers.get('x-job-id')!;
   });
   afterAll(async () => server?.close());
 
@@ -18,14 +23,20 @@ describe('finding 9: strict headers on every response', () => {
     const pages = ['/admin/', `/r/${jobId}`, '/r/00000000-0000-4000-8000-000000000000', '/docs'];
     const other = ['/healthz', '/api/slots', `/public/results/${jobId}`, `/r/${jobId}/qr.svg`, '/ingest/slot-999'];
     for (const p of [...pages, ...other]) {
-      const res = await fetch(`${server.url}${p}`, { method: p.startsWith('/ingest') ? 'POST' : 'GET', redirect: 'manual' });
+      const res = await fetch(`${server.url}${p}`, {
+        method: p.startsWith('/ingest') ? 'POST' : 'GET',
+        redirect: 'manual',
+      });
       expect(res.headers.get('x-content-type-options'), p).toBe('nosniff');
       expect(res.headers.get('referrer-policy'), p).toBe('no-referrer');
       expect(res.headers.get('x-frame-options'), p).toBe('DENY');
     }
     for (const p of pages) {
       // The API reference is for administrators (any account).
-      const res = await fetch(`${server.url}${p}`, { redirect: 'follow', headers: p === '/docs' ? authHeader(server, ['slots:read']) : {} });
+      const res = await fetch(`${server.url}${p}`, {
+        redirect: 'follow',
+        headers: p === '/docs' ? authHeader(server, ['slots:read']) : {},
+      });
       const csp = res.headers.get('content-security-policy') ?? '';
       expect(csp, p).toContain("frame-ancestors 'none'");
       expect(csp, p).toMatch(/default-src 'self'/);

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword, PasswordCheckDropped, passwordChecksComputed, pendingPasswordChecks, verifyPassword } from '../../src/auth/passwords.js';
+import {
+  hashPassword,
+  PasswordCheckDropped,
+  passwordChecksComputed,
+  pendingPasswordChecks,
+  verifyPassword,
+} from '../../src/auth/passwords.js';
 import { ShiftedClock } from '../support/clock.js';
 import { jpegBytes, multipartBody, rawPost } from '../support/http.js';
 import { authHeader, startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
@@ -16,13 +22,26 @@ describe('finding 3: guessing the ingest password is throttled per client addres
   afterAll(async () => server?.close());
 
   const ingest = (password: string, from: string, file = photo) => {
-    const form = multipartBody([{ name: 'password', value: password }, { name: 'fileToUpload', value: file, filename: 'p.jpg', contentType: 'image/jpeg' }]);
-    return rawPost(server.url, '/ingest/slot-001', form.body, { 'Content-Type': form.contentType }, { localAddress: from, expectContinue: true, continueTimeoutMs: 5000 });
+    const form = multipartBody([
+      { name: 'password', value: password },
+      { name: 'fileToUpload', value: file, filename: 'p.jpg', contentType: 'image/jpeg' },
+    ]);
+    return rawPost(
+      server.url,
+      '/ingest/slot-001',
+      form.body,
+      { 'Content-Type': form.contentType },
+      { localAddress: from, expectContinue: true, continueTimeoutMs: 5000 },
+    );
   };
 
   it('after the free failures an address waits (429 too_many_attempts, Retry-After), growing; a booth elsewhere is unaffected', async () => {
     for (let i = 0; i < 6; i++) expect((await ingest(`wrong-guess-${i}`, '127.0.0.2')).status).toBe(401);
-    const blocked = await ingest('wrong-guess-6', '127.0.0.2', Buffer.concat([photo, Buffer.alloc(4 * 1024 * 1024, 5)]));
+    const blocked = await ingest(
+      'wrong-guess-6',
+      '127.0.0.2',
+      Buffer.concat([photo, Buffer.alloc(4 * 1024 * 1024, 5)]),
+    );
     expect(blocked.status).toBe(429);
     expect(JSON.parse(blocked.body.toString()).error).toMatchObject({ code: 'too_many_attempts' });
     expect(Number(blocked.headers['retry-after'])).toBeGreaterThanOrEqual(1);
@@ -47,7 +66,11 @@ describe('finding 3: guessing the ingest password is throttled per client addres
     expect((await ingest('one-typo', '127.0.0.2')).status).toBe(401);
     expect((await ingest(TEST_INGEST_PASSWORD, '127.0.0.2')).status).toBe(200);
     await server.rejections.flush();
-    const counted = await server.database.db.selectFrom('ingest_rejection_count').select(['code', 'count']).where('code', '=', 'too_many_attempts').execute();
+    const counted = await server.database.db
+      .selectFrom('ingest_rejection_count')
+      .select(['code', 'count'])
+      .where('code', '=', 'too_many_attempts')
+      .execute();
     expect(counted.reduce((n, r) => n + Number(r.count), 0)).toBeGreaterThanOrEqual(3);
   });
 

@@ -13,19 +13,40 @@ describe('finding 5: the admin UI authenticates with an HttpOnly session cookie,
   afterAll(async () => server?.close());
 
   const login = async (remember = false, headers: Record<string, string> = {}) => {
-    const res = await fetch(`${server.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ ...TEST_ADMIN, remember }) });
+    const res = await fetch(`${server.url}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ ...TEST_ADMIN, remember }),
+    });
     expect(res.status).toBe(200);
     const setCookie = res.headers.get('set-cookie')!;
     const body = await jsonOf(res);
-    return { setCookie, cookie: setCookie.split(';')[0]!, csrf: body.csrf_token as string, token: body.access_token as string };
+    return {
+      setCookie,
+      cookie: setCookie.split(';')[0]!,
+      csrf: body.csrf_token as string,
+      token: body.access_token as string,
+    };
   };
   const me = (cookie: string) => fetch(`${server.url}/api/me`, { headers: { cookie } });
   const rename = (cookie: string, csrf?: string) =>
     fetch(`${server.url}/api/slots/slot-001`, { headers: { cookie } }).then(async (current) =>
       fetch(`${server.url}/api/slots/slot-001`, {
         method: 'PUT',
-        headers: { cookie, 'content-type': 'application/json', 'if-match': current.headers.get('etag')!, ...(csrf ? { 'x-csrf-token': csrf } : {}) },
-        body: JSON.stringify({ name: 'Renamed', enabled: true, provider: 'local', operation: 'neutral', settings: {}, max_upload_bytes: null }),
+        headers: {
+          cookie,
+          'content-type': 'application/json',
+          'if-match': current.headers.get('etag')!,
+          ...(csrf ? { 'x-csrf-token': csrf } : {}),
+        },
+        body: JSON.stringify({
+          name: 'Renamed',
+          enabled: true,
+          provider: 'local',
+          operation: 'neutral',
+          settings: {},
+          max_upload_bytes: null,
+        }),
       }),
     );
 
@@ -68,9 +89,16 @@ describe('finding 5: the admin UI authenticates with an HttpOnly session cookie,
     expect((await me(s.cookie)).status).toBe(401); // 13 h idle
     const t = await login();
     // The login purged the expired session: only live ones are kept.
-    const expired = await server.database.db.selectFrom('admin_session').select('id').where('expires_at', '<', clock.now()).execute();
+    const expired = await server.database.db
+      .selectFrom('admin_session')
+      .select('id')
+      .where('expires_at', '<', clock.now())
+      .execute();
     expect(expired).toEqual([]);
-    const out = await fetch(`${server.url}/api/logout`, { method: 'POST', headers: { cookie: t.cookie, 'x-csrf-token': t.csrf } });
+    const out = await fetch(`${server.url}/api/logout`, {
+      method: 'POST',
+      headers: { cookie: t.cookie, 'x-csrf-token': t.csrf },
+    });
     expect(out.status).toBe(204);
     expect(out.headers.get('set-cookie')).toMatch(/pc_session=;.*Max-Age=0/);
     expect((await me(t.cookie)).status).toBe(401);
@@ -85,12 +113,33 @@ describe('finding 5: the admin UI authenticates with an HttpOnly session cookie,
     clock.offsetMs += 1000;
     const again = await login();
     expect((await me(again.cookie)).status).toBe(200);
-    expect((await fetch(`${server.url}/api/me`, { headers: { authorization: `Bearer ${again.token}` } })).status).toBe(200);
+    expect((await fetch(`${server.url}/api/me`, { headers: { authorization: `Bearer ${again.token}` } })).status).toBe(
+      200,
+    );
   });
 
   it('a removed account loses its sessions and tokens at once', async () => {
-    await server.database.db.insertInto('admin_account').values({ username: 'temp', password_hash: (await server.database.db.selectFrom('admin_account').select('password_hash').where('username', '=', 'admin').executeTakeFirstOrThrow()).password_hash, permissions: ['stats:read'], created_at: new Date(), updated_at: new Date() }).execute();
-    const res = await fetch(`${server.url}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'temp', password: TEST_ADMIN.password }) });
+    await server.database.db
+      .insertInto('admin_account')
+      .values({
+        username: 'temp',
+        password_hash: (
+          await server.database.db
+            .selectFrom('admin_account')
+            .select('password_hash')
+            .where('username', '=', 'admin')
+            .executeTakeFirstOrThrow()
+        ).password_hash,
+        permissions: ['stats:read'],
+        created_at: new Date(),
+        updated_at: new Date(),
+      })
+      .execute();
+    const res = await fetch(`${server.url}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'temp', password: TEST_ADMIN.password }),
+    });
     const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
     const token = (await jsonOf(res)).access_token as string;
     expect((await me(cookie)).status).toBe(200);

@@ -24,11 +24,17 @@ describe('finding 11: framework errors in the canonical shape; an ignored bootst
     ] as const) {
       const res = await fetch(`${server.url}${path}`, { method });
       expect(res.status).toBe(414);
-      expect(await jsonOf(res)).toEqual({ error: { code: 'uri_too_long', message: 'A part of the URL is longer than allowed' } });
+      expect(await jsonOf(res)).toEqual({
+        error: { code: 'uri_too_long', message: 'A part of the URL is longer than allowed' },
+      });
     }
   });
 
   it('PHOTOCHANGER_BOOTSTRAP_ADMIN set while administrators exist: a warning at start', () => {
-    expect(server.logLines.some((l) => l.includes('"level":"warn"') && l.includes('PHOTOCHANGER_BOOTSTRAP_ADMIN is ignored'))).toBe(true);
+    expect(
+      server.logLines.some(
+        (l) => l.includes('"level":"warn"') && l.includes('PHOTOCHANGER_BOOTSTRAP_ADMIN is ignored'),
+      ),
+    ).toBe(true);
   });
 });

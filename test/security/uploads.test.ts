@@ -5,7 +5,12 @@ import { jpegBytes, multipartBody, postIngest, rawPost } from '../support/http.j
 import { listFiles, startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
 
 /** A client that sends the headers and a first part of the body, then trickles a byte now and then. */
-function slowUpload(url: string, path: string, form: { body: Buffer; contentType: string }, opts: { localAddress: string; firstBytes: number; trickleMs: number }) {
+function slowUpload(
+  url: string,
+  path: string,
+  form: { body: Buffer; contentType: string },
+  opts: { localAddress: string; firstBytes: number; trickleMs: number },
+) {
   const body = form.body;
   const u = new URL(url);
   let answer = '';
@@ -14,7 +19,9 @@ function slowUpload(url: string, path: string, form: { body: Buffer; contentType
   let sent = 0;
   let timer: NodeJS.Timeout | undefined;
   socket.on('connect', () => {
-    socket.write(`POST ${path} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: ${form.contentType}\r\nContent-Length: ${body.length}\r\n\r\n`);
+    socket.write(
+      `POST ${path} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: ${form.contentType}\r\nContent-Length: ${body.length}\r\n\r\n`,
+    );
     socket.write(body.subarray(0, opts.firstBytes));
     sent = opts.firstBytes;
     timer = setInterval(() => {
@@ -65,9 +72,18 @@ describe('finding 1–2: unauthenticated and slow uploads cannot hold the server
 
   it('slow uploads without a valid password hold nothing: the booth is served meanwhile; each is cut off (408) after the grace period, nothing kept', async () => {
     // Headers, then the password field trickled a byte at a time: never a complete password.
-    const trickled = multipartBody([{ name: 'password', value: 'x'.repeat(400) }, { name: 'fileToUpload', value: Buffer.alloc(1024 * 1024, 2), filename: 'y.jpg', contentType: 'image/jpeg' }]);
+    const trickled = multipartBody([
+      { name: 'password', value: 'x'.repeat(400) },
+      { name: 'fileToUpload', value: Buffer.alloc(1024 * 1024, 2), filename: 'y.jpg', contentType: 'image/jpeg' },
+    ]);
     const started = Date.now();
-    const attackers = Array.from({ length: 20 }, (_, n) => slowUpload(server.url, '/ingest/slot-001', trickled, { localAddress: `127.0.3.${n + 1}`, firstBytes: 120, trickleMs: 300 }));
+    const attackers = Array.from({ length: 20 }, (_, n) =>
+      slowUpload(server.url, '/ingest/slot-001', trickled, {
+        localAddress: `127.0.3.${n + 1}`,
+        firstBytes: 120,
+        trickleMs: 300,
+      }),
+    );
     await new Promise((r) => setTimeout(r, 300));
     // Twenty of them, more than the in-flight cap (3) and the upload cap (4): the booth is still served.
     const booth = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo });
@@ -85,11 +101,31 @@ describe('finding 1–2: unauthenticated and slow uploads cannot hold the server
 
   it('photos received at once are capped: with the cap held by slow booths, the next upload is refused before its body is read', async () => {
     // Three booths with the password, trickling their photos: they hold the cap (the in-flight cap, 3).
-    const slowForm = multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'fileToUpload', value: Buffer.concat([photo, Buffer.alloc(256 * 1024, 6)]), filename: 's.jpg', contentType: 'image/jpeg' }]);
-    const holders = [1, 2, 3].map((n) => slowUpload(server.url, '/ingest/slot-001', slowForm, { localAddress: `127.0.4.${n}`, firstBytes: 4096, trickleMs: 100 }));
+    const slowForm = multipartBody([
+      { name: 'password', value: TEST_INGEST_PASSWORD },
+      {
+        name: 'fileToUpload',
+        value: Buffer.concat([photo, Buffer.alloc(256 * 1024, 6)]),
+        filename: 's.jpg',
+        contentType: 'image/jpeg',
+      },
+    ]);
+    const holders = [1, 2, 3].map((n) =>
+      slowUpload(server.url, '/ingest/slot-001', slowForm, {
+        localAddress: `127.0.4.${n}`,
+        firstBytes: 4096,
+        trickleMs: 100,
+      }),
+    );
     await new Promise((r) => setTimeout(r, 400));
     const form = await multipartFor(photo);
-    const refused = await rawPost(server.url, '/ingest/slot-001', form.body, { 'Content-Type': form.contentType }, { localAddress: '127.0.4.9', expectContinue: true, continueTimeoutMs: 5000 });
+    const refused = await rawPost(
+      server.url,
+      '/ingest/slot-001',
+      form.body,
+      { 'Content-Type': form.contentType },
+      { localAddress: '127.0.4.9', expectContinue: true, continueTimeoutMs: 5000 },
+    );
     expect(refused.status).toBe(429);
     expect(JSON.parse(refused.body.toString()).error.code).toBe('queue_busy');
     expect(refused.sawContinue).toBe(false);
@@ -101,25 +137,54 @@ describe('finding 1–2: unauthenticated and slow uploads cannot hold the server
   it('a body that sends a file and never a password is read within the unverified bounds, then refused (400), nothing kept', async () => {
     // The file may come before the password (docs/api.md): its bytes are taken as unverified, and
     // the missing password is decided when the body ends.
-    const hostile = multipartBody([{ name: 'fileToUpload', value: Buffer.alloc(4 * 1024 * 1024, 1), filename: 'x.jpg', contentType: 'image/jpeg' }]);
-    const res = await rawPost(server.url, '/ingest/slot-001', hostile.body, { 'Content-Type': hostile.contentType }, { localAddress: '127.0.0.8' });
+    const hostile = multipartBody([
+      { name: 'fileToUpload', value: Buffer.alloc(4 * 1024 * 1024, 1), filename: 'x.jpg', contentType: 'image/jpeg' },
+    ]);
+    const res = await rawPost(
+      server.url,
+      '/ingest/slot-001',
+      hostile.body,
+      { 'Content-Type': hostile.contentType },
+      { localAddress: '127.0.0.8' },
+    );
     expect(res.status).toBe(400);
-    expect(JSON.parse(res.body.toString()).error).toMatchObject({ code: 'invalid_request', message: expect.stringContaining('password is missing') });
+    expect(JSON.parse(res.body.toString()).error).toMatchObject({
+      code: 'invalid_request',
+      message: expect.stringContaining('password is missing'),
+    });
     expect((await listFiles(`${server.mediaRoot}/payloads`)).filter((f) => !f.endsWith('/'))).toEqual([]);
   });
 
   it('finding 4: before a verified password 8 KiB of text fields are kept (the rest dropped) and 32 KiB read (beyond: 413); after it, 64 KiB kept', async () => {
-    const fieldsOf = (n: number, size: number) => Array.from({ length: n }, (_, i) => ({ name: `survey${i}_type_id`, value: String.fromCharCode(97 + (i % 26)).repeat(size - 64) }));
+    const fieldsOf = (n: number, size: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        name: `survey${i}_type_id`,
+        value: String.fromCharCode(97 + (i % 26)).repeat(size - 64),
+      }));
     const file = { name: 'fileToUpload', value: photo, filename: 'shot.jpg', contentType: 'image/jpeg' };
     const keptOf = async (res: { headers: Record<string, string> }) => {
-      const row = await server.database.db.selectFrom('job').select('metadata').where('id', '=', res.headers['x-job-id']!).executeTakeFirstOrThrow();
+      const row = await server.database.db
+        .selectFrom('job')
+        .select('metadata')
+        .where('id', '=', res.headers['x-job-id']!)
+        .executeTakeFirstOrThrow();
       const metadata = row.metadata as Record<string, string>;
       const survey = Object.keys(metadata).filter((k) => k.startsWith('survey'));
-      return { survey, bytes: survey.reduce((n, k) => n + k.length + metadata[k]!.length, 0), dropped: metadata.fields_dropped };
+      return {
+        survey,
+        bytes: survey.reduce((n, k) => n + k.length + metadata[k]!.length, 0),
+        dropped: metadata.fields_dropped,
+      };
     };
     // The password last (the one capture of a real booth): 24 KiB of fields came before it, unverified.
     const last = multipartBody([...fieldsOf(4, 6 * 1024), file, { name: 'password', value: TEST_INGEST_PASSWORD }]);
-    const unverified = await rawPost(server.url, '/ingest/slot-001', last.body, { 'Content-Type': last.contentType }, { localAddress: '127.0.0.31' });
+    const unverified = await rawPost(
+      server.url,
+      '/ingest/slot-001',
+      last.body,
+      { 'Content-Type': last.contentType },
+      { localAddress: '127.0.0.31' },
+    );
     expect(unverified.status).toBe(200);
     const early = await keptOf(unverified);
     expect(early.survey.length).toBe(1);
@@ -127,13 +192,28 @@ describe('finding 1–2: unauthenticated and slow uploads cannot hold the server
     expect(early.dropped).toBe('3');
     // 512 KiB of fields before any password: refused once 32 KiB were read, nothing kept.
     const flood = multipartBody([...fieldsOf(32, 16 * 1024), file, { name: 'password', value: TEST_INGEST_PASSWORD }]);
-    const refused = await rawPost(server.url, '/ingest/slot-001', flood.body, { 'Content-Type': flood.contentType }, { localAddress: '127.0.0.33' });
+    const refused = await rawPost(
+      server.url,
+      '/ingest/slot-001',
+      flood.body,
+      { 'Content-Type': flood.contentType },
+      { localAddress: '127.0.0.33' },
+    );
     expect(refused.status).toBe(413);
-    expect(JSON.parse(refused.body.toString()).error.details).toMatchObject({ reason: 'fields_before_password', limit_bytes: 32 * 1024 });
+    expect(JSON.parse(refused.body.toString()).error.details).toMatchObject({
+      reason: 'fields_before_password',
+      limit_bytes: 32 * 1024,
+    });
     expect((await listFiles(`${server.mediaRoot}/payloads`)).filter((f) => !f.endsWith('/'))).toEqual([]);
     // The password first: verified, so 64 KiB of the same fields are kept.
     const first = multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, ...fieldsOf(32, 16 * 1024), file]);
-    const verified = await rawPost(server.url, '/ingest/slot-001', first.body, { 'Content-Type': first.contentType }, { localAddress: '127.0.0.32' });
+    const verified = await rawPost(
+      server.url,
+      '/ingest/slot-001',
+      first.body,
+      { 'Content-Type': first.contentType },
+      { localAddress: '127.0.0.32' },
+    );
     expect(verified.status).toBe(200);
     const late = await keptOf(verified);
     expect(late.survey.length).toBe(4);
@@ -142,8 +222,20 @@ describe('finding 1–2: unauthenticated and slow uploads cannot hold the server
   });
 
   it('an upload that stays slow after a valid password is cut off at the minimum rate (408), its partial file deleted', async () => {
-    const body = multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'fileToUpload', value: Buffer.concat([photo, Buffer.alloc(512 * 1024, 3)]), filename: 'z.jpg', contentType: 'image/jpeg' }]);
-    const slow = slowUpload(server.url, '/ingest/slot-001', body, { localAddress: '127.0.0.7', firstBytes: 4096, trickleMs: 200 });
+    const body = multipartBody([
+      { name: 'password', value: TEST_INGEST_PASSWORD },
+      {
+        name: 'fileToUpload',
+        value: Buffer.concat([photo, Buffer.alloc(512 * 1024, 3)]),
+        filename: 'z.jpg',
+        contentType: 'image/jpeg',
+      },
+    ]);
+    const slow = slowUpload(server.url, '/ingest/slot-001', body, {
+      localAddress: '127.0.0.7',
+      firstBytes: 4096,
+      trickleMs: 200,
+    });
     await slow.closed;
     expect(slow.status()).toBe(408);
     expect(slow.answer()).toContain('slower than 20000 bytes per second');
@@ -154,11 +246,17 @@ describe('finding 1–2: unauthenticated and slow uploads cannot hold the server
     scripted.setScript({ kind: 'echo', delayMs: 3000 });
     try {
       const big = Buffer.concat([photo, Buffer.alloc(8 * 1024 * 1024, 4)]);
-      const form = multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'fileToUpload', value: big, filename: 'big.jpg', contentType: 'image/jpeg' }]);
+      const form = multipartBody([
+        { name: 'password', value: TEST_INGEST_PASSWORD },
+        { name: 'fileToUpload', value: big, filename: 'big.jpg', contentType: 'image/jpeg' },
+      ]);
       // Each client sends the headers, the password and the file part's header, then the photo's
       // first kilobyte, and waits a moment for an answer before sending the rest.
-      const fileStart = form.body.indexOf(Buffer.from('\r\n\r\n', 'latin1'), form.body.indexOf(Buffer.from('name="fileToUpload"'))) + 4;
-      const clients = Array.from({ length: 12 }, (_, i) => careful(server.url, '/ingest/slot-002', form, fileStart, `127.0.1.${i + 1}`));
+      const fileStart =
+        form.body.indexOf(Buffer.from('\r\n\r\n', 'latin1'), form.body.indexOf(Buffer.from('name="fileToUpload"'))) + 4;
+      const clients = Array.from({ length: 12 }, (_, i) =>
+        careful(server.url, '/ingest/slot-002', form, fileStart, `127.0.1.${i + 1}`),
+      );
       const outcomes = await Promise.all(clients);
       const refused = outcomes.filter((o) => o.status === 429);
       const served = outcomes.filter((o) => o.status === 200);
@@ -181,7 +279,9 @@ describe('finding 1–2: unauthenticated and slow uploads cannot hold the server
       const booth = await postIngestFrom('127.0.8.2', photo);
       const hogs = await Promise.all(hog);
       expect(hogs.map((h) => h.status).sort()).toEqual([200, 429]);
-      expect(JSON.parse(hogs.find((h) => h.status === 429)!.body.toString()).error.details.reason).toBe('address_share');
+      expect(JSON.parse(hogs.find((h) => h.status === 429)!.body.toString()).error.details.reason).toBe(
+        'address_share',
+      );
       expect(booth.status).toBe(200);
     } finally {
       scripted.setScript({ kind: 'echo' });
@@ -195,14 +295,22 @@ describe('finding 1–2: unauthenticated and slow uploads cannot hold the server
 });
 
 /** Sends everything up to the photo's bytes, then its first kilobyte, waits for an answer, then (if none) the rest. */
-function careful(url: string, path: string, form: { body: Buffer; contentType: string }, fileStart: number, localAddress: string): Promise<{ status: number; photoBytesSent: number }> {
+function careful(
+  url: string,
+  path: string,
+  form: { body: Buffer; contentType: string },
+  fileStart: number,
+  localAddress: string,
+): Promise<{ status: number; photoBytesSent: number }> {
   const u = new URL(url);
   return new Promise((resolve) => {
     let answer = '';
     let photoBytesSent = 0;
     const socket = net.connect({ port: Number(u.port), host: u.hostname, localAddress });
     socket.on('connect', () => {
-      socket.write(`POST ${path} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: ${form.contentType}\r\nContent-Length: ${form.body.length}\r\nConnection: close\r\n\r\n`);
+      socket.write(
+        `POST ${path} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: ${form.contentType}\r\nContent-Length: ${form.body.length}\r\nConnection: close\r\n\r\n`,
+      );
       socket.write(form.body.subarray(0, fileStart));
       setTimeout(() => {
         if (answer) return;
@@ -223,15 +331,26 @@ function careful(url: string, path: string, form: { body: Buffer; contentType: s
 
 /** A booth upload (password first) from a given address, over a raw socket. */
 function postIngestFrom(localAddress: string, photo: Buffer) {
-  const form = multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'fileToUpload', value: photo, filename: 'p.jpg', contentType: 'image/jpeg' }]);
-  return rawPost(TEST_SERVER_URL.value, '/ingest/slot-001', form.body, { 'Content-Type': form.contentType }, { localAddress });
+  const form = multipartBody([
+    { name: 'password', value: TEST_INGEST_PASSWORD },
+    { name: 'fileToUpload', value: photo, filename: 'p.jpg', contentType: 'image/jpeg' },
+  ]);
+  return rawPost(
+    TEST_SERVER_URL.value,
+    '/ingest/slot-001',
+    form.body,
+    { 'Content-Type': form.contentType },
+    { localAddress },
+  );
 }
 const TEST_SERVER_URL = { value: '' };
 
 async function multipartFor(photo: Buffer) {
-  return multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, { name: 'fileToUpload', value: photo, filename: 'p.jpg', contentType: 'image/jpeg' }]);
+  return multipartBody([
+    { name: 'password', value: TEST_INGEST_PASSWORD },
+    { name: 'fileToUpload', value: photo, filename: 'p.jpg', contentType: 'image/jpeg' },
+  ]);
 }
-
 
 /**
  * File-first floods (the file before its password is part of the contract, docs/api.md): bounded
@@ -252,7 +371,11 @@ describe('file-first floods hold nothing a booth needs', () => {
         PHOTOCHANGER_UPLOAD_TIMEOUT_SECONDS: '4',
       },
     });
-    await server.database.db.updateTable('slot').set({ max_upload_bytes: 1024 * 1024 }).where('id', '=', 'slot-001').execute();
+    await server.database.db
+      .updateTable('slot')
+      .set({ max_upload_bytes: 1024 * 1024 })
+      .where('id', '=', 'slot-001')
+      .execute();
     photo = await jpegBytes(640, 480);
   });
   afterAll(async () => server?.close());
@@ -260,25 +383,56 @@ describe('file-first floods hold nothing a booth needs', () => {
   const payloadBytes = async () => {
     const { stat } = await import('node:fs/promises');
     let total = 0;
-    for (const f of (await listFiles(`${server.mediaRoot}/payloads`)).filter((f) => !f.endsWith('/'))) total += (await stat(f).catch(() => ({ size: 0 }))).size;
+    for (const f of (await listFiles(`${server.mediaRoot}/payloads`)).filter((f) => !f.endsWith('/')))
+      total += (await stat(f).catch(() => ({ size: 0 }))).size;
     return total;
   };
   const openFds = async () => (await import('node:fs/promises')).readdir('/proc/self/fd').then((l) => l.length);
 
   it('slow file-first uploads from 4 addresses: at most 4 each, the booth served meanwhile, all cut off, nothing kept', async () => {
     const idleFds = await openFds();
-    const form = multipartBody([{ name: 'fileToUpload', value: Buffer.concat([photo, Buffer.alloc(900 * 1024, 5)]), filename: 'f.jpg', contentType: 'image/jpeg' }, { name: 'password', value: 'guess' }]);
-    const fileStart = form.body.indexOf(Buffer.from('\r\n\r\n', 'latin1'), form.body.indexOf(Buffer.from('name="fileToUpload"'))) + 4;
+    const form = multipartBody([
+      {
+        name: 'fileToUpload',
+        value: Buffer.concat([photo, Buffer.alloc(900 * 1024, 5)]),
+        filename: 'f.jpg',
+        contentType: 'image/jpeg',
+      },
+      { name: 'password', value: 'guess' },
+    ]);
+    const fileStart =
+      form.body.indexOf(Buffer.from('\r\n\r\n', 'latin1'), form.body.indexOf(Buffer.from('name="fileToUpload"'))) + 4;
     // 40 strangers, 10 per address, each sending 200 KB of photo and then a byte now and then.
-    const strangers = Array.from({ length: 40 }, (_, n) => slowUpload(server.url, '/ingest/slot-001', form, { localAddress: `127.0.5.${(n % 4) + 1}`, firstBytes: fileStart + 200 * 1024, trickleMs: 400 }));
+    const strangers = Array.from({ length: 40 }, (_, n) =>
+      slowUpload(server.url, '/ingest/slot-001', form, {
+        localAddress: `127.0.5.${(n % 4) + 1}`,
+        firstBytes: fileStart + 200 * 1024,
+        trickleMs: 400,
+      }),
+    );
     await new Promise((r) => setTimeout(r, 400));
     let peak = await payloadBytes();
     // A booth with its password first is served at once, and one from another address file first too.
     const t0 = Date.now();
-    expect((await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })).status).toBe(200);
+    expect((await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })).status).toBe(
+      200,
+    );
     expect(Date.now() - t0).toBeLessThan(2000);
-    const fileFirst = multipartBody([{ name: 'fileToUpload', value: photo, filename: 'b.jpg', contentType: 'image/jpeg' }, { name: 'password', value: TEST_INGEST_PASSWORD }]);
-    expect((await rawPost(server.url, '/ingest/slot-001', fileFirst.body, { 'Content-Type': fileFirst.contentType }, { localAddress: '127.0.5.9' })).status).toBe(200);
+    const fileFirst = multipartBody([
+      { name: 'fileToUpload', value: photo, filename: 'b.jpg', contentType: 'image/jpeg' },
+      { name: 'password', value: TEST_INGEST_PASSWORD },
+    ]);
+    expect(
+      (
+        await rawPost(
+          server.url,
+          '/ingest/slot-001',
+          fileFirst.body,
+          { 'Content-Type': fileFirst.contentType },
+          { localAddress: '127.0.5.9' },
+        )
+      ).status,
+    ).toBe(200);
     peak = Math.max(peak, await payloadBytes());
     await Promise.all(strangers.map((s) => s.closed));
     const statuses = strangers.map((s) => s.status());
@@ -303,13 +457,24 @@ describe('file-first floods hold nothing a booth needs', () => {
     for (let round = 0; round < 120 / 16; round++) {
       const batch = await Promise.all(
         Array.from({ length: 16 }, (_, i) => {
-          const form = multipartBody([{ name: 'fileToUpload', value: big, filename: 'w.jpg', contentType: 'image/jpeg' }, { name: 'password', value: `wrong-${round}-${i}` }]);
-          return rawPost(server.url, '/ingest/slot-001', form.body, { 'Content-Type': form.contentType }, { localAddress: `127.0.6.${(i % 4) + 1}` }).then((r) => r.status);
+          const form = multipartBody([
+            { name: 'fileToUpload', value: big, filename: 'w.jpg', contentType: 'image/jpeg' },
+            { name: 'password', value: `wrong-${round}-${i}` },
+          ]);
+          return rawPost(
+            server.url,
+            '/ingest/slot-001',
+            form.body,
+            { 'Content-Type': form.contentType },
+            { localAddress: `127.0.6.${(i % 4) + 1}` },
+          ).then((r) => r.status);
         }),
       );
       statuses.push(...batch);
       // A booth between the rounds is never refused.
-      expect((await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })).status).toBe(200);
+      expect((await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: photo })).status).toBe(
+        200,
+      );
     }
     clearInterval(sampler);
     // Each one refused: a wrong password (401), its address guessing too fast (429), or no room (503).

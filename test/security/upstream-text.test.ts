@@ -9,8 +9,14 @@ describe('finding 10: upstream text never reaches the booth, and keys never reac
   let server: TestServer;
   beforeAll(async () => {
     gemini = await startGeminiFake({ apiKey: 'AIzaSyD-THE-REAL-KEY-0123456789abcdefXYZ' });
-    server = await startTestServer({ env: { PHOTOCHANGER_GEMINI_BASE_URL: gemini.baseUrl, PHOTOCHANGER_GEMINI_API_KEY: gemini.apiKey } });
-    await server.database.db.updateTable('slot').set({ provider: 'gemini', operation: 'edit', settings: JSON.stringify({ prompt: 'paint' }) }).where('id', '=', 'slot-004').execute();
+    server = await startTestServer({
+      env: { PHOTOCHANGER_GEMINI_BASE_URL: gemini.baseUrl, PHOTOCHANGER_GEMINI_API_KEY: gemini.apiKey },
+    });
+    await server.database.db
+      .updateTable('slot')
+      .set({ provider: 'gemini', operation: 'edit', settings: JSON.stringify({ prompt: 'paint' }) })
+      .where('id', '=', 'slot-004')
+      .execute();
   });
   afterAll(async () => {
     await server?.close();
@@ -29,9 +35,15 @@ describe('finding 10: upstream text never reaches the booth, and keys never reac
     const body = JSON.parse(text);
     expect(body.error.details).toEqual({ job_id: expect.any(String), reason: 'auth_failed' });
 
-    const job = (await (await fetch(`${server.url}/api/jobs/${body.error.details.job_id}`, { headers: authHeader(server) })).json()) as { failure_detail: { message: string } };
+    const job = (await (
+      await fetch(`${server.url}/api/jobs/${body.error.details.job_id}`, { headers: authHeader(server) })
+    ).json()) as { failure_detail: { message: string } };
     const record = JSON.stringify(job);
-    for (const leak of [key.slice(0, 12), Buffer.from(key).toString('base64').slice(0, 16), Buffer.from(key).toString('hex').slice(0, 20)]) {
+    for (const leak of [
+      key.slice(0, 12),
+      Buffer.from(key).toString('base64').slice(0, 16),
+      Buffer.from(key).toString('hex').slice(0, 20),
+    ]) {
       expect(record).not.toContain(leak);
       expect(server.logLines.join('\n')).not.toContain(leak);
     }
@@ -53,6 +65,8 @@ describe('finding 10: upstream text never reaches the booth, and keys never reac
   });
 
   it('key-shaped strings of any provider are scrubbed', () => {
-    expect(maskSecrets('use sk-proj-ABCDEFGH12345678 or AIzaSyQWERTYUIOP1234567 with Bearer abc.def')).toBe('use [redacted] or [redacted] with [redacted]');
+    expect(maskSecrets('use sk-proj-ABCDEFGH12345678 or AIzaSyQWERTYUIOP1234567 with Bearer abc.def')).toBe(
+      'use [redacted] or [redacted] with [redacted]',
+    );
   });
 });

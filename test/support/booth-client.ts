@@ -50,7 +50,12 @@ export interface BoothUpload {
 export function boothUpload(request: BoothRequest): BoothUpload {
   const u = new URL(request.url);
   // Half-open: a FIN from the server does not stop this booth's writing (it reads only at the end).
-  const socket = net.connect({ port: Number(u.port), host: u.hostname, allowHalfOpen: true, ...(request.localAddress ? { localAddress: request.localAddress } : {}) });
+  const socket = net.connect({
+    port: Number(u.port),
+    host: u.hostname,
+    allowHalfOpen: true,
+    ...(request.localAddress ? { localAddress: request.localAddress } : {}),
+  });
   let received = Buffer.alloc(0);
   let sent = 0;
   let sentBeforeAnswer = -1;
@@ -110,7 +115,11 @@ export function boothUpload(request: BoothRequest): BoothUpload {
       }
       const end = Math.min(request.body.length, sent + step, request.holdAt ?? Infinity);
       const piece = request.body.subarray(sent, Math.max(end, sent + 1));
-      await write(request.chunked ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]) : piece);
+      await write(
+        request.chunked
+          ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')])
+          : piece,
+      );
       sent += piece.length;
       if (request.pauseMs) await sleep(request.pauseMs);
     }
@@ -122,7 +131,11 @@ export function boothUpload(request: BoothRequest): BoothUpload {
   const answer = (async () => {
     await sending;
     await closed;
-    return parseAnswer(received, { sent, sentBeforeAnswer: sentBeforeAnswer < 0 ? sent : sentBeforeAnswer, socketError });
+    return parseAnswer(received, {
+      sent,
+      sentBeforeAnswer: sentBeforeAnswer < 0 ? sent : sentBeforeAnswer,
+      socketError,
+    });
   })();
   return { answer, sent: () => sent, resume: () => resumeHold(), held, destroy: () => socket.destroy() };
 }

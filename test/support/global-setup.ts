@@ -18,7 +18,11 @@ export async function setup(project: TestProject): Promise<void> {
   if (!url) {
     tmp = await fs.mkdtemp(path.join(os.tmpdir(), 'photochanger-test-pg-'));
     await fs.chmod(tmp, 0o755);
-    embedded = await startEmbeddedPostgres({ dataDir: path.join(tmp, 'pgdata'), database: 'postgres', log: createLogger('silent') });
+    embedded = await startEmbeddedPostgres({
+      dataDir: path.join(tmp, 'pgdata'),
+      database: 'postgres',
+      log: createLogger('silent'),
+    });
     url = embedded.url;
   }
   project.provide('adminDatabaseUrl', url);

@@ -4,7 +4,9 @@ import sharp from 'sharp';
 
 /** A small real JPEG (solid colour + noise-free), made at test time. */
 export async function jpegBytes(width = 64, height = 48, color = { r: 200, g: 120, b: 40 }): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: color } }).jpeg({ quality: 90 }).toBuffer();
+  return sharp({ create: { width, height, channels: 3, background: color } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
 }
 
 export interface BoothPart {
@@ -15,7 +17,10 @@ export interface BoothPart {
 }
 
 /** A multipart body exactly as DSLR Remote Pro writes one: CRLF line ends, quoted names. */
-export function multipartBody(parts: BoothPart[], boundary = '----DSLRRemoteProBoundary7d9a1f'): { body: Buffer; contentType: string } {
+export function multipartBody(
+  parts: BoothPart[],
+  boundary = '----DSLRRemoteProBoundary7d9a1f',
+): { body: Buffer; contentType: string } {
   const chunks: Buffer[] = [];
   for (const p of parts) {
     let head = `--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"`;
@@ -23,7 +28,11 @@ export function multipartBody(parts: BoothPart[], boundary = '----DSLRRemoteProB
     head += '\r\n';
     if (p.contentType) head += `Content-Type: ${p.contentType}\r\n`;
     head += '\r\n';
-    chunks.push(Buffer.from(head, 'utf8'), Buffer.isBuffer(p.value) ? p.value : Buffer.from(p.value, 'utf8'), Buffer.from('\r\n'));
+    chunks.push(
+      Buffer.from(head, 'utf8'),
+      Buffer.isBuffer(p.value) ? p.value : Buffer.from(p.value, 'utf8'),
+      Buffer.from('\r\n'),
+    );
   }
   chunks.push(Buffer.from(`--${boundary}--\r\n`));
   return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
@@ -53,7 +62,11 @@ export function rawPost(
 ): Promise<RawResponse> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ port: Number(u.port), host: u.hostname, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
+    const socket = net.connect({
+      port: Number(u.port),
+      host: u.hostname,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    });
     let buffer = Buffer.alloc(0);
     let sawContinue = false;
     let sent = 0;
@@ -157,7 +170,12 @@ export async function postIngest(
   const form = new FormData();
   if (fields.password !== undefined) form.append('password', fields.password);
   for (const [k, v] of Object.entries(fields.extra ?? {})) form.append(k, v);
-  if (fields.file) form.append('fileToUpload', new Blob([new Uint8Array(fields.file)], { type: fields.fileType ?? 'image/jpeg' }), fields.filename ?? 'photo.jpg');
+  if (fields.file)
+    form.append(
+      'fileToUpload',
+      new Blob([new Uint8Array(fields.file)], { type: fields.fileType ?? 'image/jpeg' }),
+      fields.filename ?? 'photo.jpg',
+    );
   return fetch(`${baseUrl}/ingest/${slotId}`, { method: 'POST', body: form, signal: init.signal });
 }
 
@@ -168,17 +186,44 @@ export async function jsonOf(res: Response): Promise<any> {
 }
 
 /** A login from a given source address (127.0.0.x stands for different clients). */
-export function loginFromAddress(baseUrl: string, from: string, username: string, password: string): Promise<{ status: number; body: { error?: { code: string; message: string; details?: Record<string, unknown> } }; retryAfter?: string; ms: number }> {
+export function loginFromAddress(
+  baseUrl: string,
+  from: string,
+  username: string,
+  password: string,
+): Promise<{
+  status: number;
+  body: { error?: { code: string; message: string; details?: Record<string, unknown> } };
+  retryAfter?: string;
+  ms: number;
+}> {
   const u = new URL(baseUrl);
   const data = JSON.stringify({ username, password });
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: u.hostname, port: u.port, path: '/api/login', method: 'POST', localAddress: from, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text), retryAfter: res.headers['retry-after'] as string | undefined, ms: performance.now() - started }));
-    });
+    const req = http.request(
+      {
+        host: u.hostname,
+        port: u.port,
+        path: '/api/login',
+        method: 'POST',
+        localAddress: from,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: JSON.parse(text),
+            retryAfter: res.headers['retry-after'] as string | undefined,
+            ms: performance.now() - started,
+          }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(data);
   });

@@ -48,7 +48,8 @@ export function createScriptedProvider(id = 'scripted') {
       // Like a remote provider behind sendRequest: nothing reaches it before the job's row is in.
       await whenAdmitted(request);
       const call: (typeof calls)[number] = { jobId: request.jobId, aborted: false, finished: false };
-      if (request.photo.contents) call.contents = request.photo.contents.equals(await fs.readFile(request.photo.path)) ? 'matching' : 'different';
+      if (request.photo.contents)
+        call.contents = request.photo.contents.equals(await fs.readFile(request.photo.path)) ? 'matching' : 'different';
       calls.push(call);
       request.signal.addEventListener('abort', () => (call.aborted = true));
       const current = script;

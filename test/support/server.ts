@@ -77,8 +77,12 @@ export async function startTestServer(
       // A stuck shutdown is a bug: say where it stuck (the last shutdown step logged) instead of
       // timing out silently.
       const watchdog = setTimeout(() => {
-        const steps = logLines.filter((l) => l.includes('"shutdown step"')).map((l) => (JSON.parse(l) as { step: string }).step);
-        process.stderr.write(`test server close is stuck after ${JSON.stringify(steps)}; last log lines:\n${logLines.slice(-15).join('\n')}\n`);
+        const steps = logLines
+          .filter((l) => l.includes('"shutdown step"'))
+          .map((l) => (JSON.parse(l) as { step: string }).step);
+        process.stderr.write(
+          `test server close is stuck after ${JSON.stringify(steps)}; last log lines:\n${logLines.slice(-15).join('\n')}\n`,
+        );
       }, 20_000);
       try {
         await server.forceStop().catch(() => undefined);
@@ -108,6 +112,10 @@ export async function listFiles(dir: string): Promise<string[]> {
 }
 
 /** A bearer header for a token with these permissions (default: all), signed by the server's key. */
-export function authHeader(server: RunningServer, permissions: Permission[] = [...PERMISSIONS], username = TEST_ADMIN.username): Record<string, string> {
+export function authHeader(
+  server: RunningServer,
+  permissions: Permission[] = [...PERMISSIONS],
+  username = TEST_ADMIN.username,
+): Record<string, string> {
   return { authorization: `Bearer ${server.tokens.sign({ username, permissions }).access_token}` };
 }

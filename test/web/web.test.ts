@@ -17,10 +17,20 @@ describe('guest result page and admin UI serving', () => {
   beforeAll(async () => {
     webRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'photochanger-web-'));
     await fs.mkdir(path.join(webRoot, 'assets'));
-    await fs.writeFile(path.join(webRoot, 'index.html'), '<!doctype html><title>PhotoChanger admin</title><div id="app"></div>');
+    await fs.writeFile(
+      path.join(webRoot, 'index.html'),
+      '<!doctype html><title>PhotoChanger admin</title><div id="app"></div>',
+    );
     await fs.writeFile(path.join(webRoot, 'assets', 'index-abc123.js'), 'console.log(1)');
-    server = await startTestServer({ clock, webRoot, env: { PHOTOCHANGER_PUBLIC_BASE_URL: 'https://booth.example.com' } });
-    const res = await postIngest(server.url, 'slot-001', { password: TEST_INGEST_PASSWORD, file: await jpegBytes(200, 100) });
+    server = await startTestServer({
+      clock,
+      webRoot,
+      env: { PHOTOCHANGER_PUBLIC_BASE_URL: 'https://booth.example.com' },
+    });
+    const res = await postIngest(server.url, 'slot-001', {
+      password: TEST_INGEST_PASSWORD,
+      file: await jpegBytes(200, 100),
+    });
     jobId = res.headers.get('x-job-id')!;
   });
   afterAll(async () => {
@@ -43,16 +53,22 @@ describe('guest result page and admin UI serving', () => {
     expect(html).toContain('<script src="/public/guest.js" defer></script>');
     expect(html).toContain('Фото будет доступно ещё 3 дня');
     const download = await fetch(`${server.url}/public/results/${jobId}?download=1`);
-    expect(download.headers.get('content-disposition')).toMatch(/^attachment; filename="\d{8}-\d{6}Z_slot-\d{3}_[0-9a-f]{8}\.jpg"$/);
+    expect(download.headers.get('content-disposition')).toMatch(
+      /^attachment; filename="\d{8}-\d{6}Z_slot-\d{3}_[0-9a-f]{8}\.jpg"$/,
+    );
     const script = await fetch(`${server.url}/public/guest.js`);
     expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
     expect(await script.text()).toContain('navigator.canShare');
   });
 
   it('speaks English to an English browser or with ?lang=en', async () => {
-    const byHeader = await (await fetch(`${server.url}/r/${jobId}`, { headers: { 'accept-language': 'en-US,en;q=0.9,ru;q=0.5' } })).text();
+    const byHeader = await (
+      await fetch(`${server.url}/r/${jobId}`, { headers: { 'accept-language': 'en-US,en;q=0.9,ru;q=0.5' } })
+    ).text();
     expect(byHeader).toContain('Download the photo');
-    const byQuery = await (await fetch(`${server.url}/r/${jobId}?lang=en`, { headers: { 'accept-language': 'ru' } })).text();
+    const byQuery = await (
+      await fetch(`${server.url}/r/${jobId}?lang=en`, { headers: { 'accept-language': 'ru' } })
+    ).text();
     expect(byQuery).toContain('<html lang="en">');
   });
 
@@ -62,7 +78,13 @@ describe('guest result page and admin UI serving', () => {
     expect(await res.text()).toContain('Фото не найдено');
     const qr = await fetch(`${server.url}/r/${jobId}/qr.svg`);
     expect(qr.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
-    expect(await qr.text()).toBe(await QRCode.toString(`https://booth.example.com/r/${shortJobId(jobId)}`, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }));
+    expect(await qr.text()).toBe(
+      await QRCode.toString(`https://booth.example.com/r/${shortJobId(jobId)}`, {
+        type: 'svg',
+        margin: 1,
+        errorCorrectionLevel: 'M',
+      }),
+    );
     // The short form printed in QR codes opens the same page.
     const short = await fetch(`${server.url}/r/${shortJobId(jobId)}`);
     expect(short.status).toBe(200);

@@ -44,7 +44,11 @@ export async function restoreSession(): Promise<void> {
 export async function logout(): Promise<void> {
   const csrf = current?.csrf;
   current = null;
-  await fetch('/api/logout', { method: 'POST', credentials: 'same-origin', headers: csrf ? { 'x-csrf-token': csrf } : {} }).catch(() => undefined);
+  await fetch('/api/logout', {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: csrf ? { 'x-csrf-token': csrf } : {},
+  }).catch(() => undefined);
   location.hash = '#/login';
 }
 
@@ -57,17 +61,33 @@ export function setUnauthorizedHandler(fn: () => void): void {
 }
 
 export async function login(username: string, password: string, remember = false): Promise<void> {
-  const { data } = await api<{ csrf_token: string; user: { username: string; permissions: string[] } }>('POST', '/api/login', { username, password, remember }, {}, false);
+  const { data } = await api<{ csrf_token: string; user: { username: string; permissions: string[] } }>(
+    'POST',
+    '/api/login',
+    { username, password, remember },
+    {},
+    false,
+  );
   current = { username: data.user.username, permissions: data.user.permissions, csrf: data.csrf_token };
 }
 
 /** Changes the caller's password; the server replaces this session, so the new CSRF token is kept. */
 export async function changeOwnPassword(currentPassword: string, newPassword: string): Promise<void> {
-  const { data } = await api<{ csrf_token?: string }>('PUT', '/api/me/password', { current_password: currentPassword, new_password: newPassword });
+  const { data } = await api<{ csrf_token?: string }>('PUT', '/api/me/password', {
+    current_password: currentPassword,
+    new_password: newPassword,
+  });
   if (current && data.csrf_token) current = { ...current, csrf: data.csrf_token };
 }
 
-export async function api<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, auth = true, retry = true): Promise<{ data: T; headers: Headers; status: number }> {
+export async function api<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+  auth = true,
+  retry = true,
+): Promise<{ data: T; headers: Headers; status: number }> {
   const h: Record<string, string> = { ...headers };
   if (current && method !== 'GET' && method !== 'HEAD') h['x-csrf-token'] = current.csrf;
   let payload: BodyInit | undefined;
@@ -81,7 +101,8 @@ export async function api<T>(method: string, path: string, body?: unknown, heade
   const type = res.headers.get('content-type') ?? '';
   const data = type.includes('json') ? ((await res.json()) as unknown) : undefined;
   if (!res.ok) {
-    const e = (data as { error?: { code: string; message: string; details?: Record<string, unknown> } } | undefined)?.error;
+    const e = (data as { error?: { code: string; message: string; details?: Record<string, unknown> } } | undefined)
+      ?.error;
     // The session was renewed in another tab (a password change there): take its CSRF token and retry once.
     if (res.status === 403 && e?.code === 'csrf_failed' && auth && retry) {
       const before = current?.csrf;
@@ -171,7 +192,12 @@ export type Settings = Answer<'/api/settings', 'get'>;
  * Server-Sent Events over fetch (with the session cookie); a 401 ends the session in the page.
  * Reconnects by itself after `retryMs`; `close()` stops it.
  */
-export function subscribeEvents(path: string, onEvent: (name: string, data: string) => void, onState: (live: boolean) => void, retryMs = 3000): { close(): void } {
+export function subscribeEvents(
+  path: string,
+  onEvent: (name: string, data: string) => void,
+  onState: (live: boolean) => void,
+  retryMs = 3000,
+): { close(): void } {
   let stopped = false;
   let controller: AbortController | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -179,7 +205,11 @@ export function subscribeEvents(path: string, onEvent: (name: string, data: stri
     if (!current || stopped) return;
     controller = new AbortController();
     try {
-      const res = await fetch(path, { headers: { accept: 'text/event-stream' }, credentials: 'same-origin', signal: controller.signal });
+      const res = await fetch(path, {
+        headers: { accept: 'text/event-stream' },
+        credentials: 'same-origin',
+        signal: controller.signal,
+      });
       if (res.status === 401) return onUnauthorized();
       if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
       onState(true);

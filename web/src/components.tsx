@@ -5,7 +5,8 @@ import { fieldHelp, fieldLabel, optionLabel, t } from './i18n';
 
 export function ErrorBox({ error }: { error: unknown }) {
   if (!error) return null;
-  const text = error instanceof ApiError ? `${error.message} (${error.code})` : String((error as Error).message ?? error);
+  const text =
+    error instanceof ApiError ? `${error.message} (${error.code})` : String((error as Error).message ?? error);
   return (
     <p class="error" role="alert">
       {text}
@@ -18,7 +19,10 @@ export function Loading() {
 }
 
 /** Loads data; re-runs when `deps` change. */
-export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T | undefined; error: unknown; reload: () => void } {
+export function useLoad<T>(
+  load: () => Promise<T>,
+  deps: unknown[],
+): { data: T | undefined; error: unknown; reload: () => void } {
   const [data, setData] = useState<T>();
   const [error, setError] = useState<unknown>();
   const [n, setN] = useState(0);
@@ -33,7 +37,19 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T |
   return { data, error, reload: () => setN((x) => x + 1) };
 }
 
-export function Field({ label, error, help, children, id }: { label: string; error?: string; help?: string; children: ComponentChildren; id: string }) {
+export function Field({
+  label,
+  error,
+  help,
+  children,
+  id,
+}: {
+  label: string;
+  error?: string;
+  help?: string;
+  children: ComponentChildren;
+  id: string;
+}) {
   return (
     <div class={`field${error ? ' invalid' : ''}`}>
       <label for={id}>{label}</label>
@@ -64,7 +80,14 @@ function options(schema: JsonSchema): unknown[] | undefined {
  * nested objects as fieldsets. `errors` are JSON pointers (/settings/…) from a 422.
  */
 /** A field the page draws itself instead of the generated input (e.g. the model picker). */
-export type CustomField = (props: { id: string; label: string; help?: string; error?: string; value: unknown; set: (x: unknown) => void }) => ComponentChildren;
+export type CustomField = (props: {
+  id: string;
+  label: string;
+  help?: string;
+  error?: string;
+  value: unknown;
+  set: (x: unknown) => void;
+}) => ComponentChildren;
 
 export function SchemaForm({
   schema,
@@ -100,25 +123,50 @@ export function SchemaForm({
           onChange(next);
         };
         const Custom = custom[name];
-        if (Custom) return <div key={name}>{Custom({ id, label, ...(help ? { help } : {}), ...(errors[p] ? { error: errors[p] } : {}), value: v ?? s.default, set })}</div>;
+        if (Custom)
+          return (
+            <div key={name}>
+              {Custom({
+                id,
+                label,
+                ...(help ? { help } : {}),
+                ...(errors[p] ? { error: errors[p] } : {}),
+                value: v ?? s.default,
+                set,
+              })}
+            </div>
+          );
         const opts = options(s);
-        const describedBy = [help ? `${id}-help` : '', errors[p] ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
+        const describedBy =
+          [help ? `${id}-help` : '', errors[p] ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
         if (s.type === 'object' && s.properties) {
           return (
             <fieldset key={name}>
               <legend>{label}</legend>
-              <SchemaForm schema={s} value={(v as Record<string, unknown>) ?? {}} onChange={(x) => set(Object.keys(x).length ? x : undefined)} errors={errors} path={p} />
+              <SchemaForm
+                schema={s}
+                value={(v as Record<string, unknown>) ?? {}}
+                onChange={(x) => set(Object.keys(x).length ? x : undefined)}
+                errors={errors}
+                path={p}
+              />
             </fieldset>
           );
         }
         if (opts) {
           return (
             <Field key={name} id={id} label={label} help={help} error={errors[p]}>
-              <select id={id} value={String(v ?? s.default ?? '')} aria-describedby={describedBy} aria-invalid={errors[p] ? true : undefined} onChange={(e) => {
-                const raw = (e.target as HTMLSelectElement).value;
-                const chosen = opts.find((o) => String(o) === raw);
-                set(chosen);
-              }}>
+              <select
+                id={id}
+                value={String(v ?? s.default ?? '')}
+                aria-describedby={describedBy}
+                aria-invalid={errors[p] ? true : undefined}
+                onChange={(e) => {
+                  const raw = (e.target as HTMLSelectElement).value;
+                  const chosen = opts.find((o) => String(o) === raw);
+                  set(chosen);
+                }}
+              >
                 {s.default === undefined && <option value="">—</option>}
                 {opts.map((o) => (
                   <option value={String(o)}>{optionLabel(String(o), provider)}</option>
@@ -131,7 +179,12 @@ export function SchemaForm({
           return (
             <div class="field check" key={name}>
               <label>
-                <input type="checkbox" checked={Boolean(v ?? s.default)} onChange={(e) => set((e.target as HTMLInputElement).checked)} /> {label}
+                <input
+                  type="checkbox"
+                  checked={Boolean(v ?? s.default)}
+                  onChange={(e) => set((e.target as HTMLInputElement).checked)}
+                />{' '}
+                {label}
               </label>
               {help && <small class="help">{help}</small>}
               {errors[p] && <small class="field-error">{errors[p]}</small>}
@@ -140,11 +193,29 @@ export function SchemaForm({
         }
         if (s.type === 'integer' || s.type === 'number') {
           return (
-            <Field key={name} id={id} label={`${label}${s.minimum !== undefined || s.maximum !== undefined ? ` (${s.minimum ?? ''}–${s.maximum ?? ''})` : ''}`} help={help} error={errors[p]}>
-              <input id={id} type="number" inputMode="decimal" min={s.minimum} max={s.maximum} step={s.type === 'integer' ? 1 : 'any'} placeholder={s.default !== undefined ? String(s.default) : ''} value={v === undefined ? '' : String(v)} aria-describedby={describedBy} aria-invalid={errors[p] ? true : undefined} onInput={(e) => {
-                const raw = (e.target as HTMLInputElement).value;
-                set(raw === '' ? undefined : Number(raw));
-              }} />
+            <Field
+              key={name}
+              id={id}
+              label={`${label}${s.minimum !== undefined || s.maximum !== undefined ? ` (${s.minimum ?? ''}–${s.maximum ?? ''})` : ''}`}
+              help={help}
+              error={errors[p]}
+            >
+              <input
+                id={id}
+                type="number"
+                inputMode="decimal"
+                min={s.minimum}
+                max={s.maximum}
+                step={s.type === 'integer' ? 1 : 'any'}
+                placeholder={s.default !== undefined ? String(s.default) : ''}
+                value={v === undefined ? '' : String(v)}
+                aria-describedby={describedBy}
+                aria-invalid={errors[p] ? true : undefined}
+                onInput={(e) => {
+                  const raw = (e.target as HTMLInputElement).value;
+                  set(raw === '' ? undefined : Number(raw));
+                }}
+              />
             </Field>
           );
         }
@@ -153,8 +224,21 @@ export function SchemaForm({
           return (
             <Field key={name} id={id} label={label} help={help} error={errors[p]}>
               <span class="colour">
-                <input id={id} type="color" value={colour} aria-describedby={describedBy} onInput={(e) => set((e.target as HTMLInputElement).value)} />
-                <input type="text" aria-label={label} value={colour} maxLength={7} pattern="#[0-9a-fA-F]{6}" onInput={(e) => set((e.target as HTMLInputElement).value)} />
+                <input
+                  id={id}
+                  type="color"
+                  value={colour}
+                  aria-describedby={describedBy}
+                  onInput={(e) => set((e.target as HTMLInputElement).value)}
+                />
+                <input
+                  type="text"
+                  aria-label={label}
+                  value={colour}
+                  maxLength={7}
+                  pattern="#[0-9a-fA-F]{6}"
+                  onInput={(e) => set((e.target as HTMLInputElement).value)}
+                />
               </span>
             </Field>
           );
@@ -164,11 +248,31 @@ export function SchemaForm({
         return (
           <Field key={name} id={id} label={label} help={help} error={errors[p]}>
             {long ? (
-              <textarea id={id} rows={4} maxLength={s.maxLength} value={text} aria-describedby={describedBy} aria-invalid={errors[p] ? true : undefined} onInput={(e) => set((e.target as HTMLTextAreaElement).value)} />
+              <textarea
+                id={id}
+                rows={4}
+                maxLength={s.maxLength}
+                value={text}
+                aria-describedby={describedBy}
+                aria-invalid={errors[p] ? true : undefined}
+                onInput={(e) => set((e.target as HTMLTextAreaElement).value)}
+              />
             ) : (
-              <input id={id} type="text" maxLength={s.maxLength} value={text} placeholder={s.default !== undefined ? String(s.default) : ''} aria-describedby={describedBy} onInput={(e) => set((e.target as HTMLInputElement).value)} />
+              <input
+                id={id}
+                type="text"
+                maxLength={s.maxLength}
+                value={text}
+                placeholder={s.default !== undefined ? String(s.default) : ''}
+                aria-describedby={describedBy}
+                onInput={(e) => set((e.target as HTMLInputElement).value)}
+              />
             )}
-            {s.maxLength !== undefined && <small class="counter" aria-live="polite">{t('chars', { n: text.length, max: s.maxLength })}</small>}
+            {s.maxLength !== undefined && (
+              <small class="counter" aria-live="polite">
+                {t('chars', { n: text.length, max: s.maxLength })}
+              </small>
+            )}
           </Field>
         );
       })}
@@ -220,7 +324,13 @@ export interface JobEvent {
  * The live job feed while the component is shown: `onChange` runs once per burst of events that
  * `accept` takes (a burst of shots reloads once), `setLive` says whether the stream is connected.
  */
-export function useJobEvents(accept: (e: JobEvent) => boolean, onChange: () => void, setLive: (live: boolean) => void, deps: unknown[], delayMs = 150): void {
+export function useJobEvents(
+  accept: (e: JobEvent) => boolean,
+  onChange: () => void,
+  setLive: (live: boolean) => void,
+  deps: unknown[],
+  delayMs = 150,
+): void {
   useEffect(() => {
     if (!session()) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -243,13 +353,17 @@ export function useJobEvents(accept: (e: JobEvent) => boolean, onChange: () => v
 export function CopyButton({ text }: { text: string }) {
   const [done, setDone] = useState(false);
   return (
-    <button type="button" class="small" onClick={() => {
-      void copyText(text).then((ok) => {
-        if (!ok) return;
-        setDone(true);
-        setTimeout(() => setDone(false), 1500);
-      });
-    }}>
+    <button
+      type="button"
+      class="small"
+      onClick={() => {
+        void copyText(text).then((ok) => {
+          if (!ok) return;
+          setDone(true);
+          setTimeout(() => setDone(false), 1500);
+        });
+      }}
+    >
       {done ? t('copied') : t('copy')}
     </button>
   );

@@ -39,7 +39,8 @@ const en = {
   modelMigrated: 'The model {from} was shut down by the provider: this slot now uses {to}.',
   modelMigratedDropped: 'Settings the new model does not take were removed: {fields}.',
   modelDeprecated: 'The model {model} is deprecated.',
-  modelUnavailable: "The provider no longer offers {model} to this key (its live model list): this slot's shots will fail until it moves to another model.",
+  modelUnavailable:
+    "The provider no longer offers {model} to this key (its live model list): this slot's shots will fail until it moves to another model.",
   modelDeprecatedOn: 'The model {model} is deprecated and shuts down on {date}.',
   modelShutDown: 'The model {model} has been shut down by the provider: booth photos on this slot will fail.',
   switchTo: 'Switch to {model}',
@@ -51,18 +52,22 @@ const en = {
   modelPreviewLabel: 'preview',
   modelAnyId: 'Advanced: any model id',
   modelAnyIdHelp: 'For a model newer than this list. It is checked against the models your key can use when you save.',
-  publicUrlLan: 'PHOTOCHANGER_PUBLIC_BASE_URL is not set: booth URLs and guests\' links use this server\'s network address {url}. They work on this network only — guests on mobile data cannot open them, and Turbotext cannot be used.',
-  publicUrlNone: 'This server knows no address other machines can reach: set PHOTOCHANGER_PUBLIC_BASE_URL (or let it listen on all interfaces). Booths and guests cannot use the links below.',
+  publicUrlLan:
+    "PHOTOCHANGER_PUBLIC_BASE_URL is not set: booth URLs and guests' links use this server's network address {url}. They work on this network only — guests on mobile data cannot open them, and Turbotext cannot be used.",
+  publicUrlNone:
+    'This server knows no address other machines can reach: set PHOTOCHANGER_PUBLIC_BASE_URL (or let it listen on all interfaces). Booths and guests cannot use the links below.',
   guestLinkNone: 'No guest link: set PHOTOCHANGER_PUBLIC_BASE_URL so that phones can open it.',
   guestLinkLan: 'This link works on the local network only (PHOTOCHANGER_PUBLIC_BASE_URL is not set).',
   lastHour: 'Last hour',
   failoverTitle: 'Fallback providers',
-  failoverHelp: 'When this slot\'s provider fails (unavailable, rate limited, no image, too slow for its share of the time), the next one is tried within the same response window, so the booth still gets an AI photo.',
+  failoverHelp:
+    "When this slot's provider fails (unavailable, rate limited, no image, too slow for its share of the time), the next one is tried within the same response window, so the booth still gets an AI photo.",
   failoverStep: 'Fallback {n}',
   failoverAdd: 'Add a fallback provider',
   failoverOnSafety: 'Also try the next provider when one refuses the photo for safety reasons',
   latencyLegend: 'p50 — blue · p95 — amber · p99 — red',
-  oldPasswordAlert: 'A booth sent a wrong password {n} time(s) in the last hour: it probably still uses the old ingest password (Settings).',
+  oldPasswordAlert:
+    'A booth sent a wrong password {n} time(s) in the last hour: it probably still uses the old ingest password (Settings).',
   successRate: 'Success rate',
   refused: 'Refused',
   refusedByCode: 'Refused booth requests (no job was made)',
@@ -83,7 +88,8 @@ const en = {
   refusal_client_gone: 'the booth hung up',
   refusal_internal_error: 'server error',
   boothRequests: 'Booth check: its last requests',
-  boothRequestsHelp: 'What this booth really sends, newest first: the parts in order (name, size, declared type), the headers and the URL query keys. Passwords, field values and photos are never kept. For wiring a booth without AI calls, set a slot to Built-in → Booth test.',
+  boothRequestsHelp:
+    'What this booth really sends, newest first: the parts in order (name, size, declared type), the headers and the URL query keys. Passwords, field values and photos are never kept. For wiring a booth without AI calls, set a slot to Built-in → Booth test.',
   noBoothRequests: 'No request of this booth is kept yet.',
   boothRequestParts: 'Parts',
   boothRequestHeaders: 'Headers',
@@ -99,7 +105,8 @@ const en = {
   keyCheck_unreachable: 'Provider unreachable',
   keyCheck_missing: 'No key',
   keyCheck_unchecked: 'Cannot be checked',
-  needsPublicUrl: 'Turbotext downloads the photo from this server: set PHOTOCHANGER_PUBLIC_BASE_URL to an address reachable from the internet (e.g. https://booth.example.com), or its ingests will fail.',
+  needsPublicUrl:
+    'Turbotext downloads the photo from this server: set PHOTOCHANGER_PUBLIC_BASE_URL to an address reachable from the internet (e.g. https://booth.example.com), or its ingests will fail.',
   providerNotReady: 'Provider not ready: {reason}',
   slotEditor: 'Slot {id}',
   settingsHeading: 'Operation settings',
@@ -108,12 +115,14 @@ const en = {
   chooseFile: 'Choose file',
   uploadLimit: 'Upload limit (MB, empty = default)',
   conflictTitle: 'Someone else changed this slot',
-  conflictBody: 'The slot was saved by someone else after you opened it. Reload their version (your changes are lost), or overwrite it with yours.',
+  conflictBody:
+    'The slot was saved by someone else after you opened it. Reload their version (your changes are lost), or overwrite it with yours.',
   reload: 'Reload',
   overwrite: 'Overwrite with mine',
   fixErrors: 'Please fix the highlighted fields.',
   testRun: 'Test run',
-  testRunHelp: 'Send a photo through the settings of this form, saved or not, like the booth does (same queue and deadline). The booth keeps getting the saved settings until you save.',
+  testRunHelp:
+    'Send a photo through the settings of this form, saved or not, like the booth does (same queue and deadline). The booth keeps getting the saved settings until you save.',
   runTest: 'Run test',
   running: 'Running…',
   before: 'Before',
@@ -122,7 +131,8 @@ const en = {
   chars: '{n} / {max} characters',
   settingsTitle: 'Settings',
   ingestPassword: 'Ingest password (DSLR Remote Pro)',
-  ingestPasswordHelp: 'The current password is never shown. Set a new one: the booth must use it from the next shot on.',
+  ingestPasswordHelp:
+    'The current password is never shown. Set a new one: the booth must use it from the next shot on.',
   newPassword: 'New password',
   rotate: 'Change password',
   passwordSet: 'Set {when} by {who}',
@@ -136,7 +146,8 @@ const en = {
   setKey: 'Save key',
   clearKey: 'Clear',
   tSync: 'Response window T_sync (seconds)',
-  tSyncHelp: 'How long the booth waits for the processed photo. If the provider is slower, the booth gets a timeout answer (504) and the guest can pick the result up later. 45–60 s.',
+  tSyncHelp:
+    'How long the booth waits for the processed photo. If the provider is slower, the booth gets a timeout answer (504) and the guest can pick the result up later. 45–60 s.',
   retention: 'Keep results (hours)',
   retentionHelp: 'After this, result links and guest pages answer "expired".',
   purge: 'Purge expired media now',
@@ -207,7 +218,8 @@ const en = {
   fileSize: 'Size',
   expiresAt: 'Kept until',
   sharesTitle: 'Share with guests',
-  sharesHelp: 'A public gallery of the chosen slots for guests: no account needed, nothing of other slots. Print its QR code on a table card.',
+  sharesHelp:
+    'A public gallery of the chosen slots for guests: no account needed, nothing of other slots. Print its QR code on a table card.',
   shareTitle: 'Title (shown to guests)',
   shareSlots: 'Slots',
   shareHours: 'Open for (hours)',
@@ -226,13 +238,16 @@ const en = {
   liveScan: 'Scan to get your photo',
   liveOffline: 'Reconnecting…',
   lastShot: 'Last photo',
-  retentionWords: 'Guests\' links, QR codes and shared galleries work for {period} after each photo; then the photos are deleted. Extend it before the event (up to 30 days).',
+  retentionWords:
+    "Guests' links, QR codes and shared galleries work for {period} after each photo; then the photos are deleted. Extend it before the event (up to 30 days).",
   days: '{n} d',
   hoursShort: '{n} h',
   whatHappened: 'What happened',
   happened_succeeded: '{provider} processed the photo in {seconds} s; the booth got the result.',
-  happened_timeout: 'No result within the response window: the booth got a timeout answer (504) and printed the original.',
-  happened_provider_error: '{provider} did not return a photo: {reason}. The booth got an error answer (502) and printed the original.',
+  happened_timeout:
+    'No result within the response window: the booth got a timeout answer (504) and printed the original.',
+  happened_provider_error:
+    '{provider} did not return a photo: {reason}. The booth got an error answer (502) and printed the original.',
   happened_cancelled: 'The booth disconnected before the answer; the job was stopped.',
   happened_internal_error: 'The server failed unexpectedly (see the log with the correlation id).',
   happened_running: 'Waiting in the queue or being processed.',
@@ -242,14 +257,16 @@ const en = {
   refusedTitle: 'Refused',
   boothsTitle: 'Booths',
   monitorViews: 'Monitor views',
-  refusedHelp: 'Booth uploads refused before a job was made, newest first. Under a flood only a sample is kept; the statistics count every one.',
+  refusedHelp:
+    'Booth uploads refused before a job was made, newest first. Under a flood only a sample is kept; the statistics count every one.',
   noRefusalsYet: 'No booth upload has been refused.',
   time: 'Time',
   reason: 'Reason',
   booth: 'Booth',
   address: 'Address',
   showMore: 'Show more',
-  boothsHelp: 'Each booth as its uploads name it (DSLR Remote Pro "name" or "user_id", and its address), in the last 24 hours.',
+  boothsHelp:
+    'Each booth as its uploads name it (DSLR Remote Pro "name" or "user_id", and its address), in the last 24 hours.',
   noBooths: 'No booth has sent anything in the last 24 hours.',
   lastContact: 'Last contact',
   lastResult: 'Last result',
@@ -296,13 +313,14 @@ const en = {
   accountRemoved: 'The account is removed.',
   setPasswordFor: 'New password for {name}',
   setPassword: 'Set password',
-  accountPasswordSet: 'Password set; the account\'s sessions have ended.',
+  accountPasswordSet: "Password set; the account's sessions have ended.",
   addAccount: 'Add an account',
   lastAccountManager: 'This is the last account that can manage accounts: give another account that permission first.',
   ownAccount: 'You cannot remove your own account.',
   accountExists: 'An account with this name already exists.',
   myAccount: 'My account',
-  shareLinkLan: 'This link and its QR code work only for phones on the venue\'s network (PHOTOCHANGER_PUBLIC_BASE_URL is not set): guests on mobile data cannot open it.',
+  shareLinkLan:
+    "This link and its QR code work only for phones on the venue's network (PHOTOCHANGER_PUBLIC_BASE_URL is not set): guests on mobile data cannot open it.",
 };
 
 export type MessageKey = keyof typeof en;
@@ -346,7 +364,8 @@ const ru: Record<MessageKey, string> = {
   modelMigrated: 'Провайдер отключил модель {from}: слот теперь работает на {to}.',
   modelMigratedDropped: 'Настройки, которых нет у новой модели, удалены: {fields}.',
   modelDeprecated: 'Модель {model} устарела.',
-  modelUnavailable: 'Провайдер больше не предлагает модель {model} для этого ключа (по его текущему списку моделей): снимки этого слота будут завершаться ошибкой, пока слот не переведён на другую модель.',
+  modelUnavailable:
+    'Провайдер больше не предлагает модель {model} для этого ключа (по его текущему списку моделей): снимки этого слота будут завершаться ошибкой, пока слот не переведён на другую модель.',
   modelDeprecatedOn: 'Модель {model} устарела и будет отключена {date}.',
   modelShutDown: 'Провайдер отключил модель {model}: фото с фотобудки в этом слоте будут завершаться ошибкой.',
   switchTo: 'Перейти на {model}',
@@ -358,18 +377,22 @@ const ru: Record<MessageKey, string> = {
   modelPreviewLabel: 'предварительная',
   modelAnyId: 'Для опытных: любой id модели',
   modelAnyIdHelp: 'Для модели новее этого списка. При сохранении проверяется по списку моделей вашего ключа.',
-  publicUrlLan: 'PHOTOCHANGER_PUBLIC_BASE_URL не задан: адреса для фотобудки и ссылки для гостей указывают на сетевой адрес сервера {url}. Они работают только в этой сети — гости с мобильным интернетом их не откроют, а Turbotext недоступен.',
-  publicUrlNone: 'У сервера нет адреса, доступного с других устройств: задайте PHOTOCHANGER_PUBLIC_BASE_URL (или слушайте все интерфейсы). Фотобудка и гости не смогут открыть ссылки ниже.',
+  publicUrlLan:
+    'PHOTOCHANGER_PUBLIC_BASE_URL не задан: адреса для фотобудки и ссылки для гостей указывают на сетевой адрес сервера {url}. Они работают только в этой сети — гости с мобильным интернетом их не откроют, а Turbotext недоступен.',
+  publicUrlNone:
+    'У сервера нет адреса, доступного с других устройств: задайте PHOTOCHANGER_PUBLIC_BASE_URL (или слушайте все интерфейсы). Фотобудка и гости не смогут открыть ссылки ниже.',
   guestLinkNone: 'Ссылки для гостя нет: задайте PHOTOCHANGER_PUBLIC_BASE_URL, чтобы её можно было открыть с телефона.',
   guestLinkLan: 'Эта ссылка работает только в локальной сети (PHOTOCHANGER_PUBLIC_BASE_URL не задан).',
   lastHour: 'Последний час',
   failoverTitle: 'Резервные провайдеры',
-  failoverHelp: 'Если провайдер слота не справился (недоступен, лимит запросов, нет изображения, не успел за свою долю времени), пробуется следующий — в том же окне ответа, и фотобудка всё равно получает ИИ-фото.',
+  failoverHelp:
+    'Если провайдер слота не справился (недоступен, лимит запросов, нет изображения, не успел за свою долю времени), пробуется следующий — в том же окне ответа, и фотобудка всё равно получает ИИ-фото.',
   failoverStep: 'Резерв {n}',
   failoverAdd: 'Добавить резервного провайдера',
   failoverOnSafety: 'Пробовать следующего провайдера и при отказе по соображениям безопасности',
   latencyLegend: 'p50 — синий · p95 — жёлтый · p99 — красный',
-  oldPasswordAlert: 'Фотобудка прислала неверный пароль {n} раз(а) за последний час: вероятно, в ней остался старый пароль (см. Настройки).',
+  oldPasswordAlert:
+    'Фотобудка прислала неверный пароль {n} раз(а) за последний час: вероятно, в ней остался старый пароль (см. Настройки).',
   successRate: 'Доля успешных',
   refused: 'Отклонено',
   refusedByCode: 'Отклонённые запросы фотобудок (задача не создана)',
@@ -390,7 +413,8 @@ const ru: Record<MessageKey, string> = {
   refusal_client_gone: 'фотобудка оборвала соединение',
   refusal_internal_error: 'ошибка сервера',
   boothRequests: 'Проверка фотобудки: последние запросы',
-  boothRequestsHelp: 'Что эта фотобудка присылает на самом деле, новые сверху: части запроса по порядку (имя, размер, заявленный тип), заголовки и ключи параметров URL. Пароли, значения полей и фото не сохраняются. Чтобы подключить будку без вызовов ИИ, выберите в слоте «Встроенный → Проверка фотобудки».',
+  boothRequestsHelp:
+    'Что эта фотобудка присылает на самом деле, новые сверху: части запроса по порядку (имя, размер, заявленный тип), заголовки и ключи параметров URL. Пароли, значения полей и фото не сохраняются. Чтобы подключить будку без вызовов ИИ, выберите в слоте «Встроенный → Проверка фотобудки».',
   noBoothRequests: 'Запросов этой фотобудки пока нет.',
   boothRequestParts: 'Части',
   boothRequestHeaders: 'Заголовки',
@@ -406,7 +430,8 @@ const ru: Record<MessageKey, string> = {
   keyCheck_unreachable: 'Провайдер недоступен',
   keyCheck_missing: 'Ключ не задан',
   keyCheck_unchecked: 'Проверить нельзя',
-  needsPublicUrl: 'Turbotext скачивает фото с этого сервера: задайте PHOTOCHANGER_PUBLIC_BASE_URL — адрес, доступный из интернета (например, https://booth.example.com), иначе обработка будет завершаться ошибкой.',
+  needsPublicUrl:
+    'Turbotext скачивает фото с этого сервера: задайте PHOTOCHANGER_PUBLIC_BASE_URL — адрес, доступный из интернета (например, https://booth.example.com), иначе обработка будет завершаться ошибкой.',
   providerNotReady: 'Провайдер не готов: {reason}',
   slotEditor: 'Слот {id}',
   settingsHeading: 'Параметры операции',
@@ -415,12 +440,14 @@ const ru: Record<MessageKey, string> = {
   chooseFile: 'Выбрать файл',
   uploadLimit: 'Лимит загрузки (МБ, пусто — по умолчанию)',
   conflictTitle: 'Слот изменил кто-то другой',
-  conflictBody: 'После того как вы открыли слот, его сохранил другой администратор. Загрузите его версию (ваши изменения пропадут) или перезапишите своей.',
+  conflictBody:
+    'После того как вы открыли слот, его сохранил другой администратор. Загрузите его версию (ваши изменения пропадут) или перезапишите своей.',
   reload: 'Загрузить заново',
   overwrite: 'Перезаписать моей',
   fixErrors: 'Исправьте отмеченные поля.',
   testRun: 'Тестовый прогон',
-  testRunHelp: 'Отправить фото через настройки этой формы — сохранённые или нет — так же, как это делает фотобудка (та же очередь и срок ответа). Фотобудка получает сохранённые настройки, пока вы не нажмёте «Сохранить».',
+  testRunHelp:
+    'Отправить фото через настройки этой формы — сохранённые или нет — так же, как это делает фотобудка (та же очередь и срок ответа). Фотобудка получает сохранённые настройки, пока вы не нажмёте «Сохранить».',
   runTest: 'Запустить тест',
   running: 'Выполняется…',
   before: 'До',
@@ -429,7 +456,8 @@ const ru: Record<MessageKey, string> = {
   chars: '{n} / {max} символов',
   settingsTitle: 'Настройки',
   ingestPassword: 'Пароль для фотобудки (DSLR Remote Pro)',
-  ingestPasswordHelp: 'Текущий пароль никогда не показывается. Задайте новый: фотобудка должна использовать его со следующего снимка.',
+  ingestPasswordHelp:
+    'Текущий пароль никогда не показывается. Задайте новый: фотобудка должна использовать его со следующего снимка.',
   newPassword: 'Новый пароль',
   rotate: 'Сменить пароль',
   passwordSet: 'Задан {when}, {who}',
@@ -443,11 +471,13 @@ const ru: Record<MessageKey, string> = {
   setKey: 'Сохранить ключ',
   clearKey: 'Очистить',
   tSync: 'Окно ответа T_sync (секунды)',
-  tSyncHelp: 'Сколько фотобудка ждёт обработанное фото. Если провайдер медленнее, будка получит ответ о тайм-ауте (504), а гость сможет забрать результат позже. 45–60 с.',
+  tSyncHelp:
+    'Сколько фотобудка ждёт обработанное фото. Если провайдер медленнее, будка получит ответ о тайм-ауте (504), а гость сможет забрать результат позже. 45–60 с.',
   retention: 'Хранить результаты (часы)',
   retentionHelp: 'После этого ссылки на результаты и страницы гостей отвечают «срок истёк».',
   purge: 'Удалить просроченные файлы сейчас',
-  purgeConfirm: 'Удалить сейчас все просроченные результаты, загрузки и временные ссылки? Действующие результаты и шаблоны сохранятся.',
+  purgeConfirm:
+    'Удалить сейчас все просроченные результаты, загрузки и временные ссылки? Действующие результаты и шаблоны сохранятся.',
   purgeDone: 'Удалено: результатов {results}, загрузок {payloads}, временных ссылок {links}.',
   statsTitle: 'Статистика',
   period: 'Период',
@@ -514,7 +544,8 @@ const ru: Record<MessageKey, string> = {
   fileSize: 'Размер',
   expiresAt: 'Хранится до',
   sharesTitle: 'Поделиться с гостями',
-  sharesHelp: 'Публичная галерея выбранных слотов для гостей: без входа, ничего из других слотов. Распечатайте QR-код на карточку на стол.',
+  sharesHelp:
+    'Публичная галерея выбранных слотов для гостей: без входа, ничего из других слотов. Распечатайте QR-код на карточку на стол.',
   shareTitle: 'Название (видят гости)',
   shareSlots: 'Слоты',
   shareHours: 'Открыта (часов)',
@@ -533,13 +564,16 @@ const ru: Record<MessageKey, string> = {
   liveScan: 'Наведите камеру — фото у вас',
   liveOffline: 'Переподключение…',
   lastShot: 'Последнее фото',
-  retentionWords: 'Ссылки гостей, QR-коды и общие галереи работают {period} после каждого фото, затем фото удаляются. Продлите срок до мероприятия (до 30 дней).',
+  retentionWords:
+    'Ссылки гостей, QR-коды и общие галереи работают {period} после каждого фото, затем фото удаляются. Продлите срок до мероприятия (до 30 дней).',
   days: '{n} дн.',
   hoursShort: '{n} ч',
   whatHappened: 'Что произошло',
   happened_succeeded: '{provider} обработал фото за {seconds} с; фотобудка получила результат.',
-  happened_timeout: 'Результата не было в окне ответа: фотобудка получила ответ «таймаут» (504) и напечатала исходное фото.',
-  happened_provider_error: '{provider} не вернул фото: {reason}. Фотобудка получила ответ-ошибку (502) и напечатала исходное фото.',
+  happened_timeout:
+    'Результата не было в окне ответа: фотобудка получила ответ «таймаут» (504) и напечатала исходное фото.',
+  happened_provider_error:
+    '{provider} не вернул фото: {reason}. Фотобудка получила ответ-ошибку (502) и напечатала исходное фото.',
   happened_cancelled: 'Фотобудка отключилась до ответа; задача остановлена.',
   happened_internal_error: 'Неожиданная ошибка сервера (см. журнал по correlation id).',
   happened_running: 'Ждёт в очереди или обрабатывается.',
@@ -549,14 +583,16 @@ const ru: Record<MessageKey, string> = {
   refusedTitle: 'Отклонённые',
   boothsTitle: 'Фотобудки',
   monitorViews: 'Разделы монитора',
-  refusedHelp: 'Загрузки фотобудок, отклонённые до создания задачи, новые сверху. При потоке отказов хранится только выборка; статистика считает все.',
+  refusedHelp:
+    'Загрузки фотобудок, отклонённые до создания задачи, новые сверху. При потоке отказов хранится только выборка; статистика считает все.',
   noRefusalsYet: 'Ни одна загрузка фотобудки не была отклонена.',
   time: 'Время',
   reason: 'Причина',
   booth: 'Фотобудка',
   address: 'Адрес',
   showMore: 'Показать ещё',
-  boothsHelp: 'Каждая фотобудка так, как её называют загрузки (поле «name» или «user_id» DSLR Remote Pro и адрес), за последние 24 часа.',
+  boothsHelp:
+    'Каждая фотобудка так, как её называют загрузки (поле «name» или «user_id» DSLR Remote Pro и адрес), за последние 24 часа.',
   noBooths: 'За последние 24 часа ни одна фотобудка ничего не прислала.',
   lastContact: 'Последняя связь',
   lastResult: 'Последний результат',
@@ -605,11 +641,13 @@ const ru: Record<MessageKey, string> = {
   setPassword: 'Задать пароль',
   accountPasswordSet: 'Пароль задан; сеансы этой учётной записи завершены.',
   addAccount: 'Добавить учётную запись',
-  lastAccountManager: 'Это последняя учётная запись, которая может управлять учётными записями: сначала дайте это право другой.',
+  lastAccountManager:
+    'Это последняя учётная запись, которая может управлять учётными записями: сначала дайте это право другой.',
   ownAccount: 'Нельзя удалить собственную учётную запись.',
   accountExists: 'Учётная запись с таким именем уже есть.',
   myAccount: 'Моя учётная запись',
-  shareLinkLan: 'Эта ссылка и её QR-код работают только для телефонов в сети площадки (PHOTOCHANGER_PUBLIC_BASE_URL не задан): гости с мобильным интернетом её не откроют.',
+  shareLinkLan:
+    'Эта ссылка и её QR-код работают только для телефонов в сети площадки (PHOTOCHANGER_PUBLIC_BASE_URL не задан): гости с мобильным интернетом её не откроют.',
 };
 
 export type Lang = 'ru' | 'en';
@@ -638,12 +676,16 @@ export function t(key: MessageKey, params: Record<string, string | number> = {})
 }
 
 /** One language's words for a provider, as its driver gives them in GET /api/providers (`labels`). */
-export type ProviderLabels = NonNullable<paths['/api/providers']['get']['responses'][200]['content']['application/json']['providers'][number]['labels']['ru']>;
+export type ProviderLabels = NonNullable<
+  paths['/api/providers']['get']['responses'][200]['content']['application/json']['providers'][number]['labels']['ru']
+>;
 
 /** The providers' own words (src/providers/<id>/labels.ts), kept from the catalog once loaded. */
 const providerWords = new Map<string, { title: string; labels: Partial<Record<Lang, ProviderLabels>> }>();
 
-export function rememberProviders(list: ReadonlyArray<{ id: string; title: string; labels: Partial<Record<Lang, ProviderLabels>> }>): void {
+export function rememberProviders(
+  list: ReadonlyArray<{ id: string; title: string; labels: Partial<Record<Lang, ProviderLabels>> }>,
+): void {
   for (const p of list) providerWords.set(p.id, { title: p.title, labels: p.labels });
   for (const l of listeners) l(current);
 }
@@ -735,8 +777,16 @@ const FIELDS: Record<string, { en: string; ru: string; ruHelp?: string }> = {
   format: { en: 'Format', ru: 'Формат', ruHelp: '«как вернул провайдер» — без перекодирования.' },
   max_side: { en: 'Max side (px)', ru: 'Наибольшая сторона (px)', ruHelp: 'Больше — уменьшается.' },
   quality: { en: 'Quality', ru: 'Качество', ruHelp: 'Качество JPEG/WebP.' },
-  guest_link: { en: 'QR code of the guest page on the print', ru: 'QR-код страницы гостя на фото', ruHelp: 'Гость сканирует код с распечатки и скачивает фото. Нужен PHOTOCHANGER_PUBLIC_BASE_URL.' },
-  enabled: { en: 'Enabled', ru: 'Включено', ruHelp: 'Печатать на фото QR-код страницы гостя (нужен PHOTOCHANGER_PUBLIC_BASE_URL).' },
+  guest_link: {
+    en: 'QR code of the guest page on the print',
+    ru: 'QR-код страницы гостя на фото',
+    ruHelp: 'Гость сканирует код с распечатки и скачивает фото. Нужен PHOTOCHANGER_PUBLIC_BASE_URL.',
+  },
+  enabled: {
+    en: 'Enabled',
+    ru: 'Включено',
+    ruHelp: 'Печатать на фото QR-код страницы гостя (нужен PHOTOCHANGER_PUBLIC_BASE_URL).',
+  },
   position: { en: 'Corner', ru: 'Угол' },
   size_percent: { en: 'Size (% of the short side)', ru: 'Размер (% от короткой стороны)' },
   margin_percent: { en: 'Margin (%)', ru: 'Отступ от края (%)' },
@@ -755,9 +805,14 @@ export function fieldHelp(name: string, fallback?: string, provider?: string): s
   return current === 'ru' ? (FIELDS[name]?.ruHelp ?? fallback) : fallback;
 }
 
-export function operationText(provider: string, op: { id: string; title: string; description: string }): { title: string; description: string } {
+export function operationText(
+  provider: string,
+  op: { id: string; title: string; description: string },
+): { title: string; description: string } {
   const own = wordsOf(provider)?.operations?.[op.id];
-  return own ? { title: own.title, description: own.description ?? op.description } : { title: op.title, description: op.description };
+  return own
+    ? { title: own.title, description: own.description ?? op.description }
+    : { title: op.title, description: op.description };
 }
 
 export function templateTitle(provider: string, key: string, fallback: string): string {

@@ -28,7 +28,11 @@ function LanguageSwitch() {
   return (
     <label class="lang">
       <span class="sr-only">{t('language')}</span>
-      <select value={lang} onChange={(e) => setLang((e.target as HTMLSelectElement).value as 'ru' | 'en')} aria-label={t('language')}>
+      <select
+        value={lang}
+        onChange={(e) => setLang((e.target as HTMLSelectElement).value as 'ru' | 'en')}
+        aria-label={t('language')}
+      >
         <option value="ru">Русский</option>
         <option value="en">English</option>
       </select>
@@ -80,20 +84,36 @@ function App() {
   else page = <SlotsPage />;
   return (
     <div class="shell">
-      <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>
+      <a
+        class="skip"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault();
+          document.getElementById('main')?.focus();
+        }}
+      >
         {t('navSlots')} ↓
       </a>
       <header class="top">
         <strong>{t('appName')}</strong>
         <nav aria-label="main">
           {nav.map(([key, label]) => (
-            <a href={`#/${key}`} aria-current={section === key ? 'page' : undefined} class={section === key ? 'active' : ''}>
+            <a
+              href={`#/${key}`}
+              aria-current={section === key ? 'page' : undefined}
+              class={section === key ? 'active' : ''}
+            >
               {label}
             </a>
           ))}
         </nav>
         <span class="spacer" />
-        <a class="user" href="#/account" title={t('myAccount')} aria-current={section === 'account' ? 'page' : undefined}>
+        <a
+          class="user"
+          href="#/account"
+          title={t('myAccount')}
+          aria-current={section === 'account' ? 'page' : undefined}
+        >
           {s.username}
         </a>
         <LanguageSwitch />

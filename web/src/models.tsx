@@ -21,7 +21,14 @@ export function ModelNotes({ slot, onSwitched }: { slot: Slot; onSwitched: (s: S
     setBusy(true);
     setError(undefined);
     try {
-      onSwitched((await api<Slot>('POST', `/api/slots/${slot.id}/switch-model`, { updated_at: slot.updated_at, ...(m?.replacement ? { model: m.replacement } : {}) })).data);
+      onSwitched(
+        (
+          await api<Slot>('POST', `/api/slots/${slot.id}/switch-model`, {
+            updated_at: slot.updated_at,
+            ...(m?.replacement ? { model: m.replacement } : {}),
+          })
+        ).data,
+      );
     } catch (e) {
       setError(e);
     } finally {
@@ -33,19 +40,27 @@ export function ModelNotes({ slot, onSwitched }: { slot: Slot; onSwitched: (s: S
       {slot.notice?.kind === 'model_migrated' && (
         <p class="notice" role="note" data-testid="model-notice">
           {t('modelMigrated', { from: slot.notice.from, to: slot.notice.to })}
-          {slot.notice.dropped.length > 0 && ` ${t('modelMigratedDropped', { fields: slot.notice.dropped.join(', ') })}`}
+          {slot.notice.dropped.length > 0 &&
+            ` ${t('modelMigratedDropped', { fields: slot.notice.dropped.join(', ') })}`}
         </p>
       )}
       {m && (m.status !== 'active' || m.available === false) && (
-        <div class={m.status === 'shut_down' || m.available === false ? 'warning severe' : 'warning'} role="note" data-testid="model-warning">
+        <div
+          class={m.status === 'shut_down' || m.available === false ? 'warning severe' : 'warning'}
+          role="note"
+          data-testid="model-warning"
+        >
           <p>
             {m.status === 'shut_down'
               ? t('modelShutDown', { model: m.title === m.id ? m.id : `${m.title} (${m.id})` })
               : m.available === false
                 ? t('modelUnavailable', { model: m.title === m.id ? m.id : `${m.title} (${m.id})` })
                 : m.shutdown_date
-                ? t('modelDeprecatedOn', { model: m.title === m.id ? m.id : `${m.title} (${m.id})`, date: day(m.shutdown_date) })
-                : t('modelDeprecated', { model: m.title === m.id ? m.id : `${m.title} (${m.id})` })}
+                  ? t('modelDeprecatedOn', {
+                      model: m.title === m.id ? m.id : `${m.title} (${m.id})`,
+                      date: day(m.shutdown_date),
+                    })
+                  : t('modelDeprecated', { model: m.title === m.id ? m.id : `${m.title} (${m.id})` })}
           </p>
           {m.replacement && m.replacement !== m.id && (
             <button type="button" class="small primary" disabled={busy} onClick={() => void switchTo()}>
@@ -60,7 +75,11 @@ export function ModelNotes({ slot, onSwitched }: { slot: Slot; onSwitched: (s: S
 }
 
 function label(m: ModelCatalog['models'][number]): string {
-  const tags = [m.status === 'deprecated' ? t('modelDeprecatedLabel') + (m.shutdown_date ? ` → ${day(m.shutdown_date)}` : '') : '', m.status === 'shut_down' ? t('modelShutDownLabel') : '', m.preview ? t('modelPreviewLabel') : '']
+  const tags = [
+    m.status === 'deprecated' ? t('modelDeprecatedLabel') + (m.shutdown_date ? ` → ${day(m.shutdown_date)}` : '') : '',
+    m.status === 'shut_down' ? t('modelShutDownLabel') : '',
+    m.preview ? t('modelPreviewLabel') : '',
+  ]
     .filter(Boolean)
     .join(', ');
   return `${m.title === m.id ? m.id : `${m.title} — ${m.id}`}${tags ? ` (${tags})` : ''}`;
@@ -77,7 +96,10 @@ export function modelPicker(provider: string): CustomField {
 
 function makeModelPicker(provider: string): CustomField {
   return function ModelPicker({ id, label: fieldLabel, help, error, value, set }) {
-    const catalog = useLoad(async () => (await api<ModelCatalog>('GET', `/api/providers/${provider}/models`)).data, [provider]);
+    const catalog = useLoad(
+      async () => (await api<ModelCatalog>('GET', `/api/providers/${provider}/models`)).data,
+      [provider],
+    );
     const current = typeof value === 'string' ? value : '';
     const [custom, setCustom] = useState(false);
     const data = catalog.data;
@@ -91,15 +113,25 @@ function makeModelPicker(provider: string): CustomField {
         : t('modelTableOnly', { reason: data.live_error?.message ?? '' })
       : undefined;
     return (
-      <Field id={id} label={fieldLabel} {...(help ? { help: [help, source].filter(Boolean).join(' ') } : source ? { help: source } : {})} {...(error ? { error } : {})}>
-        <select id={id} value={custom || (!listed && current) ? '__custom' : current} aria-invalid={error ? true : undefined} onChange={(e) => {
-          const v = (e.target as HTMLSelectElement).value;
-          if (v === '__custom') setCustom(true);
-          else {
-            setCustom(false);
-            set(v);
-          }
-        }}>
+      <Field
+        id={id}
+        label={fieldLabel}
+        {...(help ? { help: [help, source].filter(Boolean).join(' ') } : source ? { help: source } : {})}
+        {...(error ? { error } : {})}
+      >
+        <select
+          id={id}
+          value={custom || (!listed && current) ? '__custom' : current}
+          aria-invalid={error ? true : undefined}
+          onChange={(e) => {
+            const v = (e.target as HTMLSelectElement).value;
+            if (v === '__custom') setCustom(true);
+            else {
+              setCustom(false);
+              set(v);
+            }
+          }}
+        >
           {known.map((m) => (
             <option value={m.id}>{label(m)}</option>
           ))}

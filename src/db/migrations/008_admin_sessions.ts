@@ -18,7 +18,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     )`.execute(db);
   await sql`CREATE INDEX admin_session_user_idx ON admin_session (username)`.execute(db);
   await sql`CREATE INDEX admin_session_expiry_idx ON admin_session (expires_at)`.execute(db);
-  await sql`ALTER TABLE admin_account ADD COLUMN credentials_changed_at timestamptz NOT NULL DEFAULT '-infinity'`.execute(db);
+  await sql`ALTER TABLE admin_account ADD COLUMN credentials_changed_at timestamptz NOT NULL DEFAULT '-infinity'`.execute(
+    db,
+  );
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {

@@ -5,7 +5,9 @@ import { sql, type Kysely } from 'kysely';
  * settings); a job keeps the list it was submitted with and records which provider answered.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await sql`ALTER TABLE slot ADD COLUMN failover jsonb NOT NULL DEFAULT '{"steps":[],"on_safety":false}'::jsonb`.execute(db);
+  await sql`ALTER TABLE slot ADD COLUMN failover jsonb NOT NULL DEFAULT '{"steps":[],"on_safety":false}'::jsonb`.execute(
+    db,
+  );
   await sql`ALTER TABLE job ADD COLUMN failover jsonb NULL`.execute(db);
   await sql`ALTER TABLE job ADD COLUMN answered_by text NULL`.execute(db);
 }

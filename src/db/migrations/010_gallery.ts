@@ -7,8 +7,12 @@ import { sql, type Kysely } from 'kysely';
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`ALTER TABLE job ADD COLUMN thumb_path text NULL`.execute(db);
-  await sql`CREATE INDEX job_gallery_idx ON job (finalized_at DESC, id DESC) WHERE result_path IS NOT NULL AND NOT is_test`.execute(db);
-  await sql`CREATE INDEX job_gallery_slot_idx ON job (slot_id, finalized_at DESC, id DESC) WHERE result_path IS NOT NULL AND NOT is_test`.execute(db);
+  await sql`CREATE INDEX job_gallery_idx ON job (finalized_at DESC, id DESC) WHERE result_path IS NOT NULL AND NOT is_test`.execute(
+    db,
+  );
+  await sql`CREATE INDEX job_gallery_slot_idx ON job (slot_id, finalized_at DESC, id DESC) WHERE result_path IS NOT NULL AND NOT is_test`.execute(
+    db,
+  );
   await sql`
     CREATE TABLE gallery_share (
       id uuid PRIMARY KEY,

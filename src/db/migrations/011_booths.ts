@@ -9,10 +9,16 @@ import { sql, type Kysely } from 'kysely';
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`ALTER TABLE job ADD COLUMN client_address text NULL`.execute(db);
-  await sql`CREATE INDEX job_booth_idx ON job (created_at DESC) WHERE client_address IS NOT NULL AND NOT is_test`.execute(db);
+  await sql`CREATE INDEX job_booth_idx ON job (created_at DESC) WHERE client_address IS NOT NULL AND NOT is_test`.execute(
+    db,
+  );
   // Each slot's newest success and newest failure (the statistics page), without walking its history.
-  await sql`CREATE INDEX job_slot_succeeded_idx ON job (slot_id, created_at DESC) WHERE is_finalized AND failure_reason IS NULL AND NOT is_test`.execute(db);
-  await sql`CREATE INDEX job_slot_failed_idx ON job (slot_id, created_at DESC) WHERE failure_reason IS NOT NULL AND NOT is_test`.execute(db);
+  await sql`CREATE INDEX job_slot_succeeded_idx ON job (slot_id, created_at DESC) WHERE is_finalized AND failure_reason IS NULL AND NOT is_test`.execute(
+    db,
+  );
+  await sql`CREATE INDEX job_slot_failed_idx ON job (slot_id, created_at DESC) WHERE failure_reason IS NOT NULL AND NOT is_test`.execute(
+    db,
+  );
   await sql`
     CREATE TABLE ingest_refusal (
       id             bigserial PRIMARY KEY,

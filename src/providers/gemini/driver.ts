@@ -28,10 +28,21 @@ import {
   type RetryPolicy,
 } from '../http.js';
 import { hasKey, requireKey, requireKeyAlongside, type ProviderKeySource } from '../keys.js';
-import { ProviderFailure, type OperationDescriptor, type ProviderDriver, type ProviderRequest, type ProviderResult } from '../types.js';
+import {
+  ProviderFailure,
+  type OperationDescriptor,
+  type ProviderDriver,
+  type ProviderRequest,
+  type ProviderResult,
+} from '../types.js';
 import { modelUnavailable, type LiveModelEntry, type ModelLister } from '../models.js';
 import { GEMINI_MODEL_TABLE, geminiCapabilities, geminiInputSide } from './models.js';
-import { checkGeminiSettings, GEMINI_HARM_CATEGORIES, GeminiEditSettingsSchema, type GeminiEditSettings } from './settings.js';
+import {
+  checkGeminiSettings,
+  GEMINI_HARM_CATEGORIES,
+  GeminiEditSettingsSchema,
+  type GeminiEditSettings,
+} from './settings.js';
 import { GEMINI_LABELS } from './labels.js';
 
 const PROVIDER = 'gemini';
@@ -55,7 +66,12 @@ export interface GeminiRetryOptions {
   minAttemptMs: number;
 }
 
-export const DEFAULT_GEMINI_RETRY: GeminiRetryOptions = { maxAttempts: 5, noImageDelayMs: 3000, backoffMs: 1000, minAttemptMs: 1500 };
+export const DEFAULT_GEMINI_RETRY: GeminiRetryOptions = {
+  maxAttempts: 5,
+  noImageDelayMs: 3000,
+  backoffMs: 1000,
+  minAttemptMs: 1500,
+};
 
 export interface GeminiProviderOptions {
   baseUrl: string;
@@ -69,7 +85,8 @@ export const GEMINI_OPERATIONS: readonly OperationDescriptor[] = [
   {
     id: 'edit',
     title: 'Edit with Gemini',
-    description: 'The photo (then the optional reference images) and the prompt go to a Gemini image model; it answers one image.',
+    description:
+      'The photo (then the optional reference images) and the prompt go to a Gemini image model; it answers one image.',
     settingsSchema: GeminiEditSettingsSchema,
     acceptedMimeTypes: PHOTO_MIME_TYPES,
     maxInputBytes: 50 * 1024 * 1024,
@@ -82,7 +99,14 @@ export const GEMINI_OPERATIONS: readonly OperationDescriptor[] = [
 ];
 
 /** finishReasons that mean a safety refusal (never retried). */
-const SAFETY_REASONS = new Set(['SAFETY', 'IMAGE_SAFETY', 'PROHIBITED_CONTENT', 'IMAGE_PROHIBITED_CONTENT', 'SPII', 'BLOCKLIST']);
+const SAFETY_REASONS = new Set([
+  'SAFETY',
+  'IMAGE_SAFETY',
+  'PROHIBITED_CONTENT',
+  'IMAGE_PROHIBITED_CONTENT',
+  'SPII',
+  'BLOCKLIST',
+]);
 const RECITATION_REASONS = new Set(['RECITATION', 'IMAGE_RECITATION']);
 
 interface GeminiPart {
@@ -105,22 +129,41 @@ interface GeminiResponse {
  * Builds the generateContent body: images first (photo, then templates), the text last. Only the
  * parameters the model's table entry allows are sent (an unknown model gets the common ones).
  */
-export function buildGeminiBody(settings: GeminiEditSettings, images: readonly { bytes: Buffer; mime: string }[]): Record<string, unknown> {
+export function buildGeminiBody(
+  settings: GeminiEditSettings,
+  images: readonly { bytes: Buffer; mime: string }[],
+): Record<string, unknown> {
   const caps = geminiCapabilities(settings.model);
   const imageConfig: Record<string, string> = {};
-  if (settings.aspect_ratio && caps.aspectRatios.includes(settings.aspect_ratio)) imageConfig.aspectRatio = settings.aspect_ratio;
+  if (settings.aspect_ratio && caps.aspectRatios.includes(settings.aspect_ratio))
+    imageConfig.aspectRatio = settings.aspect_ratio;
   if (settings.image_size && caps.imageSizes.includes(settings.image_size)) imageConfig.imageSize = settings.image_size;
-  const thinking = settings.thinking_level && caps.thinkingLevels.includes(settings.thinking_level) ? { thinkingConfig: { thinkingLevel: settings.thinking_level } } : {};
+  const thinking =
+    settings.thinking_level && caps.thinkingLevels.includes(settings.thinking_level)
+      ? { thinkingConfig: { thinkingLevel: settings.thinking_level } }
+      : {};
   return {
     contents: [
       {
         role: 'user',
-        parts: [...images.map((i) => ({ inline_data: { mime_type: i.mime, data: i.bytes.toString('base64') } })), { text: settings.prompt }],
+        parts: [
+          ...images.map((i) => ({ inline_data: { mime_type: i.mime, data: i.bytes.toString('base64') } })),
+          { text: settings.prompt },
+        ],
       },
     ],
-    generationConfig: { responseModalities: ['IMAGE'], ...(Object.keys(imageConfig).length > 0 ? { imageConfig } : {}), ...thinking },
+    generationConfig: {
+      responseModalities: ['IMAGE'],
+      ...(Object.keys(imageConfig).length > 0 ? { imageConfig } : {}),
+      ...thinking,
+    },
     ...(settings.safety_threshold
-      ? { safetySettings: GEMINI_HARM_CATEGORIES.map((category) => ({ category, threshold: settings.safety_threshold })) }
+      ? {
+          safetySettings: GEMINI_HARM_CATEGORIES.map((category) => ({
+            category,
+            threshold: settings.safety_threshold,
+          })),
+        }
       : {}),
   };
 }
@@ -133,7 +176,13 @@ function retryDelayFromDetails(json: unknown): number | undefined {
 }
 
 /** A non-200 answer as a typed failure (JSON error bodies or HTML pages from front ends). */
-function httpFailure(status: number, body: Buffer, headers: Headers, now: Date, secrets: readonly string[]): ProviderFailure {
+function httpFailure(
+  status: number,
+  body: Buffer,
+  headers: Headers,
+  now: Date,
+  secrets: readonly string[],
+): ProviderFailure {
   const json = parseJson(body) as { error?: { message?: string; status?: string } } | undefined;
   const apiStatus = json?.error?.status;
   const text = json?.error?.message ? maskSecrets(json.error.message, secrets) : bodyExcerpt(body, secrets);
@@ -143,11 +192,20 @@ function httpFailure(status: number, body: Buffer, headers: Headers, now: Date, 
   if (status === 401 || status === 403 || (status === 400 && /api key/i.test(text))) {
     return new ProviderCallFailure('auth_failed', `Gemini rejected the API key (${what}): ${text}`, opts);
   }
-  if (status === 400) return new ProviderCallFailure('bad_request', `Gemini refused the request (${what}): ${text}`, opts);
-  if (status === 404) return new ProviderCallFailure('model_unavailable', `Gemini does not know this model (${what}): ${text}`, opts);
-  if (status === 429) return new ProviderCallFailure('rate_limited', `Gemini quota or rate limit reached (${what}): ${text}`, { ...opts, retryable: true });
+  if (status === 400)
+    return new ProviderCallFailure('bad_request', `Gemini refused the request (${what}): ${text}`, opts);
+  if (status === 404)
+    return new ProviderCallFailure('model_unavailable', `Gemini does not know this model (${what}): ${text}`, opts);
+  if (status === 429)
+    return new ProviderCallFailure('rate_limited', `Gemini quota or rate limit reached (${what}): ${text}`, {
+      ...opts,
+      retryable: true,
+    });
   if (status === 500 || status === 503) {
-    return new ProviderCallFailure('provider_unavailable', `Gemini is unavailable (${what}): ${text}`, { ...opts, retryable: true });
+    return new ProviderCallFailure('provider_unavailable', `Gemini is unavailable (${what}): ${text}`, {
+      ...opts,
+      retryable: true,
+    });
   }
   return new ProviderCallFailure('provider_error', `Gemini answered ${what}: ${text}`, opts);
 }
@@ -157,16 +215,29 @@ function httpFailure(status: number, body: Buffer, headers: Headers, now: Date, 
  * base64. Gemini 3 image models send up to two interim draft images marked `thought: true` before
  * the final one: those are counted, never returned; the last image not marked is the answer.
  */
-export function readGeminiAnswer(json: GeminiResponse, decodeData: (data: string) => Buffer | undefined): { bytes: Buffer; mime: string; thoughtImages: number } {
+export function readGeminiAnswer(
+  json: GeminiResponse,
+  decodeData: (data: string) => Buffer | undefined,
+): { bytes: Buffer; mime: string; thoughtImages: number } {
   const responseId = json.responseId;
   const candidate = json.candidates?.[0];
   if (!candidate) {
     const block = json.promptFeedback?.blockReason;
     if (block) {
       const extra = json.promptFeedback?.blockReasonMessage ? `: ${json.promptFeedback.blockReasonMessage}` : '';
-      throw new ProviderCallFailure('safety_block', `Gemini blocked the request (blockReason ${block})${extra}`, { httpStatus: 200 }, responseId);
+      throw new ProviderCallFailure(
+        'safety_block',
+        `Gemini blocked the request (blockReason ${block})${extra}`,
+        { httpStatus: 200 },
+        responseId,
+      );
     }
-    throw new ProviderCallFailure('invalid_response', 'Gemini answered without any candidate', { httpStatus: 200 }, responseId);
+    throw new ProviderCallFailure(
+      'invalid_response',
+      'Gemini answered without any candidate',
+      { httpStatus: 200 },
+      responseId,
+    );
   }
   const parts = candidate.content?.parts ?? [];
   const images = parts.filter((p) => (p.inlineData?.data ?? p.inline_data?.data) !== undefined);
@@ -178,7 +249,12 @@ export function readGeminiAnswer(json: GeminiResponse, decodeData: (data: string
     const bytes = typeof data === 'string' ? decodeData(data) : undefined;
     const sniffed = bytes ? sniffImageMime(bytes) : undefined;
     if (!bytes || !sniffed) {
-      throw new ProviderCallFailure('invalid_response', 'Gemini returned image data that is not valid base64 of an image', { httpStatus: 200 }, responseId);
+      throw new ProviderCallFailure(
+        'invalid_response',
+        'Gemini returned image data that is not valid base64 of an image',
+        { httpStatus: 200 },
+        responseId,
+      );
     }
     return { bytes, mime: sniffed ?? declared ?? 'image/png', thoughtImages };
   }
@@ -193,15 +269,35 @@ export function readGeminiAnswer(json: GeminiResponse, decodeData: (data: string
   const said = text ? ` The model said: "${text.length > 300 ? `${text.slice(0, 300)}…` : text}"` : '';
   const opts = { httpStatus: 200 };
   if (reason === 'NO_IMAGE') {
-    throw new ProviderCallFailure('no_image', `Gemini returned no image (finishReason NO_IMAGE)${finishMessage}`, { ...opts, retryable: true }, responseId);
+    throw new ProviderCallFailure(
+      'no_image',
+      `Gemini returned no image (finishReason NO_IMAGE)${finishMessage}`,
+      { ...opts, retryable: true },
+      responseId,
+    );
   }
   if (SAFETY_REASONS.has(reason)) {
-    throw new ProviderCallFailure('safety_block', `Gemini refused the image for safety reasons (finishReason ${reason})${finishMessage}${said}`, opts, responseId);
+    throw new ProviderCallFailure(
+      'safety_block',
+      `Gemini refused the image for safety reasons (finishReason ${reason})${finishMessage}${said}`,
+      opts,
+      responseId,
+    );
   }
   if (RECITATION_REASONS.has(reason)) {
-    throw new ProviderCallFailure('recitation', `Gemini refused to reproduce protected content (finishReason ${reason})${finishMessage}`, opts, responseId);
+    throw new ProviderCallFailure(
+      'recitation',
+      `Gemini refused to reproduce protected content (finishReason ${reason})${finishMessage}`,
+      opts,
+      responseId,
+    );
   }
-  throw new ProviderCallFailure('no_image', `Gemini returned no image (finishReason ${reason})${finishMessage}${said}`, opts, responseId);
+  throw new ProviderCallFailure(
+    'no_image',
+    `Gemini returned no image (finishReason ${reason})${finishMessage}${said}`,
+    opts,
+    responseId,
+  );
 }
 
 /** The long side Gemini is asked for (imageSize; 1K when unset). */
@@ -217,7 +313,9 @@ export function createGeminiProvider(options: GeminiProviderOptions): ProviderDr
     maxAttempts: retry.maxAttempts,
     minAttemptMs: retry.minAttemptMs,
     delayMs: (failure, attempt) =>
-      failure.reason === 'no_image' ? retry.noImageDelayMs : Math.min(retry.backoffMs * 2 ** (attempt - 1), retry.backoffMs * 4),
+      failure.reason === 'no_image'
+        ? retry.noImageDelayMs
+        : Math.min(retry.backoffMs * 2 ** (attempt - 1), retry.backoffMs * 4),
   };
 
   /** GET /v1beta/models, every page: the models this key can call. */
@@ -230,12 +328,24 @@ export function createGeminiProvider(options: GeminiProviderOptions): ProviderDr
       const { response, body } = await fetchModelList(fetchImpl, url, { 'x-goog-api-key': key }, signal, TITLE);
       if (response.status !== 200) throw httpFailure(response.status, body, response.headers, new Date(), [key]);
       const json = parseJson(body) as
-        | { models?: { name?: string; displayName?: string; description?: string; supportedGenerationMethods?: string[] }[]; nextPageToken?: string }
+        | {
+            models?: {
+              name?: string;
+              displayName?: string;
+              description?: string;
+              supportedGenerationMethods?: string[];
+            }[];
+            nextPageToken?: string;
+          }
         | undefined;
       for (const m of json?.models ?? []) {
         const id = m.name?.replace(/^models\//, '');
         if (!id || !(m.supportedGenerationMethods ?? []).includes('generateContent')) continue;
-        models.push({ id, ...(m.displayName ? { displayName: m.displayName } : {}), ...(m.description ? { description: m.description } : {}) });
+        models.push({
+          id,
+          ...(m.displayName ? { displayName: m.displayName } : {}),
+          ...(m.description ? { description: m.description } : {}),
+        });
       }
       pageToken = json?.nextPageToken;
       if (!pageToken) break;
@@ -253,17 +363,28 @@ export function createGeminiProvider(options: GeminiProviderOptions): ProviderDr
     modelTable: GEMINI_MODEL_TABLE,
     listModels,
     async readiness() {
-      return (await hasKey(options.keys, PROVIDER)) ? { configured: true } : { configured: false, reason: 'provider_not_configured' };
+      return (await hasKey(options.keys, PROVIDER))
+        ? { configured: true }
+        : { configured: false, reason: 'provider_not_configured' };
     },
     async process(request: ProviderRequest): Promise<ProviderResult> {
-      if (request.operation !== 'edit') throw new ProviderFailure('unknown_operation', `Gemini has no operation "${request.operation}"`);
+      if (request.operation !== 'edit')
+        throw new ProviderFailure('unknown_operation', `Gemini has no operation "${request.operation}"`);
       const settings = request.settings as GeminiEditSettings;
       const caps = geminiCapabilities(settings.model);
-      const inputSide = geminiInputSide(caps, caps.imageSizes.includes(settings.image_size ?? '') ? settings.image_size : undefined, settings.input_max_side);
+      const inputSide = geminiInputSide(
+        caps,
+        caps.imageSizes.includes(settings.image_size ?? '') ? settings.image_size : undefined,
+        settings.input_max_side,
+      );
       const order = GEMINI_OPERATIONS[0]!.templateKeys.map((t) => t.key);
       // One request carries every image inline: the budget is shared between them.
       const [key, images] = await requireKeyAlongside(options.keys, PROVIDER, TITLE, () =>
-        prepareInputs(request, order, caps.maxInputImages, (count) => ({ accepted: GEMINI_INPUT_MIME_TYPES, maxSide: inputSide, maxBytes: Math.floor(INLINE_BUDGET_BYTES / count) })),
+        prepareInputs(request, order, caps.maxInputImages, (count) => ({
+          accepted: GEMINI_INPUT_MIME_TYPES,
+          maxSide: inputSide,
+          maxBytes: Math.floor(INLINE_BUDGET_BYTES / count),
+        })),
       );
       // A string body: the same JSON as a Buffer cost more CPU per request through fetch (measured, bench:overhead).
       const body = JSON.stringify(buildGeminiBody(settings, images));
@@ -278,11 +399,16 @@ export function createGeminiProvider(options: GeminiProviderOptions): ProviderDr
           request,
           TITLE,
         );
-        if (response.status !== 200) throw httpFailure(response.status, answer, response.headers, request.clock.now(), [key]);
+        if (response.status !== 200)
+          throw httpFailure(response.status, answer, response.headers, request.clock.now(), [key]);
         const parsed = parseJsonWithInlineData(answer);
         const json = parsed?.value as GeminiResponse | undefined;
         if (!parsed || !json || typeof json !== 'object') {
-          throw new ProviderCallFailure('invalid_response', `Gemini answered 200 with a body that is not JSON: ${bodyExcerpt(answer, [key])}`, { httpStatus: 200 });
+          throw new ProviderCallFailure(
+            'invalid_response',
+            `Gemini answered 200 with a body that is not JSON: ${bodyExcerpt(answer, [key])}`,
+            { httpStatus: 200 },
+          );
         }
         request.log.info(
           {
@@ -297,12 +423,19 @@ export function createGeminiProvider(options: GeminiProviderOptions): ProviderDr
           'Gemini answer',
         );
         const { thoughtImages, ...image } = readGeminiAnswer(json, parsed.decodeData);
-        await checkPlausibleImage(image.bytes, { longSide: geminiRequestedLongSide(settings.image_size) }, TITLE, json.responseId);
+        await checkPlausibleImage(
+          image.bytes,
+          { longSide: geminiRequestedLongSide(settings.image_size) },
+          TITLE,
+          json.responseId,
+        );
         responseId = json.responseId;
         const detail = `finishReason=${json.candidates?.[0]?.finishReason ?? '?'}${thoughtImages > 0 ? ` thought_images=${thoughtImages}` : ''}`;
         return { value: image, httpStatus: 200, ...(json.responseId ? { responseId: json.responseId } : {}), detail };
       }).catch((err: unknown) => {
-        throw err instanceof ProviderFailure && err.reason === 'model_unavailable' ? modelUnavailable(GEMINI_MODEL_TABLE, settings.model, request) : err;
+        throw err instanceof ProviderFailure && err.reason === 'model_unavailable'
+          ? modelUnavailable(GEMINI_MODEL_TABLE, settings.model, request)
+          : err;
       });
       return { ...bytesAndMime, ...(responseId ? { providerRef: responseId } : {}) };
     },

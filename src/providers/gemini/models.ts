@@ -20,7 +20,18 @@ export interface GeminiModel extends ModelLifecycle {
 }
 
 /** The aspect ratios every Gemini image model accepts. */
-export const GEMINI_COMMON_ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '4:5', '5:4', '9:16', '16:9', '21:9'] as const;
+export const GEMINI_COMMON_ASPECT_RATIOS = [
+  '1:1',
+  '2:3',
+  '3:2',
+  '3:4',
+  '4:3',
+  '4:5',
+  '5:4',
+  '9:16',
+  '16:9',
+  '21:9',
+] as const;
 /** Nano Banana 2 adds very tall and very wide ratios. */
 const EXTENDED_ASPECT_RATIOS = [...GEMINI_COMMON_ASPECT_RATIOS, '1:4', '4:1', '1:8', '8:1'] as const;
 
@@ -124,7 +135,8 @@ export const GEMINI_MODEL_TABLE: ModelTable<GeminiModel> = {
     },
   ],
   /** generateContent models that answer images (Imagen models use :predict and are not for editing). */
-  isImageModel: (id: string, entry: LiveModelEntry) => (/^gemini-.*image/.test(id) || /nano-banana/.test(id)) && !/-tts|embedding/.test(id) && entry.id === id,
+  isImageModel: (id: string, entry: LiveModelEntry) =>
+    (/^gemini-.*image/.test(id) || /nano-banana/.test(id)) && !/-tts|embedding/.test(id) && entry.id === id,
 };
 
 /** Every value any known model accepts (the settings schema's enums; per-model checks narrow them). */
@@ -137,7 +149,11 @@ export const GEMINI_THINKING_LEVELS = [...new Set(GEMINI_MODEL_TABLE.models.flat
  * (a 1K answer needs no 3000-px input; on a venue's 4G uplink every byte is time), capped by the
  * model's own limit, or the slot's override.
  */
-export function geminiInputSide(model: GeminiModel, imageSize: string | undefined, override: number | undefined): number {
+export function geminiInputSide(
+  model: GeminiModel,
+  imageSize: string | undefined,
+  override: number | undefined,
+): number {
   if (override !== undefined) return override;
   const forOutput = imageSize === '4K' ? 3072 : imageSize === '2K' ? 2048 : 1536;
   return Math.min(model.inputMaxSide, forOutput);

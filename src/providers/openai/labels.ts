@@ -14,11 +14,26 @@ export const OPENAI_LABELS: ProviderLabelSet = {
       background: { title: 'Background' },
       input_fidelity: { title: 'Input fidelity' },
     },
-    options: { auto: 'automatic', low: 'low', medium: 'medium', high: 'high', opaque: 'opaque', transparent: 'transparent', png: 'PNG', jpeg: 'JPEG', webp: 'WebP' },
+    options: {
+      auto: 'automatic',
+      low: 'low',
+      medium: 'medium',
+      high: 'high',
+      opaque: 'opaque',
+      transparent: 'transparent',
+      png: 'PNG',
+      jpeg: 'JPEG',
+      webp: 'WebP',
+    },
   },
   ru: {
     title: 'OpenAI GPT Image',
-    operations: { edit: { title: 'Редактирование GPT Image', description: 'Фото (и необязательные референсы) с промптом отправляются в OpenAI. 15–60 с.' } },
+    operations: {
+      edit: {
+        title: 'Редактирование GPT Image',
+        description: 'Фото (и необязательные референсы) с промптом отправляются в OpenAI. 15–60 с.',
+      },
+    },
     templates: { reference: 'Референс (стиль, рамка, фон…)', reference_2: 'Второй референс' },
     fields: {
       prompt: { title: 'Промпт (задание для ИИ)', description: 'Что сделать с фото.' },
@@ -28,8 +43,21 @@ export const OPENAI_LABELS: ProviderLabelSet = {
       output_format: { title: 'Формат ответа' },
       output_compression: { title: 'Сжатие', description: 'Только для jpeg/webp.' },
       background: { title: 'Фон', description: 'Прозрачный фон — только для png/webp.' },
-      input_fidelity: { title: 'Точность к исходнику', description: 'Только GPT Image 1 / 1.5 (новые модели решают сами): «высокая» точнее сохраняет лица.' },
+      input_fidelity: {
+        title: 'Точность к исходнику',
+        description: 'Только GPT Image 1 / 1.5 (новые модели решают сами): «высокая» точнее сохраняет лица.',
+      },
     },
-    options: { auto: 'автоматически', low: 'низкое', medium: 'среднее', high: 'высокое', opaque: 'непрозрачный', transparent: 'прозрачный', png: 'PNG', jpeg: 'JPEG', webp: 'WebP' },
+    options: {
+      auto: 'автоматически',
+      low: 'низкое',
+      medium: 'среднее',
+      high: 'высокое',
+      opaque: 'непрозрачный',
+      transparent: 'прозрачный',
+      png: 'PNG',
+      jpeg: 'JPEG',
+      webp: 'WebP',
+    },
   },
 };

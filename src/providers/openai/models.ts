@@ -29,10 +29,21 @@ export const OPENAI_OUTPUT_FORMATS = ['png', 'jpeg', 'webp'] as const;
  * (docs/providers.md: OpenAI's image-generation guide names the edge, multiple and ratio rules;
  * the pixel budget and floor are measured by others and match the API's refusals).
  */
-export const OPENAI_FLEXIBLE_SIZE = { multipleOf: 16, maxEdge: 3840, maxRatio: 3, minPixels: 655_360, maxPixels: 8_294_400 } as const;
+export const OPENAI_FLEXIBLE_SIZE = {
+  multipleOf: 16,
+  maxEdge: 3840,
+  maxRatio: 3,
+  minPixels: 655_360,
+  maxPixels: 8_294_400,
+} as const;
 
 const GPT_IMAGE_2_FAMILY = { flexibleSize: true, inputFidelities: [], maxInputImages: 16, inputMaxSide: 2048 } as const;
-const GPT_IMAGE_1_FAMILY = { flexibleSize: false, backgrounds: ['auto', 'opaque', 'transparent'], maxInputImages: 16, inputMaxSide: 2048 } as const;
+const GPT_IMAGE_1_FAMILY = {
+  flexibleSize: false,
+  backgrounds: ['auto', 'opaque', 'transparent'],
+  maxInputImages: 16,
+  inputMaxSide: 2048,
+} as const;
 const RETIRED_2026_12_01 = { shutdownDate: '2026-12-01', replacement: 'gpt-image-2.6-sunburst' } as const;
 
 /** What an id that is only in the live list gets: the common parameters. */
@@ -55,17 +66,68 @@ export const OPENAI_MODEL_TABLE: ModelTable<OpenAIModel> = {
     { url: 'third-party deprecation trackers (gpt-image-1 shut down 2026-10-23)', read: '2026-12-07' },
   ],
   models: [
-    { id: 'gpt-image-2', title: 'GPT Image 2', note: 'Since 2026-04; transparent background not offered (preview only)', backgrounds: ['auto', 'opaque'], ...GPT_IMAGE_2_FAMILY },
-    { id: 'gpt-image-2.6-sunburst', title: 'GPT Image 2.6 Sunburst', backgrounds: ['auto', 'opaque', 'transparent'], ...GPT_IMAGE_2_FAMILY },
-    { id: 'gpt-image-2.6-flare', title: 'GPT Image 2.6 Flare', backgrounds: ['auto', 'opaque', 'transparent'], ...GPT_IMAGE_2_FAMILY },
-    { id: 'gpt-image-2.5-sunburst', title: 'GPT Image 2.5 Sunburst', backgrounds: ['auto', 'opaque', 'transparent'], ...GPT_IMAGE_2_FAMILY },
-    { id: 'gpt-image-2.5-flare', title: 'GPT Image 2.5 Flare', backgrounds: ['auto', 'opaque', 'transparent'], ...GPT_IMAGE_2_FAMILY },
+    {
+      id: 'gpt-image-2',
+      title: 'GPT Image 2',
+      note: 'Since 2026-04; transparent background not offered (preview only)',
+      backgrounds: ['auto', 'opaque'],
+      ...GPT_IMAGE_2_FAMILY,
+    },
+    {
+      id: 'gpt-image-2.6-sunburst',
+      title: 'GPT Image 2.6 Sunburst',
+      backgrounds: ['auto', 'opaque', 'transparent'],
+      ...GPT_IMAGE_2_FAMILY,
+    },
+    {
+      id: 'gpt-image-2.6-flare',
+      title: 'GPT Image 2.6 Flare',
+      backgrounds: ['auto', 'opaque', 'transparent'],
+      ...GPT_IMAGE_2_FAMILY,
+    },
+    {
+      id: 'gpt-image-2.5-sunburst',
+      title: 'GPT Image 2.5 Sunburst',
+      backgrounds: ['auto', 'opaque', 'transparent'],
+      ...GPT_IMAGE_2_FAMILY,
+    },
+    {
+      id: 'gpt-image-2.5-flare',
+      title: 'GPT Image 2.5 Flare',
+      backgrounds: ['auto', 'opaque', 'transparent'],
+      ...GPT_IMAGE_2_FAMILY,
+    },
     // Shut down on 2026-10-23 according to third-party deprecation trackers (OpenAI's page named no
     // date); the live listing is the authority either way (docs/providers.md).
-    { id: 'gpt-image-1', title: 'GPT Image 1', inputFidelities: ['low', 'high'], ...GPT_IMAGE_1_FAMILY, shutdownDate: '2026-10-23', replacement: 'gpt-image-2.6-sunburst' },
-    { id: 'gpt-image-1.5', title: 'GPT Image 1.5', inputFidelities: ['low', 'high'], ...GPT_IMAGE_1_FAMILY, ...RETIRED_2026_12_01 },
-    { id: 'gpt-image-1-mini', title: 'GPT Image 1 mini', inputFidelities: [], ...GPT_IMAGE_1_FAMILY, ...RETIRED_2026_12_01 },
-    { id: 'chatgpt-image-latest', title: 'ChatGPT Image (latest)', inputFidelities: ['low', 'high'], ...GPT_IMAGE_1_FAMILY, ...RETIRED_2026_12_01 },
+    {
+      id: 'gpt-image-1',
+      title: 'GPT Image 1',
+      inputFidelities: ['low', 'high'],
+      ...GPT_IMAGE_1_FAMILY,
+      shutdownDate: '2026-10-23',
+      replacement: 'gpt-image-2.6-sunburst',
+    },
+    {
+      id: 'gpt-image-1.5',
+      title: 'GPT Image 1.5',
+      inputFidelities: ['low', 'high'],
+      ...GPT_IMAGE_1_FAMILY,
+      ...RETIRED_2026_12_01,
+    },
+    {
+      id: 'gpt-image-1-mini',
+      title: 'GPT Image 1 mini',
+      inputFidelities: [],
+      ...GPT_IMAGE_1_FAMILY,
+      ...RETIRED_2026_12_01,
+    },
+    {
+      id: 'chatgpt-image-latest',
+      title: 'ChatGPT Image (latest)',
+      inputFidelities: ['low', 'high'],
+      ...GPT_IMAGE_1_FAMILY,
+      ...RETIRED_2026_12_01,
+    },
   ],
   /** GPT Image models (DALL·E is shut down; other ids in GET /v1/models are text, audio, embeddings…). */
   isImageModel: (id: string, _entry: LiveModelEntry) => /^(gpt-image-|chatgpt-image-)/.test(id),
@@ -88,8 +150,11 @@ export function openaiSizeProblem(model: OpenAIModel, size: string): string | un
   const f = OPENAI_FLEXIBLE_SIZE;
   if (w % f.multipleOf || h % f.multipleOf) return `Both sides must be multiples of ${f.multipleOf}`;
   if (Math.max(w, h) > f.maxEdge) return `Each side at most ${f.maxEdge} px`;
-  if (Math.max(w, h) / Math.min(w, h) > f.maxRatio) return `The ratio must be within 1:${f.maxRatio} and ${f.maxRatio}:1`;
-  if (w * h < f.minPixels) return `At least ${f.minPixels.toLocaleString('en')} pixels in all (e.g. 1024x640); ${w}x${h} is ${(w * h).toLocaleString('en')}`;
-  if (w * h > f.maxPixels) return `At most ${f.maxPixels.toLocaleString('en')} pixels in all (e.g. 3840x2160); ${w}x${h} is ${(w * h).toLocaleString('en')}`;
+  if (Math.max(w, h) / Math.min(w, h) > f.maxRatio)
+    return `The ratio must be within 1:${f.maxRatio} and ${f.maxRatio}:1`;
+  if (w * h < f.minPixels)
+    return `At least ${f.minPixels.toLocaleString('en')} pixels in all (e.g. 1024x640); ${w}x${h} is ${(w * h).toLocaleString('en')}`;
+  if (w * h > f.maxPixels)
+    return `At most ${f.maxPixels.toLocaleString('en')} pixels in all (e.g. 3840x2160); ${w}x${h} is ${(w * h).toLocaleString('en')}`;
   return undefined;
 }

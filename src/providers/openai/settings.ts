@@ -29,11 +29,16 @@ export const OpenAIEditSettingsSchema = Type.Object(
       default: OPENAI_MODEL_TABLE.defaultModel,
       description: 'GPT Image model (the catalog lists the models this key can use).',
     }),
-    prompt: Type.String({ minLength: 1, maxLength: OPENAI_PROMPT_MAX_LENGTH, description: 'What to do with the photo (templates follow the photo).' }),
+    prompt: Type.String({
+      minLength: 1,
+      maxLength: OPENAI_PROMPT_MAX_LENGTH,
+      description: 'What to do with the photo (templates follow the photo).',
+    }),
     size: Type.String({
       default: 'auto',
       pattern: '^(auto|[0-9]{3,4}x[0-9]{3,4})$',
-      description: 'auto, 1024x1024, 1536x1024, 1024x1536; GPT Image 2 and later also any WIDTHxHEIGHT in multiples of 16 up to 3840x2160.',
+      description:
+        'auto, 1024x1024, 1536x1024, 1024x1536; GPT Image 2 and later also any WIDTHxHEIGHT in multiples of 16 up to 3840x2160.',
     }),
     quality: literals(OPENAI_QUALITIES, {
       default: 'medium',
@@ -41,8 +46,16 @@ export const OpenAIEditSettingsSchema = Type.Object(
     }),
     output_format: literals(OPENAI_OUTPUT_FORMATS, { default: 'jpeg' }),
     output_compression: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, description: 'jpeg/webp only.' })),
-    background: Type.Optional(literals(OPENAI_BACKGROUNDS, { description: 'transparent needs png or webp output, and a model that offers it.' })),
-    input_fidelity: Type.Optional(literals(OPENAI_INPUT_FIDELITIES, { description: 'GPT Image 1 / 1.5 only (later models decide themselves): high keeps faces closer.' })),
+    background: Type.Optional(
+      literals(OPENAI_BACKGROUNDS, {
+        description: 'transparent needs png or webp output, and a model that offers it.',
+      }),
+    ),
+    input_fidelity: Type.Optional(
+      literals(OPENAI_INPUT_FIDELITIES, {
+        description: 'GPT Image 1 / 1.5 only (later models decide themselves): high keeps faces closer.',
+      }),
+    ),
     output: Type.Optional(OutputSettingsSchema),
   },
   { additionalProperties: false },
@@ -63,7 +76,10 @@ export function checkOpenAISettings(settings: OpenAIEditSettings, context: Setti
     problems.push({ path: '/background', message: 'A transparent background needs png or webp output' });
   }
   if (settings.input_fidelity !== undefined && !caps.inputFidelities.includes(settings.input_fidelity)) {
-    problems.push({ path: '/input_fidelity', message: `${settings.model} chooses its input fidelity itself: leave it empty` });
+    problems.push({
+      path: '/input_fidelity',
+      message: `${settings.model} chooses its input fidelity itself: leave it empty`,
+    });
   }
   return problems;
 }

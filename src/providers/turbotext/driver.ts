@@ -27,7 +27,13 @@ import {
   type RetryPolicy,
 } from '../http.js';
 import { hasKey, requireKey, type ProviderKeySource } from '../keys.js';
-import { ProviderFailure, type OperationDescriptor, type ProviderDriver, type ProviderRequest, type ProviderResult } from '../types.js';
+import {
+  ProviderFailure,
+  type OperationDescriptor,
+  type ProviderDriver,
+  type ProviderRequest,
+  type ProviderResult,
+} from '../types.js';
 import {
   DeepfakePhotoSettingsSchema,
   Image2ImageSettingsSchema,
@@ -105,12 +111,19 @@ type FinalJson = {
 };
 
 const ERROR_REASONS: Record<string, { reason: string; message: string }> = {
-  LIMIT: { reason: 'quota_exceeded', message: 'Turbotext account limit reached (LIMIT): top up the Turbotext balance or tariff' },
+  LIMIT: {
+    reason: 'quota_exceeded',
+    message: 'Turbotext account limit reached (LIMIT): top up the Turbotext balance or tariff',
+  },
   url_error: {
     reason: 'url_error',
-    message: 'Turbotext could not download the photo from our temporary public link (url_error): PHOTOCHANGER_PUBLIC_BASE_URL must be reachable from the internet',
+    message:
+      'Turbotext could not download the photo from our temporary public link (url_error): PHOTOCHANGER_PUBLIC_BASE_URL must be reachable from the internet',
   },
-  face_not_detected: { reason: 'face_not_detected', message: 'Turbotext found no face in the photo (face_not_detected)' },
+  face_not_detected: {
+    reason: 'face_not_detected',
+    message: 'Turbotext found no face in the photo (face_not_detected)',
+  },
   quality_limit: { reason: 'quality_limit', message: 'Turbotext refused the photo quality or size (quality_limit)' },
   params_error: { reason: 'bad_request', message: 'Turbotext refused the parameters (params_error)' },
 };
@@ -155,11 +168,17 @@ export function resultImageUrl(json: FinalJson, baseUrl: string): string {
   if (json.success !== true) {
     const code = typeof json.error === 'string' ? json.error : 'unknown';
     const known = ERROR_REASONS[code];
-    throw new ProviderCallFailure(known?.reason ?? 'provider_error', known?.message ?? `Turbotext failed (${code})`, { httpStatus: 200 });
+    throw new ProviderCallFailure(known?.reason ?? 'provider_error', known?.message ?? `Turbotext failed (${code})`, {
+      httpStatus: 200,
+    });
   }
   const forbidden = json.data?.forbidden_content;
   if (forbidden === true || forbidden === 1 || forbidden === '1' || forbidden === 'true') {
-    throw new ProviderCallFailure('moderation_blocked', 'Turbotext refused the image as forbidden content (forbidden_content)', { httpStatus: 200 });
+    throw new ProviderCallFailure(
+      'moderation_blocked',
+      'Turbotext refused the image as forbidden content (forbidden_content)',
+      { httpStatus: 200 },
+    );
   }
   // `data.image`: a list or one value, an absolute URL or a path on the API host (as a public copy of
   // the method docs shows image2image results), resolved against the API's base URL.
@@ -168,7 +187,9 @@ export function resultImageUrl(json: FinalJson, baseUrl: string): string {
   const firstImage = images.find((i): i is string => typeof i === 'string' && i.trim() !== '');
   const candidate = json.uploaded_image ?? json.data?.uploaded_image ?? firstImage;
   if (typeof candidate !== 'string' || candidate === '') {
-    throw new ProviderCallFailure('invalid_response', 'Turbotext reported success without any image URL', { httpStatus: 200 });
+    throw new ProviderCallFailure('invalid_response', 'Turbotext reported success without any image URL', {
+      httpStatus: 200,
+    });
   }
   return new URL(candidate, `${baseUrl}/`).toString();
 }
@@ -189,36 +210,58 @@ export function createTurbotextProvider(options: TurbotextProviderOptions): Prov
     const { response, body } = await sendRequest(
       fetchImpl,
       `${baseUrl}/api_ai/${method}`,
-      { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() },
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(fields).toString(),
+      },
       request,
       TITLE,
     );
     if (response.status !== 200) {
       const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), request.clock.now());
       const retryable = response.status === 429 || response.status === 500 || response.status === 503;
-      const reason = response.status === 401 || response.status === 403 ? 'auth_failed' : response.status === 429 ? 'rate_limited' : 'provider_unavailable';
+      const reason =
+        response.status === 401 || response.status === 403
+          ? 'auth_failed'
+          : response.status === 429
+            ? 'rate_limited'
+            : 'provider_unavailable';
       throw new ProviderCallFailure(reason, `Turbotext answered ${response.status}: ${bodyExcerpt(body, [key])}`, {
         httpStatus: response.status,
         retryable,
         ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
       });
     }
-    const json = parseJson(body) as FinalJson & { queueid?: unknown; asyncid?: unknown } | undefined;
+    const json = parseJson(body) as (FinalJson & { queueid?: unknown; asyncid?: unknown }) | undefined;
     if (!json || typeof json !== 'object') {
-      throw new ProviderCallFailure('invalid_response', `Turbotext answered a body that is not JSON: ${bodyExcerpt(body, [key])}`, { httpStatus: 200 });
+      throw new ProviderCallFailure(
+        'invalid_response',
+        `Turbotext answered a body that is not JSON: ${bodyExcerpt(body, [key])}`,
+        { httpStatus: 200 },
+      );
     }
     return json;
   };
 
   /** Polls get_result until the final JSON, the deadline or too many errors in a row. */
-  const poll = async (request: ProviderRequest, meta: CallMeta, key: string, method: string, queueId: string): Promise<FinalJson> => {
+  const poll = async (
+    request: ProviderRequest,
+    meta: CallMeta,
+    key: string,
+    method: string,
+    queueId: string,
+  ): Promise<FinalJson> => {
     let attempt = 0;
     let reconnects = 0;
     let errorsInRow = 0;
     for (;;) {
       const left = remainingMs(request);
       if (left <= 0) {
-        throw new ProviderFailure('deadline_exceeded', `Turbotext did not finish before the job deadline (queue ${queueId}, ${reconnects} reconnects)`);
+        throw new ProviderFailure(
+          'deadline_exceeded',
+          `Turbotext did not finish before the job deadline (queue ${queueId}, ${reconnects} reconnects)`,
+        );
       }
       await sleep(Math.min(pollIntervalMs, left), request.signal);
       if (remainingMs(request) <= 0) continue;
@@ -245,7 +288,12 @@ export function createTurbotextProvider(options: TurbotextProviderOptions): Prov
         return json;
       } catch (err) {
         if (request.signal.aborted) {
-          recordCall(request, meta, { attempt: attempt + 1, durationMs: Math.round(performance.now() - started), outcome: 'aborted', responseId: queueId });
+          recordCall(request, meta, {
+            attempt: attempt + 1,
+            durationMs: Math.round(performance.now() - started),
+            outcome: 'aborted',
+            responseId: queueId,
+          });
           throw abortReason(request.signal);
         }
         if (!(err instanceof ProviderFailure) || !err.retryable || ++errorsInRow > maxPollErrors) {
@@ -274,16 +322,32 @@ export function createTurbotextProvider(options: TurbotextProviderOptions): Prov
     }
   };
 
-  const download = async (request: ProviderRequest, meta: CallMeta, url: string, ref: string): Promise<{ bytes: Buffer; mime: string }> =>
+  const download = async (
+    request: ProviderRequest,
+    meta: CallMeta,
+    url: string,
+    ref: string,
+  ): Promise<{ bytes: Buffer; mime: string }> =>
     withRetries(request, { ...meta, model: 'download' }, policy, async () => {
       // No key here: the result URL may point anywhere.
       const { response, body } = await sendRequest(fetchImpl, url, { method: 'GET' }, request, TITLE);
       if (response.status !== 200) {
         const retryable = response.status === 500 || response.status === 503 || response.status === 429;
-        throw new ProviderCallFailure('result_download_failed', `Could not download the Turbotext result (${response.status})`, { httpStatus: response.status, retryable }, ref);
+        throw new ProviderCallFailure(
+          'result_download_failed',
+          `Could not download the Turbotext result (${response.status})`,
+          { httpStatus: response.status, retryable },
+          ref,
+        );
       }
       const mime = sniffImageMime(body);
-      if (!mime) throw new ProviderCallFailure('invalid_response', 'The Turbotext result is not an image', { httpStatus: 200 }, ref);
+      if (!mime)
+        throw new ProviderCallFailure(
+          'invalid_response',
+          'The Turbotext result is not an image',
+          { httpStatus: 200 },
+          ref,
+        );
       // Turbotext does not say what size it makes: anything from 256 px on a side passes.
       await checkPlausibleImage(body, { longSide: 1024 }, TITLE, ref);
       return { value: { bytes: body, mime }, httpStatus: 200, responseId: ref, detail: 'result download' };
@@ -306,30 +370,46 @@ export function createTurbotextProvider(options: TurbotextProviderOptions): Prov
     releaseJob: (jobId) => options.publisher.revokeForJob(jobId),
     async process(request: ProviderRequest): Promise<ProviderResult> {
       const descriptor = TURBOTEXT_OPERATIONS.find((o) => o.id === request.operation);
-      if (!descriptor) throw new ProviderFailure('unknown_operation', `Turbotext has no operation "${request.operation}"`);
+      if (!descriptor)
+        throw new ProviderFailure('unknown_operation', `Turbotext has no operation "${request.operation}"`);
       const key = await requireKey(options.keys, PROVIDER, TITLE);
       const publicBaseUrl = options.publisher.publicBaseUrl;
       if (!publicBaseUrl) throw new ProviderFailure('public_base_url_missing', PUBLIC_BASE_URL_MISSING_MESSAGE);
       const delivery = request.settings.delivery === 'webhook' ? 'webhook' : 'poll';
       if (delivery === 'webhook' && !options.webhooks) {
-        throw new ProviderFailure('webhook_unavailable', 'This server has no Turbotext webhook inbox configured; use delivery "poll"');
+        throw new ProviderFailure(
+          'webhook_unavailable',
+          'This server has no Turbotext webhook inbox configured; use delivery "poll"',
+        );
       }
       const templateKey = descriptor.templateKeys[0]?.key;
       const template = templateKey ? request.templates.find((t) => t.key === templateKey) : undefined;
-      if (templateKey && !template) throw new ProviderFailure('template_missing', `This operation needs the "${templateKey}" template image`);
+      if (templateKey && !template)
+        throw new ProviderFailure('template_missing', `This operation needs the "${templateKey}" template image`);
       const meta: CallMeta = { provider: PROVIDER, title: TITLE, model: request.operation, secrets: [key] };
 
       // Publish the inputs, prepared to what Turbotext takes.
       const publish = async (input: { path: string; mime: string }) => {
-        const prepared = await prepareInputImage(input, { accepted: TURBOTEXT_INPUT_MIME_TYPES, maxSide: MAX_SIDE, maxBytes: MAX_IMAGE_BYTES, signal: request.signal });
+        const prepared = await prepareInputImage(input, {
+          accepted: TURBOTEXT_INPUT_MIME_TYPES,
+          maxSide: MAX_SIDE,
+          maxBytes: MAX_IMAGE_BYTES,
+          signal: request.signal,
+        });
         if (request.signal.aborted) throw abortReason(request.signal);
-        return options.publisher.publish({ jobId: request.jobId, file: { bytes: prepared.bytes, mime: prepared.mime } });
+        return options.publisher.publish({
+          jobId: request.jobId,
+          file: { bytes: prepared.bytes, mime: prepared.mime },
+        });
       };
       // Links and webhook rows are written only for a job whose row is in the queue.
       await whenAdmitted(request);
       const photoLink = await publish(request.photo);
       const templateLink = template ? await publish(template) : undefined;
-      const fields = createQueueFields(request.operation, request.settings, { photo: photoLink.url, ...(templateLink ? { template: templateLink.url } : {}) });
+      const fields = createQueueFields(request.operation, request.settings, {
+        photo: photoLink.url,
+        ...(templateLink ? { template: templateLink.url } : {}),
+      });
 
       let token: string | undefined;
       try {
@@ -344,7 +424,11 @@ export function createTurbotextProvider(options: TurbotextProviderOptions): Prov
           }
           const id = delivery === 'webhook' ? json.asyncid : json.queueid;
           if (typeof id !== 'number' && typeof id !== 'string') {
-            throw new ProviderCallFailure('invalid_response', `Turbotext create_queue answered without ${delivery === 'webhook' ? 'asyncid' : 'queueid'}`, { httpStatus: 200 });
+            throw new ProviderCallFailure(
+              'invalid_response',
+              `Turbotext create_queue answered without ${delivery === 'webhook' ? 'asyncid' : 'queueid'}`,
+              { httpStatus: 200 },
+            );
           }
           return { value: String(id), httpStatus: 200, responseId: String(id), detail: 'create_queue' };
         });
@@ -353,7 +437,10 @@ export function createTurbotextProvider(options: TurbotextProviderOptions): Prov
         if (delivery === 'webhook') {
           const payload = await options.webhooks!.waitFor(token!, request.signal, request.deadline);
           if (payload === undefined) {
-            throw new ProviderFailure('deadline_exceeded', `Turbotext did not deliver the webhook before the job deadline (async ${created})`);
+            throw new ProviderFailure(
+              'deadline_exceeded',
+              `Turbotext did not deliver the webhook before the job deadline (async ${created})`,
+            );
           }
           final = (payload ?? {}) as FinalJson;
           recordCall(request, meta, {
@@ -366,7 +453,17 @@ export function createTurbotextProvider(options: TurbotextProviderOptions): Prov
         } else {
           final = await poll(request, meta, key, request.operation, created);
         }
-        request.log.info({ jobId: request.jobId, provider: PROVIDER, responseId: created, success: final.success, error: final.error, limits: final.limits }, 'Turbotext result');
+        request.log.info(
+          {
+            jobId: request.jobId,
+            provider: PROVIDER,
+            responseId: created,
+            success: final.success,
+            error: final.error,
+            limits: final.limits,
+          },
+          'Turbotext result',
+        );
         const url = resultImageUrl(final, baseUrl);
         const image = await download(request, meta, url, created);
         return { ...image, providerRef: created };

@@ -26,14 +26,22 @@ export const TURBOTEXT_LABELS: ProviderLabelSet = {
     },
     templates: { style: 'Изображение стиля', target: 'Целевое изображение (чьё лицо заменяется)' },
     fields: {
-      swap_roles: { title: 'Поменять роли местами', description: 'Включите, если пробный запуск переносит лицо шаблона на гостя, а не наоборот (официальная документация Turbotext этого не уточняет).' },
+      swap_roles: {
+        title: 'Поменять роли местами',
+        description:
+          'Включите, если пробный запуск переносит лицо шаблона на гостя, а не наоборот (официальная документация Turbotext этого не уточняет).',
+      },
       prompt: { title: 'Промпт (задание для ИИ)', description: 'Что сделать с фото.' },
       strength: { title: 'Сила эффекта', description: 'Насколько сильно меняется фото.' },
       seed: { title: 'Seed (зерно)', description: 'Одинаковое зерно даёт повторяемый результат.' },
       scale: { title: 'Масштаб (scale)', description: 'Насколько точно следовать промпту.' },
       negative_prompt: { title: 'Негативный промпт', description: 'Чего не должно быть на фото.' },
       original_language: { title: 'Язык промпта', description: 'Например, ru или en.' },
-      delivery: { title: 'Получение результата', description: 'Опрос — сервер спрашивает результат; webhook — Turbotext сам присылает его (нужен публичный адрес).' },
+      delivery: {
+        title: 'Получение результата',
+        description:
+          'Опрос — сервер спрашивает результат; webhook — Turbotext сам присылает его (нужен публичный адрес).',
+      },
       face_restore: { title: 'Восстановить лицо', description: 'Turbotext дорисует заменённое лицо.' },
     },
     options: { poll: 'опрос (запрашивать результат)', webhook: 'webhook (Turbotext присылает сам)' },

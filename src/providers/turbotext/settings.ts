@@ -17,7 +17,9 @@ export const Image2ImageSettingsSchema = Type.Object(
     seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647 })),
     scale: Type.Optional(Type.Number({ minimum: 0.1, maximum: 20 })),
     negative_prompt: Type.Optional(Type.String({ maxLength: TURBOTEXT_PROMPT_MAX_LENGTH })),
-    original_language: Type.Optional(Type.String({ pattern: '^[a-z]{2}$', description: 'Language of the prompt, e.g. ru or en.' })),
+    original_language: Type.Optional(
+      Type.String({ pattern: '^[a-z]{2}$', description: 'Language of the prompt, e.g. ru or en.' }),
+    ),
     delivery: Delivery,
     output: Type.Optional(OutputSettingsSchema),
   },

@@ -38,7 +38,8 @@ function parseDelivery(text: string, form: boolean): unknown {
       if ((err as AppError).message?.includes('NUL')) throw err;
     }
   }
-  if (!form && jsonDepth(text, MAX_DEPTH) > MAX_DEPTH) throw new AppError('invalid_request', `The delivery is nested deeper than ${MAX_DEPTH} levels`);
+  if (!form && jsonDepth(text, MAX_DEPTH) > MAX_DEPTH)
+    throw new AppError('invalid_request', `The delivery is nested deeper than ${MAX_DEPTH} levels`);
   const parsed = parseForm(text);
   if (containsNul(parsed)) throw new AppError('invalid_request', 'The delivery must not contain NUL characters');
   return parsed;
@@ -50,11 +51,18 @@ function parseDelivery(text: string, form: boolean): unknown {
  * The body is kept as text until the token is known to be live: an unknown token costs no parsing.
  * Encapsulated: the lenient body parsers below apply to this route only.
  */
-export const turbotextWebhookRoutes: FastifyPluginAsyncTypebox<TurbotextWebhookRoutesOptions> = async (app, options) => {
+export const turbotextWebhookRoutes: FastifyPluginAsyncTypebox<TurbotextWebhookRoutesOptions> = async (
+  app,
+  options,
+) => {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 1024 * 1024 }, (_req, body, done) => {
-    done(null, { form: true, text: String(body) });
-  });
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: 1024 * 1024 },
+    (_req, body, done) => {
+      done(null, { form: true, text: String(body) });
+    },
+  );
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: 1024 * 1024 }, (_req, body, done) => {
     done(null, { form: false, text: String(body) });
   });
@@ -62,7 +70,10 @@ export const turbotextWebhookRoutes: FastifyPluginAsyncTypebox<TurbotextWebhookR
   app.post<{ Params: { token: string } }>(
     '/webhooks/turbotext/:token',
     {
-      schema: { hide: true, params: { type: 'object', properties: { token: { type: 'string', maxLength: 128 } }, required: ['token'] } },
+      schema: {
+        hide: true,
+        params: { type: 'object', properties: { token: { type: 'string', maxLength: 128 } }, required: ['token'] },
+      },
       // The token is looked up before any byte of the body is read: a stranger's delivery to an
       // unknown token is answered (200, as Turbotext expects) and its body never read.
       onRequest: async (request, reply) => {

@@ -11,7 +11,15 @@ import { EventEmitter } from 'node:events';
 import type { Clock } from '../../clock.js';
 import type { Db } from '../../db/database.js';
 import { abortReason, sleep } from '../http.js';
-import { deleteExpiredWebhookTokens, deleteWebhookToken, insertWebhookToken, notifyWebhookDelivery, readWebhookDelivery, storeWebhookDelivery, webhookTokenIsLive } from './statements.js';
+import {
+  deleteExpiredWebhookTokens,
+  deleteWebhookToken,
+  insertWebhookToken,
+  notifyWebhookDelivery,
+  readWebhookDelivery,
+  storeWebhookDelivery,
+  webhookTokenIsLive,
+} from './statements.js';
 
 export const TURBOTEXT_WEBHOOK_CHANNEL = 'photochanger_turbotext_webhook';
 export const WEBHOOK_TOKEN = /^[A-Za-z0-9_-]{43}$/;

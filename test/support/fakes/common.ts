@@ -70,7 +70,11 @@ export async function parseBody(req: http.IncomingMessage, body: Buffer, record:
     record.form = Object.fromEntries(new URLSearchParams(body.toString('utf8')));
   } else if (type.startsWith('multipart/form-data')) {
     // undici's Request parses multipart bodies; FormData keeps wire order.
-    const form = await new Request('http://fake.invalid/', { method: 'POST', headers: { 'content-type': type }, body }).formData();
+    const form = await new Request('http://fake.invalid/', {
+      method: 'POST',
+      headers: { 'content-type': type },
+      body,
+    }).formData();
     const parts: RecordedPart[] = [];
     for (const [name, value] of form.entries()) {
       if (typeof value === 'string') parts.push({ name, value, size: Buffer.byteLength(value) });
@@ -128,14 +132,22 @@ export async function startFakeServer(handler: Handler): Promise<FakeServer> {
             const text = JSON.stringify(value);
             record.outcome = status;
             record.answeredAt = Date.now();
-            res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+            res.writeHead(status, {
+              'content-type': 'application/json; charset=utf-8',
+              'content-length': Buffer.byteLength(text),
+              ...headers,
+            });
             res.end(text);
           },
           text: (status, value, contentType, headers = {}) => {
             if (closedEarly) return;
             record.outcome = status;
             record.answeredAt = Date.now();
-            res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(value), ...headers });
+            res.writeHead(status, {
+              'content-type': contentType,
+              'content-length': Buffer.byteLength(value),
+              ...headers,
+            });
             res.end(value);
           },
           drop: () => {
@@ -147,7 +159,8 @@ export async function startFakeServer(handler: Handler): Promise<FakeServer> {
           await parseBody(req, body, record);
           await handler(ctx);
         } catch (err) {
-          if (!res.headersSent && !closedEarly) ctx.json(500, { error: { message: `fake failed: ${(err as Error).message}` } });
+          if (!res.headersSent && !closedEarly)
+            ctx.json(500, { error: { message: `fake failed: ${(err as Error).message}` } });
         }
       })();
     });

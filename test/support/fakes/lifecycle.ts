@@ -12,16 +12,29 @@ export function servedAt(shutdownDate: string | null | undefined, now: Date): bo
 }
 
 /** Gemini image models that answer generateContent, with the imageConfig values each accepts. */
-export const GEMINI_SERVED: Record<string, { imageSizes: string[]; extendedRatios: boolean; thinking: boolean; shutdownDate?: string }> = {
+export const GEMINI_SERVED: Record<
+  string,
+  { imageSizes: string[]; extendedRatios: boolean; thinking: boolean; shutdownDate?: string }
+> = {
   'gemini-3.1-flash-lite-image': { imageSizes: ['1K'], extendedRatios: true, thinking: true },
   'gemini-nano-banana-2.1': { imageSizes: ['1K', '2K', '4K'], extendedRatios: true, thinking: true },
   'gemini-3-pro-image': { imageSizes: ['1K', '2K', '4K'], extendedRatios: false, thinking: false },
   // Deprecated on 2026-10-06; shut down on 2026-10-29 (LiteLLM's Nano Banana 2.1 notes; Google's
   // deprecations page gave no date): served before, 404 NOT_FOUND from then on.
-  'gemini-3.1-flash-image': { imageSizes: ['512', '1K', '2K', '4K'], extendedRatios: true, thinking: true, shutdownDate: '2026-10-29' },
+  'gemini-3.1-flash-image': {
+    imageSizes: ['512', '1K', '2K', '4K'],
+    extendedRatios: true,
+    thinking: true,
+    shutdownDate: '2026-10-29',
+  },
 };
 /** Shut down: generateContent answers 404 NOT_FOUND. */
-export const GEMINI_RETIRED = ['gemini-2.5-flash-image', 'gemini-3-pro-image-preview', 'gemini-3.1-flash-image-preview', 'gemini-2.5-flash-image-preview'];
+export const GEMINI_RETIRED = [
+  'gemini-2.5-flash-image',
+  'gemini-3-pro-image-preview',
+  'gemini-3.1-flash-image-preview',
+  'gemini-2.5-flash-image-preview',
+];
 /** Other models the listing returns (text, embeddings): never offered for images. */
 export const GEMINI_OTHER_LISTED = [
   { id: 'gemini-3.8-flash', methods: ['generateContent', 'countTokens'] },
@@ -40,7 +53,10 @@ export function geminiModelNotFound(model: string): { code: number; message: str
 }
 
 /** OpenAI GPT Image models served today, with what each accepts on images/edits. */
-export const OPENAI_SERVED: Record<string, { flexibleSize: boolean; transparent: boolean; inputFidelity: boolean; shutdownDate: string | null }> = {
+export const OPENAI_SERVED: Record<
+  string,
+  { flexibleSize: boolean; transparent: boolean; inputFidelity: boolean; shutdownDate: string | null }
+> = {
   'gpt-image-2': { flexibleSize: true, transparent: false, inputFidelity: false, shutdownDate: null },
   'gpt-image-2.5-flare': { flexibleSize: true, transparent: true, inputFidelity: false, shutdownDate: null },
   'gpt-image-2.5-sunburst': { flexibleSize: true, transparent: true, inputFidelity: false, shutdownDate: null },
@@ -56,5 +72,10 @@ export const OPENAI_RETIRED = ['dall-e-3', 'dall-e-2'];
 export const OPENAI_OTHER_LISTED = ['gpt-5.5', 'text-embedding-3-large', 'whisper-1'];
 
 export function openaiModelNotFound(model: string): { message: string; type: string; param: null; code: string } {
-  return { message: `The model \`${model}\` does not exist or you do not have access to it.`, type: 'invalid_request_error', param: null, code: 'model_not_found' };
+  return {
+    message: `The model \`${model}\` does not exist or you do not have access to it.`,
+    type: 'invalid_request_error',
+    param: null,
+    code: 'model_not_found',
+  };
 }

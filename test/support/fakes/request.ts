@@ -45,7 +45,9 @@ export function makeProviderRequest(options: {
   const clock = options.clock ?? systemClock;
   const startedAt = Date.now();
   const timer =
-    options.abortAtDeadline === false ? undefined : setTimeout(() => controller.abort(new DeadlineAbort()), options.deadlineMs);
+    options.abortAtDeadline === false
+      ? undefined
+      : setTimeout(() => controller.abort(new DeadlineAbort()), options.deadlineMs);
   const request: ProviderRequest = {
     jobId: options.jobId ?? randomUUID(),
     slotId: options.slotId ?? 'slot-001',
@@ -70,7 +72,12 @@ export async function writeInputImage(bytes: Buffer, mime: string, dir?: string)
   return { path: file, mime, size: bytes.length };
 }
 
-export async function writeTemplateImage(bytes: Buffer, mime: string, key: string, dir?: string): Promise<TemplateImage> {
+export async function writeTemplateImage(
+  bytes: Buffer,
+  mime: string,
+  key: string,
+  dir?: string,
+): Promise<TemplateImage> {
   return { ...(await writeInputImage(bytes, mime, dir)), key, id: randomUUID() };
 }
 

@@ -8,7 +8,8 @@
  */
 import { BehaviourQueue, startFakeServer, RESULT_JPEG, type FakeServer } from './common.js';
 
-export type UploadedImagePlacement = 'top' | 'data' | 'relative' | 'data_image_only' | 'data_image_relative' | 'missing_file';
+export type UploadedImagePlacement =
+  'top' | 'data' | 'relative' | 'data_image_only' | 'data_image_relative' | 'missing_file';
 
 export type TurbotextBehaviour =
   | {
@@ -57,7 +58,9 @@ export interface TurbotextFake extends FakeServer {
 const METHODS = ['generate_image2image', 'mix_images', 'deepfake_photo'];
 const URL_FIELDS = ['url', 'url_image_target'];
 
-export async function startTurbotextFake(options: { apiKey?: string; initial?: TurbotextBehaviour } = {}): Promise<TurbotextFake> {
+export async function startTurbotextFake(
+  options: { apiKey?: string; initial?: TurbotextBehaviour } = {},
+): Promise<TurbotextFake> {
   const apiKey = options.apiKey ?? 'test-turbotext-key';
   const behaviours = new BehaviourQueue<TurbotextBehaviour>(options.initial ?? { kind: 'result', reconnects: 1 });
   const jobs: FakeTurbotextJob[] = [];
@@ -83,9 +86,24 @@ export async function startTurbotextFake(options: { apiKey?: string; initial?: T
         // As a public copy of the method docs shows image2image results: a path on the API host only.
         return { success: true, data: { image: [relative] }, limits };
       case 'data_image_only':
-        return { success: true, data: { image: [absolute], ...(b.kind === 'result' && b.forbiddenContent ? { forbidden_content: true } : {}) }, limits };
+        return {
+          success: true,
+          data: {
+            image: [absolute],
+            ...(b.kind === 'result' && b.forbiddenContent ? { forbidden_content: true } : {}),
+          },
+          limits,
+        };
       default:
-        return { success: true, data: { image, uploaded_image: absolute, ...(b.kind === 'result' && b.forbiddenContent ? { forbidden_content: true } : {}) }, limits };
+        return {
+          success: true,
+          data: {
+            image,
+            uploaded_image: absolute,
+            ...(b.kind === 'result' && b.forbiddenContent ? { forbidden_content: true } : {}),
+          },
+          limits,
+        };
     }
   };
 
@@ -98,7 +116,11 @@ export async function startTurbotextFake(options: { apiKey?: string; initial?: T
       await new Promise((r) => setTimeout(r, delay));
       for (let i = 0; i < copies; i++) {
         try {
-          const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(finalJson(job)) });
+          const res = await fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(finalJson(job)),
+          });
           await res.arrayBuffer();
           job.webhookDeliveries.push({ status: res.status, at: Date.now() });
         } catch {
@@ -116,7 +138,8 @@ export async function startTurbotextFake(options: { apiKey?: string; initial?: T
     if (record.method === 'GET') return ctx.text(404, 'Not Found', 'text/plain');
     const method = /^\/api_ai\/([a-z0-9_]+)$/.exec(record.path)?.[1];
     if (!method) return ctx.json(404, { success: false, error: 'not_found' });
-    if (ctx.req.headers.authorization !== `Bearer ${apiKey}`) return ctx.json(401, { success: false, error: 'auth_error' });
+    if (ctx.req.headers.authorization !== `Bearer ${apiKey}`)
+      return ctx.json(401, { success: false, error: 'auth_error' });
     const form = record.form;
     if (!form) return ctx.json(200, { success: false, error: 'params_error' });
     if (form.do === 'create_queue') {
@@ -124,7 +147,15 @@ export async function startTurbotextFake(options: { apiKey?: string; initial?: T
       const behaviour = behaviours.next();
       if (behaviour.kind === 'slow_create' && !(await ctx.wait(behaviour.delayMs))) return;
       if (behaviour.kind === 'create_error') return ctx.text(behaviour.status, '<html>Bad Gateway</html>', 'text/html');
-      const job: FakeTurbotextJob = { id: nextId++, method, fields: form, downloads: [], polls: 0, behaviour, webhookDeliveries: [] };
+      const job: FakeTurbotextJob = {
+        id: nextId++,
+        method,
+        fields: form,
+        downloads: [],
+        polls: 0,
+        behaviour,
+        webhookDeliveries: [],
+      };
       // Turbotext fetches the inputs itself; do it for real.
       for (const field of URL_FIELDS) {
         const url = form[field];
@@ -153,7 +184,8 @@ export async function startTurbotextFake(options: { apiKey?: string; initial?: T
       const reconnects = b.kind === 'result' || b.kind === 'fail' ? (b.reconnects ?? 0) : 0;
       const errors = b.kind === 'result' ? (b.midPollErrors ?? 0) : 0;
       if (job.polls === 1 && reconnects > 0) return ctx.json(200, { action: 'reconnect' });
-      if (job.polls >= 2 && job.polls < 2 + errors) return ctx.text(503, '<html><body>503 Service Temporarily Unavailable</body></html>', 'text/html');
+      if (job.polls >= 2 && job.polls < 2 + errors)
+        return ctx.text(503, '<html><body>503 Service Temporarily Unavailable</body></html>', 'text/html');
       if (job.polls - errors <= reconnects) return ctx.json(200, { action: 'reconnect' });
       return ctx.json(200, finalJson(job));
     }

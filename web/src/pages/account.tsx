@@ -3,14 +3,26 @@ import { api, ApiError, changeOwnPassword, restoreSession, session, type Account
 import { ErrorBox, Field, Loading, useLoad } from '../components';
 import { formatDate, t, useLang, type MessageKey } from '../i18n';
 
-const PERMISSIONS = ['slots:read', 'slots:write', 'stats:read', 'settings:read', 'settings:write', 'accounts:write'] as const;
+const PERMISSIONS = [
+  'slots:read',
+  'slots:write',
+  'stats:read',
+  'settings:read',
+  'settings:write',
+  'accounts:write',
+] as const;
 const MIN_PASSWORD = 8;
 
 /** A 422's field errors by field (the server's JSON pointers), in the page's language. */
 function fieldErrors(error: unknown): Record<string, string> {
   if (!(error instanceof ApiError) || error.status !== 422) return {};
   const errors = (error.details.errors ?? []) as Array<{ path: string }>;
-  const words: Record<string, MessageKey> = { '/current_password': 'wrongCurrentPassword', '/new_password': 'passwordTooShort', '/password': 'passwordTooShort', '/username': 'badUsername' };
+  const words: Record<string, MessageKey> = {
+    '/current_password': 'wrongCurrentPassword',
+    '/new_password': 'passwordTooShort',
+    '/password': 'passwordTooShort',
+    '/username': 'badUsername',
+  };
   return Object.fromEntries(errors.map((e) => [e.path.slice(1), t(words[e.path] ?? 'invalidValue')]));
 }
 
@@ -18,7 +30,11 @@ function fieldErrors(error: unknown): Record<string, string> {
 function AccountError({ error }: { error: unknown }) {
   if (!error || Object.keys(fieldErrors(error)).length > 0) return null;
   const reason = error instanceof ApiError ? (error.details.reason as string | undefined) : undefined;
-  const known: Record<string, MessageKey> = { last_account_manager: 'lastAccountManager', own_account: 'ownAccount', account_exists: 'accountExists' };
+  const known: Record<string, MessageKey> = {
+    last_account_manager: 'lastAccountManager',
+    own_account: 'ownAccount',
+    account_exists: 'accountExists',
+  };
   if (reason && known[reason]) {
     return (
       <p class="error" role="alert">
@@ -35,7 +51,15 @@ function PermissionBoxes({ id, value, onChange }: { id: string; value: string[];
       <legend>{t('permissions')}</legend>
       {PERMISSIONS.map((p) => (
         <label>
-          <input type="checkbox" id={`${id}-${p}`} data-permission={p} checked={value.includes(p)} onChange={(e) => onChange((e.target as HTMLInputElement).checked ? [...value, p] : value.filter((x) => x !== p))} />{' '}
+          <input
+            type="checkbox"
+            id={`${id}-${p}`}
+            data-permission={p}
+            checked={value.includes(p)}
+            onChange={(e) =>
+              onChange((e.target as HTMLInputElement).checked ? [...value, p] : value.filter((x) => x !== p))
+            }
+          />{' '}
           {t(`perm_${p.replace(':', '_')}` as MessageKey)}
         </label>
       ))}
@@ -52,30 +76,61 @@ function OwnPassword() {
   const errors = fieldErrors(error);
   const mismatch = repeat !== '' && repeat !== next;
   return (
-    <form class="card" data-testid="own-password" onSubmit={async (e) => {
-      e.preventDefault();
-      setError(undefined);
-      setDone(false);
-      try {
-        await changeOwnPassword(current, next);
-        setCurrent('');
-        setNext('');
-        setRepeat('');
-        setDone(true);
-      } catch (err) {
-        setError(err);
-      }
-    }}>
+    <form
+      class="card"
+      data-testid="own-password"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        setError(undefined);
+        setDone(false);
+        try {
+          await changeOwnPassword(current, next);
+          setCurrent('');
+          setNext('');
+          setRepeat('');
+          setDone(true);
+        } catch (err) {
+          setError(err);
+        }
+      }}
+    >
       <h2>{t('ownPassword')}</h2>
       <p class="muted">{t('ownPasswordHelp')}</p>
       <Field id="current-password" label={t('currentPassword')} error={errors.current_password}>
-        <input id="current-password" type="password" autoComplete="current-password" required value={current} onInput={(e) => (setCurrent((e.target as HTMLInputElement).value), setDone(false))} />
+        <input
+          id="current-password"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={current}
+          onInput={(e) => (setCurrent((e.target as HTMLInputElement).value), setDone(false))}
+        />
       </Field>
-      <Field id="new-password" label={t('newPassword')} error={errors.new_password} help={t('passwordRule', { n: MIN_PASSWORD })}>
-        <input id="new-password" type="password" autoComplete="new-password" required minLength={MIN_PASSWORD} value={next} onInput={(e) => (setNext((e.target as HTMLInputElement).value), setDone(false))} />
+      <Field
+        id="new-password"
+        label={t('newPassword')}
+        error={errors.new_password}
+        help={t('passwordRule', { n: MIN_PASSWORD })}
+      >
+        <input
+          id="new-password"
+          type="password"
+          autoComplete="new-password"
+          required
+          minLength={MIN_PASSWORD}
+          value={next}
+          onInput={(e) => (setNext((e.target as HTMLInputElement).value), setDone(false))}
+        />
       </Field>
       <Field id="repeat-password" label={t('repeatPassword')} error={mismatch ? t('passwordsDiffer') : undefined}>
-        <input id="repeat-password" type="password" autoComplete="new-password" required value={repeat} onInput={(e) => (setRepeat((e.target as HTMLInputElement).value), setDone(false))} />
+        <input
+          id="repeat-password"
+          type="password"
+          autoComplete="new-password"
+          required
+          value={repeat}
+          onInput={(e) => (setRepeat((e.target as HTMLInputElement).value), setDone(false))}
+        />
       </Field>
       <AccountError error={error} />
       {done && (
@@ -115,26 +170,59 @@ function AccountRow({ account, onChanged }: { account: Account; onChanged: () =>
   return (
     <li class="card account" data-account={account.username}>
       <h3>
-        {account.username} {me && <span class="badge">{t('you')}</span>} <small class="muted">{t('accountCreated', { when: formatDate(account.created_at) })}</small>
+        {account.username} {me && <span class="badge">{t('you')}</span>}{' '}
+        <small class="muted">{t('accountCreated', { when: formatDate(account.created_at) })}</small>
       </h3>
-      <PermissionBoxes id={`acc-${account.username}`} value={permissions} onChange={(v) => (setPermissions(v), setMessage(undefined))} />
+      <PermissionBoxes
+        id={`acc-${account.username}`}
+        value={permissions}
+        onChange={(v) => (setPermissions(v), setMessage(undefined))}
+      />
       <div class="actions">
-        <button type="button" class="primary" disabled={!changed} onClick={() => void run(() => api('PUT', `/api/accounts/${account.username}`, { permissions }), t('saved'))}>
+        <button
+          type="button"
+          class="primary"
+          disabled={!changed}
+          onClick={() => void run(() => api('PUT', `/api/accounts/${account.username}`, { permissions }), t('saved'))}
+        >
           {t('savePermissions')}
         </button>
         {!me && (
-          <button type="button" class="danger" onClick={() => confirm(t('removeAccountConfirm', { name: account.username })) && void run(() => api('DELETE', `/api/accounts/${account.username}`), t('accountRemoved'))}>
+          <button
+            type="button"
+            class="danger"
+            onClick={() =>
+              confirm(t('removeAccountConfirm', { name: account.username })) &&
+              void run(() => api('DELETE', `/api/accounts/${account.username}`), t('accountRemoved'))
+            }
+          >
             {t('removeAccount')}
           </button>
         )}
       </div>
       {!me && (
-        <form class="inline-form" onSubmit={(e) => {
-          e.preventDefault();
-          void run(() => api('PUT', `/api/accounts/${account.username}`, { password }), t('accountPasswordSet')).then(() => setPassword(''));
-        }}>
-          <Field id={`acc-${account.username}-password`} label={t('setPasswordFor', { name: account.username })} error={errors.password}>
-            <input id={`acc-${account.username}-password`} type="password" autoComplete="new-password" minLength={MIN_PASSWORD} value={password} onInput={(e) => (setPassword((e.target as HTMLInputElement).value), setMessage(undefined))} />
+        <form
+          class="inline-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void run(() => api('PUT', `/api/accounts/${account.username}`, { password }), t('accountPasswordSet')).then(
+              () => setPassword(''),
+            );
+          }}
+        >
+          <Field
+            id={`acc-${account.username}-password`}
+            label={t('setPasswordFor', { name: account.username })}
+            error={errors.password}
+          >
+            <input
+              id={`acc-${account.username}-password`}
+              type="password"
+              autoComplete="new-password"
+              minLength={MIN_PASSWORD}
+              value={password}
+              onInput={(e) => (setPassword((e.target as HTMLInputElement).value), setMessage(undefined))}
+            />
           </Field>
           <button type="submit" disabled={password.length < MIN_PASSWORD}>
             {t('setPassword')}
@@ -158,24 +246,48 @@ function AddAccount({ onAdded }: { onAdded: () => void }) {
   const [error, setError] = useState<unknown>();
   const errors = fieldErrors(error);
   return (
-    <form class="card" data-testid="add-account" onSubmit={async (e) => {
-      e.preventDefault();
-      setError(undefined);
-      try {
-        await api('POST', '/api/accounts', { username, password, permissions });
-        setUsername('');
-        setPassword('');
-        onAdded();
-      } catch (err) {
-        setError(err);
-      }
-    }}>
+    <form
+      class="card"
+      data-testid="add-account"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        setError(undefined);
+        try {
+          await api('POST', '/api/accounts', { username, password, permissions });
+          setUsername('');
+          setPassword('');
+          onAdded();
+        } catch (err) {
+          setError(err);
+        }
+      }}
+    >
       <h2>{t('addAccount')}</h2>
       <Field id="new-username" label={t('username')} error={errors.username} help={t('usernameRule')}>
-        <input id="new-username" autoComplete="off" required maxLength={64} value={username} onInput={(e) => setUsername((e.target as HTMLInputElement).value)} />
+        <input
+          id="new-username"
+          autoComplete="off"
+          required
+          maxLength={64}
+          value={username}
+          onInput={(e) => setUsername((e.target as HTMLInputElement).value)}
+        />
       </Field>
-      <Field id="new-account-password" label={t('password')} error={errors.password} help={t('passwordRule', { n: MIN_PASSWORD })}>
-        <input id="new-account-password" type="password" autoComplete="new-password" required minLength={MIN_PASSWORD} value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} />
+      <Field
+        id="new-account-password"
+        label={t('password')}
+        error={errors.password}
+        help={t('passwordRule', { n: MIN_PASSWORD })}
+      >
+        <input
+          id="new-account-password"
+          type="password"
+          autoComplete="new-password"
+          required
+          minLength={MIN_PASSWORD}
+          value={password}
+          onInput={(e) => setPassword((e.target as HTMLInputElement).value)}
+        />
       </Field>
       <PermissionBoxes id="new-account" value={permissions} onChange={setPermissions} />
       <AccountError error={error} />
@@ -190,7 +302,10 @@ function AddAccount({ onAdded }: { onAdded: () => void }) {
 export function AccountPage() {
   useLang();
   const canManage = session()?.permissions.includes('accounts:write') ?? false;
-  const accounts = useLoad(async () => (canManage ? (await api<{ accounts: Account[] }>('GET', '/api/accounts')).data.accounts : []), [canManage]);
+  const accounts = useLoad(
+    async () => (canManage ? (await api<{ accounts: Account[] }>('GET', '/api/accounts')).data.accounts : []),
+    [canManage],
+  );
   return (
     <section aria-labelledby="account-title">
       <h1 id="account-title">{t('accountTitle', { name: session()?.username ?? '' })}</h1>

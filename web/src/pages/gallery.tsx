@@ -36,7 +36,8 @@ export function GalleryPage() {
   const fetchPage = async (after: string | null) => {
     const q = query(filter, { limit: String(PAGE), outcome: filter.outcome });
     if (after) q.set('cursor', after);
-    return (await api<{ items: GalleryItem[]; next_cursor: string | null }>('GET', `/api/gallery?${q.toString()}`)).data;
+    return (await api<{ items: GalleryItem[]; next_cursor: string | null }>('GET', `/api/gallery?${q.toString()}`))
+      .data;
   };
   const reload = async () => {
     try {
@@ -83,7 +84,9 @@ export function GalleryPage() {
   useEffect(() => {
     const el = sentinel.current;
     if (!el || !cursor) return;
-    const observer = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && void more(), { rootMargin: '400px' });
+    const observer = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && void more(), {
+      rootMargin: '400px',
+    });
     observer.observe(el);
     return () => observer.disconnect();
   }, [cursor, items]);
@@ -93,12 +96,19 @@ export function GalleryPage() {
   return (
     <section aria-labelledby="gallery-title">
       <h1 id="gallery-title">
-        {t('galleryTitle')} <span class={`badge ${live ? 'on' : 'off'}`} aria-live="polite">{live ? `● ${t('live')}` : '○'}</span>
+        {t('galleryTitle')}{' '}
+        <span class={`badge ${live ? 'on' : 'off'}`} aria-live="polite">
+          {live ? `● ${t('live')}` : '○'}
+        </span>
       </h1>
       <div class="filters">
         <label>
           {t('slot')}{' '}
-          <select value={filter.slot} onChange={(e) => set({ slot: (e.target as HTMLSelectElement).value })} data-testid="gallery-slot">
+          <select
+            value={filter.slot}
+            onChange={(e) => set({ slot: (e.target as HTMLSelectElement).value })}
+            data-testid="gallery-slot"
+          >
             <option value="">{t('allSlots')}</option>
             {SLOT_IDS.map((id) => (
               <option value={id}>{id}</option>
@@ -107,17 +117,30 @@ export function GalleryPage() {
         </label>
         <label>
           {t('outcome')}{' '}
-          <select value={filter.outcome} onChange={(e) => set({ outcome: (e.target as HTMLSelectElement).value as Filter['outcome'] })}>
+          <select
+            value={filter.outcome}
+            onChange={(e) => set({ outcome: (e.target as HTMLSelectElement).value as Filter['outcome'] })}
+          >
             <option value="succeeded">{t('outcome_succeeded')}</option>
             <option value="failed">{t('outcomeFailed')}</option>
             <option value="all">{t('allResults')}</option>
           </select>
         </label>
         <label>
-          {t('from')} <input type="datetime-local" value={filter.from} onChange={(e) => set({ from: (e.target as HTMLInputElement).value })} />
+          {t('from')}{' '}
+          <input
+            type="datetime-local"
+            value={filter.from}
+            onChange={(e) => set({ from: (e.target as HTMLInputElement).value })}
+          />
         </label>
         <label>
-          {t('to')} <input type="datetime-local" value={filter.to} onChange={(e) => set({ to: (e.target as HTMLInputElement).value })} />
+          {t('to')}{' '}
+          <input
+            type="datetime-local"
+            value={filter.to}
+            onChange={(e) => set({ to: (e.target as HTMLInputElement).value })}
+          />
         </label>
         <a class="button small" href={exportHref} download title={t('exportHelp')} data-testid="export-zip">
           {t('exportZip')}
@@ -135,10 +158,22 @@ export function GalleryPage() {
         <ul class="gallery" data-testid="gallery-grid">
           {items.map((item) => (
             <li key={item.id} data-id={item.id}>
-              <button type="button" class="tile" onClick={() => setOpen(item)} aria-label={`${item.slot_id} ${formatDate(item.finalized_at)}`}>
-                {item.thumb_url ? <img src={item.thumb_url} alt="" loading="lazy" width={160} height={160} /> : <span class="tile-failed"><OutcomeBadge outcome={item.outcome} /></span>}
+              <button
+                type="button"
+                class="tile"
+                onClick={() => setOpen(item)}
+                aria-label={`${item.slot_id} ${formatDate(item.finalized_at)}`}
+              >
+                {item.thumb_url ? (
+                  <img src={item.thumb_url} alt="" loading="lazy" width={160} height={160} />
+                ) : (
+                  <span class="tile-failed">
+                    <OutcomeBadge outcome={item.outcome} />
+                  </span>
+                )}
                 <span class="tile-caption">
-                  {item.slot_id} · {new Date(item.finalized_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}
+                  {item.slot_id} ·{' '}
+                  {new Date(item.finalized_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}
                 </span>
               </button>
             </li>
@@ -171,7 +206,9 @@ function ResultDialog({ item, onClose }: { item: GalleryItem; onClose: () => voi
       {item.image_url && <img class="full" src={item.image_url} alt={item.file_name ?? ''} />}
       <dl class="inline">
         <dt>{t('provider')}</dt>
-        <dd>{providerTitle(item.provider)} · {item.operation}</dd>
+        <dd>
+          {providerTitle(item.provider)} · {item.operation}
+        </dd>
         {item.answered_by && item.answered_by !== item.provider && (
           <>
             <dt>{t('answeredBy')}</dt>
@@ -273,20 +310,45 @@ function Shares() {
       {canWrite && (
         <form onSubmit={(e) => void create(e)} class="share-form">
           <Field id="share-title" label={t('shareTitle')}>
-            <input id="share-title" value={title} maxLength={80} onInput={(e) => setTitle((e.target as HTMLInputElement).value)} />
+            <input
+              id="share-title"
+              value={title}
+              maxLength={80}
+              onInput={(e) => setTitle((e.target as HTMLInputElement).value)}
+            />
           </Field>
           <fieldset>
             <legend>{t('shareSlots')}</legend>
             <div class="slot-checks">
               {SLOT_IDS.map((id) => (
                 <label key={id}>
-                  <input type="checkbox" checked={slots.includes(id)} onChange={(e) => setSlots((s) => ((e.target as HTMLInputElement).checked ? [...s, id] : s.filter((x) => x !== id)))} /> {id}
+                  <input
+                    type="checkbox"
+                    checked={slots.includes(id)}
+                    onChange={(e) =>
+                      setSlots((s) => ((e.target as HTMLInputElement).checked ? [...s, id] : s.filter((x) => x !== id)))
+                    }
+                  />{' '}
+                  {id}
                 </label>
               ))}
             </div>
           </fieldset>
-          <Field id="share-hours" label={t('shareHours')} help={retentionHours ? t('shareHoursHelp', { hours: retentionHours }) : undefined}>
-            <input id="share-hours" type="number" min={1} max={retentionHours} step={1} value={hours} placeholder={retentionHours ? String(retentionHours) : ''} onInput={(e) => setHours((e.target as HTMLInputElement).value)} />
+          <Field
+            id="share-hours"
+            label={t('shareHours')}
+            help={retentionHours ? t('shareHoursHelp', { hours: retentionHours }) : undefined}
+          >
+            <input
+              id="share-hours"
+              type="number"
+              min={1}
+              max={retentionHours}
+              step={1}
+              value={hours}
+              placeholder={retentionHours ? String(retentionHours) : ''}
+              onInput={(e) => setHours((e.target as HTMLInputElement).value)}
+            />
           </Field>
           <button type="submit" disabled={slots.length === 0}>
             {t('createShare')}
@@ -303,7 +365,8 @@ function Shares() {
             <li key={s.id} class={`share ${s.state}`}>
               {s.state === 'active' && s.url && <img class="qr" src={s.qr_url} alt="QR" width={120} height={120} />}
               <div>
-                <strong>{s.title || s.slot_ids.join(', ')}</strong> <span class={`badge ${s.state === 'active' ? 'on' : 'off'}`}>{t(`share_${s.state}`)}</span>
+                <strong>{s.title || s.slot_ids.join(', ')}</strong>{' '}
+                <span class={`badge ${s.state === 'active' ? 'on' : 'off'}`}>{t(`share_${s.state}`)}</span>
                 <p class="muted">
                   {s.slot_ids.join(', ')} · {t('shareUntil', { time: formatDate(s.expires_at) })}
                 </p>

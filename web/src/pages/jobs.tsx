@@ -28,7 +28,10 @@ function MonitorHeader({ view, title, live }: { view: JobsView; title: string; l
   return (
     <>
       <h1 id="jobs-title">
-        {title} <span class={`badge ${live ? 'on' : 'off'}`} aria-live="polite">{live ? `● ${t('live')}` : '○'}</span>
+        {title}{' '}
+        <span class={`badge ${live ? 'on' : 'off'}`} aria-live="polite">
+          {live ? `● ${t('live')}` : '○'}
+        </span>
       </h1>
       <ViewTabs view={view} />
     </>
@@ -63,7 +66,12 @@ export function RefusedPage() {
   const shown = useRef(50);
   const load = async () => {
     try {
-      const page = (await api<{ refusals: Refusal[]; next_before: string | null }>('GET', `/api/stats/refusals?limit=${Math.min(200, shown.current)}`)).data;
+      const page = (
+        await api<{ refusals: Refusal[]; next_before: string | null }>(
+          'GET',
+          `/api/stats/refusals?limit=${Math.min(200, shown.current)}`,
+        )
+      ).data;
       setRows(page.refusals);
       setNext(page.next_before);
       setError(undefined);
@@ -74,7 +82,12 @@ export function RefusedPage() {
   const more = async () => {
     if (!next) return;
     try {
-      const page = (await api<{ refusals: Refusal[]; next_before: string | null }>('GET', `/api/stats/refusals?limit=50&before=${next}`)).data;
+      const page = (
+        await api<{ refusals: Refusal[]; next_before: string | null }>(
+          'GET',
+          `/api/stats/refusals?limit=50&before=${next}`,
+        )
+      ).data;
       setRows((r) => {
         const all = [...(r ?? []), ...page.refusals];
         shown.current = all.length;
@@ -105,7 +118,9 @@ export function RefusedPage() {
                 <th scope="col">{t('slot')}</th>
                 <th scope="col">{t('reason')}</th>
                 <th scope="col">{t('booth')}</th>
-                <th scope="col" class="narrow-hide">{t('address')}</th>
+                <th scope="col" class="narrow-hide">
+                  {t('address')}
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -137,7 +152,10 @@ export function RefusedPage() {
 
 export function BoothsPage() {
   useLang();
-  const { data, error, reload } = useLoad(async () => (await api<{ since: string; booths: Booth[] }>('GET', '/api/stats/booths')).data, []);
+  const { data, error, reload } = useLoad(
+    async () => (await api<{ since: string; booths: Booth[] }>('GET', '/api/stats/booths')).data,
+    [],
+  );
   const live = useLiveRefresh(reload);
   return (
     <section aria-labelledby="jobs-title">
@@ -151,7 +169,8 @@ export function BoothsPage() {
       ) : (
         <ul class="booths" data-testid="booths">
           {data.booths.map((b) => {
-            const refusedLast = b.last_refusal !== null && (b.last_result === null || b.last_refusal.at > b.last_result.at);
+            const refusedLast =
+              b.last_refusal !== null && (b.last_result === null || b.last_refusal.at > b.last_result.at);
             return (
               <li class={`card booth${refusedLast ? ' warn' : ''}`} data-booth={b.address}>
                 <h2>
@@ -166,7 +185,8 @@ export function BoothsPage() {
                   <dd>
                     {b.last_result ? (
                       <>
-                        <OutcomeBadge outcome={b.last_result.outcome} /> <a href={`#/jobs/${b.last_result.job_id}`}>{formatDate(b.last_result.at)}</a>
+                        <OutcomeBadge outcome={b.last_result.outcome} />{' '}
+                        <a href={`#/jobs/${b.last_result.job_id}`}>{formatDate(b.last_result.at)}</a>
                       </>
                     ) : (
                       '—'
@@ -176,7 +196,8 @@ export function BoothsPage() {
                   <dd data-testid="last-refusal">
                     {b.last_refusal ? (
                       <>
-                        <span class="badge bad">{b.last_refusal.status}</span> {refusalLabel(b.last_refusal.code)} · {formatDate(b.last_refusal.at)}
+                        <span class="badge bad">{b.last_refusal.status}</span> {refusalLabel(b.last_refusal.code)} ·{' '}
+                        {formatDate(b.last_refusal.at)}
                       </>
                     ) : (
                       '—'
@@ -205,7 +226,11 @@ function BoothRequests({ boothKey }: { boothKey: string }) {
   const [open, setOpen] = useState(false);
   // Read when opened (and again at each opening), not with every booth card.
   const { data, error } = useLoad(
-    async () => (open ? (await api<{ requests: BoothRequest[] }>('GET', `/api/booths/${encodeURIComponent(boothKey)}/requests`)).data.requests : undefined),
+    async () =>
+      open
+        ? (await api<{ requests: BoothRequest[] }>('GET', `/api/booths/${encodeURIComponent(boothKey)}/requests`)).data
+            .requests
+        : undefined,
     [open, boothKey],
   );
   return (
@@ -221,7 +246,8 @@ function BoothRequests({ boothKey }: { boothKey: string }) {
             <li>
               <div>
                 <strong>{formatDate(r.at)}</strong> · {r.slot_id} · HTTP/{r.http_version} ·{' '}
-                <span class={`badge ${r.status === 200 ? 'on' : 'bad'}`}>{r.status}</span> {r.code ? refusalLabel(r.code) : ''}
+                <span class={`badge ${r.status === 200 ? 'on' : 'bad'}`}>{r.status}</span>{' '}
+                {r.code ? refusalLabel(r.code) : ''}
                 {r.job_id && (
                   <>
                     {' '}
@@ -232,18 +258,31 @@ function BoothRequests({ boothKey }: { boothKey: string }) {
               <div>
                 <span class="muted">{t('boothRequestParts')}:</span>{' '}
                 <span class="parts">
-                  {r.parts.map((p) => (p.file ? `${p.name} (${t('filePart')}, ${formatBytes(p.bytes)}${p.type ? `, ${p.type}` : ''})` : `${p.name} (${formatBytes(p.bytes)})`)).join(' → ') || '—'}
+                  {r.parts
+                    .map((p) =>
+                      p.file
+                        ? `${p.name} (${t('filePart')}, ${formatBytes(p.bytes)}${p.type ? `, ${p.type}` : ''})`
+                        : `${p.name} (${formatBytes(p.bytes)})`,
+                    )
+                    .join(' → ') || '—'}
                 </span>
               </div>
               <div>
-                <span class="muted">{t('boothRequestHeaders')}:</span> <code class="wrap">{Object.entries(r.headers).map(([k, v]) => `${k}: ${v}`).join(' · ') || '—'}</code>
+                <span class="muted">{t('boothRequestHeaders')}:</span>{' '}
+                <code class="wrap">
+                  {Object.entries(r.headers)
+                    .map(([k, v]) => `${k}: ${v}`)
+                    .join(' · ') || '—'}
+                </code>
               </div>
               {r.query_keys.length > 0 && (
                 <div>
                   <span class="muted">{t('boothRequestQuery')}:</span> <code>{r.query_keys.join(', ')}</code>
                 </div>
               )}
-              <div class="muted">{t('boothRequestTimings', { body: r.timings.body_ms ?? '—', total: r.timings.total_ms })}</div>
+              <div class="muted">
+                {t('boothRequestTimings', { body: r.timings.body_ms ?? '—', total: r.timings.total_ms })}
+              </div>
             </li>
           ))}
         </ol>
@@ -275,7 +314,13 @@ export function JobsPage() {
     }
   };
   useEffect(() => void load(), [slot, outcome]);
-  useJobEvents(() => true, () => void load(), setLive, [slot, outcome], 200);
+  useJobEvents(
+    () => true,
+    () => void load(),
+    setLive,
+    [slot, outcome],
+    200,
+  );
   return (
     <section aria-labelledby="jobs-title">
       <MonitorHeader view="jobs" title={t('jobsTitle')} live={live} />
@@ -309,7 +354,9 @@ export function JobsPage() {
               <tr>
                 <th scope="col">{t('created')}</th>
                 <th scope="col">{t('slot')}</th>
-                <th scope="col" class="narrow-hide">{t('provider')}</th>
+                <th scope="col" class="narrow-hide">
+                  {t('provider')}
+                </th>
                 <th scope="col">{t('outcome')}</th>
                 <th scope="col">{t('duration')}</th>
               </tr>
@@ -382,7 +429,8 @@ export function JobDetailPage({ id }: { id: string }) {
         <dd>
           {formatDate(job.deadline.expires_at)}
           {/* A finished job has no time left to count down. */}
-          {!job.is_finalized && ` (${job.deadline.is_expired ? t('expired') : t('remaining', { ms: job.deadline.remaining_ms })})`}
+          {!job.is_finalized &&
+            ` (${job.deadline.is_expired ? t('expired') : t('remaining', { ms: job.deadline.remaining_ms })})`}
         </dd>
         {job.client_address && (
           <>
@@ -393,7 +441,13 @@ export function JobDetailPage({ id }: { id: string }) {
           </>
         )}
         <dt>{t('duration')}</dt>
-        <dd>{t('timings', { wait: job.timings.queue_wait_ms ?? '—', processing: job.timings.processing_ms ?? '—', total: job.timings.total_ms ?? '—' })}</dd>
+        <dd>
+          {t('timings', {
+            wait: job.timings.queue_wait_ms ?? '—',
+            processing: job.timings.processing_ms ?? '—',
+            total: job.timings.total_ms ?? '—',
+          })}
+        </dd>
       </dl>
       {job.failure_detail && (
         <details>
@@ -416,10 +470,16 @@ export function JobDetailPage({ id }: { id: string }) {
               <>
                 <code class="url">{job.result.guest_link}</code>
                 <img class="qr" src={`${job.result.guest_url}/qr.svg`} alt={t('qr')} width={160} height={160} />
-                {job.result.public_base_source === 'lan' && <p class="warning" role="note">{t('guestLinkLan')}</p>}
+                {job.result.public_base_source === 'lan' && (
+                  <p class="warning" role="note">
+                    {t('guestLinkLan')}
+                  </p>
+                )}
               </>
             ) : (
-              <p class="warning" role="note">{t('guestLinkNone')}</p>
+              <p class="warning" role="note">
+                {t('guestLinkNone')}
+              </p>
             )}
           </div>
         </div>
@@ -428,10 +488,25 @@ export function JobDetailPage({ id }: { id: string }) {
       )}
       <h2>{t('providerCalls')}</h2>
       <ul class="calls">
-        {(job.provider_calls as Array<{ provider?: string; model?: string; attempt?: number; outcome?: string; httpStatus?: number; durationMs?: number }>).map((c) => (
+        {(
+          job.provider_calls as Array<{
+            provider?: string;
+            model?: string;
+            attempt?: number;
+            outcome?: string;
+            httpStatus?: number;
+            durationMs?: number;
+          }>
+        ).map((c) => (
           <li>
             {providerTitle(c.provider ?? job.provider)}
-            {c.model ? ` (${c.model})` : ''} — {t('callsSummary', { attempt: c.attempt ?? 1, outcome: c.outcome ?? '?', status: c.httpStatus ? ` HTTP ${c.httpStatus}` : '', ms: formatNumber(c.durationMs ?? 0) })}
+            {c.model ? ` (${c.model})` : ''} —{' '}
+            {t('callsSummary', {
+              attempt: c.attempt ?? 1,
+              outcome: c.outcome ?? '?',
+              status: c.httpStatus ? ` HTTP ${c.httpStatus}` : '',
+              ms: formatNumber(c.durationMs ?? 0),
+            })}
           </li>
         ))}
       </ul>

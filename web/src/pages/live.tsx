@@ -36,7 +36,8 @@ export function LiveScreen({ slots }: { slots: string[] }) {
           (name, data) => {
             if (name !== 'job') return;
             const e = JSON.parse(data) as { slot_id: string; outcome: string; is_finalized: boolean };
-            if (e.is_finalized && e.outcome === 'succeeded' && (slots.length === 0 || slots.includes(e.slot_id))) void latest();
+            if (e.is_finalized && e.outcome === 'succeeded' && (slots.length === 0 || slots.includes(e.slot_id)))
+              void latest();
           },
           setLive,
         )
@@ -64,7 +65,11 @@ export function LiveScreen({ slots }: { slots: string[] }) {
       ) : (
         <p class="live-waiting">{item === undefined ? '' : t('liveWaiting')}</p>
       )}
-      {!live && <p class="live-offline" role="status">{t('liveOffline')}</p>}
+      {!live && (
+        <p class="live-offline" role="status">
+          {t('liveOffline')}
+        </p>
+      )}
       <button type="button" class="live-exit" onClick={exit} aria-label={t('close')}>
         ×
       </button>

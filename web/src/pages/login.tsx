@@ -17,7 +17,8 @@ export function LoginPage({ onLogin }: { onLogin: () => void }) {
       if (location.hash !== '#/slots') location.hash = '#/slots';
       onLogin();
     } catch (err) {
-      if (err instanceof ApiError && err.code === 'login_locked') setError(t('loginLocked', { time: formatDate(String(err.details.locked_until)) }));
+      if (err instanceof ApiError && err.code === 'login_locked')
+        setError(t('loginLocked', { time: formatDate(String(err.details.locked_until)) }));
       else if (err instanceof ApiError && err.code === 'invalid_credentials') setError(t('loginFailed'));
       else setError((err as Error).message);
     } finally {
@@ -29,15 +30,36 @@ export function LoginPage({ onLogin }: { onLogin: () => void }) {
       <h1 id="login-title">{t('login')}</h1>
       <div class="field">
         <label for="username">{t('username')}</label>
-        <input id="username" name="username" autoComplete="username" required value={username} onInput={(e) => setUsername((e.target as HTMLInputElement).value)} />
+        <input
+          id="username"
+          name="username"
+          autoComplete="username"
+          required
+          value={username}
+          onInput={(e) => setUsername((e.target as HTMLInputElement).value)}
+        />
       </div>
       <div class="field">
         <label for="password">{t('password')}</label>
-        <input id="password" name="password" type="password" autoComplete="current-password" required value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} />
+        <input
+          id="password"
+          name="password"
+          type="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          onInput={(e) => setPassword((e.target as HTMLInputElement).value)}
+        />
       </div>
       <div class="field check">
         <label>
-          <input id="remember" type="checkbox" checked={remember} onChange={(e) => setRemember((e.target as HTMLInputElement).checked)} /> {t('rememberMe')}
+          <input
+            id="remember"
+            type="checkbox"
+            checked={remember}
+            onChange={(e) => setRemember((e.target as HTMLInputElement).checked)}
+          />{' '}
+          {t('rememberMe')}
         </label>
       </div>
       {error && (

@@ -17,11 +17,16 @@ export function SettingsPage() {
   const [message, setMessage] = useState<string>();
   const [password, setPassword] = useState('');
   const [keys, setKeys] = useState<Record<string, string>>({});
-  const [checks, setChecks] = useState<Record<string, { status: string; message: string; image_models?: string[] } | 'checking'>>({});
+  const [checks, setChecks] = useState<
+    Record<string, { status: string; message: string; image_models?: string[] } | 'checking'>
+  >({});
   const check = async (provider: string) => {
     setChecks((c) => ({ ...c, [provider]: 'checking' }));
     try {
-      const res = await api<{ status: string; message: string; image_models?: string[] }>('POST', `/api/settings/provider-keys/${provider}/check`);
+      const res = await api<{ status: string; message: string; image_models?: string[] }>(
+        'POST',
+        `/api/settings/provider-keys/${provider}/check`,
+      );
       setChecks((c) => ({ ...c, [provider]: res.data }));
     } catch (e) {
       setChecks((c) => ({ ...c, [provider]: { status: 'unreachable', message: (e as Error).message } }));
@@ -56,15 +61,33 @@ export function SettingsPage() {
           {message}
         </p>
       )}
-      <form class="card" onSubmit={(e) => {
-        e.preventDefault();
-        void put({ ingest_password: password }, t('passwordChanged')).then(() => setPassword(''));
-      }}>
+      <form
+        class="card"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void put({ ingest_password: password }, t('passwordChanged')).then(() => setPassword(''));
+        }}
+      >
         <h2>{t('ingestPassword')}</h2>
         <p class="muted">{t('ingestPasswordHelp')}</p>
-        {settings.ingest_password.is_set && <p>{t('passwordSet', { when: formatDate(settings.ingest_password.updated_at), who: settings.ingest_password.updated_by ?? '—' })}</p>}
+        {settings.ingest_password.is_set && (
+          <p>
+            {t('passwordSet', {
+              when: formatDate(settings.ingest_password.updated_at),
+              who: settings.ingest_password.updated_by ?? '—',
+            })}
+          </p>
+        )}
         <Field id="ingest-password" label={t('newPassword')}>
-          <input id="ingest-password" type="password" autoComplete="new-password" minLength={8} required value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} />
+          <input
+            id="ingest-password"
+            type="password"
+            autoComplete="new-password"
+            minLength={8}
+            required
+            value={password}
+            onInput={(e) => setPassword((e.target as HTMLInputElement).value)}
+          />
         </Field>
         <button type="submit" class="primary" disabled={password.length < 8}>
           {t('rotate')}
@@ -73,33 +96,61 @@ export function SettingsPage() {
       <div class="card">
         <h2>{t('providerKeys')}</h2>
         {Object.entries(settings.provider_keys).map(([provider, status]) => (
-          <form class="key-row" data-provider={provider} onSubmit={(e) => {
-            e.preventDefault();
-            void put({ provider_keys: { [provider]: keys[provider] } }, t('saved')).then(() => setKeys({ ...keys, [provider]: '' }));
-          }}>
+          <form
+            class="key-row"
+            data-provider={provider}
+            onSubmit={(e) => {
+              e.preventDefault();
+              void put({ provider_keys: { [provider]: keys[provider] } }, t('saved')).then(() =>
+                setKeys({ ...keys, [provider]: '' }),
+              );
+            }}
+          >
             <strong>{providerTitle(provider)}</strong>
             <span class={`badge ${status.configured ? 'on' : 'off'}`}>
-              {status.configured ? `${t('configured')} (${status.source === 'environment' ? t('fromEnv') : t('fromSettings')})` : t('notConfigured')}
+              {status.configured
+                ? `${t('configured')} (${status.source === 'environment' ? t('fromEnv') : t('fromSettings')})`
+                : t('notConfigured')}
             </span>
             <label class="sr-only" for={`key-${provider}`}>
               {t('newKey')} {provider}
             </label>
-            <input id={`key-${provider}`} type="password" autoComplete="off" placeholder={t('newKey')} value={keys[provider] ?? ''} onInput={(e) => setKeys({ ...keys, [provider]: (e.target as HTMLInputElement).value })} />
+            <input
+              id={`key-${provider}`}
+              type="password"
+              autoComplete="off"
+              placeholder={t('newKey')}
+              value={keys[provider] ?? ''}
+              onInput={(e) => setKeys({ ...keys, [provider]: (e.target as HTMLInputElement).value })}
+            />
             <button type="submit" disabled={!keys[provider]}>
               {t('setKey')}
             </button>
             {status.source === 'settings' && (
-              <button type="button" class="danger" onClick={() => void put({ provider_keys: { [provider]: null } }, t('saved'))}>
+              <button
+                type="button"
+                class="danger"
+                onClick={() => void put({ provider_keys: { [provider]: null } }, t('saved'))}
+              >
                 {t('clearKey')}
               </button>
             )}
             {status.configured && (
-              <button type="button" data-testid={`check-${provider}`} disabled={checks[provider] === 'checking'} onClick={() => void check(provider)}>
+              <button
+                type="button"
+                data-testid={`check-${provider}`}
+                disabled={checks[provider] === 'checking'}
+                onClick={() => void check(provider)}
+              >
                 {t('checkKey')}
               </button>
             )}
             {checks[provider] && checks[provider] !== 'checking' && (
-              <p class={`key-check ${(checks[provider] as { status: string }).status === 'valid' ? 'ok' : 'warning'}`} role="status" data-testid={`check-result-${provider}`}>
+              <p
+                class={`key-check ${(checks[provider] as { status: string }).status === 'valid' ? 'ok' : 'warning'}`}
+                role="status"
+                data-testid={`check-result-${provider}`}
+              >
                 {t(`keyCheck_${(checks[provider] as { status: string }).status}` as never)}:{' '}
                 {(checks[provider] as { status: string }).status === 'valid'
                   ? t('keyModels', { n: (checks[provider] as { image_models?: string[] }).image_models?.length ?? 0 })
@@ -109,15 +160,39 @@ export function SettingsPage() {
           </form>
         ))}
       </div>
-      <form class="card" onSubmit={(e) => {
-        e.preventDefault();
-        void put({ t_sync_response_seconds: Number(tSync), result_ttl_seconds: Number(retention) * 3600 }, t('saved'));
-      }}>
+      <form
+        class="card"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void put(
+            { t_sync_response_seconds: Number(tSync), result_ttl_seconds: Number(retention) * 3600 },
+            t('saved'),
+          );
+        }}
+      >
         <Field id="t-sync" label={t('tSync')} help={t('tSyncHelp')}>
-          <input id="t-sync" type="number" min={45} max={60} step={1} value={tSync} aria-describedby="t-sync-help" onInput={(e) => setTSync((e.target as HTMLInputElement).value)} />
+          <input
+            id="t-sync"
+            type="number"
+            min={45}
+            max={60}
+            step={1}
+            value={tSync}
+            aria-describedby="t-sync-help"
+            onInput={(e) => setTSync((e.target as HTMLInputElement).value)}
+          />
         </Field>
         <Field id="retention" label={t('retention')} help={t('retentionHelp')}>
-          <input id="retention" type="number" min={1} max={720} step={1} value={retention} aria-describedby="retention-help" onInput={(e) => setRetention((e.target as HTMLInputElement).value)} />
+          <input
+            id="retention"
+            type="number"
+            min={1}
+            max={720}
+            step={1}
+            value={retention}
+            aria-describedby="retention-help"
+            onInput={(e) => setRetention((e.target as HTMLInputElement).value)}
+          />
         </Field>
         {Number(retention) > 0 && (
           <p class="note" data-testid="retention-words">
@@ -129,15 +204,28 @@ export function SettingsPage() {
         </button>
       </form>
       <div class="card">
-        <button type="button" class="danger" onClick={async () => {
-          if (!confirm(t('purgeConfirm'))) return;
-          try {
-            const r = await api<{ deleted: { results: number; payloads: number; temporary_links: number } }>('POST', '/api/media/cache/purge');
-            setMessage(t('purgeDone', { results: r.data.deleted.results, payloads: r.data.deleted.payloads, links: r.data.deleted.temporary_links }));
-          } catch (e) {
-            setError(e);
-          }
-        }}>
+        <button
+          type="button"
+          class="danger"
+          onClick={async () => {
+            if (!confirm(t('purgeConfirm'))) return;
+            try {
+              const r = await api<{ deleted: { results: number; payloads: number; temporary_links: number } }>(
+                'POST',
+                '/api/media/cache/purge',
+              );
+              setMessage(
+                t('purgeDone', {
+                  results: r.data.deleted.results,
+                  payloads: r.data.deleted.payloads,
+                  links: r.data.deleted.temporary_links,
+                }),
+              );
+            } catch (e) {
+              setError(e);
+            }
+          }}
+        >
           {t('purge')}
         </button>
       </div>

@@ -1,7 +1,24 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api, authorizedImage, type Failover, type FailoverStep, type Provider, type Slot, type Template } from '../api';
+import {
+  ApiError,
+  api,
+  authorizedImage,
+  type Failover,
+  type FailoverStep,
+  type Provider,
+  type Slot,
+  type Template,
+} from '../api';
 import { ErrorBox, Field, Loading, SchemaForm, useLoad } from '../components';
-import { operationText, rememberProviders, t, templateTitle, useLang, providerReasonText, providerTitle } from '../i18n';
+import {
+  operationText,
+  rememberProviders,
+  t,
+  templateTitle,
+  useLang,
+  providerReasonText,
+  providerTitle,
+} from '../i18n';
 import { ModelNotes, modelPicker } from '../models';
 
 interface Draft {
@@ -14,11 +31,30 @@ interface Draft {
   failover: Failover;
 }
 
-const draftOf = (s: Slot): Draft => ({ name: s.name, enabled: s.enabled, provider: s.provider, operation: s.operation, settings: s.settings, max_upload_bytes: s.max_upload_bytes, failover: s.failover });
+const draftOf = (s: Slot): Draft => ({
+  name: s.name,
+  enabled: s.enabled,
+  provider: s.provider,
+  operation: s.operation,
+  settings: s.settings,
+  max_upload_bytes: s.max_upload_bytes,
+  failover: s.failover,
+});
 
 /** The providers tried, in order, when the slot's own fails (each with its own settings). */
-function FailoverEditor({ providers, value, onChange, errors }: { providers: Provider[]; value: Failover; onChange: (f: Failover) => void; errors: Record<string, string> }) {
-  const setStep = (i: number, step: FailoverStep) => onChange({ ...value, steps: value.steps.map((s, j) => (j === i ? step : s)) });
+function FailoverEditor({
+  providers,
+  value,
+  onChange,
+  errors,
+}: {
+  providers: Provider[];
+  value: Failover;
+  onChange: (f: Failover) => void;
+  errors: Record<string, string>;
+}) {
+  const setStep = (i: number, step: FailoverStep) =>
+    onChange({ ...value, steps: value.steps.map((s, j) => (j === i ? step : s)) });
   return (
     <fieldset class="failover" data-testid="failover">
       <legend>{t('failoverTitle')}</legend>
@@ -31,17 +67,27 @@ function FailoverEditor({ providers, value, onChange, errors }: { providers: Pro
           <div class="card failover-step" data-step={i}>
             <h3>{t('failoverStep', { n: i + 1 })}</h3>
             <Field id={`fo-${i}-provider`} label={t('provider')} error={errors[`${base}/provider`]}>
-              <select id={`fo-${i}-provider`} value={step.provider} onChange={(e) => {
-                const p = providers.find((x) => x.id === (e.target as HTMLSelectElement).value);
-                setStep(i, { provider: p?.id ?? '', operation: p?.operations[0]?.id ?? '', settings: {} });
-              }}>
+              <select
+                id={`fo-${i}-provider`}
+                value={step.provider}
+                onChange={(e) => {
+                  const p = providers.find((x) => x.id === (e.target as HTMLSelectElement).value);
+                  setStep(i, { provider: p?.id ?? '', operation: p?.operations[0]?.id ?? '', settings: {} });
+                }}
+              >
                 {providers.map((p) => (
                   <option value={p.id}>{providerTitle(p.id)}</option>
                 ))}
               </select>
             </Field>
             <Field id={`fo-${i}-operation`} label={t('operation')} error={errors[`${base}/operation`]}>
-              <select id={`fo-${i}-operation`} value={step.operation} onChange={(e) => setStep(i, { ...step, operation: (e.target as HTMLSelectElement).value, settings: {} })}>
+              <select
+                id={`fo-${i}-operation`}
+                value={step.operation}
+                onChange={(e) =>
+                  setStep(i, { ...step, operation: (e.target as HTMLSelectElement).value, settings: {} })
+                }
+              >
                 {provider?.operations.map((o) => (
                   <option value={o.id}>{operationText(step.provider, o).title}</option>
                 ))}
@@ -58,24 +104,41 @@ function FailoverEditor({ providers, value, onChange, errors }: { providers: Pro
                 custom={operation.settings_schema.properties?.model ? { model: modelPicker(step.provider) } : {}}
               />
             )}
-            <button type="button" class="small danger" onClick={() => onChange({ ...value, steps: value.steps.filter((_, j) => j !== i) })}>
+            <button
+              type="button"
+              class="small danger"
+              onClick={() => onChange({ ...value, steps: value.steps.filter((_, j) => j !== i) })}
+            >
               {t('remove')}
             </button>
           </div>
         );
       })}
       {value.steps.length < 3 && (
-        <button type="button" class="small" data-testid="failover-add" onClick={() => {
-          const p = providers.find((x) => x.id === 'local') ?? providers[0]!;
-          onChange({ ...value, steps: [...value.steps, { provider: p.id, operation: p.operations[0]?.id ?? '', settings: {} }] });
-        }}>
+        <button
+          type="button"
+          class="small"
+          data-testid="failover-add"
+          onClick={() => {
+            const p = providers.find((x) => x.id === 'local') ?? providers[0]!;
+            onChange({
+              ...value,
+              steps: [...value.steps, { provider: p.id, operation: p.operations[0]?.id ?? '', settings: {} }],
+            });
+          }}
+        >
           {t('failoverAdd')}
         </button>
       )}
       {value.steps.length > 0 && (
         <div class="field check">
           <label>
-            <input type="checkbox" checked={value.on_safety} onChange={(e) => onChange({ ...value, on_safety: (e.target as HTMLInputElement).checked })} /> {t('failoverOnSafety')}
+            <input
+              type="checkbox"
+              checked={value.on_safety}
+              onChange={(e) => onChange({ ...value, on_safety: (e.target as HTMLInputElement).checked })}
+            />{' '}
+            {t('failoverOnSafety')}
           </label>
         </div>
       )}
@@ -83,7 +146,23 @@ function FailoverEditor({ providers, value, onChange, errors }: { providers: Pro
   );
 }
 
-function TemplateSlot({ slotId, provider, operation, tkey, title, template, onChange }: { slotId: string; provider: string; operation: string; tkey: string; title: string; template?: Template; onChange: () => void }) {
+function TemplateSlot({
+  slotId,
+  provider,
+  operation,
+  tkey,
+  title,
+  template,
+  onChange,
+}: {
+  slotId: string;
+  provider: string;
+  operation: string;
+  tkey: string;
+  title: string;
+  template?: Template;
+  onChange: () => void;
+}) {
   const [preview, setPreview] = useState<string>();
   const [error, setError] = useState<unknown>();
   const [over, setOver] = useState(false);
@@ -127,17 +206,27 @@ function TemplateSlot({ slotId, provider, operation, tkey, title, template, onCh
         <label class="button small" for={id}>
           {t('chooseFile')}
         </label>
-        <input id={id} class="sr-only" type="file" accept="image/jpeg,image/png,image/webp" onChange={(e) => void upload((e.target as HTMLInputElement).files?.[0])} />
+        <input
+          id={id}
+          class="sr-only"
+          type="file"
+          accept="image/jpeg,image/png,image/webp"
+          onChange={(e) => void upload((e.target as HTMLInputElement).files?.[0])}
+        />
       </div>
       {template && (
-        <button type="button" class="small danger" onClick={async () => {
-          try {
-            await api('DELETE', `/api/slots/${slotId}/templates/${template.id}`);
-            onChange();
-          } catch (e) {
-            setError(e);
-          }
-        }}>
+        <button
+          type="button"
+          class="small danger"
+          onClick={async () => {
+            try {
+              await api('DELETE', `/api/slots/${slotId}/templates/${template.id}`);
+              onChange();
+            } catch (e) {
+              setError(e);
+            }
+          }}
+        >
           {t('remove')}
         </button>
       )}
@@ -150,7 +239,12 @@ function TestRun({ slotId, draft }: { slotId: string; draft: Draft }) {
   const [file, setFile] = useState<File>();
   const [before, setBefore] = useState<string>();
   const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<{ outcome: string; result_url?: string; timings: { queue_wait_ms: number | null; processing_ms: number | null; total_ms: number | null }; error?: { code: string; message: string } }>();
+  const [result, setResult] = useState<{
+    outcome: string;
+    result_url?: string;
+    timings: { queue_wait_ms: number | null; processing_ms: number | null; total_ms: number | null };
+    error?: { code: string; message: string };
+  }>();
   const [error, setError] = useState<unknown>();
   const run = async () => {
     if (!file) return;
@@ -159,7 +253,15 @@ function TestRun({ slotId, draft }: { slotId: string; draft: Draft }) {
     setResult(undefined);
     const form = new FormData();
     // The form's current settings, saved or not (the booth keeps getting the saved ones); before the photo.
-    form.append('draft', JSON.stringify({ provider: draft.provider, operation: draft.operation, settings: draft.settings, failover: draft.failover }));
+    form.append(
+      'draft',
+      JSON.stringify({
+        provider: draft.provider,
+        operation: draft.operation,
+        settings: draft.settings,
+        failover: draft.failover,
+      }),
+    );
     form.append('fileToUpload', file, file.name);
     try {
       setResult((await api<typeof result & object>('POST', `/api/slots/${slotId}/test-run`, form)).data);
@@ -173,11 +275,17 @@ function TestRun({ slotId, draft }: { slotId: string; draft: Draft }) {
     <section class="card" aria-labelledby="test-title">
       <h2 id="test-title">{t('testRun')}</h2>
       <p class="muted">{t('testRunHelp')}</p>
-      <input type="file" accept="image/*" aria-label={t('chooseFile')} id="test-photo" onChange={(e) => {
-        const f = (e.target as HTMLInputElement).files?.[0];
-        setFile(f);
-        setBefore(f ? URL.createObjectURL(f) : undefined);
-      }} />
+      <input
+        type="file"
+        accept="image/*"
+        aria-label={t('chooseFile')}
+        id="test-photo"
+        onChange={(e) => {
+          const f = (e.target as HTMLInputElement).files?.[0];
+          setFile(f);
+          setBefore(f ? URL.createObjectURL(f) : undefined);
+        }}
+      />
       <button type="button" class="primary" disabled={!file || busy} onClick={run}>
         {busy ? t('running') : t('runTest')}
       </button>
@@ -203,7 +311,15 @@ function TestRun({ slotId, draft }: { slotId: string; draft: Draft }) {
           )}
         </div>
       )}
-      {result && <p class="timings">{t('timings', { wait: result.timings.queue_wait_ms ?? '—', processing: result.timings.processing_ms ?? '—', total: result.timings.total_ms ?? '—' })}</p>}
+      {result && (
+        <p class="timings">
+          {t('timings', {
+            wait: result.timings.queue_wait_ms ?? '—',
+            processing: result.timings.processing_ms ?? '—',
+            total: result.timings.total_ms ?? '—',
+          })}
+        </p>
+      )}
     </section>
   );
 }
@@ -254,7 +370,12 @@ export function SlotEditorPage({ id }: { id: string }) {
     setError(undefined);
     try {
       const body = overwriteWith ? { ...draft, updated_at: overwriteWith.updated_at } : draft;
-      const res = await api<Slot>('PUT', `/api/slots/${id}`, body, overwriteWith ? {} : etag ? { 'if-match': etag } : {});
+      const res = await api<Slot>(
+        'PUT',
+        `/api/slots/${id}`,
+        body,
+        overwriteWith ? {} : etag ? { 'if-match': etag } : {},
+      );
       setSlot(res.data);
       setEtag(res.headers.get('etag') ?? undefined);
       setConflict(undefined);
@@ -281,25 +402,42 @@ export function SlotEditorPage({ id }: { id: string }) {
         <p class="url">
           <code>{slot.ingest_url}</code>
         </p>
-        <ModelNotes slot={slot} onSwitched={(saved) => {
-          setSlot(saved);
-          setEtag(`W/"${new Date(saved.updated_at).getTime()}"`);
-          setDraft(draftOf(saved));
-          setMessage(t('saved'));
-        }} />
+        <ModelNotes
+          slot={slot}
+          onSwitched={(saved) => {
+            setSlot(saved);
+            setEtag(`W/"${new Date(saved.updated_at).getTime()}"`);
+            setDraft(draftOf(saved));
+            setMessage(t('saved'));
+          }}
+        />
         <Field id="slot-name" label={t('name')} error={errors['/name']}>
-          <input id="slot-name" value={draft.name} maxLength={100} onInput={(e) => setDraft({ ...draft, name: (e.target as HTMLInputElement).value })} />
+          <input
+            id="slot-name"
+            value={draft.name}
+            maxLength={100}
+            onInput={(e) => setDraft({ ...draft, name: (e.target as HTMLInputElement).value })}
+          />
         </Field>
         <div class="field check">
           <label>
-            <input type="checkbox" checked={draft.enabled} onChange={(e) => setDraft({ ...draft, enabled: (e.target as HTMLInputElement).checked })} /> {t('enabled')}
+            <input
+              type="checkbox"
+              checked={draft.enabled}
+              onChange={(e) => setDraft({ ...draft, enabled: (e.target as HTMLInputElement).checked })}
+            />{' '}
+            {t('enabled')}
           </label>
         </div>
         <Field id="slot-provider" label={t('provider')} error={errors['/provider']}>
-          <select id="slot-provider" value={draft.provider} onChange={(e) => {
-            const p = providers.data!.find((x) => x.id === (e.target as HTMLSelectElement).value);
-            setDraft({ ...draft, provider: p?.id ?? '', operation: p?.operations[0]?.id ?? '', settings: {} });
-          }}>
+          <select
+            id="slot-provider"
+            value={draft.provider}
+            onChange={(e) => {
+              const p = providers.data!.find((x) => x.id === (e.target as HTMLSelectElement).value);
+              setDraft({ ...draft, provider: p?.id ?? '', operation: p?.operations[0]?.id ?? '', settings: {} });
+            }}
+          >
             {providers.data.map((p) => (
               <option value={p.id}>
                 {providerTitle(p.id)}
@@ -313,8 +451,17 @@ export function SlotEditorPage({ id }: { id: string }) {
             {providerReasonText(provider.reason)}
           </p>
         )}
-        <Field id="slot-operation" label={t('operation')} error={errors['/operation']} help={operation ? operationText(draft.provider, operation).description : undefined}>
-          <select id="slot-operation" value={draft.operation} onChange={(e) => setDraft({ ...draft, operation: (e.target as HTMLSelectElement).value, settings: {} })}>
+        <Field
+          id="slot-operation"
+          label={t('operation')}
+          error={errors['/operation']}
+          help={operation ? operationText(draft.provider, operation).description : undefined}
+        >
+          <select
+            id="slot-operation"
+            value={draft.operation}
+            onChange={(e) => setDraft({ ...draft, operation: (e.target as HTMLSelectElement).value, settings: {} })}
+          >
             {provider?.operations.map((o) => (
               <option value={o.id}>{operationText(draft.provider, o).title}</option>
             ))}
@@ -334,12 +481,24 @@ export function SlotEditorPage({ id }: { id: string }) {
             />
           </fieldset>
         )}
-        <FailoverEditor providers={providers.data} value={draft.failover} onChange={(failover) => setDraft({ ...draft, failover })} errors={errors} />
+        <FailoverEditor
+          providers={providers.data}
+          value={draft.failover}
+          onChange={(failover) => setDraft({ ...draft, failover })}
+          errors={errors}
+        />
         <Field id="slot-limit" label={t('uploadLimit')} error={errors['/max_upload_bytes']}>
-          <input id="slot-limit" type="number" min={1} step={1} value={draft.max_upload_bytes === null ? '' : Math.round(draft.max_upload_bytes / 1024 / 1024)} onInput={(e) => {
-            const raw = (e.target as HTMLInputElement).value;
-            setDraft({ ...draft, max_upload_bytes: raw === '' ? null : Number(raw) * 1024 * 1024 });
-          }} />
+          <input
+            id="slot-limit"
+            type="number"
+            min={1}
+            step={1}
+            value={draft.max_upload_bytes === null ? '' : Math.round(draft.max_upload_bytes / 1024 / 1024)}
+            onInput={(e) => {
+              const raw = (e.target as HTMLInputElement).value;
+              setDraft({ ...draft, max_upload_bytes: raw === '' ? null : Number(raw) * 1024 * 1024 });
+            }}
+          />
         </Field>
         <ErrorBox error={error} />
         {message && (
@@ -352,15 +511,24 @@ export function SlotEditorPage({ id }: { id: string }) {
         </button>
       </form>
       {conflict && (
-        <div class="card conflict" role="alertdialog" aria-labelledby="conflict-title" id="conflict-dialog" tabIndex={-1}>
+        <div
+          class="card conflict"
+          role="alertdialog"
+          aria-labelledby="conflict-title"
+          id="conflict-dialog"
+          tabIndex={-1}
+        >
           <h2 id="conflict-title">{t('conflictTitle')}</h2>
           <p>{t('conflictBody')}</p>
-          <button type="button" onClick={() => {
-            setSlot(conflict);
-            setDraft(draftOf(conflict));
-            setConflict(undefined);
-            void refreshTemplates();
-          }}>
+          <button
+            type="button"
+            onClick={() => {
+              setSlot(conflict);
+              setDraft(draftOf(conflict));
+              setConflict(undefined);
+              void refreshTemplates();
+            }}
+          >
             {t('reload')}
           </button>{' '}
           <button type="button" class="primary" onClick={() => void save(undefined, conflict)}>
@@ -373,7 +541,15 @@ export function SlotEditorPage({ id }: { id: string }) {
           <h2 id="tpl-title">{t('templates')}</h2>
           <div class="templates">
             {operation.template_keys.map((k) => (
-              <TemplateSlot slotId={id} provider={draft.provider} operation={draft.operation} tkey={k.key} title={templateTitle(draft.provider, k.key, k.title)} template={slot.templates.find((x) => x.key === k.key)} onChange={() => void refreshTemplates()} />
+              <TemplateSlot
+                slotId={id}
+                provider={draft.provider}
+                operation={draft.operation}
+                tkey={k.key}
+                title={templateTitle(draft.provider, k.key, k.title)}
+                template={slot.templates.find((x) => x.key === k.key)}
+                onChange={() => void refreshTemplates()}
+              />
             ))}
           </div>
         </section>

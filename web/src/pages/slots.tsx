@@ -5,7 +5,21 @@ import { ModelNotes } from '../models';
 
 export function SlotsPage() {
   useLang();
-  const { data: list, error, reload } = useLoad(async () => (await api<{ slots: Slot[]; public_base: { url: string | null; source: 'configured' | 'lan' | 'none' }; last_results: Record<string, { id: string; thumb_url: string; finalized_at: string }> }>('GET', '/api/slots')).data, []);
+  const {
+    data: list,
+    error,
+    reload,
+  } = useLoad(
+    async () =>
+      (
+        await api<{
+          slots: Slot[];
+          public_base: { url: string | null; source: 'configured' | 'lan' | 'none' };
+          last_results: Record<string, { id: string; thumb_url: string; finalized_at: string }>;
+        }>('GET', '/api/slots')
+      ).data,
+    [],
+  );
   const data = list?.slots;
   if (error) return <ErrorBox error={error} />;
   if (!data || !list) return <Loading />;
@@ -14,7 +28,9 @@ export function SlotsPage() {
       <h1 id="slots-title">{t('navSlots')}</h1>
       {list.public_base.source !== 'configured' && (
         <p class="warning" role="note" data-testid="public-url-warning">
-          {list.public_base.source === 'lan' ? t('publicUrlLan', { url: list.public_base.url ?? '' }) : t('publicUrlNone')}
+          {list.public_base.source === 'lan'
+            ? t('publicUrlLan', { url: list.public_base.url ?? '' })
+            : t('publicUrlNone')}
         </p>
       )}
       <ul class="slots">
@@ -31,8 +47,18 @@ export function SlotsPage() {
               {s.model && ` · ${s.model.title === s.model.id ? s.model.id : s.model.title}`}
             </p>
             {list.last_results[s.id] && (
-              <a class="last-shot" href="#/gallery" title={`${t('lastShot')}: ${formatDate(list.last_results[s.id]!.finalized_at)}`}>
-                <img src={list.last_results[s.id]!.thumb_url} alt={t('lastShot')} loading="lazy" width={96} height={96} />
+              <a
+                class="last-shot"
+                href="#/gallery"
+                title={`${t('lastShot')}: ${formatDate(list.last_results[s.id]!.finalized_at)}`}
+              >
+                <img
+                  src={list.last_results[s.id]!.thumb_url}
+                  alt={t('lastShot')}
+                  loading="lazy"
+                  width={96}
+                  height={96}
+                />
               </a>
             )}
             <ModelNotes slot={s} onSwitched={() => reload()} />
@@ -51,7 +77,8 @@ export function SlotsPage() {
               <dd>{formatDate(s.last_activity_at)}</dd>
               <dt>{t('today')}</dt>
               <dd>
-                <span class="ok">✓ {formatNumber(s.today.succeeded)}</span> <span class="bad">✗ {formatNumber(s.today.failed)}</span>
+                <span class="ok">✓ {formatNumber(s.today.succeeded)}</span>{' '}
+                <span class="bad">✗ {formatNumber(s.today.failed)}</span>
               </dd>
             </dl>
             <div class="url">

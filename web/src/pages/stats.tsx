@@ -38,7 +38,9 @@ const CHART = { w: 720, h: 200, left: 96, bottom: 34, font: 20 };
 /** A bucket's start as the axis shows it (time of day for hours, the date otherwise). */
 function bucketLabel(iso: string, groupBy: string): string {
   const d = new Date(iso);
-  return groupBy === 'hour' ? d.toLocaleTimeString(currentLang(), { hour: '2-digit', minute: '2-digit' }) : d.toLocaleDateString(currentLang(), { day: 'numeric', month: 'short' });
+  return groupBy === 'hour'
+    ? d.toLocaleTimeString(currentLang(), { hour: '2-digit', minute: '2-digit' })
+    : d.toLocaleDateString(currentLang(), { day: 'numeric', month: 'short' });
 }
 
 /** Gridlines with their values (0, half, max) and the first, middle and last bucket under the plot. */
@@ -63,7 +65,11 @@ function Axes({ stats, max, unit = '' }: { stats: Stats; max: number; unit?: str
         );
       })}
       {xs.map((i) => (
-        <text x={left + ((i + 0.5) / n) * plotW} y={h + CHART.bottom - 8} text-anchor={i === 0 ? 'start' : i === n - 1 ? 'end' : 'middle'}>
+        <text
+          x={left + ((i + 0.5) / n) * plotW}
+          y={h + CHART.bottom - 8}
+          text-anchor={i === 0 ? 'start' : i === n - 1 ? 'end' : 'middle'}
+        >
           {bucketLabel(stats.series[i]!.bucket_start, stats.group_by)}
         </text>
       ))}
@@ -119,7 +125,9 @@ function LatencyChart({ stats }: { stats: Stats }) {
         p.p50 === null ? null : (
           <g>
             <title>{`${new Date(stats.series[i]!.bucket_start).toLocaleString(currentLang())}: p50 ${p.p50} ms · p95 ${p.p95 ?? '—'} ms · p99 ${p.p99 ?? '—'} ms`}</title>
-            {(['p50', 'p95', 'p99'] as const).map((k) => (p[k] === null ? null : <circle cx={x(i)} cy={y(p[k]!)} r="5" fill={colours[k]} />))}
+            {(['p50', 'p95', 'p99'] as const).map((k) =>
+              p[k] === null ? null : <circle cx={x(i)} cy={y(p[k]!)} r="5" fill={colours[k]} />,
+            )}
           </g>
         ),
       )}
@@ -156,7 +164,9 @@ function TotalsCards({ x }: { x: Totals }) {
       </div>
       <div>
         <dt>{t('refused')}</dt>
-        <dd class={refusedTotal(x) ? 'bad' : ''} data-testid="refused-total">{formatNumber(refusedTotal(x))}</dd>
+        <dd class={refusedTotal(x) ? 'bad' : ''} data-testid="refused-total">
+          {formatNumber(refusedTotal(x))}
+        </dd>
       </div>
       <div>
         <dt>{t('latency')}</dt>
@@ -178,10 +188,18 @@ export function StatsPage() {
     const from = new Date(to.getTime() - PERIODS[period]);
     return `from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}&group_by=${groupBy}`;
   };
-  const global = useLoad(async () => (await api<Stats>('GET', `/api/stats/global?${query()}`)).data, [period, groupBy, n]);
+  const global = useLoad(
+    async () => (await api<Stats>('GET', `/api/stats/global?${query()}`)).data,
+    [period, groupBy, n],
+  );
   const slots = useLoad(async () => {
     const list = (await api<{ slots: Slot[] }>('GET', '/api/slots')).data.slots;
-    return Promise.all(list.map(async (s) => ({ slot: s, stats: (await api<SlotStats>('GET', `/api/stats/slots/${s.id}?${query()}`)).data })));
+    return Promise.all(
+      list.map(async (s) => ({
+        slot: s,
+        stats: (await api<SlotStats>('GET', `/api/stats/slots/${s.id}?${query()}`)).data,
+      })),
+    );
   }, [period, groupBy, n]);
   return (
     <section aria-labelledby="stats-title">
@@ -189,11 +207,14 @@ export function StatsPage() {
       <div class="filters">
         <label>
           {t('period')}{' '}
-          <select value={period} onChange={(e) => {
-            const p = (e.target as HTMLSelectElement).value as keyof typeof PERIODS;
-            setPeriod(p);
-            if (p === '30d' && groupBy === 'hour') setGroupBy('day');
-          }}>
+          <select
+            value={period}
+            onChange={(e) => {
+              const p = (e.target as HTMLSelectElement).value as keyof typeof PERIODS;
+              setPeriod(p);
+              if (p === '30d' && groupBy === 'hour') setGroupBy('day');
+            }}
+          >
             <option value="1h">{t('lastHour')}</option>
             <option value="24h">{t('last24h')}</option>
             <option value="7d">{t('last7d')}</option>
@@ -234,7 +255,9 @@ export function StatsPage() {
             <thead>
               <tr>
                 <th scope="col">{t('slot')}</th>
-                <th scope="col" class="narrow-hide">{t('total')}</th>
+                <th scope="col" class="narrow-hide">
+                  {t('total')}
+                </th>
                 <th scope="col" title={t('succeeded')}>
                   <span class="long">{t('succeeded')}</span>
                   <span class="short">✓</span>
@@ -247,11 +270,21 @@ export function StatsPage() {
                   <span class="long">{t('successRate')}</span>
                   <span class="short">%</span>
                 </th>
-                <th scope="col" class="narrow-hide">{t('refused')}</th>
-                <th scope="col">p50<span class="long"> ms</span></th>
-                <th scope="col" class="narrow-hide">{t('lastSuccess')}</th>
-                <th scope="col" class="narrow-hide">{t('lastError')}</th>
-                <th scope="col" class="narrow-hide">{t('sinceReset')}</th>
+                <th scope="col" class="narrow-hide">
+                  {t('refused')}
+                </th>
+                <th scope="col">
+                  p50<span class="long"> ms</span>
+                </th>
+                <th scope="col" class="narrow-hide">
+                  {t('lastSuccess')}
+                </th>
+                <th scope="col" class="narrow-hide">
+                  {t('lastError')}
+                </th>
+                <th scope="col" class="narrow-hide">
+                  {t('sinceReset')}
+                </th>
                 <th scope="col" class="narrow-hide" />
               </tr>
             </thead>
@@ -265,9 +298,13 @@ export function StatsPage() {
                   <td class="ok">{formatNumber(stats.totals.succeeded)}</td>
                   <td class="bad">{formatNumber(failures(stats.totals))}</td>
                   <td>{successRate(stats.totals)}</td>
-                  <td class="narrow-hide" data-testid="slot-refused">{formatNumber(refusedTotal(stats.totals))}</td>
+                  <td class="narrow-hide" data-testid="slot-refused">
+                    {formatNumber(refusedTotal(stats.totals))}
+                  </td>
                   <td>{formatNumber(stats.totals.latency_ms.p50)}</td>
-                  <td class="narrow-hide" data-testid="last-success">{stats.last_success_at ? formatDate(stats.last_success_at) : '—'}</td>
+                  <td class="narrow-hide" data-testid="last-success">
+                    {stats.last_success_at ? formatDate(stats.last_success_at) : '—'}
+                  </td>
                   <td class="narrow-hide" data-testid="last-error">
                     {stats.last_error ? (
                       <a href={`#/jobs/${stats.last_error.job_id}`}>
@@ -279,11 +316,15 @@ export function StatsPage() {
                   </td>
                   <td class="narrow-hide">{formatNumber(stats.since_reset.totals.total)}</td>
                   <td class="narrow-hide">
-                    <button type="button" class="small" onClick={async () => {
-                      if (!confirm(t('resetConfirm', { slot: slot.name }))) return;
-                      await api('POST', `/api/slots/${slot.id}/stats/reset`);
-                      setN((x) => x + 1);
-                    }}>
+                    <button
+                      type="button"
+                      class="small"
+                      onClick={async () => {
+                        if (!confirm(t('resetConfirm', { slot: slot.name }))) return;
+                        await api('POST', `/api/slots/${slot.id}/stats/reset`);
+                        setN((x) => x + 1);
+                      }}
+                    >
                       {t('reset')}
                     </button>
                   </td>
@@ -314,7 +355,11 @@ function StorageCard() {
           </>
         ))}
       </dl>
-      {data.disk && <p class={low ? 'warning' : 'muted'}>{t('diskFree', { free: formatBytes(data.disk.free_bytes), total: formatBytes(data.disk.total_bytes) })}</p>}
+      {data.disk && (
+        <p class={low ? 'warning' : 'muted'}>
+          {t('diskFree', { free: formatBytes(data.disk.free_bytes), total: formatBytes(data.disk.total_bytes) })}
+        </p>
+      )}
     </div>
   );
 }
