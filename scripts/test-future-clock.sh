@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main suite with the system clock moved DAYS ahead (default 400), so that no test depends on
 # today's date. libfaketime (Debian package faketime) is preloaded into every process the suite
-# starts: Node, the CLIs it spawns and the embedded PostgreSQL, whose now() test/db.test.ts
+# starts: Node, the CLIs it spawns and the embedded PostgreSQL, whose now() test/db/database.test.ts
 # compares with Node's clock. Always on the embedded PostgreSQL: a system server's clock is not moved.
 set -euo pipefail
 cd "$(dirname "$0")/.."

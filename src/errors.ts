@@ -99,3 +99,14 @@ export const ErrorSchema = Type.Object(
 export function errorResponses(...statuses: number[]): Record<number, typeof ErrorSchema> {
   return Object.fromEntries(statuses.map((s) => [s, ErrorSchema]));
 }
+
+/**
+ * 404 `slot_not_found`, the one constructor (admin routes and the booth's ingest): `orDisabled` for
+ * the ingest, which refuses a disabled slot the same way; `close` when the body is not read.
+ */
+export function slotNotFound(slotId: string, options: { orDisabled?: boolean; close?: boolean } = {}): AppError {
+  return new AppError('slot_not_found', `Slot ${slotId} does not exist${options.orDisabled ? ' or is disabled' : ''}`, {
+    details: { slot_id: slotId },
+    ...(options.close ? { headers: { Connection: 'close' } } : {}),
+  });
+}

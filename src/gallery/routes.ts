@@ -19,7 +19,7 @@ import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { AppError, errorResponses } from '../errors.js';
 import { Nullable, SLOT_ID_PATTERN } from '../schemas.js';
 import { shortJobId } from '../media/guest-qr.js';
-import { DownloadQuery, sendMediaFile } from '../media/public-results-routes.js';
+import { DownloadQuery, sendMediaFile } from '../media/send-file.js';
 import { isUuid, resultFileName } from '../media/storage.js';
 import { collectExport, MAX_EXPORT_ENTRIES, zipResults } from './export.js';
 import {

@@ -17,7 +17,7 @@ import { findGalleryResult, findShareByToken, listGallery, type ShareRow } from 
 import { GALLERY_CACHE, notModified, sendGalleryResult } from '../gallery/routes.js';
 import { jobIdOfShareRef, shareRef } from '../gallery/share-refs.js';
 import { thumbnailOrGone } from '../gallery/thumbnails.js';
-import { DownloadQuery } from '../media/public-results-routes.js';
+import { DownloadQuery } from '../media/send-file.js';
 import { resultFileName } from '../media/storage.js';
 import { durationInWords, escapeHtml, guestLanguage, guestPage, type Lang } from './layout.js';
 

@@ -10,7 +10,7 @@ import type { IngestPasswordVerifier } from '../settings/ingest-password.js';
 import type { SettingsStore } from '../settings/store.js';
 import type { BoothRequestLog } from '../stats/booth-requests.js';
 import type { RejectionCounter } from '../stats/rejections.js';
-import { AppError, ErrorSchema } from '../errors.js';
+import { AppError, ErrorSchema, slotNotFound } from '../errors.js';
 import { queueStatement } from '../queue/statements.js';
 import { readAdmission, type Admission } from './statements.js';
 import { AttemptThrottle, ClientCounts, clientKey } from '../auth/attempts.js';
@@ -222,11 +222,11 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: IngestRouteDeps }> 
           // Decided before the body is read: unknown/disabled slot, queue already full. The slot, the
           // runtime settings and the queue's fill are read in one statement.
           // Only ids of the slot-NNN form reach the database (a NUL or a path would only make it fail).
-          if (!isSlotId(slotId)) throw slotNotFound(slotId);
+          if (!isSlotId(slotId)) throw slotNotFound(slotId, { orDisabled: true, close: true });
           const admission = await admit(slotId, receivedAt);
           const { slot, inFlight } = admission;
           const runtime = settings.runtimeOf(admission.settings);
-          if (!slot || !slot.enabled) throw slotNotFound(slotId);
+          if (!slot || !slot.enabled) throw slotNotFound(slotId, { orDisabled: true, close: true });
           const operation = providers.operation(slot.provider, slot.operation);
           if (!operation) {
             throw new AppError(
@@ -425,13 +425,6 @@ export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: IngestRouteDeps }> 
       },
     );
 };
-
-function slotNotFound(slotId: string): AppError {
-  return new AppError('slot_not_found', `Slot ${slotId} does not exist or is disabled`, {
-    details: { slot_id: slotId },
-    headers: { Connection: 'close' },
-  });
-}
 
 function firstValue(field: string | string[] | undefined): string | undefined {
   return Array.isArray(field) ? field[0] : field;

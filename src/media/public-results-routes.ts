@@ -1,11 +1,9 @@
-import { createReadStream } from 'node:fs';
-import fs from 'node:fs/promises';
-import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
 import { AppError } from '../errors.js';
+import { DownloadQuery, sendMediaFile } from './send-file.js';
 import { findFinalResult } from './statements.js';
 import { isUuid, resultFileName } from './storage.js';
 
@@ -43,35 +41,6 @@ export async function findPublicResult(db: Db, jobId: string, now: Date): Promis
     fileName: resultFileName({ id: jobId, slot_id: row.slot_id, finalized_at: row.finalized_at, result_mime: mime }),
   };
 }
-
-/**
- * Streams a media file from disk with its type and length; `download` names the file the browser
- * saves. A file gone meanwhile (cleanup) is the given 410.
- */
-export async function sendMediaFile(
-  reply: FastifyReply,
-  file: { path: string; mime: string; name: string },
-  options: { download?: boolean; cache?: string } = {},
-): Promise<FastifyReply> {
-  const stat = await fs.stat(file.path).catch(() => undefined);
-  if (!stat) throw new AppError('result_expired', 'The file is no longer available');
-  return reply
-    .header('Cache-Control', options.cache ?? 'no-store')
-    .header('Content-Type', file.mime)
-    .header('Content-Length', String(stat.size))
-    .header('Content-Disposition', `${options.download ? 'attachment' : 'inline'}; filename="${file.name}"`)
-    .header('X-Content-Type-Options', 'nosniff')
-    .send(createReadStream(file.path));
-}
-
-/** `?download=1`: the browser saves the file under its name instead of showing it. */
-export const DownloadQuery = Type.Object({
-  download: Type.Optional(
-    Type.Union([Type.Literal('1'), Type.Literal('true')], {
-      description: '1: save the file (attachment) under its name',
-    }),
-  ),
-});
 
 /** GET /public/results/:jobId — 200 streamed from disk, 404 unknown, 410 once the retention ended. */
 /** What these routes use of the server's dependencies (src/deps.ts has them all). */

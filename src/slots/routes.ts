@@ -13,7 +13,7 @@ import type { ProviderRegistry } from '../providers/registry.js';
 import type { SettingsStore } from '../settings/store.js';
 import { audit } from '../auth/accounts.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
-import { AppError, errorResponses } from '../errors.js';
+import { AppError, errorResponses, slotNotFound } from '../errors.js';
 import { photoLimitBytes, photoOf, receiveUpload } from '../media/upload.js';
 import { releaseAnsweredJob, submitAndWait, type JobServiceDeps, type ReleaseDeps } from '../queue/submit.js';
 import { queueStatement } from '../queue/statements.js';
@@ -95,7 +95,7 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: SlotRouteDeps }> = as
 
   const loadView = async (request: FastifyRequest, id: string): Promise<SlotView> => {
     const [view] = await loadViews(request, id);
-    if (!view) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { details: { slot_id: id } });
+    if (!view) throw slotNotFound(id);
     return view;
   };
 
@@ -197,7 +197,7 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: SlotRouteDeps }> = as
         );
       }
       const before = await findSlot(db, id);
-      if (!before) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { details: { slot_id: id } });
+      if (!before) throw slotNotFound(id);
       // An id our table does not know is checked against the provider's live list (cached).
       const lister = providers.models(body.provider);
       const model = typeof body.settings?.model === 'string' ? body.settings.model : undefined;
@@ -223,11 +223,7 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: SlotRouteDeps }> = as
         clock.now(),
       );
       if (!written) {
-        throw new AppError(
-          'conflict',
-          'The slot was changed by someone else since you loaded it; reload and apply your change again',
-          { details: { current: await loadView(request, id) } },
-        );
+        throw slotChangedMeanwhile(await loadView(request, id));
       }
       const changed = (
         ['name', 'enabled', 'provider', 'operation', 'settings', 'max_upload_bytes', 'failover'] as const
@@ -282,7 +278,7 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: SlotRouteDeps }> = as
       const id = request.params.id;
       const body = request.body;
       const slot = await findSlot(db, id);
-      if (!slot) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { details: { slot_id: id } });
+      if (!slot) throw slotNotFound(id);
       const lister = providers.models(slot.provider);
       if (!lister)
         throw new AppError('invalid_settings', `${slot.provider} has no models to choose from`, {
@@ -320,12 +316,7 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: SlotRouteDeps }> = as
         },
         now,
       );
-      if (!written)
-        throw new AppError(
-          'conflict',
-          'The slot was changed by someone else since you loaded it; reload and apply your change again',
-          { details: { current: await loadView(request, id) } },
-        );
+      if (!written) throw slotChangedMeanwhile(await loadView(request, id));
       await audit(db, clock, {
         actor: request.principal!.username,
         action: 'slot.switch_model',
@@ -360,8 +351,7 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: SlotRouteDeps }> = as
     async (request) => {
       const id = request.params.id;
       const now = clock.now();
-      if (!(await resetSlotStats(db, id, now)))
-        throw new AppError('slot_not_found', `Slot ${id} does not exist`, { details: { slot_id: id } });
+      if (!(await resetSlotStats(db, id, now))) throw slotNotFound(id);
       await audit(db, clock, { actor: request.principal!.username, action: 'slot.stats_reset', target: id });
       return { slot_id: id, stats_reset_at: now.toISOString() };
     },
@@ -390,7 +380,7 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: SlotRouteDeps }> = as
       const id = request.params.id;
       const receivedAt = clock.now();
       const saved = await queueStatement(() => findSlot(db, id));
-      if (!saved) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { details: { slot_id: id } });
+      if (!saved) throw slotNotFound(id);
       const runtime = await queueStatement(() => deps.settings.runtime());
       const jobId = randomUUID();
       const log = request.log.child({ slot_id: id, job_id: jobId, test_run: true });
@@ -532,5 +522,16 @@ function isFailover(value: unknown): value is Failover {
         typeof s.settings === 'object' &&
         s.settings !== null,
     )
+  );
+}
+
+/** 409 `conflict` for a write made on a stale copy of the slot: `details.current` is the slot now. */
+function slotChangedMeanwhile(current: SlotView): AppError {
+  return new AppError(
+    'conflict',
+    'The slot was changed by someone else since you loaded it; reload and apply your change again',
+    {
+      details: { current },
+    },
   );
 }

@@ -16,7 +16,7 @@ import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
 import type { MediaStore } from '../media/storage.js';
 import type { ProviderRegistry } from '../providers/registry.js';
-import { AppError, errorResponses } from '../errors.js';
+import { AppError, errorResponses, slotNotFound } from '../errors.js';
 import { sanitizeFileName } from '../media/storage.js';
 import { receiveUpload } from '../media/upload.js';
 import { MAX_TEMPLATE_BYTES, PREVIEW_SIDE, SlotId, TEMPLATE_MIME_TYPES, TemplateSchema } from './schemas.js';
@@ -55,7 +55,7 @@ export const slotTemplateRoutes: FastifyPluginAsyncTypebox<{ deps: TemplateRoute
     async (request, reply) => {
       const id = request.params.id;
       const slot = await findSlot(db, id);
-      if (!slot) throw new AppError('slot_not_found', `Slot ${id} does not exist`, { details: { slot_id: id } });
+      if (!slot) throw slotNotFound(id);
       const templateId = randomUUID();
       const staging = path.join(media.dir('templates'), `.upload-${templateId}`);
       try {

@@ -6,7 +6,7 @@ import type { Db } from '../db/database.js';
 import type { MediaStore } from '../media/storage.js';
 import type { RejectionCounter } from './rejections.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
-import { AppError, errorResponses } from '../errors.js';
+import { AppError, errorResponses, slotNotFound } from '../errors.js';
 import {
   boothActivity,
   computeStats,
@@ -214,8 +214,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ deps: StatsRouteDeps }> = 
       const now = deps.clock.now();
       const r = rangeOf(request.query, now);
       const reset = await slotStatsResetAt(deps.db, id);
-      if (!reset.exists)
-        throw new AppError('slot_not_found', `Slot ${id} does not exist`, { details: { slot_id: id } });
+      if (!reset.exists) throw slotNotFound(id);
       const [stats, sinceReset, last] = await Promise.all([
         computeStats(deps.db, { from: r.from, to: r.to, slotId: id }, r.groupBy),
         slotTotalsSince(deps.db, id, reset.resetAt, now),

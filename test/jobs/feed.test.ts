@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Db } from '../src/db/database.js';
-import { JobFeed } from '../src/jobs/feed.js';
-import type { JobDetailRow } from '../src/jobs/statements.js';
-import { createLogger } from '../src/logger.js';
+import type { Db } from '../../src/db/database.js';
+import { JobFeed } from '../../src/jobs/feed.js';
+import type { JobDetailRow } from '../../src/jobs/statements.js';
+import { createLogger } from '../../src/logger.js';
 
 describe('job feed', () => {
   it('reads a changed job once per event, whatever the number of open streams', async () => {

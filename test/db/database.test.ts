@@ -1,10 +1,10 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Migrator } from 'kysely';
-import { connectDatabase, isDatabaseUnavailable, migrateToLatest } from '../src/db/database.js';
-import { migrations } from '../src/db/migrations/index.js';
-import { createLogger } from '../src/logger.js';
-import { createEmptyDatabase, createTestDatabase, type TestDatabase } from './support/db.js';
+import { connectDatabase, isDatabaseUnavailable, migrateToLatest } from '../../src/db/database.js';
+import { migrations } from '../../src/db/migrations/index.js';
+import { createLogger } from '../../src/logger.js';
+import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '../support/db.js';
 
 describe('database', () => {
   let t: TestDatabase;
