@@ -16,6 +16,7 @@ import type { SettingsStore } from '../settings/store.js';
 import { claimNextJob, finalizeFailed, finalizeSucceeded, recordProviderCalls, type ClaimedJob } from './statements.js';
 import type { Thumbnails } from '../gallery/thumbnails.js';
 import type { JobCompletion } from './completion.js';
+import { ProviderSlots } from './provider-slots.js';
 
 /** An instance whose heartbeat is older than this is considered gone (its jobs are abandoned). */
 export const INSTANCE_ALIVE_WINDOW_MS = 10_000;
@@ -105,7 +106,6 @@ export class WorkerPool {
   /** Loops waiting for work: 'wake' (maybe something to claim) or 'done' (their reserved job is over). */
   private sleepers: Array<(reason: 'wake' | 'done') => void> = [];
   private readonly inFlight = new Map<string, AbortController>();
-  private readonly perProvider = new Map<string, number>();
   private readonly unsubscribe: Array<() => void> = [];
   /** Jobs handed to a reserved worker: their job-enqueued notification wakes nobody. */
   private readonly reserved = new Set<string>();
@@ -114,9 +114,17 @@ export class WorkerPool {
   /** A new job's notification found no sleeping worker: the next loop to go to sleep claims first. */
   private unclaimedNotice = false;
   private pollTimer: NodeJS.Timeout | undefined;
-  busy = 0;
+  /** Jobs each provider runs in this process (their total is `busy`). */
+  private readonly slots: ProviderSlots;
 
-  constructor(private readonly deps: WorkerPoolDeps) {}
+  constructor(private readonly deps: WorkerPoolDeps) {
+    this.slots = new ProviderSlots((provider) => deps.providers.get(provider)?.maxConcurrency ?? deps.workerCount);
+  }
+
+  /** Workers of this process running a job (or set aside for one). */
+  get busy(): number {
+    return this.slots.busy;
+  }
 
   start(): void {
     if (this.running) return;
@@ -166,8 +174,7 @@ export class WorkerPool {
     if (!this.running || this.claimsInFlight > 0 || this.isSaturated(provider)) return undefined;
     const sleeper = this.sleepers.shift();
     if (!sleeper) return undefined;
-    this.busy++;
-    this.perProvider.set(provider, (this.perProvider.get(provider) ?? 0) + 1);
+    this.slots.take(provider);
     this.reserved.add(jobId);
     let settled = false;
     // The worker's loop resumes (and claims) once the job is over, or at once when it never starts.
@@ -194,9 +201,7 @@ export class WorkerPool {
 
   /** A job of `provider` is over (or a reservation was not used): its counts drop. */
   private finished(provider: string): void {
-    this.busy--;
-    const wasSaturated = this.isSaturated(provider);
-    this.perProvider.set(provider, (this.perProvider.get(provider) ?? 1) - 1);
+    const wasSaturated = this.slots.give(provider);
     // A freed provider slot may unblock jobs the sleeping workers skipped while it was
     // saturated; otherwise they have nothing new to find (the finishing loop claims again
     // itself), and waking them would cost an empty claim each per finished job.
@@ -228,8 +233,7 @@ export class WorkerPool {
   }
 
   private isSaturated(provider: string): boolean {
-    const limit = this.deps.providers.get(provider)?.maxConcurrency ?? this.deps.workerCount;
-    return (this.perProvider.get(provider) ?? 0) >= limit;
+    return this.slots.isFull(provider);
   }
 
   private saturatedProviders(): string[] {
@@ -254,10 +258,7 @@ export class WorkerPool {
         new Date(now.getTime() - INSTANCE_ALIVE_WINDOW_MS),
         this.saturatedProviders(),
       );
-      if (job) {
-        this.busy++;
-        this.perProvider.set(job.provider, (this.perProvider.get(job.provider) ?? 0) + 1);
-      }
+      if (job) this.slots.take(job.provider);
       return job;
     });
     void claim.then(
