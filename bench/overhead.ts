@@ -193,10 +193,17 @@ async function proxyChild(geminiBaseUrl: string, apiKey: string): Promise<void> 
         body,
       });
       const json = (await res.json()) as {
-        candidates?: { content?: { parts?: { inlineData?: { data?: string }; inline_data?: { data?: string } }[] } }[];
+        candidates?: {
+          content?: { parts?: { thought?: boolean; inlineData?: { data?: string }; inline_data?: { data?: string } }[] };
+        }[];
       };
       const parts = json.candidates?.[0]?.content?.parts ?? [];
-      const data = parts.map((p) => p.inlineData?.data ?? p.inline_data?.data).find((d) => d !== undefined);
+      // The final image, as the driver takes it: the last one that is not a thinking model's draft.
+      const data = parts
+        .filter((p) => p.thought !== true)
+        .map((p) => p.inlineData?.data ?? p.inline_data?.data)
+        .filter((d) => d !== undefined)
+        .at(-1);
       if (res.status !== 200 || !data) return reply.code(502).send({ error: 'provider_error' });
       const t3 = performance.now();
       const image = Buffer.from(data, 'base64');
@@ -237,6 +244,9 @@ async function photochangerChild(geminiBaseUrl: string, apiKey: string): Promise
     PHOTOCHANGER_GEMINI_BASE_URL: geminiBaseUrl,
     PHOTOCHANGER_GEMINI_API_KEY: apiKey,
     PHOTOCHANGER_LOG_LEVEL: process.env.BENCH_OVERHEAD_LOG_LEVEL ?? 'info',
+    // The 8 booths of (b) all come from 127.0.0.1: the address's share of the queue is the whole
+    // cap here, as for 8 booths behind one router (docs/configuration.md).
+    PHOTOCHANGER_QUEUE_SHARE_PER_ADDRESS: '12',
     ...(external ? { PHOTOCHANGER_DATABASE_URL: external.url } : {}),
   });
   // Investigation aid: every SQL statement's round trip, by statement (printed at the end).
