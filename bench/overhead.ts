@@ -194,7 +194,9 @@ async function proxyChild(geminiBaseUrl: string, apiKey: string): Promise<void> 
       });
       const json = (await res.json()) as {
         candidates?: {
-          content?: { parts?: { thought?: boolean; inlineData?: { data?: string }; inline_data?: { data?: string } }[] };
+          content?: {
+            parts?: { thought?: boolean; inlineData?: { data?: string }; inline_data?: { data?: string } }[];
+          };
         }[];
       };
       const parts = json.candidates?.[0]?.content?.parts ?? [];
