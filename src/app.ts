@@ -28,6 +28,7 @@ import { settingsRoutes } from './settings/routes.js';
 import { jobRoutes } from './jobs/routes.js';
 import { slotRoutes } from './slots/routes.js';
 import { slotTemplateRoutes } from './slots/templates.js';
+import { slotTestRunRoutes } from './slots/test-run.js';
 import { statsRoutes } from './stats/routes.js';
 import { adminUiRoutes } from './guest/admin-ui-routes.js';
 import { guestPageRoutes } from './guest/guest-page.js';
@@ -244,6 +245,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(providerCatalogRoutes, { deps });
   await app.register(slotRoutes, { deps });
   await app.register(slotTemplateRoutes, { deps });
+  await app.register(slotTestRunRoutes, { deps });
   await app.register(settingsRoutes, { deps });
   await app.register(mediaPurgeRoutes, { deps });
   await app.register(statsRoutes, { deps });

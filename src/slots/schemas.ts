@@ -129,3 +129,28 @@ export type SlotApiView = Static<typeof SlotSchema>;
 export type TemplateApiView = Static<typeof TemplateSchema>;
 /** The body of PUT /api/slots/:id. */
 export type SlotUpdateBody = Static<typeof SlotUpdateSchema>;
+
+/** GET /api/slots. */
+export const SlotListSchema = Type.Object({
+  slots: Type.Array(SlotSchema),
+  public_base: Type.Object({
+    url: Type.Union([Type.String(), Type.Null()]),
+    source: Type.Union([Type.Literal('configured'), Type.Literal('lan'), Type.Literal('none')]),
+  }),
+  last_results: Type.Record(
+    Type.String(),
+    Type.Object({ id: Type.String(), thumb_url: Type.String(), finalized_at: Type.String() }),
+    {
+      description: "Each slot's newest live result (its card's thumbnail), by slot id; slots without one are absent",
+    },
+  ),
+});
+
+/** POST /api/slots/:id/switch-model. */
+export const SwitchModelSchema = Type.Object(
+  {
+    model: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    updated_at: Type.String({ format: 'date-time' }),
+  },
+  { additionalProperties: false },
+);
