@@ -76,10 +76,32 @@ export function connectionLimit(configured: number, fileLimit = openFileLimit())
   return fileLimit === undefined ? configured : Math.max(16, Math.min(configured, fileLimit - 256));
 }
 
+/** Paths of health probes: a load balancer or monitor asks every few seconds. */
+const PROBE_PATHS = new Set(['/healthz', '/readyz']);
+
+/**
+ * Fastify's request log lines, with the health probes' at debug instead of info: a monitor polling
+ * /healthz every few seconds would otherwise bury the booths' lines. Failures stay at error.
+ */
+class ProbeQuietLogController extends LogController {
+  override incomingRequest(...args: Parameters<LogController['incomingRequest']>): void {
+    const [request] = args;
+    if (PROBE_PATHS.has(request.routeOptions.url ?? '')) request.log.debug({ req: request }, 'incoming request');
+    else super.incomingRequest(...args);
+  }
+
+  override requestCompleted(...args: Parameters<LogController['requestCompleted']>): void {
+    const [error, request, reply] = args;
+    if (!error && PROBE_PATHS.has(request.routeOptions.url ?? ''))
+      reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed');
+    else super.requestCompleted(...args);
+  }
+}
+
 export async function buildApp(deps: AppDeps): Promise<App> {
   const app = Fastify({
     loggerInstance: deps.log,
-    logController: new LogController({ requestIdLogLabel: 'correlation_id' }),
+    logController: new ProbeQuietLogController({ requestIdLogLabel: 'correlation_id' }),
     genReqId: (req) => {
       const given = req.headers['x-correlation-id'];
       return typeof given === 'string' && CORRELATION_ID.test(given) ? given : randomUUID();

@@ -16,12 +16,14 @@ export const WEB_DIST = path.resolve(
 
 /**
  * The admin web UI at /admin/ (a single-page app: unknown /admin/* paths get index.html), and
- * `/` redirecting to it. Hashed assets are cached for a year, index.html never. Without a build
+ * `/` and `/admin` redirecting to it. Hashed assets are cached for a year, index.html never. Without a build
  * the server still runs and /admin/ says how to build the UI.
  */
 export const adminUiRoutes: FastifyPluginAsyncTypebox<{ root?: string }> = async (app, options) => {
   const root = options.root ?? WEB_DIST;
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/admin/'));
+  // Typed without the slash, the address still opens the UI (not a JSON 404).
+  app.get('/admin', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/admin/'));
   if (!fs.existsSync(path.join(root, 'index.html'))) {
     app.get('/admin/*', { schema: { hide: true } }, async (_request, reply) =>
       reply

@@ -207,4 +207,29 @@ describe('statistics, jobs monitor, metrics and readiness', () => {
     }
     expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
   });
+
+  it('health probes are logged at debug, not info (a monitor polls them); /admin without the slash opens the UI', async () => {
+    const before = server.logLines.length;
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
+    await expect
+      .poll(() => server.logLines.slice(before).filter((l) => l.includes('request completed')).length)
+      .toBeGreaterThanOrEqual(2);
+    const probeLines = server.logLines
+      .slice(before)
+      .filter((l) => /\/(healthz|readyz)/.test(l) || l.includes('request completed'));
+    expect(probeLines.length).toBeGreaterThan(0);
+    expect(probeLines.filter((l) => !l.includes('"level":"debug"'))).toEqual([]);
+    // Other requests keep their info lines.
+    const mark = server.logLines.length;
+    await fetch(`${server.url}/api/slots`, { headers: authHeader(server, ['slots:read']) });
+    await expect
+      .poll(() =>
+        server.logLines.slice(mark).some((l) => l.includes('request completed') && l.includes('"level":"info"')),
+      )
+      .toBe(true);
+    const admin = await fetch(`${server.url}/admin`, { redirect: 'manual' });
+    expect(admin.status).toBe(302);
+    expect(admin.headers.get('location')).toBe('/admin/');
+  });
 });
