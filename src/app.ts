@@ -11,7 +11,12 @@ import { requirePermission } from './auth/guard.js';
 import { authRoutes } from './auth/routes.js';
 import { AppError, errorBody } from './errors.js';
 import { capConnectionsPerAddress } from './ops/connection-caps.js';
-import { boundConnectionTimes, requestPath, writeRawError } from './ops/connection-timeouts.js';
+import {
+  boundConnectionTimes,
+  LONG_KEEP_ALIVE_SECONDS,
+  requestPath,
+  writeRawError,
+} from './ops/connection-timeouts.js';
 import { AddressList } from './net/addresses.js';
 import { INGEST_PATHS, ingestRoutes } from './ingest/routes.js';
 import type { Logger } from './logger.js';
@@ -39,12 +44,7 @@ export type { AppDeps } from './deps.js';
 
 export type App = FastifyInstance<http.Server, http.IncomingMessage, http.ServerResponse, Logger, TypeBoxTypeProvider>;
 
-/**
- * Booths reuse their connection between shots, often more than a minute apart; nginx keeps its
- * pooled connections 60 s (longer here: the proxy, not the server, ends an idle one, so a request
- * never meets a connection the server is closing).
- */
-const LONG_KEEP_ALIVE_MS = 72_000;
+const LONG_KEEP_ALIVE_MS = LONG_KEEP_ALIVE_SECONDS * 1000;
 /** A request in progress may be silent this long: longer than the longest wait for an answer (T_sync ≤ 60 s). */
 const BUSY_IDLE_MS = 90_000;
 /** Admin uploads that stream under the upload deadline instead of the request-body timeout. */

@@ -27,6 +27,7 @@ import {
 } from '../media/upload.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { OperationDescriptor } from '../providers/types.js';
+import { LONG_KEEP_ALIVE_SECONDS } from '../ops/connection-timeouts.js';
 import { queueStatement } from '../queue/statements.js';
 import {
   markJobAnswered,
@@ -333,12 +334,16 @@ export class IngestAttempt {
     this.log.info({ outcome: 'succeeded', size: outcome.bytes.length, timings: outcome.timings }, 'ingest answered');
     // A result read from the row (another instance's worker) did not pass through whileRecording.
     await this.releaseFiles();
-    return this.reply
-      .code(200)
-      .header('Content-Type', outcome.mime)
-      .header('Content-Length', String(outcome.bytes.length))
-      .header('X-Job-Id', this.jobId)
-      .send(outcome.bytes);
+    return (
+      this.reply
+        .code(200)
+        .header('Content-Type', outcome.mime)
+        .header('Content-Length', String(outcome.bytes.length))
+        .header('X-Job-Id', this.jobId)
+        // Said as it is: the connection stays open for the next shot (src/ops/connection-timeouts.ts).
+        .header('Keep-Alive', `timeout=${LONG_KEEP_ALIVE_SECONDS}`)
+        .send(outcome.bytes)
+    );
   }
 
   /** Notes a refusal or failure (booth check, refusal statistics) and returns it to be thrown. */

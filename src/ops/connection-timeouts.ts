@@ -2,6 +2,13 @@ import type http from 'node:http';
 import type net from 'node:net';
 import { ERROR_CODES, errorBody, type ErrorCode } from '../errors.js';
 
+/**
+ * How long a booth's connection stays open after an accepted upload (booths reuse it for the next
+ * shot, often a minute later), and a trusted proxy's (nginx pools its connections 60 s: longer
+ * here, so nginx, not the server, ends an idle one).
+ */
+export const LONG_KEEP_ALIVE_SECONDS = 72;
+
 export interface ConnectionTimes {
   /** A new connection must have sent a request's headers within this (silent or trickling). */
   silentMs: number;

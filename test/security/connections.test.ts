@@ -203,6 +203,7 @@ describe('connection time limits', () => {
       session(upload(Buffer.from('not an image at all')), '127.0.0.25', 4500),
     ]);
     expect(accepted.answer).toMatch(/^HTTP\/1\.1 200/);
+    expect(accepted.answer).toMatch(/\r\nKeep-Alive: timeout=72\r\n/i);
     expect(accepted.closedAfterMs).toBeUndefined(); // still open when the test let go (4.5 s)
     expect(refused.answer).toMatch(/^HTTP\/1\.1 415/);
     expect(refused.closedAfterMs).toBeLessThan(3500);
