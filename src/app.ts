@@ -140,21 +140,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       const code = (err as { code?: string }).code;
       // Node's headersTimeout / requestTimeout: the request did not arrive in time (a trickle).
       if (code === 'ERR_HTTP_REQUEST_TIMEOUT')
-        writeRawError(
-          socket as net.Socket,
-          408,
-          'Request Timeout',
-          'request_timeout',
-          'The request did not arrive in time',
-        );
-      else
-        writeRawError(
-          socket as net.Socket,
-          400,
-          'Bad Request',
-          'invalid_request',
-          `Malformed HTTP request: ${code ?? 'unreadable'}`,
-        );
+        writeRawError(socket as net.Socket, 'request_timeout', 'The request did not arrive in time');
+      else writeRawError(socket as net.Socket, 'invalid_request', `Malformed HTTP request: ${code ?? 'unreadable'}`);
     },
     serverFactory: (handler) => {
       const proxies = Array.isArray(deps.config.trustProxy) ? new AddressList(deps.config.trustProxy) : undefined;

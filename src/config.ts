@@ -5,7 +5,7 @@
  * docs/configuration.md is generated from this table (`npm run docs`).
  */
 import path from 'node:path';
-import { isLoopbackHost, validAddressEntries } from './net/addresses.js';
+import { isLoopbackHost, parseAddressEntries } from './net/addresses.js';
 
 export const GIB = 1024 * 1024 * 1024;
 /** The hard cap of the booth contract (docs/api.md): no upload is ever accepted above 2 GiB. */
@@ -468,14 +468,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const behindUnnamedProxy =
     isLoopbackHost(raw('PHOTOCHANGER_HOST') ?? '0.0.0.0') && raw('PHOTOCHANGER_TRUST_PROXY') === undefined;
   const metricsAllowText = optional('PHOTOCHANGER_METRICS_ALLOW') ?? (behindUnnamedProxy ? 'none' : 'loopback');
-  const metricsAllow =
-    metricsAllowText === 'none'
-      ? []
-      : metricsAllowText
-          .split(',')
-          .map((e) => e.trim())
-          .filter(Boolean);
-  if (!validAddressEntries(metricsAllow))
+  const metricsAllow = metricsAllowText === 'none' ? [] : parseAddressEntries(metricsAllowText);
+  if (!metricsAllow)
     problems.push(
       `PHOTOCHANGER_METRICS_ALLOW=${JSON.stringify(metricsAllowText)} must be loopback, uniquelocal, addresses/CIDRs separated by commas, or none`,
     );
@@ -520,7 +514,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     cleanupIntervalSeconds: number('PHOTOCHANGER_CLEANUP_INTERVAL_SECONDS', between(1, 24 * 3600)),
     streamHeartbeatSeconds: number('PHOTOCHANGER_STREAM_HEARTBEAT_SECONDS', between(1, 300)),
     metricsToken,
-    metricsAllow,
+    metricsAllow: metricsAllow ?? [],
     jwtSecret,
     secretKey,
     bootstrapIngestPassword,
@@ -559,11 +553,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
 function parseTrustProxy(text: string | undefined, problems: string[]): boolean | number | string[] {
   if (text === undefined || text === 'false') return false;
   if (/^\d{1,2}$/.test(text)) return Number(text);
-  const list = text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (!validAddressEntries(list) || list.length === 0) {
+  const list = parseAddressEntries(text);
+  if (!list || list.length === 0) {
     problems.push(
       `PHOTOCHANGER_TRUST_PROXY=${JSON.stringify(text)} must be loopback, addresses/CIDRs separated by commas, or a number of hops`,
     );

@@ -14,10 +14,7 @@ query parameters are kept as job metadata. Answers within T_sync_response with t
 bytes) or a JSON error, always a complete HTTP answer. Every answer carries \`Cache-Control: no-store\`.`;
 
 /** POST /ingest/:slotId — the booth's synchronous contract (docs/api.md). */
-/** What these routes use of the server's dependencies (src/deps.ts has them all). */
-export type IngestRouteDeps = IngestDeps;
-
-export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: IngestRouteDeps }> = async (app, { deps }) => {
+export const ingestRoutes: FastifyPluginAsyncTypebox<{ deps: IngestDeps }> = async (app, { deps }) => {
   const { config } = deps;
   const policy = new IngestPolicy(deps);
 

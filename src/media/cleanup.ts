@@ -53,10 +53,15 @@ async function removeOrphanPayloads(deps: CleanupDeps, now: Date): Promise<numbe
   let removed = 0;
   for (const id of ids) {
     if (unfinished.has(id)) continue;
-    const touched = await lastWritten(path.join(dir, id));
-    if (touched === undefined) continue;
-    // An upload still being written (by any instance) has a file written within the last minute.
-    if (!known.has(id) && now.getTime() - touched < 60_000) continue;
+    const folder = path.join(dir, id);
+    if (known.has(id)) {
+      // A finalized job's: gone already, or removed now (its files' times do not matter).
+      if (!(await fs.stat(folder).catch(() => undefined))) continue;
+    } else {
+      // No job row: an upload still being written (by any instance) has a file written within the last minute.
+      const touched = await lastWritten(folder);
+      if (touched === undefined || now.getTime() - touched < 60_000) continue;
+    }
     await deps.media.removePayload(id);
     removed++;
   }

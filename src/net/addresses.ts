@@ -56,18 +56,25 @@ export class AddressList {
   }
 }
 
-/** Whether every entry is one AddressList understands (an address, a CIDR with a valid prefix, or a name). */
-export function validAddressEntries(entries: readonly string[]): boolean {
+/**
+ * The entries of a comma-separated address list (PHOTOCHANGER_TRUST_PROXY, PHOTOCHANGER_METRICS_ALLOW),
+ * or undefined when one is not an address, a CIDR with a valid prefix, or a name AddressList knows.
+ */
+export function parseAddressEntries(text: string): string[] | undefined {
+  const entries = text
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
   if (
     !entries.every(
       (e) => ['loopback', 'linklocal', 'uniquelocal'].includes(e) || /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(e),
     )
   )
-    return false;
+    return undefined;
   try {
     new AddressList(entries);
-    return true;
+    return entries;
   } catch {
-    return false;
+    return undefined;
   }
 }

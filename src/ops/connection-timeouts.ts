@@ -1,4 +1,4 @@
-import type http from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type net from 'node:net';
 import { ERROR_CODES, errorBody, type ErrorCode } from '../errors.js';
 
@@ -28,18 +28,21 @@ export interface ConnectionTimes {
   isProxy: (address: string | undefined) => boolean;
 }
 
-/** A complete error answer written on the socket itself (no response object, or it cannot be used), then the connection closed. */
-export function writeRawError(
-  socket: net.Socket,
-  status: number,
-  statusText: string,
-  code: ErrorCode,
-  message: string = ERROR_CODES[code].message,
-): void {
+/**
+ * A complete error answer written on the socket itself (no response object, or it cannot be used),
+ * then the connection closed. Status and reason phrase are the code's (src/errors.ts).
+ */
+export function writeRawError(socket: net.Socket, code: ErrorCode, message: string = ERROR_CODES[code].message): void {
+  const status = ERROR_CODES[code].status;
   const body = JSON.stringify(errorBody(code, message));
   socket.end(
-    `HTTP/1.1 ${status} ${statusText}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
   );
+}
+
+/** The response a socket is writing now (Node's own field): under pipelining, maybe another request's. */
+function answerOn(socket: net.Socket): unknown {
+  return (socket as unknown as { _httpMessage?: unknown })._httpMessage;
 }
 
 /** The path of a request target, also of an absolute-form one (`POST http://host/ingest/…`). */
@@ -60,7 +63,7 @@ export function requestPath(url: string | undefined): string {
  *    answered early (a refusal before the body was read) must also arrive within `bodyMs`.
  * Node emits `checkContinue` instead of `request` for `Expect: 100-continue`: both are tracked.
  */
-export function boundConnectionTimes(server: http.Server, times: ConnectionTimes): void {
+export function boundConnectionTimes(server: Server, times: ConnectionTimes): void {
   // Each connection's pending timers, cleared when it closes: a timer must not keep a closed
   // request (and the body bytes it had buffered) alive for its whole delay.
   const idleAfterAnswer = new WeakMap<net.Socket, NodeJS.Timeout>();
@@ -73,7 +76,7 @@ export function boundConnectionTimes(server: http.Server, times: ConnectionTimes
       bodyTimers.delete(socket);
     });
   });
-  const track = (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const track = (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;
     clearTimeout(idleAfterAnswer.get(socket));
     socket.setTimeout(times.busyIdleMs);
@@ -92,9 +95,9 @@ export function boundConnectionTimes(server: http.Server, times: ConnectionTimes
         stopBodyTimer();
         if (req.complete || socket.destroyed) return;
         // An answer of this request may still be written (pipelining: not over another one's).
-        const current = (socket as unknown as { _httpMessage?: unknown })._httpMessage;
+        const current = answerOn(socket);
         if (!res.headersSent && (current === res || current === undefined || current === null))
-          writeRawError(socket, 408, 'Request Timeout', 'request_timeout');
+          writeRawError(socket, 'request_timeout');
         socket.destroySoon();
         setTimeout(() => socket.destroy(), 1000).unref();
       }, times.bodyMs);
@@ -107,7 +110,7 @@ export function boundConnectionTimes(server: http.Server, times: ConnectionTimes
       if (socket.destroyed) return;
       bodyDeadline();
       // Node has handed the socket to a pipelined request's answer: its own limits apply.
-      const current = (socket as unknown as { _httpMessage?: unknown })._httpMessage;
+      const current = answerOn(socket);
       if (current && current !== res) return;
       const long =
         times.isProxy(socket.remoteAddress) || (times.isBooth(path) && (res.statusCode < 400 || res.statusCode >= 500));

@@ -12,7 +12,6 @@ import { expectedVersion, saveSlot, switchSlotModel } from './save.js';
 import { lastResultPerSlot } from '../gallery/statements.js';
 import { SlotId, SlotListSchema, SlotSchema, SlotUpdateSchema, SwitchModelSchema } from './schemas.js';
 
-/** Slots, their template images and test runs (docs/api.md, Admin API). */
 /** A slot's JSON body at most (docs/security.md). */
 const SLOT_BODY_LIMIT_BYTES = 512 * 1024;
 
@@ -21,6 +20,7 @@ export interface SlotRouteDeps extends SlotViewDeps {
   auth: Authenticator;
 }
 
+/** Slots: list, read, save, the model switch, counters (docs/api.md, Admin API; templates and test runs have their own files). */
 export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: SlotRouteDeps }> = async (app, { deps }) => {
   const { db, clock } = deps;
   const canRead = requirePermission(deps.auth, 'slots:read');

@@ -15,21 +15,13 @@ import type { Logger } from '../logger.js';
 import { isSlotId } from '../schemas.js';
 import { BatchedWriter, MinuteSampler } from './batching.js';
 import { storedText } from '../json-safety.js';
-import { addRejectionCounts, insertRefusalSamples } from './statements.js';
+import { addRejectionCounts, insertRefusalSamples, type RefusalSample, type RejectionCount } from './statements.js';
 
 export const SAMPLES_PER_MINUTE = 120;
 export const SAMPLES_PER_CLIENT = 5;
 export const KEEP_SAMPLES = 1000;
 /** Longest slot id, booth name or user id kept with a refusal (they come from strangers). */
 const TEXT_LIMIT = 64;
-
-interface Pending {
-  hour: Date;
-  slotId: string;
-  code: string;
-  status: number;
-  count: number;
-}
 
 /** Who was refused, as far as the request said before it was refused. */
 export interface RefusedClient {
@@ -40,19 +32,9 @@ export interface RefusedClient {
   boothUserId?: string;
 }
 
-interface Sample {
-  at: Date;
-  slotId: string;
-  status: number;
-  code: string;
-  address: string;
-  boothName: string | null;
-  boothUserId: string | null;
-}
-
 export class RejectionCounter extends BatchedWriter {
-  private pending = new Map<string, Pending>();
-  private samples: Sample[] = [];
+  private pending = new Map<string, RejectionCount>();
+  private samples: RefusalSample[] = [];
   private readonly sampler = new MinuteSampler({ perClient: SAMPLES_PER_CLIENT, total: SAMPLES_PER_MINUTE });
 
   constructor(

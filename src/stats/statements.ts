@@ -382,11 +382,28 @@ export async function listBoothRequests(db: Db, key: string, limit: number): Pro
     .execute();
 }
 
+/** Refusals of one (hour, slot, code), counted in memory before they are written. */
+export interface RejectionCount {
+  hour: Date;
+  slotId: string;
+  code: string;
+  status: number;
+  count: number;
+}
+
+/** One refused request kept as a row (the booth check's Refused view). */
+export interface RefusalSample {
+  at: Date;
+  slotId: string;
+  status: number;
+  code: string;
+  address: string;
+  boothName: string | null;
+  boothUserId: string | null;
+}
+
 /** Adds refusal counts per (hour, slot, code), in one statement. */
-export async function addRejectionCounts(
-  db: Db,
-  batch: ReadonlyArray<{ hour: Date; slotId: string; code: string; status: number; count: number }>,
-): Promise<void> {
+export async function addRejectionCounts(db: Db, batch: readonly RejectionCount[]): Promise<void> {
   await sql`
     INSERT INTO ingest_rejection_count (hour, slot_id, code, status, count)
     SELECT * FROM unnest(${batch.map((b) => b.hour)}::timestamptz[], ${batch.map((b) => b.slotId)}::text[],
@@ -395,19 +412,7 @@ export async function addRejectionCounts(
 }
 
 /** Refusal samples, then the table trimmed to the newest `keep` rows (one transaction). */
-export async function insertRefusalSamples(
-  db: Db,
-  samples: ReadonlyArray<{
-    at: Date;
-    slotId: string;
-    status: number;
-    code: string;
-    address: string;
-    boothName: string | null;
-    boothUserId: string | null;
-  }>,
-  keep: number,
-): Promise<void> {
+export async function insertRefusalSamples(db: Db, samples: readonly RefusalSample[], keep: number): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await sql`
       INSERT INTO ingest_refusal (occurred_at, slot_id, status, code, client_address, booth_name, booth_user_id)

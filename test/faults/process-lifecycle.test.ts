@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -11,7 +10,7 @@ import { startChildServer, type ChildServer } from '../support/child-server.js';
 import { createEmptyDatabase } from '../support/db.js';
 import { startGeminiFake, type GeminiFake } from '../support/fakes/gemini.js';
 import { eventually } from '../support/fakes/request.js';
-import { jpegBytes, jsonOf, postIngest } from '../support/http.js';
+import { jpegBytes, jsonOf, loginFromAddress, postIngest } from '../support/http.js';
 import { TEST_ADMIN, TEST_INGEST_PASSWORD } from '../support/server.js';
 
 const JWT_SECRET = 'child-server-test-jwt-secret-0123456789abcdef';
@@ -242,27 +241,8 @@ describe('server process crash and graceful shutdown', () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'photochanger-cli-'));
     const server = await startChildServer({ ...env(), PHOTOCHANGER_DATABASE_URL: '' }, dir);
     children.push(server);
-    const loginFrom = (from: string, password: string) =>
-      new Promise<number>((resolve, reject) => {
-        const u = new URL(server.url);
-        const data = JSON.stringify({ username: TEST_ADMIN.username, password });
-        const req = http.request(
-          {
-            host: u.hostname,
-            port: u.port,
-            path: '/api/login',
-            method: 'POST',
-            localAddress: from,
-            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) },
-          },
-          (res) => {
-            res.resume();
-            res.on('end', () => resolve(res.statusCode ?? 0));
-          },
-        );
-        req.on('error', reject);
-        req.end(data);
-      });
+    const loginFrom = async (from: string, password: string) =>
+      (await loginFromAddress(server.url, from, TEST_ADMIN.username, password)).status;
     for (let i = 0; i < 7; i++) await loginFrom('127.0.0.2', `wrong-${i}-password`);
     expect(await loginFrom('127.0.0.2', TEST_ADMIN.password)).toBe(429);
     const cli = (...args: string[]) =>

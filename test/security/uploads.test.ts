@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createScriptedProvider } from '../support/scripted-provider.js';
-import { jpegBytes, multipartBody, postIngest, rawPost } from '../support/http.js';
+import { jpegBytes, multipartBody, postIngest, rawPost, type BoothPart } from '../support/http.js';
 import { listFiles, startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
 
 /** A client that sends the headers and a first part of the body, then trickles a byte now and then. */
@@ -176,14 +176,14 @@ describe('finding 1–2: unauthenticated and slow uploads cannot hold the server
         dropped: metadata.fields_dropped,
       };
     };
+    const postParts = (parts: BoothPart[], localAddress: string) => {
+      const form = multipartBody(parts);
+      return rawPost(server.url, '/ingest/slot-001', form.body, { 'Content-Type': form.contentType }, { localAddress });
+    };
     // The password last (the one capture of a real booth): 24 KiB of fields came before it, unverified.
-    const last = multipartBody([...fieldsOf(4, 6 * 1024), file, { name: 'password', value: TEST_INGEST_PASSWORD }]);
-    const unverified = await rawPost(
-      server.url,
-      '/ingest/slot-001',
-      last.body,
-      { 'Content-Type': last.contentType },
-      { localAddress: '127.0.0.31' },
+    const unverified = await postParts(
+      [...fieldsOf(4, 6 * 1024), file, { name: 'password', value: TEST_INGEST_PASSWORD }],
+      '127.0.0.31',
     );
     expect(unverified.status).toBe(200);
     const early = await keptOf(unverified);
@@ -191,13 +191,9 @@ describe('finding 1–2: unauthenticated and slow uploads cannot hold the server
     expect(early.bytes).toBeLessThanOrEqual(8 * 1024);
     expect(early.dropped).toBe('3');
     // 512 KiB of fields before any password: refused once 32 KiB were read, nothing kept.
-    const flood = multipartBody([...fieldsOf(32, 16 * 1024), file, { name: 'password', value: TEST_INGEST_PASSWORD }]);
-    const refused = await rawPost(
-      server.url,
-      '/ingest/slot-001',
-      flood.body,
-      { 'Content-Type': flood.contentType },
-      { localAddress: '127.0.0.33' },
+    const refused = await postParts(
+      [...fieldsOf(32, 16 * 1024), file, { name: 'password', value: TEST_INGEST_PASSWORD }],
+      '127.0.0.33',
     );
     expect(refused.status).toBe(413);
     expect(JSON.parse(refused.body.toString()).error.details).toMatchObject({
@@ -206,13 +202,9 @@ describe('finding 1–2: unauthenticated and slow uploads cannot hold the server
     });
     expect((await listFiles(`${server.mediaRoot}/payloads`)).filter((f) => !f.endsWith('/'))).toEqual([]);
     // The password first: verified, so 64 KiB of the same fields are kept.
-    const first = multipartBody([{ name: 'password', value: TEST_INGEST_PASSWORD }, ...fieldsOf(32, 16 * 1024), file]);
-    const verified = await rawPost(
-      server.url,
-      '/ingest/slot-001',
-      first.body,
-      { 'Content-Type': first.contentType },
-      { localAddress: '127.0.0.32' },
+    const verified = await postParts(
+      [{ name: 'password', value: TEST_INGEST_PASSWORD }, ...fieldsOf(32, 16 * 1024), file],
+      '127.0.0.32',
     );
     expect(verified.status).toBe(200);
     const late = await keptOf(verified);
