@@ -36,7 +36,7 @@ const PermissionList = Type.Array(LiteralUnion(PERMISSIONS), {
 });
 const AccountSchema = Type.Object({
   username: Type.String(),
-  permissions: Type.Array(Type.String()),
+  permissions: Type.Array(LiteralUnion(PERMISSIONS)),
   created_at: Type.String(),
 });
 const UsernameParams = Type.Object({

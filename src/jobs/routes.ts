@@ -60,7 +60,19 @@ const JobSchema = Type.Object({
       expires_at: Type.String(),
     }),
   ),
-  provider_calls: Type.Array(Type.Unknown()),
+  provider_calls: Type.Array(
+    Type.Object({
+      provider: Type.String(),
+      model: Type.Optional(Type.String()),
+      attempt: Type.Integer(),
+      durationMs: Type.Number(),
+      outcome: LiteralUnion(['success', 'retry', 'failure', 'aborted'] as const),
+      responseId: Type.Optional(Type.String()),
+      httpStatus: Type.Optional(Type.Integer()),
+      detail: Type.Optional(Type.String({ description: 'What went wrong, with secrets masked' })),
+    }),
+    { description: 'Every call to a provider for this job, in order (src/providers/types.ts, ProviderCallRecord)' },
+  ),
   metadata: Type.Record(Type.String(), Type.Unknown()),
   correlation_id: Nullable(Type.String()),
   client_address: Nullable(

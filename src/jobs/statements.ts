@@ -1,3 +1,4 @@
+import type { ProviderCallRecord } from '../providers/types.js';
 import type { Db } from '../db/database.js';
 import type { FailureReason } from '../db/schema.js';
 
@@ -71,7 +72,7 @@ export async function listJobs(db: Db, f: JobFilter): Promise<{ rows: JobSummary
 
 export type JobDetailRow = JobSummaryRow & {
   failure_detail: Record<string, unknown> | null;
-  provider_calls: unknown[];
+  provider_calls: ProviderCallRecord[];
   metadata: Record<string, unknown>;
   result_path: string | null;
   result_mime: string | null;

@@ -26,7 +26,7 @@ export interface paths {
                         "application/json": {
                             accounts: {
                                 created_at: string;
-                                permissions: string[];
+                                permissions: ("slots:read" | "slots:write" | "stats:read" | "settings:read" | "settings:write" | "accounts:write")[];
                                 username: string;
                             }[];
                         };
@@ -99,7 +99,7 @@ export interface paths {
                     content: {
                         "application/json": {
                             created_at: string;
-                            permissions: string[];
+                            permissions: ("slots:read" | "slots:write" | "stats:read" | "settings:read" | "settings:write" | "accounts:write")[];
                             username: string;
                         };
                     };
@@ -236,7 +236,7 @@ export interface paths {
                     content: {
                         "application/json": {
                             created_at: string;
-                            permissions: string[];
+                            permissions: ("slots:read" | "slots:write" | "stats:read" | "settings:read" | "settings:write" | "accounts:write")[];
                             username: string;
                         };
                     };
@@ -1919,7 +1919,18 @@ export interface paths {
                             /** @description pending | processing | succeeded | timeout | provider_error | cancelled | internal_error */
                             outcome: string;
                             provider: string;
-                            provider_calls: unknown[];
+                            /** @description Every call to a provider for this job, in order (src/providers/types.ts, ProviderCallRecord) */
+                            provider_calls: {
+                                attempt: number;
+                                /** @description What went wrong, with secrets masked */
+                                detail?: string;
+                                durationMs: number;
+                                httpStatus?: number;
+                                model?: string;
+                                outcome: "success" | "retry" | "failure" | "aborted";
+                                provider: string;
+                                responseId?: string;
+                            }[];
                             result: {
                                 expires_at: string;
                                 guest_link: string | null;

@@ -1,3 +1,4 @@
+import createClient from 'openapi-fetch';
 import type { paths } from './api-types';
 /** The documented admin API (docs/api.md), called with the session cookie. */
 
@@ -61,58 +62,96 @@ export function setUnauthorizedHandler(fn: () => void): void {
 }
 
 export async function login(username: string, password: string, remember = false): Promise<void> {
-  const { data } = await api<{ csrf_token: string; user: { username: string; permissions: string[] } }>(
-    'POST',
-    '/api/login',
-    { username, password, remember },
-    {},
-    false,
-  );
+  const data = await ok(client.POST('/api/login', { body: { username, password, remember } }));
   current = { username: data.user.username, permissions: data.user.permissions, csrf: data.csrf_token };
 }
 
 /** Changes the caller's password; the server replaces this session, so the new CSRF token is kept. */
 export async function changeOwnPassword(currentPassword: string, newPassword: string): Promise<void> {
-  const { data } = await api<{ csrf_token?: string }>('PUT', '/api/me/password', {
-    current_password: currentPassword,
-    new_password: newPassword,
-  });
+  const data = await ok(
+    client.PUT('/api/me/password', { body: { current_password: currentPassword, new_password: newPassword } }),
+  );
   if (current && data.csrf_token) current = { ...current, csrf: data.csrf_token };
 }
 
-export async function api<T>(
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-  auth = true,
-  retry = true,
-): Promise<{ data: T; headers: Headers; status: number }> {
-  const h: Record<string, string> = { ...headers };
-  if (current && method !== 'GET' && method !== 'HEAD') h['x-csrf-token'] = current.csrf;
-  let payload: BodyInit | undefined;
-  if (body instanceof FormData) payload = body;
-  else if (body !== undefined) {
-    h['content-type'] = 'application/json';
-    payload = JSON.stringify(body);
-  }
-  const res = await fetch(path, { method, headers: h, body: payload, credentials: 'same-origin' });
-  if (res.status === 204) return { data: undefined as T, headers: res.headers, status: res.status };
-  const type = res.headers.get('content-type') ?? '';
-  const data = type.includes('json') ? ((await res.json()) as unknown) : undefined;
-  if (!res.ok) {
-    const e = (data as { error?: { code: string; message: string; details?: Record<string, unknown> } } | undefined)
-      ?.error;
-    // The session was renewed in another tab (a password change there): take its CSRF token and retry once.
-    if (res.status === 403 && e?.code === 'csrf_failed' && auth && retry) {
-      const before = current?.csrf;
+/**
+ * Every call of the admin API, bound to the generated OpenAPI types (web/src/api-types.ts): the path,
+ * its parameters, its body and its answer are checked by the compiler (`npm run docs` regenerates
+ * them from the route schemas). Unwrap an answer with `ok(…)`.
+ */
+export const client = createClient<paths>({ credentials: 'same-origin', fetch: (request) => sessionFetch(request) });
+
+/**
+ * Sends the session's CSRF token with every write. When the session was renewed in another tab (a
+ * password change there), takes its token and retries once; a 401 ends the session in the page
+ * (except the login itself).
+ */
+async function sessionFetch(request: Request, retry = true): Promise<Response> {
+  const again = retry ? request.clone() : undefined;
+  const write = request.method !== 'GET' && request.method !== 'HEAD';
+  if (current && write) request.headers.set('x-csrf-token', current.csrf);
+  const res = await fetch(request);
+  if (res.status === 403 && again && current) {
+    const code = (await errorOf(res.clone()))?.code;
+    const before = current.csrf;
+    if (code === 'csrf_failed') {
       await restoreSession();
-      if (current && current.csrf !== before) return api<T>(method, path, body, headers, auth, false);
+      if (current && current.csrf !== before) return sessionFetch(again, false);
     }
-    if (res.status === 401 && auth) onUnauthorized();
-    throw new ApiError(res.status, e?.code ?? 'http_error', e?.message ?? `HTTP ${res.status}`, e?.details ?? {});
   }
-  return { data: data as T, headers: res.headers, status: res.status };
+  if (res.status === 401 && new URL(request.url).pathname !== '/api/login') onUnauthorized();
+  return res;
+}
+
+interface ErrorBody {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+async function errorOf(res: Response): Promise<ErrorBody | undefined> {
+  const body = (await res.json().catch(() => undefined)) as { error?: ErrorBody } | undefined;
+  return body?.error;
+}
+
+/** What openapi-fetch answers: the parsed body, or the error body, with the response. */
+interface Outcome<T> {
+  data?: T;
+  error?: unknown;
+  response: Response;
+}
+
+/** The answer's body; a refusal becomes an ApiError with the server's code and message. */
+export async function ok<T>(call: Promise<Outcome<T>>): Promise<T> {
+  return (await okWithHeaders(call)).data;
+}
+
+/** The answer's body and headers (the slot editor keeps the ETag). */
+export async function okWithHeaders<T>(call: Promise<Outcome<T>>): Promise<{ data: T; headers: Headers }> {
+  const { data, error, response } = await call;
+  if (!response.ok) {
+    const e = (error as { error?: ErrorBody } | undefined)?.error;
+    throw new ApiError(
+      response.status,
+      e?.code ?? 'http_error',
+      e?.message ?? `HTTP ${response.status}`,
+      e?.details ?? {},
+    );
+  }
+  return { data: data as T, headers: response.headers };
+}
+
+/**
+ * A multipart upload (a template image, a test run's photo): the route reads the parts as a stream,
+ * so its OpenAPI entry has no body schema. The path and the answer are still the generated ones.
+ */
+export function uploadForm<P extends '/api/slots/{id}/templates' | '/api/slots/{id}/test-run'>(
+  path: P,
+  id: string,
+  form: FormData,
+): Promise<Outcome<Answer<P, 'post', P extends '/api/slots/{id}/templates' ? 201 : 200>>> {
+  const post = client.POST as unknown as (path: P, init: object) => Promise<Outcome<never>>;
+  return post(path, { params: { path: { id } }, body: form, bodySerializer: (body: unknown) => body });
 }
 
 /** An image behind the session, as an object URL for <img>. */
@@ -129,7 +168,15 @@ type Answer<P extends keyof paths, M extends 'get' | 'post' | 'put', S extends n
   ? T
   : never;
 
+/** The query parameters of a GET path. */
+export type Query<P extends keyof paths> = paths[P] extends { get: { parameters: { query?: infer Q } } }
+  ? NonNullable<Q>
+  : never;
+
 export type Slot = Answer<'/api/slots/{id}', 'get'>;
+/** A slot's saved form (PUT /api/slots/{id}). */
+export type SlotChange = NonNullable<paths['/api/slots/{id}']['put']['requestBody']>['content']['application/json'];
+export type TestRun = Answer<'/api/slots/{id}/test-run', 'post'>;
 export type Template = Slot['templates'][number];
 export type Failover = Slot['failover'];
 export type FailoverStep = Failover['steps'][number];
@@ -155,25 +202,14 @@ export interface JsonSchema {
   required?: string[];
 }
 
-export interface Operation {
-  id: string;
-  title: string;
-  description: string;
-  settings_schema: JsonSchema;
-  accepted_mime_types: string[];
-  max_input_bytes: number;
-  template_keys: Array<{ key: string; title: string; required: boolean }>;
-}
+type ProviderAnswer = Answer<'/api/providers', 'get'>['providers'][number];
+/** An operation as GET /api/providers describes it; its settings_schema (any JSON Schema there) is read as one. */
+export type Operation = Omit<ProviderAnswer['operations'][number], 'settings_schema'> & { settings_schema: JsonSchema };
+export type Provider = Omit<ProviderAnswer, 'operations'> & { operations: Operation[] };
 
-export interface Provider {
-  id: string;
-  title: string;
-  /** The driver's own words per language (web/src/i18n.ts, ProviderLabels). */
-  labels: Answer<'/api/providers', 'get'>['providers'][number]['labels'];
-  configured: boolean;
-  reason?: string;
-  requires_public_base_url: boolean;
-  operations: Operation[];
+/** The provider catalog (every account may read it). */
+export async function loadProviders(): Promise<Provider[]> {
+  return (await ok(client.GET('/api/providers'))).providers as Provider[];
 }
 
 export type Stats = Answer<'/api/stats/global', 'get'>;
@@ -186,7 +222,13 @@ export type BoothRequest = Answer<'/api/booths/{key}/requests', 'get'>['requests
 export type Storage = Answer<'/api/stats/storage', 'get'>;
 export type SlotStats = Answer<'/api/stats/slots/{id}', 'get'>;
 export type Account = Answer<'/api/accounts', 'get'>['accounts'][number];
+export type Permission = Account['permissions'][number];
 export type Settings = Answer<'/api/settings', 'get'>;
+export type KeyCheck = Answer<'/api/settings/provider-keys/{provider}/check', 'post'>;
+export type KeyCheckProvider =
+  paths['/api/settings/provider-keys/{provider}/check']['post']['parameters']['path']['provider'];
+/** A settings change (PUT /api/settings). */
+export type SettingsChange = NonNullable<paths['/api/settings']['put']['requestBody']>['content']['application/json'];
 
 /**
  * Server-Sent Events over fetch (with the session cookie); a 401 ends the session in the page.

@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, logout, restoreSession, session, type Provider } from './api';
+import { loadProviders, logout, restoreSession, session } from './api';
 import { rememberProviders, setLang, t, useLang } from './i18n';
 import { AccountPage } from './pages/account';
 import { GalleryPage } from './pages/gallery';
@@ -131,8 +131,7 @@ function App() {
 /** Providers name themselves (their labels come with the catalog, which every account may read). */
 async function loadProviderNames(): Promise<void> {
   if (!session()) return;
-  const { data } = await api<{ providers: Provider[] }>('GET', '/api/providers');
-  rememberProviders(data.providers);
+  rememberProviders(await loadProviders());
 }
 
 void restoreSession().then(() => render(<App />, document.getElementById('app')!));

@@ -4,7 +4,7 @@
  * provider's live list (GET /api/providers/{id}/models).
  */
 import { useState } from 'preact/hooks';
-import { api, type ModelCatalog, type Slot } from './api';
+import { client, ok, type ModelCatalog, type Slot } from './api';
 import { ErrorBox, Field, useLoad, type CustomField } from './components';
 import { formatDate, t } from './i18n';
 
@@ -22,12 +22,12 @@ export function ModelNotes({ slot, onSwitched }: { slot: Slot; onSwitched: (s: S
     setError(undefined);
     try {
       onSwitched(
-        (
-          await api<Slot>('POST', `/api/slots/${slot.id}/switch-model`, {
-            updated_at: slot.updated_at,
-            ...(m?.replacement ? { model: m.replacement } : {}),
-          })
-        ).data,
+        await ok(
+          client.POST('/api/slots/{id}/switch-model', {
+            params: { path: { id: slot.id } },
+            body: { updated_at: slot.updated_at, ...(m?.replacement ? { model: m.replacement } : {}) },
+          }),
+        ),
       );
     } catch (e) {
       setError(e);
@@ -97,7 +97,7 @@ export function modelPicker(provider: string): CustomField {
 function makeModelPicker(provider: string): CustomField {
   return function ModelPicker({ id, label: fieldLabel, help, error, value, set }) {
     const catalog = useLoad(
-      async () => (await api<ModelCatalog>('GET', `/api/providers/${provider}/models`)).data,
+      () => ok(client.GET('/api/providers/{id}/models', { params: { path: { id: provider } } })),
       [provider],
     );
     const current = typeof value === 'string' ? value : '';

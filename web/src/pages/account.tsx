@@ -1,16 +1,25 @@
 import { useState } from 'preact/hooks';
-import { api, ApiError, changeOwnPassword, restoreSession, session, type Account } from '../api';
+import {
+  ApiError,
+  client,
+  ok,
+  changeOwnPassword,
+  restoreSession,
+  session,
+  type Account,
+  type Permission,
+} from '../api';
 import { ErrorBox, Field, Loading, useLoad } from '../components';
 import { formatDate, t, useLang, type MessageKey } from '../i18n';
 
-const PERMISSIONS = [
+const PERMISSIONS: readonly Permission[] = [
   'slots:read',
   'slots:write',
   'stats:read',
   'settings:read',
   'settings:write',
   'accounts:write',
-] as const;
+];
 const MIN_PASSWORD = 8;
 
 /** A 422's field errors by field (the server's JSON pointers), in the page's language. */
@@ -45,7 +54,15 @@ function AccountError({ error }: { error: unknown }) {
   return <ErrorBox error={error} />;
 }
 
-function PermissionBoxes({ id, value, onChange }: { id: string; value: string[]; onChange: (v: string[]) => void }) {
+function PermissionBoxes({
+  id,
+  value,
+  onChange,
+}: {
+  id: string;
+  value: Permission[];
+  onChange: (v: Permission[]) => void;
+}) {
   return (
     <fieldset class="permissions">
       <legend>{t('permissions')}</legend>
@@ -146,7 +163,7 @@ function OwnPassword() {
 }
 
 function AccountRow({ account, onChanged }: { account: Account; onChanged: () => void }) {
-  const [permissions, setPermissions] = useState<string[]>(account.permissions);
+  const [permissions, setPermissions] = useState<Permission[]>(account.permissions);
   const [password, setPassword] = useState('');
   const [error, setError] = useState<unknown>();
   const [message, setMessage] = useState<string>();
@@ -183,7 +200,18 @@ function AccountRow({ account, onChanged }: { account: Account; onChanged: () =>
           type="button"
           class="primary"
           disabled={!changed}
-          onClick={() => void run(() => api('PUT', `/api/accounts/${account.username}`, { permissions }), t('saved'))}
+          onClick={() =>
+            void run(
+              () =>
+                ok(
+                  client.PUT('/api/accounts/{username}', {
+                    params: { path: { username: account.username } },
+                    body: { permissions },
+                  }),
+                ),
+              t('saved'),
+            )
+          }
         >
           {t('savePermissions')}
         </button>
@@ -193,7 +221,11 @@ function AccountRow({ account, onChanged }: { account: Account; onChanged: () =>
             class="danger"
             onClick={() =>
               confirm(t('removeAccountConfirm', { name: account.username })) &&
-              void run(() => api('DELETE', `/api/accounts/${account.username}`), t('accountRemoved'))
+              void run(
+                () =>
+                  ok(client.DELETE('/api/accounts/{username}', { params: { path: { username: account.username } } })),
+                t('accountRemoved'),
+              )
             }
           >
             {t('removeAccount')}
@@ -205,9 +237,16 @@ function AccountRow({ account, onChanged }: { account: Account; onChanged: () =>
           class="inline-form"
           onSubmit={(e) => {
             e.preventDefault();
-            void run(() => api('PUT', `/api/accounts/${account.username}`, { password }), t('accountPasswordSet')).then(
-              () => setPassword(''),
-            );
+            void run(
+              () =>
+                ok(
+                  client.PUT('/api/accounts/{username}', {
+                    params: { path: { username: account.username } },
+                    body: { password },
+                  }),
+                ),
+              t('accountPasswordSet'),
+            ).then(() => setPassword(''));
           }}
         >
           <Field
@@ -242,7 +281,7 @@ function AccountRow({ account, onChanged }: { account: Account; onChanged: () =>
 function AddAccount({ onAdded }: { onAdded: () => void }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
-  const [permissions, setPermissions] = useState<string[]>(['slots:read', 'stats:read']);
+  const [permissions, setPermissions] = useState<Permission[]>(['slots:read', 'stats:read']);
   const [error, setError] = useState<unknown>();
   const errors = fieldErrors(error);
   return (
@@ -253,7 +292,7 @@ function AddAccount({ onAdded }: { onAdded: () => void }) {
         e.preventDefault();
         setError(undefined);
         try {
-          await api('POST', '/api/accounts', { username, password, permissions });
+          await ok(client.POST('/api/accounts', { body: { username, password, permissions } }));
           setUsername('');
           setPassword('');
           onAdded();
@@ -303,7 +342,7 @@ export function AccountPage() {
   useLang();
   const canManage = session()?.permissions.includes('accounts:write') ?? false;
   const accounts = useLoad(
-    async () => (canManage ? (await api<{ accounts: Account[] }>('GET', '/api/accounts')).data.accounts : []),
+    async () => (canManage ? (await ok(client.GET('/api/accounts'))).accounts : []),
     [canManage],
   );
   return (

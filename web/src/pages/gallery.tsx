@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, session, SLOT_IDS, type GalleryItem, type Share } from '../api';
+import { client, ok, session, SLOT_IDS, type GalleryItem, type Query, type Share } from '../api';
 import { CopyButton, ErrorBox, Field, Loading, OutcomeBadge, useJobEvents } from '../components';
 import { formatDate, formatNumber, providerTitle, t, useLang } from '../i18n';
 
@@ -13,11 +13,11 @@ interface Filter {
 }
 
 /** The query of a filter (datetime-local inputs are in the browser's time zone). */
-function query(f: Filter, extra: Record<string, string> = {}): URLSearchParams {
-  const q = new URLSearchParams(extra);
-  if (f.slot) q.set('slot_id', f.slot);
-  if (f.from) q.set('from', new Date(f.from).toISOString());
-  if (f.to) q.set('to', new Date(f.to).toISOString());
+function query(f: Filter): Query<'/api/gallery/export.zip'> {
+  const q: Query<'/api/gallery/export.zip'> = {};
+  if (f.slot) q.slot_id = f.slot;
+  if (f.from) q.from = new Date(f.from).toISOString();
+  if (f.to) q.to = new Date(f.to).toISOString();
   return q;
 }
 
@@ -34,10 +34,9 @@ export function GalleryPage() {
   const loading = useRef(false);
 
   const fetchPage = async (after: string | null) => {
-    const q = query(filter, { limit: String(PAGE), outcome: filter.outcome });
-    if (after) q.set('cursor', after);
-    return (await api<{ items: GalleryItem[]; next_cursor: string | null }>('GET', `/api/gallery?${q.toString()}`))
-      .data;
+    const q: Query<'/api/gallery'> = { ...query(filter), limit: PAGE, outcome: filter.outcome };
+    if (after) q.cursor = after;
+    return ok(client.GET('/api/gallery', { params: { query: q } }));
   };
   const reload = async () => {
     try {
@@ -92,7 +91,7 @@ export function GalleryPage() {
   }, [cursor, items]);
 
   const set = (patch: Partial<Filter>) => setFilter((f) => ({ ...f, ...patch }));
-  const exportHref = `/api/gallery/export.zip?${query(filter).toString()}`;
+  const exportHref = `/api/gallery/export.zip?${new URLSearchParams(query(filter) as Record<string, string>).toString()}`;
   return (
     <section aria-labelledby="gallery-title">
       <h1 id="gallery-title">
@@ -274,9 +273,9 @@ function Shares() {
   const canWrite = true; // shown only to accounts that may share (GalleryPage)
   const load = async () => {
     try {
-      setShares((await api<{ shares: Share[] }>('GET', '/api/gallery/shares')).data.shares);
-      const settings = await api<{ result_ttl_seconds: number }>('GET', '/api/settings').catch(() => undefined);
-      if (settings) setRetentionHours(Math.floor(settings.data.result_ttl_seconds / 3600));
+      setShares((await ok(client.GET('/api/gallery/shares'))).shares);
+      const settings = await ok(client.GET('/api/settings')).catch(() => undefined);
+      if (settings) setRetentionHours(Math.floor(settings.result_ttl_seconds / 3600));
     } catch (e) {
       setError(e);
     }
@@ -286,9 +285,8 @@ function Shares() {
     e.preventDefault();
     setError(undefined);
     try {
-      const body: Record<string, unknown> = { slot_ids: slots, title };
-      if (hours) body.expires_at = new Date(Date.now() + Number(hours) * 3600_000).toISOString();
-      await api('POST', '/api/gallery/shares', body);
+      const expires_at = hours ? new Date(Date.now() + Number(hours) * 3600_000).toISOString() : undefined;
+      await ok(client.POST('/api/gallery/shares', { body: { slot_ids: slots, title, expires_at } }));
       setTitle('');
       setSlots([]);
       setHours('');
@@ -299,7 +297,7 @@ function Shares() {
   };
   const revoke = async (id: string) => {
     if (!confirm(t('revokeConfirm'))) return;
-    await api('DELETE', `/api/gallery/shares/${id}`).catch(setError);
+    await ok(client.DELETE('/api/gallery/shares/{id}', { params: { path: { id } } })).catch(setError);
     await load();
   };
   return (

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, type Booth, type BoothRequest, type Job, type JobSummary, type Refusal } from '../api';
+import { client, ok, type Job, type JobSummary, type Query, type Refusal } from '../api';
 import { ErrorBox, Loading, OutcomeBadge, useJobEvents, useLoad } from '../components';
 import { formatBytes, formatDate, formatNumber, providerTitle, refusalLabel, t, useLang } from '../i18n';
 
@@ -66,12 +66,8 @@ export function RefusedPage() {
   const shown = useRef(50);
   const load = async () => {
     try {
-      const page = (
-        await api<{ refusals: Refusal[]; next_before: string | null }>(
-          'GET',
-          `/api/stats/refusals?limit=${Math.min(200, shown.current)}`,
-        )
-      ).data;
+      const query = { limit: Math.min(200, shown.current) };
+      const page = await ok(client.GET('/api/stats/refusals', { params: { query } }));
       setRows(page.refusals);
       setNext(page.next_before);
       setError(undefined);
@@ -82,12 +78,7 @@ export function RefusedPage() {
   const more = async () => {
     if (!next) return;
     try {
-      const page = (
-        await api<{ refusals: Refusal[]; next_before: string | null }>(
-          'GET',
-          `/api/stats/refusals?limit=50&before=${next}`,
-        )
-      ).data;
+      const page = await ok(client.GET('/api/stats/refusals', { params: { query: { limit: 50, before: next } } }));
       setRows((r) => {
         const all = [...(r ?? []), ...page.refusals];
         shown.current = all.length;
@@ -152,10 +143,7 @@ export function RefusedPage() {
 
 export function BoothsPage() {
   useLang();
-  const { data, error, reload } = useLoad(
-    async () => (await api<{ since: string; booths: Booth[] }>('GET', '/api/stats/booths')).data,
-    [],
-  );
+  const { data, error, reload } = useLoad(() => ok(client.GET('/api/stats/booths')), []);
   const live = useLiveRefresh(reload);
   return (
     <section aria-labelledby="jobs-title">
@@ -228,8 +216,7 @@ function BoothRequests({ boothKey }: { boothKey: string }) {
   const { data, error } = useLoad(
     async () =>
       open
-        ? (await api<{ requests: BoothRequest[] }>('GET', `/api/booths/${encodeURIComponent(boothKey)}/requests`)).data
-            .requests
+        ? (await ok(client.GET('/api/booths/{key}/requests', { params: { path: { key: boothKey } } }))).requests
         : undefined,
     [open, boothKey],
   );
@@ -301,14 +288,12 @@ export function JobsPage() {
   const [error, setError] = useState<unknown>();
   const [live, setLive] = useState(false);
   const load = async () => {
-    const q = new URLSearchParams({ limit: '50' });
-    if (slot) q.set('slot_id', slot);
-    if (outcome === 'succeeded') {
-      q.set('failure_reason', 'none');
-      q.set('finalized', 'true');
-    } else if (outcome) q.set('failure_reason', outcome);
+    const query: Query<'/api/jobs'> = { limit: 50 };
+    if (slot) query.slot_id = slot;
+    if (outcome === 'succeeded') Object.assign(query, { failure_reason: 'none', finalized: true });
+    else if (outcome) query.failure_reason = outcome as Query<'/api/jobs'>['failure_reason'];
     try {
-      setJobs((await api<{ jobs: JobSummary[] }>('GET', `/api/jobs?${q.toString()}`)).data.jobs);
+      setJobs((await ok(client.GET('/api/jobs', { params: { query } }))).jobs);
     } catch (e) {
       setError(e);
     }
@@ -408,7 +393,7 @@ function whatHappened(job: Job): string {
 
 export function JobDetailPage({ id }: { id: string }) {
   useLang();
-  const { data: job, error } = useLoad(async () => (await api<Job>('GET', `/api/jobs/${id}`)).data, [id]);
+  const { data: job, error } = useLoad(() => ok(client.GET('/api/jobs/{id}', { params: { path: { id } } })), [id]);
   if (error) return <ErrorBox error={error} />;
   if (!job) return <Loading />;
   return (
@@ -488,16 +473,7 @@ export function JobDetailPage({ id }: { id: string }) {
       )}
       <h2>{t('providerCalls')}</h2>
       <ul class="calls">
-        {(
-          job.provider_calls as Array<{
-            provider?: string;
-            model?: string;
-            attempt?: number;
-            outcome?: string;
-            httpStatus?: number;
-            durationMs?: number;
-          }>
-        ).map((c) => (
+        {job.provider_calls.map((c) => (
           <li>
             {providerTitle(c.provider ?? job.provider)}
             {c.model ? ` (${c.model})` : ''} —{' '}

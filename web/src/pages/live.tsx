@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, session, subscribeEvents, type GalleryItem } from '../api';
+import { client, ok, session, subscribeEvents, type GalleryItem } from '../api';
 import { t, useLang } from '../i18n';
 
 /** Fallback check for a missed event (a stream that reconnected, say). */
@@ -19,10 +19,10 @@ export function LiveScreen({ slots }: { slots: string[] }) {
   useEffect(() => {
     let stopped = false;
     const latest = async () => {
-      const q = new URLSearchParams({ limit: '1' });
-      for (const s of slots) q.append('slot_id', s);
       try {
-        const { items } = (await api<{ items: GalleryItem[] }>('GET', `/api/gallery?${q.toString()}`)).data;
+        const { items } = await ok(
+          client.GET('/api/gallery', { params: { query: { limit: 1, ...(slots.length ? { slot_id: slots } : {}) } } }),
+        );
         if (!stopped) setItem((old) => (items[0] && old?.id === items[0].id ? old : (items[0] ?? null)));
       } catch {
         /* offline for a moment: the next event or refresh retries */

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, type Settings } from '../api';
+import { client, ok, type KeyCheck, type KeyCheckProvider, type Settings, type SettingsChange } from '../api';
 import { ErrorBox, Field, Loading } from '../components';
 import { formatDate, providerTitle, t, useLang } from '../i18n';
 
@@ -17,35 +17,32 @@ export function SettingsPage() {
   const [message, setMessage] = useState<string>();
   const [password, setPassword] = useState('');
   const [keys, setKeys] = useState<Record<string, string>>({});
-  const [checks, setChecks] = useState<
-    Record<string, { status: string; message: string; image_models?: string[] } | 'checking'>
-  >({});
-  const check = async (provider: string) => {
+  const [checks, setChecks] = useState<Record<string, KeyCheck | 'checking'>>({});
+  const check = async (provider: KeyCheckProvider) => {
     setChecks((c) => ({ ...c, [provider]: 'checking' }));
     try {
-      const res = await api<{ status: string; message: string; image_models?: string[] }>(
-        'POST',
-        `/api/settings/provider-keys/${provider}/check`,
+      const res = await ok(
+        client.POST('/api/settings/provider-keys/{provider}/check', { params: { path: { provider } } }),
       );
-      setChecks((c) => ({ ...c, [provider]: res.data }));
+      setChecks((c) => ({ ...c, [provider]: res }));
     } catch (e) {
-      setChecks((c) => ({ ...c, [provider]: { status: 'unreachable', message: (e as Error).message } }));
+      setChecks((c) => ({ ...c, [provider]: { provider, status: 'unreachable', message: (e as Error).message } }));
     }
   };
   const [tSync, setTSync] = useState('');
   const [retention, setRetention] = useState('');
   useEffect(() => {
-    api<Settings>('GET', '/api/settings').then((r) => {
-      setSettings(r.data);
-      setTSync(String(r.data.t_sync_response_seconds));
-      setRetention(String(Math.round(r.data.result_ttl_seconds / 3600)));
+    ok(client.GET('/api/settings')).then((r) => {
+      setSettings(r);
+      setTSync(String(r.t_sync_response_seconds));
+      setRetention(String(Math.round(r.result_ttl_seconds / 3600)));
     }, setError);
   }, []);
-  const put = async (body: Record<string, unknown>, done: string) => {
+  const put = async (body: SettingsChange, done: string) => {
     setError(undefined);
     setMessage(undefined);
     try {
-      setSettings((await api<Settings>('PUT', '/api/settings', body)).data);
+      setSettings(await ok(client.PUT('/api/settings', { body })));
       setMessage(done);
     } catch (e) {
       setError(e);
@@ -140,23 +137,23 @@ export function SettingsPage() {
                 type="button"
                 data-testid={`check-${provider}`}
                 disabled={checks[provider] === 'checking'}
-                onClick={() => void check(provider)}
+                onClick={() => void check(provider as KeyCheckProvider)}
               >
                 {t('checkKey')}
               </button>
             )}
-            {checks[provider] && checks[provider] !== 'checking' && (
-              <p
-                class={`key-check ${(checks[provider] as { status: string }).status === 'valid' ? 'ok' : 'warning'}`}
-                role="status"
-                data-testid={`check-result-${provider}`}
-              >
-                {t(`keyCheck_${(checks[provider] as { status: string }).status}` as never)}:{' '}
-                {(checks[provider] as { status: string }).status === 'valid'
-                  ? t('keyModels', { n: (checks[provider] as { image_models?: string[] }).image_models?.length ?? 0 })
-                  : (checks[provider] as { message: string }).message}
-              </p>
-            )}
+            {((check) =>
+              check &&
+              check !== 'checking' && (
+                <p
+                  class={`key-check ${check.status === 'valid' ? 'ok' : 'warning'}`}
+                  role="status"
+                  data-testid={`check-result-${provider}`}
+                >
+                  {t(`keyCheck_${check.status}`)}:{' '}
+                  {check.status === 'valid' ? t('keyModels', { n: check.image_models?.length ?? 0 }) : check.message}
+                </p>
+              ))(checks[provider])}
           </form>
         ))}
       </div>
@@ -210,15 +207,12 @@ export function SettingsPage() {
           onClick={async () => {
             if (!confirm(t('purgeConfirm'))) return;
             try {
-              const r = await api<{ deleted: { results: number; payloads: number; temporary_links: number } }>(
-                'POST',
-                '/api/media/cache/purge',
-              );
+              const r = await ok(client.POST('/api/media/cache/purge'));
               setMessage(
                 t('purgeDone', {
-                  results: r.data.deleted.results,
-                  payloads: r.data.deleted.payloads,
-                  links: r.data.deleted.temporary_links,
+                  results: r.deleted.results,
+                  payloads: r.deleted.payloads,
+                  links: r.deleted.temporary_links,
                 }),
               );
             } catch (e) {

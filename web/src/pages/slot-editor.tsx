@@ -1,12 +1,18 @@
 import { useEffect, useState } from 'preact/hooks';
 import {
   ApiError,
-  api,
   authorizedImage,
+  client,
+  loadProviders,
+  ok,
+  okWithHeaders,
+  uploadForm,
   type Failover,
   type FailoverStep,
   type Provider,
   type Slot,
+  type SlotChange,
+  type TestRun,
   type Template,
 } from '../api';
 import { ErrorBox, Field, Loading, SchemaForm, useLoad } from '../components';
@@ -21,15 +27,8 @@ import {
 } from '../i18n';
 import { ModelNotes, modelPicker } from '../models';
 
-interface Draft {
-  name: string;
-  enabled: boolean;
-  provider: string;
-  operation: string;
-  settings: Record<string, unknown>;
-  max_upload_bytes: number | null;
-  failover: Failover;
-}
+/** The form: what PUT /api/slots/{id} takes, with the failover always present. */
+type Draft = Omit<SlotChange, 'updated_at' | 'failover'> & { failover: Failover };
 
 const draftOf = (s: Slot): Draft => ({
   name: s.name,
@@ -182,7 +181,7 @@ function TemplateSlot({
     form.append('file', file, file.name);
     try {
       setError(undefined);
-      await api('POST', `/api/slots/${slotId}/templates`, form);
+      await ok(uploadForm('/api/slots/{id}/templates', slotId, form));
       onChange();
     } catch (e) {
       setError(e);
@@ -220,7 +219,11 @@ function TemplateSlot({
           class="small danger"
           onClick={async () => {
             try {
-              await api('DELETE', `/api/slots/${slotId}/templates/${template.id}`);
+              await ok(
+                client.DELETE('/api/slots/{id}/templates/{templateId}', {
+                  params: { path: { id: slotId, templateId: template.id } },
+                }),
+              );
               onChange();
             } catch (e) {
               setError(e);
@@ -239,12 +242,7 @@ function TestRun({ slotId, draft }: { slotId: string; draft: Draft }) {
   const [file, setFile] = useState<File>();
   const [before, setBefore] = useState<string>();
   const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<{
-    outcome: string;
-    result_url?: string;
-    timings: { queue_wait_ms: number | null; processing_ms: number | null; total_ms: number | null };
-    error?: { code: string; message: string };
-  }>();
+  const [result, setResult] = useState<TestRun>();
   const [error, setError] = useState<unknown>();
   const run = async () => {
     if (!file) return;
@@ -264,7 +262,7 @@ function TestRun({ slotId, draft }: { slotId: string; draft: Draft }) {
     );
     form.append('fileToUpload', file, file.name);
     try {
-      setResult((await api<typeof result & object>('POST', `/api/slots/${slotId}/test-run`, form)).data);
+      setResult(await ok(uploadForm('/api/slots/{id}/test-run', slotId, form)));
     } catch (e) {
       setError(e);
     } finally {
@@ -327,7 +325,7 @@ function TestRun({ slotId, draft }: { slotId: string; draft: Draft }) {
 export function SlotEditorPage({ id }: { id: string }) {
   useLang();
   const providers = useLoad(async () => {
-    const list = (await api<{ providers: Provider[] }>('GET', '/api/providers')).data.providers;
+    const list = await loadProviders();
     rememberProviders(list);
     return list;
   }, []);
@@ -339,13 +337,13 @@ export function SlotEditorPage({ id }: { id: string }) {
   const [message, setMessage] = useState<string>();
   const [error, setError] = useState<unknown>();
   const load = async () => {
-    const res = await api<Slot>('GET', `/api/slots/${id}`);
+    const res = await okWithHeaders(client.GET('/api/slots/{id}', { params: { path: { id } } }));
     setSlot(res.data);
     setEtag(res.headers.get('etag') ?? undefined);
     setDraft(draftOf(res.data));
   };
   const refreshTemplates = async () => {
-    const res = await api<Slot>('GET', `/api/slots/${id}`);
+    const res = await okWithHeaders(client.GET('/api/slots/{id}', { params: { path: { id } } }));
     setSlot(res.data);
     setEtag(res.headers.get('etag') ?? undefined);
   };
@@ -370,12 +368,8 @@ export function SlotEditorPage({ id }: { id: string }) {
     setError(undefined);
     try {
       const body = overwriteWith ? { ...draft, updated_at: overwriteWith.updated_at } : draft;
-      const res = await api<Slot>(
-        'PUT',
-        `/api/slots/${id}`,
-        body,
-        overwriteWith ? {} : etag ? { 'if-match': etag } : {},
-      );
+      const headers = !overwriteWith && etag ? { 'if-match': etag } : {};
+      const res = await okWithHeaders(client.PUT('/api/slots/{id}', { params: { path: { id } }, body, headers }));
       setSlot(res.data);
       setEtag(res.headers.get('etag') ?? undefined);
       setConflict(undefined);

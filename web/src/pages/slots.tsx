@@ -1,25 +1,11 @@
-import { api, type Slot } from '../api';
+import { client, ok } from '../api';
 import { CopyButton, ErrorBox, Loading, useLoad } from '../components';
 import { formatDate, formatNumber, t, useLang, providerReasonText, providerTitle } from '../i18n';
 import { ModelNotes } from '../models';
 
 export function SlotsPage() {
   useLang();
-  const {
-    data: list,
-    error,
-    reload,
-  } = useLoad(
-    async () =>
-      (
-        await api<{
-          slots: Slot[];
-          public_base: { url: string | null; source: 'configured' | 'lan' | 'none' };
-          last_results: Record<string, { id: string; thumb_url: string; finalized_at: string }>;
-        }>('GET', '/api/slots')
-      ).data,
-    [],
-  );
+  const { data: list, error, reload } = useLoad(() => ok(client.GET('/api/slots')), []);
   const data = list?.slots;
   if (error) return <ErrorBox error={error} />;
   if (!data || !list) return <Loading />;

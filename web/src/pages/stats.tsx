@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api, type Slot, type SlotStats, type Stats, type Storage, type Totals } from '../api';
+import { client, ok, type Query, type Stats, type Totals } from '../api';
 import { ErrorBox, Loading, OutcomeBadge, useLoad } from '../components';
 import { currentLang, formatBytes, formatDate, formatNumber, REFUSAL_STATUS, refusalLabel, t, useLang } from '../i18n';
 
@@ -181,23 +181,23 @@ function TotalsCards({ x }: { x: Totals }) {
 export function StatsPage() {
   useLang();
   const [period, setPeriod] = useState<keyof typeof PERIODS>('24h');
-  const [groupBy, setGroupBy] = useState('hour');
+  const [groupBy, setGroupBy] = useState<NonNullable<Query<'/api/stats/global'>['group_by']>>('hour');
   const [n, setN] = useState(0);
-  const query = () => {
+  const query = (): Query<'/api/stats/global'> => {
     const to = new Date();
     const from = new Date(to.getTime() - PERIODS[period]);
-    return `from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}&group_by=${groupBy}`;
+    return { from: from.toISOString(), to: to.toISOString(), group_by: groupBy };
   };
   const global = useLoad(
-    async () => (await api<Stats>('GET', `/api/stats/global?${query()}`)).data,
+    () => ok(client.GET('/api/stats/global', { params: { query: query() } })),
     [period, groupBy, n],
   );
   const slots = useLoad(async () => {
-    const list = (await api<{ slots: Slot[] }>('GET', '/api/slots')).data.slots;
+    const list = (await ok(client.GET('/api/slots'))).slots;
     return Promise.all(
       list.map(async (s) => ({
         slot: s,
-        stats: (await api<SlotStats>('GET', `/api/stats/slots/${s.id}?${query()}`)).data,
+        stats: await ok(client.GET('/api/stats/slots/{id}', { params: { path: { id: s.id }, query: query() } })),
       })),
     );
   }, [period, groupBy, n]);
@@ -223,7 +223,7 @@ export function StatsPage() {
         </label>
         <label>
           {t('groupBy')}{' '}
-          <select value={groupBy} onChange={(e) => setGroupBy((e.target as HTMLSelectElement).value)}>
+          <select value={groupBy} onChange={(e) => setGroupBy((e.target as HTMLSelectElement).value as typeof groupBy)}>
             <option value="hour">{t('hour')}</option>
             <option value="day">{t('day')}</option>
             <option value="week">{t('week')}</option>
@@ -321,7 +321,7 @@ export function StatsPage() {
                       class="small"
                       onClick={async () => {
                         if (!confirm(t('resetConfirm', { slot: slot.name }))) return;
-                        await api('POST', `/api/slots/${slot.id}/stats/reset`);
+                        await ok(client.POST('/api/slots/{id}/stats/reset', { params: { path: { id: slot.id } } }));
                         setN((x) => x + 1);
                       }}
                     >
@@ -341,7 +341,7 @@ export function StatsPage() {
 
 /** What the media takes on disk, and what is left (the disk filling up stops the booths: 507). */
 function StorageCard() {
-  const { data } = useLoad(async () => (await api<Storage>('GET', '/api/stats/storage')).data, []);
+  const { data } = useLoad(() => ok(client.GET('/api/stats/storage')), []);
   if (!data) return null;
   const low = data.disk !== null && data.disk.free_bytes < data.disk.total_bytes * 0.1;
   return (
