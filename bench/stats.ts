@@ -14,7 +14,7 @@ import { externalBenchDatabase } from './support.js';
 import { connectDatabase, migrateToLatest } from '../src/db/database.js';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { createLogger } from '../src/logger.js';
-import { computeStats, slotTotalsSince } from '../src/stats/statements.js';
+import { computeStats, slotTotalsSince } from '../src/stats/summary.js';
 
 const JOBS = Number(process.env.BENCH_STATS_JOBS ?? 1_000_000);
 const RUNS = 7;

@@ -3,7 +3,6 @@
  * outcome), one result's image and details, a streamed ZIP export, and share links that show
  * chosen slots to guests (src/guest/share-gallery.ts) until they expire or are revoked.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
@@ -23,7 +22,6 @@ import { DownloadQuery, sendMediaFile } from '../media/send-file.js';
 import { isUuid, resultFileName } from '../media/storage.js';
 import { collectExport, MAX_EXPORT_ENTRIES, zipResults } from './export.js';
 import {
-  existingSlotIds,
   findGalleryResult,
   findShare,
   insertShare,
@@ -33,7 +31,7 @@ import {
   type GalleryRow,
   type ShareRow,
 } from './statements.js';
-import { newShareRefKey } from './share-refs.js';
+import { newShare, shareState } from './shares.js';
 import { thumbnailOrGone } from './thumbnails.js';
 /** The public address guests reach, and where it comes from (src/ops/public-address.ts, read through deps). */
 type PublicBase = ReturnType<PublicAddress['base']>;
@@ -154,9 +152,6 @@ const ShareSchema = Type.Object({
   revoked_at: Nullable(Type.String()),
 });
 
-/** A share shows the photos of the last 12 hours unless told otherwise (an evening's event). */
-const SHARE_DEFAULT_LOOKBACK_MS = 12 * 3600_000;
-
 function shareView(s: ShareRow, base: PublicBase, now: Date) {
   return {
     id: s.id,
@@ -166,7 +161,7 @@ function shareView(s: ShareRow, base: PublicBase, now: Date) {
     url: base.url ? `${base.url}/g/${s.token}` : null,
     public_base_source: base.source,
     qr_url: `/api/gallery/shares/${s.id}/qr.svg`,
-    state: s.revoked_at ? ('revoked' as const) : s.expires_at <= now ? ('expired' as const) : ('active' as const),
+    state: shareState(s, now),
     created_by: s.created_by,
     since: s.since.toISOString(),
     created_at: s.created_at.toISOString(),
@@ -392,48 +387,7 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: GalleryRouteDeps }
     async (request, reply) => {
       const now = deps.clock.now();
       const retentionMs = (await deps.settings.runtime()).resultTtlSeconds * 1000;
-      const latest = new Date(now.getTime() + retentionMs);
-      const expires = request.body.expires_at ? new Date(request.body.expires_at) : latest;
-      if (expires <= now)
-        throw new AppError('invalid_settings', 'The link would expire at once', {
-          details: { errors: [{ path: '/expires_at', message: 'Choose a time in the future' }] },
-        });
-      if (expires > latest) {
-        throw new AppError(
-          'invalid_settings',
-          `A share link cannot outlive the photos: at most until ${latest.toISOString()} (the retention in Settings)`,
-          {
-            details: {
-              errors: [
-                {
-                  path: '/expires_at',
-                  message: `At most until ${latest.toISOString()}; extend the retention in Settings first`,
-                },
-              ],
-            },
-          },
-        );
-      }
-      // A link to a slot that does not exist would show guests nothing, silently (red team finding 15).
-      const known = await existingSlotIds(deps.db, request.body.slot_ids);
-      const unknown = request.body.slot_ids.filter((id) => !known.has(id));
-      if (unknown.length > 0) {
-        throw new AppError('invalid_settings', `No such slot: ${unknown.join(', ')}`, {
-          details: { errors: unknown.map((id) => ({ path: '/slot_ids', message: `${id} does not exist` })) },
-        });
-      }
-      const share: ShareRow = {
-        id: randomUUID(),
-        token: randomBytes(18).toString('base64url'),
-        title: request.body.title?.trim() ?? '',
-        slot_ids: [...request.body.slot_ids].sort(),
-        ref_key: newShareRefKey(),
-        since: request.body.since ? new Date(request.body.since) : new Date(now.getTime() - SHARE_DEFAULT_LOOKBACK_MS),
-        created_by: request.principal!.username,
-        created_at: now,
-        expires_at: expires,
-        revoked_at: null,
-      };
+      const share = await newShare(deps.db, request.body, { now, retentionMs, createdBy: request.principal!.username });
       await insertShare(deps.db, share);
       await audit(deps.db, deps.clock, {
         actor: share.created_by!,
@@ -485,7 +439,7 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: GalleryRouteDeps }
     async (request, reply) => {
       const share = isUuid(request.params.id) ? await findShare(deps.db, request.params.id) : undefined;
       if (!share) throw new AppError('not_found', 'No such share link');
-      if (share.revoked_at || share.expires_at <= deps.clock.now())
+      if (shareState(share, deps.clock.now()) !== 'active')
         throw new AppError('media_link_expired', 'This share link was revoked or has expired');
       const base = deps.publicAddress.base().url;
       if (!base) throw new AppError('public_url_missing');

@@ -17,6 +17,7 @@ import { findGalleryResult, findShareByToken, listGallery, type ShareRow } from 
 import { GALLERY_CACHE, notModified, sendGalleryResult } from '../gallery/routes.js';
 import { jobIdOfShareRef, shareRef } from '../gallery/share-refs.js';
 import { thumbnailOrGone } from '../gallery/thumbnails.js';
+import { shareState } from '../gallery/shares.js';
 import { DownloadQuery } from '../media/send-file.js';
 import { resultFileName } from '../media/storage.js';
 import { durationInWords, escapeHtml, guestLanguage, guestPage, type Lang } from './layout.js';
@@ -100,7 +101,7 @@ export const shareGalleryRoutes: FastifyPluginAsyncTypebox<{ deps: ShareGalleryR
     if (!TOKEN.test(token)) return { state: 'unknown' };
     const share = await findShareByToken(deps.db, token);
     if (!share) return { state: 'unknown' };
-    if (share.revoked_at || share.expires_at <= deps.clock.now()) return { state: 'gone' };
+    if (shareState(share, deps.clock.now()) !== 'active') return { state: 'gone' };
     return { state: 'open', share };
   }
 

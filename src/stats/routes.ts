@@ -7,15 +7,8 @@ import type { MediaStore } from '../media/storage.js';
 import type { RejectionCounter } from './rejections.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { AppError, errorResponses, slotNotFound } from '../errors.js';
-import {
-  boothActivity,
-  computeStats,
-  listRefusals,
-  slotLastOutcomes,
-  slotStatsResetAt,
-  slotTotalsSince,
-  type GroupBy,
-} from './statements.js';
+import { boothActivity, listRefusals, slotLastOutcomes, slotStatsResetAt, type GroupBy } from './statements.js';
+import { computeStats, slotTotalsSince } from './summary.js';
 import { mergeUnnamedContacts } from './booths.js';
 import { BoothRequestLog, KEEP_PER_BOOTH } from './booth-requests.js';
 import { KEEP_SAMPLES, SAMPLES_PER_CLIENT, SAMPLES_PER_MINUTE } from './rejections.js';
