@@ -29,11 +29,12 @@ import type { ProviderRegistry } from '../providers/registry.js';
 import type { OperationDescriptor } from '../providers/types.js';
 import { LONG_KEEP_ALIVE_SECONDS } from '../ops/connection-timeouts.js';
 import { queueStatement } from '../queue/statements.js';
+import type { LocalJob } from '../queue/local-job.js';
 import {
-  markJobAnswered,
   queueBusy,
   releaseJobFiles,
-  submitAndWait,
+  submitJob,
+  waitForOutcome,
   type JobOutcome,
   type JobServiceDeps,
   type ReleaseDeps,
@@ -147,7 +148,8 @@ export class IngestAttempt {
   private readonly log: Logger;
   private readonly client: string;
   private readonly throttleKeys: string[];
-  private jobCreated = false;
+  /** The job, once its row is in (only a job that exists is named to the booth: X-Job-Id). */
+  private job: LocalJob | undefined;
   /** Holds a place among the uploads being received (while its photo arrives). */
   private entered = false;
   /** Holds one of its address's share of the in-flight cap (until disposed). */
@@ -300,10 +302,13 @@ export class IngestAttempt {
     received: { photo: ReceivedFile; upload: ReceivedUpload },
   ): Promise<Extract<JobOutcome, { outcome: 'succeeded' }>> {
     const { photo, upload } = received;
-    const outcome = await submitAndWait(this.policy.deps, {
+    this.job = await submitJob(this.policy.deps, {
       jobId: this.jobId,
       slot: admitted.slot,
       photo,
+      // The photo is gone before the bytes go out (removed while the worker's finalize runs), so
+      // nothing of it is left once the booth has them; the row's bookkeeping follows the send (dispose).
+      payload: { release: () => this.releaseFiles() },
       metadata: {
         ...queryFields(this.request.query),
         ...upload.fields,
@@ -316,13 +321,10 @@ export class IngestAttempt {
       correlationId: this.request.id,
       receivedAt: this.receivedAt,
       tSyncResponseSeconds: admitted.runtime.tSyncResponseSeconds,
+      log: this.log,
+    });
+    const outcome = await waitForOutcome(this.policy.deps, this.job, {
       clientGone: this.clientGone.signal,
-      // Only a job that exists is named to the booth (X-Job-Id); a refusal before it is counted.
-      onEnqueued: () => (this.jobCreated = true),
-      // The photo is gone before the bytes go out, so nothing of it is left once the booth has
-      // them: removed while the worker's finalize runs; the row's bookkeeping (answered) follows
-      // the send (dispose).
-      whileRecording: () => this.releaseFiles(),
       log: this.log,
     });
     if (outcome.outcome !== 'succeeded') throw outcome.error;
@@ -332,7 +334,7 @@ export class IngestAttempt {
   /** 200 with the processed image. */
   async answer(outcome: Extract<JobOutcome, { outcome: 'succeeded' }>): Promise<FastifyReply> {
     this.log.info({ outcome: 'succeeded', size: outcome.bytes.length, timings: outcome.timings }, 'ingest answered');
-    // A result read from the row (another instance's worker) did not pass through whileRecording.
+    // A result read from the row (another instance's worker) has not removed the photo yet.
     await this.releaseFiles();
     return (
       this.reply
@@ -352,9 +354,9 @@ export class IngestAttempt {
     this.check.code = err instanceof AppError ? err.code : 'internal_error';
     if (this.clientGone.signal.aborted) Object.assign(this.check, { status: 499, code: 'client_gone' });
     if (err instanceof AppError) {
-      if (this.jobCreated) void this.reply.header('X-Job-Id', this.jobId);
+      if (this.job) void this.reply.header('X-Job-Id', this.jobId);
       // A booth that hung up was not refused (and shutting down is not the booth's fault).
-      if (!this.jobCreated && err.code !== 'shutting_down' && !this.clientGone.signal.aborted) {
+      if (!this.job && err.code !== 'shutting_down' && !this.clientGone.signal.aborted) {
         this.policy.deps.rejections.count(this.slotId, err.status, err.code, {
           address: this.request.ip,
           key: this.client,
@@ -375,7 +377,7 @@ export class IngestAttempt {
     this.tookShare = false;
     this.recordBoothCheck();
     await this.releaseFiles();
-    if (this.jobCreated) await markJobAnswered(this.policy.deps, this.jobId, this.log);
+    await this.job?.markAnswered();
     // Unverified bytes count until their file is gone, not only until the answer.
     this.releaseTicket();
   }
@@ -425,7 +427,7 @@ export class IngestAttempt {
       parts: received.parts,
       status: check.status,
       code: check.code,
-      jobId: this.jobCreated ? this.jobId : undefined,
+      jobId: this.job?.id,
       timings: {
         ...(check.bodyMs === undefined ? {} : { body_ms: check.bodyMs }),
         total_ms: Math.round(performance.now() - this.startedMs),

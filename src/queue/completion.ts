@@ -2,20 +2,10 @@ import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
 import { CHANNELS, type NotificationHub } from '../db/notifications.js';
 import type { Logger } from '../logger.js';
+import type { LocalJob } from './local-job.js';
 import { isJobFinalized } from './statements.js';
 
 export type WaitOutcome = 'finalized' | 'deadline' | 'aborted';
-
-/** A success handed over in memory by a worker of the same process (no database read, no file read). */
-export interface DeliveredResult {
-  bytes: Buffer;
-  mime: string;
-  createdAt: Date;
-  claimedAt: Date;
-  finalizedAt: Date;
-  /** The worker's finalize statement: true once the row says succeeded, false when it did not win or failed. */
-  recorded: Promise<boolean>;
-}
 
 /**
  * How a waiting request learns that its job was finalized — by any worker of any instance:
@@ -24,7 +14,8 @@ export interface DeliveredResult {
  */
 export class JobCompletion {
   private readonly waiters = new Map<string, Set<() => void>>();
-  private readonly delivered = new Map<string, DeliveredResult>();
+  /** Jobs of this process's requests, while they wait: a worker of this process that claims one delivers to it. */
+  private readonly local = new Map<string, LocalJob>();
   private readonly unsubscribe: Array<() => void> = [];
 
   constructor(
@@ -45,23 +36,18 @@ export class JobCompletion {
   /** When a request last started or stopped waiting for its job (Date.now()). */
   lastActivityAt = 0;
 
-  /**
-   * A worker of this process has the result of `jobId` written and its finalize statement sent: a
-   * request of this process waiting for it gets these bytes at once, without the notification round
-   * trip, reading the row and the result file back; it answers once `recorded` says the row is
-   * finalized. Kept only while someone waits.
-   */
-  deliver(jobId: string, result: DeliveredResult): void {
-    if (!this.waiters.has(jobId)) return;
-    this.delivered.set(jobId, result);
-    this.wake(jobId);
+  /** Makes `job` known to this process's workers (a claim of it delivers to it) until `untrack`. */
+  track(job: LocalJob): void {
+    this.local.set(job.id, job);
   }
 
-  /** The success delivered for `jobId`, once (undefined: read it from the database). The waiter calls it whatever its wait's outcome, so nothing is kept. */
-  take(jobId: string): DeliveredResult | undefined {
-    const r = this.delivered.get(jobId);
-    this.delivered.delete(jobId);
-    return r;
+  untrack(job: LocalJob): void {
+    if (this.local.get(job.id) === job) this.local.delete(job.id);
+  }
+
+  /** The local job a request of this process waits for, if any (a worker that claimed it delivers to it). */
+  localJob(jobId: string): LocalJob | undefined {
+    return this.local.get(jobId);
   }
 
   private wake(jobId: string): void {
@@ -102,10 +88,13 @@ export class JobCompletion {
     this.lastActivityAt = Date.now();
     const onAbort = () => ring();
     signal?.addEventListener('abort', onAbort);
+    // A worker of this process delivering the result ends the wait at once (no notification round trip).
+    const local = this.local.get(jobId);
+    const offDelivered = local?.onDelivered(onNotify);
     let read = !options.justEnqueued;
     try {
       for (;;) {
-        if (this.delivered.has(jobId)) return 'finalized';
+        if (local?.result) return 'finalized';
         if (signal?.aborted) return 'aborted';
         notified = false;
         const finalized = read
@@ -130,6 +119,7 @@ export class JobCompletion {
     } finally {
       this.lastActivityAt = Date.now();
       signal?.removeEventListener('abort', onAbort);
+      offDelivered?.();
       set.delete(onNotify);
       if (set.size === 0) this.waiters.delete(jobId);
     }

@@ -38,25 +38,14 @@ export async function queueStatement<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-export interface NewJob {
-  id: string;
-  slotId: string;
-  instanceId: string;
-  provider: string;
-  operation: string;
-  settings: Record<string, unknown>;
-  /** Providers to try after this one (the slot's failover when the photo arrived). */
-  failover?: Failover;
-  isTest: boolean;
-  payloadPath: string;
-  payloadMime: string;
-  payloadSize: number;
+/**
+ * A job as enqueue_job inserts it: the claimed job a worker runs (ClaimedJob, without the slot's
+ * templates, which the insert reads) plus what only the record keeps.
+ */
+export interface NewJob extends Omit<ClaimedJob, 'templates'> {
   metadata: Record<string, unknown>;
-  clientAddress?: string | null;
-  correlationId: string;
-  receivedAt: Date;
-  createdAt: Date;
-  expiresAt: Date;
+  client_address: string | null;
+  received_at: Date;
 }
 
 /** A job's row was inserted: the slot's template images at that moment come with it. */
@@ -80,11 +69,11 @@ export async function enqueueJob(
 ): Promise<Enqueued | 'queue_busy'> {
   const r = await sql<{ templates: Array<SlotTemplateRecord> | null }>`
     SELECT enqueue_job(
-      ${job.id}::uuid, ${job.slotId}::text, ${job.instanceId}::uuid, ${job.provider}::text, ${job.operation}::text,
-      ${JSON.stringify(job.settings)}::jsonb, ${job.failover ? JSON.stringify(job.failover) : null}::jsonb, ${job.isTest}::boolean,
-      ${job.payloadPath}::text, ${job.payloadMime}::text, ${job.payloadSize}::bigint, ${JSON.stringify(job.metadata)}::jsonb,
-      ${job.clientAddress ?? null}::text, ${job.correlationId}::text, ${job.receivedAt}::timestamptz, ${job.createdAt}::timestamptz,
-      ${job.expiresAt}::timestamptz, ${maxInFlight}::integer, ${claimed}::boolean, ${ENQUEUE_LOCK_KEY}::bigint, ${CHANNELS.jobEnqueued}::text
+      ${job.id}::uuid, ${job.slot_id}::text, ${job.instance_id}::uuid, ${job.provider}::text, ${job.operation}::text,
+      ${JSON.stringify(job.settings)}::jsonb, ${job.failover ? JSON.stringify(job.failover) : null}::jsonb, ${job.is_test}::boolean,
+      ${job.payload_path}::text, ${job.payload_mime}::text, ${job.payload_size}::bigint, ${JSON.stringify(job.metadata)}::jsonb,
+      ${job.client_address}::text, ${job.correlation_id}::text, ${job.received_at}::timestamptz, ${job.created_at}::timestamptz,
+      ${job.expires_at}::timestamptz, ${maxInFlight}::integer, ${claimed}::boolean, ${ENQUEUE_LOCK_KEY}::bigint, ${CHANNELS.jobEnqueued}::text
     ) AS templates`.execute(db);
   const templates = r.rows[0]?.templates;
   return templates ? { templates: templates.map(templateRecord) } : 'queue_busy';

@@ -6,6 +6,7 @@ import { AppError } from '../errors.js';
 import type { Failover } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import type { JobCompletion } from './completion.js';
+import { LocalJob, type JobPayload } from './local-job.js';
 import type { JobDispatcher } from './workers.js';
 import {
   cancelJob,
@@ -14,7 +15,6 @@ import {
   markResponded,
   queueStatement,
   readJobOutcome,
-  type ClaimedJob,
   type JobOutcomeRow,
   type NewJob,
   type SlotTemplateRecord,
@@ -35,6 +35,8 @@ export interface JobSubmission {
   /** The slot as configured when the photo arrived: the job keeps its provider, operation and settings. */
   slot: { id: string; provider: string; operation: string; settings: Record<string, unknown>; failover?: Failover };
   photo: { path: string; mime: string; size: number };
+  /** The photo's files: removed once, by whoever comes first (the submitter until the job exists, then the job too). */
+  payload: JobPayload;
   metadata: Record<string, unknown>;
   /** The booth's address (none for a test run from the admin UI). */
   clientAddress?: string;
@@ -43,17 +45,8 @@ export interface JobSubmission {
   /** When the request arrived: the deadline counts from here (the booth's clock started then). */
   receivedAt: Date;
   tSyncResponseSeconds: number;
-  /** Fires when the waiting client goes away. */
-  clientGone?: AbortSignal;
   /** The slot's template images when the photo arrived, if the caller read them (a worker may then start before the row is in). */
   templates?: SlotTemplateRecord[];
-  /** Called once the job row exists (not when the window was used up or the queue was full). */
-  onEnqueued?: () => void;
-  /**
-   * Work of the caller's to do once a worker of this process has handed the result over, while the
-   * job's row is being finalized (before the outcome is returned): the ingest removes the payload.
-   */
-  whileRecording?: () => Promise<void>;
   log: Logger;
 }
 
@@ -74,37 +67,33 @@ export type JobOutcome =
     };
 
 /**
- * The synchronous pipeline shared by the booth ingest and the admin test run: enqueue under the
- * in-flight cap, wait for the job to be finalized (by any instance's worker) until the deadline,
- * and settle the race at the deadline in the database. Throws AppError for queue_busy (429) and
- * queue_unavailable (503); every job outcome is returned, never thrown.
+ * Enqueues a job under the in-flight cap and returns it once its row is in, handed to an idle
+ * worker of this process when there is one. Throws AppError for sync_timeout (the upload alone
+ * used up the window: no job), queue_busy (429) and queue_unavailable (503).
  */
-export async function submitAndWait(deps: JobServiceDeps, job: JobSubmission): Promise<JobOutcome> {
+export async function submitJob(deps: JobServiceDeps, job: JobSubmission): Promise<LocalJob> {
   const { db, clock, config } = deps;
   const expiresAt = new Date(job.receivedAt.getTime() + job.tSyncResponseSeconds * 1000);
   const createdAt = clock.now();
-  if (createdAt >= expiresAt) {
-    // The upload alone used up the window.
-    return failure('timeout', job.jobId, expiresAt, syncTimeout(job.jobId, expiresAt), emptyTimings());
-  }
-  const newJob: NewJob = {
+  if (createdAt >= expiresAt) throw syncTimeout(job.jobId, expiresAt);
+  const row: NewJob = {
     id: job.jobId,
-    slotId: job.slot.id,
-    instanceId: deps.instanceId,
+    slot_id: job.slot.id,
+    instance_id: deps.instanceId,
     provider: job.slot.provider,
     operation: job.slot.operation,
     settings: job.slot.settings,
-    ...(job.slot.failover && job.slot.failover.steps.length > 0 ? { failover: job.slot.failover } : {}),
-    isTest: job.isTest,
-    payloadPath: job.photo.path,
-    payloadMime: job.photo.mime,
-    payloadSize: job.photo.size,
+    failover: job.slot.failover && job.slot.failover.steps.length > 0 ? job.slot.failover : null,
+    is_test: job.isTest,
+    payload_path: job.photo.path,
+    payload_mime: job.photo.mime,
+    payload_size: job.photo.size,
     metadata: job.metadata,
-    clientAddress: job.clientAddress ?? null,
-    correlationId: job.correlationId,
-    receivedAt: job.receivedAt,
-    createdAt,
-    expiresAt,
+    client_address: job.clientAddress ?? null,
+    correlation_id: job.correlationId,
+    received_at: job.receivedAt,
+    created_at: createdAt,
+    expires_at: expiresAt,
   };
   // An idle worker of this process is set aside first: the row then goes in already claimed by it,
   // and the photo is read while the row is inserted when its driver would read it whole right after
@@ -112,79 +101,95 @@ export async function submitAndWait(deps: JobServiceDeps, job: JobSubmission): P
   const reservation = deps.dispatch?.reserve(job.jobId, job.slot.provider);
   const readAhead = reservation?.wantsPhoto === true && job.photo.size <= PHOTO_READ_AHEAD_BYTES;
   const photo = readAhead ? fs.readFile(job.photo.path).catch(() => undefined) : undefined;
-  const enqueuing = queueStatement(() =>
-    enqueueJob(db, newJob, config.queueMaxInFlightJobs, reservation !== undefined),
-  );
+  const enqueuing = queueStatement(() => enqueueJob(db, row, config.queueMaxInFlightJobs, reservation !== undefined));
+  const admission = enqueuing.then((r) => {
+    if (r === 'queue_busy') throw queueBusy(config);
+    return r;
+  });
+  admission.catch(() => undefined);
+  const localJob = (templates: SlotTemplateRecord[]) => {
+    const local = new LocalJob(
+      { ...row, templates },
+      admission.then(() => undefined),
+      photo,
+      job.payload,
+      () => markJobAnswered(deps, job.jobId, job.log),
+    );
+    deps.completion.track(local);
+    return local;
+  };
   // With the slot's templates known (the ingest read them with the slot), the worker starts at once
-  // and prepares the request while the row is inserted; it sends and writes nothing before
-  // (StartExtras.admitted, ProviderRequest.ready), and a refused enqueue ends it with nothing done.
-  if (reservation && job.templates) {
-    const admitted = enqueuing.then((r) => {
-      if (r === 'queue_busy') throw queueBusy(deps.config);
-    });
-    admitted.catch(() => undefined);
-    reservation.start(claimedJobOf(newJob, job.templates), { photo, admitted });
-  }
-  // cancel() does nothing once the worker has started (it then ends the job itself).
-  let enqueued: Awaited<typeof enqueuing>;
+  // and prepares the request while the row is inserted; it sends and writes nothing before the
+  // admission, and a refused enqueue ends it with nothing done.
+  let local = job.templates ? localJob(job.templates) : undefined;
+  if (local) reservation?.start(local);
+  let enqueued: Awaited<typeof admission>;
   try {
-    enqueued = await enqueuing;
+    enqueued = await admission;
   } catch (err) {
-    reservation?.cancel();
+    reservation?.cancel(); // does nothing once the worker has started (it then ends the job itself)
+    if (local) deps.completion.untrack(local);
     throw err;
   }
-  if (enqueued === 'queue_busy') {
-    reservation?.cancel();
-    throw queueBusy(deps.config);
+  if (!local) {
+    local = localJob(enqueued.templates);
+    reservation?.start(local);
   }
-  if (reservation && !job.templates) reservation.start(claimedJobOf(newJob, enqueued.templates), { photo });
-  job.onEnqueued?.();
   job.log.debug({ job_id: job.jobId, slot_id: job.slot.id, expires_at: expiresAt.toISOString() }, 'job enqueued');
+  return local;
+}
 
-  // Called in the same turn as the enqueue's answer: no notification can have been missed yet.
-  const waited = await deps.completion.waitForFinalization(job.jobId, expiresAt, job.clientGone, {
-    justEnqueued: true,
-  });
-  if (waited === 'aborted') {
-    const cancelled = await queueStatement(() => cancelJob(db, job.jobId, 'client_disconnected', clock.now())).catch(
-      () => false,
-    );
-    job.log.info({ job_id: job.jobId, cancelled }, 'client went away; job cancelled');
-  } else if (waited === 'deadline') {
-    const timedOut = await queueStatement(() => finalizeAsTimedOut(db, job.jobId, clock.now()));
-    if (timedOut) {
-      job.log.info({ job_id: job.jobId }, 'job timed out');
+/**
+ * Waits for the job to be finalized (by any instance's worker) until its deadline and settles the
+ * race at the deadline in the database; a client that goes away cancels it. Every outcome is
+ * returned, never thrown. Call it in the same turn as submitJob's answer (no notification can have
+ * been missed yet).
+ */
+export async function waitForOutcome(
+  deps: JobServiceDeps,
+  local: LocalJob,
+  options: { clientGone?: AbortSignal; log: Logger },
+): Promise<JobOutcome> {
+  const { db, clock, completion } = deps;
+  const { id: jobId, expires_at: expiresAt } = local.job;
+  const { clientGone, log } = options;
+  try {
+    const waited = await completion.waitForFinalization(jobId, expiresAt, clientGone, { justEnqueued: true });
+    if (waited === 'aborted') {
+      const cancelled = await queueStatement(() => cancelJob(db, jobId, 'client_disconnected', clock.now())).catch(
+        () => false,
+      );
+      log.info({ job_id: jobId, cancelled }, 'client went away; job cancelled');
+    } else if (waited === 'deadline') {
+      const timedOut = await queueStatement(() => finalizeAsTimedOut(db, jobId, clock.now()));
+      if (timedOut) log.info({ job_id: jobId }, 'job timed out');
     }
-  }
-  // Answered by a worker of this process: the bytes are here already (taken in any case: nothing stays behind).
-  const delivered = deps.completion.take(job.jobId);
-  if (delivered && waited === 'finalized') {
-    await job.whileRecording?.();
-    // The answer never runs ahead of the record: whoever reads the job after it sees it succeeded.
-    if (await delivered.recorded) {
-      const timings = timingsOf({
-        created_at: delivered.createdAt,
-        claimed_at: delivered.claimedAt,
-        finalized_at: delivered.finalizedAt,
-      });
-      return {
-        outcome: 'succeeded',
-        jobId: job.jobId,
-        expiresAt,
-        bytes: delivered.bytes,
-        mime: delivered.mime,
-        timings,
-      };
+    // Answered by a worker of this process: the bytes are here already.
+    const delivered = local.result;
+    if (delivered && waited === 'finalized') {
+      // The photo is gone before the bytes go out, while the worker's finalize runs.
+      await local.releasePayload();
+      // The answer never runs ahead of the record: whoever reads the job after it sees it succeeded.
+      if (await delivered.recorded) {
+        const timings = timingsOf({
+          created_at: local.job.created_at,
+          claimed_at: delivered.claimedAt,
+          finalized_at: delivered.finalizedAt,
+        });
+        return { outcome: 'succeeded', jobId, expiresAt, bytes: delivered.bytes, mime: delivered.mime, timings };
+      }
+      log.warn({ job_id: jobId }, 'the worker could not record its result; the job row decides the answer');
+      // The worker records its failure next: the row is read once it is final (or the deadline passed).
+      const again = await completion.waitForFinalization(jobId, expiresAt, clientGone);
+      if (again === 'deadline')
+        await queueStatement(() => finalizeAsTimedOut(db, jobId, clock.now())).catch(() => false);
     }
-    job.log.warn({ job_id: job.jobId }, 'the worker could not record its result; the job row decides the answer');
-    // The worker records its failure next: the row is read once it is final (or the deadline passed).
-    const again = await deps.completion.waitForFinalization(job.jobId, expiresAt, job.clientGone);
-    if (again === 'deadline')
-      await queueStatement(() => finalizeAsTimedOut(db, job.jobId, clock.now())).catch(() => false);
+    const row = await queueStatement(() => readJobOutcome(db, jobId));
+    if (!row) throw new AppError('internal_error', 'The job disappeared');
+    return await outcomeOf(jobId, row);
+  } finally {
+    completion.untrack(local);
   }
-  const row = await queueStatement(() => readJobOutcome(db, job.jobId));
-  if (!row) throw new AppError('internal_error', 'The job disappeared');
-  return outcomeOf(job.jobId, row);
 }
 
 async function outcomeOf(jobId: string, row: JobOutcomeRow): Promise<JobOutcome> {
@@ -292,24 +297,13 @@ export type ReleaseDeps = {
 };
 
 /**
- * What a job keeps after its answer is sent: nothing but the result file. Deletes the payload and
- * marks the row answered (clearing the inline result copy); the temporary public links of its
- * inputs were revoked by the worker when the provider's work ended (ProviderDriver.releaseJob).
- * `files`: the payload's files when known (removed without listing the directory). Idempotent;
- * never throws.
+ * What a job keeps after its answer is sent: nothing but the result file. The payload is deleted
+ * (releaseJobFiles) and the row marked answered, its inline result copy cleared (markJobAnswered,
+ * through LocalJob.markAnswered); the temporary public links of its inputs were revoked by the
+ * worker when the provider's work ended (ProviderDriver.releaseJob).
+ *
+ * releaseJobFiles is the part that must be done before the booth has its answer: the photo is gone.
  */
-export async function releaseAnsweredJob(
-  deps: ReleaseDeps,
-  jobId: string,
-  jobCreated: boolean,
-  log: Logger,
-  files?: readonly string[],
-): Promise<void> {
-  await releaseJobFiles(deps, jobId, log, files);
-  if (jobCreated) await markJobAnswered(deps, jobId, log);
-}
-
-/** The part that must be done before the booth has its answer: the photo is gone. */
 export async function releaseJobFiles(
   deps: ReleaseDeps,
   jobId: string,
@@ -320,7 +314,11 @@ export async function releaseJobFiles(
 }
 
 /** The bookkeeping that may follow the answer: the row says answered, its inline copy cleared. */
-export async function markJobAnswered(deps: ReleaseDeps, jobId: string, log: Logger): Promise<void> {
+export async function markJobAnswered(
+  deps: Pick<ReleaseDeps, 'db' | 'clock'>,
+  jobId: string,
+  log: Logger,
+): Promise<void> {
   await markResponded(deps.db, jobId, deps.clock.now()).catch((e: unknown) =>
     log.warn({ err: { message: (e as Error).message } }, 'could not clear inline result'),
   );
@@ -329,27 +327,6 @@ export async function markJobAnswered(deps: ReleaseDeps, jobId: string, log: Log
 /** The largest photo read while its job is enqueued (a DSLR JPEG is 5 to 15 MB). */
 export const PHOTO_READ_AHEAD_BYTES = 32 * 1024 * 1024;
 
-/** The job as a worker is handed it (the row as enqueue_job inserts it, claimed). */
-function claimedJobOf(job: NewJob, templates: SlotTemplateRecord[]): ClaimedJob {
-  return {
-    id: job.id,
-    slot_id: job.slotId,
-    instance_id: job.instanceId,
-    provider: job.provider,
-    operation: job.operation,
-    settings: job.settings,
-    failover: job.failover ?? null,
-    payload_path: job.payloadPath,
-    payload_mime: job.payloadMime,
-    payload_size: job.payloadSize,
-    correlation_id: job.correlationId,
-    is_test: job.isTest,
-    expires_at: job.expiresAt,
-    created_at: job.createdAt,
-    templates,
-  };
-}
-
 /** 429 with a Retry-After long enough for a few jobs to finish. */
 export function queueBusy(config: Config): AppError {
   const retryAfter = Math.max(1, Math.ceil(config.tSyncResponseSeconds / 8));
@@ -357,10 +334,6 @@ export function queueBusy(config: Config): AppError {
     details: { max_in_flight_jobs: config.queueMaxInFlightJobs },
     headers: { 'Retry-After': String(retryAfter) },
   });
-}
-
-function emptyTimings(): JobTimings {
-  return { queue_wait_ms: null, processing_ms: null, total_ms: null };
 }
 
 export function timingsOf(row: { created_at: Date; claimed_at: Date | null; finalized_at: Date | null }): JobTimings {

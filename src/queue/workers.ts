@@ -16,6 +16,7 @@ import type { SettingsStore } from '../settings/store.js';
 import { claimNextJob, finalizeFailed, finalizeSucceeded, recordProviderCalls, type ClaimedJob } from './statements.js';
 import type { Thumbnails } from '../gallery/thumbnails.js';
 import type { JobCompletion } from './completion.js';
+import type { LocalJob } from './local-job.js';
 import { ProviderSlots } from './provider-slots.js';
 
 /** An instance whose heartbeat is older than this is considered gone (its jobs are abandoned). */
@@ -34,8 +35,8 @@ export interface WorkerPoolDeps {
   workerCount: number;
   /** This process's instance id: a job it owns is answered from the result file, others inline. */
   instanceId: string;
-  /** Told of each success at once, so a request of this process waiting for it gets the bytes in memory. */
-  completion?: JobCompletion;
+  /** The jobs this process's requests wait for: a claimed one of them gets its success in memory. */
+  completion?: Pick<JobCompletion, 'localJob'>;
   /** Makes each result's gallery thumbnail after the answer (absent in tests that do not need it). */
   thumbnails?: Thumbnails;
   /** The public base URL guests reach this server at (a slot's guest_link QR code), if configured. */
@@ -66,18 +67,8 @@ const SAFETY_REASONS = new Set(['safety_block', 'moderation_blocked', 'recitatio
 export interface WorkerReservation {
   /** The job's provider reads the whole photo (ProviderDriver.readsPhoto): worth reading it during the enqueue. */
   readonly wantsPhoto: boolean;
-  start(job: ClaimedJob, extras?: StartExtras): void;
+  start(job: LocalJob): void;
   cancel(): void;
-}
-
-export interface StartExtras {
-  /** The payload's bytes, when the caller is already reading them (the driver then need not). */
-  photo?: Promise<Buffer | undefined>;
-  /**
-   * The job's row being inserted: the worker may prepare meanwhile, but sends nothing to a provider
-   * and writes nothing before it resolves; when it rejects, the job ends with nothing written.
-   */
-  admitted?: Promise<void>;
 }
 
 /** What the enqueueing side sees of the pool. */
@@ -185,11 +176,12 @@ export class WorkerPool {
     };
     return {
       wantsPhoto: this.deps.providers.get(provider)?.readsPhoto ?? false,
-      start: (job, extras) => {
+      start: (local) => {
         if (settled) return;
         settled = true;
+        const { job } = local;
         const log = this.deps.log.child({ job_id: job.id, correlation_id: job.correlation_id, slot_id: job.slot_id });
-        void this.process(job, log, extras).finally(release);
+        void this.process(job, log, local).finally(release);
       },
       cancel: () => {
         if (settled) return;
@@ -295,6 +287,7 @@ export class WorkerPool {
         await this.process(
           job,
           log.child({ job_id: job.id, correlation_id: job.correlation_id, slot_id: job.slot_id }),
+          this.deps.completion?.localJob(job.id),
         );
       } finally {
         this.finished(job.provider);
@@ -302,13 +295,14 @@ export class WorkerPool {
     }
   }
 
-  private async process(job: ClaimedJob, log: Logger, extras: StartExtras = {}): Promise<void> {
+  /** Runs `job`; `local`: the same job as a request of this process holds it (it gets the success in memory). */
+  private async process(job: ClaimedJob, log: Logger, local?: LocalJob): Promise<void> {
     const { db, clock, media, settings } = this.deps;
     const started = clock.now();
     const controller = new AbortController();
     this.inFlight.set(job.id, controller);
     // Registered first, so the job is aborted before anything awaiting `admitted` resumes.
-    const admitted = extras.admitted?.catch(() => controller.abort(new JobAborted('not_enqueued')));
+    const admitted = local?.admission.catch(() => controller.abort(new JobAborted('not_enqueued')));
     const deadlineTimer = setTimeout(
       () => controller.abort(new JobAborted('deadline')),
       Math.max(0, job.expires_at.getTime() - started.getTime()),
@@ -323,7 +317,7 @@ export class WorkerPool {
     const runtimeRead = settings.runtime();
     runtimeRead.catch(() => undefined);
     try {
-      const { produced, output, answeredBy } = await this.produce(job, controller, calls, log, extras);
+      const { produced, output, answeredBy } = await this.produce(job, controller, calls, log, local);
       await admitted; // the row is in before anything is written to it
       controller.signal.throwIfAborted();
       const runtime = await runtimeRead;
@@ -351,10 +345,9 @@ export class WorkerPool {
       );
       // A request of this process waiting for the job gets the bytes at once, with the finalize's
       // outcome to wait for: it does its own work meanwhile and answers once the row says so.
-      this.deps.completion?.deliver(job.id, {
+      local?.deliver({
         bytes: output.bytes,
         mime: output.mime,
-        createdAt: job.created_at,
         claimedAt: started,
         finalizedAt: now,
         recorded: finalizing.catch(() => false),
@@ -397,7 +390,7 @@ export class WorkerPool {
     controller: AbortController,
     calls: ProviderCallRecord[],
     log: Logger,
-    extras: StartExtras,
+    local: LocalJob | undefined,
   ): Promise<{ produced: ProviderResult; output: { bytes: Buffer; mime: string }; answeredBy: string }> {
     const { clock, providers } = this.deps;
     const steps: FailoverStep[] = [
@@ -407,7 +400,7 @@ export class WorkerPool {
     const onSafety = job.failover?.on_safety ?? false;
     const slotTemplates = job.templates;
     // Read while the job was enqueued (a read that failed leaves the driver to read the file itself).
-    const contents = await extras.photo?.catch(() => undefined);
+    const contents = await local?.photo?.catch(() => undefined);
     let lastError: unknown;
     for (let i = 0; i < steps.length; i++) {
       const step = steps[i]!;
@@ -479,7 +472,7 @@ export class WorkerPool {
           log,
           // The driver logs each call itself (src/providers/http.ts recordCall).
           recordCall: (call) => calls.push(call),
-          ...(extras.admitted ? { ready: extras.admitted } : {}),
+          ...(local ? { ready: local.admission } : {}),
         });
         this.deps.onProviderWork?.(step.provider, 'success', (performance.now() - started) / 1000);
         controller.signal.throwIfAborted();

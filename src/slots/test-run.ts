@@ -12,10 +12,13 @@ import { AppError, errorResponses, slotNotFound } from '../errors.js';
 import { PHOTO_MIME_TYPES } from '../media/imaging.js';
 import { photoLimitBytes, photoOf, receiveUpload } from '../media/upload.js';
 import { queueStatement } from '../queue/statements.js';
-import { releaseAnsweredJob, submitAndWait, type JobServiceDeps, type ReleaseDeps } from '../queue/submit.js';
+import type { LocalJob } from '../queue/local-job.js';
+import { releaseJobFiles, submitJob, waitForOutcome, type JobServiceDeps, type ReleaseDeps } from '../queue/submit.js';
 import { draftSlot, type SlotSaveDeps } from './save.js';
 import { SlotId, TestRunSchema } from './schemas.js';
 import { findSlot } from './statements.js';
+
+const NO_TIMINGS = { queue_wait_ms: null, processing_ms: null, total_ms: null };
 
 /** What the test run uses of the server's dependencies (src/deps.ts has them all). */
 export interface TestRunRouteDeps extends JobServiceDeps, ReleaseDeps, SlotSaveDeps {
@@ -53,7 +56,9 @@ export const slotTestRunRoutes: FastifyPluginAsyncTypebox<{ deps: TestRunRouteDe
       const runtime = await queueStatement(() => deps.settings.runtime());
       const jobId = randomUUID();
       const log = request.log.child({ slot_id: id, job_id: jobId, test_run: true });
-      let jobCreated = false;
+      let job: LocalJob | undefined;
+      let released: Promise<void> | undefined;
+      const release = () => (released ??= releaseJobFiles(deps, jobId, log));
       try {
         // The editor's unsaved settings (field `draft`, before the photo) or, without it, the saved
         // slot. The photo is received within the widest limits, then checked against the operation.
@@ -79,11 +84,11 @@ export const slotTestRunRoutes: FastifyPluginAsyncTypebox<{ deps: TestRunRouteDe
           throw new AppError('payload_too_large', `The file exceeds the upload limit of ${limit} bytes`, {
             details: { limit_bytes: limit },
           });
-        jobCreated = true;
-        const outcome = await submitAndWait(deps, {
+        const submitted = await submitJob(deps, {
           jobId,
           slot: resolved,
           photo,
+          payload: { release },
           metadata: {
             ...upload.fields,
             test_run_by: request.principal!.username,
@@ -95,7 +100,14 @@ export const slotTestRunRoutes: FastifyPluginAsyncTypebox<{ deps: TestRunRouteDe
           receivedAt,
           tSyncResponseSeconds: runtime.tSyncResponseSeconds,
           log,
+        }).catch((e: unknown) => {
+          if (e instanceof AppError && e.code === 'sync_timeout') return e; // the upload alone used up the window
+          throw e;
         });
+        const outcome =
+          submitted instanceof AppError
+            ? { outcome: 'timeout' as const, error: submitted, timings: NO_TIMINGS }
+            : await waitForOutcome(deps, (job = submitted), { log });
         log.info({ outcome: outcome.outcome, timings: outcome.timings }, 'test run finished');
         if (outcome.outcome === 'succeeded') {
           return {
@@ -114,7 +126,8 @@ export const slotTestRunRoutes: FastifyPluginAsyncTypebox<{ deps: TestRunRouteDe
           error: { code: e.code, message: e.message, ...(e.details ? { details: e.details } : {}) },
         };
       } finally {
-        await releaseAnsweredJob(deps, jobId, jobCreated, log);
+        await release();
+        await job?.markAnswered();
       }
     },
   );

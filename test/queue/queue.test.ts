@@ -6,7 +6,8 @@ import { ManualClock, systemClock } from '../../src/clock.js';
 import { createLogger } from '../../src/logger.js';
 import { runMediaCleanup } from '../../src/media/cleanup.js';
 import { JobCompletion } from '../../src/queue/completion.js';
-import { PHOTO_READ_AHEAD_BYTES, submitAndWait } from '../../src/queue/submit.js';
+import { LocalJob } from '../../src/queue/local-job.js';
+import { PHOTO_READ_AHEAD_BYTES, submitJob, waitForOutcome } from '../../src/queue/submit.js';
 import { loadConfig } from '../../src/config.js';
 import type { NotificationHub } from '../../src/db/notifications.js';
 import { MediaStore } from '../../src/media/storage.js';
@@ -36,22 +37,33 @@ describe('queue statements', () => {
 
   const newJob = (overrides: Partial<NewJob> = {}): NewJob => ({
     id: randomUUID(),
-    slotId: 'slot-001',
-    instanceId,
+    slot_id: 'slot-001',
+    instance_id: instanceId,
     provider: 'local',
     operation: 'neutral',
     settings: {},
-    isTest: false,
-    payloadPath: '/nonexistent',
-    payloadMime: 'image/jpeg',
-    payloadSize: 1,
+    failover: null,
+    is_test: false,
+    payload_path: '/nonexistent',
+    payload_mime: 'image/jpeg',
+    payload_size: 1,
     metadata: {},
-    correlationId: 'c',
-    receivedAt: now,
-    createdAt: now,
-    expiresAt: new Date(now.getTime() + 48_000),
+    client_address: null,
+    correlation_id: 'c',
+    received_at: now,
+    created_at: now,
+    expires_at: new Date(now.getTime() + 48_000),
     ...overrides,
   });
+  /** The job as a request of this process holds it (no payload, nothing to mark). */
+  const localJobOf = (job: NewJob) =>
+    new LocalJob(
+      { ...job, templates: [] },
+      Promise.resolve(),
+      undefined,
+      { release: async () => undefined },
+      async () => undefined,
+    );
   const result = {
     path: '/r',
     mime: 'image/jpeg',
@@ -78,29 +90,32 @@ describe('queue statements', () => {
     const job = newJob();
     expect(await enqueueJob(t.db, job, 100)).toEqual({ templates: [] });
     const jobId = job.id;
+    const local = localJobOf(job);
+    completion.track(local);
     const started = performance.now();
     const waiting = completion.waitForFinalization(jobId, new Date(now.getTime() + 48_000));
     await new Promise((r) => setTimeout(r, 20));
-    completion.deliver(randomUUID(), {
+    // Another job's result wakes nobody here.
+    localJobOf(newJob()).deliver({
       bytes: Buffer.from('nobody waits'),
       mime: 'image/jpeg',
-      createdAt: now,
       claimedAt: now,
       finalizedAt: now,
       recorded: Promise.resolve(true),
     });
-    completion.deliver(jobId, {
+    // The worker finds the job by its id (a claim) and hands the result over.
+    completion.localJob(jobId)!.deliver({
       bytes: Buffer.from('the result'),
       mime: 'image/jpeg',
-      createdAt: now,
       claimedAt: now,
       finalizedAt: now,
       recorded: Promise.resolve(true),
     });
     expect(await waiting).toBe('finalized');
     expect(performance.now() - started).toBeLessThan(1000);
-    expect(completion.take(jobId)?.bytes.toString()).toBe('the result');
-    expect(completion.take(jobId)).toBeUndefined();
+    expect(local.result?.bytes.toString()).toBe('the result');
+    completion.untrack(local);
+    expect(completion.localJob(jobId)).toBeUndefined();
     expect(completion.waiting).toBe(0);
     completion.close();
     await cancelJob(t.db, jobId, 'test over', now); // the next tests claim the oldest pending job
@@ -137,39 +152,38 @@ describe('queue statements', () => {
     const completion = new JobCompletion(t.db, quietHub, new ManualClock(now), log, 60_000);
     const jobId = randomUUID();
     const steps: string[] = [];
-    const submitted = submitAndWait(
-      { db: t.db, config: loadConfig({}), clock: new ManualClock(now), completion, instanceId },
-      {
-        jobId,
-        slot: { id: 'slot-001', provider: 'local', operation: 'neutral', settings: {} },
-        photo: { path: '/nonexistent', mime: 'image/jpeg', size: 1 },
-        metadata: {},
-        isTest: false,
-        correlationId: 'c',
-        receivedAt: now,
-        tSyncResponseSeconds: 48,
-        whileRecording: async () => void steps.push('caller work'),
-        log,
-      },
-    );
+    const deps = { db: t.db, config: loadConfig({}), clock: new ManualClock(now), completion, instanceId };
+    const local = await submitJob(deps, {
+      jobId,
+      slot: { id: 'slot-001', provider: 'local', operation: 'neutral', settings: {} },
+      photo: { path: '/nonexistent', mime: 'image/jpeg', size: 1 },
+      payload: { release: async () => void steps.push('payload released') },
+      metadata: {},
+      isTest: false,
+      correlationId: 'c',
+      receivedAt: now,
+      tSyncResponseSeconds: 48,
+      log,
+    });
+    const submitted = waitForOutcome(deps, local, { log });
     // Enqueued and waiting (no fixed sleep: the insert may take long on a loaded machine).
     await expect.poll(() => completion.waiting, { timeout: 10_000 }).toBe(1);
     // Another writer finalized the row first (say, a cancellation); the worker's finalize lost.
     expect(await cancelJob(t.db, jobId, 'test', now)).toBe(true);
     let record!: (won: boolean) => void;
-    completion.deliver(jobId, {
+    completion.localJob(jobId)!.deliver({
       bytes: Buffer.from('late'),
       mime: 'image/jpeg',
-      createdAt: now,
       claimedAt: now,
       finalizedAt: now,
       recorded: new Promise((r) => (record = r)),
     });
     await new Promise((r) => setTimeout(r, 20));
-    expect(steps).toEqual(['caller work']); // done while the record was pending
+    expect(steps).toEqual(['payload released']); // done while the record was pending
     record(false);
     const outcome = await submitted;
     expect(outcome.outcome).toBe('cancelled');
+    expect(completion.localJob(jobId)).toBeUndefined(); // nothing kept once the outcome is known
     completion.close();
   });
 
@@ -213,12 +227,12 @@ describe('queue statements', () => {
     const cancelled = newJob();
     await enqueueJob(t.db, cancelled, 100);
     await cancelJob(t.db, cancelled.id, 'client_disconnected', now);
-    const expired = newJob({ expiresAt: new Date(now.getTime() - 1) });
+    const expired = newJob({ expires_at: new Date(now.getTime() - 1) });
     await enqueueJob(t.db, expired, 100);
     const dead = randomUUID();
     await registerInstance(t.db, dead, 'gone', 2, now);
     await markInstanceStopped(t.db, dead, now);
-    const orphan = newJob({ instanceId: dead });
+    const orphan = newJob({ instance_id: dead });
     await enqueueJob(t.db, orphan, 100);
     const claimed = await claimNextJob(t.db, now, new Date(now.getTime() - 10_000), []);
     expect([cancelled.id, expired.id, orphan.id]).not.toContain(claimed?.id);
@@ -242,7 +256,7 @@ describe('queue statements', () => {
   });
 
   it('skips providers the caller is saturated on', async () => {
-    const a = newJob({ provider: 'openai', createdAt: new Date(now.getTime() - 100_000) });
+    const a = newJob({ provider: 'openai', created_at: new Date(now.getTime() - 100_000) });
     await enqueueJob(t.db, a, 100);
     const claimed = await claimNextJob(t.db, now, new Date(now.getTime() - 10_000), ['openai']);
     expect(claimed?.id).not.toBe(a.id);
@@ -266,7 +280,7 @@ describe('queue statements', () => {
         created_at: now,
       })
       .execute();
-    const mine = newJob({ slotId: 'slot-002' });
+    const mine = newJob({ slot_id: 'slot-002' });
     const enqueued = await enqueueJob(t.db, mine, 100, true);
     expect(enqueued).toEqual({
       templates: [{ id: templateId, key: 'reference', path: '/t/ref.png', mime: 'image/png', size: 123 }],
@@ -277,7 +291,7 @@ describe('queue statements', () => {
       .where('id', '=', mine.id)
       .executeTakeFirstOrThrow();
     expect(row).toEqual({ status: 'processing', claimed_at: now });
-    const pending = newJob({ slotId: 'slot-002' });
+    const pending = newJob({ slot_id: 'slot-002' });
     await enqueueJob(t.db, pending, 100);
     const claimed = await claimNextJob(t.db, now, new Date(now.getTime() - 10_000), []);
     expect(claimed?.id).toBe(pending.id);
@@ -436,11 +450,12 @@ describe('jobs handed to a waiting worker (WorkerPool.reserve)', () => {
         dispatch: server.workers,
       };
       await expect(
-        submitAndWait(refusing, {
+        submitJob(refusing, {
           jobId,
           slot: { id: 'slot-001', provider: 'scripted', operation: 'run', settings: {} },
           templates: [],
           photo: { path: photoPath, mime: 'image/jpeg', size: 1 },
+          payload: { release: async () => undefined },
           metadata: {},
           isTest: false,
           correlationId: 'c',
@@ -449,6 +464,7 @@ describe('jobs handed to a waiting worker (WorkerPool.reserve)', () => {
           log,
         }),
       ).rejects.toMatchObject({ code: 'queue_busy' });
+      expect(completion.localJob(jobId)).toBeUndefined(); // a refused job is not kept
       // The worker was handed the job (it let the driver go) and ended without calling it.
       await expect.poll(() => scripted.released).toEqual([jobId]);
       expect(scripted.calls).toEqual([]);
