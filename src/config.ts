@@ -5,7 +5,7 @@
  * docs/configuration.md is generated from this table (`npm run docs`).
  */
 import path from 'node:path';
-import { isLoopbackHost, parseAddressEntries } from './net/addresses.js';
+import { isLoopbackHost, parseBaseUrl, parseAddressEntries } from './net/addresses.js';
 
 export const GIB = 1024 * 1024 * 1024;
 /** The hard cap of the booth contract (docs/api.md): no upload is ever accepted above 2 GiB. */
@@ -394,29 +394,17 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const url = (name: string, rules: { publicFacing?: boolean } = {}): string | undefined => {
     const text = optional(name);
     if (text === undefined) return undefined;
-    const refuse = (why: string) => {
-      problems.push(`${name}=${JSON.stringify(text)} ${why}`);
+    const parsed = parseBaseUrl(text);
+    if ('problem' in parsed) {
+      problems.push(`${name}=${JSON.stringify(text)} ${parsed.problem}`);
       return undefined;
-    };
-    let parsed: URL;
-    try {
-      parsed = new URL(text);
-    } catch {
-      return refuse('is not an absolute http(s) URL (e.g. https://booth.example.com)');
     }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
-      return refuse('must start with http:// or https://');
-    // "https://https://x" parses as host "https" with path "//x": a doubled scheme, not a host.
-    if (/^https?$/i.test(parsed.hostname) || parsed.pathname.includes('//') || /^[a-z]+:\/\/[a-z]+:\/\//i.test(text))
-      return refuse('repeats the scheme: write it once, e.g. https://booth.example.com');
-    if (parsed.username || parsed.password) return refuse('must not contain a user name or password');
-    if (parsed.search || parsed.hash) return refuse('must not have a query (?…) or fragment (#…)');
-    if (rules.publicFacing && isLoopbackHost(parsed.hostname)) {
+    if (rules.publicFacing && isLoopbackHost(new URL(parsed.url).hostname)) {
       warnings.push(
         `${name}=${text} is a loopback address: booths on other machines and guests' phones cannot open links on it`,
       );
     }
-    return `${parsed.origin}${parsed.pathname}`.replace(/\/+$/, '');
+    return parsed.url;
   };
 
   const dataDir = path.resolve(cwd, raw('PHOTOCHANGER_DATA_DIR') ?? './var');

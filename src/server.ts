@@ -42,7 +42,7 @@ import { countUnfinishedJobs } from './queue/statements.js';
 import { IngestPasswordVerifier, setIngestPassword } from './settings/ingest-password.js';
 import { StoredProviderKeys } from './settings/provider-keys.js';
 import { SecretBox } from './settings/secrets.js';
-import { SETTING_KEYS, SettingsStore } from './settings/store.js';
+import { SETTING_KEYS, SettingsStore, savedPublicAddress } from './settings/store.js';
 
 export interface StartOptions {
   clock?: Clock;
@@ -56,27 +56,32 @@ export interface StartOptions {
   networkInterfaces?: InterfaceLister;
 }
 
+/** How often the public address saved in Settings is read again (a change made on another instance). */
+const PUBLIC_ADDRESS_REFRESH_MS = 10_000;
+
 /**
  * What the operator reads at every start: where booths and guests reach the server (one line per
  * LAN address), or why they cannot.
  */
-export function startBanner(config: Pick<Config, 'publicBaseUrl' | 'host'>, address: PublicAddress): string {
+export function startBanner(config: Pick<Config, 'host'>, address: PublicAddress): string {
   const bases = address.baseUrls();
   const lines = ['PhotoChanger is ready.'];
   if (bases.length === 0) {
     lines.push(
       `  It listens on ${config.host} only: booths and phones on other machines cannot reach it.`,
-      "  Behind a reverse proxy that is right (set PHOTOCHANGER_PUBLIC_BASE_URL to the proxy's address);",
-      '  otherwise unset PHOTOCHANGER_HOST (default: all interfaces).',
+      "  Behind a reverse proxy that is right (set the proxy's address in Settings → Public address, or",
+      '  PHOTOCHANGER_PUBLIC_BASE_URL); otherwise unset PHOTOCHANGER_HOST (default: all interfaces).',
+      '  Until a public address is set, guest QR codes are left off the prints (each job says so).',
     );
     return lines.join('\n');
   }
   lines.push('  Booth (DSLR Remote Pro → web based post-processing, HTTP POST), slots 001–015:');
   for (const b of bases) lines.push(`    ${b}/ingest/slot-001`);
   lines.push(`  Admin: ${bases[0]}/admin/    Guests' links and QR codes: ${address.base().url}/r/…`);
-  if (!config.publicBaseUrl) {
+  if (!address.configured()) {
     lines.push(
-      '  PHOTOCHANGER_PUBLIC_BASE_URL is not set: links work on this network only (guests on mobile data cannot open them).',
+      '  No public address is set (Admin → Settings → Public address, or PHOTOCHANGER_PUBLIC_BASE_URL): guest links and',
+      '  QR codes use this network address, which phones on mobile data cannot open.',
     );
   }
   return lines.join('\n');
@@ -137,11 +142,22 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       warn: (m) => log.warn(m),
     });
 
+    // The public address: the environment, else Settings (read now and every PUBLIC_ADDRESS_REFRESH_MS:
+    // a change saved on another instance reaches this one), else the LAN address.
+    const publicAddress = new PublicAddress(config, options.networkInterfaces);
+    const refreshPublicAddress = async () => publicAddress.setSaved(await savedPublicAddress(settings));
+    await refreshPublicAddress();
+    const publicAddressTimer = setInterval(
+      () => void refreshPublicAddress().catch(() => undefined),
+      PUBLIC_ADDRESS_REFRESH_MS,
+    );
+    publicAddressTimer.unref();
+    cleanupOnFailure.unshift(async () => clearInterval(publicAddressTimer));
     const mediaDeps: TemporaryMediaDeps = {
       db: database.db,
       clock,
       mediaRoot: config.mediaRoot,
-      publicBaseUrl: config.publicBaseUrl,
+      publicBaseUrl: () => publicAddress.configured()?.url,
     };
     const webhookInbox = new TurbotextWebhookInbox({ db: database.db, clock });
     const secretKey = decodeSecretKey(await loadOrCreateSecret(config.secretKey, config.dataDir, 'secret-key'));
@@ -197,7 +213,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       log,
       workerCount: config.workerCount,
       instanceId,
-      guestLinkBase: () => config.publicBaseUrl,
+      guestLinkBase: () => publicAddress.base().url,
       modelGone: (provider, settings, request) => {
         const lister = providers.models(provider);
         return lister && typeof settings.model === 'string'
@@ -227,7 +243,6 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     const cleanup = startCleanupTask(cleanupDeps, config.cleanupIntervalSeconds);
 
     let shuttingDown = false;
-    const publicAddress = new PublicAddress(config, options.networkInterfaces);
     const rejections = new RejectionCounter({ db: database.db, clock, log });
     const loginGuard = new LoginGuard(clock);
     // An unlock on any instance (API or CLI) reaches every instance.
@@ -278,6 +293,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
         log.debug({ step: name }, 'shutdown step');
         await fn();
       };
+      clearInterval(publicAddressTimer);
       await step('cleanup', () => cleanup.stop());
       await step('rejection counts', () => rejections.stop());
       await step('booth requests', () => boothRequests.stop());

@@ -76,6 +76,8 @@ export interface JobTable {
   answered_by: string | null;
   provider_ref: string | null;
   provider_calls: Json<unknown[]>;
+  /** What a success did differently from its slot's settings (migration 015_job_notices). */
+  notices: ColumnType<string[], string[] | undefined, string[]>;
   payload_path: string | null;
   payload_mime: string | null;
   payload_size: number | null;

@@ -170,6 +170,13 @@ function shareView(s: ShareRow, base: PublicBase, now: Date) {
   };
 }
 
+/** A result the gallery still shows, or 404 job_not_found. */
+async function liveResult(deps: Pick<GalleryRouteDeps, 'db' | 'clock'>, id: string): Promise<GalleryRow> {
+  const row = isUuid(id) ? await findGalleryResult(deps.db, id, deps.clock.now()) : undefined;
+  if (!row) throw new AppError('job_not_found', 'No live result for this id');
+  return row;
+}
+
 /** What these routes use of the server's dependencies (src/deps.ts has them all). */
 export interface GalleryRouteDeps {
   auth: Authenticator;
@@ -299,10 +306,7 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: GalleryRouteDeps }
       },
     },
     async (request, reply) => {
-      const row = isUuid(request.params.id)
-        ? await findGalleryResult(deps.db, request.params.id, deps.clock.now())
-        : undefined;
-      if (!row) throw new AppError('job_not_found', 'No live result for this id');
+      const row = await liveResult(deps, request.params.id);
       const thumb = await thumbnailOrGone(deps, row);
       return reply
         .header('Cache-Control', GALLERY_CACHE.admin)
@@ -325,10 +329,7 @@ export const galleryRoutes: FastifyPluginAsyncTypebox<{ deps: GalleryRouteDeps }
       },
     },
     async (request, reply) => {
-      const row = isUuid(request.params.id)
-        ? await findGalleryResult(deps.db, request.params.id, deps.clock.now())
-        : undefined;
-      if (!row) throw new AppError('job_not_found', 'No live result for this id');
+      const row = await liveResult(deps, request.params.id);
       return sendGalleryResult(reply, row, request.query.download !== undefined, GALLERY_CACHE.admin);
     },
   );

@@ -249,14 +249,20 @@ ${rows.length ? `<div class="grid">${tiles}</div>` : `<p class="muted">${t.empty
     },
   );
 
+  /** A photo of an open share, or 410 (the gallery is closed) / 404 (no such photo in it). */
+  const sharedPhoto = async (token: string, ref: string) => {
+    const opened = await open(token);
+    if (opened.state === 'gone') throw new AppError('result_expired', 'This gallery is closed');
+    const row = opened.state === 'open' ? await photoOf(opened.share, ref) : undefined;
+    if (!row) throw new AppError('not_found');
+    return row;
+  };
+
   app.get(
     '/g/:token/t/:ref',
     { schema: { summary: 'A thumbnail of a shared gallery', tags: ['public'], params: PhotoParams } },
     async (request, reply) => {
-      const opened = await open(request.params.token);
-      if (opened.state === 'gone') throw new AppError('result_expired', 'This gallery is closed');
-      const row = opened.state === 'open' ? await photoOf(opened.share, request.params.ref) : undefined;
-      if (!row) throw new AppError('not_found');
+      const row = await sharedPhoto(request.params.token, request.params.ref);
       // A result never changes under its id: the browser's copy is confirmed while the link is open.
       if (notModified(request, reply, `"t-${row.id}"`))
         return reply.header('Cache-Control', GALLERY_CACHE.shared).code(304).send();
@@ -278,10 +284,7 @@ ${rows.length ? `<div class="grid">${tiles}</div>` : `<p class="muted">${t.empty
       },
     },
     async (request, reply) => {
-      const opened = await open(request.params.token);
-      if (opened.state === 'gone') throw new AppError('result_expired', 'This gallery is closed');
-      const row = opened.state === 'open' ? await photoOf(opened.share, request.params.ref) : undefined;
-      if (!row) throw new AppError('not_found');
+      const row = await sharedPhoto(request.params.token, request.params.ref);
       if (notModified(request, reply, `"i-${row.id}"`))
         return reply.header('Cache-Control', GALLERY_CACHE.shared).code(304).send();
       return sendGalleryResult(reply, row, request.query.download !== undefined, GALLERY_CACHE.shared);

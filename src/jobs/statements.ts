@@ -73,6 +73,7 @@ export async function listJobs(db: Db, f: JobFilter): Promise<{ rows: JobSummary
 export type JobDetailRow = JobSummaryRow & {
   failure_detail: Record<string, unknown> | null;
   provider_calls: ProviderCallRecord[];
+  notices: string[];
   metadata: Record<string, unknown>;
   result_path: string | null;
   result_mime: string | null;
@@ -90,6 +91,7 @@ export async function findJob(db: Db, id: string): Promise<JobDetailRow | undefi
       ...SUMMARY_COLUMNS,
       'failure_detail',
       'provider_calls',
+      'notices',
       'metadata',
       'result_path',
       'result_mime',

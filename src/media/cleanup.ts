@@ -84,12 +84,8 @@ async function lastWritten(folder: string): Promise<number | undefined> {
   return Math.max(stat.mtimeMs, ...times);
 }
 
-/**
- * Result files with no job row pointing at them (a crash between writing the file and finalizing
- * the job, or a result that lost the race).
- */
-async function removeOrphanResults(deps: CleanupDeps, now: Date): Promise<number> {
-  const dir = deps.media.dir('results');
+/** The files of `dir` untouched for a minute (one being written is left alone), by the job id their name starts with. */
+async function settledFiles(dir: string, now: Date): Promise<Array<{ id: string; file: string }>> {
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   const candidates: Array<{ id: string; file: string }> = [];
   for (const name of names) {
@@ -97,6 +93,15 @@ async function removeOrphanResults(deps: CleanupDeps, now: Date): Promise<number
     const stat = await fs.stat(file).catch(() => undefined);
     if (stat && now.getTime() - stat.mtimeMs >= 60_000) candidates.push({ id: name.split('.')[0] ?? '', file });
   }
+  return candidates;
+}
+
+/**
+ * Result files with no job row pointing at them (a crash between writing the file and finalizing
+ * the job, or a result that lost the race).
+ */
+async function removeOrphanResults(deps: CleanupDeps, now: Date): Promise<number> {
+  const candidates = await settledFiles(deps.media.dir('results'), now);
   // One query for all of them: which are their job's result.
   const owned = await ownedResultFiles(
     deps.db,
@@ -113,14 +118,7 @@ async function removeOrphanResults(deps: CleanupDeps, now: Date): Promise<number
 
 /** Thumbnails whose result is gone (expired, never finalized, or a crash before the row was updated). */
 async function removeOrphanThumbnails(deps: CleanupDeps, now: Date): Promise<number> {
-  const dir = deps.media.dir('thumbs');
-  const names = await fs.readdir(dir).catch(() => [] as string[]);
-  const candidates: Array<{ id: string; file: string }> = [];
-  for (const name of names) {
-    const file = path.join(dir, name);
-    const stat = await fs.stat(file).catch(() => undefined);
-    if (stat && now.getTime() - stat.mtimeMs >= 60_000) candidates.push({ id: name.split('.')[0] ?? '', file });
-  }
+  const candidates = await settledFiles(deps.media.dir('thumbs'), now);
   // One query for all of them: which still have a result.
   const ids = candidates.map((c) => c.id).filter(isUuid);
   const keep = await jobsWithResults(deps.db, ids);

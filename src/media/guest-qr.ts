@@ -62,6 +62,12 @@ export function jobIdOfGuestRef(ref: string): string | undefined {
 }
 
 /** The guest page of a job on a public base URL. */
+/**
+ * A job notice (job.notices): the slot asks for the guest QR code, but no address guests can reach
+ * was known (no public address, and the server listens on loopback only), so the print has none.
+ */
+export const GUEST_QR_LEFT_OFF = 'guest_qr_left_off_no_address';
+
 export function guestLinkOf(base: string, jobId: string): string {
   return `${base}/r/${shortJobId(jobId)}`;
 }

@@ -28,8 +28,8 @@ export interface TemporaryMediaDeps {
   db: Db;
   clock: Clock;
   mediaRoot: string;
-  /** PHOTOCHANGER_PUBLIC_BASE_URL without trailing slash; links cannot be published without it. */
-  publicBaseUrl: string | undefined;
+  /** The operator's public address (environment or Settings), now; links cannot be published without it. */
+  publicBaseUrl: () => string | undefined;
 }
 
 export type TemporaryMediaSource = { path: string; mime: string } | { bytes: Buffer; mime: string };
@@ -58,7 +58,9 @@ export function temporaryMediaDir(mediaRoot: string): string {
 
 export class PublicBaseUrlMissingError extends Error {
   constructor() {
-    super('PHOTOCHANGER_PUBLIC_BASE_URL is not set: temporary public links cannot be published');
+    super(
+      'No public address (Settings → Public address, or PHOTOCHANGER_PUBLIC_BASE_URL): temporary public links cannot be published',
+    );
     this.name = 'PublicBaseUrlMissingError';
   }
 }
@@ -67,7 +69,8 @@ export async function publishTemporaryMedia(
   deps: TemporaryMediaDeps,
   input: { jobId: string; file: TemporaryMediaSource; ttlSeconds: number },
 ): Promise<PublishedMedia> {
-  if (!deps.publicBaseUrl) throw new PublicBaseUrlMissingError();
+  const base = deps.publicBaseUrl();
+  if (!base) throw new PublicBaseUrlMissingError();
   const id = newTemporaryMediaId();
   const target = new MediaStore(deps.mediaRoot).temporaryPath(id, input.file.mime);
   await fs.mkdir(path.dirname(target), { recursive: true });
@@ -99,7 +102,7 @@ export async function publishTemporaryMedia(
     await fs.rm(target, { force: true });
     throw err;
   }
-  return { id, url: `${deps.publicBaseUrl.replace(/\/+$/, '')}/public/media/${id}`, expiresAt };
+  return { id, url: `${base.replace(/\/+$/, '')}/public/media/${id}`, expiresAt };
 }
 
 export interface TemporaryMediaRow {
@@ -156,7 +159,8 @@ export async function purgeExpiredTemporaryMedia(
 
 /** What the Turbotext driver is given: publish a job's inputs with the configured TTL. */
 export interface TemporaryMediaPublisher {
-  readonly publicBaseUrl: string | undefined;
+  /** The public address now (it may be set in Settings while the server runs). */
+  publicBaseUrl(): string | undefined;
   publish(input: { jobId: string; file: TemporaryMediaSource }): Promise<PublishedMedia>;
   /**
    * Revokes the links this publisher made for the job (rows and files). A job it published

@@ -78,3 +78,25 @@ export function parseAddressEntries(text: string): string[] | undefined {
     return undefined;
   }
 }
+
+/**
+ * A base URL as the operator may write it (PHOTOCHANGER_*_BASE_URL, the public address in Settings):
+ * absolute http(s), no user name or password, no query or fragment, the scheme written once. Its
+ * canonical form has no trailing slash. `problem` says what is wrong in words.
+ */
+export function parseBaseUrl(text: string): { url: string } | { problem: string } {
+  let parsed: URL;
+  try {
+    parsed = new URL(text);
+  } catch {
+    return { problem: 'is not an absolute http(s) URL (e.g. https://booth.example.com)' };
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    return { problem: 'must start with http:// or https://' };
+  // "https://https://x" parses as host "https" with path "//x": a doubled scheme, not a host.
+  if (/^https?$/i.test(parsed.hostname) || parsed.pathname.includes('//') || /^[a-z]+:\/\/[a-z]+:\/\//i.test(text))
+    return { problem: 'repeats the scheme: write it once, e.g. https://booth.example.com' };
+  if (parsed.username || parsed.password) return { problem: 'must not contain a user name or password' };
+  if (parsed.search || parsed.hash) return { problem: 'must not have a query (?…) or fragment (#…)' };
+  return { url: `${parsed.origin}${parsed.pathname}`.replace(/\/+$/, '') };
+}

@@ -1,8 +1,11 @@
 /**
- * The address booths and guests reach this server at: PHOTOCHANGER_PUBLIC_BASE_URL when set,
- * otherwise the machine's first LAN address and the listening port. Links and QR codes for guests
- * are built only from this — never from a request's Host header (anyone can send
- * `Host: evil.example`) and never on a loopback host (no phone can open 127.0.0.1).
+ * The address booths and guests reach this server at — one rule for every guest link and QR code
+ * (the print, the job page, the live screen, shared galleries): PHOTOCHANGER_PUBLIC_BASE_URL when
+ * set, else the public address saved in Settings, else the machine's first LAN address and the
+ * listening port (phones on the venue's network only), else none (the QR code is left off and the
+ * job says so). Links and QR codes for guests are built only from this — never from a request's
+ * Host header (anyone can send `Host: evil.example`) and never on a loopback host (no phone can
+ * open 127.0.0.1).
  */
 import os from 'node:os';
 import type { Config } from '../config.js';
@@ -13,7 +16,14 @@ export type PublicBaseSource = 'configured' | 'lan' | 'none';
 export interface PublicBase {
   /** Without a trailing slash; undefined when no address reachable from other machines is known. */
   url: string | undefined;
+  /** configured: the operator's public address (the environment or Settings); lan: this machine's; none. */
   source: PublicBaseSource;
+}
+
+/** The operator's public address and where it was set (the environment wins over Settings). */
+export interface ConfiguredBase {
+  url: string;
+  from: 'environment' | 'settings';
 }
 
 export type InterfaceLister = () => NodeJS.Dict<os.NetworkInterfaceInfo[]>;
@@ -36,6 +46,8 @@ export function lanAddresses(interfaces: InterfaceLister = os.networkInterfaces)
 
 export class PublicAddress {
   private port: number;
+  /** The address saved in Settings (src/settings/routes.ts), refreshed by the server (src/server.ts). */
+  private saved: string | undefined;
 
   constructor(
     private readonly config: Pick<Config, 'publicBaseUrl' | 'host' | 'port'>,
@@ -57,9 +69,21 @@ export class PublicAddress {
     return lanAddresses(this.interfaces);
   }
 
+  /** Takes the public address saved in Settings (undefined: none saved). */
+  setSaved(url: string | undefined): void {
+    this.saved = url?.replace(/\/+$/, '');
+  }
+
+  /** The operator's public address (what a provider that downloads from us needs), if any. */
+  configured(): ConfiguredBase | undefined {
+    if (this.config.publicBaseUrl) return { url: this.config.publicBaseUrl, from: 'environment' };
+    return this.saved ? { url: this.saved, from: 'settings' } : undefined;
+  }
+
   /** The base for booth and guest links. */
   base(): PublicBase {
-    if (this.config.publicBaseUrl) return { url: this.config.publicBaseUrl, source: 'configured' };
+    const configured = this.configured();
+    if (configured) return { url: configured.url, source: 'configured' };
     const host = this.reachableHosts().find((h) => !h.startsWith('['));
     const any = host ?? this.reachableHosts()[0];
     return any ? { url: `http://${any}:${this.port}`, source: 'lan' } : { url: undefined, source: 'none' };
@@ -68,6 +92,7 @@ export class PublicAddress {
   /** Every URL other machines can use (the configured one first), e.g. for the banner. */
   baseUrls(): string[] {
     const lan = this.reachableHosts().map((h) => `http://${h}:${this.port}`);
-    return [...new Set([...(this.config.publicBaseUrl ? [this.config.publicBaseUrl] : []), ...lan])];
+    const configured = this.configured()?.url;
+    return [...new Set([...(configured ? [configured] : []), ...lan])];
   }
 }

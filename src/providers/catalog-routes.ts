@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Authenticator } from '../auth/sessions.js';
-import type { Config } from '../config.js';
+import type { PublicAddress } from '../ops/public-address.js';
 import type { ModelCatalog } from './models.js';
 import type { ProviderRegistry } from './registry.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
@@ -70,8 +70,8 @@ const ModelCatalogSchema = Type.Object({
 /** What these routes use of the server's dependencies (src/deps.ts has them all). */
 export interface CatalogRouteDeps {
   auth: Authenticator;
-  config: Config;
   models: ModelCatalog;
+  publicAddress: PublicAddress;
   providers: ProviderRegistry;
 }
 
@@ -91,7 +91,9 @@ export const providerCatalogRoutes: FastifyPluginAsyncTypebox<{ deps: CatalogRou
     async () => ({
       providers: await Promise.all(
         deps.providers.list().map(async (p) => {
-          const readiness = await deps.providers.readiness(p.id, { publicBaseUrl: deps.config.publicBaseUrl });
+          const readiness = await deps.providers.readiness(p.id, {
+            publicBaseUrl: deps.publicAddress.configured()?.url,
+          });
           return {
             id: p.id,
             title: p.title,

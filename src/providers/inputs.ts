@@ -1,6 +1,15 @@
-import { prepareInputImage, type PrepareInputOptions, type PreparedImage } from '../media/imaging.js';
+import { PHOTO_MIME_TYPES, prepareInputImage, type PrepareInputOptions, type PreparedImage } from '../media/imaging.js';
 import { abortReason } from './http.js';
-import type { ProviderRequest } from './types.js';
+import type { ProviderRequest, TemplateKeyDescriptor } from './types.js';
+
+/** What the AI providers take of a booth photo: every photo type we decode, up to 50 MB. */
+export const PHOTO_INPUT = { acceptedMimeTypes: PHOTO_MIME_TYPES, maxInputBytes: 50 * 1024 * 1024 } as const;
+
+/** The optional reference images an inline-image model is sent after the photo (Gemini, GPT Image). */
+export const REFERENCE_TEMPLATE_KEYS: readonly TemplateKeyDescriptor[] = [
+  { key: 'reference', title: 'Reference image (style, frame, background…)', required: false },
+  { key: 'reference_2', title: 'Second reference image', required: false },
+];
 
 /**
  * What a provider that takes images inline is sent: the photo, then the slot's templates in the

@@ -144,6 +144,8 @@ export interface StoredResult {
   answeredBy?: string;
   /** The job's provider call records, appended in the same statement (see recordProviderCalls). */
   providerCalls?: readonly unknown[];
+  /** JOB_NOTICES codes: what the job did differently from its slot's settings. */
+  notices?: readonly string[];
 }
 
 /** A worker's success. Returns false when someone else (timeout, cancel) finalized first. */
@@ -155,7 +157,8 @@ export async function finalizeSucceeded(db: Db, jobId: string, result: StoredRes
              result_sha256 = ${result.sha256}, result_expires_at = ${result.expiresAt},
              result_inline = ${result.inline}, provider_ref = ${result.providerRef ?? null},
              answered_by = ${result.answeredBy ?? null},
-             provider_calls = provider_calls || ${JSON.stringify(result.providerCalls ?? [])}::jsonb
+             provider_calls = provider_calls || ${JSON.stringify(result.providerCalls ?? [])}::jsonb,
+             notices = ${result.notices ?? []}::text[]
       WHERE id = ${jobId} AND NOT is_finalized
       RETURNING id
     )

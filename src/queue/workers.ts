@@ -5,7 +5,7 @@ import type { Db } from '../db/database.js';
 import { isDatabaseUnavailable } from '../db/database.js';
 import { CHANNELS, type NotificationHub } from '../db/notifications.js';
 import type { Logger } from '../logger.js';
-import { guestLinkOf } from '../media/guest-qr.js';
+import { GUEST_QR_LEFT_OFF, guestLinkOf } from '../media/guest-qr.js';
 import type { MediaStore } from '../media/storage.js';
 import { ImageDecodeError, normalizeOutputImage, type OutputSettings } from '../media/imaging.js';
 import { extensionForMime } from '../media/mime.js';
@@ -317,7 +317,7 @@ export class WorkerPool {
     const runtimeRead = settings.runtime();
     runtimeRead.catch(() => undefined);
     try {
-      const { produced, output, answeredBy } = await this.produce(job, controller, calls, log, local);
+      const { produced, output, answeredBy, notices } = await this.produce(job, controller, calls, log, local);
       await admitted; // the row is in before anything is written to it
       controller.signal.throwIfAborted();
       const runtime = await runtimeRead;
@@ -339,6 +339,7 @@ export class WorkerPool {
           inline: job.instance_id === this.deps.instanceId ? null : output.bytes,
           providerRef: produced.providerRef,
           answeredBy,
+          notices,
           providerCalls: calls,
         },
         now,
@@ -391,7 +392,12 @@ export class WorkerPool {
     calls: ProviderCallRecord[],
     log: Logger,
     local: LocalJob | undefined,
-  ): Promise<{ produced: ProviderResult; output: { bytes: Buffer; mime: string }; answeredBy: string }> {
+  ): Promise<{
+    produced: ProviderResult;
+    output: { bytes: Buffer; mime: string };
+    answeredBy: string;
+    notices: string[];
+  }> {
     const { clock, providers } = this.deps;
     const steps: FailoverStep[] = [
       { provider: job.provider, operation: job.operation, settings: job.settings },
@@ -477,14 +483,18 @@ export class WorkerPool {
         this.deps.onProviderWork?.(step.provider, 'success', (performance.now() - started) / 1000);
         controller.signal.throwIfAborted();
         const base = this.deps.guestLinkBase?.();
+        const outputSettings = settings.output as OutputSettings | undefined;
         const output = await normalizeOutputImage(
           produced.bytes,
           produced.mime,
-          settings.output as OutputSettings | undefined,
+          outputSettings,
           controller.signal,
           base ? guestLinkOf(base, job.id) : undefined,
         );
-        return { produced, output, answeredBy: step.provider };
+        // Never silent: a QR code the slot asks for but cannot be printed is said on the job.
+        const notices = outputSettings?.guest_link?.enabled && !base ? [GUEST_QR_LEFT_OFF] : [];
+        if (notices.length) log.warn({ notices }, 'guest QR code left off: no address guests can reach');
+        return { produced, output, answeredBy: step.provider, notices };
       } catch (err) {
         // A job whose enqueue was refused never reached its provider: not a provider outcome.
         const notEnqueued =
@@ -527,46 +537,11 @@ export class WorkerPool {
           await finalizeFailed(this.deps.db, job.id, 'timeout', { reason: 'deadline_passed' }, now);
         return;
       }
-      if (err instanceof ProviderFailure) {
-        log.warn({ reason: err.reason, message: err.message }, 'provider failed');
-        await finalizeFailed(this.deps.db, job.id, 'provider_error', { reason: err.reason, message: err.message }, now);
-        return;
-      }
-      if (err instanceof DecodeTooLargeError) {
-        log.warn({ message: err.message }, 'image too large to decode');
-        await finalizeFailed(
-          this.deps.db,
-          job.id,
-          'provider_error',
-          { reason: 'image_too_large', message: err.message },
-          now,
-        );
-        return;
-      }
-      if (err instanceof ImageDecodeError) {
-        log.warn({ message: err.message }, 'image could not be decoded');
-        await finalizeFailed(
-          this.deps.db,
-          job.id,
-          'provider_error',
-          { reason: 'invalid_image', message: err.message },
-          now,
-        );
-        return;
-      }
-      if ((err as { code?: string }).code === 'ENOSPC' || (err as { code?: string }).code === 'EDQUOT') {
-        log.error({ message: (err as Error).message }, 'media storage full: result not written');
-        await finalizeFailed(this.deps.db, job.id, 'internal_error', { reason: 'insufficient_storage' }, now);
-        return;
-      }
-      log.error({ err }, 'job failed unexpectedly');
-      await finalizeFailed(
-        this.deps.db,
-        job.id,
-        'internal_error',
-        { reason: 'internal_error', correlation_id: job.correlation_id },
-        now,
-      );
+      const failure = failureOf(err, job);
+      if (failure.reason === 'internal_error') log.error({ err }, failure.log);
+      else if (failure.outcome === 'internal_error') log.error({ message: (err as Error).message }, failure.log);
+      else log.warn({ reason: failure.reason, message: (err as Error).message }, failure.log);
+      await finalizeFailed(this.deps.db, job.id, failure.outcome, failure.detail, now);
     } catch (finalizeErr) {
       log.error(
         { err: { message: (finalizeErr as Error).message } },
@@ -574,4 +549,32 @@ export class WorkerPool {
       );
     }
   }
+}
+
+/** How a job that failed is recorded: its outcome, the detail the admin reads, the log line. */
+function failureOf(
+  err: unknown,
+  job: ClaimedJob,
+): { outcome: 'provider_error' | 'internal_error'; reason: string; detail: Record<string, unknown>; log: string } {
+  const provider = (reason: string, log: string) => ({
+    outcome: 'provider_error' as const,
+    reason,
+    detail: { reason, message: (err as Error).message },
+    log,
+  });
+  if (err instanceof ProviderFailure) return provider(err.reason, 'provider failed');
+  if (err instanceof DecodeTooLargeError) return provider('image_too_large', 'image too large to decode');
+  if (err instanceof ImageDecodeError) return provider('invalid_image', 'image could not be decoded');
+  const code = (err as { code?: string }).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    const reason = 'insufficient_storage';
+    return { outcome: 'internal_error', reason, detail: { reason }, log: 'media storage full: result not written' };
+  }
+  const reason = 'internal_error';
+  return {
+    outcome: 'internal_error',
+    reason,
+    detail: { reason, correlation_id: job.correlation_id },
+    log: 'job failed unexpectedly',
+  };
 }

@@ -13,7 +13,10 @@ import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
 import { AppError, errorResponses } from '../errors.js';
 import { MIN_INGEST_PASSWORD_LENGTH, setIngestPassword } from './ingest-password.js';
 import { KEYED_PROVIDERS, type KeyedProvider } from './provider-keys.js';
-import { SETTING_KEYS } from './store.js';
+import { SETTING_KEYS, savedPublicAddress } from './store.js';
+import { parseBaseUrl } from '../net/addresses.js';
+import { checkPublicAddress } from '../ops/public-address-check.js';
+import type { PublicAddress } from '../ops/public-address.js';
 
 /** Bounds an administrator may set (docs/configuration.md). The environment may go lower for tests only. */
 export const T_SYNC_RANGE = { minimum: 45, maximum: 60 };
@@ -33,6 +36,19 @@ const SettingsSchema = Type.Object({
   provider_keys: Type.Object(Object.fromEntries(KEYED_PROVIDERS.map((p) => [p, KeyStatus]))),
   t_sync_response_seconds: Type.Integer(),
   result_ttl_seconds: Type.Integer(),
+  public_address: Type.Object(
+    {
+      saved: Type.Union([Type.String(), Type.Null()], { description: 'The address saved here (null: none)' }),
+      effective: Type.Union([Type.String(), Type.Null()], {
+        description: 'What guest links and QR codes use now (null: none, the QR code is left off)',
+      }),
+      source: LiteralUnion(['environment', 'settings', 'lan', 'none'], {
+        description:
+          'environment: PHOTOCHANGER_PUBLIC_BASE_URL (it wins over the saved one); settings; lan: this machine’s network address (phones on this network only); none',
+      }),
+    },
+    { description: 'The address guests and AI providers reach this server at (src/ops/public-address.ts)' },
+  ),
 });
 const KeyInput = Type.Optional(Type.Union([Type.String({ maxLength: 4096 }), Type.Null()]));
 const SettingsUpdate = Type.Object(
@@ -43,6 +59,11 @@ const SettingsUpdate = Type.Object(
     ),
     t_sync_response_seconds: Type.Optional(Type.Integer(T_SYNC_RANGE)),
     result_ttl_seconds: Type.Optional(Type.Integer(RESULT_TTL_RANGE)),
+    public_base_url: Type.Optional(
+      Type.Union([Type.String({ maxLength: 2048 }), Type.Null()], {
+        description: 'e.g. https://photos.example.com; null or "" removes it',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -51,6 +72,7 @@ type SettingsUpdateBody = {
   provider_keys?: Partial<Record<KeyedProvider, string | null>>;
   t_sync_response_seconds?: number;
   result_ttl_seconds?: number;
+  public_base_url?: string | null;
 };
 
 /** GET/PUT /api/settings: ingest password, provider keys (write-only), T_sync, retention. */
@@ -63,6 +85,7 @@ export interface SettingsRouteDeps {
   providers: ProviderRegistry;
   settings: SettingsStore;
   providerKeys: StoredProviderKeys;
+  publicAddress: PublicAddress;
 }
 
 export const settingsRoutes: FastifyPluginAsyncTypebox<{ deps: SettingsRouteDeps }> = async (app, { deps }) => {
@@ -82,6 +105,7 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ deps: SettingsRouteDeps
       provider_keys: keys,
       t_sync_response_seconds: runtime.tSyncResponseSeconds,
       result_ttl_seconds: runtime.resultTtlSeconds,
+      public_address: publicAddressView(deps.publicAddress, await savedPublicAddress(settings)),
     };
   };
 
@@ -109,7 +133,7 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ deps: SettingsRouteDeps
         tags: ['settings'],
         security: BEARER_SECURITY,
         body: SettingsUpdate,
-        response: { 200: SettingsSchema, ...errorResponses(400, 401, 403) },
+        response: { 200: SettingsSchema, ...errorResponses(400, 401, 403, 422) },
       },
     },
     async (request) => {
@@ -134,6 +158,18 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ deps: SettingsRouteDeps
       if (body.result_ttl_seconds !== undefined) {
         await settings.set(SETTING_KEYS.resultTtlSeconds, body.result_ttl_seconds, actor);
         changed.push('result_ttl_seconds');
+      }
+      if (body.public_base_url !== undefined) {
+        const text = body.public_base_url?.trim() ?? '';
+        const parsed = text === '' ? undefined : parseBaseUrl(text);
+        if (parsed && 'problem' in parsed)
+          throw new AppError('invalid_settings', `The public address ${parsed.problem}`, {
+            details: { errors: [{ path: '/public_base_url', message: `The address ${parsed.problem}` }] },
+          });
+        if (parsed) await settings.set(SETTING_KEYS.publicBaseUrl, parsed.url, actor);
+        else await settings.remove(SETTING_KEYS.publicBaseUrl);
+        deps.publicAddress.setSaved(parsed?.url);
+        changed.push('public_base_url');
       }
       if (changed.length) {
         await audit(deps.db, deps.clock, { actor, action: 'settings.update', fields: changed });
@@ -195,4 +231,47 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ deps: SettingsRouteDeps
       }
     },
   );
+
+  app.post(
+    '/api/settings/public-address/check',
+    {
+      onRequest: requirePermission(deps.auth, 'settings:write'),
+      schema: {
+        summary: 'Whether guests can reach the public address: this server fetches <address>/healthz',
+        description:
+          'Checks `url` when given (before saving it), else the address guest links use now. status: reachable; local_only (PhotoChanger answers, but at a private address: phones on this network only); unreachable (with the reason; a public address may still work from outside when the router does not loop back); not_photochanger (something else answered); unset. Bounded: 5 s, no redirect followed.',
+        tags: ['settings'],
+        security: BEARER_SECURITY,
+        body: Type.Object({ url: Type.Optional(Type.String({ maxLength: 2048 })) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({
+            status: LiteralUnion(['reachable', 'local_only', 'unreachable', 'not_photochanger', 'unset']),
+            url: Type.Union([Type.String(), Type.Null()]),
+            message: Type.String(),
+          }),
+          ...errorResponses(400, 401, 403, 422),
+        },
+      },
+    },
+    async (request) => {
+      const given = request.body?.url?.trim();
+      const parsed = given ? parseBaseUrl(given) : undefined;
+      if (parsed && 'problem' in parsed)
+        throw new AppError('invalid_settings', `The public address ${parsed.problem}`, {
+          details: { errors: [{ path: '/url', message: `The address ${parsed.problem}` }] },
+        });
+      return checkPublicAddress(parsed?.url ?? deps.publicAddress.base().url);
+    },
+  );
 };
+
+/** Where guest links point now, and why. */
+function publicAddressView(address: PublicAddress, saved: string | undefined) {
+  const configured = address.configured();
+  const base = address.base();
+  return {
+    saved: saved ?? null,
+    effective: base.url ?? null,
+    source: configured ? configured.from : base.source === 'lan' ? ('lan' as const) : ('none' as const),
+  };
+}

@@ -8,6 +8,7 @@ export const SETTING_KEYS = {
   ingestPassword: 'ingest_password',
   tSyncResponseSeconds: 't_sync_response_seconds',
   resultTtlSeconds: 'result_ttl_seconds',
+  publicBaseUrl: 'public_base_url',
 } as const;
 
 export interface SettingRow<T = unknown> {
@@ -71,4 +72,10 @@ export class SettingsStore {
       ingestPasswordHash: typeof password?.hash === 'string' ? password.hash : undefined,
     };
   }
+}
+
+/** The public address saved in Settings (PHOTOCHANGER_PUBLIC_BASE_URL, when set, wins over it). */
+export async function savedPublicAddress(settings: Pick<SettingsStore, 'get'>): Promise<string | undefined> {
+  const row = await settings.get<unknown>(SETTING_KEYS.publicBaseUrl);
+  return typeof row?.value === 'string' && row.value !== '' ? row.value : undefined;
 }

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Authenticator } from '../auth/sessions.js';
 import { audit } from '../auth/accounts.js';
@@ -28,6 +28,12 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: SlotRouteDeps }> = as
 
   const loadViews = (request: FastifyRequest, slotId?: string) => loadSlotViews(deps, request, slotId);
   const loadView = (request: FastifyRequest, id: string) => loadSlotView(deps, request, id);
+  /** The slot as saved now, with its ETag (the editor's If-Match for the next save). */
+  const viewWithEtag = async (request: FastifyRequest, reply: FastifyReply, id: string) => {
+    const view = await loadView(request, id);
+    void reply.header('ETag', slotEtag(new Date(view.updated_at)));
+    return view;
+  };
 
   app.get(
     '/api/slots',
@@ -75,9 +81,7 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: SlotRouteDeps }> = as
       },
     },
     async (request, reply) => {
-      const view = await loadView(request, request.params.id);
-      void reply.header('ETag', slotEtag(new Date(view.updated_at)));
-      return view;
+      return viewWithEtag(request, reply, request.params.id);
     },
   );
 
@@ -114,9 +118,7 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: SlotRouteDeps }> = as
         action: 'slot.update',
         current: () => loadView(request, id),
       });
-      const view = await loadView(request, id);
-      void reply.header('ETag', slotEtag(new Date(view.updated_at)));
-      return view;
+      return viewWithEtag(request, reply, id);
     },
   );
 
@@ -152,9 +154,7 @@ export const slotRoutes: FastifyPluginAsyncTypebox<{ deps: SlotRouteDeps }> = as
         { slot_id: id, from: current, to: target, dropped: moved.dropped },
         'slot moved to another model',
       );
-      const view = await loadView(request, id);
-      void reply.header('ETag', slotEtag(new Date(view.updated_at)));
-      return view;
+      return viewWithEtag(request, reply, id);
     },
   );
 

@@ -15,6 +15,7 @@ import { findModel, replacementFor, type ModelCatalog } from '../providers/model
 import type { ProviderRegistry } from '../providers/registry.js';
 import { settingsForModel } from './models.js';
 import { parseEtag, validateSlotInput, type SlotInput, type SlotView } from './service.js';
+import type { PublicAddress } from '../ops/public-address.js';
 import { updateSlotIfUnchanged, type SlotRecord } from './statements.js';
 
 export interface SlotSaveDeps {
@@ -23,6 +24,7 @@ export interface SlotSaveDeps {
   config: Config;
   providers: ProviderRegistry;
   models: ModelCatalog;
+  publicAddress: PublicAddress;
 }
 
 /** The input validated like any save: an unknown model id is checked against the provider's live list (cached). */
@@ -33,7 +35,8 @@ export async function validatedSlot(deps: SlotSaveDeps, input: SlotInput): Promi
     lister && typeof model === 'string' && !findModel(lister.modelTable, model)
       ? await deps.models.liveIds(lister)
       : undefined;
-  return validateSlotInput(input, deps.providers, deps.config, {
+  const config = { maxUploadBytes: deps.config.maxUploadBytes, publicBaseUrl: deps.publicAddress.configured()?.url };
+  return validateSlotInput(input, deps.providers, config, {
     now: deps.clock.now(),
     ...(liveModelIds ? { liveModelIds } : {}),
   });

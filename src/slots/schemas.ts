@@ -88,6 +88,17 @@ export const SlotSchema = Type.Object({
     description:
       'Booth requests refused for a wrong password in the current and the previous hour (a booth still using an old password)',
   }),
+  guest_qr: Type.Object(
+    {
+      enabled: Type.Boolean({ description: "The slot's settings ask for the guest QR code on the print" }),
+      state: LiteralUnion(['off', 'public', 'local_only', 'left_off'], {
+        description:
+          'off: not asked; public: printed with the public address; local_only: printed with this machine’s network address (phones on this network only); left_off: no address guests can reach is known, prints come out without it',
+      }),
+      base_url: Type.Union([Type.String(), Type.Null()], { description: 'The address the QR code links to' }),
+    },
+    { description: 'Whether the guest QR code is printed, and where it points (src/ops/public-address.ts)' },
+  ),
   updated_at: Type.String(),
 });
 export const SlotUpdateSchema = Type.Object(

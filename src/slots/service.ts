@@ -23,18 +23,6 @@ export interface FieldError {
 }
 
 /** A QR code of the guest page needs an address guests' phones can open (not the booth's LAN). */
-function guestLinkProblems(settings: Record<string, unknown>, at: string): FieldError[] {
-  const output = settings.output as { guest_link?: { enabled?: boolean } } | undefined;
-  if (!output?.guest_link?.enabled) return [];
-  return [
-    {
-      path: `${at}/output/guest_link/enabled`,
-      message:
-        "The QR code on the print links to this server's public address: set PHOTOCHANGER_PUBLIC_BASE_URL (e.g. https://photos.example.com) before enabling it",
-    },
-  ];
-}
-
 /**
  * A slot's settings checked against its provider/operation schema (the same schema the catalog
  * shows and the worker applies defaults from). Throws 422 invalid_settings listing every failing
@@ -43,7 +31,7 @@ function guestLinkProblems(settings: Record<string, unknown>, at: string): Field
 export function validateSlotInput(
   input: SlotInput,
   providers: ProviderRegistry,
-  config: Pick<Config, 'maxUploadBytes' | 'publicBaseUrl'>,
+  config: Pick<Config, 'maxUploadBytes'> & { publicBaseUrl: string | undefined },
   context: SettingsCheckContext,
 ): SlotInput {
   const errors: FieldError[] = [];
@@ -72,11 +60,10 @@ export function validateSlotInput(
         errors.push({ path: `/settings${p.path}`, message: p.message });
     }
   }
-  if (!config.publicBaseUrl) errors.push(...guestLinkProblems(settings, '/settings'));
   if (driver?.requiresPublicBaseUrl && !config.publicBaseUrl) {
     errors.push({
       path: '/provider',
-      message: `${driver.title} fetches the photo by URL: set PHOTOCHANGER_PUBLIC_BASE_URL to this server's public address before using it`,
+      message: `${driver.title} fetches the photo by URL: set this server's public address first (Settings → Public address)`,
     });
   }
   const limit = input.max_upload_bytes;
@@ -112,7 +99,7 @@ export function validateSlotInput(
         if (stepDriver.requiresPublicBaseUrl && !config.publicBaseUrl) {
           errors.push({
             path: `${base}/provider`,
-            message: `${stepDriver.title} fetches the photo by URL: set PHOTOCHANGER_PUBLIC_BASE_URL first`,
+            message: `${stepDriver.title} fetches the photo by URL: set this server's public address first (Settings → Public address)`,
           });
         }
         const stepSettings = Value.Default(stepOperation.settingsSchema, structuredClone(step.settings)) as Record<
@@ -121,7 +108,6 @@ export function validateSlotInput(
         >;
         const stepErrors = [...Value.Errors(stepOperation.settingsSchema, stepSettings)];
         for (const e of stepErrors) errors.push({ path: `${base}/settings${e.instancePath}`, message: e.message });
-        if (!config.publicBaseUrl) errors.push(...guestLinkProblems(stepSettings, `${base}/settings`));
         if (stepErrors.length === 0) {
           for (const p of stepOperation.checkSettings?.(stepSettings, { now: context.now }) ?? [])
             errors.push({ path: `${base}/settings${p.path}`, message: p.message });
@@ -175,7 +161,7 @@ export function slotView(
   baseUrl: string,
   readiness: { configured: boolean; reason?: string },
   model: SlotModelView | undefined,
-): SlotView {
+): Omit<SlotView, 'guest_qr'> {
   return {
     ...slotCoreOf(row),
     max_upload_bytes: row.max_upload_bytes,

@@ -24,6 +24,10 @@ import { templateView } from './service.js';
 import { bindTemplate, deleteTemplate, findSlot, findTemplate, isTemplateFileUsed } from './statements.js';
 import { SLOT_ID_PATTERN } from '../schemas.js';
 
+const TemplateParams = Type.Object({
+  id: Type.String({ pattern: SLOT_ID_PATTERN }),
+  templateId: Type.String({ format: 'uuid' }),
+});
 /** What these routes use of the server's dependencies (src/deps.ts has them all). */
 export interface TemplateRouteDeps {
   auth: Authenticator;
@@ -169,10 +173,7 @@ export const slotTemplateRoutes: FastifyPluginAsyncTypebox<{ deps: TemplateRoute
         summary: 'A template image (or, with ?preview=1, a small JPEG preview)',
         tags: ['slots'],
         security: BEARER_SECURITY,
-        params: Type.Object({
-          id: Type.String({ pattern: SLOT_ID_PATTERN }),
-          templateId: Type.String({ format: 'uuid' }),
-        }),
+        params: TemplateParams,
         querystring: Type.Object({ preview: Type.Optional(Type.Union([Type.Literal('1'), Type.Literal('0')])) }),
         response: {
           200: { description: 'The image', content: { 'image/*': { schema: { type: 'string', format: 'binary' } } } },
@@ -209,10 +210,7 @@ export const slotTemplateRoutes: FastifyPluginAsyncTypebox<{ deps: TemplateRoute
         summary: 'Unbind a template (its file is deleted when nothing else uses it)',
         tags: ['slots'],
         security: BEARER_SECURITY,
-        params: Type.Object({
-          id: Type.String({ pattern: SLOT_ID_PATTERN }),
-          templateId: Type.String({ format: 'uuid' }),
-        }),
+        params: TemplateParams,
         response: { 204: Type.Null(), ...errorResponses(401, 403, 404) },
       },
     },

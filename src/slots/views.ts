@@ -1,7 +1,7 @@
 /** The slots as the admin API shows them (GET /api/slots, and every write's answer). */
 import type { FastifyRequest } from 'fastify';
 import { slotNotFound } from '../errors.js';
-import type { PublicAddress } from '../ops/public-address.js';
+import type { PublicAddress, PublicBase } from '../ops/public-address.js';
 import { slotModelView } from './models.js';
 import type { SlotSaveDeps } from './save.js';
 import { slotView, type SlotView } from './service.js';
@@ -17,6 +17,13 @@ export interface SlotViewDeps extends SlotSaveDeps {
  */
 function baseUrlOf(deps: Pick<SlotViewDeps, 'publicAddress'>, request: FastifyRequest): string {
   return deps.publicAddress.base().url ?? `${request.protocol}://${request.host}`;
+}
+
+/** Whether the slot's guest QR code is printed and where it points: the one rule of src/ops/public-address.ts. */
+export function guestQrOf(settings: Record<string, unknown>, base: PublicBase) {
+  const enabled = (settings.output as { guest_link?: { enabled?: boolean } } | undefined)?.guest_link?.enabled === true;
+  const state = !enabled ? 'off' : !base.url ? 'left_off' : base.source === 'configured' ? 'public' : 'local_only';
+  return { enabled, state: state as 'off' | 'public' | 'local_only' | 'left_off', base_url: base.url ?? null };
 }
 
 function startOfToday(now: Date): Date {
@@ -35,15 +42,16 @@ export async function loadSlotViews(deps: SlotViewDeps, request: FastifyRequest,
   const base = baseUrlOf(deps, request);
   const now = clock.now();
   return Promise.all(
-    rows.map(async (r) =>
-      slotView(
+    rows.map(async (r) => ({
+      ...slotView(
         r,
         templates,
         base,
-        await providers.readiness(r.provider, { publicBaseUrl: deps.config.publicBaseUrl }),
+        await providers.readiness(r.provider, { publicBaseUrl: deps.publicAddress.configured()?.url }),
         slotModelView(providers, r.provider, r.settings, now, (lister) => deps.models.cachedLiveIds(lister)),
       ),
-    ),
+      guest_qr: guestQrOf(r.settings, deps.publicAddress.base()),
+    })),
   );
 }
 

@@ -128,7 +128,7 @@ describe('admin API: slots, templates, settings, test runs, purge', () => {
     expect((await jsonOf(unknown)).error.details.errors[0].path).toBe('/provider');
   });
 
-  it('a Turbotext slot without PHOTOCHANGER_PUBLIC_BASE_URL is refused at save time', async () => {
+  it('a Turbotext slot without a public address is refused at save time, and saves once one is set in Settings', async () => {
     const other = await startTestServer();
     try {
       const h = authHeader(other);
@@ -147,7 +147,28 @@ describe('admin API: slots, templates, settings, test runs, purge', () => {
         }),
       });
       expect(res.status).toBe(422);
-      expect(JSON.stringify(await jsonOf(res))).toContain('PHOTOCHANGER_PUBLIC_BASE_URL');
+      expect(JSON.stringify(await jsonOf(res))).toContain('Settings → Public address');
+      // The public address saved in Settings is enough (no restart, no environment variable).
+      const saved = await fetch(`${other.url}/api/settings`, {
+        method: 'PUT',
+        headers: { ...h, 'content-type': 'application/json' },
+        body: JSON.stringify({ public_base_url: 'https://booth.example.com' }),
+      });
+      expect(saved.status).toBe(200);
+      const again = await fetch(`${other.url}/api/slots/slot-004`, {
+        method: 'PUT',
+        headers: { ...h, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name: 't',
+          enabled: true,
+          provider: 'turbotext',
+          operation: 'generate_image2image',
+          settings: { prompt: 'a cat' },
+          max_upload_bytes: null,
+          updated_at: current.updated_at,
+        }),
+      });
+      expect(again.status).toBe(200);
     } finally {
       await other.close();
     }

@@ -150,7 +150,7 @@ describe('reachable by booths and guests', () => {
       expect(text).toContain(`http://192.168.1.20:${port}/ingest/slot-001`);
       expect(text).toContain(`http://203.0.113.7:${port}/ingest/slot-001`);
       expect(text).not.toMatch(/127\.0\.0\.1|0\.0\.0\.0/);
-      expect(text).toContain('PHOTOCHANGER_PUBLIC_BASE_URL is not set');
+      expect(text).toContain('No public address is set');
     });
 
     it('admins see booth URLs on the LAN address whatever Host the request carried, and a warning', async () => {

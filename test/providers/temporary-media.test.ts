@@ -28,7 +28,7 @@ describe('temporary public media links', () => {
   beforeAll(async () => {
     t = await createTestDatabase();
     mediaRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'pc-tmpmedia-'));
-    deps = { db: t.db, clock, mediaRoot, publicBaseUrl: 'https://booth.example.com/' };
+    deps = { db: t.db, clock, mediaRoot, publicBaseUrl: () => 'https://booth.example.com/' };
     app = Fastify();
     // The server's one error path (src/app.ts) turns the route's AppErrors into the JSON error body.
     app.setErrorHandler((error, request, reply) => sendError(error as Error, request.id, reply, request.log as never));
@@ -149,7 +149,7 @@ describe('temporary public media links', () => {
   it('refuses to publish without a public base URL, and the publisher applies the clamped TTL', async () => {
     await expect(
       publishTemporaryMedia(
-        { ...deps, publicBaseUrl: undefined },
+        { ...deps, publicBaseUrl: () => undefined },
         { jobId: randomUUID(), file: { bytes: TINY_JPEG, mime: 'image/jpeg' }, ttlSeconds: 45 },
       ),
     ).rejects.toThrow(/PHOTOCHANGER_PUBLIC_BASE_URL/);

@@ -68,7 +68,7 @@ describe('Turbotext driver against the fake Turbotext server', () => {
     await server.register(turbotextWebhookRoutes, { inbox: inboxA });
     await server.listen({ port: 0, host: '127.0.0.1' });
     publicBaseUrl = `http://127.0.0.1:${(server.server.address() as AddressInfo).port}`;
-    mediaDeps = { db: t.db, clock: systemClock, mediaRoot, publicBaseUrl };
+    mediaDeps = { db: t.db, clock: systemClock, mediaRoot, publicBaseUrl: () => publicBaseUrl };
     photo = await writeInputImage(await makeJpeg({ width: 64, height: 48 }), 'image/jpeg');
     style = await writeTemplateImage(await makePng({ width: 32, height: 32 }), 'image/png', 'style');
     target = await writeTemplateImage(await makeJpeg({ width: 40, height: 40 }), 'image/jpeg', 'target');
@@ -334,7 +334,7 @@ describe('Turbotext driver against the fake Turbotext server', () => {
 
   it('without PHOTOCHANGER_PUBLIC_BASE_URL: a clear failure and readiness says so; without a key: provider_not_configured', async () => {
     const noBase = make({
-      publisher: createTemporaryMediaPublisher({ ...mediaDeps, publicBaseUrl: undefined }, () => 48),
+      publisher: createTemporaryMediaPublisher({ ...mediaDeps, publicBaseUrl: () => undefined }, () => 48),
     });
     const err = (await rejectionOf(
       run('generate_image2image', { prompt: 'x' }, { d: noBase }).result,

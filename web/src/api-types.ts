@@ -1915,6 +1915,8 @@ export interface paths {
                             metadata: {
                                 [key: string]: unknown;
                             };
+                            /** @description What the job did differently from its slot's settings: guest_qr_left_off_no_address (the slot asks for a guest QR code, but no address guests can reach was known, so the print has none) */
+                            notices: string[];
                             operation: string;
                             /** @description pending | processing | succeeded | timeout | provider_error | cancelled | internal_error */
                             outcome: string;
@@ -2831,6 +2833,15 @@ export interface paths {
                                     updated_at: string | null;
                                 };
                             };
+                            /** @description The address guests and AI providers reach this server at (src/ops/public-address.ts) */
+                            public_address: {
+                                /** @description What guest links and QR codes use now (null: none, the QR code is left off) */
+                                effective: string | null;
+                                /** @description The address saved here (null: none) */
+                                saved: string | null;
+                                /** @description environment: PHOTOCHANGER_PUBLIC_BASE_URL (it wins over the saved one); settings; lan: this machine’s network address (phones on this network only); none */
+                                source: "environment" | "settings" | "lan" | "none";
+                            };
                             result_ttl_seconds: number;
                             t_sync_response_seconds: number;
                         };
@@ -2892,6 +2903,8 @@ export interface paths {
                             openai?: string | null;
                             turbotext?: string | null;
                         };
+                        /** @description e.g. https://photos.example.com; null or "" removes it */
+                        public_base_url?: string | null;
                         result_ttl_seconds?: number;
                         t_sync_response_seconds?: number;
                     };
@@ -2926,6 +2939,15 @@ export interface paths {
                                     source: "settings" | "environment" | null;
                                     updated_at: string | null;
                                 };
+                            };
+                            /** @description The address guests and AI providers reach this server at (src/ops/public-address.ts) */
+                            public_address: {
+                                /** @description What guest links and QR codes use now (null: none, the QR code is left off) */
+                                effective: string | null;
+                                /** @description The address saved here (null: none) */
+                                saved: string | null;
+                                /** @description environment: PHOTOCHANGER_PUBLIC_BASE_URL (it wins over the saved one); settings; lan: this machine’s network address (phones on this network only); none */
+                                source: "environment" | "settings" | "lan" | "none";
                             };
                             result_ttl_seconds: number;
                             t_sync_response_seconds: number;
@@ -2968,6 +2990,23 @@ export interface paths {
                 };
                 /** @description Error: {"error":{"code","message","details"}} */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error: {"error":{"code","message","details"}} */
+                422: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3089,6 +3128,123 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/settings/public-address/check": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Whether guests can reach the public address: this server fetches <address>/healthz
+         * @description Checks `url` when given (before saving it), else the address guest links use now. status: reachable; local_only (PhotoChanger answers, but at a private address: phones on this network only); unreachable (with the reason; a public address may still work from outside when the router does not loop back); not_photochanger (something else answered); unset. Bounded: 5 s, no redirect followed.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        url?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            message: string;
+                            status: "reachable" | "local_only" | "unreachable" | "not_photochanger" | "unset";
+                            url: string | null;
+                        };
+                    };
+                };
+                /** @description Error: {"error":{"code","message","details"}} */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error: {"error":{"code","message","details"}} */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error: {"error":{"code","message","details"}} */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Error: {"error":{"code","message","details"}} */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                details?: {
+                                    [key: string]: unknown;
+                                };
+                                message: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/slots": {
         parameters: {
             query?: never;
@@ -3141,6 +3297,15 @@ export interface paths {
                                             [key: string]: unknown;
                                         };
                                     }[];
+                                };
+                                /** @description Whether the guest QR code is printed, and where it points (src/ops/public-address.ts) */
+                                guest_qr: {
+                                    /** @description The address the QR code links to */
+                                    base_url: string | null;
+                                    /** @description The slot's settings ask for the guest QR code on the print */
+                                    enabled: boolean;
+                                    /** @description off: not asked; public: printed with the public address; local_only: printed with this machine’s network address (phones on this network only); left_off: no address guests can reach is known, prints come out without it */
+                                    state: "off" | "public" | "local_only" | "left_off";
                                 };
                                 id: string;
                                 ingest_url: string;
@@ -3279,6 +3444,15 @@ export interface paths {
                                         [key: string]: unknown;
                                     };
                                 }[];
+                            };
+                            /** @description Whether the guest QR code is printed, and where it points (src/ops/public-address.ts) */
+                            guest_qr: {
+                                /** @description The address the QR code links to */
+                                base_url: string | null;
+                                /** @description The slot's settings ask for the guest QR code on the print */
+                                enabled: boolean;
+                                /** @description off: not asked; public: printed with the public address; local_only: printed with this machine’s network address (phones on this network only); left_off: no address guests can reach is known, prints come out without it */
+                                state: "off" | "public" | "local_only" | "left_off";
                             };
                             id: string;
                             ingest_url: string;
@@ -3448,6 +3622,15 @@ export interface paths {
                                         [key: string]: unknown;
                                     };
                                 }[];
+                            };
+                            /** @description Whether the guest QR code is printed, and where it points (src/ops/public-address.ts) */
+                            guest_qr: {
+                                /** @description The address the QR code links to */
+                                base_url: string | null;
+                                /** @description The slot's settings ask for the guest QR code on the print */
+                                enabled: boolean;
+                                /** @description off: not asked; public: printed with the public address; local_only: printed with this machine’s network address (phones on this network only); left_off: no address guests can reach is known, prints come out without it */
+                                state: "off" | "public" | "local_only" | "left_off";
                             };
                             id: string;
                             ingest_url: string;
@@ -3757,6 +3940,15 @@ export interface paths {
                                         [key: string]: unknown;
                                     };
                                 }[];
+                            };
+                            /** @description Whether the guest QR code is printed, and where it points (src/ops/public-address.ts) */
+                            guest_qr: {
+                                /** @description The address the QR code links to */
+                                base_url: string | null;
+                                /** @description The slot's settings ask for the guest QR code on the print */
+                                enabled: boolean;
+                                /** @description off: not asked; public: printed with the public address; local_only: printed with this machine’s network address (phones on this network only); left_off: no address guests can reach is known, prints come out without it */
+                                state: "off" | "public" | "local_only" | "left_off";
                             };
                             id: string;
                             ingest_url: string;

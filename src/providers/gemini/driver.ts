@@ -11,8 +11,7 @@
  */
 import { checkPlausibleImage } from '../plausibility.js';
 import { sniffImageMime } from '../../media/mime.js';
-import { PHOTO_MIME_TYPES } from '../../media/imaging.js';
-import { prepareInputs } from '../inputs.js';
+import { PHOTO_INPUT, prepareInputs, REFERENCE_TEMPLATE_KEYS } from '../inputs.js';
 import {
   bodyExcerpt,
   maskSecrets,
@@ -88,12 +87,8 @@ export const GEMINI_OPERATIONS: readonly OperationDescriptor[] = [
     description:
       'The photo (then the optional reference images) and the prompt go to a Gemini image model; it answers one image.',
     settingsSchema: GeminiEditSettingsSchema,
-    acceptedMimeTypes: PHOTO_MIME_TYPES,
-    maxInputBytes: 50 * 1024 * 1024,
-    templateKeys: [
-      { key: 'reference', title: 'Reference image (style, frame, background…)', required: false },
-      { key: 'reference_2', title: 'Second reference image', required: false },
-    ],
+    ...PHOTO_INPUT,
+    templateKeys: REFERENCE_TEMPLATE_KEYS,
     checkSettings: (settings, context) => checkGeminiSettings(settings as GeminiEditSettings, context),
   },
 ];

@@ -82,24 +82,13 @@ export type GeminiEditSettings = Static<typeof GeminiEditSettingsSchema>;
 export function checkGeminiSettings(settings: GeminiEditSettings, context: SettingsCheckContext): SettingsProblem[] {
   const problems = checkModelChoice(GEMINI_MODEL_TABLE, settings.model, context);
   const caps = geminiCapabilities(settings.model);
-  if (settings.image_size !== undefined && !caps.imageSizes.includes(settings.image_size)) {
-    problems.push({
-      path: '/image_size',
-      message: caps.imageSizes.length
-        ? `${settings.model} offers ${caps.imageSizes.join(', ')}`
-        : `${settings.model} has no size choice: leave it empty`,
-    });
-  }
-  if (settings.aspect_ratio !== undefined && !caps.aspectRatios.includes(settings.aspect_ratio)) {
-    problems.push({ path: '/aspect_ratio', message: `${settings.model} offers ${caps.aspectRatios.join(', ')}` });
-  }
-  if (settings.thinking_level !== undefined && !caps.thinkingLevels.includes(settings.thinking_level)) {
-    problems.push({
-      path: '/thinking_level',
-      message: caps.thinkingLevels.length
-        ? `${settings.model} offers ${caps.thinkingLevels.join(', ')}`
-        : `${settings.model} has no thinking level: leave it empty`,
-    });
-  }
+  const choice = (path: string, value: string | undefined, offered: readonly string[], none: string) => {
+    if (value === undefined || offered.includes(value)) return;
+    const message = offered.length ? `${settings.model} offers ${offered.join(', ')}` : `${settings.model} ${none}`;
+    problems.push({ path, message });
+  };
+  choice('/image_size', settings.image_size, caps.imageSizes, 'has no size choice: leave it empty');
+  choice('/aspect_ratio', settings.aspect_ratio, caps.aspectRatios, 'has no aspect ratio choice: leave it empty');
+  choice('/thinking_level', settings.thinking_level, caps.thinkingLevels, 'has no thinking level: leave it empty');
   return problems;
 }

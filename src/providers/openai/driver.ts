@@ -12,8 +12,7 @@
 import type OpenAI from 'openai';
 import { checkPlausibleImage } from '../plausibility.js';
 import { extensionForMime, mimeForFormat, sniffImageMime } from '../../media/mime.js';
-import { PHOTO_MIME_TYPES } from '../../media/imaging.js';
-import { prepareInputs } from '../inputs.js';
+import { PHOTO_INPUT, prepareInputs, REFERENCE_TEMPLATE_KEYS } from '../inputs.js';
 import {
   abortReason,
   bodyExcerpt,
@@ -72,12 +71,8 @@ export const OPENAI_OPERATIONS: readonly OperationDescriptor[] = [
     description:
       'The photo (then the optional reference images) and the prompt go to the OpenAI image edits endpoint. Calls take 15–60 s.',
     settingsSchema: OpenAIEditSettingsSchema,
-    acceptedMimeTypes: PHOTO_MIME_TYPES,
-    maxInputBytes: 50 * 1024 * 1024,
-    templateKeys: [
-      { key: 'reference', title: 'Reference image (style, frame, background…)', required: false },
-      { key: 'reference_2', title: 'Second reference image', required: false },
-    ],
+    ...PHOTO_INPUT,
+    templateKeys: REFERENCE_TEMPLATE_KEYS,
     checkSettings: (settings, context) => checkOpenAISettings(settings as OpenAIEditSettings, context),
   },
 ];

@@ -9,7 +9,8 @@ import { performance } from 'node:perf_hooks';
 import type { TemporaryMediaPublisher } from '../../media/temporary-links.js';
 import { checkPlausibleImage } from '../plausibility.js';
 import { sniffImageMime } from '../../media/mime.js';
-import { prepareInputImage, PHOTO_MIME_TYPES } from '../../media/imaging.js';
+import { prepareInputImage } from '../../media/imaging.js';
+import { PHOTO_INPUT } from '../inputs.js';
 import {
   abortReason,
   bodyExcerpt,
@@ -53,7 +54,7 @@ const MAX_SIDE = 2048;
 const MAX_IMAGE_BYTES = 10 * 1024 * 1024;
 
 export const PUBLIC_BASE_URL_MISSING_MESSAGE =
-  'Turbotext downloads the photo by URL: set PHOTOCHANGER_PUBLIC_BASE_URL to the address of this server as reachable from the internet (e.g. https://booth.example.com); Turbotext slots cannot work without it';
+  'Turbotext downloads the photo by URL: set the public address of this server as reachable from the internet (Settings → Public address, or PHOTOCHANGER_PUBLIC_BASE_URL; e.g. https://booth.example.com); Turbotext slots cannot work without it';
 
 export interface TurbotextProviderOptions {
   baseUrl: string;
@@ -77,8 +78,7 @@ export const TURBOTEXT_OPERATIONS: readonly OperationDescriptor[] = [
     title: 'Image to image (Turbotext)',
     description: 'Redraws the photo following the prompt.',
     settingsSchema: Image2ImageSettingsSchema,
-    acceptedMimeTypes: PHOTO_MIME_TYPES,
-    maxInputBytes: 50 * 1024 * 1024,
+    ...PHOTO_INPUT,
     templateKeys: [],
   },
   {
@@ -86,8 +86,7 @@ export const TURBOTEXT_OPERATIONS: readonly OperationDescriptor[] = [
     title: 'Style transfer (Turbotext)',
     description: 'Applies the style of the template image to the photo.',
     settingsSchema: MixImagesSettingsSchema,
-    acceptedMimeTypes: PHOTO_MIME_TYPES,
-    maxInputBytes: 50 * 1024 * 1024,
+    ...PHOTO_INPUT,
     templateKeys: [{ key: 'style', title: 'Style image', required: true }],
   },
   {
@@ -95,8 +94,7 @@ export const TURBOTEXT_OPERATIONS: readonly OperationDescriptor[] = [
     title: 'Face swap (Turbotext)',
     description: "Puts the guest's face (from the photo) into the target template image.",
     settingsSchema: DeepfakePhotoSettingsSchema,
-    acceptedMimeTypes: PHOTO_MIME_TYPES,
-    maxInputBytes: 50 * 1024 * 1024,
+    ...PHOTO_INPUT,
     templateKeys: [{ key: 'target', title: 'Target image (whose face is replaced)', required: true }],
   },
 ];
@@ -363,7 +361,7 @@ export function createTurbotextProvider(options: TurbotextProviderOptions): Prov
     async readiness() {
       if (!(await hasKey(options.keys, PROVIDER))) return { configured: false, reason: 'provider_not_configured' };
       // The publisher carries the base URL process() uses (the context mirrors the same config).
-      if (!options.publisher.publicBaseUrl) return { configured: false, reason: 'public_base_url_missing' };
+      if (!options.publisher.publicBaseUrl()) return { configured: false, reason: 'public_base_url_missing' };
       return { configured: true };
     },
     // Turbotext has fetched its inputs once the job's work is over: their links go at once.
@@ -373,7 +371,7 @@ export function createTurbotextProvider(options: TurbotextProviderOptions): Prov
       if (!descriptor)
         throw new ProviderFailure('unknown_operation', `Turbotext has no operation "${request.operation}"`);
       const key = await requireKey(options.keys, PROVIDER, TITLE);
-      const publicBaseUrl = options.publisher.publicBaseUrl;
+      const publicBaseUrl = options.publisher.publicBaseUrl();
       if (!publicBaseUrl) throw new ProviderFailure('public_base_url_missing', PUBLIC_BASE_URL_MISSING_MESSAGE);
       const delivery = request.settings.delivery === 'webhook' ? 'webhook' : 'poll';
       if (delivery === 'webhook' && !options.webhooks) {
