@@ -122,6 +122,8 @@ export interface IngestRefusalTable {
   client_address: string;
   booth_name: string | null;
   booth_user_id: string | null;
+  /** What the booth read in the answer (migration 016; null on older rows). */
+  message: string | null;
 }
 
 /** One booth request as the booth check shows it (migration 014). */

@@ -362,6 +362,7 @@ export class IngestAttempt {
           key: this.client,
           boothName: firstValue(this.received.fields.name),
           boothUserId: firstValue(this.received.fields.user_id),
+          message: err.message,
         });
       }
     }

@@ -96,6 +96,10 @@ export const SlotSchema = Type.Object({
           'off: not asked; public: printed with the public address; local_only: printed with this machine’s network address (phones on this network only); left_off: no address guests can reach is known, prints come out without it',
       }),
       base_url: Type.Union([Type.String(), Type.Null()], { description: 'The address the QR code links to' }),
+      address: LiteralUnion(['public', 'local_only', 'none'], {
+        description:
+          'The address guests would get, asked for or not (the editor shows it as the QR code is switched on)',
+      }),
     },
     { description: 'Whether the guest QR code is printed, and where it points (src/ops/public-address.ts)' },
   ),

@@ -22,8 +22,14 @@ function baseUrlOf(deps: Pick<SlotViewDeps, 'publicAddress'>, request: FastifyRe
 /** Whether the slot's guest QR code is printed and where it points: the one rule of src/ops/public-address.ts. */
 export function guestQrOf(settings: Record<string, unknown>, base: PublicBase) {
   const enabled = (settings.output as { guest_link?: { enabled?: boolean } } | undefined)?.guest_link?.enabled === true;
-  const state = !enabled ? 'off' : !base.url ? 'left_off' : base.source === 'configured' ? 'public' : 'local_only';
-  return { enabled, state: state as 'off' | 'public' | 'local_only' | 'left_off', base_url: base.url ?? null };
+  const address = !base.url ? 'none' : base.source === 'configured' ? 'public' : 'local_only';
+  const state = !enabled ? 'off' : address === 'none' ? 'left_off' : address;
+  return {
+    enabled,
+    state: state as 'off' | 'public' | 'local_only' | 'left_off',
+    base_url: base.url ?? null,
+    address: address as 'public' | 'local_only' | 'none',
+  };
 }
 
 function startOfToday(now: Date): Date {

@@ -22,6 +22,8 @@ export const SAMPLES_PER_CLIENT = 5;
 export const KEEP_SAMPLES = 1000;
 /** Longest slot id, booth name or user id kept with a refusal (they come from strangers). */
 const TEXT_LIMIT = 64;
+/** A refusal's message is our own sentence; bounded all the same. */
+const MESSAGE_LIMIT = 300;
 
 /** Who was refused, as far as the request said before it was refused. */
 export interface RefusedClient {
@@ -30,6 +32,8 @@ export interface RefusedClient {
   key: string;
   boothName?: string;
   boothUserId?: string;
+  /** The message of the answer, as the booth read it. */
+  message?: string;
 }
 
 export class RejectionCounter extends BatchedWriter {
@@ -61,6 +65,7 @@ export class RejectionCounter extends BatchedWriter {
         address: text(client.address) ?? '',
         boothName: text(client.boothName),
         boothUserId: text(client.boothUserId),
+        message: client.message === undefined ? null : storedText(client.message, MESSAGE_LIMIT) || null,
       });
     }
   }

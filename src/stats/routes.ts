@@ -78,6 +78,11 @@ const RefusalSchema = Type.Object({
   client_address: Type.String(),
   booth_name: Nullable(Type.String({ description: "The booth's `name` field, when it was read before the refusal" })),
   booth_user_id: Nullable(Type.String()),
+  message: Nullable(
+    Type.String({
+      description: 'The message of the answer, as the booth read it (null on rows from before 2026-12-07)',
+    }),
+  ),
 });
 const BoothSchema = Type.Object({
   key: Type.String({
@@ -266,6 +271,7 @@ export const statsRoutes: FastifyPluginAsyncTypebox<{ deps: StatsRouteDeps }> = 
           client_address: r.client_address,
           booth_name: r.booth_name,
           booth_user_id: r.booth_user_id,
+          message: r.message,
         })),
         next_before: rows.length === limit ? rows[rows.length - 1]!.id : null,
       };

@@ -132,7 +132,7 @@ export async function listRefusals(
   options: { limit: number; beforeId?: string; slotId?: string },
 ): Promise<RefusalRow[]> {
   const r = await sql<RefusalRow>`
-    SELECT id::text AS id, occurred_at, slot_id, status, code, client_address, booth_name, booth_user_id
+    SELECT id::text AS id, occurred_at, slot_id, status, code, client_address, booth_name, booth_user_id, message
       FROM ingest_refusal
      WHERE (${options.beforeId ?? null}::bigint IS NULL OR id < ${options.beforeId ?? null}::bigint)
        AND (${options.slotId ?? null}::text IS NULL OR slot_id = ${options.slotId ?? null})
@@ -255,6 +255,7 @@ export interface RefusalSample {
   address: string;
   boothName: string | null;
   boothUserId: string | null;
+  message: string | null;
 }
 
 /** Adds refusal counts per (hour, slot, code), in one statement. */
@@ -270,12 +271,11 @@ export async function addRejectionCounts(db: Db, batch: readonly RejectionCount[
 export async function insertRefusalSamples(db: Db, samples: readonly RefusalSample[], keep: number): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await sql`
-      INSERT INTO ingest_refusal (occurred_at, slot_id, status, code, client_address, booth_name, booth_user_id)
+      INSERT INTO ingest_refusal (occurred_at, slot_id, status, code, client_address, booth_name, booth_user_id, message)
       SELECT * FROM unnest(${samples.map((s) => s.at)}::timestamptz[], ${samples.map((s) => s.slotId)}::text[], ${samples.map((s) => s.status)}::int[],
                            ${samples.map((s) => s.code)}::text[], ${samples.map((s) => s.address)}::text[],
-                           ${samples.map((s) => s.boothName)}::text[], ${samples.map((s) => s.boothUserId)}::text[])`.execute(
-      trx,
-    );
+                           ${samples.map((s) => s.boothName)}::text[], ${samples.map((s) => s.boothUserId)}::text[],
+                           ${samples.map((s) => s.message)}::text[])`.execute(trx);
     await sql`
       DELETE FROM ingest_refusal
        WHERE id <= (SELECT id FROM ingest_refusal ORDER BY id DESC OFFSET ${keep} LIMIT 1)`.execute(trx);

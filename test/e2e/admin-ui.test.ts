@@ -296,6 +296,16 @@ describe('admin UI in Chromium', () => {
     await page.click('[data-testid=check-openai]');
     await expect.poll(() => page.locator('[data-testid=check-result-openai]').textContent()).toContain('Ключ работает');
     expect(await page.locator('.key-row[data-provider=openai] strong').textContent()).toBe('OpenAI GPT Image');
+    // The public address: set on the server here (PHOTOCHANGER_PUBLIC_BASE_URL), which wins and is
+    // said so; the field is locked. Check asks the server to open <address>/healthz.
+    expect(await page.locator('[data-testid=public-address-now]').textContent()).toContain(
+      'PHOTOCHANGER_PUBLIC_BASE_URL',
+    );
+    expect(await page.locator('#public-address-input').isDisabled()).toBe(true);
+    await page.click('[data-testid=public-address-check]');
+    await expect
+      .poll(() => page.locator('[data-testid=public-address-result]').textContent())
+      .toContain('PhotoChanger отвечает');
     await shot('settings');
   });
 

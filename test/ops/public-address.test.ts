@@ -55,7 +55,12 @@ describe('the public address in Settings and the guest QR code', () => {
       updated_at: current.updated_at,
     });
     expect(saved.status).toBe(200); // no longer refused: the operator's edits are kept
-    expect((await jsonOf(saved)).guest_qr).toEqual({ enabled: true, state: 'left_off', base_url: null });
+    expect((await jsonOf(saved)).guest_qr).toEqual({
+      enabled: true,
+      state: 'left_off',
+      base_url: null,
+      address: 'none',
+    });
     const before = await shoot();
     expect(before.job.notices).toEqual([GUEST_QR_LEFT_OFF]);
     expect(await qrOf(before.bytes)).toBeUndefined();
@@ -68,7 +73,12 @@ describe('the public address in Settings and the guest QR code', () => {
       source: 'settings',
     });
     const slot = await jsonOf(await api('/api/slots/slot-001'));
-    expect(slot.guest_qr).toEqual({ enabled: true, state: 'public', base_url: 'https://photos.example.com' });
+    expect(slot.guest_qr).toEqual({
+      enabled: true,
+      state: 'public',
+      base_url: 'https://photos.example.com',
+      address: 'public',
+    });
     const after = await shoot();
     expect(after.job.notices).toEqual([]);
     expect(after.job.result.guest_link).toMatch(/^https:\/\/photos\.example\.com\/r\//);

@@ -115,6 +115,9 @@ describe('refusals one by one, and the booths in contact', () => {
       [401, 'invalid_password', '127.0.0.2', 'slot-001', 'Booth A'],
     ]);
     expect(refusals[2].booth_user_id).toBe('u-17');
+    // Each with the very message the booth read in its answer (src/errors.ts).
+    expect(refusals[0].message).toMatch(/^Slot slot-099 does not exist/);
+    expect(refusals[1].message).toBe('The ingest password does not match');
     expect(Date.parse(refusals[0].at)).toBeGreaterThan(Date.now() - 60_000);
     // Paging newest first, and one slot.
     const page = await get('/api/stats/refusals?limit=2');

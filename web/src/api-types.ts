@@ -3300,6 +3300,8 @@ export interface paths {
                                 };
                                 /** @description Whether the guest QR code is printed, and where it points (src/ops/public-address.ts) */
                                 guest_qr: {
+                                    /** @description The address guests would get, asked for or not (the editor shows it as the QR code is switched on) */
+                                    address: "public" | "local_only" | "none";
                                     /** @description The address the QR code links to */
                                     base_url: string | null;
                                     /** @description The slot's settings ask for the guest QR code on the print */
@@ -3447,6 +3449,8 @@ export interface paths {
                             };
                             /** @description Whether the guest QR code is printed, and where it points (src/ops/public-address.ts) */
                             guest_qr: {
+                                /** @description The address guests would get, asked for or not (the editor shows it as the QR code is switched on) */
+                                address: "public" | "local_only" | "none";
                                 /** @description The address the QR code links to */
                                 base_url: string | null;
                                 /** @description The slot's settings ask for the guest QR code on the print */
@@ -3625,6 +3629,8 @@ export interface paths {
                             };
                             /** @description Whether the guest QR code is printed, and where it points (src/ops/public-address.ts) */
                             guest_qr: {
+                                /** @description The address guests would get, asked for or not (the editor shows it as the QR code is switched on) */
+                                address: "public" | "local_only" | "none";
                                 /** @description The address the QR code links to */
                                 base_url: string | null;
                                 /** @description The slot's settings ask for the guest QR code on the print */
@@ -3943,6 +3949,8 @@ export interface paths {
                             };
                             /** @description Whether the guest QR code is printed, and where it points (src/ops/public-address.ts) */
                             guest_qr: {
+                                /** @description The address guests would get, asked for or not (the editor shows it as the QR code is switched on) */
+                                address: "public" | "local_only" | "none";
                                 /** @description The address the QR code links to */
                                 base_url: string | null;
                                 /** @description The slot's settings ask for the guest QR code on the print */
@@ -4970,6 +4978,7 @@ export interface paths {
                                 client_address: string;
                                 code: string;
                                 id: string;
+                                message: string | null;
                                 /** @description The slot the booth asked for, as sent (cut to 64 characters) */
                                 slot_id: string;
                                 status: number;

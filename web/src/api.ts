@@ -224,6 +224,7 @@ export type SlotStats = Answer<'/api/stats/slots/{id}', 'get'>;
 export type Account = Answer<'/api/accounts', 'get'>['accounts'][number];
 export type Permission = Account['permissions'][number];
 export type Settings = Answer<'/api/settings', 'get'>;
+export type AddressCheck = Answer<'/api/settings/public-address/check', 'post'>;
 export type KeyCheck = Answer<'/api/settings/provider-keys/{provider}/check', 'post'>;
 export type KeyCheckProvider =
   paths['/api/settings/provider-keys/{provider}/check']['post']['parameters']['path']['provider'];

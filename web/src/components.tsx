@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, session, subscribeEvents, type JsonSchema } from './api';
+import { ApiError, session, subscribeEvents, type JsonSchema, type Slot } from './api';
 import { fieldHelp, fieldLabel, optionLabel, t } from './i18n';
 
 export function ErrorBox({ error }: { error: unknown }) {
@@ -371,4 +371,20 @@ export function CopyButton({ text }: { text: string }) {
 
 export function OutcomeBadge({ outcome }: { outcome: string }) {
   return <span class={`badge o-${outcome}`}>{t(`outcome_${outcome}` as never) || outcome}</span>;
+}
+
+/** Where the slot's guest QR code points, or that it is left off (the one rule of src/ops/public-address.ts). */
+export function GuestQrNote({ slot }: { slot: Pick<Slot, 'guest_qr'> }) {
+  const qr = slot.guest_qr;
+  if (qr.state === 'off') return null;
+  return (
+    <p
+      class={qr.state === 'public' ? 'note' : qr.state === 'left_off' ? 'warning severe' : 'warning'}
+      role="note"
+      data-testid="guest-qr-state"
+      data-state={qr.state}
+    >
+      {t(`guestQr_${qr.state}`, { url: qr.base_url ?? '' })}
+    </p>
+  );
 }

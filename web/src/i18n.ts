@@ -53,11 +53,39 @@ const en = {
   modelAnyId: 'Advanced: any model id',
   modelAnyIdHelp: 'For a model newer than this list. It is checked against the models your key can use when you save.',
   publicUrlLan:
-    "PHOTOCHANGER_PUBLIC_BASE_URL is not set: booth URLs and guests' links use this server's network address {url}. They work on this network only — guests on mobile data cannot open them, and Turbotext cannot be used.",
+    "No public address is set: booth URLs and guests' links and QR codes use this server's network address {url}. They work on this network only — guests on mobile data cannot open them, and Turbotext cannot be used. Set the public address in Settings.",
   publicUrlNone:
-    'This server knows no address other machines can reach: set PHOTOCHANGER_PUBLIC_BASE_URL (or let it listen on all interfaces). Booths and guests cannot use the links below.',
-  guestLinkNone: 'No guest link: set PHOTOCHANGER_PUBLIC_BASE_URL so that phones can open it.',
-  guestLinkLan: 'This link works on the local network only (PHOTOCHANGER_PUBLIC_BASE_URL is not set).',
+    'This server knows no address other machines can reach: set the public address in Settings (or let it listen on all interfaces). Guest QR codes are left off the prints until then.',
+  guestLinkNone: 'No guest link: set the public address in Settings so that phones can open it.',
+  guestLinkLan: 'This link works on the local network only (no public address is set in Settings).',
+  publicAddress: 'Public address',
+  boothWasTold: 'The booth was told: “{message}”',
+  publicAddressLabel: 'Address guests and AI providers reach this server at',
+  publicAddressHelp:
+    'For example https://photos.example.com (behind your router or proxy). Every guest QR code and link uses it: on the print, the job page, the live screen and shared galleries. Leave empty to use this machine’s network address.',
+  publicAddressNow_environment:
+    'Now: {url} — set by PHOTOCHANGER_PUBLIC_BASE_URL on the server, which wins over this field.',
+  publicAddressNow_settings: 'Now: {url} (saved here).',
+  publicAddressNow_lan:
+    'Now: {url} — this machine’s network address: only phones on this network can open guest links.',
+  publicAddressNow_none: 'Now: none — guest QR codes are left off the prints, and each job says so.',
+  publicAddressCheck: 'Check',
+  checking: 'Checking…',
+  addressCheck_reachable: 'PhotoChanger answers at {url}.',
+  addressCheck_local_only:
+    'PhotoChanger answers at {url}, but it is a private address: only phones on this network can open it (not on mobile data).',
+  addressCheck_unreachable:
+    'This server could not open {url}. If it is a public address, guests may still reach it: open it on a phone on mobile data to be sure.',
+  addressCheck_not_photochanger:
+    'Something other than PhotoChanger answers at {url} (a proxy not forwarding, another service).',
+  addressCheck_unset: 'No address to check: enter one above.',
+  guestQr_public: 'Guest QR code on the print → {url}',
+  guestQr_local_only:
+    'Guest QR code on the print → {url}: phones on this network only. Set a public address in Settings.',
+  guestQr_left_off:
+    'Guest QR code is left off the prints: no address guests can reach. Set the public address in Settings.',
+  notice_guest_qr_left_off_no_address:
+    'The guest QR code was left off this print: no address guests can reach was known (set the public address in Settings).',
   lastHour: 'Last hour',
   failoverTitle: 'Fallback providers',
   failoverHelp:
@@ -378,11 +406,40 @@ const ru: Record<MessageKey, string> = {
   modelAnyId: 'Для опытных: любой id модели',
   modelAnyIdHelp: 'Для модели новее этого списка. При сохранении проверяется по списку моделей вашего ключа.',
   publicUrlLan:
-    'PHOTOCHANGER_PUBLIC_BASE_URL не задан: адреса для фотобудки и ссылки для гостей указывают на сетевой адрес сервера {url}. Они работают только в этой сети — гости с мобильным интернетом их не откроют, а Turbotext недоступен.',
+    'Публичный адрес не задан: адреса для фотобудки, ссылки и QR-коды для гостей указывают на сетевой адрес сервера {url}. Они работают только в этой сети — гости с мобильным интернетом их не откроют, а Turbotext недоступен. Задайте публичный адрес в Настройках.',
   publicUrlNone:
-    'У сервера нет адреса, доступного с других устройств: задайте PHOTOCHANGER_PUBLIC_BASE_URL (или слушайте все интерфейсы). Фотобудка и гости не смогут открыть ссылки ниже.',
-  guestLinkNone: 'Ссылки для гостя нет: задайте PHOTOCHANGER_PUBLIC_BASE_URL, чтобы её можно было открыть с телефона.',
-  guestLinkLan: 'Эта ссылка работает только в локальной сети (PHOTOCHANGER_PUBLIC_BASE_URL не задан).',
+    'У сервера нет адреса, доступного с других устройств: задайте публичный адрес в Настройках (или слушайте все интерфейсы). До тех пор QR-код для гостей на отпечатки не ставится.',
+  guestLinkNone: 'Ссылки для гостя нет: задайте публичный адрес в Настройках, чтобы её можно было открыть с телефона.',
+  guestLinkLan: 'Эта ссылка работает только в локальной сети (публичный адрес в Настройках не задан).',
+  publicAddress: 'Публичный адрес',
+  boothWasTold: 'Фотобудке ответили: «{message}»',
+  publicAddressLabel: 'Адрес, по которому сервер доступен гостям и ИИ-провайдерам',
+  publicAddressHelp:
+    'Например, https://photos.example.com (через ваш роутер или прокси). Его используют все QR-коды и ссылки для гостей: на отпечатке, на странице задания, на живом экране и в общих галереях. Оставьте пустым, чтобы использовать сетевой адрес этого компьютера.',
+  publicAddressNow_environment:
+    'Сейчас: {url} — задан переменной PHOTOCHANGER_PUBLIC_BASE_URL на сервере, она важнее этого поля.',
+  publicAddressNow_settings: 'Сейчас: {url} (сохранён здесь).',
+  publicAddressNow_lan:
+    'Сейчас: {url} — сетевой адрес этого компьютера: ссылки для гостей откроются только с телефонов в этой сети.',
+  publicAddressNow_none:
+    'Сейчас: не задан — QR-код для гостей на отпечатки не ставится, и каждое задание об этом сообщает.',
+  publicAddressCheck: 'Проверить',
+  checking: 'Проверяем…',
+  addressCheck_reachable: 'PhotoChanger отвечает по адресу {url}.',
+  addressCheck_local_only:
+    'PhotoChanger отвечает по адресу {url}, но это частный адрес: открыть его смогут только телефоны в этой сети (не через мобильный интернет).',
+  addressCheck_unreachable:
+    'Сервер не смог открыть {url}. Если это публичный адрес, гости всё равно могут его открыть: проверьте с телефона через мобильный интернет.',
+  addressCheck_not_photochanger:
+    'По адресу {url} отвечает не PhotoChanger (прокси не пересылает запросы или там другая служба).',
+  addressCheck_unset: 'Нечего проверять: введите адрес выше.',
+  guestQr_public: 'QR-код для гостя на отпечатке → {url}',
+  guestQr_local_only:
+    'QR-код для гостя на отпечатке → {url}: только для телефонов в этой сети. Задайте публичный адрес в Настройках.',
+  guestQr_left_off:
+    'QR-код для гостя на отпечатки не ставится: нет адреса, доступного гостям. Задайте публичный адрес в Настройках.',
+  notice_guest_qr_left_off_no_address:
+    'QR-код для гостя не поставлен на этот отпечаток: не было адреса, доступного гостям (задайте публичный адрес в Настройках).',
   lastHour: 'Последний час',
   failoverTitle: 'Резервные провайдеры',
   failoverHelp:

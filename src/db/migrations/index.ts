@@ -13,6 +13,7 @@ import * as m012 from './012_account_admin.js';
 import * as m013 from './013_enqueue_function.js';
 import * as m014 from './014_booth_requests.js';
 import * as m015 from './015_job_notices.js';
+import * as m016 from './016_refusal_message.js';
 
 /**
  * Ordered migrations, run at start (names sort in execution order). Add new ones at the end.
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   '013_enqueue_function': m013,
   '014_booth_requests': m014,
   '015_job_notices': m015,
+  '016_refusal_message': m016,
 };

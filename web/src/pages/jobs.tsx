@@ -121,6 +121,11 @@ export function RefusedPage() {
                   <td>{r.slot_id}</td>
                   <td>
                     <span class="badge bad">{r.status}</span> {refusalLabel(r.code)}
+                    {r.message && (
+                      <div class="muted small" data-testid="refusal-message">
+                        {t('boothWasTold', { message: r.message })}
+                      </div>
+                    )}
                   </td>
                   <td>{boothLabel(r.booth_name, r.booth_user_id)}</td>
                   <td class="narrow-hide">
@@ -407,6 +412,11 @@ export function JobDetailPage({ id }: { id: string }) {
       </p>
       <h2>{t('whatHappened')}</h2>
       <p data-testid="what-happened">{whatHappened(job)}</p>
+      {job.notices.map((n) => (
+        <p class="warning" role="note" data-testid="job-notice">
+          {t(`notice_${n}` as never)}
+        </p>
+      ))}
       <dl class="inline">
         <dt>{t('created')}</dt>
         <dd>{formatDate(job.created_at)}</dd>

@@ -1,7 +1,98 @@
 import { useEffect, useState } from 'preact/hooks';
-import { client, ok, type KeyCheck, type KeyCheckProvider, type Settings, type SettingsChange } from '../api';
+import {
+  client,
+  ok,
+  type AddressCheck,
+  type KeyCheck,
+  type KeyCheckProvider,
+  type Settings,
+  type SettingsChange,
+} from '../api';
 import { ErrorBox, Field, Loading } from '../components';
 import { formatDate, providerTitle, t, useLang } from '../i18n';
+
+/**
+ * Where guests' links and QR codes point (one rule for the print, the job page, the live screen and
+ * shared galleries), with a Check the server runs: whether guests can reach it.
+ */
+function PublicAddressCard({
+  settings,
+  onSave,
+}: {
+  settings: Settings;
+  onSave: (url: string | null) => Promise<void>;
+}) {
+  const address = settings.public_address;
+  const [value, setValue] = useState(address.saved ?? '');
+  const [check, setCheck] = useState<AddressCheck | 'checking'>();
+  const [error, setError] = useState<unknown>();
+  useEffect(() => setValue(address.saved ?? ''), [address.saved]);
+  const fromEnvironment = address.source === 'environment';
+  const runCheck = async () => {
+    setCheck('checking');
+    setError(undefined);
+    try {
+      const url = value.trim();
+      setCheck(await ok(client.POST('/api/settings/public-address/check', { body: url ? { url } : {} })));
+    } catch (e) {
+      setCheck(undefined);
+      setError(e);
+    }
+  };
+  return (
+    <form
+      class="card"
+      data-testid="public-address"
+      onSubmit={(e) => {
+        e.preventDefault();
+        setCheck(undefined);
+        void onSave(value.trim() === '' ? null : value.trim());
+      }}
+    >
+      <h2>{t('publicAddress')}</h2>
+      <p class="note" data-testid="public-address-now">
+        {address.effective
+          ? t(`publicAddressNow_${address.source}`, { url: address.effective })
+          : t('publicAddressNow_none')}
+      </p>
+      <Field id="public-address-input" label={t('publicAddressLabel')} help={t('publicAddressHelp')}>
+        <input
+          id="public-address-input"
+          type="url"
+          inputMode="url"
+          placeholder="https://photos.example.com"
+          value={value}
+          disabled={fromEnvironment}
+          aria-describedby="public-address-input-help"
+          onInput={(e) => setValue((e.target as HTMLInputElement).value)}
+        />
+      </Field>
+      <div class="actions">
+        <button type="submit" class="primary" disabled={fromEnvironment}>
+          {t('save')}
+        </button>
+        <button
+          type="button"
+          data-testid="public-address-check"
+          disabled={check === 'checking'}
+          onClick={() => void runCheck()}
+        >
+          {check === 'checking' ? t('checking') : t('publicAddressCheck')}
+        </button>
+      </div>
+      {check && check !== 'checking' && (
+        <p
+          class={`key-check ${check.status === 'reachable' ? 'ok' : 'warning'}`}
+          role="status"
+          data-testid="public-address-result"
+        >
+          {t(`addressCheck_${check.status}`, { url: check.url ?? '' })}
+        </p>
+      )}
+      {error !== undefined && <ErrorBox error={error} />}
+    </form>
+  );
+}
 
 /** 72 → "3 d", 30 → "30 h", 36 → "1 d 12 h". */
 function periodInWords(hours: number): string {
@@ -157,6 +248,7 @@ export function SettingsPage() {
           </form>
         ))}
       </div>
+      <PublicAddressCard settings={settings} onSave={(url) => put({ public_base_url: url }, t('saved'))} />
       <form
         class="card"
         onSubmit={(e) => {

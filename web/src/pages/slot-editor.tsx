@@ -15,8 +15,9 @@ import {
   type TestRun,
   type Template,
 } from '../api';
-import { ErrorBox, Field, Loading, SchemaForm, useLoad } from '../components';
+import { ErrorBox, Field, GuestQrNote, Loading, SchemaForm, useLoad } from '../components';
 import {
+  fieldLabel,
   operationText,
   rememberProviders,
   t,
@@ -39,6 +40,20 @@ const draftOf = (s: Slot): Draft => ({
   max_upload_bytes: s.max_upload_bytes,
   failover: s.failover,
 });
+
+/** A field's name in words for a JSON pointer of a 422 (/settings/output/guest_link/enabled → "Guest link › Enabled"). */
+function fieldOfPath(path: string, provider: string): string {
+  const parts = path.split('/').filter((p) => p !== '' && p !== 'settings' && !/^\d+$/.test(p));
+  return parts.map((p) => fieldLabel(p, p.replace(/_/g, ' '), provider)).join(' › ') || path;
+}
+
+/** The guest QR code as the form now stands (switched on or off, saved or not). */
+function draftQr(slot: Slot, draft: Draft): Slot['guest_qr'] {
+  const output = draft.settings.output as { guest_link?: { enabled?: boolean } } | undefined;
+  const enabled = output?.guest_link?.enabled === true;
+  const address = slot.guest_qr.address;
+  return { ...slot.guest_qr, enabled, state: !enabled ? 'off' : address === 'none' ? 'left_off' : address };
+}
 
 /** The providers tried, in order, when the slot's own fails (each with its own settings). */
 function FailoverEditor({
@@ -379,10 +394,10 @@ export function SlotEditorPage({ id }: { id: string }) {
       else if (err instanceof ApiError && err.code === 'invalid_settings') {
         const list = (err.details.errors as Array<{ path: string; message: string }>) ?? [];
         setErrors(Object.fromEntries(list.map((x) => [x.path, x.message])));
-        // Fields the form shows are highlighted; anything else (or nothing to highlight) is said in words.
-        const shown = new Set(['/name', '/provider', '/operation', '/max_upload_bytes']);
-        const unshown = list.filter((x) => !shown.has(x.path) && !x.path.startsWith('/settings/'));
-        setError(new Error(list.length === 0 || unshown.length > 0 ? err.message : t('fixErrors')));
+        // Highlighted at their fields, and said in words next to Save (the field may be out of view);
+        // the form keeps every other edit.
+        const words = list.map((x) => `${fieldOfPath(x.path, draft.provider)}: ${x.message}`);
+        setError(new Error(list.length === 0 ? err.message : `${t('fixErrors')} ${words.join('; ')}`));
       } else setError(err);
     }
   };
@@ -405,6 +420,7 @@ export function SlotEditorPage({ id }: { id: string }) {
             setMessage(t('saved'));
           }}
         />
+        <GuestQrNote slot={{ guest_qr: draftQr(slot, draft) }} />
         <Field id="slot-name" label={t('name')} error={errors['/name']}>
           <input
             id="slot-name"

@@ -1,5 +1,5 @@
 import { client, ok } from '../api';
-import { CopyButton, ErrorBox, Loading, useLoad } from '../components';
+import { CopyButton, ErrorBox, GuestQrNote, Loading, useLoad } from '../components';
 import { formatDate, formatNumber, t, useLang, providerReasonText, providerTitle } from '../i18n';
 import { ModelNotes } from '../models';
 
@@ -48,6 +48,7 @@ export function SlotsPage() {
               </a>
             )}
             <ModelNotes slot={s} onSwitched={() => reload()} />
+            <GuestQrNote slot={s} />
             {s.recent_wrong_passwords > 0 && (
               <p class="warning severe" role="alert" data-testid="old-password">
                 {t('oldPasswordAlert', { n: s.recent_wrong_passwords })}
