@@ -16,7 +16,8 @@ export const GuestLinkSchema = Type.Object(
   {
     enabled: Type.Boolean({
       default: false,
-      description: 'Print a QR code of the guest page on the returned photo (needs PHOTOCHANGER_PUBLIC_BASE_URL)',
+      description:
+        'Print a QR code of the guest page on the returned photo (it links to the public address: Settings, or PHOTOCHANGER_PUBLIC_BASE_URL)',
     }),
     position: Type.Optional(
       LiteralUnion(GUEST_LINK_POSITIONS, { default: 'bottom-right', description: 'Corner of the photo' }),

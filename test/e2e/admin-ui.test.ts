@@ -557,11 +557,70 @@ describe('admin UI in Chromium', () => {
     expect(relogin.status).toBe(200);
   });
 
+  it('the Russian UI has no English words outside names (products, models, codes)', async () => {
+    // Names an operator reads as they are: products, providers, models, formats, protocols.
+    const allowed = new Set(
+      (
+        'PhotoChanger Gemini Google OpenAI GPT Image Turbotext Nano Banana Pro Flash Lite Preview DSLR Remote Breeze Booth ' +
+        'JPEG JPG PNG WebP HEIC HEIF SVG ZIP CSV JSON API URL QR HTTP HTTPS http https www PHOTOCHANGER_PUBLIC_BASE_URL ' +
+        'T_sync Seed seed scale webhook gpt image gemini mini ' +
+        'flash lite preview banana nano pro dall Chromium Windows iPad iOS Android Wi Fi LAN UTC EXIF ' +
+        // The language switch names English in English; DSLR Remote Pro's field is called «name».
+        'English name ' +
+        // What the earlier steps typed: slot, booth and account names.
+        'frame Renamed elsewhere Sunburst Hall admin'
+      )
+        .toLowerCase()
+        .split(/\s+/),
+    );
+    const firstJob = await page.evaluate<string>(
+      `fetch('/api/jobs?limit=1', { credentials: 'same-origin' }).then((r) => r.json()).then((b) => b.jobs[0].id)`,
+    );
+    const pages = [
+      '#/slots',
+      '#/slots/slot-001',
+      '#/slots/slot-002',
+      '#/gallery',
+      '#/stats',
+      '#/jobs',
+      `#/jobs/${firstJob}`,
+      '#/jobs/refused',
+      '#/jobs/booths',
+      '#/settings',
+      '#/account',
+    ];
+    const found: string[] = [];
+    for (const hash of pages) {
+      await page.goto(`${server.url}/admin/${hash}`);
+      await page.waitForSelector('main h1');
+      await page.waitForTimeout(300);
+      // What the booth was told is quoted as it was said (lang="en"); codes are codes.
+      const text = await page.evaluate<string>(
+        `(() => { const quoted = [...document.querySelectorAll('[lang=en], code')]; quoted.forEach((e) => (e.style.display = 'none'));
+          const t = document.body.innerText + ' ' + [...document.querySelectorAll('[title],[placeholder],[aria-label]')].filter((e) => !e.closest('[lang=en], code')).map((e) => [e.getAttribute('title'), e.getAttribute('placeholder'), e.getAttribute('aria-label')].join(' ')).join(' ');
+          quoted.forEach((e) => (e.style.display = '')); return t; })()`,
+      );
+      // Latin words of 3+ letters that are not inside a code, a URL, a model id or a slot id.
+      const words =
+        text
+          .replace(/https?:\/\/\S+/g, ' ')
+          .replace(/\b[\w.-]*\d[\w.-]*\b/g, ' ')
+          .replace(/\b\w+(?:[_:][\w]+)+\b/g, ' ')
+          .match(/\b[A-Za-z]{3,}\b/g) ?? [];
+      for (const w of new Set(words)) {
+        if (allowed.has(w.toLowerCase())) continue;
+        const at = text.indexOf(w);
+        found.push(`${hash}: ${w} (…${text.slice(Math.max(0, at - 40), at + 40).replace(/\s+/g, ' ')}…)`);
+      }
+    }
+    expect(found).toEqual([]);
+  });
+
   it('switches to English and remembers it', async () => {
     await page.goto(`${server.url}/admin/#/slots`);
     await page.waitForSelector('li.slot');
     await page.selectOption('select[aria-label="Язык"]', 'en');
-    await expect.poll(() => page.locator('nav[aria-label=main] a').first().textContent()).toBe('Slots');
+    await expect.poll(() => page.locator('header.top nav a').first().textContent()).toBe('Slots');
     await page.reload();
     await page.waitForSelector('li.slot');
     expect(await page.locator('h1').first().textContent()).toBe('Slots');

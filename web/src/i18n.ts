@@ -1,3 +1,4 @@
+import { h, type ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type { paths } from './api-types';
 
@@ -13,6 +14,15 @@ const en = {
   loginLocked: 'Too many failed attempts. The account is locked until {time}.',
   sessionExpired: 'Your session has ended. Please log in again.',
   navSlots: 'Slots',
+  navMain: 'Sections',
+  setAtFirstStart: 'the first start',
+  field_original_filename: 'File name',
+  field_name: 'Booth name (name)',
+  field_user_id: 'Booth user (user_id)',
+  field_test_run_by: 'Test run by',
+  field_unsaved_settings: 'With unsaved settings',
+  field_fields_dropped: 'Fields dropped (sent before the password)',
+  defaultSlotName: 'Slot {n}',
   navStats: 'Statistics',
   navJobs: 'Jobs',
   navSettings: 'Settings',
@@ -280,6 +290,10 @@ const en = {
   happened_internal_error: 'The server failed unexpectedly (see the log with the correlation id).',
   happened_running: 'Waiting in the queue or being processed.',
   callsSummary: 'attempt {attempt}: {outcome}{status}, {ms} ms',
+  callOutcome_success: 'success',
+  callOutcome_retry: 'retried',
+  callOutcome_failure: 'failed',
+  callOutcome_aborted: 'stopped',
   rawData: 'Raw data (JSON)',
   noFields: 'The booth sent no text fields.',
   refusedTitle: 'Refused',
@@ -366,6 +380,15 @@ const ru: Record<MessageKey, string> = {
   loginLocked: 'Слишком много неудачных попыток. Вход заблокирован до {time}.',
   sessionExpired: 'Сеанс завершён. Войдите снова.',
   navSlots: 'Слоты',
+  navMain: 'Разделы',
+  setAtFirstStart: 'первый запуск',
+  field_original_filename: 'Имя файла',
+  field_name: 'Имя будки (name)',
+  field_user_id: 'Пользователь будки (user_id)',
+  field_test_run_by: 'Пробный запуск',
+  field_unsaved_settings: 'С несохранёнными настройками',
+  field_fields_dropped: 'Отброшено полей (пришли до пароля)',
+  defaultSlotName: 'Слот {n}',
   navStats: 'Статистика',
   navJobs: 'Задачи',
   navSettings: 'Настройки',
@@ -635,6 +658,10 @@ const ru: Record<MessageKey, string> = {
   happened_internal_error: 'Неожиданная ошибка сервера (см. журнал по correlation id).',
   happened_running: 'Ждёт в очереди или обрабатывается.',
   callsSummary: 'попытка {attempt}: {outcome}{status}, {ms} мс',
+  callOutcome_success: 'успех',
+  callOutcome_retry: 'повтор',
+  callOutcome_failure: 'ошибка',
+  callOutcome_aborted: 'остановлена',
   rawData: 'Исходные данные (JSON)',
   noFields: 'Фотобудка не прислала текстовых полей.',
   refusedTitle: 'Отклонённые',
@@ -718,13 +745,14 @@ function initialLang(): Lang {
 }
 
 let current: Lang = initialLang();
-const listeners = new Set<(l: Lang) => void>();
+/** Pages to render again: the language changed, or the providers' own words arrived. */
+const listeners = new Set<() => void>();
 
 export function setLang(lang: Lang): void {
   current = lang;
   localStorage.setItem(LANG_KEY, lang);
   document.documentElement.lang = lang;
-  for (const l of listeners) l(lang);
+  for (const l of listeners) l();
 }
 
 export function t(key: MessageKey, params: Record<string, string | number> = {}): string {
@@ -744,7 +772,7 @@ export function rememberProviders(
   list: ReadonlyArray<{ id: string; title: string; labels: Partial<Record<Lang, ProviderLabels>> }>,
 ): void {
   for (const p of list) providerWords.set(p.id, { title: p.title, labels: p.labels });
-  for (const l of listeners) l(current);
+  for (const l of listeners) l();
 }
 
 function wordsOf(provider: string | undefined): ProviderLabels | undefined {
@@ -807,12 +835,14 @@ export function formatNumber(n: number | null | undefined): string {
 
 /** Re-renders the calling component when the language changes. */
 export function useLang(): Lang {
-  const [lang, set] = useState(current);
+  // A counter, not the language: the providers' words arriving must render again in the same language.
+  const [, setVersion] = useState(0);
   useEffect(() => {
-    listeners.add(set);
-    return () => void listeners.delete(set);
+    const changed = () => setVersion((v) => v + 1);
+    listeners.add(changed);
+    return () => void listeners.delete(changed);
   }, []);
-  return lang;
+  return current;
 }
 
 export function currentLang(): Lang {
@@ -837,18 +867,26 @@ const FIELDS: Record<string, { en: string; ru: string; ruHelp?: string }> = {
   guest_link: {
     en: 'QR code of the guest page on the print',
     ru: 'QR-код страницы гостя на фото',
-    ruHelp: 'Гость сканирует код с распечатки и скачивает фото. Нужен PHOTOCHANGER_PUBLIC_BASE_URL.',
+    ruHelp: 'Гость сканирует код с распечатки и скачивает фото. Код ведёт на публичный адрес (Настройки).',
   },
   enabled: {
     en: 'Enabled',
     ru: 'Включено',
-    ruHelp: 'Печатать на фото QR-код страницы гостя (нужен PHOTOCHANGER_PUBLIC_BASE_URL).',
+    ruHelp: 'Печатать на фото QR-код страницы гостя (он ведёт на публичный адрес из Настроек).',
   },
-  position: { en: 'Corner', ru: 'Угол' },
-  size_percent: { en: 'Size (% of the short side)', ru: 'Размер (% от короткой стороны)' },
-  margin_percent: { en: 'Margin (%)', ru: 'Отступ от края (%)' },
+  position: { en: 'Corner', ru: 'Угол', ruHelp: 'Угол фото, в котором стоит код.' },
+  size_percent: {
+    en: 'Size (% of the short side)',
+    ru: 'Размер (% от короткой стороны)',
+    ruHelp: 'Сторона QR-кода в процентах от короткой стороны фото.',
+  },
+  margin_percent: {
+    en: 'Margin (%)',
+    ru: 'Отступ от края (%)',
+    ruHelp: 'Расстояние от краёв фото, в % от короткой стороны.',
+  },
   caption: { en: 'Caption', ru: 'Подпись', ruHelp: 'Одна строка под кодом, например «Скачать фото».' },
-  plate: { en: 'Plate', ru: 'Подложка' },
+  plate: { en: 'Plate', ru: 'Подложка', ruHelp: 'Светлая или тёмная подложка под кодом.' },
 };
 
 /** A settings field's label: the provider's word for its own field (top level), else the slot's own. */
@@ -859,7 +897,33 @@ export function fieldLabel(name: string, fallback?: string, provider?: string): 
 export function fieldHelp(name: string, fallback?: string, provider?: string): string | undefined {
   const own = wordsOf(provider)?.fields?.[name];
   if (own) return own.description ?? (current === 'en' ? fallback : undefined);
-  return current === 'ru' ? (FIELDS[name]?.ruHelp ?? fallback) : fallback;
+  // The schema's own description is English: in Russian only our words are shown, or none.
+  return current === 'ru' ? FIELDS[name]?.ruHelp : fallback;
+}
+
+/** What the booth sent (and we added) with a photo, named in words where we know the field; other fields as sent. */
+export function boothFieldLabel(key: string): ComponentChildren {
+  const known: Record<string, MessageKey> = {
+    original_filename: 'field_original_filename',
+    name: 'field_name',
+    user_id: 'field_user_id',
+    test_run_by: 'field_test_run_by',
+    unsaved_settings: 'field_unsaved_settings',
+    fields_dropped: 'field_fields_dropped',
+  };
+  const label = known[key];
+  return label ? t(label) : h('code', null, key);
+}
+
+/** A slot's name as shown: the names the server gives new slots ("Slot 7") in the page's language. */
+export function slotName(name: string): string {
+  const m = /^Slot (\d+)$/.exec(name);
+  return m ? t('defaultSlotName', { n: m[1]! }) : name;
+}
+
+/** An operation's name in the page's language, from its id (lists: the slot cards, jobs, the gallery). */
+export function operationTitle(provider: string, operation: string): string {
+  return operationText(provider, { id: operation, title: operation, description: '' }).title;
 }
 
 export function operationText(

@@ -96,7 +96,7 @@ function App() {
       </a>
       <header class="top">
         <strong>{t('appName')}</strong>
-        <nav aria-label="main">
+        <nav aria-label={t('navMain')}>
           {nav.map(([key, label]) => (
             <a
               href={`#/${key}`}

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { client, ok, session, SLOT_IDS, type GalleryItem, type Query, type Share } from '../api';
 import { CopyButton, ErrorBox, Field, Loading, OutcomeBadge, useJobEvents } from '../components';
-import { formatDate, formatNumber, providerTitle, t, useLang } from '../i18n';
+import { boothFieldLabel, formatDate, formatNumber, operationTitle, providerTitle, t, useLang } from '../i18n';
 
 const PAGE = 60;
 
@@ -206,7 +206,7 @@ function ResultDialog({ item, onClose }: { item: GalleryItem; onClose: () => voi
       <dl class="inline">
         <dt>{t('provider')}</dt>
         <dd>
-          {providerTitle(item.provider)} · {item.operation}
+          {providerTitle(item.provider)} · {operationTitle(item.provider, item.operation)}
         </dd>
         {item.answered_by && item.answered_by !== item.provider && (
           <>
@@ -236,8 +236,10 @@ function ResultDialog({ item, onClose }: { item: GalleryItem; onClose: () => voi
         )}
         {Object.entries(item.fields).map(([k, v]) => (
           <>
-            <dt>{k}</dt>
-            <dd>{v}</dd>
+            <dt>{boothFieldLabel(k)}</dt>
+            <dd>
+              <code>{v}</code>
+            </dd>
           </>
         ))}
       </dl>

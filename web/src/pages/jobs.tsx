@@ -1,7 +1,17 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { client, ok, type Job, type JobSummary, type Query, type Refusal } from '../api';
 import { ErrorBox, Loading, OutcomeBadge, useJobEvents, useLoad } from '../components';
-import { formatBytes, formatDate, formatNumber, providerTitle, refusalLabel, t, useLang } from '../i18n';
+import {
+  boothFieldLabel,
+  formatBytes,
+  formatDate,
+  formatNumber,
+  operationTitle,
+  providerTitle,
+  refusalLabel,
+  t,
+  useLang,
+} from '../i18n';
 
 export type JobsView = 'jobs' | 'refused' | 'booths';
 
@@ -122,7 +132,7 @@ export function RefusedPage() {
                   <td>
                     <span class="badge bad">{r.status}</span> {refusalLabel(r.code)}
                     {r.message && (
-                      <div class="muted small" data-testid="refusal-message">
+                      <div class="muted small" data-testid="refusal-message" lang="en">
                         {t('boothWasTold', { message: r.message })}
                       </div>
                     )}
@@ -359,7 +369,7 @@ export function JobsPage() {
                   </td>
                   <td>{j.slot_id}</td>
                   <td class="narrow-hide">
-                    {providerTitle(j.provider)} · {j.operation}
+                    {providerTitle(j.provider)} · {operationTitle(j.provider, j.operation)}
                   </td>
                   <td>
                     <OutcomeBadge outcome={j.outcome} /> {j.is_test && <span class="badge">{t('test')}</span>}
@@ -408,7 +418,8 @@ export function JobDetailPage({ id }: { id: string }) {
       </p>
       <h1 id="job-title">{t('job', { id: job.id.slice(0, 8) })}</h1>
       <p>
-        <OutcomeBadge outcome={job.outcome} /> {job.slot_id} · {providerTitle(job.provider)} · {job.operation}
+        <OutcomeBadge outcome={job.outcome} /> {job.slot_id} · {providerTitle(job.provider)} ·{' '}
+        {operationTitle(job.provider, job.operation)}
       </p>
       <h2>{t('whatHappened')}</h2>
       <p data-testid="what-happened">{whatHappened(job)}</p>
@@ -486,10 +497,16 @@ export function JobDetailPage({ id }: { id: string }) {
         {job.provider_calls.map((c) => (
           <li>
             {providerTitle(c.provider ?? job.provider)}
-            {c.model ? ` (${c.model})` : ''} —{' '}
+            {c.model && (
+              <>
+                {' '}
+                (<code>{c.model}</code>)
+              </>
+            )}{' '}
+            —{' '}
             {t('callsSummary', {
               attempt: c.attempt ?? 1,
-              outcome: c.outcome ?? '?',
+              outcome: t(`callOutcome_${c.outcome}`),
               status: c.httpStatus ? ` HTTP ${c.httpStatus}` : '',
               ms: formatNumber(c.durationMs ?? 0),
             })}
@@ -507,8 +524,10 @@ export function JobDetailPage({ id }: { id: string }) {
         <dl class="inline">
           {Object.entries(job.metadata).map(([k, v]) => (
             <>
-              <dt>{k}</dt>
-              <dd>{typeof v === 'string' ? v : JSON.stringify(v)}</dd>
+              <dt>{boothFieldLabel(k)}</dt>
+              <dd>
+                <code>{typeof v === 'string' ? v : JSON.stringify(v)}</code>
+              </dd>
             </>
           ))}
         </dl>

@@ -162,7 +162,10 @@ export function SettingsPage() {
           <p>
             {t('passwordSet', {
               when: formatDate(settings.ingest_password.updated_at),
-              who: settings.ingest_password.updated_by ?? '—',
+              who:
+                settings.ingest_password.updated_by === 'bootstrap'
+                  ? t('setAtFirstStart')
+                  : (settings.ingest_password.updated_by ?? '—'),
             })}
           </p>
         )}

@@ -1,6 +1,15 @@
 import { client, ok } from '../api';
 import { CopyButton, ErrorBox, GuestQrNote, Loading, useLoad } from '../components';
-import { formatDate, formatNumber, t, useLang, providerReasonText, providerTitle } from '../i18n';
+import {
+  formatDate,
+  formatNumber,
+  operationTitle,
+  slotName,
+  t,
+  useLang,
+  providerReasonText,
+  providerTitle,
+} from '../i18n';
 import { ModelNotes } from '../models';
 
 export function SlotsPage() {
@@ -24,12 +33,12 @@ export function SlotsPage() {
           <li class={`card slot${s.enabled ? '' : ' off'}`} data-slot={s.id}>
             <div class="slot-head">
               <h2>
-                <a href={`#/slots/${s.id}`}>{s.name}</a> <small class="muted">{s.id}</small>
+                <a href={`#/slots/${s.id}`}>{slotName(s.name)}</a> <small class="muted">{s.id}</small>
               </h2>
               <span class={`badge ${s.enabled ? 'on' : 'off'}`}>{s.enabled ? t('enabled') : t('disabled')}</span>
             </div>
             <p>
-              {providerTitle(s.provider)} · {s.operation}
+              {providerTitle(s.provider)} · {operationTitle(s.provider, s.operation)}
               {s.model && ` · ${s.model.title === s.model.id ? s.model.id : s.model.title}`}
             </p>
             {list.last_results[s.id] && (

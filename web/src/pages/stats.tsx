@@ -1,7 +1,17 @@
 import { useState } from 'preact/hooks';
 import { client, ok, type Query, type Stats, type Totals } from '../api';
 import { ErrorBox, Loading, OutcomeBadge, useLoad } from '../components';
-import { currentLang, formatBytes, formatDate, formatNumber, REFUSAL_STATUS, refusalLabel, t, useLang } from '../i18n';
+import {
+  currentLang,
+  formatBytes,
+  formatDate,
+  formatNumber,
+  REFUSAL_STATUS,
+  refusalLabel,
+  slotName,
+  t,
+  useLang,
+} from '../i18n';
 
 const PERIODS = { '1h': 3_600_000, '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000 } as const;
 
@@ -292,7 +302,7 @@ export function StatsPage() {
               {slots.data.map(({ slot, stats }) => (
                 <tr data-slot={slot.id}>
                   <th scope="row">
-                    {slot.name} <small class="muted narrow-hide">{slot.id}</small>
+                    {slotName(slot.name)} <small class="muted narrow-hide">{slot.id}</small>
                   </th>
                   <td class="narrow-hide">{formatNumber(stats.totals.total)}</td>
                   <td class="ok">{formatNumber(stats.totals.succeeded)}</td>
@@ -320,7 +330,7 @@ export function StatsPage() {
                       type="button"
                       class="small"
                       onClick={async () => {
-                        if (!confirm(t('resetConfirm', { slot: slot.name }))) return;
+                        if (!confirm(t('resetConfirm', { slot: slotName(slot.name) }))) return;
                         await ok(client.POST('/api/slots/{id}/stats/reset', { params: { path: { id: slot.id } } }));
                         setN((x) => x + 1);
                       }}
