@@ -27,17 +27,26 @@ describe('admin UI in Chromium', () => {
   let context: BrowserContext;
   let page: Page;
 
+  /** Tables wider than their container (a column cut off or behind a scroll bar): their test ids and widths. */
+  const overflowingTables = () =>
+    page.evaluate<string[]>(
+      `[...document.querySelectorAll('table')].filter((t) => t.offsetParent && t.scrollWidth > t.parentElement.clientWidth + 1).map((t) => (t.dataset.testid || t.className || 'table') + ' ' + t.scrollWidth + '>' + t.parentElement.clientWidth)`,
+    );
   const shot = async (name: string) => {
+    await page.setViewportSize({ width: 1366, height: 900 });
+    await page.waitForTimeout(100);
+    expect(await overflowingTables(), `${name}: a table overflows at 1366 px`).toEqual([]);
     await page.screenshot({ path: `${SHOTS}/${name}-desktop.png`, fullPage: true });
     await page.setViewportSize({ width: 375, height: 800 });
     await page.waitForTimeout(100);
+    expect(await overflowingTables(), `${name}: a table overflows at 375 px`).toEqual([]);
     const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     await page.screenshot({ path: `${SHOTS}/${name}-mobile.png`, fullPage: true });
     const widest = await page.evaluate<string>(
       `[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).slice(-3).map((e) => e.tagName + '.' + e.className + '#' + e.id).join(' ')`,
     );
     expect(overflow, `${name} overflows at 375 px (${widest})`).toBeLessThanOrEqual(1);
-    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.setViewportSize({ width: 1366, height: 900 });
   };
 
   beforeAll(async () => {

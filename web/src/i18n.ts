@@ -15,6 +15,7 @@ const en = {
   sessionExpired: 'Your session has ended. Please log in again.',
   navSlots: 'Slots',
   navMain: 'Sections',
+  msUnit: 'ms',
   setAtFirstStart: 'the first start',
   field_original_filename: 'File name',
   field_name: 'Booth name (name)',
@@ -381,6 +382,7 @@ const ru: Record<MessageKey, string> = {
   sessionExpired: 'Сеанс завершён. Войдите снова.',
   navSlots: 'Слоты',
   navMain: 'Разделы',
+  msUnit: 'мс',
   setAtFirstStart: 'первый запуск',
   field_original_filename: 'Имя файла',
   field_name: 'Имя будки (name)',
@@ -766,12 +768,25 @@ export type ProviderLabels = NonNullable<
 >;
 
 /** The providers' own words (src/providers/<id>/labels.ts), kept from the catalog once loaded. */
-const providerWords = new Map<string, { title: string; labels: Partial<Record<Lang, ProviderLabels>> }>();
+const providerWords = new Map<
+  string,
+  { title: string; labels: Partial<Record<Lang, ProviderLabels>>; operations: Map<string, string> }
+>();
 
 export function rememberProviders(
-  list: ReadonlyArray<{ id: string; title: string; labels: Partial<Record<Lang, ProviderLabels>> }>,
+  list: ReadonlyArray<{
+    id: string;
+    title: string;
+    labels: Partial<Record<Lang, ProviderLabels>>;
+    operations?: ReadonlyArray<{ id: string; title: string }>;
+  }>,
 ): void {
-  for (const p of list) providerWords.set(p.id, { title: p.title, labels: p.labels });
+  for (const p of list)
+    providerWords.set(p.id, {
+      title: p.title,
+      labels: p.labels,
+      operations: new Map((p.operations ?? []).map((o) => [o.id, o.title])),
+    });
   for (const l of listeners) l();
 }
 
@@ -827,6 +842,29 @@ export function providerReasonText(reason: string | undefined): string {
 export function formatDate(iso: string | null): string {
   if (!iso) return t('never');
   return new Intl.DateTimeFormat(current, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
+}
+
+/**
+ * A shot's moment, to the second (shots at a booth are seconds apart), without the year when it is
+ * this year's: short enough for a phone's table.
+ */
+export function formatMoment(iso: string | null): string {
+  if (!iso) return t('never');
+  const d = new Date(iso);
+  const thisYear = d.getFullYear() === new Date().getFullYear();
+  return new Intl.DateTimeFormat(current, {
+    day: 'numeric',
+    month: 'short',
+    ...(thisYear ? {} : { year: 'numeric' }),
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).format(d);
+}
+
+/** Milliseconds with their unit in the page's language (ms, мс). */
+export function formatMs(n: number | null | undefined): string {
+  return n === null || n === undefined ? '—' : `${formatNumber(n)} ${t('msUnit')}`;
 }
 
 export function formatNumber(n: number | null | undefined): string {
@@ -923,7 +961,8 @@ export function slotName(name: string): string {
 
 /** An operation's name in the page's language, from its id (lists: the slot cards, jobs, the gallery). */
 export function operationTitle(provider: string, operation: string): string {
-  return operationText(provider, { id: operation, title: operation, description: '' }).title;
+  const title = providerWords.get(provider)?.operations.get(operation) ?? operation;
+  return operationText(provider, { id: operation, title, description: '' }).title;
 }
 
 export function operationText(

@@ -2,6 +2,8 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { client, ok, type Job, type JobSummary, type Query, type Refusal } from '../api';
 import { ErrorBox, Loading, OutcomeBadge, useJobEvents, useLoad } from '../components';
 import {
+  formatMoment,
+  formatMs,
   boothFieldLabel,
   formatBytes,
   formatDate,
@@ -116,9 +118,13 @@ export function RefusedPage() {
             <thead>
               <tr>
                 <th scope="col">{t('time')}</th>
-                <th scope="col">{t('slot')}</th>
+                <th scope="col" class="narrow-hide">
+                  {t('slot')}
+                </th>
                 <th scope="col">{t('reason')}</th>
-                <th scope="col">{t('booth')}</th>
+                <th scope="col" class="narrow-hide">
+                  {t('booth')}
+                </th>
                 <th scope="col" class="narrow-hide">
                   {t('address')}
                 </th>
@@ -127,8 +133,14 @@ export function RefusedPage() {
             <tbody>
               {rows.map((r) => (
                 <tr data-refusal={r.id} data-code={r.code}>
-                  <td>{formatDate(r.at)}</td>
-                  <td>{r.slot_id}</td>
+                  <td>
+                    {formatMoment(r.at)}
+                    {/* On a phone the slot and the booth go under the time (their columns are hidden). */}
+                    <div class="narrow-only muted small">
+                      {r.slot_id} · {boothLabel(r.booth_name, r.booth_user_id)}
+                    </div>
+                  </td>
+                  <td class="narrow-hide">{r.slot_id}</td>
                   <td>
                     <span class="badge bad">{r.status}</span> {refusalLabel(r.code)}
                     {r.message && (
@@ -137,7 +149,7 @@ export function RefusedPage() {
                       </div>
                     )}
                   </td>
-                  <td>{boothLabel(r.booth_name, r.booth_user_id)}</td>
+                  <td class="narrow-hide">{boothLabel(r.booth_name, r.booth_user_id)}</td>
                   <td class="narrow-hide">
                     <code>{r.client_address}</code>
                   </td>
@@ -247,7 +259,7 @@ function BoothRequests({ boothKey }: { boothKey: string }) {
           {data.map((r) => (
             <li>
               <div>
-                <strong>{formatDate(r.at)}</strong> · {r.slot_id} · HTTP/{r.http_version} ·{' '}
+                <strong>{formatMoment(r.at)}</strong> · {r.slot_id} · HTTP/{r.http_version} ·{' '}
                 <span class={`badge ${r.status === 200 ? 'on' : 'bad'}`}>{r.status}</span>{' '}
                 {r.code ? refusalLabel(r.code) : ''}
                 {r.job_id && (
@@ -353,7 +365,9 @@ export function JobsPage() {
             <thead>
               <tr>
                 <th scope="col">{t('created')}</th>
-                <th scope="col">{t('slot')}</th>
+                <th scope="col" class="narrow-hide">
+                  {t('slot')}
+                </th>
                 <th scope="col" class="narrow-hide">
                   {t('provider')}
                 </th>
@@ -365,16 +379,17 @@ export function JobsPage() {
               {jobs.map((j) => (
                 <tr data-job={j.id}>
                   <td>
-                    <a href={`#/jobs/${j.id}`}>{formatDate(j.created_at)}</a>
+                    <a href={`#/jobs/${j.id}`}>{formatMoment(j.created_at)}</a>
+                    <div class="narrow-only muted small">{j.slot_id}</div>
                   </td>
-                  <td>{j.slot_id}</td>
+                  <td class="narrow-hide">{j.slot_id}</td>
                   <td class="narrow-hide">
                     {providerTitle(j.provider)} · {operationTitle(j.provider, j.operation)}
                   </td>
                   <td>
                     <OutcomeBadge outcome={j.outcome} /> {j.is_test && <span class="badge">{t('test')}</span>}
                   </td>
-                  <td>{j.total_ms === null ? '—' : `${formatNumber(j.total_ms)} ms`}</td>
+                  <td class="num">{formatMs(j.total_ms)}</td>
                 </tr>
               ))}
             </tbody>
@@ -430,7 +445,7 @@ export function JobDetailPage({ id }: { id: string }) {
       ))}
       <dl class="inline">
         <dt>{t('created')}</dt>
-        <dd>{formatDate(job.created_at)}</dd>
+        <dd>{formatMoment(job.created_at)}</dd>
         <dt>{t('deadline')}</dt>
         <dd>
           {formatDate(job.deadline.expires_at)}

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { client, ok, type Query, type Stats, type Totals } from '../api';
 import { ErrorBox, Loading, OutcomeBadge, useLoad } from '../components';
 import {
+  formatMs,
   currentLang,
   formatBytes,
   formatDate,
@@ -134,7 +135,7 @@ function LatencyChart({ stats }: { stats: Stats }) {
       {pts.map((p, i) =>
         p.p50 === null ? null : (
           <g>
-            <title>{`${new Date(stats.series[i]!.bucket_start).toLocaleString(currentLang())}: p50 ${p.p50} ms · p95 ${p.p95 ?? '—'} ms · p99 ${p.p99 ?? '—'} ms`}</title>
+            <title>{`${new Date(stats.series[i]!.bucket_start).toLocaleString(currentLang())}: p50 ${formatMs(p.p50)} · p95 ${formatMs(p.p95)} · p99 ${formatMs(p.p99)}`}</title>
             {(['p50', 'p95', 'p99'] as const).map((k) =>
               p[k] === null ? null : <circle cx={x(i)} cy={y(p[k]!)} r="5" fill={colours[k]} />,
             )}
@@ -284,7 +285,7 @@ export function StatsPage() {
                   {t('refused')}
                 </th>
                 <th scope="col">
-                  p50<span class="long"> ms</span>
+                  p50<span class="long"> {t('msUnit')}</span>
                 </th>
                 <th scope="col" class="narrow-hide">
                   {t('lastSuccess')}
