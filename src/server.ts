@@ -56,6 +56,27 @@ export interface StartOptions {
   networkInterfaces?: InterfaceLister;
 }
 
+/** The first start's credentials, all in one block (each also in DATA_DIR/initial-credentials.txt). */
+export function firstStartBlock(parts: readonly string[], dataDir: string): string {
+  return [
+    '',
+    '==================== PhotoChanger first start ====================',
+    ...parts,
+    `Both are also in ${path.join(dataDir, 'initial-credentials.txt')} (mode 0600): delete it once noted.`,
+    '=================================================================',
+    '',
+  ].join('\n');
+}
+
+/** Where this installation keeps its data: what to back up (docs/operations.md, npm run backup). */
+function dataLines(places: { dataDir: string; databaseDir: string | undefined; mediaRoot: string }): string[] {
+  const lines = [`  Data: ${places.dataDir}  (back it up with: npm run backup)`];
+  if (places.databaseDir && path.dirname(places.databaseDir) !== places.dataDir)
+    lines.push(`  Its database is kept in ${places.databaseDir} (the embedded PostgreSQL's user must reach it).`);
+  if (!places.mediaRoot.startsWith(places.dataDir + path.sep)) lines.push(`  Photos: ${places.mediaRoot}`);
+  return lines;
+}
+
 /** How often the public address saved in Settings is read again (a change made on another instance). */
 const PUBLIC_ADDRESS_REFRESH_MS = 10_000;
 
@@ -63,9 +84,14 @@ const PUBLIC_ADDRESS_REFRESH_MS = 10_000;
  * What the operator reads at every start: where booths and guests reach the server (one line per
  * LAN address), or why they cannot.
  */
-export function startBanner(config: Pick<Config, 'host'>, address: PublicAddress): string {
+export function startBanner(
+  config: Pick<Config, 'host'>,
+  address: PublicAddress,
+  places?: { dataDir: string; databaseDir: string | undefined; mediaRoot: string },
+): string {
   const bases = address.baseUrls();
   const lines = ['PhotoChanger is ready.'];
+  if (places) lines.push(...dataLines(places));
   if (bases.length === 0) {
     lines.push(
       `  It listens on ${config.host} only: booths and phones on other machines cannot reach it.`,
@@ -134,13 +160,16 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     const settings = new SettingsStore(database.db, config, clock);
     const tokens = new TokenService(await loadOrCreateSecret(config.jwtSecret, config.dataDir, 'jwt-secret'), clock);
     const announce = options.announce ?? ((t: string) => process.stdout.write(`${t}\n`));
-    await bootstrapIngestPassword(settings, config, announce);
+    // The first start's credentials are kept and printed as one block right before the start banner,
+    // never between the log lines of the start.
+    const credentials: string[] = [];
     await bootstrapAdmin(database.db, clock, {
       given: config.bootstrapAdmin,
       dataDir: config.dataDir,
-      announce,
+      announce: (text) => credentials.push(text),
       warn: (m) => log.warn(m),
     });
+    await bootstrapIngestPassword(settings, config, (text) => credentials.push(text));
 
     // The public address: the environment, else Settings (read now and every PUBLIC_ADDRESS_REFRESH_MS:
     // a change saved on another instance reaches this one), else the LAN address.
@@ -285,7 +314,13 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       { url: address, instance_id: instanceId, embedded_database: embedded !== undefined },
       'PhotoChanger is listening',
     );
-    announce(startBanner(config, publicAddress));
+    const dataPlaces = { dataDir: config.dataDir, databaseDir: embedded?.dataDir, mediaRoot: config.mediaRoot };
+    announce(
+      [
+        ...(credentials.length ? [firstStartBlock(credentials, config.dataDir)] : []),
+        startBanner(config, publicAddress, dataPlaces),
+      ].join('\n'),
+    );
 
     /** Releases everything, in order; each step is logged (debug) so a stuck shutdown says where. */
     const release = async () => {
@@ -388,14 +423,10 @@ export async function bootstrapIngestPassword(
   if (given) return;
   const file = path.join(config.dataDir, 'initial-credentials.txt');
   await fs.appendFile(file, `ingest password: ${password}\n`, { mode: 0o600 });
+  // One part of the first-start block (firstStartBlock), printed with the others.
   announce(
-    [
-      '',
-      '==================== PhotoChanger first start ====================',
-      `Ingest password (DSLR Remote Pro "password" field): ${password}`,
-      `Also written to ${file} (mode 0600). Change it in the admin settings.`,
-      '=================================================================',
-      '',
-    ].join('\n'),
+    [`Ingest password (DSLR Remote Pro "password" field): ${password}`, '  Change it in the admin UI: Settings.'].join(
+      '\n',
+    ),
   );
 }

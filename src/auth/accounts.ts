@@ -227,14 +227,11 @@ export async function bootstrapAdmin(
   if (options.given) return;
   const file = path.join(options.dataDir, 'initial-credentials.txt');
   await fs.appendFile(file, `admin user: ${username}\nadmin password: ${password}\n`, { mode: 0o600 });
+  // One part of the first-start block (src/server.ts firstStartBlock), printed with the others.
   options.announce(
     [
-      '',
-      '==================== PhotoChanger first start ====================',
       `Administrator: ${username} / ${password}  (web UI: /admin/)`,
-      `Also written to ${file} (mode 0600). Change it with: npm run admin -- users reset-password ${username}`,
-      '=================================================================',
-      '',
+      `  Change it with: npm run admin -- users reset-password ${username}`,
     ].join('\n'),
   );
 }

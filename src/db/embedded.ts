@@ -237,6 +237,22 @@ export function instanceName(dataDir: string): string {
   return `${hint}-${createHash('sha256').update(abs).digest('hex').slice(0, 10)}`;
 }
 
+/**
+ * Where the cluster of `requestedDataDir` is, without starting anything: there, or — for a root
+ * install whose clone the database user cannot reach — in its system folder (placeCluster).
+ * Undefined when neither holds one. The backup (src/cli/backup.ts) copies it from here.
+ */
+export async function existingClusterDir(requestedDataDir: string): Promise<string | undefined> {
+  if (await hasCluster(requestedDataDir)) return requestedDataDir;
+  const system = systemClusterDir(requestedDataDir);
+  return (await hasCluster(system)) ? system : undefined;
+}
+
+/** The system folder a root install keeps the cluster of `requestedDataDir` in when it must move it. */
+export function systemClusterDir(requestedDataDir: string): string {
+  return path.join(SYSTEM_DATA_ROOT, instanceName(requestedDataDir), 'pgdata');
+}
+
 interface Placement {
   binaries: Binaries;
   dataDir: string;
@@ -261,7 +277,7 @@ async function placeCluster(requestedDataDir: string, log: Logger): Promise<Plac
   const blocked = blockingAncestor(user, requestedDataDir);
   const initialized = await hasCluster(requestedDataDir);
   if (blocked && !initialized) {
-    dataDir = path.join(SYSTEM_DATA_ROOT, instanceName(requestedDataDir), 'pgdata');
+    dataDir = systemClusterDir(requestedDataDir);
     await assertRootOwnedChain(path.dirname(dataDir));
     moved.push(`its data is kept in ${dataDir}`);
   } else if (blocked) {

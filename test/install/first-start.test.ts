@@ -79,7 +79,7 @@ async function firstStart(as: As, clone: string): Promise<void> {
     readline.createInterface({ input: server.stdout! }).on('line', (l) => lines.push(l));
     readline.createInterface({ input: server.stderr! }).on('line', (l) => lines.push(l));
     const until = Date.now() + 4 * 60_000;
-    while (!lines.some((l) => l.includes('"PhotoChanger is listening"'))) {
+    while (!lines.some((l) => l.includes('PhotoChanger is ready.'))) {
       if (Date.now() > until || server.exitCode !== null)
         throw new Error(`npm start did not listen:\n${lines.join('\n')}`);
       await new Promise((r) => setTimeout(r, 200));
@@ -92,6 +92,17 @@ async function firstStart(as: As, clone: string): Promise<void> {
     expect(health.status).toBe(200);
     const password = /Ingest password \(DSLR Remote Pro "password" field\): (\S+)/.exec(text)?.[1];
     expect(password).toBeDefined();
+    // Both credentials in one block, no log line inside it, right before the start banner; the
+    // banner says where the data is (the clone's var/, and for root the database's own place).
+    const open = lines.findIndex((l) => l.includes('PhotoChanger first start'));
+    const close = lines.findIndex((l, i) => i > open && /^=+$/.test(l));
+    expect(open, text).toBeGreaterThanOrEqual(0);
+    const block = lines.slice(open, close + 1);
+    expect(block.some((l) => l.startsWith('Administrator: '))).toBe(true);
+    expect(block.some((l) => l.startsWith('Ingest password '))).toBe(true);
+    expect(block.filter((l) => l.startsWith('{'))).toEqual([]);
+    expect(text).toContain(`Data: ${path.join(clone, 'var')}`);
+    if (isRoot && as.prefix.length === 0) expect(text).toMatch(/Its database is kept in \/var\/lib\/photochanger\//);
     const form = new FormData();
     form.append('password', password!);
     const photo = await sharp({ create: { width: 320, height: 240, channels: 3, background: '#c08040' } })

@@ -1,0 +1,220 @@
+/**
+ * `npm run backup -- [--out file.tar.gz]` and `npm run restore -- <file.tar.gz>`: the whole
+ * installation in one archive — the data directory (secrets, settings, the embedded database's
+ * cluster, photos) and, for a root install, the cluster kept in /var/lib/photochanger
+ * (src/db/embedded.ts) and photos kept outside the data directory. A cold copy: PhotoChanger must
+ * be stopped (its database files at rest), which both commands check and say in words.
+ *
+ * Restore never deletes: what is there is moved aside to `<folder>.before-restore-<time>` first.
+ * With PHOTOCHANGER_DATABASE_URL (an external database) the archive holds the files only, and the
+ * command says to back up that database with pg_dump.
+ */
+import 'dotenv/config';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { loadConfig, type Config } from '../config.js';
+import { DATABASE_URL_FILE, existingClusterDir, systemClusterDir } from '../db/embedded.js';
+
+const MANIFEST = 'photochanger-backup.json';
+const USAGE = `Usage:
+  npm run backup -- [--out photochanger-backup.tar.gz] [--force]
+  npm run restore -- <photochanger-backup.tar.gz>
+Stop PhotoChanger first: both copy the database's files, which must be at rest.`;
+
+interface Manifest {
+  format: 1;
+  created_at: string;
+  data_dir: string;
+  /** The cluster was kept outside the data directory (a root install): archived as database/. */
+  database_moved: boolean;
+  /** Photos kept outside the data directory (PHOTOCHANGER_MEDIA_ROOT): archived as media/. */
+  media_outside: boolean;
+  external_database: boolean;
+}
+
+class Refusal extends Error {}
+
+/** Refuses while a server of this data directory runs (its database answers, or its postmaster lives). */
+async function assertStopped(config: Config, clusterDir: string | undefined): Promise<void> {
+  const stop = 'Stop PhotoChanger first (Ctrl-C, or systemctl stop photochanger): its database files must be at rest.';
+  const url = (await fs.readFile(path.join(config.dataDir, DATABASE_URL_FILE), 'utf8').catch(() => '')).trim();
+  if (url) {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+    const up = await client.connect().then(
+      () => true,
+      () => false,
+    );
+    await client.end().catch(() => undefined);
+    if (up) throw new Refusal(`PhotoChanger is running on ${config.dataDir}. ${stop}`);
+  }
+  const pidText = clusterDir ? await fs.readFile(path.join(clusterDir, 'postmaster.pid'), 'utf8').catch(() => '') : '';
+  const pid = Number(pidText.split('\n')[0]);
+  if (pid > 0 && alive(pid)) throw new Refusal(`Its database (process ${pid}) is running. ${stop}`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** rename, or a copy when the two folders are on different file systems (a clone on /home, /var/lib). */
+async function moveDir(from: string, to: string): Promise<void> {
+  try {
+    await fs.rename(from, to);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    const r = spawnSync('cp', ['-a', from, to], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Refusal(`could not copy ${from} to ${to}: ${r.stderr.trim()}`);
+    await fs.rm(from, { recursive: true, force: true });
+  }
+}
+
+function tar(args: string[]): void {
+  const r = spawnSync('tar', args, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  if (r.error) throw new Refusal(`tar could not run: ${r.error.message}`);
+  if (r.status !== 0) throw new Refusal(`tar failed: ${r.stderr.trim()}`);
+}
+
+/** A sed-style pattern that matches `text` literally at the start of a member name. */
+const literal = (text: string) => `^${text.replace(/[\\.*[\]^$/,]/g, '\\$&')}`;
+
+export async function runBackup(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { out: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help) return (console.log(USAGE), 0);
+  const config = loadConfig(env);
+  const stamp = new Date().toISOString().replace(/[:T]/g, '-').slice(0, 19);
+  const out = path.resolve(values.out ?? `photochanger-backup-${stamp}.tar.gz`);
+  if (!values.force && (await fs.stat(out).catch(() => undefined))) {
+    console.error(`${out} exists; choose another name or add --force to replace it.`);
+    return 1;
+  }
+  const dataDir = path.resolve(config.dataDir);
+  if (!(await fs.stat(dataDir).catch(() => undefined))) {
+    console.error(`No data directory at ${dataDir}: nothing to back up (run from the installation's folder).`);
+    return 1;
+  }
+  const external = config.databaseUrl !== undefined;
+  const cluster = external ? undefined : await existingClusterDir(path.join(dataDir, 'pgdata'));
+  const moved = cluster !== undefined && !cluster.startsWith(dataDir + path.sep);
+  const mediaRoot = path.resolve(config.mediaRoot);
+  const mediaOutside = !mediaRoot.startsWith(dataDir + path.sep);
+  const partial = `${out}.partial`;
+  const staging = await fs.mkdtemp(path.join(os.tmpdir(), 'photochanger-backup-'));
+  try {
+    await assertStopped(config, cluster);
+    const manifest: Manifest = {
+      format: 1,
+      created_at: new Date().toISOString(),
+      data_dir: dataDir,
+      database_moved: moved,
+      media_outside: mediaOutside,
+      external_database: external,
+    };
+    await fs.writeFile(path.join(staging, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
+    const parts = [dataDir, ...(moved ? [cluster] : []), ...(mediaOutside ? [mediaRoot] : [])];
+    tar([
+      '-czpf',
+      partial,
+      '--absolute-names',
+      `--exclude=${path.join(dataDir, DATABASE_URL_FILE)}`,
+      `--transform=s,${literal(dataDir)},data,`,
+      ...(moved ? [`--transform=s,${literal(cluster)},database,`] : []),
+      ...(mediaOutside ? [`--transform=s,${literal(mediaRoot)},media,`] : []),
+      `--transform=s,${literal(staging + '/')},,`,
+      ...parts,
+      path.join(staging, MANIFEST),
+    ]);
+    await fs.chmod(partial, 0o600); // it holds the secrets
+    await fs.rename(partial, out);
+    console.log(`Backed up ${dataDir}${moved ? ` and its database ${cluster}` : ''} to ${out}`);
+    if (external) console.log('The database is external (PHOTOCHANGER_DATABASE_URL): back it up with pg_dump.');
+    return 0;
+  } catch (err) {
+    await fs.rm(partial, { force: true });
+    if (!(err instanceof Refusal)) throw err;
+    console.error(err.message);
+    return 1;
+  } finally {
+    await fs.rm(staging, { recursive: true, force: true });
+  }
+}
+
+export async function runRestore(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { help: { type: 'boolean', short: 'h' } },
+  });
+  const file = positionals[0];
+  if (values.help || !file) return (console.error(USAGE), values.help ? 0 : 2);
+  const config = loadConfig(env);
+  const dataDir = path.resolve(config.dataDir);
+  const requestedCluster = path.join(dataDir, 'pgdata');
+  const staging = await fs.mkdtemp(path.join(path.dirname(dataDir), '.photochanger-restore-'));
+  try {
+    await assertStopped(config, await existingClusterDir(requestedCluster));
+    tar(['-xzpf', path.resolve(file), '-C', staging]);
+    const manifest = JSON.parse(
+      await fs.readFile(path.join(staging, MANIFEST), 'utf8').catch(() => 'null'),
+    ) as Manifest | null;
+    if (manifest?.format !== 1 || !(await fs.stat(path.join(staging, 'data')).catch(() => undefined)))
+      throw new Refusal(`${file} is not a PhotoChanger backup (no ${MANIFEST} and data/ in it).`);
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const aside: string[] = [];
+    const moveAside = async (dir: string) => {
+      if (!(await fs.stat(dir).catch(() => undefined))) return;
+      await moveDir(dir, `${dir}.before-restore-${stamp}`);
+      aside.push(`${dir}.before-restore-${stamp}`);
+    };
+    // A root install's moved cluster goes back to its system folder (for this data directory).
+    const clusterTarget =
+      manifest.database_moved && process.getuid?.() === 0 ? systemClusterDir(requestedCluster) : undefined;
+    await moveAside(dataDir);
+    if (clusterTarget) await moveAside(clusterTarget);
+    const mediaRoot = path.resolve(config.mediaRoot);
+    if (manifest.media_outside) await moveAside(mediaRoot);
+    await moveDir(path.join(staging, 'data'), dataDir);
+    if (manifest.database_moved) {
+      const target = clusterTarget ?? requestedCluster;
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      await moveDir(path.join(staging, 'database'), target);
+    }
+    if (manifest.media_outside) {
+      await fs.mkdir(path.dirname(mediaRoot), { recursive: true });
+      await moveDir(path.join(staging, 'media'), mediaRoot);
+    }
+    console.log(`Restored ${file} (made ${manifest.created_at}) into ${dataDir}.`);
+    if (aside.length) console.log(`What was there is kept in: ${aside.join(', ')}`);
+    if (manifest.external_database) console.log('The database is external: restore it with pg_restore / psql.');
+    return 0;
+  } catch (err) {
+    if (!(err instanceof Refusal)) throw err;
+    console.error(err.message);
+    return 1;
+  } finally {
+    await fs.rm(staging, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const run = process.argv[2] === 'restore' ? runRestore : runBackup;
+  run(process.argv.slice(3)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error((err as Error).message);
+      process.exit(1);
+    },
+  );
+}
