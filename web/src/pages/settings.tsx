@@ -204,7 +204,7 @@ export function SettingsPage() {
                 : t('notConfigured')}
             </span>
             <label class="sr-only" for={`key-${provider}`}>
-              {t('newKey')} {provider}
+              {t('newKey')} {providerTitle(provider)}
             </label>
             <input
               id={`key-${provider}`}
