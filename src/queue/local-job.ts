@@ -27,6 +27,7 @@ export class LocalJob {
   private delivered: DeliveredResult | undefined;
   private readonly listeners = new Set<() => void>();
   private answered: Promise<void> | undefined;
+  private released: Promise<void> | undefined;
 
   constructor(
     /** The job as the worker runs it: the row enqueue_job inserts, with the slot's templates. */
@@ -40,7 +41,11 @@ export class LocalJob {
     readonly photo: Promise<Buffer | undefined> | undefined,
     private readonly payload: JobPayload,
     private readonly markRow: () => Promise<void>,
-  ) {}
+  ) {
+    // A refused enqueue rejects the admission; whoever holds the job may never await it (no worker
+    // was reserved): handled here, so it is never an unhandled rejection that ends the process.
+    admission.catch(() => undefined);
+  }
 
   get id(): string {
     return this.job.id;
@@ -66,7 +71,7 @@ export class LocalJob {
 
   /** Removes the photo's files, once (later calls share the first one's promise). */
   releasePayload(): Promise<void> {
-    return this.payload.release();
+    return (this.released ??= this.payload.release());
   }
 
   /** Marks the row answered (its inline result copy cleared), once. */

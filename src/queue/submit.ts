@@ -180,6 +180,8 @@ export async function waitForOutcome(
       }
       log.warn({ job_id: jobId }, 'the worker could not record its result; the job row decides the answer');
       // The worker records its failure next: the row is read once it is final (or the deadline passed).
+      // Untracked first: its delivered result would otherwise end this wait at once.
+      completion.untrack(local);
       const again = await completion.waitForFinalization(jobId, expiresAt, clientGone);
       if (again === 'deadline')
         await queueStatement(() => finalizeAsTimedOut(db, jobId, clock.now())).catch(() => false);
@@ -253,7 +255,7 @@ async function outcomeOf(jobId: string, row: JobOutcomeRow): Promise<JobOutcome>
 const BOOTH_MESSAGES: Record<string, string> = {
   provider_not_configured: 'The AI provider of this slot has no API key configured',
   public_base_url_missing:
-    'This slot needs PHOTOCHANGER_PUBLIC_BASE_URL (the provider downloads the photo from this server)',
+    'This slot needs a public address (Settings → Public address, or PHOTOCHANGER_PUBLIC_BASE_URL): the provider downloads the photo from this server',
   model_unavailable: "The slot's AI model no longer exists at the provider: switch the slot to a current model",
   safety_block: 'The AI provider refused the photo or the prompt for safety reasons',
   moderation_blocked: 'The AI provider refused the photo or the prompt for safety reasons',

@@ -13,6 +13,7 @@ import type { NotificationHub } from '../../src/db/notifications.js';
 import { MediaStore } from '../../src/media/storage.js';
 import {
   cancelJob,
+  finalizeFailed,
   claimNextJob,
   enqueueJob,
   finalizeAbandonedJobs,
@@ -142,6 +143,87 @@ describe('queue statements', () => {
     for (const notify of subscribers) notify(job.id);
     expect(await waiting).toBe('finalized');
     completion.close();
+  });
+
+  it('a hand-over whose record failed while the row is not final waits for the worker to record the failure (no early timeout)', async () => {
+    const subscribers: Array<(id: string) => void> = [];
+    const hub = {
+      subscribe: (_c: string, f: (id: string) => void) => (subscribers.push(f), () => undefined),
+      onReconnect: () => () => undefined,
+    } as unknown as NotificationHub;
+    const completion = new JobCompletion(t.db, hub, new ManualClock(now), log, 60_000);
+    const deps = { db: t.db, config: loadConfig({}), clock: new ManualClock(now), completion, instanceId };
+    const jobId = randomUUID();
+    const local = await submitJob(deps, {
+      jobId,
+      slot: { id: 'slot-001', provider: 'local', operation: 'neutral', settings: {} },
+      photo: { path: '/nonexistent', mime: 'image/jpeg', size: 1 },
+      payload: { release: async () => undefined },
+      metadata: {},
+      isTest: false,
+      correlationId: 'c',
+      receivedAt: now,
+      tSyncResponseSeconds: 48,
+      log,
+    });
+    let settled = false;
+    const waiting = waitForOutcome(deps, local, { log }).finally(() => (settled = true));
+    // The worker's finalize failed (a dropped connection): the row is still unfinished.
+    local.deliver({
+      bytes: Buffer.from('x'),
+      mime: 'image/jpeg',
+      claimedAt: now,
+      finalizedAt: now,
+      recorded: Promise.resolve(false),
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(settled).toBe(false); // not answered 504 at once: it waits for the row
+    await finalizeFailed(t.db, jobId, 'internal_error', { reason: 'internal_error' }, now);
+    for (const notify of subscribers) notify(jobId);
+    expect((await waiting).outcome).toBe('internal_error');
+    completion.close();
+  });
+
+  it('an enqueue refused with no worker reserved ends no process: the caller gets 429, nothing else rejects unhandled', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const quietHub = {
+        subscribe: () => () => undefined,
+        onReconnect: () => () => undefined,
+      } as unknown as NotificationHub;
+      const completion = new JobCompletion(t.db, quietHub, new ManualClock(now), log, 60_000);
+      const refusing = {
+        db: t.db,
+        config: { ...loadConfig({}), queueMaxInFlightJobs: 0 },
+        clock: new ManualClock(now),
+        completion,
+        instanceId,
+      };
+      const jobId = randomUUID();
+      await expect(
+        submitJob(refusing, {
+          jobId,
+          slot: { id: 'slot-001', provider: 'local', operation: 'neutral', settings: {} },
+          templates: [], // known: the job object exists before the row is in
+          photo: { path: '/nonexistent', mime: 'image/jpeg', size: 1 },
+          payload: { release: async () => undefined },
+          metadata: {},
+          isTest: false,
+          correlationId: 'c',
+          receivedAt: now,
+          tSyncResponseSeconds: 48,
+          log,
+        }),
+      ).rejects.toMatchObject({ code: 'queue_busy' });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+      expect(completion.localJob(jobId)).toBeUndefined();
+      completion.close();
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 
   it('a hand-over whose record failed is not answered as a success: the job row decides, after the caller did its work', async () => {
