@@ -84,8 +84,15 @@ function tar(args: string[]): void {
   if (r.status !== 0) throw new Refusal(`tar failed: ${r.stderr.trim()}`);
 }
 
-/** A sed-style pattern that matches `text` literally at the start of a member name. */
-const literal = (text: string) => `^${text.replace(/[\\.*[\]^$/,]/g, '\\$&')}`;
+/**
+ * tar's --transform for one archived folder: its absolute path, matched literally and only as a
+ * whole path component (a sibling `/srv/pc-media` is not `/srv/pc`), becomes `name`. Extended regex.
+ */
+const renameFolder = (folder: string, name: string) =>
+  `--transform=s,^${folder.replace(/[\\.*+?()|{}[\]^$/,]/g, '\\$&')}(/|$),${name}\\1,x`;
+
+/** The folder itself, through any symbolic link (tar archives a link given on its command line as a link). */
+const real = async (dir: string) => fs.realpath(dir).catch(() => path.resolve(dir));
 
 export async function runBackup(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { values } = parseArgs({
@@ -100,16 +107,24 @@ export async function runBackup(argv: string[], env: NodeJS.ProcessEnv = process
     console.error(`${out} exists; choose another name or add --force to replace it.`);
     return 1;
   }
-  const dataDir = path.resolve(config.dataDir);
+  const dataDir = await real(config.dataDir);
   if (!(await fs.stat(dataDir).catch(() => undefined))) {
     console.error(`No data directory at ${dataDir}: nothing to back up (run from the installation's folder).`);
     return 1;
   }
   const external = config.databaseUrl !== undefined;
-  const cluster = external ? undefined : await existingClusterDir(path.join(dataDir, 'pgdata'));
-  const moved = cluster !== undefined && !cluster.startsWith(dataDir + path.sep);
-  const mediaRoot = path.resolve(config.mediaRoot);
-  const mediaOutside = !mediaRoot.startsWith(dataDir + path.sep);
+  const found = external ? undefined : await existingClusterDir(path.join(dataDir, 'pgdata'));
+  const cluster = found ? await real(found) : undefined;
+  const inside = (dir: string) => dir.startsWith(dataDir + path.sep);
+  const moved = cluster !== undefined && !inside(cluster);
+  const mediaRoot = await real(config.mediaRoot);
+  if (mediaRoot === dataDir || dataDir.startsWith(mediaRoot + path.sep)) {
+    console.error(
+      `The media root ${mediaRoot} holds the data directory ${dataDir}: back up that folder with tar instead.`,
+    );
+    return 1;
+  }
+  const mediaOutside = !inside(mediaRoot);
   const partial = `${out}.partial`;
   const staging = await fs.mkdtemp(path.join(os.tmpdir(), 'photochanger-backup-'));
   try {
@@ -124,19 +139,21 @@ export async function runBackup(argv: string[], env: NodeJS.ProcessEnv = process
     };
     await fs.writeFile(path.join(staging, MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
     const parts = [dataDir, ...(moved ? [cluster] : []), ...(mediaOutside ? [mediaRoot] : [])];
+    // Mode 0600 before the first byte: the archive holds the secrets.
+    await fs.writeFile(partial, '', { mode: 0o600 });
+    await fs.chmod(partial, 0o600);
     tar([
       '-czpf',
       partial,
       '--absolute-names',
       `--exclude=${path.join(dataDir, DATABASE_URL_FILE)}`,
-      `--transform=s,${literal(dataDir)},data,`,
-      ...(moved ? [`--transform=s,${literal(cluster)},database,`] : []),
-      ...(mediaOutside ? [`--transform=s,${literal(mediaRoot)},media,`] : []),
-      `--transform=s,${literal(staging + '/')},,`,
+      renameFolder(dataDir, 'data'),
+      ...(moved ? [renameFolder(cluster, 'database')] : []),
+      ...(mediaOutside ? [renameFolder(mediaRoot, 'media')] : []),
+      renameFolder(staging, '.'),
       ...parts,
       path.join(staging, MANIFEST),
     ]);
-    await fs.chmod(partial, 0o600); // it holds the secrets
     await fs.rename(partial, out);
     console.log(`Backed up ${dataDir}${moved ? ` and its database ${cluster}` : ''} to ${out}`);
     if (external) console.log('The database is external (PHOTOCHANGER_DATABASE_URL): back it up with pg_dump.');
@@ -160,7 +177,7 @@ export async function runRestore(argv: string[], env: NodeJS.ProcessEnv = proces
   const file = positionals[0];
   if (values.help || !file) return (console.error(USAGE), values.help ? 0 : 2);
   const config = loadConfig(env);
-  const dataDir = path.resolve(config.dataDir);
+  const dataDir = await real(config.dataDir);
   const requestedCluster = path.join(dataDir, 'pgdata');
   const staging = await fs.mkdtemp(path.join(path.dirname(dataDir), '.photochanger-restore-'));
   try {
@@ -171,29 +188,41 @@ export async function runRestore(argv: string[], env: NodeJS.ProcessEnv = proces
     ) as Manifest | null;
     if (manifest?.format !== 1 || !(await fs.stat(path.join(staging, 'data')).catch(() => undefined)))
       throw new Refusal(`${file} is not a PhotoChanger backup (no ${MANIFEST} and data/ in it).`);
+    for (const [part, wanted] of [
+      ['database', manifest.database_moved],
+      ['media', manifest.media_outside],
+    ] as const) {
+      if (wanted && !(await fs.stat(path.join(staging, part)).catch(() => undefined)))
+        throw new Refusal(`${file} is incomplete: its manifest names ${part}/, which it does not hold.`);
+    }
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    // Every move, in order, so that a failure half-way puts everything back where it was.
+    const done: Array<{ from: string; to: string }> = [];
+    const move = async (from: string, to: string) => {
+      await fs.mkdir(path.dirname(to), { recursive: true });
+      await moveDir(from, to);
+      done.push({ from, to });
+    };
     const aside: string[] = [];
     const moveAside = async (dir: string) => {
       if (!(await fs.stat(dir).catch(() => undefined))) return;
-      await moveDir(dir, `${dir}.before-restore-${stamp}`);
+      await move(dir, `${dir}.before-restore-${stamp}`);
       aside.push(`${dir}.before-restore-${stamp}`);
     };
     // A root install's moved cluster goes back to its system folder (for this data directory).
     const clusterTarget =
       manifest.database_moved && process.getuid?.() === 0 ? systemClusterDir(requestedCluster) : undefined;
-    await moveAside(dataDir);
-    if (clusterTarget) await moveAside(clusterTarget);
-    const mediaRoot = path.resolve(config.mediaRoot);
-    if (manifest.media_outside) await moveAside(mediaRoot);
-    await moveDir(path.join(staging, 'data'), dataDir);
-    if (manifest.database_moved) {
-      const target = clusterTarget ?? requestedCluster;
-      await fs.mkdir(path.dirname(target), { recursive: true });
-      await moveDir(path.join(staging, 'database'), target);
-    }
-    if (manifest.media_outside) {
-      await fs.mkdir(path.dirname(mediaRoot), { recursive: true });
-      await moveDir(path.join(staging, 'media'), mediaRoot);
+    const mediaRoot = await real(config.mediaRoot);
+    try {
+      await moveAside(dataDir);
+      if (clusterTarget) await moveAside(clusterTarget);
+      if (manifest.media_outside) await moveAside(mediaRoot);
+      await move(path.join(staging, 'data'), dataDir);
+      if (manifest.database_moved) await move(path.join(staging, 'database'), clusterTarget ?? requestedCluster);
+      if (manifest.media_outside) await move(path.join(staging, 'media'), mediaRoot);
+    } catch (err) {
+      for (const step of done.reverse()) await moveDir(step.to, step.from).catch(() => undefined);
+      throw new Refusal(`The restore failed and was undone (everything is where it was): ${(err as Error).message}`);
     }
     console.log(`Restored ${file} (made ${manifest.created_at}) into ${dataDir}.`);
     if (aside.length) console.log(`What was there is kept in: ${aside.join(', ')}`);

@@ -25,14 +25,32 @@ describe('backup and restore of an embedded installation', () => {
   const isRoot = process.getuid?.() === 0;
   // As root in a folder the database user cannot enter (a clone under /root), the cluster lives in
   // /var/lib/photochanger (src/db/embedded.ts): the archive carries it apart and the restore puts it back.
-  it.each(isRoot ? [0o755, 0o700] : [0o755])(
-    'backs up only when stopped, restores with the old data kept aside, and the server starts on it (folder mode %o)',
-    async (mode) => {
+  // "linked": the data directory is a symbolic link to the real folder `pc` (data on a bigger disk),
+  // and the photos are in a sibling whose name starts the same (`pc-media`).
+  const cases: Array<{ mode: number; layout: 'plain' | 'linked' }> = [
+    { mode: 0o755, layout: 'plain' },
+    { mode: 0o755, layout: 'linked' },
+    ...(isRoot ? [{ mode: 0o700, layout: 'plain' as const }] : []),
+  ];
+  it.each(cases)(
+    'backs up only when stopped, restores with the old data kept aside, and the server starts on it (folder mode $mode, $layout)',
+    async ({ mode, layout }) => {
       const root = await fs.mkdtemp(path.join(os.tmpdir(), 'photochanger-backup-test-'));
       made.push(root);
       await fs.chmod(root, mode);
       const dataDir = path.join(root, 'var');
-      const env = { PHOTOCHANGER_DATA_DIR: dataDir, PHOTOCHANGER_HOST: '127.0.0.1', PHOTOCHANGER_PORT: '0' };
+      const realData = layout === 'linked' ? path.join(root, 'pc') : dataDir;
+      const mediaRoot = layout === 'linked' ? path.join(root, 'pc-media') : path.join(dataDir, 'media');
+      if (layout === 'linked') {
+        await fs.mkdir(realData);
+        await fs.symlink(realData, dataDir);
+      }
+      const env = {
+        PHOTOCHANGER_DATA_DIR: dataDir,
+        PHOTOCHANGER_MEDIA_ROOT: mediaRoot,
+        PHOTOCHANGER_HOST: '127.0.0.1',
+        PHOTOCHANGER_PORT: '0',
+      };
       const start = () =>
         startServer(
           loadConfig({ ...env, PHOTOCHANGER_BOOTSTRAP_ADMIN: 'admin:admin-pass-1' }),
@@ -64,7 +82,7 @@ describe('backup and restore of an embedded installation', () => {
         .set({ name: 'Before the backup' })
         .where('id', '=', 'slot-001')
         .execute();
-      const photo = path.join(dataDir, 'media', 'results', 'kept.jpg');
+      const photo = path.join(mediaRoot, 'results', 'kept.jpg');
       await fs.writeFile(photo, 'a photo');
       // Refused while it runs, in words, leaving no archive.
       const archive = path.join(root, 'backup.tar.gz');
@@ -76,7 +94,7 @@ describe('backup and restore of an embedded installation', () => {
 
       const done = await cli('backup', '--out', archive);
       expect(done.code, done.stderr).toBe(0);
-      expect(done.stdout).toContain(`Backed up ${dataDir}`);
+      expect(done.stdout).toContain(`Backed up ${realData}`);
       const system = systemClusterDir(path.join(dataDir, 'pgdata'));
       if (mode === 0o700) {
         made.push(path.dirname(system));
@@ -96,8 +114,8 @@ describe('backup and restore of an embedded installation', () => {
       const restored = await cli('restore', archive);
       expect(restored.code, restored.stderr).toBe(0);
       expect(restored.stdout).toContain('What was there is kept in');
-      const aside = (await fs.readdir(root)).filter((n) => n.startsWith('var.before-restore-'));
-      expect(aside).toHaveLength(1);
+      const aside = (await fs.readdir(root)).filter((n) => n.includes('.before-restore-')).map((n) => n.split('.')[0]);
+      expect(aside.sort()).toEqual(layout === 'linked' ? ['pc', 'pc-media'] : ['var']);
       if (mode === 0o700) {
         // The moved cluster as it was is kept beside the restored one, in its system folder.
         const kept = (await fs.readdir(path.dirname(system))).filter((n) => n.startsWith('pgdata.before-restore-'));
@@ -117,7 +135,7 @@ describe('backup and restore of an embedded installation', () => {
       const wrong = await cli('restore', junk);
       expect(wrong.code).toBe(1);
       expect(wrong.stderr).toContain('is not a PhotoChanger backup');
-      expect((await fs.readdir(root)).filter((n) => n.startsWith('var.before-restore-'))).toHaveLength(1);
+      expect((await fs.readdir(root)).filter((n) => n.includes('.before-restore-'))).toHaveLength(aside.length);
     },
     180_000,
   );
