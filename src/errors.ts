@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { isSlotId } from './schemas.js';
 /**
  * Canonical errors: each code is defined once with its HTTP status and default message, and
  * app.ts maps every thrown AppError to the one JSON shape of docs/api.md:
@@ -105,8 +106,11 @@ export function errorResponses(...statuses: number[]): Record<number, typeof Err
  * the ingest, which refuses a disabled slot the same way; `close` when the body is not read.
  */
 export function slotNotFound(slotId: string, options: { orDisabled?: boolean; close?: boolean } = {}): AppError {
-  return new AppError('slot_not_found', `Slot ${slotId} does not exist${options.orDisabled ? ' or is disabled' : ''}`, {
-    details: { slot_id: slotId },
+  // Only a well-formed id is named back: a path segment is whatever the client sent (a booth that
+  // glued its password onto the URL would read it again, and the refusal log would keep it).
+  const named = isSlotId(slotId) ? `Slot ${slotId}` : 'No slot by that name (slot ids look like slot-001): it';
+  return new AppError('slot_not_found', `${named} does not exist${options.orDisabled ? ' or is disabled' : ''}`, {
+    details: isSlotId(slotId) ? { slot_id: slotId } : {},
     ...(options.close ? { headers: { Connection: 'close' } } : {}),
   });
 }

@@ -174,7 +174,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
     // The public address: the environment, else Settings (read now and every PUBLIC_ADDRESS_REFRESH_MS:
     // a change saved on another instance reaches this one), else the LAN address.
     const publicAddress = new PublicAddress(config, options.networkInterfaces);
-    const refreshPublicAddress = async () => publicAddress.setSaved(await savedPublicAddress(settings));
+    const refreshPublicAddress = () => publicAddress.refresh(() => savedPublicAddress(settings));
     await refreshPublicAddress();
     const publicAddressTimer = setInterval(
       () => void refreshPublicAddress().catch(() => undefined),
@@ -243,6 +243,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       workerCount: config.workerCount,
       instanceId,
       guestLinkBase: () => publicAddress.base().url,
+      guestLinkIsLocal: () => publicAddress.base().source === 'lan',
       modelGone: (provider, settings, request) => {
         const lister = providers.models(provider);
         return lister && typeof settings.model === 'string'

@@ -14,7 +14,7 @@ import { AppError, errorResponses } from '../errors.js';
 import { LiteralUnion, Nullable, SLOT_ID_PATTERN } from '../schemas.js';
 import { timingsOf } from '../queue/submit.js';
 import { isUuid } from '../media/storage.js';
-import { GUEST_QR_LEFT_OFF, guestLinkOf, shortJobId } from '../media/guest-qr.js';
+import { GUEST_QR_LEFT_OFF, GUEST_QR_LOCAL_ONLY, guestLinkOf, shortJobId } from '../media/guest-qr.js';
 import { findJob, listJobs, type JobDetailRow, type JobSummaryRow } from './statements.js';
 
 const FAILURES = ['timeout', 'provider_error', 'cancelled', 'internal_error'] as const;
@@ -74,7 +74,7 @@ const JobSchema = Type.Object({
     { description: 'Every call to a provider for this job, in order (src/providers/types.ts, ProviderCallRecord)' },
   ),
   notices: Type.Array(Type.String(), {
-    description: `What the job did differently from its slot's settings: ${GUEST_QR_LEFT_OFF} (the slot asks for a guest QR code, but no address guests can reach was known, so the print has none)`,
+    description: `What the job did differently from its slot's settings: ${GUEST_QR_LEFT_OFF} (the slot asks for a guest QR code, but no address guests can reach was known, so the print has none), ${GUEST_QR_LOCAL_ONLY} (printed with this machine's network address: phones on that network only)`,
   }),
   metadata: Type.Record(Type.String(), Type.Unknown()),
   correlation_id: Nullable(Type.String()),

@@ -69,6 +69,12 @@ export function jobIdOfGuestRef(ref: string): string | undefined {
  */
 export const GUEST_QR_LEFT_OFF = 'guest_qr_left_off_no_address';
 
+/**
+ * A job notice: the QR code was printed with this machine's network address (no public address is
+ * set), which only phones on that network can open — and which changes with the network.
+ */
+export const GUEST_QR_LOCAL_ONLY = 'guest_qr_local_address';
+
 export function guestLinkOf(base: string, jobId: string): string {
   return `${base}/r/${shortJobId(jobId)}`;
 }

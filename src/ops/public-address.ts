@@ -69,9 +69,20 @@ export class PublicAddress {
     return lanAddresses(this.interfaces);
   }
 
+  /** Changes of the saved address made here: a slower read begun before one must not undo it. */
+  private generation = 0;
+
   /** Takes the public address saved in Settings (undefined: none saved). */
   setSaved(url: string | undefined): void {
+    this.generation++;
     this.saved = url?.replace(/\/+$/, '');
+  }
+
+  /** Reads the saved address again (another instance may have changed it), unless it was set here meanwhile. */
+  async refresh(read: () => Promise<string | undefined>): Promise<void> {
+    const before = this.generation;
+    const value = await read();
+    if (this.generation === before) this.setSaved(value);
   }
 
   /** The operator's public address (what a provider that downloads from us needs), if any. */

@@ -5,7 +5,7 @@ import type { Db } from '../db/database.js';
 import { isDatabaseUnavailable } from '../db/database.js';
 import { CHANNELS, type NotificationHub } from '../db/notifications.js';
 import type { Logger } from '../logger.js';
-import { GUEST_QR_LEFT_OFF, guestLinkOf } from '../media/guest-qr.js';
+import { GUEST_QR_LEFT_OFF, GUEST_QR_LOCAL_ONLY, guestLinkOf } from '../media/guest-qr.js';
 import type { MediaStore } from '../media/storage.js';
 import { ImageDecodeError, normalizeOutputImage, type OutputSettings } from '../media/imaging.js';
 import { extensionForMime } from '../media/mime.js';
@@ -41,6 +41,8 @@ export interface WorkerPoolDeps {
   thumbnails?: Thumbnails;
   /** The public base URL guests reach this server at (a slot's guest_link QR code), if configured. */
   guestLinkBase?: () => string | undefined;
+  /** Whether that base is this machine's network address (no public address set): each such print says so. */
+  guestLinkIsLocal?: () => boolean;
   /** Fallback poll when no notification arrives (a lost LISTEN connection, say). */
   pollIntervalMs?: number;
   /**
@@ -492,8 +494,16 @@ export class WorkerPool {
           base ? guestLinkOf(base, job.id) : undefined,
         );
         // Never silent: a QR code the slot asks for but cannot be printed is said on the job.
-        const notices = outputSettings?.guest_link?.enabled && !base ? [GUEST_QR_LEFT_OFF] : [];
-        if (notices.length) log.warn({ notices }, 'guest QR code left off: no address guests can reach');
+        const wantsQr = outputSettings?.guest_link?.enabled === true;
+        const notices = !wantsQr
+          ? []
+          : !base
+            ? [GUEST_QR_LEFT_OFF]
+            : this.deps.guestLinkIsLocal?.()
+              ? [GUEST_QR_LOCAL_ONLY]
+              : [];
+        if (notices.includes(GUEST_QR_LEFT_OFF))
+          log.warn({ notices }, 'guest QR code left off: no address guests can reach');
         return { produced, output, answeredBy: step.provider, notices };
       } catch (err) {
         // A job whose enqueue was refused never reached its provider: not a provider outcome.

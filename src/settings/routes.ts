@@ -14,8 +14,7 @@ import { AppError, errorResponses } from '../errors.js';
 import { MIN_INGEST_PASSWORD_LENGTH, setIngestPassword } from './ingest-password.js';
 import { KEYED_PROVIDERS, type KeyedProvider } from './provider-keys.js';
 import { SETTING_KEYS, savedPublicAddress } from './store.js';
-import { parseBaseUrl } from '../net/addresses.js';
-import { checkPublicAddress } from '../ops/public-address-check.js';
+import { checkPublicAddress, parsePublicAddress } from '../ops/public-address-check.js';
 import type { PublicAddress } from '../ops/public-address.js';
 
 /** Bounds an administrator may set (docs/configuration.md). The environment may go lower for tests only. */
@@ -140,6 +139,13 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ deps: SettingsRouteDeps
       const body = request.body as SettingsUpdateBody;
       const actor = request.principal!.username;
       const changed: string[] = [];
+      // Checked before anything is written: a refused request changes nothing.
+      const addressText = body.public_base_url?.trim() ?? '';
+      const address = addressText === '' ? undefined : parsePublicAddress(addressText);
+      if (address && 'problem' in address)
+        throw new AppError('invalid_settings', `The public address ${address.problem}`, {
+          details: { errors: [{ path: '/public_base_url', message: `The address ${address.problem}` }] },
+        });
       if (body.ingest_password !== undefined) {
         if (body.ingest_password.trim() !== body.ingest_password)
           throw new AppError('invalid_request', 'The ingest password must not start or end with spaces');
@@ -160,15 +166,9 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ deps: SettingsRouteDeps
         changed.push('result_ttl_seconds');
       }
       if (body.public_base_url !== undefined) {
-        const text = body.public_base_url?.trim() ?? '';
-        const parsed = text === '' ? undefined : parseBaseUrl(text);
-        if (parsed && 'problem' in parsed)
-          throw new AppError('invalid_settings', `The public address ${parsed.problem}`, {
-            details: { errors: [{ path: '/public_base_url', message: `The address ${parsed.problem}` }] },
-          });
-        if (parsed) await settings.set(SETTING_KEYS.publicBaseUrl, parsed.url, actor);
+        if (address) await settings.set(SETTING_KEYS.publicBaseUrl, address.url, actor);
         else await settings.remove(SETTING_KEYS.publicBaseUrl);
-        deps.publicAddress.setSaved(parsed?.url);
+        deps.publicAddress.setSaved(address?.url);
         changed.push('public_base_url');
       }
       if (changed.length) {
@@ -255,7 +255,7 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ deps: SettingsRouteDeps
     },
     async (request) => {
       const given = request.body?.url?.trim();
-      const parsed = given ? parseBaseUrl(given) : undefined;
+      const parsed = given ? parsePublicAddress(given) : undefined;
       if (parsed && 'problem' in parsed)
         throw new AppError('invalid_settings', `The public address ${parsed.problem}`, {
           details: { errors: [{ path: '/url', message: `The address ${parsed.problem}` }] },

@@ -10,6 +10,7 @@ import jsQRModule from 'jsqr';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GUEST_QR_LEFT_OFF } from '../../src/media/guest-qr.js';
+import { checkPublicAddress } from '../../src/ops/public-address-check.js';
 import { jpegBytes, jsonOf, postIngest } from '../support/http.js';
 import { authHeader, startTestServer, TEST_INGEST_PASSWORD, type TestServer } from '../support/server.js';
 
@@ -109,24 +110,42 @@ describe('the public address in Settings and the guest QR code', () => {
   });
 
   it('Check: PhotoChanger at a private address, nothing there, or something else answering', async () => {
-    const own = await jsonOf(await api('/api/settings/public-address/check', 'POST', { url: server.url }));
-    expect(own.status).toBe('local_only');
-    expect(own.message).toContain('only phones on this network');
+    // This machine itself is never an address for guests: refused in words, like 0.0.0.0.
+    for (const url of [server.url, 'http://0.0.0.0:8000', 'http://[::ffff:127.0.0.1]:8000', 'http://localhost.:8000']) {
+      const refused = await api('/api/settings/public-address/check', 'POST', { url });
+      expect(refused.status, url).toBe(422);
+      expect((await jsonOf(refused)).error.details.errors[0].path).toBe('/url');
+      expect((await api('/api/settings', 'PUT', { public_base_url: url })).status, url).toBe(422);
+    }
 
-    const other = http.createServer((_req, res) => res.writeHead(404).end('nginx default page'));
+    // The server's own fetch, pointed at addresses it cannot really reach from a test: the fetch is
+    // redirected to servers on 127.0.0.1 (tests send traffic to 127.0.0.0/8 only).
+    const via =
+      (target: string): typeof fetch =>
+      (input, init) =>
+        fetch(String(input).replace(/^https?:\/\/[^/]+/, target), init);
+    const ours = await checkPublicAddress('http://192.168.77.1:8000', via(server.url));
+    expect(ours.status).toBe('local_only');
+    expect(ours.message).toContain('only phones on this network');
+    expect((await checkPublicAddress('https://photos.example.com', via(server.url))).status).toBe('reachable');
+    const other = http.createServer((_req, res) =>
+      res.writeHead(302, { location: 'https://inside.example/secret' }).end(),
+    );
     await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
     const otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
     try {
-      const answered = await jsonOf(await api('/api/settings/public-address/check', 'POST', { url: otherUrl }));
-      expect(answered).toMatchObject({ status: 'not_photochanger', url: otherUrl });
-      expect(answered.message).toContain('HTTP 404');
+      const answered = await checkPublicAddress('https://photos.example.com', via(otherUrl));
+      expect(answered.status).toBe('not_photochanger');
+      expect(answered.message).toContain('HTTP 302 (a redirect)');
+      expect(answered.message).not.toContain('inside.example'); // the remote side's words are not echoed
     } finally {
       await new Promise((r) => other.close(r));
     }
     // The port just closed: nothing listens there now.
-    const nothing = await jsonOf(await api('/api/settings/public-address/check', 'POST', { url: otherUrl }));
+    const nothing = await checkPublicAddress('https://photos.example.com', via(otherUrl));
     expect(nothing.status).toBe('unreachable');
-    expect(nothing.message).toContain('could not open');
+    expect(nothing.message).toContain('connection refused');
+    expect(nothing.message).toContain('open the address on a phone on mobile data');
 
     const unset = await jsonOf(await api('/api/settings/public-address/check', 'POST', {}));
     expect(unset.status).toBe('unset');

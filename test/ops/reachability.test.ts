@@ -1,6 +1,6 @@
 import http from 'node:http';
 import QRCode from 'qrcode';
-import { shortJobId } from '../../src/media/guest-qr.js';
+import { GUEST_QR_LOCAL_ONLY, shortJobId } from '../../src/media/guest-qr.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { lanAddresses, PublicAddress, type InterfaceLister } from '../../src/ops/public-address.js';
@@ -170,6 +170,29 @@ describe('reachable by booths and guests', () => {
       const share = await jsonOf(res);
       expect(share.url).toBe(`http://192.168.1.20:${port}${share.path}`);
       expect(share.public_base_source).toBe('lan');
+    });
+
+    it('a print asking for the guest QR code gets the LAN address, and its job says phones on this network only', async () => {
+      await server.database.db
+        .updateTable('slot')
+        .set({ settings: JSON.stringify({ output: { guest_link: { enabled: true } } }) as never })
+        .where('id', '=', 'slot-002')
+        .execute();
+      const ingest = await postIngest(`http://127.0.0.1:${port}`, 'slot-002', {
+        password: TEST_INGEST_PASSWORD,
+        file: await jpegBytes(600, 400),
+      });
+      expect(ingest.status).toBe(200);
+      const job = await jsonOf(
+        await fetch(`http://127.0.0.1:${port}/api/jobs/${ingest.headers.get('x-job-id')}`, {
+          headers: authHeader(server),
+        }),
+      );
+      expect(job.notices).toEqual([GUEST_QR_LOCAL_ONLY]);
+      const slot = await jsonOf(
+        await fetch(`http://127.0.0.1:${port}/api/slots/slot-002`, { headers: authHeader(server) }),
+      );
+      expect(slot.guest_qr).toMatchObject({ state: 'local_only', base_url: `http://192.168.1.20:${port}` });
     });
 
     it('no guest link or QR code is built on the Host header (evil.example) or on a loopback host', async () => {

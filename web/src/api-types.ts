@@ -1915,7 +1915,7 @@ export interface paths {
                             metadata: {
                                 [key: string]: unknown;
                             };
-                            /** @description What the job did differently from its slot's settings: guest_qr_left_off_no_address (the slot asks for a guest QR code, but no address guests can reach was known, so the print has none) */
+                            /** @description What the job did differently from its slot's settings: guest_qr_left_off_no_address (the slot asks for a guest QR code, but no address guests can reach was known, so the print has none), guest_qr_local_address (printed with this machine's network address: phones on that network only) */
                             notices: string[];
                             operation: string;
                             /** @description pending | processing | succeeded | timeout | provider_error | cancelled | internal_error */

@@ -87,8 +87,9 @@ export const client = createClient<paths>({ credentials: 'same-origin', fetch: (
  * (except the login itself).
  */
 async function sessionFetch(request: Request, retry = true): Promise<Response> {
-  const again = retry ? request.clone() : undefined;
   const write = request.method !== 'GET' && request.method !== 'HEAD';
+  // Only a write can meet a stale CSRF token: only its body is kept for the one retry.
+  const again = retry && write ? request.clone() : undefined;
   if (current && write) request.headers.set('x-csrf-token', current.csrf);
   const res = await fetch(request);
   if (res.status === 403 && again && current) {

@@ -97,6 +97,8 @@ const en = {
     'Guest QR code is left off the prints: no address guests can reach. Set the public address in Settings.',
   notice_guest_qr_left_off_no_address:
     'The guest QR code was left off this print: no address guests can reach was known (set the public address in Settings).',
+  notice_guest_qr_local_address:
+    'The guest QR code on this print points at this machine’s network address: only phones on that network can open it (set the public address in Settings).',
   lastHour: 'Last hour',
   failoverTitle: 'Fallback providers',
   failoverHelp:
@@ -465,6 +467,8 @@ const ru: Record<MessageKey, string> = {
     'QR-код для гостя на отпечатки не ставится: нет адреса, доступного гостям. Задайте публичный адрес в Настройках.',
   notice_guest_qr_left_off_no_address:
     'QR-код для гостя не поставлен на этот отпечаток: не было адреса, доступного гостям (задайте публичный адрес в Настройках).',
+  notice_guest_qr_local_address:
+    'QR-код на этом отпечатке ведёт на сетевой адрес этого компьютера: открыть его смогут только телефоны в этой сети (задайте публичный адрес в Настройках).',
   lastHour: 'Последний час',
   failoverTitle: 'Резервные провайдеры',
   failoverHelp:
