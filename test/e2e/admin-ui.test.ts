@@ -377,6 +377,10 @@ describe('admin UI in Chromium', () => {
     const first = page.locator('tr[data-refusal]').first();
     expect(await first.getAttribute('data-code')).toBe('slot_not_found');
     expect(await first.textContent()).toContain('slot-077');
+    // What the booth was told, in its words, under the reason.
+    expect(await first.locator('[data-testid=refusal-message]').textContent()).toContain(
+      'Фотобудке ответили: «Slot slot-077 does not exist',
+    );
     const named = page.locator('tr[data-code=invalid_password]', { hasText: 'Фотобудка у входа' });
     expect(await named.textContent()).toContain('неверный пароль');
     expect(await page.locator('.tabs a[aria-current=page]').textContent()).toBe('Отклонённые');
@@ -564,6 +568,20 @@ describe('admin UI in Chromium', () => {
       body: JSON.stringify({ username: 'admin', password: 'admin-pass-new-9' }),
     });
     expect(relogin.status).toBe(200);
+  });
+
+  it('the slot editor says where the guest QR code will point as it is switched on, before saving', async () => {
+    await page.goto(`${server.url}/admin/#/slots/slot-003`);
+    await page.waitForSelector('#slot-name');
+    expect(await page.locator('[data-testid=guest-qr-state]').count()).toBe(0);
+    const toggle = page.locator('#f--settings-output-guest_link-enabled');
+    await toggle.scrollIntoViewIfNeeded();
+    await toggle.check();
+    const note = page.locator('[data-testid=guest-qr-state]');
+    expect(await note.getAttribute('data-state')).toBe('public');
+    expect(await note.textContent()).toContain(`QR-код для гостя на отпечатке → ${new URL(server.url).origin}`);
+    await toggle.uncheck();
+    expect(await note.count()).toBe(0);
   });
 
   it('the Russian UI has no English words outside names (products, models, codes)', async () => {

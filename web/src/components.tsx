@@ -181,6 +181,7 @@ export function SchemaForm({
               <label>
                 <input
                   type="checkbox"
+                  id={id}
                   checked={Boolean(v ?? s.default)}
                   onChange={(e) => set((e.target as HTMLInputElement).checked)}
                 />{' '}
