@@ -249,6 +249,9 @@ describe('admin UI in Chromium', () => {
     await page.click('form button[type=submit]');
     await page.waitForSelector('#f--settings-strength-error');
     expect(await page.locator('#f--settings-strength').getAttribute('aria-invalid')).toBe('true');
+    // In Russian, at the field and in words next to Save (the form keeps every other edit).
+    expect(await page.locator('#f--settings-strength-error').textContent()).toBe('не больше 100');
+    expect(await page.locator('form p.error[role=alert]').last().textContent()).toContain('не больше 100');
     await page.fill('#f--settings-strength', '50');
     // Someone else saves the slot meanwhile.
     const current = await server.database.db

@@ -1,12 +1,14 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, session, subscribeEvents, type JsonSchema, type Slot } from './api';
-import { fieldHelp, fieldLabel, optionLabel, t } from './i18n';
+import { fieldHelp, fieldLabel, optionLabel, serverWords, t } from './i18n';
 
 export function ErrorBox({ error }: { error: unknown }) {
   if (!error) return null;
   const text =
-    error instanceof ApiError ? `${error.message} (${error.code})` : String((error as Error).message ?? error);
+    error instanceof ApiError
+      ? `${serverWords(error.message)} (${error.code})`
+      : String((error as Error).message ?? error);
   return (
     <p class="error" role="alert">
       {text}

@@ -957,6 +957,75 @@ export function boothFieldLabel(key: string): ComponentChildren {
   return label ? t(label) : h('code', null, key);
 }
 
+/**
+ * The server's own sentences (validation of a form, the public address) in Russian: the schema
+ * checker's phrases and ours, by pattern. In English, and for a sentence not listed, as sent.
+ */
+const RU_SERVER_WORDS: Array<[RegExp, (m: RegExpExecArray) => string]> = [
+  [/^must be <= (.+)$/, (m) => `не больше ${m[1]}`],
+  [/^must be >= (.+)$/, (m) => `не меньше ${m[1]}`],
+  [/^must be < (.+)$/, (m) => `меньше ${m[1]}`],
+  [/^must be > (.+)$/, (m) => `больше ${m[1]}`],
+  [/^must not have fewer than (\d+) characters$/, (m) => `не короче ${m[1]} симв.`],
+  [/^must not have more than (\d+) characters$/, (m) => `не длиннее ${m[1]} симв.`],
+  [/^must be integer$/, () => 'нужно целое число'],
+  [/^must be number$/, () => 'нужно число'],
+  [/^must be boolean$/, () => 'нужно «да» или «нет»'],
+  [/^must be string$/, () => 'нужен текст'],
+  [
+    /^must be equal to (?:constant|one of the allowed values)$|^must match a schema in anyOf$/,
+    () => 'выберите одно из предложенных значений',
+  ],
+  [/^must match pattern .*$/, () => 'неверный формат'],
+  [/^must match format "?([\w-]+)"?$/, (m) => `неверный формат (${m[1]})`],
+  [/^must have required propert(?:y|ies) (.+)$/, (m) => `обязательные поля: ${m[1]}`],
+  [/^must not have additional properties$/, () => 'лишние поля'],
+  [/^(.+) offers (.+)$/, (m) => `${m[1]} предлагает только: ${m[2]}`],
+  [
+    /^(.+) fetches the photo by URL: set this server's public address first \(Settings → Public address\)$/,
+    (m) => `${m[1]} скачивает фото по ссылке: сначала задайте публичный адрес (Настройки → Публичный адрес)`,
+  ],
+  [
+    /^At most (\d+) bytes \(the server's and the provider's limit\)$/,
+    (m) => `не больше ${m[1]} байт (предел сервера и провайдера)`,
+  ],
+  [/^The settings are invalid$/, () => 'Настройки неверны'],
+  [
+    /^The (?:public )?address is this machine itself \(loopback\): phones cannot open it$/,
+    () => 'Этот адрес — сам компьютер (loopback): телефоны не смогут его открыть',
+  ],
+  [
+    /^The (?:public )?address is not an address .*$/,
+    () => 'Это не адрес (0.0.0.0 или :: означает «все интерфейсы»): укажите сетевой адрес компьютера или публичное имя',
+  ],
+  [
+    /^The (?:public )?address is not an absolute http\(s\) URL.*$/,
+    () => 'Адрес должен быть полным: http:// или https:// и имя (например, https://photos.example.com)',
+  ],
+  [
+    /^The (?:public )?address must start with http:\/\/ or https:\/\/$/,
+    () => 'Адрес должен начинаться с http:// или https://',
+  ],
+  [
+    /^The (?:public )?address must not contain a user name or password$/,
+    () => 'В адресе не должно быть имени пользователя или пароля',
+  ],
+  [/^The (?:public )?address must not have a query .*$/, () => 'В адресе не должно быть параметров (?…) и якоря (#…)'],
+  [
+    /^The (?:public )?address repeats the scheme.*$/,
+    () => 'Схема повторяется: напишите её один раз, например https://booth.example.com',
+  ],
+];
+
+export function serverWords(message: string): string {
+  if (current !== 'ru') return message;
+  for (const [pattern, words] of RU_SERVER_WORDS) {
+    const m = pattern.exec(message);
+    if (m) return words(m);
+  }
+  return message;
+}
+
 /** A slot's name as shown: the names the server gives new slots ("Slot 7") in the page's language. */
 export function slotName(name: string): string {
   const m = /^Slot (\d+)$/.exec(name);

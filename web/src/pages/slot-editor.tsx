@@ -18,6 +18,7 @@ import {
 import { ErrorBox, Field, GuestQrNote, Loading, SchemaForm, useLoad } from '../components';
 import {
   fieldLabel,
+  serverWords,
   operationText,
   rememberProviders,
   t,
@@ -393,10 +394,10 @@ export function SlotEditorPage({ id }: { id: string }) {
       if (err instanceof ApiError && err.code === 'conflict') setConflict(err.details.current as Slot);
       else if (err instanceof ApiError && err.code === 'invalid_settings') {
         const list = (err.details.errors as Array<{ path: string; message: string }>) ?? [];
-        setErrors(Object.fromEntries(list.map((x) => [x.path, x.message])));
+        setErrors(Object.fromEntries(list.map((x) => [x.path, serverWords(x.message)])));
         // Highlighted at their fields, and said in words next to Save (the field may be out of view);
         // the form keeps every other edit.
-        const words = list.map((x) => `${fieldOfPath(x.path, draft.provider)}: ${x.message}`);
+        const words = list.map((x) => `${fieldOfPath(x.path, draft.provider)}: ${serverWords(x.message)}`);
         setError(new Error(list.length === 0 ? err.message : `${t('fixErrors')} ${words.join('; ')}`));
       } else setError(err);
     }
