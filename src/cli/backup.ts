@@ -16,9 +16,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { loadConfig, type Config } from '../config.js';
-import { DATABASE_URL_FILE, existingClusterDir, systemClusterDir } from '../db/embedded.js';
+import { clusterPostmaster, DATABASE_URL_FILE, existingClusterDir, systemClusterDir } from '../db/embedded.js';
+import { runningServerDatabase } from './database.js';
 
 const MANIFEST = 'photochanger-backup.json';
 const USAGE = `Usage:
@@ -39,31 +39,17 @@ interface Manifest {
 
 class Refusal extends Error {}
 
-/** Refuses while a server of this data directory runs (its database answers, or its postmaster lives). */
+/**
+ * Refuses while a server of this data directory runs: its database answers (the address it leaves
+ * while it runs), or its cluster's postmaster is alive (one whose directory cannot be read counts).
+ */
 async function assertStopped(config: Config, clusterDir: string | undefined): Promise<void> {
   const stop = 'Stop PhotoChanger first (Ctrl-C, or systemctl stop photochanger): its database files must be at rest.';
-  const url = (await fs.readFile(path.join(config.dataDir, DATABASE_URL_FILE), 'utf8').catch(() => '')).trim();
-  if (url) {
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-    const up = await client.connect().then(
-      () => true,
-      () => false,
-    );
-    await client.end().catch(() => undefined);
-    if (up) throw new Refusal(`PhotoChanger is running on ${config.dataDir}. ${stop}`);
-  }
-  const pidText = clusterDir ? await fs.readFile(path.join(clusterDir, 'postmaster.pid'), 'utf8').catch(() => '') : '';
-  const pid = Number(pidText.split('\n')[0]);
-  if (pid > 0 && alive(pid)) throw new Refusal(`Its database (process ${pid}) is running. ${stop}`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  if (await runningServerDatabase(config.dataDir))
+    throw new Refusal(`PhotoChanger is running on ${config.dataDir}. ${stop}`);
+  const postmaster = clusterDir ? await clusterPostmaster(clusterDir) : undefined;
+  if (postmaster && postmaster.ours !== false)
+    throw new Refusal(`Its database (process ${postmaster.pid}) is running. ${stop}`);
 }
 
 /** rename, or a copy when the two folders are on different file systems (a clone on /home, /var/lib). */

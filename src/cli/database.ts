@@ -42,7 +42,7 @@ export async function openCliDatabase(config: Config, log: Logger): Promise<{ db
 }
 
 /** The running server's embedded database, when it is up (its address file and a connection). */
-async function runningServerDatabase(dataDir: string): Promise<string | undefined> {
+export async function runningServerDatabase(dataDir: string): Promise<string | undefined> {
   const url = (await fs.readFile(path.join(dataDir, DATABASE_URL_FILE), 'utf8').catch(() => '')).trim();
   if (!url) return undefined;
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });

@@ -331,14 +331,30 @@ async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
 }
 
 /**
+ * The PostgreSQL whose pid `postmaster.pid` of this cluster names, when that process is alive.
+ * `ours`: its working directory is this cluster (PostgreSQL changes into it), so the pid was not
+ * reused by an unrelated process; undefined when that cannot be read (another user's process).
+ */
+export async function clusterPostmaster(
+  dataDir: string,
+): Promise<{ pid: number; ours: boolean | undefined } | undefined> {
+  const pidFile = await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').catch(() => undefined);
+  const pid = Number(pidFile?.split('\n')[0]?.trim());
+  if (!pidFile || !Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return undefined;
+  const cwd = await fs.readlink(`/proc/${pid}/cwd`).catch(() => undefined);
+  if (cwd === undefined) return { pid, ours: undefined };
+  return { pid, ours: path.resolve(cwd) === (await fs.realpath(dataDir).catch(() => path.resolve(dataDir))) };
+}
+
+/**
  * A PostgreSQL left running on this cluster by a server that was killed: identified by the pid in
  * `postmaster.pid` *and* by the process's working directory being this data directory (PostgreSQL
  * changes into it), so no other process is ever signalled. Stopped with a fast shutdown.
  */
 async function stopStalePostmaster(dataDir: string, log: Logger): Promise<void> {
-  const pidFile = await fs.readFile(path.join(dataDir, 'postmaster.pid'), 'utf8').catch(() => undefined);
-  const pid = Number(pidFile?.split('\n')[0]?.trim());
-  if (!pidFile || !Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) return;
+  const running = await clusterPostmaster(dataDir);
+  if (!running) return;
+  const { pid } = running;
   // A database whose server is alive is not stale: it belongs to a running PhotoChanger (another
   // `npm start` on the same data directory, or the server while the admin CLI runs).
   const owner = Number((await fs.readFile(ownerFile(dataDir), 'utf8').catch(() => '')).trim());
@@ -351,13 +367,9 @@ async function stopStalePostmaster(dataDir: string, log: Logger): Promise<void> 
       );
     }
   }
-  const cwd = await fs.readlink(`/proc/${pid}/cwd`).catch(() => undefined);
-  const ours =
-    cwd !== undefined && path.resolve(cwd) === (await fs.realpath(dataDir).catch(() => path.resolve(dataDir)));
-  if (!ours) {
-    if (cwd === undefined) return; // another user's process we cannot inspect: PostgreSQL's own lock check decides
-    return; // the pid was reused by an unrelated process: PostgreSQL sees the stale file and carries on
-  }
+  // Unknown (another user's process we cannot inspect): PostgreSQL's own lock check decides; not
+  // ours (the pid was reused by an unrelated process): PostgreSQL sees the stale file and carries on.
+  if (running.ours !== true) return;
   log.warn(
     { pid, dataDir },
     'a PostgreSQL of this data directory is still running (the previous server was killed): stopping it',
