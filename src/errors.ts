@@ -101,6 +101,17 @@ export function errorResponses(...statuses: number[]): Record<number, typeof Err
   return Object.fromEntries(statuses.map((s) => [s, ErrorSchema]));
 }
 
+/** A field's problem as a 422 lists it: a JSON pointer into the request body and a sentence. */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+/** 422 `invalid_settings`, the one constructor: `message` says it all, `details.errors` field by field. */
+export function invalidFields(message: string, errors: readonly FieldError[]): AppError {
+  return new AppError('invalid_settings', message, { details: { errors } });
+}
+
 /**
  * 404 `slot_not_found`, the one constructor (admin routes and the booth's ingest): `orDisabled` for
  * the ingest, which refuses a disabled slot the same way; `close` when the body is not read.

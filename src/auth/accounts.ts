@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
-import { AppError } from '../errors.js';
+import { AppError, invalidFields } from '../errors.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { PERMISSIONS, type Permission, type Principal } from './permissions.js';
 import {
@@ -59,8 +59,7 @@ export function credentialErrors(
 
 function checkNewCredentials(username: string, password: string): void {
   const errors = credentialErrors(username, password);
-  if (errors.length)
-    throw new AppError('invalid_settings', errors.map((e) => e.message).join('; '), { details: { errors } });
+  if (errors.length) throw invalidFields(errors.map((e) => e.message).join('; '), errors);
 }
 
 export async function countAccounts(db: Db): Promise<number> {

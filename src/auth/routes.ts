@@ -5,7 +5,7 @@ import type { Clock } from '../clock.js';
 import type { Db } from '../db/database.js';
 import type { LoginGuard } from './login-guard.js';
 import type { TokenService } from './tokens.js';
-import { errorResponses } from '../errors.js';
+import { errorResponses, invalidFields } from '../errors.js';
 import { AppError } from '../errors.js';
 import { notifyAccountUnlocked } from './statements.js';
 import {
@@ -248,19 +248,16 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AuthRouteDeps }> = as
       if (wait > 0) throw loginThrottled(wait, deps.clock.now());
       deps.loginGuard.fail(client, username);
       if (!(await passwordMatches(deps.db, username, request.body.current_password))) {
-        throw new AppError('invalid_settings', 'The current password is wrong', {
-          details: { errors: [{ path: '/current_password', message: 'Wrong password' }] },
-        });
+        throw invalidFields('The current password is wrong', [
+          { path: '/current_password', message: 'Wrong password' },
+        ]);
       }
       deps.loginGuard.succeed(client, username);
       const problems = credentialErrors(undefined, request.body.new_password).map((e) => ({
         ...e,
         path: '/new_password',
       }));
-      if (problems.length)
-        throw new AppError('invalid_settings', problems.map((e) => e.message).join('; '), {
-          details: { errors: problems },
-        });
+      if (problems.length) throw invalidFields(problems.map((e) => e.message).join('; '), problems);
       await resetPassword(deps.db, deps.clock, username, request.body.new_password);
       await audit(deps.db, deps.clock, { actor: username, action: 'account.password', target: username });
       request.log.info({ username }, 'administrator changed own password');
@@ -350,10 +347,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ deps: AuthRouteDeps }> = as
       const { permissions, password } = request.body;
       // Both are checked before either is changed.
       const problems = credentialErrors(undefined, password);
-      if (problems.length)
-        throw new AppError('invalid_settings', problems.map((e) => e.message).join('; '), {
-          details: { errors: problems },
-        });
+      if (problems.length) throw invalidFields(problems.map((e) => e.message).join('; '), problems);
       const fields: string[] = [];
       const before = await findAccount(deps.db, username);
       if (!before) throw noAccount(username);

@@ -6,7 +6,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Db } from '../db/database.js';
-import { AppError } from '../errors.js';
+import { invalidFields } from '../errors.js';
 import { newShareRefKey } from './share-refs.js';
 import { existingSlotIds, type ShareRow } from './statements.js';
 
@@ -27,10 +27,6 @@ export interface NewShare {
   since?: string;
 }
 
-function invalid(path: string, message: string, field: string): AppError {
-  return new AppError('invalid_settings', message, { details: { errors: [{ path, message: field }] } });
-}
-
 /**
  * A new share link, checked: it expires in the future and no later than the results kept now
  * (the retention from now, which is also the default), and every slot it names exists — a link to
@@ -44,20 +40,28 @@ export async function newShare(
   const { now } = context;
   const latest = new Date(now.getTime() + context.retentionMs);
   const expires = input.expires_at ? new Date(input.expires_at) : latest;
-  if (expires <= now) throw invalid('/expires_at', 'The link would expire at once', 'Choose a time in the future');
+  if (expires <= now)
+    throw invalidFields('The link would expire at once', [
+      { path: '/expires_at', message: 'Choose a time in the future' },
+    ]);
   if (expires > latest) {
-    throw invalid(
-      '/expires_at',
+    throw invalidFields(
       `A share link cannot outlive the photos: at most until ${latest.toISOString()} (the retention in Settings)`,
-      `At most until ${latest.toISOString()}; extend the retention in Settings first`,
+      [
+        {
+          path: '/expires_at',
+          message: `At most until ${latest.toISOString()}; extend the retention in Settings first`,
+        },
+      ],
     );
   }
   const known = await existingSlotIds(db, input.slot_ids);
   const unknown = input.slot_ids.filter((id) => !known.has(id));
   if (unknown.length > 0) {
-    throw new AppError('invalid_settings', `No such slot: ${unknown.join(', ')}`, {
-      details: { errors: unknown.map((id) => ({ path: '/slot_ids', message: `${id} does not exist` })) },
-    });
+    throw invalidFields(
+      `No such slot: ${unknown.join(', ')}`,
+      unknown.map((id) => ({ path: '/slot_ids', message: `${id} does not exist` })),
+    );
   }
   return {
     id: randomUUID(),

@@ -10,7 +10,7 @@ import type { StoredProviderKeys } from './provider-keys.js';
 import type { SettingsStore } from './store.js';
 import { audit } from '../auth/accounts.js';
 import { BEARER_SECURITY, requirePermission } from '../auth/guard.js';
-import { AppError, errorResponses } from '../errors.js';
+import { AppError, errorResponses, invalidFields } from '../errors.js';
 import { MIN_INGEST_PASSWORD_LENGTH, setIngestPassword } from './ingest-password.js';
 import { KEYED_PROVIDERS, type KeyedProvider } from './provider-keys.js';
 import { SETTING_KEYS, savedPublicAddress } from './store.js';
@@ -142,10 +142,7 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ deps: SettingsRouteDeps
       // Checked before anything is written: a refused request changes nothing.
       const addressText = body.public_base_url?.trim() ?? '';
       const address = addressText === '' ? undefined : parsePublicAddress(addressText);
-      if (address && 'problem' in address)
-        throw new AppError('invalid_settings', `The public address ${address.problem}`, {
-          details: { errors: [{ path: '/public_base_url', message: `The address ${address.problem}` }] },
-        });
+      if (address && 'problem' in address) throw addressRefused('/public_base_url', address.problem);
       if (body.ingest_password !== undefined) {
         if (body.ingest_password.trim() !== body.ingest_password)
           throw new AppError('invalid_request', 'The ingest password must not start or end with spaces');
@@ -256,14 +253,16 @@ export const settingsRoutes: FastifyPluginAsyncTypebox<{ deps: SettingsRouteDeps
     async (request) => {
       const given = request.body?.url?.trim();
       const parsed = given ? parsePublicAddress(given) : undefined;
-      if (parsed && 'problem' in parsed)
-        throw new AppError('invalid_settings', `The public address ${parsed.problem}`, {
-          details: { errors: [{ path: '/url', message: `The address ${parsed.problem}` }] },
-        });
+      if (parsed && 'problem' in parsed) throw addressRefused('/url', parsed.problem);
       return checkPublicAddress(parsed?.url ?? deps.publicAddress.base().url);
     },
   );
 };
+
+/** 422 for a public address guests could not use, at `path`, in words. */
+function addressRefused(path: string, problem: string): AppError {
+  return invalidFields(`The public address ${problem}`, [{ path, message: `The address ${problem}` }]);
+}
 
 /** Where guest links point now, and why. */
 function publicAddressView(address: PublicAddress, saved: string | undefined) {

@@ -8,7 +8,7 @@ import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/database.js';
 import type { Failover } from '../db/schema.js';
-import { AppError } from '../errors.js';
+import { AppError, invalidFields } from '../errors.js';
 import { audit } from '../auth/accounts.js';
 import { parseUntrustedJson } from '../json-safety.js';
 import { findModel, replacementFor, type ModelCatalog } from '../providers/models.js';
@@ -196,9 +196,7 @@ export async function switchSlotModel(
   const { slot } = change;
   const lister = deps.providers.models(slot.provider);
   if (!lister)
-    throw new AppError('invalid_settings', `${slot.provider} has no models to choose from`, {
-      details: { errors: [{ path: '/provider', message: 'no models' }] },
-    });
+    throw invalidFields(`${slot.provider} has no models to choose from`, [{ path: '/provider', message: 'no models' }]);
   const now = deps.clock.now();
   const current = typeof slot.settings.model === 'string' ? slot.settings.model : lister.modelTable.defaultModel;
   const target = change.model ?? replacementFor(lister.modelTable, current, now);

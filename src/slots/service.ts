@@ -1,6 +1,6 @@
 import { Value } from 'typebox/value';
 import type { Config } from '../config.js';
-import { AppError } from '../errors.js';
+import { invalidFields, type FieldError } from '../errors.js';
 import { NO_FAILOVER, type Failover } from '../db/schema.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import type { SettingsCheckContext } from '../providers/types.js';
@@ -17,12 +17,6 @@ export interface SlotInput extends Omit<SlotCore, 'id'> {
 /** At most this many providers after the slot's own. */
 export const MAX_FAILOVER_STEPS = 3;
 
-export interface FieldError {
-  path: string;
-  message: string;
-}
-
-/** A QR code of the guest page needs an address guests' phones can open (not the booth's LAN). */
 /**
  * A slot's settings checked against its provider/operation schema (the same schema the catalog
  * shows and the worker applies defaults from). Throws 422 invalid_settings listing every failing
@@ -117,10 +111,9 @@ export function validateSlotInput(
     };
   }
   if (errors.length)
-    throw new AppError(
-      'invalid_settings',
+    throw invalidFields(
       `The slot settings are invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`,
-      { details: { errors } },
+      errors,
     );
   return { ...input, settings, ...(failover ? { failover } : {}) };
 }
