@@ -62,7 +62,7 @@ export function firstStartBlock(parts: readonly string[], dataDir: string): stri
     '',
     '==================== PhotoChanger first start ====================',
     ...parts,
-    `Both are also in ${path.join(dataDir, 'initial-credentials.txt')} (mode 0600): delete it once noted.`,
+    `${parts.length === 1 ? 'It is' : 'Both are'} also in ${path.join(dataDir, 'initial-credentials.txt')} (mode 0600): delete it once noted.`,
     '=================================================================',
     '',
   ].join('\n');
@@ -242,8 +242,7 @@ export async function startServer(config: Config, log: Logger, options: StartOpt
       log,
       workerCount: config.workerCount,
       instanceId,
-      guestLinkBase: () => publicAddress.base().url,
-      guestLinkIsLocal: () => publicAddress.base().source === 'lan',
+      guestBase: () => publicAddress.base(),
       modelGone: (provider, settings, request) => {
         const lister = providers.models(provider);
         return lister && typeof settings.model === 'string'

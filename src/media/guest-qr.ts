@@ -75,6 +75,27 @@ export const GUEST_QR_LEFT_OFF = 'guest_qr_left_off_no_address';
  */
 export const GUEST_QR_LOCAL_ONLY = 'guest_qr_local_address';
 
+export type GuestQrState = 'off' | 'public' | 'local_only' | 'left_off';
+
+/**
+ * Whether a slot's print carries the guest QR code and with which kind of address, by the one rule
+ * of src/ops/public-address.ts (`base`: its answer now). The slot views and the worker both ask here.
+ */
+export function guestQrState(
+  settings: Record<string, unknown>,
+  base: { url: string | undefined; source: 'configured' | 'lan' | 'none' },
+): { enabled: boolean; address: 'public' | 'local_only' | 'none'; state: GuestQrState } {
+  const enabled = (settings.output as { guest_link?: { enabled?: boolean } } | undefined)?.guest_link?.enabled === true;
+  const address = !base.url ? 'none' : base.source === 'configured' ? 'public' : 'local_only';
+  return { enabled, address, state: !enabled ? 'off' : address === 'none' ? 'left_off' : address };
+}
+
+/** What a job records when its print's QR code is not the public one (job.notices). */
+export const GUEST_QR_NOTICES: Partial<Record<GuestQrState, string>> = {
+  left_off: GUEST_QR_LEFT_OFF,
+  local_only: GUEST_QR_LOCAL_ONLY,
+};
+
 export function guestLinkOf(base: string, jobId: string): string {
   return `${base}/r/${shortJobId(jobId)}`;
 }

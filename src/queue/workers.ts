@@ -5,7 +5,7 @@ import type { Db } from '../db/database.js';
 import { isDatabaseUnavailable } from '../db/database.js';
 import { CHANNELS, type NotificationHub } from '../db/notifications.js';
 import type { Logger } from '../logger.js';
-import { GUEST_QR_LEFT_OFF, GUEST_QR_LOCAL_ONLY, guestLinkOf } from '../media/guest-qr.js';
+import { GUEST_QR_NOTICES, guestLinkOf, guestQrState } from '../media/guest-qr.js';
 import type { MediaStore } from '../media/storage.js';
 import { ImageDecodeError, normalizeOutputImage, type OutputSettings } from '../media/imaging.js';
 import { extensionForMime } from '../media/mime.js';
@@ -39,10 +39,8 @@ export interface WorkerPoolDeps {
   completion?: Pick<JobCompletion, 'localJob'>;
   /** Makes each result's gallery thumbnail after the answer (absent in tests that do not need it). */
   thumbnails?: Thumbnails;
-  /** The public base URL guests reach this server at (a slot's guest_link QR code), if configured. */
-  guestLinkBase?: () => string | undefined;
-  /** Whether that base is this machine's network address (no public address set): each such print says so. */
-  guestLinkIsLocal?: () => boolean;
+  /** The address guests reach this server at now, and what kind (a slot's guest_link QR code: src/ops/public-address.ts). */
+  guestBase?: () => { url: string | undefined; source: 'configured' | 'lan' | 'none' };
   /** Fallback poll when no notification arrives (a lost LISTEN connection, say). */
   pollIntervalMs?: number;
   /**
@@ -484,26 +482,19 @@ export class WorkerPool {
         });
         this.deps.onProviderWork?.(step.provider, 'success', (performance.now() - started) / 1000);
         controller.signal.throwIfAborted();
-        const base = this.deps.guestLinkBase?.();
-        const outputSettings = settings.output as OutputSettings | undefined;
+        const base = this.deps.guestBase?.() ?? { url: undefined, source: 'none' as const };
         const output = await normalizeOutputImage(
           produced.bytes,
           produced.mime,
-          outputSettings,
+          settings.output as OutputSettings | undefined,
           controller.signal,
-          base ? guestLinkOf(base, job.id) : undefined,
+          base.url ? guestLinkOf(base.url, job.id) : undefined,
         );
         // Never silent: a QR code the slot asks for but cannot be printed is said on the job.
-        const wantsQr = outputSettings?.guest_link?.enabled === true;
-        const notices = !wantsQr
-          ? []
-          : !base
-            ? [GUEST_QR_LEFT_OFF]
-            : this.deps.guestLinkIsLocal?.()
-              ? [GUEST_QR_LOCAL_ONLY]
-              : [];
-        if (notices.includes(GUEST_QR_LEFT_OFF))
-          log.warn({ notices }, 'guest QR code left off: no address guests can reach');
+        const qr = guestQrState(settings, base).state;
+        const notice = GUEST_QR_NOTICES[qr];
+        const notices = notice ? [notice] : [];
+        if (qr === 'left_off') log.warn({ notices }, 'guest QR code left off: no address guests can reach');
         return { produced, output, answeredBy: step.provider, notices };
       } catch (err) {
         // A job whose enqueue was refused never reached its provider: not a provider outcome.

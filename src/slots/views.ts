@@ -5,6 +5,7 @@ import type { PublicAddress, PublicBase } from '../ops/public-address.js';
 import { slotModelView } from './models.js';
 import type { SlotSaveDeps } from './save.js';
 import { slotView, type SlotView } from './service.js';
+import { guestQrState } from '../media/guest-qr.js';
 import { listSlotsForAdmin, listTemplateRows } from './statements.js';
 
 export interface SlotViewDeps extends SlotSaveDeps {
@@ -21,15 +22,8 @@ function baseUrlOf(deps: Pick<SlotViewDeps, 'publicAddress'>, request: FastifyRe
 
 /** Whether the slot's guest QR code is printed and where it points: the one rule of src/ops/public-address.ts. */
 export function guestQrOf(settings: Record<string, unknown>, base: PublicBase) {
-  const enabled = (settings.output as { guest_link?: { enabled?: boolean } } | undefined)?.guest_link?.enabled === true;
-  const address = !base.url ? 'none' : base.source === 'configured' ? 'public' : 'local_only';
-  const state = !enabled ? 'off' : address === 'none' ? 'left_off' : address;
-  return {
-    enabled,
-    state: state as 'off' | 'public' | 'local_only' | 'left_off',
-    base_url: base.url ?? null,
-    address: address as 'public' | 'local_only' | 'none',
-  };
+  const { enabled, state, address } = guestQrState(settings, base);
+  return { enabled, state, base_url: base.url ?? null, address };
 }
 
 function startOfToday(now: Date): Date {
