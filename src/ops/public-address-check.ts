@@ -40,7 +40,7 @@ function plainHost(hostname: string): string {
  * Why guests' phones could never open an address on this host, if so: a loopback or unspecified
  * address (0.0.0.0 and :: mean "every interface" to a server, and this machine itself to a client).
  */
-export function unusableHostProblem(hostname: string): string | undefined {
+function unusableHostProblem(hostname: string): string | undefined {
   const host = plainHost(hostname);
   if (isLoopbackHost(host) || host.endsWith('.localhost'))
     return 'is this machine itself (loopback): phones cannot open it';
@@ -58,7 +58,7 @@ export function parsePublicAddress(text: string): { url: string } | { problem: s
 }
 
 /** 10/8, 172.16/12, 192.168/16, 100.64/10 (carrier NAT), link-local, and IPv6 unique-local / link-local. */
-export function isPrivateHost(hostname: string): boolean {
+function isPrivateHost(hostname: string): boolean {
   const host = plainHost(hostname);
   if (isLoopbackHost(host) || host.endsWith('.local') || (!host.includes('.') && net.isIP(host) === 0)) return true;
   if (net.isIPv4(host)) {

@@ -316,11 +316,7 @@ export async function releaseJobFiles(
 }
 
 /** The bookkeeping that may follow the answer: the row says answered, its inline copy cleared. */
-export async function markJobAnswered(
-  deps: Pick<ReleaseDeps, 'db' | 'clock'>,
-  jobId: string,
-  log: Logger,
-): Promise<void> {
+async function markJobAnswered(deps: Pick<ReleaseDeps, 'db' | 'clock'>, jobId: string, log: Logger): Promise<void> {
   await markResponded(deps.db, jobId, deps.clock.now()).catch((e: unknown) =>
     log.warn({ err: { message: (e as Error).message } }, 'could not clear inline result'),
   );

@@ -21,7 +21,7 @@ function baseUrlOf(deps: Pick<SlotViewDeps, 'publicAddress'>, request: FastifyRe
 }
 
 /** Whether the slot's guest QR code is printed and where it points: the one rule of src/ops/public-address.ts. */
-export function guestQrOf(settings: Record<string, unknown>, base: PublicBase) {
+function guestQrOf(settings: Record<string, unknown>, base: PublicBase) {
   const { enabled, state, address } = guestQrState(settings, base);
   return { enabled, state, base_url: base.url ?? null, address };
 }
